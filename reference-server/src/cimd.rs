@@ -1,0 +1,304 @@
+//! Client ID metadata documents (CIMD-01..08, CIMD-10, CIMD-11): a `client_id` that is an https URL
+//! names a JSON document describing the client. It is fetched with a size limit and a timeout,
+//! validated, and cached only when valid and only as long as its cache headers allow.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use url::Url;
+
+use crate::config::Config;
+use crate::register::{check_redirect_uri, is_loopback_host};
+use crate::store::{AuthMethod, Client};
+use crate::StartError;
+
+/// The longest a valid document is cached, whatever its headers say.
+const MAX_CACHE: Duration = Duration::from_secs(3600);
+const MAX_CACHE_ENTRIES: usize = 1000;
+
+/// Whether a `client_id` is a metadata document URL rather than a registered ID.
+pub fn is_document_url(client_id: &str) -> bool {
+    client_id.starts_with("https://") || client_id.starts_with("http://")
+}
+
+pub struct Fetcher {
+    http: reqwest::Client,
+    allow_loopback_http: bool,
+    max_bytes: usize,
+    cache: Mutex<HashMap<String, (Instant, Client)>>,
+}
+
+impl Fetcher {
+    pub fn new(config: &Config) -> Result<Self, StartError> {
+        crate::install_crypto_provider();
+        let http = reqwest::Client::builder()
+            .timeout(config.cimd_fetch_timeout)
+            .connect_timeout(config.cimd_fetch_timeout)
+            // CIMD-10: a redirect could lead anywhere, so none is followed.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent("mcp-oauth-conformance-reference-server")
+            .build()
+            .map_err(|e| StartError::HttpClient(e.to_string()))?;
+        Ok(Fetcher {
+            http,
+            allow_loopback_http: config.allow_loopback_http_client_ids,
+            max_bytes: config.cimd_max_bytes,
+            cache: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The client the document at `client_id` describes, or why it cannot be used.
+    pub async fn client(&self, client_id: &str) -> Result<Client, String> {
+        let url = self.check_url(client_id)?;
+        if let Some(c) = self.cached(client_id) {
+            return Ok(c);
+        }
+        let (doc, max_age) = self.fetch(&url).await?;
+        let client = parse_document(client_id, &doc)?;
+        // CIMD-06: only valid documents are cached; errors never are.
+        if let Some(age) = max_age {
+            let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+            if cache.len() >= MAX_CACHE_ENTRIES {
+                let now = Instant::now();
+                cache.retain(|_, (exp, _)| *exp > now);
+            }
+            if cache.len() < MAX_CACHE_ENTRIES {
+                cache.insert(client_id.to_string(), (Instant::now() + age.min(MAX_CACHE), client.clone()));
+            }
+        }
+        Ok(client)
+    }
+
+    fn cached(&self, client_id: &str) -> Option<Client> {
+        let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        cache
+            .get(client_id)
+            .filter(|(exp, _)| *exp > Instant::now())
+            .map(|(_, c)| c.clone())
+    }
+
+    /// CIMD-07: https, a path, no fragment, no userinfo, no dot segments; CIMD-10 on the host.
+    fn check_url(&self, raw: &str) -> Result<Url, String> {
+        let url = Url::parse(raw).map_err(|_| "the client_id is not a valid URL".to_string())?;
+        if raw.contains('#') {
+            return Err("a client_id URL must not have a fragment".into());
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err("a client_id URL must not carry user information".into());
+        }
+        let path_part = raw
+            .split_once("://")
+            .map(|(_, rest)| rest.split(['?', '#']).next().unwrap_or(""))
+            .unwrap_or("");
+        if path_part
+            .split('/')
+            .skip(1)
+            .any(|seg| seg == "." || seg == ".." || seg.eq_ignore_ascii_case("%2e") || seg.eq_ignore_ascii_case("%2e%2e"))
+        {
+            return Err("a client_id URL must not contain dot segments".into());
+        }
+        if url.path().is_empty() || url.path() == "/" {
+            return Err("a client_id URL must have a path".into());
+        }
+        let loopback = is_loopback_host(&url);
+        match url.scheme() {
+            "https" => {}
+            "http" if loopback && self.allow_loopback_http => {}
+            _ => return Err("a client_id URL must use https".into()),
+        }
+        if !self.allow_loopback_http && (loopback || is_private_ip(&url)) {
+            return Err("a client_id URL must not point at a loopback or private address".into());
+        }
+        Ok(url)
+    }
+
+    /// GET the document. Any failure aborts the authorization (CIMD-05).
+    async fn fetch(&self, url: &Url) -> Result<(Value, Option<Duration>), String> {
+        let mut resp = self
+            .http
+            .get(url.clone())
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(|e| {
+                if e.is_timeout() {
+                    "fetching the client metadata document timed out".to_string()
+                } else {
+                    "the client metadata document could not be fetched".to_string()
+                }
+            })?;
+        if resp.status() != reqwest::StatusCode::OK {
+            return Err(format!(
+                "fetching the client metadata document returned HTTP {}",
+                resp.status().as_u16()
+            ));
+        }
+        let max_age = cache_lifetime(resp.headers());
+        // CIMD-11: read no more than the limit.
+        let mut body = Vec::new();
+        loop {
+            match resp.chunk().await {
+                Ok(Some(chunk)) => {
+                    if body.len() + chunk.len() > self.max_bytes {
+                        return Err(format!(
+                            "the client metadata document is larger than {} bytes",
+                            self.max_bytes
+                        ));
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(_) => return Err("the client metadata document could not be read".into()),
+            }
+        }
+        let doc = serde_json::from_slice(&body)
+            .map_err(|_| "the client metadata document is not valid JSON".to_string())?;
+        Ok((doc, max_age))
+    }
+}
+
+fn is_private_ip(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => {
+            ip.is_private() || ip.is_link_local() || ip.is_loopback() || ip.is_unspecified()
+        }
+        Some(url::Host::Ipv6(ip)) => {
+            ip.is_loopback() || ip.is_unspecified() || (ip.segments()[0] & 0xfe00) == 0xfc00 || (ip.segments()[0] & 0xffc0) == 0xfe80
+        }
+        _ => false,
+    }
+}
+
+/// The lifetime a response's `Cache-Control` allows, if any (CIMD-06 SHOULD honour it).
+fn cache_lifetime(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let cc = headers.get(reqwest::header::CACHE_CONTROL)?.to_str().ok()?;
+    let mut max_age = None;
+    for directive in cc.split(',').map(str::trim) {
+        let lower = directive.to_ascii_lowercase();
+        if lower == "no-store" || lower == "no-cache" || lower == "private" {
+            return None;
+        }
+        if let Some(v) = lower.strip_prefix("max-age=") {
+            max_age = v.trim_matches('"').parse::<u64>().ok().map(Duration::from_secs);
+        }
+    }
+    max_age.filter(|d| !d.is_zero())
+}
+
+/// CIMD-02, CIMD-04, CIMD-08: the document must name itself, list redirect URIs, and carry no secret.
+pub fn parse_document(url: &str, doc: &Value) -> Result<Client, String> {
+    let obj = doc
+        .as_object()
+        .ok_or("the client metadata document is not a JSON object")?;
+    match obj.get("client_id").and_then(Value::as_str) {
+        Some(id) if id == url => {}
+        Some(_) => return Err("the document's client_id does not equal its URL".into()),
+        None => return Err("the client metadata document has no client_id".into()),
+    }
+    let redirect_uris: Vec<String> = match obj.get("redirect_uris") {
+        Some(Value::Array(a)) if !a.is_empty() => a
+            .iter()
+            .map(|v| v.as_str().map(str::to_owned).ok_or("redirect_uris must be strings"))
+            .collect::<Result<_, _>>()?,
+        _ => return Err("the client metadata document lists no redirect_uris".into()),
+    };
+    for uri in &redirect_uris {
+        check_redirect_uri(uri)?;
+    }
+    if obj.contains_key("client_secret") || obj.contains_key("client_secret_expires_at") {
+        return Err("a client metadata document must not contain a client secret".into());
+    }
+    match obj.get("token_endpoint_auth_method") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(m)) if m == "none" => {}
+        Some(_) => {
+            return Err(
+                "this server accepts client metadata documents only for public clients (token_endpoint_auth_method \"none\")"
+                    .into(),
+            );
+        }
+    }
+    let grant_types = match obj.get("grant_types") {
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|v| v.as_str().map(str::to_owned).ok_or("grant_types must be strings"))
+            .collect::<Result<Vec<_>, _>>()?,
+        None | Some(Value::Null) => vec!["authorization_code".to_string()],
+        Some(_) => return Err("grant_types must be an array".into()),
+    };
+    if grant_types.iter().any(|g| g == "client_credentials") {
+        return Err("a public client cannot use client_credentials".into());
+    }
+    Ok(Client {
+        client_id: url.to_string(),
+        secret: None,
+        auth_method: AuthMethod::None,
+        redirect_uris,
+        grant_types,
+        client_name: obj.get("client_name").and_then(Value::as_str).map(str::to_owned),
+        from_metadata_document: true,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const U: &str = "https://client.example/meta.json";
+
+    #[test]
+    fn a_document_must_name_itself_exactly() {
+        let ok = json!({"client_id": U, "redirect_uris": ["http://127.0.0.1:1/cb"], "client_name": "x"});
+        assert!(parse_document(U, &ok).is_ok());
+        for other in ["https://client.example/meta.json/", "https://CLIENT.example/meta.json", "https://other.example/meta.json"] {
+            let bad = json!({"client_id": other, "redirect_uris": ["http://127.0.0.1:1/cb"]});
+            assert!(parse_document(U, &bad).is_err(), "{other}");
+        }
+    }
+
+    #[test]
+    fn documents_without_redirects_or_with_secrets_are_refused() {
+        assert!(parse_document(U, &json!([])).is_err());
+        assert!(parse_document(U, &json!({"client_id": U})).is_err());
+        assert!(parse_document(U, &json!({"client_id": U, "redirect_uris": ["http://127.0.0.1/cb"], "token_endpoint_auth_method": "client_secret_basic"})).is_err());
+        assert!(parse_document(U, &json!({"client_id": U, "redirect_uris": ["http://127.0.0.1/cb"], "client_secret": "s"})).is_err());
+    }
+
+    #[test]
+    fn client_id_urls_are_checked() {
+        let strict = Fetcher::new(&Config::default()).unwrap();
+        for bad in [
+            "http://client.example/c.json",
+            "https://client.example",
+            "https://client.example/",
+            "https://u:p@client.example/c.json",
+            "https://client.example/a/../c.json",
+            "https://client.example/c.json#x",
+            "https://127.0.0.1/c.json",
+            "https://10.0.0.1/c.json",
+        ] {
+            assert!(strict.check_url(bad).is_err(), "{bad}");
+        }
+        assert!(strict.check_url(U).is_ok());
+        let dev = Fetcher::new(&Config {
+            allow_loopback_http_client_ids: true,
+            ..Config::default()
+        })
+        .unwrap();
+        assert!(dev.check_url("http://127.0.0.1:5/c.json").is_ok());
+        assert!(dev.check_url("http://client.example/c.json").is_err());
+    }
+
+    #[test]
+    fn cache_lifetime_follows_headers() {
+        let mut h = reqwest::header::HeaderMap::new();
+        assert_eq!(cache_lifetime(&h), None);
+        h.insert(reqwest::header::CACHE_CONTROL, "public, max-age=60".parse().unwrap());
+        assert_eq!(cache_lifetime(&h), Some(Duration::from_secs(60)));
+        h.insert(reqwest::header::CACHE_CONTROL, "no-store".parse().unwrap());
+        assert_eq!(cache_lifetime(&h), None);
+    }
+}

@@ -1,0 +1,254 @@
+//! Randomness, PKCE arithmetic, constant-time comparison and the access-token signer.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+/// `n` random bytes from the OS generator, base64url without padding.
+pub fn random_token(n: usize) -> String {
+    let mut buf = vec![0u8; n];
+    rand::rng().fill_bytes(&mut buf);
+    URL_SAFE_NO_PAD.encode(buf)
+}
+
+/// RFC 7636 §4.2: `BASE64URL(SHA256(ASCII(code_verifier)))`.
+pub fn s256(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+/// Compares two secrets in time that depends only on their lengths.
+pub fn ct_eq(a: &str, b: &str) -> bool {
+    a.as_bytes().ct_eq(b.as_bytes()).into()
+}
+
+/// RFC 7636 §4.1 / O21 App. A.17-A.18: 43 to 128 characters of `[A-Z] / [a-z] / [0-9] / "-" / "." / "_" / "~"`.
+pub fn is_pkce_string(s: &str) -> bool {
+    (43..=128).contains(&s.len())
+        && s
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+}
+
+/// The claims of an access token (RFC 9068 §2.2).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AccessClaims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub client_id: String,
+    pub scope: String,
+    pub exp: u64,
+    pub iat: u64,
+    pub jti: String,
+}
+
+impl AccessClaims {
+    pub fn scopes(&self) -> impl Iterator<Item = &str> {
+        self.scope.split(' ').filter(|s| !s.is_empty())
+    }
+}
+
+/// Why a presented access token was refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TokenRejection {
+    #[error("the token is not a well-formed JWT")]
+    Malformed,
+    #[error("the token is not an access token (typ must be at+jwt)")]
+    WrongType,
+    #[error("the token was not signed by this server")]
+    BadSignature,
+    #[error("the token has expired")]
+    Expired,
+    #[error("the token was issued for another resource")]
+    WrongAudience,
+    #[error("the token was issued by another issuer")]
+    WrongIssuer,
+    #[error("the token has been revoked")]
+    Revoked,
+}
+
+/// Signs access tokens with a fresh ES256 key and publishes the key as a JWKS.
+pub struct Signer {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    kid: String,
+    jwk: serde_json::Value,
+}
+
+impl std::fmt::Debug for Signer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Signer").field("kid", &self.kid).finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("could not generate the signing key")]
+    Generate,
+    #[error("could not load the signing key: {0}")]
+    Load(String),
+}
+
+impl Signer {
+    /// A new P-256 key pair, generated at start; tokens do not survive a restart.
+    pub fn generate() -> Result<Self, KeyError> {
+        use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
+        let rng = ring::rand::SystemRandom::new();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+            .map_err(|_| KeyError::Generate)?;
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng)
+            .map_err(|_| KeyError::Generate)?;
+        // An uncompressed SEC1 point: 0x04 || x (32 bytes) || y (32 bytes).
+        let point = pair.public_key().as_ref();
+        if point.len() != 65 {
+            return Err(KeyError::Generate);
+        }
+        let x = URL_SAFE_NO_PAD.encode(&point[1..33]);
+        let y = URL_SAFE_NO_PAD.encode(&point[33..65]);
+        let kid = URL_SAFE_NO_PAD.encode(&Sha256::digest(point)[..12]);
+        let decoding =
+            DecodingKey::from_ec_components(&x, &y).map_err(|e| KeyError::Load(e.to_string()))?;
+        let encoding = EncodingKey::from_ec_der(pkcs8.as_ref());
+        let jwk = serde_json::json!({
+            "kty": "EC", "crv": "P-256", "x": x, "y": y,
+            "kid": kid, "use": "sig", "alg": "ES256",
+        });
+        Ok(Signer {
+            encoding,
+            decoding,
+            kid,
+            jwk,
+        })
+    }
+
+    pub fn jwks(&self) -> serde_json::Value {
+        serde_json::json!({ "keys": [self.jwk] })
+    }
+
+    pub fn sign(&self, claims: &AccessClaims) -> Result<String, KeyError> {
+        let mut header = Header::new(Algorithm::ES256);
+        // RFC 9068 §2.1: access tokens are typed `at+jwt`.
+        header.typ = Some("at+jwt".into());
+        header.kid = Some(self.kid.clone());
+        jsonwebtoken::encode(&header, claims, &self.encoding).map_err(|e| KeyError::Load(e.to_string()))
+    }
+
+    /// Verifies signature, type, issuer, audience and expiry (RS-04..07). Revocation is the store's job.
+    pub fn verify(
+        &self,
+        token: &str,
+        issuer: &str,
+        audience: &str,
+    ) -> Result<AccessClaims, TokenRejection> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenRejection::Malformed)?;
+        // RS-05: only our own algorithm and key; `alg: none` never parses as an Algorithm.
+        if header.alg != Algorithm::ES256 || header.kid.as_deref() != Some(self.kid.as_str()) {
+            return Err(TokenRejection::BadSignature);
+        }
+        if !header
+            .typ
+            .as_deref()
+            .is_some_and(|t| t.eq_ignore_ascii_case("at+jwt") || t.eq_ignore_ascii_case("application/at+jwt"))
+        {
+            return Err(TokenRejection::WrongType);
+        }
+        let mut v = Validation::new(Algorithm::ES256);
+        v.leeway = 0;
+        v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        // Issuer and audience are compared below, so that each failure has its own reason.
+        v.validate_aud = false;
+        let data = jsonwebtoken::decode::<AccessClaims>(token, &self.decoding, &v).map_err(|e| {
+            use jsonwebtoken::errors::ErrorKind;
+            match e.kind() {
+                ErrorKind::ExpiredSignature => TokenRejection::Expired,
+                ErrorKind::InvalidSignature | ErrorKind::InvalidEcdsaKey => TokenRejection::BadSignature,
+                _ => TokenRejection::Malformed,
+            }
+        })?;
+        let claims = data.claims;
+        if claims.iss != issuer {
+            return Err(TokenRejection::WrongIssuer);
+        }
+        // RS-07: the audience must be exactly this resource.
+        if claims.aud != audience {
+            return Err(TokenRejection::WrongAudience);
+        }
+        Ok(claims)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc7636_appendix_b_vector() {
+        assert_eq!(
+            s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
+    }
+
+    #[test]
+    fn pkce_grammar() {
+        assert!(is_pkce_string(&"a".repeat(43)));
+        assert!(is_pkce_string(&"a~._-".repeat(26)[..128]));
+        assert!(!is_pkce_string(&"a".repeat(42)));
+        assert!(!is_pkce_string(&"a".repeat(129)));
+        assert!(!is_pkce_string(&format!("{}+", "a".repeat(43))));
+        assert!(!is_pkce_string(&format!("{}=", "a".repeat(43))));
+    }
+
+    fn claims(aud: &str, exp_offset: i64) -> AccessClaims {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        AccessClaims {
+            iss: "http://127.0.0.1:1".into(),
+            sub: "alice".into(),
+            aud: aud.into(),
+            client_id: "c".into(),
+            scope: "mcp:read".into(),
+            exp: (now + exp_offset) as u64,
+            iat: now as u64,
+            jti: "j".into(),
+        }
+    }
+
+    #[test]
+    fn signed_tokens_verify_only_for_their_audience_and_until_expiry() {
+        let s = Signer::generate().unwrap();
+        let t = s.sign(&claims("http://127.0.0.1:1/mcp", 60)).unwrap();
+        assert!(s.verify(&t, "http://127.0.0.1:1", "http://127.0.0.1:1/mcp").is_ok());
+        assert_eq!(
+            s.verify(&t, "http://127.0.0.1:1", "http://127.0.0.1:1/alt/mcp"),
+            Err(TokenRejection::WrongAudience)
+        );
+        assert_eq!(
+            s.verify(&t, "http://127.0.0.1:2", "http://127.0.0.1:1/mcp"),
+            Err(TokenRejection::WrongIssuer)
+        );
+        let expired = s.sign(&claims("http://127.0.0.1:1/mcp", -5)).unwrap();
+        assert_eq!(
+            s.verify(&expired, "http://127.0.0.1:1", "http://127.0.0.1:1/mcp"),
+            Err(TokenRejection::Expired)
+        );
+    }
+
+    #[test]
+    fn foreign_keys_and_alg_none_are_refused() {
+        let ours = Signer::generate().unwrap();
+        let theirs = Signer::generate().unwrap();
+        let t = theirs.sign(&claims("a", 60)).unwrap();
+        assert!(ours.verify(&t, "http://127.0.0.1:1", "a").is_err());
+        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"at+jwt"}"#);
+        let body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims("a", 60)).unwrap());
+        let none = format!("{header}.{body}.");
+        assert!(ours.verify(&none, "http://127.0.0.1:1", "a").is_err());
+    }
+}

@@ -1,0 +1,215 @@
+//! A strict OAuth 2.1 authorization server plus MCP resource server: the known-good baseline of
+//! mcp-oauth-conformance. Requirement IDs in comments (`PKCE-06`, …) refer to the project's
+//! requirement catalogue.
+//!
+//! `start(config)` binds 127.0.0.1 and serves; `app(state)` gives the router for `oneshot` tests.
+
+pub mod authorize;
+pub mod cimd;
+pub mod config;
+pub mod crypto;
+pub mod error;
+#[path = "mcp_stub.rs"]
+pub mod mcp;
+pub mod metadata;
+pub mod pages;
+pub mod params;
+pub mod register;
+pub mod resource;
+pub mod store;
+pub mod token;
+pub mod urls;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{any, get, post};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use config::{Config, Layout};
+pub use urls::{ServerUrls, Urls};
+
+use crate::crypto::Signer;
+use crate::mcp::McpSessions;
+use crate::store::Store;
+
+/// Seconds since the Unix epoch.
+pub fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Everything a request handler can reach.
+pub struct AppState {
+    pub config: Config,
+    pub urls: Urls,
+    pub store: Store,
+    pub signer: Signer,
+    pub mcp_sessions: McpSessions,
+    pub cimd: cimd::Fetcher,
+}
+
+pub type SharedState = Arc<AppState>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("could not bind 127.0.0.1:{port}: {source}")]
+    Bind {
+        port: u16,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Key(#[from] crypto::KeyError),
+    #[error("could not build the HTTP client for client metadata documents: {0}")]
+    HttpClient(String),
+}
+
+impl AppState {
+    pub fn new(config: Config, urls: Urls) -> Result<Self, StartError> {
+        Ok(AppState {
+            store: Store::new(config.store_capacity),
+            signer: Signer::generate()?,
+            mcp_sessions: McpSessions::new(config.store_capacity),
+            cimd: cimd::Fetcher::new(&config)?,
+            config,
+            urls,
+        })
+    }
+}
+
+/// rustls needs one process-wide crypto provider; the first caller installs ring's.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// The routes of the authorization server, at the paths the layout gives them.
+pub fn as_router(state: SharedState) -> Router {
+    let u = &state.urls;
+    let mut r = Router::new()
+        .route(&u.as_route("authorize"), get(authorize::authorize))
+        .route(&u.as_route("login"), post(authorize::login))
+        .route(
+            &u.as_route("consent"),
+            get(authorize::consent_page).post(authorize::consent_decision),
+        )
+        .route(&u.as_route("token"), post(token::token).fallback(token::wrong_method))
+        .route(&u.as_route("register"), post(register::register))
+        .route(&u.as_route("revoke"), post(token::revoke))
+        .route(&u.as_route("jwks"), get(metadata::jwks))
+        .route(&u.oidc_route(), get(metadata::openid_configuration));
+    if state.urls.layout != Layout::OidcOnly {
+        r = r.route(&u.as_metadata_route(), get(metadata::oauth_metadata));
+    }
+    r.layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .with_state(state)
+}
+
+/// The routes of the two MCP servers (protected resources) and their metadata.
+pub fn rs_router(state: SharedState) -> Router {
+    let mut r = Router::new()
+        .route(urls::MCP_PATH, any(resource::mcp_primary))
+        .route(urls::MCP_ALT_PATH, any(resource::mcp_alt));
+    if state.urls.layout.publishes_prm() {
+        r = r
+            .route(&Urls::prm_route(urls::MCP_PATH), get(metadata::prm_primary))
+            .route(&Urls::prm_route(urls::MCP_ALT_PATH), get(metadata::prm_alt));
+        if state.config.root_prm {
+            r = r.route(urls::WK_PRM, get(metadata::prm_primary));
+        }
+    }
+    r.layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .with_state(state)
+}
+
+/// Every route on one router (the AS and both resources), for `oneshot` tests of any layout.
+pub fn app(state: SharedState) -> Router {
+    rs_router(state.clone()).merge(as_router(state))
+}
+
+/// A server started by [`start`]. Dropping it without [`RunningServer::shutdown`] also stops it.
+pub struct RunningServer {
+    pub urls: ServerUrls,
+    pub state: SharedState,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl RunningServer {
+    /// Stops accepting, lets in-flight requests finish, and waits for the listeners to close.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown.send(true);
+        for t in std::mem::take(&mut self.tasks) {
+            let _ = t.await;
+        }
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+    }
+}
+
+async fn bind(port: u16) -> Result<(TcpListener, String), StartError> {
+    let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
+        .await
+        .map_err(|source| StartError::Bind { port, source })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|source| StartError::Bind { port, source })?;
+    Ok((listener, format!("http://{addr}")))
+}
+
+/// Binds 127.0.0.1 (port 0 takes a free port), and serves until shut down.
+pub async fn start(config: Config) -> Result<RunningServer, StartError> {
+    let (main_listener, main_origin) = bind(config.port).await?;
+    let as_listener = if config.layout == Layout::Split {
+        Some(bind(config.as_port).await?)
+    } else {
+        None
+    };
+    let as_origin = as_listener
+        .as_ref()
+        .map(|(_, o)| o.clone())
+        .unwrap_or_else(|| main_origin.clone());
+    let urls = Urls::new(config.layout, main_origin, as_origin);
+    let state = Arc::new(AppState::new(config, urls)?);
+    let (tx, rx) = watch::channel(false);
+
+    let mut tasks = Vec::new();
+    match as_listener {
+        Some((as_l, _)) => {
+            tasks.push(serve(main_listener, rs_router(state.clone()), rx.clone()));
+            tasks.push(serve(as_l, as_router(state.clone()), rx));
+        }
+        None => tasks.push(serve(main_listener, app(state.clone()), rx)),
+    }
+    tracing::info!(layout = state.urls.layout.name(), "reference server ready");
+    Ok(RunningServer {
+        urls: state.urls.printable(),
+        state,
+        shutdown: tx,
+        tasks,
+    })
+}
+
+fn serve(listener: TcpListener, router: Router, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        let result = axum::serve(listener, service)
+            .with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })
+            .await;
+        if let Err(e) = result {
+            tracing::error!(error = %e, "listener failed");
+        }
+    })
+}

@@ -1,0 +1,91 @@
+//! Discovery documents, all derived from the configuration so that what the server advertises
+//! cannot contradict what it does.
+
+use axum::Json;
+use axum::extract::State;
+use serde_json::{Value, json};
+
+use crate::SharedState;
+use crate::config::SCOPES_SUPPORTED;
+use crate::store::AuthMethod;
+use crate::urls::{MCP_ALT_PATH, MCP_PATH};
+
+/// The response types the authorization endpoint accepts (ASM-07: `code` only).
+pub const RESPONSE_TYPES: [&str; 1] = ["code"];
+/// The grants the token endpoint serves (ASM-14: listed explicitly, no implicit or password).
+pub const GRANT_TYPES: [&str; 3] = ["authorization_code", "refresh_token", "client_credentials"];
+/// The PKCE methods the authorization endpoint accepts (ASM-08, PKCE-04: no `plain`).
+pub const CODE_CHALLENGE_METHODS: [&str; 1] = ["S256"];
+/// ASM-15: `none` is listed because public clients are accepted.
+pub const AUTH_METHODS: [AuthMethod; 3] = [
+    AuthMethod::None,
+    AuthMethod::ClientSecretBasic,
+    AuthMethod::ClientSecretPost,
+];
+
+/// RFC 8414 §2 metadata (ASM-01..08, ASM-12..16). Every member has a value (ASM-12).
+pub fn authorization_server_metadata(state: &SharedState) -> Value {
+    let u = &state.urls;
+    let auth_methods: Vec<&str> = AUTH_METHODS.iter().map(|m| m.as_str()).collect();
+    json!({
+        "issuer": u.issuer,
+        "authorization_endpoint": u.as_endpoint("authorize"),
+        "token_endpoint": u.as_endpoint("token"),
+        "registration_endpoint": u.as_endpoint("register"),
+        "revocation_endpoint": u.as_endpoint("revoke"),
+        "jwks_uri": u.as_endpoint("jwks"),
+        "scopes_supported": SCOPES_SUPPORTED,
+        "response_types_supported": RESPONSE_TYPES,
+        "response_modes_supported": ["query"],
+        "grant_types_supported": GRANT_TYPES,
+        "token_endpoint_auth_methods_supported": auth_methods,
+        "revocation_endpoint_auth_methods_supported": auth_methods,
+        "code_challenge_methods_supported": CODE_CHALLENGE_METHODS,
+        // RFC 9207: every authorization response carries `iss` (AUTHZ-14, ASM-16).
+        "authorization_response_iss_parameter_supported": true,
+        // CIMD §5 (ASM-11).
+        "client_id_metadata_document_supported": true,
+        // RFC 9728 §4 (PRM-17).
+        "protected_resources": [u.mcp(), u.mcp_alt()],
+    })
+}
+
+pub async fn oauth_metadata(State(state): State<SharedState>) -> Json<Value> {
+    Json(authorization_server_metadata(&state))
+}
+
+/// OpenID Connect Discovery: the same document plus the members OIDC requires (ASM-09, ASM-17).
+pub async fn openid_configuration(State(state): State<SharedState>) -> Json<Value> {
+    let mut doc = authorization_server_metadata(&state);
+    if let Some(obj) = doc.as_object_mut() {
+        obj.insert("subject_types_supported".into(), json!(["public"]));
+        obj.insert("id_token_signing_alg_values_supported".into(), json!(["ES256"]));
+    }
+    Json(doc)
+}
+
+pub async fn jwks(State(state): State<SharedState>) -> Json<Value> {
+    Json(state.signer.jwks())
+}
+
+/// RFC 9728 §2 protected resource metadata (PRM-08..14).
+pub fn protected_resource_metadata(state: &SharedState, resource_path: &str) -> Value {
+    json!({
+        // PRM-09: exactly the URL the well-known URL was built from.
+        "resource": format!("{}{resource_path}", state.urls.mcp_origin),
+        // PRM-10.
+        "authorization_servers": [state.urls.issuer],
+        "scopes_supported": SCOPES_SUPPORTED,
+        // PRM-14: the header only, never the query.
+        "bearer_methods_supported": ["header"],
+        "resource_name": if resource_path == MCP_PATH { "reference MCP server" } else { "reference MCP server (second resource)" },
+    })
+}
+
+pub async fn prm_primary(State(state): State<SharedState>) -> Json<Value> {
+    Json(protected_resource_metadata(&state, MCP_PATH))
+}
+
+pub async fn prm_alt(State(state): State<SharedState>) -> Json<Value> {
+    Json(protected_resource_metadata(&state, MCP_ALT_PATH))
+}

@@ -1,0 +1,118 @@
+//! The HTML the user sees: login, consent and error pages. Every page refuses framing and caching.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
+
+/// What the consent page shows (CIMD-12, AUTHZ-19).
+pub struct ConsentView<'a> {
+    pub action: &'a str,
+    pub txn: &'a str,
+    pub csrf: &'a str,
+    pub client_name: &'a str,
+    pub client_id: &'a str,
+    pub redirect_host: &'a str,
+    pub all_redirects_loopback: bool,
+    pub scopes: &'a [String],
+    pub resource: &'a str,
+    pub username: &'a str,
+}
+
+fn page(status: StatusCode, title: &str, body: String) -> Response {
+    let html = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title></head>\n<body>\n<h1>{}</h1>\n{}\n</body></html>\n",
+        text(title),
+        text(title),
+        body
+    );
+    let mut resp = (status, Html(html)).into_response();
+    let h = resp.headers_mut();
+    // Clickjacking protection on every page (AUTHZ-19).
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("frame-ancestors 'none'; default-src 'none'; style-src 'unsafe-inline'"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    resp
+}
+
+pub fn login(action: &str, txn: &str, client_name: &str, error: Option<&str>) -> Response {
+    let err = error
+        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>\n", text(e)))
+        .unwrap_or_default();
+    let body = format!(
+        "<p>Sign in to continue to <strong>{client}</strong>.</p>\n{err}\
+<form method=\"post\" action=\"{action}\">\n\
+<input type=\"hidden\" name=\"txn\" value=\"{txn}\">\n\
+<label>Username <input type=\"text\" name=\"username\" autocomplete=\"username\" required></label>\n\
+<label>Password <input type=\"password\" name=\"password\" autocomplete=\"current-password\" required></label>\n\
+<button type=\"submit\">Sign in</button>\n</form>",
+        client = text(client_name),
+        action = attr(action),
+        txn = attr(txn),
+    );
+    page(StatusCode::OK, "Sign in", body)
+}
+
+pub fn consent(v: &ConsentView<'_>) -> Response {
+    let warning = if v.all_redirects_loopback {
+        "<p class=\"warning\" role=\"alert\">Warning: this application only redirects to this computer \
+(localhost). Make sure you started it yourself.</p>\n"
+    } else {
+        ""
+    };
+    let scopes: String = v
+        .scopes
+        .iter()
+        .map(|s| format!("<li>{}</li>", text(s)))
+        .collect();
+    let body = format!(
+        "<p>Signed in as <strong>{user}</strong>.</p>\n\
+<p>The application <strong>{name}</strong> (client ID <code>{id}</code>) asks for access.</p>\n\
+<p>After you decide, you will be sent to <strong>{host}</strong>.</p>\n{warning}\
+<p>Resource: <code>{resource}</code></p>\n<p>Permissions:</p>\n<ul>{scopes}</ul>\n\
+<form method=\"post\" action=\"{action}\">\n\
+<input type=\"hidden\" name=\"txn\" value=\"{txn}\">\n\
+<input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\n\
+<button type=\"submit\" name=\"decision\" value=\"approve\">Allow</button>\n\
+<button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button>\n</form>",
+        user = text(v.username),
+        name = text(v.client_name),
+        id = text(v.client_id),
+        host = text(v.redirect_host),
+        resource = text(v.resource),
+        action = attr(v.action),
+        txn = attr(v.txn),
+        csrf = attr(v.csrf),
+    );
+    page(StatusCode::OK, "Authorize access", body)
+}
+
+/// AUTHZ-04: a request whose client or redirect URI cannot be trusted ends here, never in a redirect.
+pub fn error(status: StatusCode, message: &str) -> Response {
+    page(
+        status,
+        "Authorization request refused",
+        format!("<p class=\"error\" role=\"alert\">{}</p>", text(message)),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_refuse_framing_and_escape_input() {
+        let r = error(StatusCode::BAD_REQUEST, "<script>x</script>");
+        assert_eq!(r.headers()[header::X_FRAME_OPTIONS], "DENY");
+        assert!(
+            r.headers()[header::CONTENT_SECURITY_POLICY]
+                .to_str()
+                .unwrap()
+                .contains("frame-ancestors 'none'")
+        );
+        assert!(r.headers().get(header::LOCATION).is_none());
+    }
+}

@@ -1,0 +1,402 @@
+//! Dynamic client registration (RFC 7591; DCR-01..13): one ordered list of checks on the metadata,
+//! then a 201 that echoes what was registered.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+use url::Url;
+
+use crate::error::OAuthError;
+use crate::store::{AuthMethod, Client};
+use crate::{SharedState, crypto};
+
+/// How long a confidential client's secret stays valid (DCR-03: the expiry is always stated).
+const SECRET_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
+/// Registered clients are kept this long.
+const CLIENT_LIFETIME: Duration = Duration::from_secs(90 * 24 * 3600);
+
+/// Members whose value must be a string when present (RFC 7591 §2).
+const STRING_MEMBERS: [&str; 10] = [
+    "client_name",
+    "client_uri",
+    "logo_uri",
+    "scope",
+    "tos_uri",
+    "policy_uri",
+    "jwks_uri",
+    "software_id",
+    "software_version",
+    "software_statement",
+];
+/// Members echoed back as they were registered (DCR-02).
+const ECHOED_MEMBERS: [&str; 12] = [
+    "client_name",
+    "client_uri",
+    "logo_uri",
+    "scope",
+    "contacts",
+    "tos_uri",
+    "policy_uri",
+    "jwks_uri",
+    "jwks",
+    "software_id",
+    "software_version",
+    "application_type",
+];
+
+/// DCR-06 / DCR-11 / SEC-02: a redirect URI must be https, or http on a loopback host, and have
+/// no fragment. Private-use schemes are refused too (DCR-10).
+pub fn check_redirect_uri(raw: &str) -> Result<Url, String> {
+    let url = Url::parse(raw).map_err(|_| format!("redirect URI {raw:?} is not an absolute URI"))?;
+    if url.fragment().is_some() || raw.contains('#') {
+        return Err(format!("redirect URI {raw:?} has a fragment"));
+    }
+    match url.scheme() {
+        "https" if url.host().is_some() => Ok(url),
+        "http" if is_loopback_host(&url) => Ok(url),
+        "http" => Err(format!(
+            "redirect URI {raw:?} uses http on a host that is not loopback"
+        )),
+        _ => Err(format!(
+            "redirect URI {raw:?} must use https, or http on a loopback host"
+        )),
+    }
+}
+
+/// `127.0.0.1` (any 127/8 address), `[::1]` or `localhost`.
+pub fn is_loopback_host(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+/// Reads the body under the size limit; a rejection is an OAuth error.
+async fn read_body(state: &SharedState, req: Request) -> Result<(axum::http::HeaderMap, axum::body::Bytes, IpAddr), OAuthError> {
+    let ip = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, state.config.max_body_bytes)
+        .await
+        .map_err(|_| {
+            OAuthError::invalid_client_metadata("the request body is too large or unreadable")
+                .with_status(StatusCode::PAYLOAD_TOO_LARGE)
+        })?;
+    Ok((parts.headers, bytes, ip))
+}
+
+pub async fn register(State(state): State<SharedState>, req: Request) -> Result<Response, OAuthError> {
+    let (headers, body, ip) = read_body(&state, req).await?;
+    check_rate_limit(&state, ip)?;
+    let meta = parse_metadata(&headers, &body)?;
+    let client = validate(&meta)?;
+    let response = registration_response(&client, &meta);
+    state.store.lock().clients.insert(
+        client.client_id.clone(),
+        client.clone(),
+        CLIENT_LIFETIME,
+    )?;
+    tracing::info!(client_id = %client.client_id, method = client.auth_method.as_str(), "client registered");
+    let mut resp = (StatusCode::CREATED, axum::Json(response)).into_response();
+    // DCR-13: the response may carry a secret.
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp.headers_mut()
+        .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    Ok(resp)
+}
+
+/// A fixed window per client IP; the limit comes from the configuration (0: unlimited).
+fn check_rate_limit(state: &SharedState, ip: IpAddr) -> Result<(), OAuthError> {
+    let limit = state.config.registration_rate_limit;
+    if limit == 0 {
+        return Ok(());
+    }
+    let now = Instant::now();
+    let mut tables = state.store.lock();
+    let window = Duration::from_secs(60);
+    if tables.registrations.len() > 10_000 {
+        tables
+            .registrations
+            .retain(|_, (start, _)| now.duration_since(*start) < window);
+    }
+    let entry = tables.registrations.entry(ip).or_insert((now, 0));
+    if now.duration_since(entry.0) >= window {
+        *entry = (now, 0);
+    }
+    if entry.1 >= limit {
+        let retry = window.saturating_sub(now.duration_since(entry.0)).as_secs().max(1);
+        return Err(OAuthError::rate_limited(retry));
+    }
+    entry.1 += 1;
+    Ok(())
+}
+
+/// DCR-05: the body must be a JSON object sent as `application/json`.
+fn parse_metadata(headers: &axum::http::HeaderMap, body: &[u8]) -> Result<Map<String, Value>, OAuthError> {
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"));
+    if !is_json {
+        return Err(OAuthError::invalid_client_metadata(
+            "client metadata must be sent as application/json",
+        ));
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(_) => Err(OAuthError::invalid_client_metadata(
+            "client metadata must be a JSON object",
+        )),
+        Err(_) => Err(OAuthError::invalid_client_metadata(
+            "client metadata is not valid JSON",
+        )),
+    }
+}
+
+fn string_list(meta: &Map<String, Value>, name: &str) -> Result<Option<Vec<String>>, OAuthError> {
+    match meta.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| {
+                v.as_str().map(str::to_owned).ok_or_else(|| {
+                    OAuthError::invalid_client_metadata(format!("{name} must be an array of strings"))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some),
+        Some(_) => Err(OAuthError::invalid_client_metadata(format!(
+            "{name} must be an array of strings"
+        ))),
+    }
+}
+
+/// The ordered checks of RFC 7591 §2 and §3.2.2. Unknown members are ignored (DCR-09).
+fn validate(meta: &Map<String, Value>) -> Result<Client, OAuthError> {
+    // DCR-08: member types.
+    for name in STRING_MEMBERS {
+        if meta.get(name).is_some_and(|v| !v.is_string() && !v.is_null()) {
+            return Err(OAuthError::invalid_client_metadata(format!(
+                "{name} must be a string"
+            )));
+        }
+    }
+    string_list(meta, "contacts")?;
+    if meta.get("jwks").is_some_and(|v| !v.is_object() && !v.is_null()) {
+        return Err(OAuthError::invalid_client_metadata("jwks must be a JSON object"));
+    }
+    // RFC 7591 §2: jwks and jwks_uri are mutually exclusive.
+    if meta.get("jwks").is_some_and(|v| !v.is_null()) && meta.get("jwks_uri").is_some_and(|v| !v.is_null()) {
+        return Err(OAuthError::invalid_client_metadata(
+            "jwks and jwks_uri must not both be present",
+        ));
+    }
+    // MCP 2026-07-28: application_type is `native` or `web` (OpenID Connect Registration §2).
+    if let Some(v) = meta.get("application_type").filter(|v| !v.is_null()) {
+        if !matches!(v.as_str(), Some("native" | "web")) {
+            return Err(OAuthError::invalid_client_metadata(
+                "application_type must be \"native\" or \"web\"",
+            ));
+        }
+    }
+
+    // RFC 7591 §2 defaults.
+    let auth_method = match meta.get("token_endpoint_auth_method") {
+        None | Some(Value::Null) => AuthMethod::ClientSecretBasic,
+        Some(Value::String(s)) => AuthMethod::parse(s).ok_or_else(|| {
+            OAuthError::invalid_client_metadata(format!(
+                "token_endpoint_auth_method {s:?} is not supported"
+            ))
+        })?,
+        Some(_) => {
+            return Err(OAuthError::invalid_client_metadata(
+                "token_endpoint_auth_method must be a string",
+            ));
+        }
+    };
+    let grant_types = string_list(meta, "grant_types")?
+        .unwrap_or_else(|| vec!["authorization_code".to_string()]);
+    let response_types =
+        string_list(meta, "response_types")?.unwrap_or_else(|| vec!["code".to_string()]);
+    for g in &grant_types {
+        if !crate::metadata::GRANT_TYPES.contains(&g.as_str()) {
+            return Err(OAuthError::invalid_client_metadata(format!(
+                "grant type {g:?} is not supported"
+            )));
+        }
+    }
+    for r in &response_types {
+        if !crate::metadata::RESPONSE_TYPES.contains(&r.as_str()) {
+            return Err(OAuthError::invalid_client_metadata(format!(
+                "response type {r:?} is not supported"
+            )));
+        }
+    }
+    // RFC 7591 §2.1: grant types and response types must agree.
+    let code_grant = grant_types.iter().any(|g| g == "authorization_code");
+    if code_grant != response_types.iter().any(|r| r == "code") {
+        return Err(OAuthError::invalid_client_metadata(
+            "grant_types and response_types are inconsistent",
+        ));
+    }
+    if grant_types.iter().any(|g| g == "refresh_token") && !code_grant {
+        return Err(OAuthError::invalid_client_metadata(
+            "refresh_token needs the authorization_code grant",
+        ));
+    }
+    // TOK-09: client_credentials is for confidential clients only.
+    if auth_method == AuthMethod::None && grant_types.iter().any(|g| g == "client_credentials") {
+        return Err(OAuthError::invalid_client_metadata(
+            "client_credentials requires a confidential client",
+        ));
+    }
+
+    // DCR-06, DCR-07, DCR-11.
+    let redirect_uris = string_list(meta, "redirect_uris")?.unwrap_or_default();
+    if code_grant && redirect_uris.is_empty() {
+        return Err(OAuthError::invalid_redirect_uri(
+            "redirect_uris is required for the authorization_code grant",
+        ));
+    }
+    for uri in &redirect_uris {
+        check_redirect_uri(uri).map_err(OAuthError::invalid_redirect_uri)?;
+    }
+
+    Ok(Client {
+        client_id: crypto::random_token(18),
+        secret: (auth_method != AuthMethod::None).then(|| crypto::random_token(32)),
+        auth_method,
+        redirect_uris,
+        grant_types,
+        client_name: meta
+            .get("client_name")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        from_metadata_document: false,
+    })
+}
+
+/// DCR-02 / DCR-03: `client_id`, the secret with its expiry, and every registered value.
+fn registration_response(client: &Client, meta: &Map<String, Value>) -> Value {
+    let now = crate::now_secs();
+    let mut out = Map::new();
+    out.insert("client_id".into(), json!(client.client_id));
+    out.insert("client_id_issued_at".into(), json!(now));
+    if let Some(secret) = &client.secret {
+        out.insert("client_secret".into(), json!(secret));
+        out.insert(
+            "client_secret_expires_at".into(),
+            json!(now + SECRET_LIFETIME.as_secs()),
+        );
+    }
+    out.insert("redirect_uris".into(), json!(client.redirect_uris));
+    out.insert(
+        "token_endpoint_auth_method".into(),
+        json!(client.auth_method.as_str()),
+    );
+    out.insert("grant_types".into(), json!(client.grant_types));
+    let response_types: Vec<&str> = if client.allows_grant("authorization_code") {
+        vec!["code"]
+    } else {
+        vec![]
+    };
+    out.insert("response_types".into(), json!(response_types));
+    for name in ECHOED_MEMBERS {
+        if let Some(v) = meta.get(name).filter(|v| !v.is_null()) {
+            out.insert(name.into(), v.clone());
+        }
+    }
+    Value::Object(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap()
+    }
+
+    #[test]
+    fn redirect_uris_must_be_https_or_loopback_http_without_fragment() {
+        for ok in [
+            "https://c.example/cb",
+            "http://127.0.0.1:3000/cb",
+            "http://[::1]:3000/cb",
+            "http://localhost:3000/cb",
+        ] {
+            assert!(check_redirect_uri(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://evil.example/cb",
+            "https://c.example/cb#frag",
+            "/cb",
+            "not a uri",
+            "myapp:/cb",
+        ] {
+            assert!(check_redirect_uri(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn defaults_make_a_confidential_basic_client() {
+        let c = validate(&meta(json!({"redirect_uris": ["https://c.example/cb"]}))).unwrap();
+        assert_eq!(c.auth_method, AuthMethod::ClientSecretBasic);
+        assert!(c.secret.is_some());
+        assert_eq!(c.grant_types, vec!["authorization_code"]);
+    }
+
+    #[test]
+    fn public_clients_get_no_secret() {
+        let c = validate(&meta(json!({
+            "redirect_uris": ["http://127.0.0.1:1/cb"],
+            "token_endpoint_auth_method": "none",
+            "grant_types": ["authorization_code", "refresh_token"],
+            "x_unknown": 1
+        })))
+        .unwrap();
+        assert!(c.secret.is_none());
+    }
+
+    #[test]
+    fn invalid_metadata_gets_the_right_code() {
+        use crate::error::ErrorCode::*;
+        let cases = [
+            (json!({"redirect_uris": "https://c.example/cb"}), InvalidClientMetadata),
+            (json!({"redirect_uris": ["https://c.example/cb"], "token_endpoint_auth_method": "foo"}), InvalidClientMetadata),
+            (json!({"redirect_uris": ["https://c.example/cb"], "response_types": ["token"]}), InvalidClientMetadata),
+            (json!({"redirect_uris": ["https://c.example/cb"], "grant_types": ["authorization_code"], "response_types": []}), InvalidClientMetadata),
+            (json!({"redirect_uris": ["https://c.example/cb"], "jwks": {"keys": []}, "jwks_uri": "https://c.example/j"}), InvalidClientMetadata),
+            (json!({"grant_types": ["authorization_code"]}), InvalidRedirectUri),
+            (json!({"redirect_uris": ["http://evil.example/cb"]}), InvalidRedirectUri),
+            (json!({"redirect_uris": ["https://c.example/cb"], "client_name": 3}), InvalidClientMetadata),
+            (json!({"redirect_uris": ["http://127.0.0.1/cb"], "token_endpoint_auth_method": "none", "grant_types": ["client_credentials"], "response_types": []}), InvalidClientMetadata),
+        ];
+        for (m, code) in cases {
+            let err = validate(&meta(m.clone())).unwrap_err();
+            assert_eq!(err.code, code, "{m}");
+        }
+    }
+
+    #[test]
+    fn the_response_echoes_registered_metadata_and_states_secret_expiry() {
+        let m = meta(json!({"redirect_uris": ["https://c.example/cb"], "client_name": "n", "scope": "mcp:read"}));
+        let c = validate(&m).unwrap();
+        let r = registration_response(&c, &m);
+        assert_eq!(r["client_name"], "n");
+        assert_eq!(r["scope"], "mcp:read");
+        assert!(r["client_secret_expires_at"].as_u64().unwrap() > 0);
+        assert_eq!(r["token_endpoint_auth_method"], "client_secret_basic");
+    }
+}

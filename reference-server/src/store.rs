@@ -1,0 +1,280 @@
+//! The in-memory store: bounded tables whose entries expire. One lock guards all of them, so that
+//! an operation spanning several tables (redeeming a code, rotating a refresh token) is atomic.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use crate::error::OAuthError;
+
+/// A table whose entries expire and whose size is bounded.
+#[derive(Debug)]
+pub struct Table<V> {
+    map: HashMap<String, (Instant, V)>,
+    capacity: usize,
+}
+
+impl<V> Table<V> {
+    pub fn new(capacity: usize) -> Self {
+        Table {
+            map: HashMap::new(),
+            capacity,
+        }
+    }
+
+    /// Inserts `value` under `key` for `ttl`. When full, expired entries are dropped first;
+    /// when still full, the insert fails with `temporarily_unavailable`.
+    pub fn insert(&mut self, key: String, value: V, ttl: Duration) -> Result<(), OAuthError> {
+        let now = Instant::now();
+        if self.map.len() >= self.capacity && !self.map.contains_key(&key) {
+            self.map.retain(|_, (exp, _)| *exp > now);
+            if self.map.len() >= self.capacity {
+                return Err(OAuthError::new(
+                    crate::error::ErrorCode::TemporarilyUnavailable,
+                    "the server's store is full",
+                ));
+            }
+        }
+        let expires = now.checked_add(ttl).unwrap_or(now + Duration::from_secs(3600 * 24 * 365));
+        self.map.insert(key, (expires, value));
+        Ok(())
+    }
+
+    pub fn get(&self, key: &str) -> Option<&V> {
+        self.map
+            .get(key)
+            .filter(|(exp, _)| *exp > Instant::now())
+            .map(|(_, v)| v)
+    }
+
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut V> {
+        self.map
+            .get_mut(key)
+            .filter(|(exp, _)| *exp > Instant::now())
+            .map(|(_, v)| v)
+    }
+
+    pub fn remove(&mut self, key: &str) -> Option<V> {
+        self.map
+            .remove(key)
+            .filter(|(exp, _)| *exp > Instant::now())
+            .map(|(_, v)| v)
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
+
+/// How a client authenticates at the token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMethod {
+    None,
+    ClientSecretBasic,
+    ClientSecretPost,
+}
+
+impl AuthMethod {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "none" => Some(AuthMethod::None),
+            "client_secret_basic" => Some(AuthMethod::ClientSecretBasic),
+            "client_secret_post" => Some(AuthMethod::ClientSecretPost),
+            _ => None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::None => "none",
+            AuthMethod::ClientSecretBasic => "client_secret_basic",
+            AuthMethod::ClientSecretPost => "client_secret_post",
+        }
+    }
+}
+
+/// A registered client, or one described by a client ID metadata document.
+#[derive(Clone)]
+pub struct Client {
+    pub client_id: String,
+    pub secret: Option<String>,
+    pub auth_method: AuthMethod,
+    pub redirect_uris: Vec<String>,
+    pub grant_types: Vec<String>,
+    pub client_name: Option<String>,
+    /// True for a client whose `client_id` is the URL of its metadata document.
+    pub from_metadata_document: bool,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("client_id", &self.client_id)
+            .field("secret", &self.secret.as_ref().map(|_| "[redacted]"))
+            .field("auth_method", &self.auth_method)
+            .field("redirect_uris", &self.redirect_uris)
+            .field("grant_types", &self.grant_types)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    pub fn allows_grant(&self, grant: &str) -> bool {
+        self.grant_types.iter().any(|g| g == grant)
+    }
+    pub fn is_confidential(&self) -> bool {
+        self.auth_method != AuthMethod::None
+    }
+}
+
+/// An authorization request that has passed validation and waits for login and consent.
+#[derive(Debug, Clone)]
+pub struct PendingAuthorization {
+    pub client_id: String,
+    pub client_name: Option<String>,
+    /// The redirect URI the response goes to (the one sent, or the only one registered).
+    pub redirect_uri: String,
+    /// Whether the request carried `redirect_uri` (the token request must then match it).
+    pub redirect_uri_sent: bool,
+    pub all_redirects_loopback: bool,
+    pub state: Option<String>,
+    pub code_challenge: String,
+    pub scope: Vec<String>,
+    pub resource: String,
+    /// Whether the client may have a refresh token.
+    pub refresh_allowed: bool,
+    /// Set once the user has logged in.
+    pub subject: Option<String>,
+    /// The anti-CSRF token of the consent form, bound to the session that logged in.
+    pub csrf: String,
+    pub session: Option<String>,
+}
+
+/// An issued authorization code and everything it is bound to (CODE-05, CODE-06, PKCE-06).
+#[derive(Debug, Clone)]
+pub struct CodeEntry {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub redirect_uri_sent: bool,
+    pub code_challenge: String,
+    pub scope: Vec<String>,
+    pub resource: String,
+    pub subject: String,
+    pub refresh_allowed: bool,
+    /// Set once redeemed: the grant created from it, so a replay can revoke it (CODE-03).
+    pub redeemed_grant: Option<String>,
+}
+
+/// Everything issued from one authorization: its access tokens and its refresh-token family.
+#[derive(Debug, Clone)]
+pub struct Grant {
+    pub subject: String,
+    pub client_id: String,
+    pub scope: Vec<String>,
+    pub resource: String,
+    pub revoked: bool,
+    /// IDs of every access token issued in this grant, with their expiry.
+    pub access_tokens: Vec<(String, u64)>,
+}
+
+/// A refresh token: the grant it belongs to, and whether it has been replaced.
+#[derive(Debug, Clone)]
+pub struct RefreshEntry {
+    pub grant_id: String,
+    pub rotated: bool,
+}
+
+/// All tables. Reached only through `Store::lock`.
+#[derive(Debug)]
+pub struct Tables {
+    pub clients: Table<Client>,
+    pub pending: Table<PendingAuthorization>,
+    /// Login sessions: session ID → the username that logged in.
+    pub sessions: Table<String>,
+    pub codes: Table<CodeEntry>,
+    pub grants: Table<Grant>,
+    pub refresh_tokens: Table<RefreshEntry>,
+    /// Revoked access-token IDs, kept until the token would have expired anyway.
+    pub revoked_access_tokens: Table<()>,
+    /// Registrations per client IP in the current minute.
+    pub registrations: HashMap<IpAddr, (Instant, u32)>,
+}
+
+impl Tables {
+    /// Revokes every token of a grant: its refresh tokens and its access tokens (CODE-03, REFRESH-03).
+    pub fn revoke_grant(&mut self, grant_id: &str) {
+        let Some(grant) = self.grants.get_mut(grant_id) else {
+            return;
+        };
+        grant.revoked = true;
+        let tokens = std::mem::take(&mut grant.access_tokens);
+        let now = crate::now_secs();
+        for (jti, exp) in tokens {
+            let ttl = Duration::from_secs(exp.saturating_sub(now) + 1);
+            // A full revocation list cannot be allowed to un-revoke anything: the grant stays marked.
+            let _ = self.revoked_access_tokens.insert(jti, (), ttl);
+        }
+    }
+
+    /// Whether an access token was revoked: by itself, or because its grant was.
+    pub fn access_token_revoked(&self, jti: &str) -> bool {
+        self.revoked_access_tokens.get(jti).is_some()
+    }
+}
+
+#[derive(Debug)]
+pub struct Store {
+    tables: Mutex<Tables>,
+}
+
+impl Store {
+    pub fn new(capacity: usize) -> Self {
+        Store {
+            tables: Mutex::new(Tables {
+                clients: Table::new(capacity),
+                pending: Table::new(capacity),
+                sessions: Table::new(capacity),
+                codes: Table::new(capacity),
+                grants: Table::new(capacity),
+                refresh_tokens: Table::new(capacity),
+                revoked_access_tokens: Table::new(capacity),
+                registrations: HashMap::new(),
+            }),
+        }
+    }
+
+    /// The tables, locked. Never hold the guard across an `.await`.
+    pub fn lock(&self) -> MutexGuard<'_, Tables> {
+        // A panic while holding the lock cannot leave a table half-written in a way that matters
+        // more than refusing service would, so a poisoned lock is taken over.
+        self.tables.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expired_entries_are_invisible() {
+        let mut t = Table::new(10);
+        t.insert("a".into(), 1, Duration::ZERO).unwrap();
+        t.insert("b".into(), 2, Duration::from_secs(60)).unwrap();
+        assert_eq!(t.get("a"), None);
+        assert_eq!(t.get("b"), Some(&2));
+    }
+
+    #[test]
+    fn a_full_table_evicts_expired_entries_then_refuses() {
+        let mut t = Table::new(2);
+        t.insert("a".into(), 1, Duration::ZERO).unwrap();
+        t.insert("b".into(), 2, Duration::from_secs(60)).unwrap();
+        t.insert("c".into(), 3, Duration::from_secs(60)).unwrap();
+        assert_eq!(t.len(), 2);
+        assert!(t.insert("d".into(), 4, Duration::from_secs(60)).is_err());
+    }
+}

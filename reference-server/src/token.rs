@@ -1,0 +1,447 @@
+//! The token endpoint (CODE-*, TOK-*, REFRESH-*, RES-06) and the RFC 7009 revocation endpoint.
+//!
+//! Order of checks: the request's shape (TOK-01..05), the grant type (TOK-03), client
+//! authentication (TOK-06..08), then the grant's own checks. Each grant runs under the store's lock,
+//! so single use and rotation are atomic.
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Value, json};
+
+use crate::authorize::{check_resource, check_scope};
+use crate::crypto::{self, AccessClaims};
+use crate::error::{ErrorCode, LimitedBody, OAuthError};
+use crate::params::Params;
+use crate::store::{AuthMethod, Client, Grant, RefreshEntry, Tables};
+use crate::{SharedState, cimd};
+
+/// An authenticated (or, for public clients, identified) client.
+struct Authenticated {
+    client: Client,
+}
+
+/// What the client presented to authenticate.
+struct Credentials {
+    client_id: String,
+    secret: Option<String>,
+    via_header: bool,
+}
+
+/// TOK-07: exactly one way to authenticate. Header credentials are form-encoded (RFC 6749 §2.3.1).
+fn credentials(headers: &HeaderMap, params: &Params) -> Result<Credentials, OAuthError> {
+    let mut auth = headers.get_all(header::AUTHORIZATION).iter();
+    let header_value = auth.next();
+    if auth.next().is_some() {
+        return Err(OAuthError::invalid_request("more than one Authorization header"));
+    }
+    let body_id = params.one("client_id").map_err(|_| OAuthError::invalid_request("client_id was sent more than once"))?;
+    let body_secret = params
+        .one("client_secret")
+        .map_err(|_| OAuthError::invalid_request("client_secret was sent more than once"))?;
+    if let Some(v) = header_value {
+        let basic = v
+            .to_str()
+            .ok()
+            .and_then(|s| s.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"));
+        let Some((_, encoded)) = basic else {
+            return Err(OAuthError::invalid_client("unsupported Authorization scheme").with_basic_challenge());
+        };
+        if body_secret.is_some() {
+            return Err(OAuthError::invalid_request(
+                "the client used two authentication methods at once",
+            ));
+        }
+        let decoded = STANDARD
+            .decode(encoded.trim())
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or_else(|| OAuthError::invalid_client("malformed Basic credentials").with_basic_challenge())?;
+        let (id, secret) = decoded
+            .split_once(':')
+            .ok_or_else(|| OAuthError::invalid_client("malformed Basic credentials").with_basic_challenge())?;
+        let decode = |s: &str| -> String {
+            url::form_urlencoded::parse(format!("x={s}").as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default()
+        };
+        let (id, secret) = (decode(id), decode(secret));
+        if body_id.is_some_and(|b| b != id) {
+            return Err(OAuthError::invalid_request(
+                "client_id in the body differs from the Authorization header",
+            ));
+        }
+        return Ok(Credentials {
+            client_id: id,
+            secret: Some(secret),
+            via_header: true,
+        });
+    }
+    // CODE-09: a public client identifies itself with client_id.
+    let Some(id) = body_id else {
+        return Err(OAuthError::invalid_request("client_id is required"));
+    };
+    Ok(Credentials {
+        client_id: id.to_string(),
+        secret: body_secret.map(str::to_owned),
+        via_header: false,
+    })
+}
+
+/// TOK-06, TOK-08: the client must authenticate with the method it registered.
+fn authenticate(state: &SharedState, creds: Credentials) -> Result<Authenticated, OAuthError> {
+    let fail = |msg: &'static str| {
+        let e = OAuthError::invalid_client(msg);
+        if creds.via_header { e.with_basic_challenge() } else { e }
+    };
+    let client = if cimd::is_document_url(&creds.client_id) {
+        // A client metadata document client is public: its bindings live in the code and grant.
+        Client {
+            client_id: creds.client_id.clone(),
+            secret: None,
+            auth_method: AuthMethod::None,
+            redirect_uris: vec![],
+            grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+            client_name: None,
+            from_metadata_document: true,
+        }
+    } else {
+        state
+            .store
+            .lock()
+            .clients
+            .get(&creds.client_id)
+            .cloned()
+            .ok_or_else(|| fail("unknown client"))?
+    };
+    match (client.auth_method, &client.secret, &creds.secret, creds.via_header) {
+        (AuthMethod::None, _, None, false) => {}
+        (AuthMethod::None, _, _, _) => return Err(fail("this client is public and has no secret")),
+        (AuthMethod::ClientSecretBasic, Some(expected), Some(given), true)
+        | (AuthMethod::ClientSecretPost, Some(expected), Some(given), false) => {
+            if !crypto::ct_eq(given, expected) {
+                return Err(fail("client authentication failed"));
+            }
+        }
+        (AuthMethod::ClientSecretBasic, _, _, _) => {
+            return Err(OAuthError::invalid_client("this client must authenticate with HTTP Basic").with_basic_challenge());
+        }
+        (AuthMethod::ClientSecretPost, _, _, _) => {
+            return Err(fail("this client must send client_secret in the body"));
+        }
+    }
+    Ok(Authenticated { client })
+}
+
+/// A successful token response (CODE-01): never cached.
+fn token_response(body: Value) -> Response {
+    let mut resp = (StatusCode::OK, axum::Json(body)).into_response();
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp.headers_mut()
+        .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    resp
+}
+
+fn form_params(headers: &HeaderMap, body: &[u8]) -> Result<Params, OAuthError> {
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Err(OAuthError::invalid_request(
+            "the request must be application/x-www-form-urlencoded",
+        ));
+    }
+    Ok(Params::parse(body))
+}
+
+/// POST on the token endpoint.
+pub async fn token(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    LimitedBody(body): LimitedBody,
+) -> Result<Response, OAuthError> {
+    let params = form_params(&headers, &body)?;
+    // TOK-04: no parameter may repeat (except `resource`, RFC 8707 §2).
+    if let Some(rep) = params.first_repeated(&["resource"]) {
+        return Err(OAuthError::invalid_request(format!(
+            "parameter {} was sent more than once",
+            rep.0
+        )));
+    }
+    // TOK-02, TOK-03, TOK-05.
+    let grant_type = match params.one("grant_type").ok().flatten() {
+        None => return Err(OAuthError::invalid_request("grant_type is missing")),
+        Some(g @ ("authorization_code" | "refresh_token" | "client_credentials")) => g,
+        Some(_) => {
+            return Err(OAuthError::new(
+                ErrorCode::UnsupportedGrantType,
+                "unsupported grant_type",
+            ));
+        }
+    };
+    let Authenticated { client } = authenticate(&state, credentials(&headers, &params)?)?;
+    if !client.allows_grant(grant_type) {
+        return Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "this client is not registered for that grant type",
+        ));
+    }
+    let body = match grant_type {
+        "authorization_code" => authorization_code(&state, &client, &params)?,
+        "refresh_token" => refresh(&state, &client, &params)?,
+        _ => client_credentials(&state, &client, &params)?,
+    };
+    Ok(token_response(body))
+}
+
+fn one<'a>(params: &'a Params, name: &str) -> Option<&'a str> {
+    params.one(name).ok().flatten()
+}
+
+/// The `authorization_code` grant (CODE-01..10, PKCE-06..09).
+fn authorization_code(state: &SharedState, client: &Client, params: &Params) -> Result<Value, OAuthError> {
+    let Some(code) = one(params, "code") else {
+        return Err(OAuthError::invalid_request("code is missing"));
+    };
+    let mut t = state.store.lock();
+    // CODE-08: unknown or expired.
+    let Some(entry) = t.codes.get(code).cloned() else {
+        return Err(OAuthError::invalid_grant("the code is invalid or has expired"));
+    };
+    // The request is checked against the code first: a replay with invalid parameters must not
+    // revoke anything (CODE-04).
+    // CODE-05: bound to the client.
+    if entry.client_id != client.client_id {
+        return Err(OAuthError::invalid_grant("the code was issued to another client"));
+    }
+    // CODE-06: a redirect_uri, when sent, must equal the authorization request's.
+    if let Some(r) = one(params, "redirect_uri") {
+        if r != entry.redirect_uri {
+            return Err(OAuthError::invalid_grant(
+                "redirect_uri differs from the authorization request",
+            ));
+        }
+    }
+    // PKCE-07, PKCE-08, then PKCE-06 / PKCE-09.
+    let Some(verifier) = one(params, "code_verifier") else {
+        return Err(OAuthError::invalid_request("code_verifier is missing"));
+    };
+    if !crypto::is_pkce_string(verifier) {
+        return Err(OAuthError::invalid_request(
+            "code_verifier must be 43 to 128 unreserved characters",
+        ));
+    }
+    if !crypto::ct_eq(&crypto::s256(verifier), &entry.code_challenge) {
+        return Err(OAuthError::invalid_grant("code_verifier does not match the code_challenge"));
+    }
+    // RES-06: the resource, when sent, must be the one that was authorized.
+    if !params.all("resource").is_empty() {
+        let r = check_resource(state, params.all("resource"))?;
+        if r != entry.resource {
+            return Err(OAuthError::invalid_target(
+                "resource differs from the authorization request",
+            ));
+        }
+    }
+    // CODE-02, CODE-03: a valid replay revokes everything issued from the code.
+    if let Some(grant_id) = &entry.redeemed_grant {
+        t.revoke_grant(grant_id);
+        tracing::warn!("authorization code replayed; its grant was revoked");
+        return Err(OAuthError::invalid_grant("the code has already been used"));
+    }
+    let grant_id = crypto::random_token(16);
+    let grant = Grant {
+        subject: entry.subject.clone(),
+        client_id: entry.client_id.clone(),
+        scope: entry.scope.clone(),
+        resource: entry.resource.clone(),
+        revoked: false,
+        access_tokens: vec![],
+    };
+    t.grants.insert(grant_id.clone(), grant, state.config.refresh_token_ttl)?;
+    let mut redeemed = entry.clone();
+    redeemed.redeemed_grant = Some(grant_id.clone());
+    // Kept for as long as its tokens live, so that a replay can still revoke them.
+    let keep = state.config.access_token_ttl.max(state.config.code_ttl);
+    t.codes.insert(code.to_string(), redeemed, keep)?;
+    issue(state, &mut t, &grant_id, &entry.scope, entry.refresh_allowed)
+}
+
+/// The `refresh_token` grant (REFRESH-01..10).
+fn refresh(state: &SharedState, client: &Client, params: &Params) -> Result<Value, OAuthError> {
+    let Some(token) = one(params, "refresh_token") else {
+        return Err(OAuthError::invalid_request("refresh_token is missing"));
+    };
+    let mut t = state.store.lock();
+    // REFRESH-10.
+    let Some(entry) = t.refresh_tokens.get(token).cloned() else {
+        return Err(OAuthError::invalid_grant("the refresh token is invalid or has expired"));
+    };
+    let Some(grant) = t.grants.get(&entry.grant_id).cloned() else {
+        return Err(OAuthError::invalid_grant("the refresh token is invalid or has expired"));
+    };
+    // REFRESH-04.
+    if grant.client_id != client.client_id {
+        return Err(OAuthError::invalid_grant("the refresh token was issued to another client"));
+    }
+    if grant.revoked {
+        return Err(OAuthError::invalid_grant("the refresh token has been revoked"));
+    }
+    // REFRESH-02, REFRESH-03: a replaced token is refused, and its reuse revokes the grant.
+    if entry.rotated {
+        t.revoke_grant(&entry.grant_id);
+        tracing::warn!("refresh token reused; its grant was revoked");
+        return Err(OAuthError::invalid_grant("the refresh token has already been used"));
+    }
+    // REFRESH-05, REFRESH-06: never wider than the grant; by default the grant's scope.
+    let scope = match one(params, "scope") {
+        None => grant.scope.clone(),
+        Some(s) => {
+            let requested = check_scope(Some(s))?;
+            if let Some(extra) = requested.iter().find(|s| !grant.scope.contains(s)) {
+                return Err(OAuthError::invalid_scope(format!(
+                    "scope {extra} was not granted"
+                )));
+            }
+            requested
+        }
+    };
+    // REFRESH-07.
+    if !params.all("resource").is_empty() {
+        let r = check_resource(state, params.all("resource"))?;
+        if r != grant.resource {
+            return Err(OAuthError::invalid_target("resource differs from the grant"));
+        }
+    }
+    // REFRESH-01: rotation.
+    if let Some(e) = t.refresh_tokens.get_mut(token) {
+        e.rotated = true;
+    }
+    issue(state, &mut t, &entry.grant_id, &scope, true)
+}
+
+/// The `client_credentials` grant: confidential clients only (TOK-09).
+fn client_credentials(state: &SharedState, client: &Client, params: &Params) -> Result<Value, OAuthError> {
+    if !client.is_confidential() {
+        return Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "client_credentials is for confidential clients",
+        ));
+    }
+    let scope = check_scope(one(params, "scope"))?;
+    let resource = check_resource(state, params.all("resource"))?;
+    let grant_id = crypto::random_token(16);
+    let grant = Grant {
+        subject: client.client_id.clone(),
+        client_id: client.client_id.clone(),
+        scope: scope.clone(),
+        resource,
+        revoked: false,
+        access_tokens: vec![],
+    };
+    let mut t = state.store.lock();
+    t.grants.insert(grant_id.clone(), grant, state.config.access_token_ttl)?;
+    issue(state, &mut t, &grant_id, &scope, false)
+}
+
+/// Mints an access token (and, when allowed, a new refresh token) within a grant.
+fn issue(
+    state: &SharedState,
+    t: &mut Tables,
+    grant_id: &str,
+    scope: &[String],
+    with_refresh: bool,
+) -> Result<Value, OAuthError> {
+    let Some(grant) = t.grants.get(grant_id).cloned() else {
+        return Err(OAuthError::server_error());
+    };
+    let now = crate::now_secs();
+    let ttl = state.config.access_token_ttl.as_secs().max(1);
+    let jti = crypto::random_token(16);
+    let claims = AccessClaims {
+        iss: state.urls.issuer.clone(),
+        sub: grant.subject.clone(),
+        aud: grant.resource.clone(),
+        client_id: grant.client_id.clone(),
+        scope: scope.join(" "),
+        exp: now + ttl,
+        iat: now,
+        jti: jti.clone(),
+    };
+    let access_token = state.signer.sign(&claims).map_err(|e| {
+        tracing::error!(error = %e, "signing failed");
+        OAuthError::server_error()
+    })?;
+    if let Some(g) = t.grants.get_mut(grant_id) {
+        g.access_tokens.push((jti, now + ttl));
+    }
+    let mut body = json!({
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "expires_in": ttl,
+        // SCOPE-06: the granted scope is always stated.
+        "scope": scope.join(" "),
+    });
+    if with_refresh {
+        let rt = crypto::random_token(32);
+        t.refresh_tokens.insert(
+            rt.clone(),
+            RefreshEntry {
+                grant_id: grant_id.to_string(),
+                rotated: false,
+            },
+            state.config.refresh_token_ttl,
+        )?;
+        body["refresh_token"] = json!(rt);
+    }
+    Ok(body)
+}
+
+/// TOK-11: the token endpoint takes POST only.
+pub async fn wrong_method() -> Response {
+    let mut resp = OAuthError::invalid_request("the token endpoint accepts POST only")
+        .with_status(StatusCode::METHOD_NOT_ALLOWED)
+        .into_response();
+    resp.headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("POST"));
+    resp
+}
+
+/// RFC 7009 revocation: a refresh token revokes its grant; an access token is added to the
+/// revocation list. Unknown tokens are not an error (RFC 7009 §2.2).
+pub async fn revoke(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    LimitedBody(body): LimitedBody,
+) -> Result<Response, OAuthError> {
+    let params = form_params(&headers, &body)?;
+    let Authenticated { client } = authenticate(&state, credentials(&headers, &params)?)?;
+    let Some(token) = one(&params, "token") else {
+        return Err(OAuthError::invalid_request("token is missing"));
+    };
+    let mut t = state.store.lock();
+    if let Some(entry) = t.refresh_tokens.get(token).cloned() {
+        if t.grants.get(&entry.grant_id).is_some_and(|g| g.client_id == client.client_id) {
+            t.revoke_grant(&entry.grant_id);
+        }
+    } else {
+        for aud in [state.urls.mcp(), state.urls.mcp_alt()] {
+            if let Ok(c) = state.signer.verify(token, &state.urls.issuer, &aud) {
+                if c.client_id == client.client_id {
+                    let ttl = Duration::from_secs(c.exp.saturating_sub(crate::now_secs()) + 1);
+                    let _ = t.revoked_access_tokens.insert(c.jti, (), ttl);
+                }
+            }
+        }
+    }
+    Ok(token_response(json!({})))
+}
