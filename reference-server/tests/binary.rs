@@ -1,0 +1,70 @@
+//! The `reference-server` binary: one JSON line naming its URLs, then it serves until killed.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+fn spawn(args: &[&str]) -> (std::process::Child, Value) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_reference-server"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("binary starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).expect("a line");
+    let urls: Value = serde_json::from_str(&line).expect("the line is JSON");
+    (child, urls)
+}
+
+#[tokio::test]
+async fn prints_its_urls_and_serves_them() {
+    let (mut child, urls) = spawn(&["--port", "0"]);
+    for k in ["mcp", "mcp_alt", "issuer", "as_metadata", "prm"] {
+        let v = urls[k].as_str().unwrap_or_else(|| panic!("{k} is printed"));
+        assert!(v.starts_with("http://127.0.0.1:"), "{k} is on loopback: {v}");
+    }
+    reference_server::install_crypto_provider();
+    let http = reqwest::Client::new();
+    let meta: Value = http
+        .get(urls["as_metadata"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(meta["issuer"], urls["issuer"]);
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[tokio::test]
+async fn layouts_are_chosen_by_flag() {
+    let (mut child, urls) = spawn(&["--port", "0", "--layout", "split"]);
+    assert_ne!(
+        url::Url::parse(urls["mcp"].as_str().unwrap()).unwrap().port(),
+        url::Url::parse(urls["issuer"].as_str().unwrap()).unwrap().port()
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    let (mut child, urls) = spawn(&["--port", "0", "--layout", "legacy-2025-03-26"]);
+    assert!(urls["prm"].is_null());
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[test]
+fn bad_flags_get_a_clear_error_and_exit_2() {
+    let out = Command::new(env!("CARGO_BIN_EXE_reference-server"))
+        .args(["--layout", "nope"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("invalid value 'nope'"), "{err}");
+    assert!(!err.contains("panicked"));
+}
