@@ -2,7 +2,7 @@
 //! mcp-oauth-conformance. Requirement IDs in comments (`PKCE-06`, …) refer to the project's
 //! requirement catalogue.
 //!
-//! `start(config)` binds 127.0.0.1 and serves; `app(state)` gives the router for `oneshot` tests.
+//! `start(config)` binds 127.0.0.1 and serves; `app(config)` gives the router for `oneshot` tests.
 
 pub mod authorize;
 pub mod cimd;
@@ -128,9 +128,17 @@ pub fn rs_router(state: SharedState) -> Router {
         .with_state(state)
 }
 
-/// Every route on one router (the AS and both resources), for `oneshot` tests of any layout.
-pub fn app(state: SharedState) -> Router {
+/// Every route on one router (the AS and both resources).
+pub fn router(state: SharedState) -> Router {
     rs_router(state.clone()).merge(as_router(state))
+}
+
+/// The whole server as one router, for `oneshot` tests: every origin is taken to be
+/// `http://127.0.0.1:{config.port}`, and nothing is bound.
+pub fn app(config: Config) -> Result<Router, StartError> {
+    let origin = format!("http://127.0.0.1:{}", config.port);
+    let urls = Urls::new(config.layout, origin.clone(), origin);
+    Ok(router(Arc::new(AppState::new(config, urls)?)))
 }
 
 /// A server started by [`start`]. Dropping it without [`RunningServer::shutdown`] also stops it.
@@ -189,7 +197,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
             tasks.push(serve(main_listener, rs_router(state.clone()), rx.clone()));
             tasks.push(serve(as_l, as_router(state.clone()), rx));
         }
-        None => tasks.push(serve(main_listener, app(state.clone()), rx)),
+        None => tasks.push(serve(main_listener, router(state.clone()), rx)),
     }
     tracing::info!(layout = state.urls.layout.name(), "reference server ready");
     Ok(RunningServer {
