@@ -46,7 +46,10 @@ impl Redirect {
 
     fn error(&self, e: OAuthError) -> Response {
         tracing::info!(error = e.code.as_str(), description = %e.description, "authorization error redirected");
-        self.to(&[("error", e.code.as_str()), ("error_description", &e.description)])
+        self.to(&[
+            ("error", e.code.as_str()),
+            ("error_description", &e.description),
+        ])
     }
 }
 
@@ -59,7 +62,10 @@ fn see_other(location: &str) -> Response {
 }
 
 fn refuse(message: impl AsRef<str>) -> Response {
-    tracing::info!(reason = message.as_ref(), "authorization request refused without redirect");
+    tracing::info!(
+        reason = message.as_ref(),
+        "authorization request refused without redirect"
+    );
     pages::error(StatusCode::BAD_REQUEST, message.as_ref())
 }
 
@@ -69,7 +75,10 @@ pub fn redirect_matches(registered: &str, requested: &str) -> bool {
     if registered == requested {
         return true;
     }
-    match (strip_loopback_port(registered), strip_loopback_port(requested)) {
+    match (
+        strip_loopback_port(registered),
+        strip_loopback_port(requested),
+    ) {
         (Some(a), Some(b)) => a == b,
         _ => false,
     }
@@ -81,11 +90,19 @@ fn strip_loopback_port(uri: &str) -> Option<String> {
     let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(end);
     let host = match authority.rsplit_once(':') {
-        Some((h, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) && !h.is_empty() => h,
+        Some((h, port))
+            if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) && !h.is_empty() =>
+        {
+            h
+        }
         _ if authority.ends_with(']') || !authority.contains(':') => authority,
         _ => return None,
     };
-    let ip: std::net::IpAddr = host.trim_start_matches('[').trim_end_matches(']').parse().ok()?;
+    let ip: std::net::IpAddr = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .ok()?;
     ip.is_loopback().then(|| format!("http://{host}{tail}"))
 }
 
@@ -104,7 +121,9 @@ pub fn check_resource(state: &SharedState, values: &[String]) -> Result<String, 
     let url = Url::parse(raw)
         .map_err(|_| OAuthError::invalid_target("resource must be an absolute URI"))?;
     if url.fragment().is_some() || raw.contains('#') {
-        return Err(OAuthError::invalid_target("resource must not contain a fragment"));
+        return Err(OAuthError::invalid_target(
+            "resource must not contain a fragment",
+        ));
     }
     // RES-07: scheme and host are compared case-insensitively (the URL parser folds them).
     [state.urls.mcp(), state.urls.mcp_alt()]
@@ -168,7 +187,12 @@ pub async fn authorize(
 
     // 2. The redirect URI (AUTHZ-02, AUTHZ-03, AUTHZ-04, CIMD-03): never redirect on failure.
     let (redirect_uri, redirect_uri_sent) = match params.one("redirect_uri") {
-        Ok(Some(r)) if client.redirect_uris.iter().any(|reg| redirect_matches(reg, r)) => {
+        Ok(Some(r))
+            if client
+                .redirect_uris
+                .iter()
+                .any(|reg| redirect_matches(reg, r)) =>
+        {
             (r.to_string(), true)
         }
         Ok(Some(_)) => return refuse("redirect_uri is not registered for this client"),
@@ -187,9 +211,10 @@ pub async fn authorize(
     match check_request(&state, &params, &client) {
         Err(e) => redirect.error(e),
         Ok(checked) => {
-            let all_loopback = client.redirect_uris.iter().all(|r| {
-                Url::parse(r).is_ok_and(|u| crate::register::is_loopback_host(&u))
-            });
+            let all_loopback = client
+                .redirect_uris
+                .iter()
+                .all(|r| Url::parse(r).is_ok_and(|u| crate::register::is_loopback_host(&u)));
             let pending = PendingAuthorization {
                 client_id: client.client_id.clone(),
                 client_name: client.client_name.clone(),
@@ -304,7 +329,11 @@ fn session_user(state: &SharedState, headers: &HeaderMap) -> Option<(String, Str
 }
 
 /// Stores the validated request and shows the login page, or the consent page to a user with a session.
-fn begin_login(state: &SharedState, headers: &HeaderMap, mut pending: PendingAuthorization) -> Response {
+fn begin_login(
+    state: &SharedState,
+    headers: &HeaderMap,
+    mut pending: PendingAuthorization,
+) -> Response {
     let txn = crypto::random_token(24);
     let logged_in = session_user(state, headers);
     if let Some((sid, user)) = &logged_in {
@@ -336,7 +365,10 @@ pub async fn login(State(state): State<SharedState>, LimitedBody(body): LimitedB
     let field = |n: &str| params.one(n).ok().flatten().unwrap_or("").to_string();
     let txn = field("txn");
     let Some(pending) = state.store.lock().pending.get(&txn).cloned() else {
-        return pages::error(StatusCode::BAD_REQUEST, "this sign-in has expired; start again");
+        return pages::error(
+            StatusCode::BAD_REQUEST,
+            "this sign-in has expired; start again",
+        );
     };
     let (user, pass) = (field("username"), field("password"));
     // Both are compared in constant time, and both always.
@@ -354,7 +386,10 @@ pub async fn login(State(state): State<SharedState>, LimitedBody(body): LimitedB
     let sid = crypto::random_token(32);
     {
         let mut t = state.store.lock();
-        if let Err(e) = t.sessions.insert(sid.clone(), user.clone(), state.config.login_ttl) {
+        if let Err(e) = t
+            .sessions
+            .insert(sid.clone(), user.clone(), state.config.login_ttl)
+        {
             return pages::error(StatusCode::SERVICE_UNAVAILABLE, &e.description);
         }
         match t.pending.get_mut(&txn) {
@@ -362,12 +397,21 @@ pub async fn login(State(state): State<SharedState>, LimitedBody(body): LimitedB
                 p.subject = Some(user);
                 p.session = Some(sid.clone());
             }
-            None => return pages::error(StatusCode::BAD_REQUEST, "this sign-in has expired; start again"),
+            None => {
+                return pages::error(
+                    StatusCode::BAD_REQUEST,
+                    "this sign-in has expired; start again",
+                );
+            }
         }
     }
     let mut resp = see_other(&format!("{}?txn={txn}", state.urls.as_route("consent")));
     // HttpOnly and SameSite; Secure is added when served over https.
-    let secure = if state.urls.as_origin.starts_with("https://") { "; Secure" } else { "" };
+    let secure = if state.urls.as_origin.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
     if let Ok(v) = HeaderValue::from_str(&format!(
         "{SESSION_COOKIE}={sid}; Path=/; HttpOnly; SameSite=Lax{secure}"
     )) {
@@ -381,13 +425,27 @@ fn pending_for_session(
     state: &SharedState,
     headers: &HeaderMap,
     txn: &str,
-) -> Result<PendingAuthorization, Response> {
-    let expired = || pages::error(StatusCode::BAD_REQUEST, "this authorization request has expired; start again");
-    let pending = state.store.lock().pending.get(txn).cloned().ok_or_else(expired)?;
+) -> Result<PendingAuthorization, Box<Response>> {
+    let expired = || {
+        Box::new(pages::error(
+            StatusCode::BAD_REQUEST,
+            "this authorization request has expired; start again",
+        ))
+    };
+    let pending = state
+        .store
+        .lock()
+        .pending
+        .get(txn)
+        .cloned()
+        .ok_or_else(expired)?;
     let sid = session_from(headers);
     match (&pending.session, &sid) {
         (Some(a), Some(b)) if crypto::ct_eq(a, b) => Ok(pending),
-        _ => Err(pages::error(StatusCode::FORBIDDEN, "sign in first")),
+        _ => Err(Box::new(pages::error(
+            StatusCode::FORBIDDEN,
+            "sign in first",
+        ))),
     }
 }
 
@@ -401,7 +459,7 @@ pub async fn consent_page(
     let txn = params.one("txn").ok().flatten().unwrap_or("").to_string();
     let pending = match pending_for_session(&state, &headers, &txn) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let host = Url::parse(&pending.redirect_uri)
         .ok()
@@ -433,14 +491,20 @@ pub async fn consent_decision(
     let txn = field("txn");
     let pending = match pending_for_session(&state, &headers, &txn) {
         Ok(p) => p,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if !crypto::ct_eq(&field("csrf"), &pending.csrf) {
-        return pages::error(StatusCode::FORBIDDEN, "the consent form was not submitted from this server");
+        return pages::error(
+            StatusCode::FORBIDDEN,
+            "the consent form was not submitted from this server",
+        );
     }
     // The pending request is used once, whatever the decision.
     if state.store.lock().pending.remove(&txn).is_none() {
-        return pages::error(StatusCode::BAD_REQUEST, "this authorization request has expired; start again");
+        return pages::error(
+            StatusCode::BAD_REQUEST,
+            "this authorization request has expired; start again",
+        );
     }
     let redirect = Redirect {
         uri: pending.redirect_uri.clone(),
@@ -451,7 +515,10 @@ pub async fn consent_decision(
         return pages::error(StatusCode::FORBIDDEN, "sign in first");
     };
     if field("decision") != "approve" {
-        return redirect.error(OAuthError::new(ErrorCode::AccessDenied, "the user denied access"));
+        return redirect.error(OAuthError::new(
+            ErrorCode::AccessDenied,
+            "the user denied access",
+        ));
     }
     let code = crypto::random_token(32);
     let entry = CodeEntry {
@@ -465,7 +532,12 @@ pub async fn consent_decision(
         refresh_allowed: pending.refresh_allowed,
         redeemed_grant: None,
     };
-    if let Err(e) = state.store.lock().codes.insert(code.clone(), entry, state.config.code_ttl) {
+    if let Err(e) = state
+        .store
+        .lock()
+        .codes
+        .insert(code.clone(), entry, state.config.code_ttl)
+    {
         return redirect.error(e);
     }
     tracing::info!("authorization code issued");
@@ -494,8 +566,14 @@ mod tests {
         ] {
             assert!(!redirect_matches(reg, bad), "{bad}");
         }
-        assert!(!redirect_matches("http://localhost:1/cb", "http://localhost:2/cb"));
-        assert!(!redirect_matches("https://c.example/cb", "https://c.example/cb/"));
+        assert!(!redirect_matches(
+            "http://localhost:1/cb",
+            "http://localhost:2/cb"
+        ));
+        assert!(!redirect_matches(
+            "https://c.example/cb",
+            "https://c.example/cb/"
+        ));
     }
 
     #[test]
@@ -503,7 +581,9 @@ mod tests {
         assert_eq!(check_scope(None).unwrap(), vec!["mcp:read"]);
         assert_eq!(check_scope(Some("mcp:read mcp:write")).unwrap().len(), 2);
         assert_eq!(
-            check_scope(Some("mcp:read harness-nonexistent")).unwrap_err().code,
+            check_scope(Some("mcp:read harness-nonexistent"))
+                .unwrap_err()
+                .code,
             ErrorCode::InvalidScope
         );
     }

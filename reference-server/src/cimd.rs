@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use url::Url;
 
+use crate::StartError;
 use crate::config::Config;
 use crate::register::{check_redirect_uri, is_loopback_host};
 use crate::store::{AuthMethod, Client};
-use crate::StartError;
 
 /// The longest a valid document is cached, whatever its headers say.
 const MAX_CACHE: Duration = Duration::from_secs(3600);
@@ -65,7 +65,10 @@ impl Fetcher {
                 cache.retain(|_, (exp, _)| *exp > now);
             }
             if cache.len() < MAX_CACHE_ENTRIES {
-                cache.insert(client_id.to_string(), (Instant::now() + age.min(MAX_CACHE), client.clone()));
+                cache.insert(
+                    client_id.to_string(),
+                    (Instant::now() + age.min(MAX_CACHE), client.clone()),
+                );
             }
         }
         Ok(client)
@@ -92,11 +95,12 @@ impl Fetcher {
             .split_once("://")
             .map(|(_, rest)| rest.split(['?', '#']).next().unwrap_or(""))
             .unwrap_or("");
-        if path_part
-            .split('/')
-            .skip(1)
-            .any(|seg| seg == "." || seg == ".." || seg.eq_ignore_ascii_case("%2e") || seg.eq_ignore_ascii_case("%2e%2e"))
-        {
+        if path_part.split('/').skip(1).any(|seg| {
+            seg == "."
+                || seg == ".."
+                || seg.eq_ignore_ascii_case("%2e")
+                || seg.eq_ignore_ascii_case("%2e%2e")
+        }) {
             return Err("a client_id URL must not contain dot segments".into());
         }
         if url.path().is_empty() || url.path() == "/" {
@@ -165,7 +169,10 @@ fn is_private_ip(url: &Url) -> bool {
             ip.is_private() || ip.is_link_local() || ip.is_loopback() || ip.is_unspecified()
         }
         Some(url::Host::Ipv6(ip)) => {
-            ip.is_loopback() || ip.is_unspecified() || (ip.segments()[0] & 0xfe00) == 0xfc00 || (ip.segments()[0] & 0xffc0) == 0xfe80
+            ip.is_loopback()
+                || ip.is_unspecified()
+                || (ip.segments()[0] & 0xfe00) == 0xfc00
+                || (ip.segments()[0] & 0xffc0) == 0xfe80
         }
         _ => false,
     }
@@ -181,7 +188,11 @@ fn cache_lifetime(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
             return None;
         }
         if let Some(v) = lower.strip_prefix("max-age=") {
-            max_age = v.trim_matches('"').parse::<u64>().ok().map(Duration::from_secs);
+            max_age = v
+                .trim_matches('"')
+                .parse::<u64>()
+                .ok()
+                .map(Duration::from_secs);
         }
     }
     max_age.filter(|d| !d.is_zero())
@@ -200,7 +211,11 @@ pub fn parse_document(url: &str, doc: &Value) -> Result<Client, String> {
     let redirect_uris: Vec<String> = match obj.get("redirect_uris") {
         Some(Value::Array(a)) if !a.is_empty() => a
             .iter()
-            .map(|v| v.as_str().map(str::to_owned).ok_or("redirect_uris must be strings"))
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_owned)
+                    .ok_or("redirect_uris must be strings")
+            })
             .collect::<Result<_, _>>()?,
         _ => return Err("the client metadata document lists no redirect_uris".into()),
     };
@@ -223,7 +238,11 @@ pub fn parse_document(url: &str, doc: &Value) -> Result<Client, String> {
     let grant_types = match obj.get("grant_types") {
         Some(Value::Array(a)) => a
             .iter()
-            .map(|v| v.as_str().map(str::to_owned).ok_or("grant_types must be strings"))
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_owned)
+                    .ok_or("grant_types must be strings")
+            })
             .collect::<Result<Vec<_>, _>>()?,
         None | Some(Value::Null) => vec!["authorization_code".to_string()],
         Some(_) => return Err("grant_types must be an array".into()),
@@ -237,7 +256,10 @@ pub fn parse_document(url: &str, doc: &Value) -> Result<Client, String> {
         auth_method: AuthMethod::None,
         redirect_uris,
         grant_types,
-        client_name: obj.get("client_name").and_then(Value::as_str).map(str::to_owned),
+        client_name: obj
+            .get("client_name")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
         from_metadata_document: true,
     })
 }
@@ -251,9 +273,14 @@ mod tests {
 
     #[test]
     fn a_document_must_name_itself_exactly() {
-        let ok = json!({"client_id": U, "redirect_uris": ["http://127.0.0.1:1/cb"], "client_name": "x"});
+        let ok =
+            json!({"client_id": U, "redirect_uris": ["http://127.0.0.1:1/cb"], "client_name": "x"});
         assert!(parse_document(U, &ok).is_ok());
-        for other in ["https://client.example/meta.json/", "https://CLIENT.example/meta.json", "https://other.example/meta.json"] {
+        for other in [
+            "https://client.example/meta.json/",
+            "https://CLIENT.example/meta.json",
+            "https://other.example/meta.json",
+        ] {
             let bad = json!({"client_id": other, "redirect_uris": ["http://127.0.0.1:1/cb"]});
             assert!(parse_document(U, &bad).is_err(), "{other}");
         }
@@ -296,7 +323,10 @@ mod tests {
     fn cache_lifetime_follows_headers() {
         let mut h = reqwest::header::HeaderMap::new();
         assert_eq!(cache_lifetime(&h), None);
-        h.insert(reqwest::header::CACHE_CONTROL, "public, max-age=60".parse().unwrap());
+        h.insert(
+            reqwest::header::CACHE_CONTROL,
+            "public, max-age=60".parse().unwrap(),
+        );
         assert_eq!(cache_lifetime(&h), Some(Duration::from_secs(60)));
         h.insert(reqwest::header::CACHE_CONTROL, "no-store".parse().unwrap());
         assert_eq!(cache_lifetime(&h), None);

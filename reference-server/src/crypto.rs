@@ -28,8 +28,7 @@ pub fn ct_eq(a: &str, b: &str) -> bool {
 /// RFC 7636 §4.1 / O21 App. A.17-A.18: 43 to 128 characters of `[A-Z] / [a-z] / [0-9] / "-" / "." / "_" / "~"`.
 pub fn is_pkce_string(s: &str) -> bool {
     (43..=128).contains(&s.len())
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
 }
 
@@ -81,7 +80,9 @@ pub struct Signer {
 
 impl std::fmt::Debug for Signer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Signer").field("kid", &self.kid).finish_non_exhaustive()
+        f.debug_struct("Signer")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
     }
 }
 
@@ -134,7 +135,8 @@ impl Signer {
         // RFC 9068 §2.1: access tokens are typed `at+jwt`.
         header.typ = Some("at+jwt".into());
         header.kid = Some(self.kid.clone());
-        jsonwebtoken::encode(&header, claims, &self.encoding).map_err(|e| KeyError::Load(e.to_string()))
+        jsonwebtoken::encode(&header, claims, &self.encoding)
+            .map_err(|e| KeyError::Load(e.to_string()))
     }
 
     /// Verifies signature, type, issuer, audience and expiry (RS-04..07). Revocation is the store's job.
@@ -149,11 +151,9 @@ impl Signer {
         if header.alg != Algorithm::ES256 || header.kid.as_deref() != Some(self.kid.as_str()) {
             return Err(TokenRejection::BadSignature);
         }
-        if !header
-            .typ
-            .as_deref()
-            .is_some_and(|t| t.eq_ignore_ascii_case("at+jwt") || t.eq_ignore_ascii_case("application/at+jwt"))
-        {
+        if !header.typ.as_deref().is_some_and(|t| {
+            t.eq_ignore_ascii_case("at+jwt") || t.eq_ignore_ascii_case("application/at+jwt")
+        }) {
             return Err(TokenRejection::WrongType);
         }
         let mut v = Validation::new(Algorithm::ES256);
@@ -161,14 +161,17 @@ impl Signer {
         v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         // Issuer and audience are compared below, so that each failure has its own reason.
         v.validate_aud = false;
-        let data = jsonwebtoken::decode::<AccessClaims>(token, &self.decoding, &v).map_err(|e| {
-            use jsonwebtoken::errors::ErrorKind;
-            match e.kind() {
-                ErrorKind::ExpiredSignature => TokenRejection::Expired,
-                ErrorKind::InvalidSignature | ErrorKind::InvalidEcdsaKey => TokenRejection::BadSignature,
-                _ => TokenRejection::Malformed,
-            }
-        })?;
+        let data =
+            jsonwebtoken::decode::<AccessClaims>(token, &self.decoding, &v).map_err(|e| {
+                use jsonwebtoken::errors::ErrorKind;
+                match e.kind() {
+                    ErrorKind::ExpiredSignature => TokenRejection::Expired,
+                    ErrorKind::InvalidSignature | ErrorKind::InvalidEcdsaKey => {
+                        TokenRejection::BadSignature
+                    }
+                    _ => TokenRejection::Malformed,
+                }
+            })?;
         let claims = data.claims;
         if claims.iss != issuer {
             return Err(TokenRejection::WrongIssuer);
@@ -224,7 +227,10 @@ mod tests {
     fn signed_tokens_verify_only_for_their_audience_and_until_expiry() {
         let s = Signer::generate().unwrap();
         let t = s.sign(&claims("http://127.0.0.1:1/mcp", 60)).unwrap();
-        assert!(s.verify(&t, "http://127.0.0.1:1", "http://127.0.0.1:1/mcp").is_ok());
+        assert!(
+            s.verify(&t, "http://127.0.0.1:1", "http://127.0.0.1:1/mcp")
+                .is_ok()
+        );
         assert_eq!(
             s.verify(&t, "http://127.0.0.1:1", "http://127.0.0.1:1/alt/mcp"),
             Err(TokenRejection::WrongAudience)

@@ -117,8 +117,11 @@ impl OAuthError {
         self
     }
     pub fn rate_limited(retry_after_secs: u64) -> Self {
-        let mut e = Self::new(ErrorCode::InvalidRequest, "too many requests from this address")
-            .with_status(StatusCode::TOO_MANY_REQUESTS);
+        let mut e = Self::new(
+            ErrorCode::InvalidRequest,
+            "too many requests from this address",
+        )
+        .with_status(StatusCode::TOO_MANY_REQUESTS);
         e.retry_after_secs = Some(retry_after_secs);
         e
     }
@@ -170,12 +173,15 @@ impl<S: Send + Sync> FromRequest<S> for LimitedBody {
             Ok(b) => Ok(LimitedBody(b)),
             Err(rej) => {
                 let status = rej.status();
-                Err(OAuthError::invalid_request("the request body could not be read")
-                    .with_status(if status == StatusCode::PAYLOAD_TOO_LARGE {
-                        status
-                    } else {
-                        StatusCode::BAD_REQUEST
-                    }))
+                Err(
+                    OAuthError::invalid_request("the request body could not be read").with_status(
+                        if status == StatusCode::PAYLOAD_TOO_LARGE {
+                            status
+                        } else {
+                            StatusCode::BAD_REQUEST
+                        },
+                    ),
+                )
             }
         }
     }

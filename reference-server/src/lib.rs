@@ -99,7 +99,10 @@ pub fn as_router(state: SharedState) -> Router {
             &u.as_route("consent"),
             get(authorize::consent_page).post(authorize::consent_decision),
         )
-        .route(&u.as_route("token"), post(token::token).fallback(token::wrong_method))
+        .route(
+            &u.as_route("token"),
+            post(token::token).fallback(token::wrong_method),
+        )
         .route(&u.as_route("register"), post(register::register))
         .route(&u.as_route("revoke"), post(token::revoke))
         .route(&u.as_route("jwks"), get(metadata::jwks))

@@ -96,7 +96,10 @@ async fn main() -> ExitCode {
     }
     drop(out);
     if default_password {
-        eprintln!("test user: {username} (password: {})", config::DEFAULT_PASSWORD);
+        eprintln!(
+            "test user: {username} (password: {})",
+            config::DEFAULT_PASSWORD
+        );
     } else {
         eprintln!("test user: {username} (password as configured)");
     }

@@ -59,7 +59,10 @@ pub async fn openid_configuration(State(state): State<SharedState>) -> Json<Valu
     let mut doc = authorization_server_metadata(&state);
     if let Some(obj) = doc.as_object_mut() {
         obj.insert("subject_types_supported".into(), json!(["public"]));
-        obj.insert("id_token_signing_alg_values_supported".into(), json!(["ES256"]));
+        obj.insert(
+            "id_token_signing_alg_values_supported".into(),
+            json!(["ES256"]),
+        );
     }
     Json(doc)
 }

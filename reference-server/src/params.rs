@@ -21,7 +21,10 @@ impl Params {
             if v.is_empty() {
                 continue;
             }
-            values.entry(k.into_owned()).or_default().push(v.into_owned());
+            values
+                .entry(k.into_owned())
+                .or_default()
+                .push(v.into_owned());
         }
         Params { values }
     }
@@ -64,7 +67,10 @@ mod tests {
     fn repeated_values_are_reported() {
         let p = Params::parse(b"state=a&state=b&resource=r1&resource=r2");
         assert_eq!(p.one("state"), Err(Repeated("state".into())));
-        assert_eq!(p.first_repeated(&["resource"]), Some(Repeated("state".into())));
+        assert_eq!(
+            p.first_repeated(&["resource"]),
+            Some(Repeated("state".into()))
+        );
         assert_eq!(p.all("resource").len(), 2);
     }
 

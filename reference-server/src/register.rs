@@ -51,7 +51,8 @@ const ECHOED_MEMBERS: [&str; 12] = [
 /// DCR-06 / DCR-11 / SEC-02: a redirect URI must be https, or http on a loopback host, and have
 /// no fragment. Private-use schemes are refused too (DCR-10).
 pub fn check_redirect_uri(raw: &str) -> Result<Url, String> {
-    let url = Url::parse(raw).map_err(|_| format!("redirect URI {raw:?} is not an absolute URI"))?;
+    let url =
+        Url::parse(raw).map_err(|_| format!("redirect URI {raw:?} is not an absolute URI"))?;
     if url.fragment().is_some() || raw.contains('#') {
         return Err(format!("redirect URI {raw:?} has a fragment"));
     }
@@ -78,7 +79,10 @@ pub fn is_loopback_host(url: &Url) -> bool {
 }
 
 /// Reads the body under the size limit; a rejection is an OAuth error.
-async fn read_body(state: &SharedState, req: Request) -> Result<(axum::http::HeaderMap, axum::body::Bytes, IpAddr), OAuthError> {
+async fn read_body(
+    state: &SharedState,
+    req: Request,
+) -> Result<(axum::http::HeaderMap, axum::body::Bytes, IpAddr), OAuthError> {
     let ip = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -94,17 +98,20 @@ async fn read_body(state: &SharedState, req: Request) -> Result<(axum::http::Hea
     Ok((parts.headers, bytes, ip))
 }
 
-pub async fn register(State(state): State<SharedState>, req: Request) -> Result<Response, OAuthError> {
+pub async fn register(
+    State(state): State<SharedState>,
+    req: Request,
+) -> Result<Response, OAuthError> {
     let (headers, body, ip) = read_body(&state, req).await?;
     check_rate_limit(&state, ip)?;
     let meta = parse_metadata(&headers, &body)?;
     let client = validate(&meta)?;
     let response = registration_response(&client, &meta);
-    state.store.lock().clients.insert(
-        client.client_id.clone(),
-        client.clone(),
-        CLIENT_LIFETIME,
-    )?;
+    state
+        .store
+        .lock()
+        .clients
+        .insert(client.client_id.clone(), client.clone(), CLIENT_LIFETIME)?;
     tracing::info!(client_id = %client.client_id, method = client.auth_method.as_str(), "client registered");
     let mut resp = (StatusCode::CREATED, axum::Json(response)).into_response();
     // DCR-13: the response may carry a secret.
@@ -134,7 +141,10 @@ fn check_rate_limit(state: &SharedState, ip: IpAddr) -> Result<(), OAuthError> {
         *entry = (now, 0);
     }
     if entry.1 >= limit {
-        let retry = window.saturating_sub(now.duration_since(entry.0)).as_secs().max(1);
+        let retry = window
+            .saturating_sub(now.duration_since(entry.0))
+            .as_secs()
+            .max(1);
         return Err(OAuthError::rate_limited(retry));
     }
     entry.1 += 1;
@@ -142,7 +152,10 @@ fn check_rate_limit(state: &SharedState, ip: IpAddr) -> Result<(), OAuthError> {
 }
 
 /// DCR-05: the body must be a JSON object sent as `application/json`.
-fn parse_metadata(headers: &axum::http::HeaderMap, body: &[u8]) -> Result<Map<String, Value>, OAuthError> {
+fn parse_metadata(
+    headers: &axum::http::HeaderMap,
+    body: &[u8],
+) -> Result<Map<String, Value>, OAuthError> {
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -171,7 +184,9 @@ fn string_list(meta: &Map<String, Value>, name: &str) -> Result<Option<Vec<Strin
             .iter()
             .map(|v| {
                 v.as_str().map(str::to_owned).ok_or_else(|| {
-                    OAuthError::invalid_client_metadata(format!("{name} must be an array of strings"))
+                    OAuthError::invalid_client_metadata(format!(
+                        "{name} must be an array of strings"
+                    ))
                 })
             })
             .collect::<Result<Vec<_>, _>>()
@@ -186,29 +201,39 @@ fn string_list(meta: &Map<String, Value>, name: &str) -> Result<Option<Vec<Strin
 fn validate(meta: &Map<String, Value>) -> Result<Client, OAuthError> {
     // DCR-08: member types.
     for name in STRING_MEMBERS {
-        if meta.get(name).is_some_and(|v| !v.is_string() && !v.is_null()) {
+        if meta
+            .get(name)
+            .is_some_and(|v| !v.is_string() && !v.is_null())
+        {
             return Err(OAuthError::invalid_client_metadata(format!(
                 "{name} must be a string"
             )));
         }
     }
     string_list(meta, "contacts")?;
-    if meta.get("jwks").is_some_and(|v| !v.is_object() && !v.is_null()) {
-        return Err(OAuthError::invalid_client_metadata("jwks must be a JSON object"));
+    if meta
+        .get("jwks")
+        .is_some_and(|v| !v.is_object() && !v.is_null())
+    {
+        return Err(OAuthError::invalid_client_metadata(
+            "jwks must be a JSON object",
+        ));
     }
     // RFC 7591 §2: jwks and jwks_uri are mutually exclusive.
-    if meta.get("jwks").is_some_and(|v| !v.is_null()) && meta.get("jwks_uri").is_some_and(|v| !v.is_null()) {
+    if meta.get("jwks").is_some_and(|v| !v.is_null())
+        && meta.get("jwks_uri").is_some_and(|v| !v.is_null())
+    {
         return Err(OAuthError::invalid_client_metadata(
             "jwks and jwks_uri must not both be present",
         ));
     }
     // MCP 2026-07-28: application_type is `native` or `web` (OpenID Connect Registration §2).
-    if let Some(v) = meta.get("application_type").filter(|v| !v.is_null()) {
-        if !matches!(v.as_str(), Some("native" | "web")) {
-            return Err(OAuthError::invalid_client_metadata(
-                "application_type must be \"native\" or \"web\"",
-            ));
-        }
+    if let Some(v) = meta.get("application_type").filter(|v| !v.is_null())
+        && !matches!(v.as_str(), Some("native" | "web"))
+    {
+        return Err(OAuthError::invalid_client_metadata(
+            "application_type must be \"native\" or \"web\"",
+        ));
     }
 
     // RFC 7591 §2 defaults.
@@ -225,8 +250,8 @@ fn validate(meta: &Map<String, Value>) -> Result<Client, OAuthError> {
             ));
         }
     };
-    let grant_types = string_list(meta, "grant_types")?
-        .unwrap_or_else(|| vec!["authorization_code".to_string()]);
+    let grant_types =
+        string_list(meta, "grant_types")?.unwrap_or_else(|| vec!["authorization_code".to_string()]);
     let response_types =
         string_list(meta, "response_types")?.unwrap_or_else(|| vec!["code".to_string()]);
     for g in &grant_types {
@@ -373,15 +398,42 @@ mod tests {
     fn invalid_metadata_gets_the_right_code() {
         use crate::error::ErrorCode::*;
         let cases = [
-            (json!({"redirect_uris": "https://c.example/cb"}), InvalidClientMetadata),
-            (json!({"redirect_uris": ["https://c.example/cb"], "token_endpoint_auth_method": "foo"}), InvalidClientMetadata),
-            (json!({"redirect_uris": ["https://c.example/cb"], "response_types": ["token"]}), InvalidClientMetadata),
-            (json!({"redirect_uris": ["https://c.example/cb"], "grant_types": ["authorization_code"], "response_types": []}), InvalidClientMetadata),
-            (json!({"redirect_uris": ["https://c.example/cb"], "jwks": {"keys": []}, "jwks_uri": "https://c.example/j"}), InvalidClientMetadata),
-            (json!({"grant_types": ["authorization_code"]}), InvalidRedirectUri),
-            (json!({"redirect_uris": ["http://evil.example/cb"]}), InvalidRedirectUri),
-            (json!({"redirect_uris": ["https://c.example/cb"], "client_name": 3}), InvalidClientMetadata),
-            (json!({"redirect_uris": ["http://127.0.0.1/cb"], "token_endpoint_auth_method": "none", "grant_types": ["client_credentials"], "response_types": []}), InvalidClientMetadata),
+            (
+                json!({"redirect_uris": "https://c.example/cb"}),
+                InvalidClientMetadata,
+            ),
+            (
+                json!({"redirect_uris": ["https://c.example/cb"], "token_endpoint_auth_method": "foo"}),
+                InvalidClientMetadata,
+            ),
+            (
+                json!({"redirect_uris": ["https://c.example/cb"], "response_types": ["token"]}),
+                InvalidClientMetadata,
+            ),
+            (
+                json!({"redirect_uris": ["https://c.example/cb"], "grant_types": ["authorization_code"], "response_types": []}),
+                InvalidClientMetadata,
+            ),
+            (
+                json!({"redirect_uris": ["https://c.example/cb"], "jwks": {"keys": []}, "jwks_uri": "https://c.example/j"}),
+                InvalidClientMetadata,
+            ),
+            (
+                json!({"grant_types": ["authorization_code"]}),
+                InvalidRedirectUri,
+            ),
+            (
+                json!({"redirect_uris": ["http://evil.example/cb"]}),
+                InvalidRedirectUri,
+            ),
+            (
+                json!({"redirect_uris": ["https://c.example/cb"], "client_name": 3}),
+                InvalidClientMetadata,
+            ),
+            (
+                json!({"redirect_uris": ["http://127.0.0.1/cb"], "token_endpoint_auth_method": "none", "grant_types": ["client_credentials"], "response_types": []}),
+                InvalidClientMetadata,
+            ),
         ];
         for (m, code) in cases {
             let err = validate(&meta(m.clone())).unwrap_err();
@@ -391,7 +443,9 @@ mod tests {
 
     #[test]
     fn the_response_echoes_registered_metadata_and_states_secret_expiry() {
-        let m = meta(json!({"redirect_uris": ["https://c.example/cb"], "client_name": "n", "scope": "mcp:read"}));
+        let m = meta(
+            json!({"redirect_uris": ["https://c.example/cb"], "client_name": "n", "scope": "mcp:read"}),
+        );
         let c = validate(&m).unwrap();
         let r = registration_response(&c, &m);
         assert_eq!(r["client_name"], "n");

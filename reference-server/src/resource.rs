@@ -9,10 +9,10 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use crate::SharedState;
 use crate::config::SCOPE_READ;
 use crate::mcp::{self, McpOutcome, Principal};
 use crate::urls::{MCP_ALT_PATH, MCP_PATH};
-use crate::SharedState;
 
 /// What the `Authorization` header holds.
 enum Presented<'a> {
@@ -55,7 +55,10 @@ fn challenge(
 ) -> Response {
     let mut params = Vec::new();
     if state.urls.layout.publishes_prm() {
-        params.push(format!("resource_metadata=\"{}\"", state.urls.prm(resource_path)));
+        params.push(format!(
+            "resource_metadata=\"{}\"",
+            state.urls.prm(resource_path)
+        ));
     } else {
         params.push("realm=\"mcp\"".to_string());
     }
@@ -67,8 +70,12 @@ fn challenge(
     }
     let value = format!("Bearer {}", params.join(", "));
     let body = match error {
-        Some((code, description)) => serde_json::json!({"error": code, "error_description": description}),
-        None => serde_json::json!({"error": "unauthorized", "error_description": "authorization required"}),
+        Some((code, description)) => {
+            serde_json::json!({"error": code, "error_description": description})
+        }
+        None => {
+            serde_json::json!({"error": "unauthorized", "error_description": "authorization required"})
+        }
     };
     let mut resp = (status, axum::Json(body)).into_response();
     if let Ok(v) = HeaderValue::from_str(&value) {
@@ -95,7 +102,13 @@ pub async fn mcp_alt(
     serve(&state, MCP_ALT_PATH, &method, &headers, &body)
 }
 
-fn serve(state: &SharedState, path: &str, method: &Method, headers: &HeaderMap, body: &[u8]) -> Response {
+fn serve(
+    state: &SharedState,
+    path: &str,
+    method: &Method,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
     let resource = format!("{}{path}", state.urls.mcp_origin);
     let token = match presented(headers) {
         // PRM-01, RS-01: every request needs a token.
@@ -103,7 +116,13 @@ fn serve(state: &SharedState, path: &str, method: &Method, headers: &HeaderMap, 
             return challenge(state, path, StatusCode::UNAUTHORIZED, SCOPE_READ, None);
         }
         Presented::Malformed(why) => {
-            return challenge(state, path, StatusCode::BAD_REQUEST, SCOPE_READ, Some(("invalid_request", why)));
+            return challenge(
+                state,
+                path,
+                StatusCode::BAD_REQUEST,
+                SCOPE_READ,
+                Some(("invalid_request", why)),
+            );
         }
         Presented::Token(t) => t,
     };
@@ -139,7 +158,10 @@ fn serve(state: &SharedState, path: &str, method: &Method, headers: &HeaderMap, 
             path,
             StatusCode::FORBIDDEN,
             SCOPE_READ,
-            Some(("insufficient_scope", "this request needs the mcp:read scope")),
+            Some((
+                "insufficient_scope",
+                "this request needs the mcp:read scope",
+            )),
         );
     }
     let principal = Principal {
@@ -147,7 +169,14 @@ fn serve(state: &SharedState, path: &str, method: &Method, headers: &HeaderMap, 
         client_id: claims.client_id,
         scopes,
     };
-    match mcp::handle(&state.mcp_sessions, &resource, &principal, method, headers, body) {
+    match mcp::handle(
+        &state.mcp_sessions,
+        &resource,
+        &principal,
+        method,
+        headers,
+        body,
+    ) {
         McpOutcome::Response(r) => r,
         // SCOPE-03, SCOPE-04: 403 naming every scope needed, including those already granted.
         McpOutcome::InsufficientScope { required } => challenge(

@@ -36,7 +36,9 @@ impl<V> Table<V> {
                 ));
             }
         }
-        let expires = now.checked_add(ttl).unwrap_or(now + Duration::from_secs(3600 * 24 * 365));
+        let expires = now
+            .checked_add(ttl)
+            .unwrap_or(now + Duration::from_secs(3600 * 24 * 365));
         self.map.insert(key, (expires, value));
         Ok(())
     }

@@ -37,9 +37,13 @@ fn credentials(headers: &HeaderMap, params: &Params) -> Result<Credentials, OAut
     let mut auth = headers.get_all(header::AUTHORIZATION).iter();
     let header_value = auth.next();
     if auth.next().is_some() {
-        return Err(OAuthError::invalid_request("more than one Authorization header"));
+        return Err(OAuthError::invalid_request(
+            "more than one Authorization header",
+        ));
     }
-    let body_id = params.one("client_id").map_err(|_| OAuthError::invalid_request("client_id was sent more than once"))?;
+    let body_id = params
+        .one("client_id")
+        .map_err(|_| OAuthError::invalid_request("client_id was sent more than once"))?;
     let body_secret = params
         .one("client_secret")
         .map_err(|_| OAuthError::invalid_request("client_secret was sent more than once"))?;
@@ -50,7 +54,10 @@ fn credentials(headers: &HeaderMap, params: &Params) -> Result<Credentials, OAut
             .and_then(|s| s.split_once(' '))
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"));
         let Some((_, encoded)) = basic else {
-            return Err(OAuthError::invalid_client("unsupported Authorization scheme").with_basic_challenge());
+            return Err(
+                OAuthError::invalid_client("unsupported Authorization scheme")
+                    .with_basic_challenge(),
+            );
         };
         if body_secret.is_some() {
             return Err(OAuthError::invalid_request(
@@ -61,10 +68,12 @@ fn credentials(headers: &HeaderMap, params: &Params) -> Result<Credentials, OAut
             .decode(encoded.trim())
             .ok()
             .and_then(|b| String::from_utf8(b).ok())
-            .ok_or_else(|| OAuthError::invalid_client("malformed Basic credentials").with_basic_challenge())?;
-        let (id, secret) = decoded
-            .split_once(':')
-            .ok_or_else(|| OAuthError::invalid_client("malformed Basic credentials").with_basic_challenge())?;
+            .ok_or_else(|| {
+                OAuthError::invalid_client("malformed Basic credentials").with_basic_challenge()
+            })?;
+        let (id, secret) = decoded.split_once(':').ok_or_else(|| {
+            OAuthError::invalid_client("malformed Basic credentials").with_basic_challenge()
+        })?;
         let decode = |s: &str| -> String {
             url::form_urlencoded::parse(format!("x={s}").as_bytes())
                 .next()
@@ -98,7 +107,11 @@ fn credentials(headers: &HeaderMap, params: &Params) -> Result<Credentials, OAut
 fn authenticate(state: &SharedState, creds: Credentials) -> Result<Authenticated, OAuthError> {
     let fail = |msg: &'static str| {
         let e = OAuthError::invalid_client(msg);
-        if creds.via_header { e.with_basic_challenge() } else { e }
+        if creds.via_header {
+            e.with_basic_challenge()
+        } else {
+            e
+        }
     };
     let client = if cimd::is_document_url(&creds.client_id) {
         // A client metadata document client is public: its bindings live in the code and grant.
@@ -120,7 +133,12 @@ fn authenticate(state: &SharedState, creds: Credentials) -> Result<Authenticated
             .cloned()
             .ok_or_else(|| fail("unknown client"))?
     };
-    match (client.auth_method, &client.secret, &creds.secret, creds.via_header) {
+    match (
+        client.auth_method,
+        &client.secret,
+        &creds.secret,
+        creds.via_header,
+    ) {
         (AuthMethod::None, _, None, false) => {}
         (AuthMethod::None, _, _, _) => return Err(fail("this client is public and has no secret")),
         (AuthMethod::ClientSecretBasic, Some(expected), Some(given), true)
@@ -130,7 +148,10 @@ fn authenticate(state: &SharedState, creds: Credentials) -> Result<Authenticated
             }
         }
         (AuthMethod::ClientSecretBasic, _, _, _) => {
-            return Err(OAuthError::invalid_client("this client must authenticate with HTTP Basic").with_basic_challenge());
+            return Err(OAuthError::invalid_client(
+                "this client must authenticate with HTTP Basic",
+            )
+            .with_basic_challenge());
         }
         (AuthMethod::ClientSecretPost, _, _, _) => {
             return Err(fail("this client must send client_secret in the body"));
@@ -154,7 +175,10 @@ fn form_params(headers: &HeaderMap, body: &[u8]) -> Result<Params, OAuthError> {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
+        .is_some_and(|m| {
+            m.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
     if !is_form {
         return Err(OAuthError::invalid_request(
             "the request must be application/x-www-form-urlencoded",
@@ -208,28 +232,36 @@ fn one<'a>(params: &'a Params, name: &str) -> Option<&'a str> {
 }
 
 /// The `authorization_code` grant (CODE-01..10, PKCE-06..09).
-fn authorization_code(state: &SharedState, client: &Client, params: &Params) -> Result<Value, OAuthError> {
+fn authorization_code(
+    state: &SharedState,
+    client: &Client,
+    params: &Params,
+) -> Result<Value, OAuthError> {
     let Some(code) = one(params, "code") else {
         return Err(OAuthError::invalid_request("code is missing"));
     };
     let mut t = state.store.lock();
     // CODE-08: unknown or expired.
     let Some(entry) = t.codes.get(code).cloned() else {
-        return Err(OAuthError::invalid_grant("the code is invalid or has expired"));
+        return Err(OAuthError::invalid_grant(
+            "the code is invalid or has expired",
+        ));
     };
     // The request is checked against the code first: a replay with invalid parameters must not
     // revoke anything (CODE-04).
     // CODE-05: bound to the client.
     if entry.client_id != client.client_id {
-        return Err(OAuthError::invalid_grant("the code was issued to another client"));
+        return Err(OAuthError::invalid_grant(
+            "the code was issued to another client",
+        ));
     }
     // CODE-06: a redirect_uri, when sent, must equal the authorization request's.
-    if let Some(r) = one(params, "redirect_uri") {
-        if r != entry.redirect_uri {
-            return Err(OAuthError::invalid_grant(
-                "redirect_uri differs from the authorization request",
-            ));
-        }
+    if let Some(r) = one(params, "redirect_uri")
+        && r != entry.redirect_uri
+    {
+        return Err(OAuthError::invalid_grant(
+            "redirect_uri differs from the authorization request",
+        ));
     }
     // PKCE-07, PKCE-08, then PKCE-06 / PKCE-09.
     let Some(verifier) = one(params, "code_verifier") else {
@@ -241,7 +273,9 @@ fn authorization_code(state: &SharedState, client: &Client, params: &Params) -> 
         ));
     }
     if !crypto::ct_eq(&crypto::s256(verifier), &entry.code_challenge) {
-        return Err(OAuthError::invalid_grant("code_verifier does not match the code_challenge"));
+        return Err(OAuthError::invalid_grant(
+            "code_verifier does not match the code_challenge",
+        ));
     }
     // RES-06: the resource, when sent, must be the one that was authorized.
     if !params.all("resource").is_empty() {
@@ -267,13 +301,20 @@ fn authorization_code(state: &SharedState, client: &Client, params: &Params) -> 
         revoked: false,
         access_tokens: vec![],
     };
-    t.grants.insert(grant_id.clone(), grant, state.config.refresh_token_ttl)?;
+    t.grants
+        .insert(grant_id.clone(), grant, state.config.refresh_token_ttl)?;
     let mut redeemed = entry.clone();
     redeemed.redeemed_grant = Some(grant_id.clone());
     // Kept for as long as its tokens live, so that a replay can still revoke them.
     let keep = state.config.access_token_ttl.max(state.config.code_ttl);
     t.codes.insert(code.to_string(), redeemed, keep)?;
-    issue(state, &mut t, &grant_id, &entry.scope, entry.refresh_allowed)
+    issue(
+        state,
+        &mut t,
+        &grant_id,
+        &entry.scope,
+        entry.refresh_allowed,
+    )
 }
 
 /// The `refresh_token` grant (REFRESH-01..10).
@@ -284,23 +325,33 @@ fn refresh(state: &SharedState, client: &Client, params: &Params) -> Result<Valu
     let mut t = state.store.lock();
     // REFRESH-10.
     let Some(entry) = t.refresh_tokens.get(token).cloned() else {
-        return Err(OAuthError::invalid_grant("the refresh token is invalid or has expired"));
+        return Err(OAuthError::invalid_grant(
+            "the refresh token is invalid or has expired",
+        ));
     };
     let Some(grant) = t.grants.get(&entry.grant_id).cloned() else {
-        return Err(OAuthError::invalid_grant("the refresh token is invalid or has expired"));
+        return Err(OAuthError::invalid_grant(
+            "the refresh token is invalid or has expired",
+        ));
     };
     // REFRESH-04.
     if grant.client_id != client.client_id {
-        return Err(OAuthError::invalid_grant("the refresh token was issued to another client"));
+        return Err(OAuthError::invalid_grant(
+            "the refresh token was issued to another client",
+        ));
     }
     if grant.revoked {
-        return Err(OAuthError::invalid_grant("the refresh token has been revoked"));
+        return Err(OAuthError::invalid_grant(
+            "the refresh token has been revoked",
+        ));
     }
     // REFRESH-02, REFRESH-03: a replaced token is refused, and its reuse revokes the grant.
     if entry.rotated {
         t.revoke_grant(&entry.grant_id);
         tracing::warn!("refresh token reused; its grant was revoked");
-        return Err(OAuthError::invalid_grant("the refresh token has already been used"));
+        return Err(OAuthError::invalid_grant(
+            "the refresh token has already been used",
+        ));
     }
     // REFRESH-05, REFRESH-06: never wider than the grant; by default the grant's scope.
     let scope = match one(params, "scope") {
@@ -319,7 +370,9 @@ fn refresh(state: &SharedState, client: &Client, params: &Params) -> Result<Valu
     if !params.all("resource").is_empty() {
         let r = check_resource(state, params.all("resource"))?;
         if r != grant.resource {
-            return Err(OAuthError::invalid_target("resource differs from the grant"));
+            return Err(OAuthError::invalid_target(
+                "resource differs from the grant",
+            ));
         }
     }
     // REFRESH-01: rotation.
@@ -330,7 +383,11 @@ fn refresh(state: &SharedState, client: &Client, params: &Params) -> Result<Valu
 }
 
 /// The `client_credentials` grant: confidential clients only (TOK-09).
-fn client_credentials(state: &SharedState, client: &Client, params: &Params) -> Result<Value, OAuthError> {
+fn client_credentials(
+    state: &SharedState,
+    client: &Client,
+    params: &Params,
+) -> Result<Value, OAuthError> {
     if !client.is_confidential() {
         return Err(OAuthError::new(
             ErrorCode::UnauthorizedClient,
@@ -349,7 +406,8 @@ fn client_credentials(state: &SharedState, client: &Client, params: &Params) -> 
         access_tokens: vec![],
     };
     let mut t = state.store.lock();
-    t.grants.insert(grant_id.clone(), grant, state.config.access_token_ttl)?;
+    t.grants
+        .insert(grant_id.clone(), grant, state.config.access_token_ttl)?;
     issue(state, &mut t, &grant_id, &scope, false)
 }
 
@@ -430,16 +488,19 @@ pub async fn revoke(
     };
     let mut t = state.store.lock();
     if let Some(entry) = t.refresh_tokens.get(token).cloned() {
-        if t.grants.get(&entry.grant_id).is_some_and(|g| g.client_id == client.client_id) {
+        if t.grants
+            .get(&entry.grant_id)
+            .is_some_and(|g| g.client_id == client.client_id)
+        {
             t.revoke_grant(&entry.grant_id);
         }
     } else {
         for aud in [state.urls.mcp(), state.urls.mcp_alt()] {
-            if let Ok(c) = state.signer.verify(token, &state.urls.issuer, &aud) {
-                if c.client_id == client.client_id {
-                    let ttl = Duration::from_secs(c.exp.saturating_sub(crate::now_secs()) + 1);
-                    let _ = t.revoked_access_tokens.insert(c.jti, (), ttl);
-                }
+            if let Ok(c) = state.signer.verify(token, &state.urls.issuer, &aud)
+                && c.client_id == client.client_id
+            {
+                let ttl = Duration::from_secs(c.exp.saturating_sub(crate::now_secs()) + 1);
+                let _ = t.revoked_access_tokens.insert(c.jti, (), ttl);
             }
         }
     }

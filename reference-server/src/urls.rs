@@ -100,10 +100,7 @@ impl Urls {
             mcp_alt: self.mcp_alt(),
             issuer: self.issuer.clone(),
             as_metadata: self.as_metadata(),
-            prm: self
-                .layout
-                .publishes_prm()
-                .then(|| self.prm(MCP_PATH)),
+            prm: self.layout.publishes_prm().then(|| self.prm(MCP_PATH)),
         }
     }
 }
@@ -124,7 +121,10 @@ mod tests {
             u.as_metadata(),
             "http://127.0.0.1:1/.well-known/oauth-authorization-server/tenant1"
         );
-        assert_eq!(u.as_endpoint("token"), "http://127.0.0.1:1/tenant1/oauth2/token");
+        assert_eq!(
+            u.as_endpoint("token"),
+            "http://127.0.0.1:1/tenant1/oauth2/token"
+        );
         assert_eq!(
             u.prm(MCP_PATH),
             "http://127.0.0.1:1/.well-known/oauth-protected-resource/mcp"

@@ -25,7 +25,10 @@ async fn prints_its_urls_and_serves_them() {
     let (mut child, urls) = spawn(&["--port", "0"]);
     for k in ["mcp", "mcp_alt", "issuer", "as_metadata", "prm"] {
         let v = urls[k].as_str().unwrap_or_else(|| panic!("{k} is printed"));
-        assert!(v.starts_with("http://127.0.0.1:"), "{k} is on loopback: {v}");
+        assert!(
+            v.starts_with("http://127.0.0.1:"),
+            "{k} is on loopback: {v}"
+        );
     }
     reference_server::install_crypto_provider();
     let http = reqwest::Client::new();
@@ -46,8 +49,12 @@ async fn prints_its_urls_and_serves_them() {
 async fn layouts_are_chosen_by_flag() {
     let (mut child, urls) = spawn(&["--port", "0", "--layout", "split"]);
     assert_ne!(
-        url::Url::parse(urls["mcp"].as_str().unwrap()).unwrap().port(),
-        url::Url::parse(urls["issuer"].as_str().unwrap()).unwrap().port()
+        url::Url::parse(urls["mcp"].as_str().unwrap())
+            .unwrap()
+            .port(),
+        url::Url::parse(urls["issuer"].as_str().unwrap())
+            .unwrap()
+            .port()
     );
     let _ = child.kill();
     let _ = child.wait();

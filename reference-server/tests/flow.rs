@@ -13,12 +13,19 @@ async fn discover(http: &reqwest::Client, mcp: &str, layout: Layout) -> Endpoint
     let resp = mcp_post(http, mcp, None, None, initialize_body()).await;
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
     let challenge = bearer_params(&resp);
-    assert!(!challenge.contains_key("error"), "PRM-04: no error without credentials");
+    assert!(
+        !challenge.contains_key("error"),
+        "PRM-04: no error without credentials"
+    );
     if layout == Layout::Legacy20250326 {
         assert!(!challenge.contains_key("resource_metadata"));
         // LEG-01: metadata at the MCP origin.
         let origin = url::Url::parse(mcp).unwrap().origin().ascii_serialization();
-        let ep = Endpoints::fetch(http, &format!("{origin}/.well-known/oauth-authorization-server")).await;
+        let ep = Endpoints::fetch(
+            http,
+            &format!("{origin}/.well-known/oauth-authorization-server"),
+        )
+        .await;
         assert_eq!(ep.issuer, origin);
         assert_eq!(ep.authorize, format!("{origin}/authorize"));
         assert_eq!(ep.token, format!("{origin}/token"));
@@ -26,9 +33,19 @@ async fn discover(http: &reqwest::Client, mcp: &str, layout: Layout) -> Endpoint
         return ep;
     }
     let prm_url = &challenge["resource_metadata"];
-    let prm: Value = http.get(prm_url).send().await.unwrap().json().await.unwrap();
+    let prm: Value = http
+        .get(prm_url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(prm["resource"], mcp, "PRM-09");
-    let issuer = prm["authorization_servers"][0].as_str().unwrap().to_string();
+    let issuer = prm["authorization_servers"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
     let u = url::Url::parse(&issuer).unwrap();
     let origin = u.origin().ascii_serialization();
     let path = u.path().trim_end_matches('/');
@@ -60,7 +77,10 @@ async fn full_flow(layout: Layout) {
     let http = http();
     let mcp = server.urls.mcp.clone();
     let ep = discover(&http, &mcp, layout).await;
-    assert_eq!(ep.metadata["code_challenge_methods_supported"], json!(["S256"]));
+    assert_eq!(
+        ep.metadata["code_challenge_methods_supported"],
+        json!(["S256"])
+    );
 
     let client = register_public(&http, &ep).await;
     let req = AuthRequest::new(&client.client_id, &mcp).set("scope", "mcp:read");
@@ -89,7 +109,11 @@ async fn full_flow(layout: Layout) {
     let (status, _, refreshed) = token_request(
         &http,
         &ep,
-        &[("grant_type", "refresh_token"), ("refresh_token", rt), ("client_id", &client.client_id)],
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", rt),
+            ("client_id", &client.client_id),
+        ],
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{refreshed}");
@@ -111,7 +135,14 @@ async fn full_flow(layout: Layout) {
     assert_eq!(status, StatusCode::OK);
     let wide_access = wide["access_token"].as_str().unwrap();
     let sid = mcp_session(&http, &mcp, wide_access).await;
-    let resp = mcp_post(&http, &mcp, Some(wide_access), Some(&sid), tool_call("admin")).await;
+    let resp = mcp_post(
+        &http,
+        &mcp,
+        Some(wide_access),
+        Some(&sid),
+        tool_call("admin"),
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::OK);
 
     server.shutdown().await;
@@ -150,8 +181,14 @@ async fn split_layout_puts_the_as_on_another_origin() {
     assert_ne!(mcp.origin(), issuer.origin());
     // The MCP origin serves no AS metadata, and the AS origin no MCP endpoint.
     let http = http();
-    let wrong = format!("{}/.well-known/oauth-authorization-server", mcp.origin().ascii_serialization());
-    assert_eq!(http.get(&wrong).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+    let wrong = format!(
+        "{}/.well-known/oauth-authorization-server",
+        mcp.origin().ascii_serialization()
+    );
+    assert_eq!(
+        http.get(&wrong).send().await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
     server.shutdown().await;
 }
 
@@ -161,12 +198,28 @@ async fn issuer_path_metadata_is_only_at_path_inserted_urls() {
     let http = http();
     let origin = server.urls.issuer.trim_end_matches("/tenant1").to_string();
     for (url, expected) in [
-        (format!("{origin}/.well-known/oauth-authorization-server/tenant1"), StatusCode::OK),
-        (format!("{origin}/.well-known/openid-configuration/tenant1"), StatusCode::OK),
-        (format!("{origin}/.well-known/oauth-authorization-server"), StatusCode::NOT_FOUND),
-        (format!("{origin}/tenant1/.well-known/openid-configuration"), StatusCode::NOT_FOUND),
+        (
+            format!("{origin}/.well-known/oauth-authorization-server/tenant1"),
+            StatusCode::OK,
+        ),
+        (
+            format!("{origin}/.well-known/openid-configuration/tenant1"),
+            StatusCode::OK,
+        ),
+        (
+            format!("{origin}/.well-known/oauth-authorization-server"),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            format!("{origin}/tenant1/.well-known/openid-configuration"),
+            StatusCode::NOT_FOUND,
+        ),
     ] {
-        assert_eq!(http.get(&url).send().await.unwrap().status(), expected, "{url}");
+        assert_eq!(
+            http.get(&url).send().await.unwrap().status(),
+            expected,
+            "{url}"
+        );
     }
     server.shutdown().await;
 }
@@ -175,24 +228,55 @@ async fn issuer_path_metadata_is_only_at_path_inserted_urls() {
 async fn metadata_documents_agree_and_advertise_what_the_server_does() {
     let server = start_layout(Layout::SameOrigin).await;
     let http = http();
-    let oauth = Endpoints::fetch(&http, &server.urls.as_metadata).await.metadata;
-    let oidc = Endpoints::fetch(&http, &format!("{}/.well-known/openid-configuration", server.urls.issuer))
+    let oauth = Endpoints::fetch(&http, &server.urls.as_metadata)
         .await
         .metadata;
-    for k in ["issuer", "authorization_endpoint", "token_endpoint", "registration_endpoint", "code_challenge_methods_supported"] {
+    let oidc = Endpoints::fetch(
+        &http,
+        &format!("{}/.well-known/openid-configuration", server.urls.issuer),
+    )
+    .await
+    .metadata;
+    for k in [
+        "issuer",
+        "authorization_endpoint",
+        "token_endpoint",
+        "registration_endpoint",
+        "code_challenge_methods_supported",
+    ] {
         assert_eq!(oauth[k], oidc[k], "ASM-17: {k}");
     }
-    assert_eq!(oauth["authorization_response_iss_parameter_supported"], true);
+    assert_eq!(
+        oauth["authorization_response_iss_parameter_supported"],
+        true
+    );
     assert_eq!(oauth["client_id_metadata_document_supported"], true);
     assert_eq!(oauth["response_types_supported"], json!(["code"]));
-    assert!(oauth["token_endpoint_auth_methods_supported"].as_array().unwrap().contains(&json!("none")));
-    assert!(oauth["grant_types_supported"].as_array().unwrap().contains(&json!("authorization_code")));
+    assert!(
+        oauth["token_endpoint_auth_methods_supported"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("none"))
+    );
+    assert!(
+        oauth["grant_types_supported"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("authorization_code"))
+    );
     // ASM-12: no member without a value.
     for (k, v) in oauth.as_object().unwrap() {
         assert!(v != &json!("") && v != &json!([]), "empty member {k}");
     }
     // JWKS is published.
-    let jwks: Value = http.get(oauth["jwks_uri"].as_str().unwrap()).send().await.unwrap().json().await.unwrap();
+    let jwks: Value = http
+        .get(oauth["jwks_uri"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(jwks["keys"][0]["kty"], "EC");
     server.shutdown().await;
 }
@@ -201,16 +285,38 @@ async fn metadata_documents_agree_and_advertise_what_the_server_does() {
 async fn each_resource_has_its_own_prm_and_root_prm_is_opt_in() {
     let server = start_layout(Layout::SameOrigin).await;
     let http = http();
-    let alt_prm_url = server.urls.prm.as_ref().unwrap().replace("/mcp", "/alt/mcp");
-    let alt: Value = http.get(&alt_prm_url).send().await.unwrap().json().await.unwrap();
+    let alt_prm_url = server
+        .urls
+        .prm
+        .as_ref()
+        .unwrap()
+        .replace("/mcp", "/alt/mcp");
+    let alt: Value = http
+        .get(&alt_prm_url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(alt["resource"], server.urls.mcp_alt);
     let origin = server.urls.issuer.clone();
     let root = format!("{origin}/.well-known/oauth-protected-resource");
-    assert_eq!(http.get(&root).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        http.get(&root).send().await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
     server.shutdown().await;
 
-    let server = start(reference_server::Config { root_prm: true, ..Default::default() }).await;
-    let root = format!("{}/.well-known/oauth-protected-resource", server.urls.issuer);
+    let server = start(reference_server::Config {
+        root_prm: true,
+        ..Default::default()
+    })
+    .await;
+    let root = format!(
+        "{}/.well-known/oauth-protected-resource",
+        server.urls.issuer
+    );
     let doc: Value = http.get(&root).send().await.unwrap().json().await.unwrap();
     assert_eq!(doc["resource"], server.urls.mcp);
     server.shutdown().await;

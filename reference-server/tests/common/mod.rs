@@ -22,7 +22,9 @@ pub fn challenge(verifier: &str) -> String {
 }
 
 pub async fn start(config: Config) -> RunningServer {
-    reference_server::start(config).await.expect("server starts")
+    reference_server::start(config)
+        .await
+        .expect("server starts")
 }
 
 pub async fn start_layout(layout: Layout) -> RunningServer {
@@ -55,7 +57,11 @@ pub struct Endpoints {
 impl Endpoints {
     pub async fn fetch(http: &reqwest::Client, as_metadata_url: &str) -> Endpoints {
         let resp = http.get(as_metadata_url).send().await.unwrap();
-        assert_eq!(resp.status(), StatusCode::OK, "metadata at {as_metadata_url}");
+        assert_eq!(
+            resp.status(),
+            StatusCode::OK,
+            "metadata at {as_metadata_url}"
+        );
         let m: Value = resp.json().await.unwrap();
         let s = |k: &str| m[k].as_str().unwrap_or_default().to_string();
         Endpoints {
@@ -101,8 +107,17 @@ pub async fn register_public(http: &reqwest::Client, ep: &Endpoints) -> TestClie
     }
 }
 
-pub async fn register_confidential(http: &reqwest::Client, ep: &Endpoints, method: &str, grants: &[&str]) -> TestClient {
-    let response_types: Vec<&str> = if grants.contains(&"authorization_code") { vec!["code"] } else { vec![] };
+pub async fn register_confidential(
+    http: &reqwest::Client,
+    ep: &Endpoints,
+    method: &str,
+    grants: &[&str],
+) -> TestClient {
+    let response_types: Vec<&str> = if grants.contains(&"authorization_code") {
+        vec!["code"]
+    } else {
+        vec![]
+    };
     let resp = register(
         http,
         ep,
@@ -140,7 +155,10 @@ impl AuthRequest {
             ("resource", resource),
         ];
         AuthRequest {
-            params: p.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            params: p
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         }
     }
     pub fn set(mut self, k: &str, v: &str) -> Self {
@@ -173,7 +191,10 @@ pub struct Callback {
 impl Callback {
     pub fn parse(location: &str) -> Callback {
         let url = Url::parse(location).unwrap();
-        let params = url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+        let params = url
+            .query_pairs()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
         Callback { url, params }
     }
     pub fn get(&self, k: &str) -> Option<&str> {
@@ -226,7 +247,12 @@ pub fn location(resp: &reqwest::Response) -> String {
 }
 
 /// Runs login and consent through the real HTML forms and returns the callback.
-pub async fn login_and_consent(http: &reqwest::Client, authorize_url: &str, user: &str, pass: &str) -> Callback {
+pub async fn login_and_consent(
+    http: &reqwest::Client,
+    authorize_url: &str,
+    user: &str,
+    pass: &str,
+) -> Callback {
     let resp = http.get(authorize_url).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK, "login page expected");
     let page = resp.text().await.unwrap();
@@ -235,10 +261,23 @@ pub async fn login_and_consent(http: &reqwest::Client, authorize_url: &str, user
     fields.push(("username".into(), user.into()));
     fields.push(("password".into(), pass.into()));
     let resp = http.post(&form.action).form(&fields).send().await.unwrap();
-    assert_eq!(resp.status(), StatusCode::SEE_OTHER, "login should redirect to consent");
+    assert_eq!(
+        resp.status(),
+        StatusCode::SEE_OTHER,
+        "login should redirect to consent"
+    );
     let cookie = cookie_of(resp.headers()).expect("session cookie");
-    let consent_url = Url::parse(&form.action).unwrap().join(&location(&resp)).unwrap().to_string();
-    let resp = http.get(&consent_url).header("cookie", &cookie).send().await.unwrap();
+    let consent_url = Url::parse(&form.action)
+        .unwrap()
+        .join(&location(&resp))
+        .unwrap()
+        .to_string();
+    let resp = http
+        .get(&consent_url)
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::OK, "consent page expected");
     let page = resp.text().await.unwrap();
     let form = parse_form(&page, &consent_url);
@@ -261,7 +300,11 @@ pub async fn code_for(http: &reqwest::Client, ep: &Endpoints, req: &AuthRequest)
     cb.get("code").expect("a code").to_string()
 }
 
-pub async fn token_request(http: &reqwest::Client, ep: &Endpoints, form: &[(&str, &str)]) -> (StatusCode, HeaderMap, Value) {
+pub async fn token_request(
+    http: &reqwest::Client,
+    ep: &Endpoints,
+    form: &[(&str, &str)],
+) -> (StatusCode, HeaderMap, Value) {
     let resp = http.post(&ep.token).form(form).send().await.unwrap();
     let status = resp.status();
     let headers = resp.headers().clone();
@@ -269,7 +312,13 @@ pub async fn token_request(http: &reqwest::Client, ep: &Endpoints, form: &[(&str
     (status, headers, body)
 }
 
-pub async fn exchange(http: &reqwest::Client, ep: &Endpoints, client: &TestClient, code: &str, resource: &str) -> (StatusCode, HeaderMap, Value) {
+pub async fn exchange(
+    http: &reqwest::Client,
+    ep: &Endpoints,
+    client: &TestClient,
+    code: &str,
+    resource: &str,
+) -> (StatusCode, HeaderMap, Value) {
     token_request(
         http,
         ep,
@@ -319,7 +368,13 @@ pub async fn logged_in_with_scope(config: Config, scope: Option<&str>) -> Sessio
     let code = code_for(&http, &ep, &req).await;
     let (status, _, tokens) = exchange(&http, &ep, &client, &code, &server.urls.mcp).await;
     assert_eq!(status, StatusCode::OK, "{tokens}");
-    Session { server, http, ep, client, tokens }
+    Session {
+        server,
+        http,
+        ep,
+        client,
+        tokens,
+    }
 }
 
 pub fn layout_config(layout: Layout) -> Config {
