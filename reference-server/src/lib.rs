@@ -9,7 +9,6 @@ pub mod cimd;
 pub mod config;
 pub mod crypto;
 pub mod error;
-#[path = "mcp_stub.rs"]
 pub mod mcp;
 pub mod metadata;
 pub mod pages;
