@@ -1,0 +1,50 @@
+Feature: Authorization code redemption (OAuth 2.1 §4.1.3)
+  Codes are single-use and bound to their client and redirect URI.
+
+  Background:
+    Given a registered client
+
+  @CODE-01 @must
+  Scenario: CODE-01 A valid redemption returns a bearer token, not cached
+    When the client obtains an authorization code
+    And the client redeems the code
+    Then the token response is 200 with a bearer access token and Cache-Control no-store
+
+  @CODE-02 @must
+  Scenario: CODE-02 A code works only once
+    When the client obtains an authorization code
+    And the client redeems the code
+    And the client redeems the same code again
+    Then the token request is refused with "invalid_grant" (CODE-02)
+
+  @CODE-02 @must @race
+  Scenario: CODE-02 Twenty concurrent redemptions of one code yield exactly one token
+    When the client obtains an authorization code
+    And the client redeems the code 20 times concurrently
+    Then exactly one redemption succeeds and the others get "invalid_grant" (CODE-02)
+
+  @CODE-03 @should
+  Scenario: CODE-03 Replaying a code revokes the tokens of the first redemption
+    When the client obtains an authorization code
+    And the client redeems the code
+    And the client redeems the same code again
+    Then the access token from the first redemption is refused by the MCP server
+    And the refresh token from the first redemption is refused
+
+  @CODE-05 @must
+  Scenario: CODE-05 A code is bound to its client
+    Given a second registered client
+    When the client obtains an authorization code
+    And the second client redeems the code
+    Then the token request is refused with "invalid_grant" (CODE-05)
+
+  @CODE-06 @must
+  Scenario: CODE-06 A redirect_uri that differs from the authorization request is refused
+    When the client obtains an authorization code
+    And the client redeems the code with redirect_uri set to another loopback URI
+    Then the token request is refused with "invalid_grant" (CODE-06)
+
+  @CODE-08 @must
+  Scenario: CODE-08 A made-up code is refused
+    When the client redeems a made-up code
+    Then the token request is refused with "invalid_grant" (CODE-08)

@@ -1,0 +1,58 @@
+Feature: PKCE (RFC 7636, OAuth 2.1 §4.1)
+  Authorization requests and code redemptions with S256, and with the challenge or verifier
+  left out or broken on purpose.
+
+  Background:
+    Given a registered client
+
+  @PKCE-01 @must
+  Scenario: PKCE-01 An authorization request without code_challenge is refused
+    When the client requests authorization with code_challenge and code_challenge_method omitted
+    Then the authorization is refused with "invalid_request" and no code (PKCE-01)
+
+  @PKCE-02 @must
+  Scenario: PKCE-02 S256 works end to end
+    When the client obtains an authorization code
+    And the client redeems the code
+    Then the token response is 200 with an access token (PKCE-02)
+
+  @PKCE-03 @must
+  Scenario Outline: PKCE-03 An unsupported code_challenge_method is refused (<method>)
+    When the client requests authorization with code_challenge_method set to "<method>"
+    Then the authorization is refused with "invalid_request" and no code (PKCE-03)
+
+    Examples:
+      | method |
+      | S512   |
+      | s256   |
+      | none   |
+
+  @PKCE-06 @must
+  Scenario: PKCE-06 A wrong code_verifier gets invalid_grant and no tokens
+    When the client obtains an authorization code
+    And the client redeems the code with code_verifier set to a different valid verifier
+    Then the token request is refused with "invalid_grant" (PKCE-06)
+
+  @PKCE-07 @must
+  Scenario: PKCE-07 A redemption without code_verifier is refused
+    When the client obtains an authorization code
+    And the client redeems the code with code_verifier omitted
+    Then the token request is refused with "invalid_request" or "invalid_grant" (PKCE-07)
+
+  @PKCE-08 @must
+  Scenario Outline: PKCE-08 A code_verifier that breaks the grammar is refused (<case>)
+    When the client obtains an authorization code
+    And the client redeems the code with code_verifier set to <case>
+    Then the token request is refused with "invalid_request" or "invalid_grant" (PKCE-08)
+
+    Examples:
+      | case                        |
+      | 42 characters               |
+      | 129 characters              |
+      | 43 characters including "!" |
+
+  @PKCE-09 @must
+  Scenario: PKCE-09 Sending the S256 challenge as the verifier is refused
+    When the client obtains an authorization code
+    And the client redeems the code with code_verifier set to the code_challenge
+    Then the token request is refused with "invalid_grant" (PKCE-09)

@@ -1,0 +1,52 @@
+Feature: Refresh tokens (OAuth 2.1 §4.3)
+  Public clients' refresh tokens rotate; a replaced one is refused and its reuse revokes the
+  grant; refresh tokens are bound to their client and scope.
+
+  Background:
+    Given a registered client
+    And the client holds tokens with a refresh token
+
+  @REFRESH-01 @must
+  Scenario: REFRESH-01 Every refresh returns a new refresh token
+    When the client refreshes
+    Then the refresh response carries a refresh token different from the old one
+
+  @REFRESH-02 @must
+  Scenario: REFRESH-02 A replaced refresh token is refused
+    When the client refreshes
+    And the client refreshes with the replaced refresh token
+    Then the token request is refused with "invalid_grant" (REFRESH-02)
+
+  @REFRESH-02 @must @race
+  Scenario: REFRESH-02 Twenty concurrent refreshes with one token yield exactly one success
+    When the client refreshes 20 times concurrently with the same refresh token
+    Then exactly one redemption succeeds and the others get "invalid_grant" (REFRESH-02)
+
+  @REFRESH-03 @must
+  Scenario: REFRESH-03 Reusing a replaced refresh token revokes the live one
+    When the client refreshes
+    And the client refreshes with the replaced refresh token
+    And the client refreshes with the newest refresh token
+    Then the token request is refused with "invalid_grant" (REFRESH-03)
+
+  @REFRESH-04 @must
+  Scenario: REFRESH-04 A refresh token is bound to its client
+    Given a second registered client
+    When the second client refreshes with the client's refresh token
+    Then the token request is refused with "invalid_grant" (REFRESH-04)
+
+  @REFRESH-05 @must
+  Scenario: REFRESH-05 A refresh cannot widen the scope
+    When the client refreshes with scope set to the granted scope plus "harness:not-granted"
+    Then the token request is refused with "invalid_scope" (REFRESH-05)
+
+  @REFRESH-06 @must
+  Scenario: REFRESH-06 Refreshing without scope keeps the original scope
+    When the client refreshes
+    And the client refreshes
+    Then every refresh response grants the originally granted scope
+
+  @REFRESH-10 @must
+  Scenario: REFRESH-10 A made-up refresh token is refused
+    When the client refreshes with a made-up refresh token
+    Then the token request is refused with "invalid_grant" (REFRESH-10)

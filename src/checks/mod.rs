@@ -1,0 +1,141 @@
+//! Named checks. Each takes what came back and returns the violations it found (none means
+//! the requirement held). A violation of a SHOULD is graded as a warning by the caller.
+
+pub mod authorization;
+pub mod discovery;
+pub mod registration;
+pub mod resource;
+pub mod token;
+
+use crate::client::http::Response;
+use crate::client::oauth::OAuthError;
+use crate::client::redact;
+use crate::verdict::Violation;
+
+/// What a check found: empty when the requirement held.
+pub type Findings = Vec<Violation>;
+
+/// One line describing a response, for "Actual:": status, media type and a short, redacted
+/// body excerpt.
+pub fn describe(resp: &Response) -> String {
+    let media = resp.media_type().unwrap_or_else(|| "no content type".into());
+    let body = resp.text();
+    let body = body.trim();
+    if body.is_empty() {
+        return format!("{} ({media}, empty body)", resp.status.as_u16());
+    }
+    let excerpt: String = match resp.json() {
+        Ok(mut v) => {
+            redact::redact_json(&mut v);
+            v.to_string()
+        }
+        Err(_) => redact::redact_text(body),
+    };
+    let short: String = excerpt.chars().take(200).collect();
+    let more = if excerpt.chars().count() > 200 { "…" } else { "" };
+    format!("{} ({media}) {short}{more}", resp.status.as_u16())
+}
+
+/// An OAuth error response: one of `statuses`, a JSON body, and `error` one of `allowed`.
+/// A success that issued tokens is the worst case and says so.
+pub fn oauth_refusal(id: &str, resp: &Response, statuses: &[u16], allowed: &[&str]) -> Findings {
+    let expected = format!(
+        "{} with error {}",
+        join_or(&statuses.iter().map(u16::to_string).collect::<Vec<_>>()),
+        join_or(&allowed.iter().map(|s| format!("\"{s}\"")).collect::<Vec<_>>())
+    );
+    if resp.status.is_success() {
+        let issued = resp
+            .json_object()
+            .is_ok_and(|o| o.contains_key("access_token"));
+        let actual = if issued {
+            format!("tokens were issued: {}", describe(resp))
+        } else {
+            describe(resp)
+        };
+        return vec![Violation::new(id, expected, actual)];
+    }
+    let err = OAuthError::from_response(resp);
+    let status_ok = statuses.contains(&resp.status.as_u16());
+    let code_ok = err.as_ref().is_some_and(|e| allowed.contains(&e.error.as_str()));
+    if status_ok && code_ok {
+        Vec::new()
+    } else {
+        vec![Violation::new(id, expected, describe(resp))]
+    }
+}
+
+pub fn join_or(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+    }
+}
+
+/// `https`, or `http` on a loopback host (development targets).
+pub fn is_https_or_loopback(u: &url::Url) -> bool {
+    u.scheme() == "https"
+        || (u.scheme() == "http"
+            && matches!(u.host_str(), Some("127.0.0.1" | "[::1]" | "localhost")))
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    use reqwest::StatusCode;
+    use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+    use url::Url;
+
+    use crate::client::http::Response;
+
+    /// A response for check tests.
+    pub fn response(status: u16, headers: &[(&str, &str)], body: &str) -> Response {
+        let mut h = HeaderMap::new();
+        for (k, v) in headers {
+            if let (Ok(k), Ok(v)) = (HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_str(v)) {
+                h.append(k, v);
+            }
+        }
+        Response {
+            url: Url::parse("https://as.example/token").expect("url"),
+            status: StatusCode::from_u16(status).expect("status"),
+            headers: h,
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    pub fn json(status: u16, body: &str) -> Response {
+        response(status, &[("content-type", "application/json")], body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::json;
+    use super::*;
+
+    #[test]
+    fn oauth_refusal_pass_and_fail() {
+        let ok = json(400, r#"{"error":"invalid_grant","error_description":"bad"}"#);
+        assert!(oauth_refusal("PKCE-06", &ok, &[400], &["invalid_grant"]).is_empty());
+        let wrong = json(400, r#"{"error":"invalid_request"}"#);
+        let f = oauth_refusal("PKCE-06", &wrong, &[400], &["invalid_grant"]);
+        assert_eq!(f.len(), 1);
+        assert!(f[0].actual.contains("invalid_request"));
+        let issued = json(200, r#"{"access_token":"eyJhbGciOi.x.y","token_type":"Bearer"}"#);
+        let f = oauth_refusal("PKCE-06", &issued, &[400], &["invalid_grant"]);
+        assert!(f[0].actual.starts_with("tokens were issued"));
+        assert!(!f[0].actual.contains("eyJhbGciOi.x.y"));
+        let not_json = super::testing::response(400, &[], "nope");
+        assert_eq!(oauth_refusal("PKCE-06", &not_json, &[400], &["invalid_grant"]).len(), 1);
+    }
+
+    #[test]
+    fn loopback_http_is_allowed_and_other_http_is_not() {
+        let u = |s: &str| url::Url::parse(s).expect("url");
+        assert!(is_https_or_loopback(&u("https://a.example/x")));
+        assert!(is_https_or_loopback(&u("http://127.0.0.1:8/x")));
+        assert!(is_https_or_loopback(&u("http://[::1]:8/x")));
+        assert!(!is_https_or_loopback(&u("http://a.example/x")));
+    }
+}

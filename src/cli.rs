@@ -1,0 +1,173 @@
+//! The command line. Our own options are long-only, except the cucumber filters (`-t`, `-n`)
+//! and `-v`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use cucumber::gherkin::tagexpr::TagOperation;
+use regex::Regex;
+
+use crate::client::mcp::Revision;
+use crate::run::RunOptions;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mcp-oauth-conformance",
+    version,
+    about = "Conformance tests for MCP OAuth: an MCP client that checks an MCP server and its authorization server against the specs",
+    long_about = "Conformance tests for MCP OAuth.\n\n\
+        Acts as an MCP client against a target MCP server and the authorization server it names, \
+        runs Gherkin scenarios (discovery, registration, PKCE, code replay, refresh rotation, \
+        resource binding, bearer-token handling), and writes JUnit and Cucumber JSON reports.\n\n\
+        With no arguments it runs the whole suite against the embedded reference server.\n\n\
+        Exit codes: 0 every MUST holds; 1 a MUST is violated (or a SHOULD, with --strict); \
+        2 usage or configuration error; 3 the harness could not do its job (target unreachable, \
+        internal error).",
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the suite (the default).
+    Run(RunArgs),
+    /// Print every scenario with its requirement IDs and level.
+    List(ListArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct Filters {
+    /// The feature files to use instead of the embedded ones.
+    #[arg(long, value_name = "DIR")]
+    pub features: Option<PathBuf>,
+    /// Run only scenarios whose tags match this expression, e.g. '@PKCE-06 or @CODE-02'.
+    #[arg(short = 't', long, value_name = "EXPR", value_parser = parse_tags)]
+    pub tags: Option<TagOperation>,
+    /// Run only scenarios whose name matches this regular expression.
+    #[arg(short = 'n', long, value_name = "REGEX")]
+    pub name: Option<Regex>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct RunArgs {
+    /// The MCP server URL. Without it, the embedded reference server is started on a free
+    /// loopback port and tested.
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
+    /// A TOML target profile: credentials, limits, optional facts about the target.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub filters: Filters,
+    /// Where to write the JUnit report.
+    #[arg(long, value_name = "PATH", default_value = "reports/junit.xml")]
+    pub junit: PathBuf,
+    /// Where to write the Cucumber JSON report.
+    #[arg(long, value_name = "PATH", default_value = "reports/cucumber.json")]
+    pub json: PathBuf,
+    /// How many scenarios run at once (default 16).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub concurrency: Option<u16>,
+    /// Per-request timeout in seconds (default 10).
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: Option<u64>,
+    /// The MCP revision to speak: 2025-03-26, 2025-06-18, 2025-11-25 (default) or 2026-07-28.
+    #[arg(long, value_name = "REVISION")]
+    pub spec: Option<Revision>,
+    /// Count SHOULD violations (warnings) as failures.
+    #[arg(long)]
+    pub strict: bool,
+    /// Log every HTTP exchange (redacted) to stderr.
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+}
+
+impl Default for RunArgs {
+    fn default() -> Self {
+        // The defaults as clap would fill them for an empty command line.
+        RunArgs {
+            target: None,
+            config: None,
+            filters: Filters {
+                features: None,
+                tags: None,
+                name: None,
+            },
+            junit: PathBuf::from("reports/junit.xml"),
+            json: PathBuf::from("reports/cucumber.json"),
+            concurrency: None,
+            timeout: None,
+            spec: None,
+            strict: false,
+            verbose: false,
+        }
+    }
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub filters: Filters,
+}
+
+fn parse_tags(s: &str) -> Result<TagOperation, String> {
+    s.parse::<TagOperation>()
+        .map_err(|e| format!("not a tag expression: {e}"))
+}
+
+impl RunArgs {
+    pub fn into_options(self) -> RunOptions {
+        RunOptions {
+            target: self.target,
+            config: self.config,
+            features: self.filters.features,
+            tags: self.filters.tags,
+            name: self.filters.name,
+            junit: self.junit,
+            json: self.json,
+            concurrency: self.concurrency.map(usize::from),
+            timeout: self.timeout,
+            spec: self.spec,
+            strict: self.strict,
+            verbose: self.verbose,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_parses() {
+        let c = Cli::try_parse_from(["x"]).expect("no arguments");
+        assert!(c.command.is_none());
+        let c = Cli::try_parse_from(["x", "run", "--target", "http://127.0.0.1:1/mcp", "-t", "@PKCE-06", "--concurrency", "4"]).expect("run");
+        let Some(Command::Run(r)) = c.command else { panic!("run") };
+        assert_eq!(r.concurrency, Some(4));
+        assert!(r.filters.tags.is_some());
+        let c = Cli::try_parse_from(["x", "--target", "http://127.0.0.1:1/mcp"]).expect("top-level run options");
+        assert_eq!(c.run.target.as_deref(), Some("http://127.0.0.1:1/mcp"));
+        assert!(Cli::try_parse_from(["x", "list", "-n", "^PKCE"]).is_ok());
+    }
+
+    #[test]
+    fn bad_flags_are_usage_errors() {
+        for bad in [
+            vec!["x", "--concurrency", "0"],
+            vec!["x", "--timeout", "abc"],
+            vec!["x", "--spec", "2024-01-01"],
+            vec!["x", "-t", "@a and and"],
+            vec!["x", "--name", "("],
+            vec!["x", "--no-such-flag"],
+        ] {
+            let e = Cli::try_parse_from(&bad).expect_err("rejected");
+            assert_eq!(e.exit_code(), 2, "{bad:?}");
+        }
+    }
+}

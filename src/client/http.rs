@@ -1,0 +1,450 @@
+//! The one HTTP transport every request goes through: limits (timeout, body cap, no automatic
+//! redirects) and a redacted transcript of every exchange.
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use url::Url;
+
+use super::redact;
+
+/// How much of a body a transcript keeps.
+const EXCERPT_CHARS: usize = 1500;
+
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub timeout: Duration,
+    pub max_body_bytes: usize,
+    pub max_redirects: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            timeout: Duration::from_secs(10),
+            max_body_bytes: 1024 * 1024,
+            max_redirects: 10,
+        }
+    }
+}
+
+/// Why a request produced no response. These are transport outcomes: whether one is the
+/// target's fault is for a check to say.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum TransportError {
+    #[error("{method} {url}: no answer within {timeout:?}")]
+    Timeout {
+        method: String,
+        url: String,
+        timeout: Duration,
+    },
+    #[error("{method} {url}: could not connect: {reason}")]
+    Connect {
+        method: String,
+        url: String,
+        reason: String,
+    },
+    #[error("{method} {url}: the response body is larger than the {limit}-byte cap")]
+    BodyTooLarge {
+        method: String,
+        url: String,
+        limit: usize,
+    },
+    #[error("{method} {url}: {reason}")]
+    Other {
+        method: String,
+        url: String,
+        reason: String,
+    },
+}
+
+/// One request and its response, redacted, as transcripts show it.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    pub method: String,
+    pub url: String,
+    pub request_headers: Vec<(String, String)>,
+    pub request_body: Option<String>,
+    pub status: Option<u16>,
+    pub response_headers: Vec<(String, String)>,
+    pub response_body: Option<String>,
+    pub error: Option<String>,
+    pub elapsed: Duration,
+}
+
+impl fmt::Display for Exchange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "> {} {}", self.method, self.url)?;
+        for (k, v) in &self.request_headers {
+            writeln!(f, "> {k}: {v}")?;
+        }
+        if let Some(b) = &self.request_body {
+            writeln!(f, ">")?;
+            for line in b.lines() {
+                writeln!(f, "> {line}")?;
+            }
+        }
+        match (&self.status, &self.error) {
+            (Some(s), _) => {
+                writeln!(f, "< {s}")?;
+                for (k, v) in &self.response_headers {
+                    writeln!(f, "< {k}: {v}")?;
+                }
+                if let Some(b) = &self.response_body {
+                    writeln!(f, "<")?;
+                    for line in b.lines() {
+                        writeln!(f, "< {line}")?;
+                    }
+                }
+            }
+            (None, Some(e)) => writeln!(f, "! {e}")?,
+            (None, None) => writeln!(f, "! no response")?,
+        }
+        Ok(())
+    }
+}
+
+/// A response whose body has been read (up to the cap).
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub url: Url,
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn header_all(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect()
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The media type without parameters, lower-cased.
+    pub fn media_type(&self) -> Option<String> {
+        self.header("content-type")
+            .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+    }
+
+    /// The body as JSON, whatever the content type says.
+    pub fn json(&self) -> Result<Value, String> {
+        serde_json::from_slice(&self.body).map_err(|e| format!("the body is not JSON ({e})"))
+    }
+
+    /// The body as a JSON object.
+    pub fn json_object(&self) -> Result<serde_json::Map<String, Value>, String> {
+        match self.json()? {
+            Value::Object(m) => Ok(m),
+            other => Err(format!("the body is JSON but not an object: {}", kind_of(&other))),
+        }
+    }
+}
+
+pub fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A request to send. Built by the typed clients; carries everything the transcript shows.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: Method,
+    pub url: Url,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    pub body: Option<Body>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Body {
+    Form(Vec<(String, String)>),
+    Json(Value),
+    Raw { content_type: String, bytes: Vec<u8> },
+}
+
+impl Request {
+    pub fn new(method: Method, url: Url) -> Self {
+        Request {
+            method,
+            url,
+            headers: Vec::new(),
+            body: None,
+        }
+    }
+    pub fn get(url: Url) -> Self {
+        Request::new(Method::GET, url)
+    }
+    pub fn post(url: Url) -> Self {
+        Request::new(Method::POST, url)
+    }
+    /// Adds a header. Names and values that are not valid HTTP are dropped: the typed clients
+    /// only build valid ones, and tampering with framing is out of scope.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        if let (Ok(n), Ok(v)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            self.headers.push((n, v));
+        }
+        self
+    }
+    pub fn form(mut self, pairs: Vec<(String, String)>) -> Self {
+        self.body = Some(Body::Form(pairs));
+        self
+    }
+    pub fn json(mut self, v: Value) -> Self {
+        self.body = Some(Body::Json(v));
+        self
+    }
+    pub fn raw(mut self, content_type: &str, bytes: Vec<u8>) -> Self {
+        self.body = Some(Body::Raw {
+            content_type: content_type.to_string(),
+            bytes,
+        });
+        self
+    }
+}
+
+/// The transport. Cloning shares the connection pool and the transcript.
+#[derive(Clone)]
+pub struct Http {
+    client: reqwest::Client,
+    limits: Limits,
+    transcript: Arc<Mutex<Vec<Exchange>>>,
+    verbose: bool,
+}
+
+impl Http {
+    pub fn new(limits: Limits, verbose: bool) -> Result<Self, TransportError> {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(limits.timeout)
+            .connect_timeout(limits.timeout)
+            .user_agent(concat!("mcp-oauth-conformance/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| TransportError::Other {
+                method: "-".into(),
+                url: "-".into(),
+                reason: format!("cannot build the HTTP client: {e}"),
+            })?;
+        Ok(Http {
+            client,
+            limits,
+            transcript: Arc::new(Mutex::new(Vec::new())),
+            verbose,
+        })
+    }
+
+    /// The same connection pool and limits with a fresh, separate transcript.
+    pub fn fork(&self) -> Self {
+        Http {
+            client: self.client.clone(),
+            limits: self.limits.clone(),
+            transcript: Arc::new(Mutex::new(Vec::new())),
+            verbose: self.verbose,
+        }
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Everything recorded so far.
+    pub fn transcript(&self) -> Vec<Exchange> {
+        self.transcript.lock().map(|t| t.clone()).unwrap_or_default()
+    }
+
+    fn record(&self, exchange: Exchange) {
+        if self.verbose {
+            tracing::info!(target: "exchange", "\n{exchange}");
+        }
+        if let Ok(mut t) = self.transcript.lock() {
+            t.push(exchange);
+        }
+    }
+
+    /// Sends one request; never follows redirects.
+    pub async fn send(&self, req: Request) -> Result<Response, TransportError> {
+        let started = Instant::now();
+        let method = req.method.to_string();
+        let url_text = req.url.to_string();
+        let mut exchange = Exchange {
+            method: method.clone(),
+            url: redact::redact_url(&url_text),
+            request_headers: req
+                .headers
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.to_string(),
+                        redact::header_value(k.as_str(), v.to_str().unwrap_or("<binary>")),
+                    )
+                })
+                .collect(),
+            request_body: req.body.as_ref().map(excerpt_request),
+            status: None,
+            response_headers: Vec::new(),
+            response_body: None,
+            error: None,
+            elapsed: Duration::ZERO,
+        };
+
+        let mut builder = self.client.request(req.method.clone(), req.url.clone());
+        for (k, v) in &req.headers {
+            builder = builder.header(k, v);
+        }
+        builder = match req.body {
+            Some(Body::Form(pairs)) => builder.form(&pairs),
+            Some(Body::Json(v)) => builder.json(&v),
+            Some(Body::Raw {
+                content_type,
+                bytes,
+            }) => builder.header("content-type", content_type).body(bytes),
+            None => builder,
+        };
+
+        let result = self.read(builder, &method, &url_text, &req.url).await;
+        exchange.elapsed = started.elapsed();
+        match &result {
+            Ok(resp) => {
+                exchange.status = Some(resp.status.as_u16());
+                exchange.response_headers = resp
+                    .headers
+                    .iter()
+                    .map(|(k, v)| {
+                        (
+                            k.to_string(),
+                            redact::header_value(k.as_str(), v.to_str().unwrap_or("<binary>")),
+                        )
+                    })
+                    .collect();
+                exchange.response_body = (!resp.body.is_empty()).then(|| excerpt_body(&resp.body));
+            }
+            Err(e) => exchange.error = Some(e.to_string()),
+        }
+        self.record(exchange);
+        result
+    }
+
+    async fn read(
+        &self,
+        builder: reqwest::RequestBuilder,
+        method: &str,
+        url_text: &str,
+        url: &Url,
+    ) -> Result<Response, TransportError> {
+        let classify = |e: reqwest::Error| {
+            if e.is_timeout() {
+                TransportError::Timeout {
+                    method: method.to_string(),
+                    url: redact::redact_url(url_text),
+                    timeout: self.limits.timeout,
+                }
+            } else if e.is_connect() {
+                TransportError::Connect {
+                    method: method.to_string(),
+                    url: redact::redact_url(url_text),
+                    reason: error_chain(&e),
+                }
+            } else {
+                TransportError::Other {
+                    method: method.to_string(),
+                    url: redact::redact_url(url_text),
+                    reason: error_chain(&e),
+                }
+            }
+        };
+        let mut resp = builder.send().await.map_err(classify)?;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(classify)? {
+            if body.len() + chunk.len() > self.limits.max_body_bytes {
+                return Err(TransportError::BodyTooLarge {
+                    method: method.to_string(),
+                    url: redact::redact_url(url_text),
+                    limit: self.limits.max_body_bytes,
+                });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Response {
+            url: url.clone(),
+            status,
+            headers,
+            body,
+        })
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
+fn truncate(s: &str) -> String {
+    if s.chars().count() <= EXCERPT_CHARS {
+        return s.to_string();
+    }
+    let cut: String = s.chars().take(EXCERPT_CHARS).collect();
+    format!("{cut}… [{} more bytes]", s.len() - cut.len())
+}
+
+fn excerpt_request(body: &Body) -> String {
+    match body {
+        Body::Form(pairs) => {
+            let encoded = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(pairs)
+                .finish();
+            truncate(&redact::redact_form(&encoded))
+        }
+        Body::Json(v) => {
+            let mut v = v.clone();
+            redact::redact_json(&mut v);
+            truncate(&v.to_string())
+        }
+        Body::Raw { bytes, .. } => truncate(&redact::redact_text(&String::from_utf8_lossy(bytes))),
+    }
+}
+
+fn excerpt_body(body: &[u8]) -> String {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(mut v) => {
+            redact::redact_json(&mut v);
+            truncate(&v.to_string())
+        }
+        Err(_) => {
+            let text = String::from_utf8_lossy(body);
+            if text.contains('=') && !text.contains(['<', ' ', '\n']) {
+                truncate(&redact::redact_form(&text))
+            } else {
+                truncate(&redact::redact_text(&text))
+            }
+        }
+    }
+}

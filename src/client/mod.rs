@@ -1,0 +1,16 @@
+//! The client library: everything the scenarios need to talk to a target, usable without
+//! cucumber. Valid requests come from types; invalid ones from named tampering
+//! ([`params::Params::tamper`], [`params::Params::omit`]).
+
+pub mod discovery;
+pub mod http;
+pub mod login;
+pub mod mcp;
+pub mod oauth;
+pub mod params;
+pub mod pkce;
+pub mod redact;
+pub mod registration;
+pub mod tokens;
+pub mod wellknown;
+pub mod www_authenticate;

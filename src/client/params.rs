@@ -1,0 +1,175 @@
+//! OAuth request parameters, and the one way to build a wrong request: named tampering.
+//!
+//! A valid request comes from a typed constructor. A negative test changes it only through
+//! [`Params::tamper`], [`Params::omit`] and [`Params::add`], so the code says exactly what it
+//! breaks, and the transcript shows it.
+
+use std::fmt;
+
+/// A request parameter of the authorization, token, revocation or registration endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Param {
+    ResponseType,
+    ClientId,
+    ClientSecret,
+    RedirectUri,
+    Scope,
+    State,
+    CodeChallenge,
+    CodeChallengeMethod,
+    Resource,
+    GrantType,
+    Code,
+    CodeVerifier,
+    RefreshToken,
+    Token,
+    TokenTypeHint,
+    /// A parameter no endpoint defines, for "unknown parameters are ignored" checks.
+    Unknown(&'static str),
+}
+
+impl Param {
+    pub fn name(self) -> &'static str {
+        match self {
+            Param::ResponseType => "response_type",
+            Param::ClientId => "client_id",
+            Param::ClientSecret => "client_secret",
+            Param::RedirectUri => "redirect_uri",
+            Param::Scope => "scope",
+            Param::State => "state",
+            Param::CodeChallenge => "code_challenge",
+            Param::CodeChallengeMethod => "code_challenge_method",
+            Param::Resource => "resource",
+            Param::GrantType => "grant_type",
+            Param::Code => "code",
+            Param::CodeVerifier => "code_verifier",
+            Param::RefreshToken => "refresh_token",
+            Param::Token => "token",
+            Param::TokenTypeHint => "token_type_hint",
+            Param::Unknown(n) => n,
+        }
+    }
+}
+
+impl fmt::Display for Param {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One tampering step, kept so failures can say what the request was made to break.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tampering {
+    Replaced(Param),
+    Omitted(Param),
+    Added(Param),
+}
+
+impl fmt::Display for Tampering {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Tampering::Replaced(p) => write!(f, "{p} replaced"),
+            Tampering::Omitted(p) => write!(f, "{p} omitted"),
+            Tampering::Added(p) => write!(f, "{p} added"),
+        }
+    }
+}
+
+/// An ordered list of parameters plus the record of how it was tampered with.
+#[derive(Debug, Clone, Default)]
+pub struct Params {
+    pairs: Vec<(Param, String)>,
+    tampering: Vec<Tampering>,
+}
+
+impl Params {
+    pub fn new() -> Self {
+        Params::default()
+    }
+
+    /// Sets a parameter while building a valid request (replaces an earlier value).
+    pub fn set(mut self, p: Param, value: impl Into<String>) -> Self {
+        let value = value.into();
+        match self.pairs.iter_mut().find(|(k, _)| *k == p) {
+            Some(slot) => slot.1 = value,
+            None => self.pairs.push((p, value)),
+        }
+        self
+    }
+
+    /// Sets a parameter only when there is a value.
+    pub fn set_opt(self, p: Param, value: Option<impl Into<String>>) -> Self {
+        match value {
+            Some(v) => self.set(p, v),
+            None => self,
+        }
+    }
+
+    /// Replaces (or adds) a parameter with a value chosen to break the request.
+    pub fn tamper(mut self, p: Param, value: impl Into<String>) -> Self {
+        self = self.set(p, value);
+        self.tampering.push(Tampering::Replaced(p));
+        self
+    }
+
+    /// Removes a parameter the valid request would carry.
+    pub fn omit(mut self, p: Param) -> Self {
+        self.pairs.retain(|(k, _)| *k != p);
+        self.tampering.push(Tampering::Omitted(p));
+        self
+    }
+
+    /// Adds one more occurrence of a parameter (a repeated or unknown parameter).
+    pub fn add(mut self, p: Param, value: impl Into<String>) -> Self {
+        self.pairs.push((p, value.into()));
+        self.tampering.push(Tampering::Added(p));
+        self
+    }
+
+    pub fn get(&self, p: Param) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(k, _)| *k == p)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn tampering(&self) -> &[Tampering] {
+        &self.tampering
+    }
+
+    pub fn to_pairs(&self) -> Vec<(String, String)> {
+        self.pairs
+            .iter()
+            .map(|(k, v)| (k.name().to_string(), v.clone()))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tampering_is_recorded_and_applied_in_order() {
+        let p = Params::new()
+            .set(Param::ResponseType, "code")
+            .set(Param::CodeChallengeMethod, "S256")
+            .set(Param::CodeChallenge, "abc")
+            .tamper(Param::CodeChallengeMethod, "plain")
+            .omit(Param::CodeChallenge)
+            .add(Param::Resource, "https://a/mcp")
+            .add(Param::Resource, "https://b/mcp");
+        assert_eq!(
+            p.to_pairs(),
+            vec![
+                ("response_type".to_string(), "code".to_string()),
+                ("code_challenge_method".to_string(), "plain".to_string()),
+                ("resource".to_string(), "https://a/mcp".to_string()),
+                ("resource".to_string(), "https://b/mcp".to_string()),
+            ]
+        );
+        assert_eq!(p.tampering().len(), 4);
+        assert_eq!(p.tampering()[0].to_string(), "code_challenge_method replaced");
+        assert_eq!(p.get(Param::CodeChallenge), None);
+    }
+}

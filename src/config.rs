@@ -1,0 +1,256 @@
+//! The target profile (`--config FILE`, TOML): credentials, limits and the optional facts about
+//! a target the harness cannot discover on its own. Every field has a default, so a profile
+//! holds only what differs.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+use url::Url;
+
+use crate::client::mcp::Revision;
+
+/// The reference server's default user. Used when a profile names no user, so that a target
+/// started with `reference-server` works without a profile.
+pub const DEFAULT_USERNAME: &str = "alice";
+pub const DEFAULT_PASSWORD: &str = "wonderland";
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Profile {
+    /// The MCP server URL (the `--target` flag wins).
+    pub target: Option<String>,
+    /// The MCP revision to speak (the `--spec` flag wins). Default 2025-11-25.
+    pub revision: Option<String>,
+    /// Scenarios run at once (the `--concurrency` flag wins).
+    pub concurrency: Option<usize>,
+    pub limits: Limits,
+    pub login: Login,
+    pub client: Client,
+    pub resources: Resources,
+    pub scope_check: Option<ScopeCheck>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Per-request timeout.
+    pub timeout_secs: u64,
+    /// The largest response body read.
+    pub max_body_bytes: usize,
+    /// The most redirects one authorization may follow.
+    pub max_redirects: usize,
+    /// The longest RS-06 waits for a token to expire; longer-lived tokens skip RS-06.
+    pub max_expiry_wait_secs: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            timeout_secs: 10,
+            max_body_bytes: 1024 * 1024,
+            max_redirects: 10,
+            max_expiry_wait_secs: 30,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Login {
+    pub username: String,
+    /// The password itself. Prefer `password_env`.
+    pub password: Option<String>,
+    /// The environment variable that holds the password.
+    pub password_env: Option<String>,
+}
+
+impl Default for Login {
+    fn default() -> Self {
+        Login {
+            username: DEFAULT_USERNAME.into(),
+            password: None,
+            password_env: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Client {
+    /// The redirect URI the harness registers. Nothing listens there: the login driver stops at
+    /// the redirect and reads it.
+    pub redirect_uri: String,
+}
+
+impl Default for Client {
+    fn default() -> Self {
+        Client {
+            redirect_uri: "http://127.0.0.1:33418/callback".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Resources {
+    /// A second protected resource of the same AS, for audience checks (RES-02, RS-07). When
+    /// absent, the AS metadata's `protected_resources` is used.
+    pub second: Option<String>,
+}
+
+/// An operation that needs more scope than `narrow_scope` grants (SCOPE-03).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScopeCheck {
+    /// The MCP tool to call.
+    pub tool: String,
+    /// A scope the AS grants that does not cover the tool.
+    pub narrow_scope: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Invalid { path: String, message: String },
+}
+
+impl Profile {
+    pub fn load(path: &Path) -> Result<Profile, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Profile::parse(&text).map_err(|message| ConfigError::Invalid {
+            path: path.display().to_string(),
+            message,
+        })
+    }
+
+    pub fn parse(text: &str) -> Result<Profile, String> {
+        let p: Profile = toml::from_str(text).map_err(|e| e.message().to_string() + &location(text, &e))?;
+        p.validate()?;
+        Ok(p)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if let Some(t) = &self.target {
+            parse_http_url("target", t)?;
+        }
+        if let Some(r) = &self.revision {
+            r.parse::<Revision>()?;
+        }
+        if self.concurrency == Some(0) {
+            return Err("concurrency must be at least 1".into());
+        }
+        if self.limits.timeout_secs == 0 {
+            return Err("limits.timeout_secs must be at least 1".into());
+        }
+        if self.limits.max_body_bytes < 1024 {
+            return Err("limits.max_body_bytes must be at least 1024".into());
+        }
+        parse_http_url("client.redirect_uri", &self.client.redirect_uri)?;
+        if let Some(s) = &self.resources.second {
+            parse_http_url("resources.second", s)?;
+        }
+        if let Some(env) = &self.login.password_env
+            && self.login.password.is_some()
+        {
+            return Err(format!("login: give password or password_env ({env}), not both"));
+        }
+        Ok(())
+    }
+
+    /// The login password: from `password_env`, else `password`, else the reference server's.
+    pub fn password(&self) -> Result<String, String> {
+        match (&self.login.password_env, &self.login.password) {
+            (Some(var), _) => std::env::var(var)
+                .map_err(|_| format!("login.password_env names {var}, which is not set")),
+            (None, Some(p)) => Ok(p.clone()),
+            (None, None) => Ok(DEFAULT_PASSWORD.into()),
+        }
+    }
+
+    pub fn timeout(&self) -> Duration {
+        Duration::from_secs(self.limits.timeout_secs)
+    }
+}
+
+fn location(text: &str, e: &toml::de::Error) -> String {
+    match e.span() {
+        Some(span) => {
+            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+            format!(" (line {line})")
+        }
+        None => String::new(),
+    }
+}
+
+/// An absolute http(s) URL, or an error that names the field.
+pub fn parse_http_url(field: &str, value: &str) -> Result<Url, String> {
+    let u = Url::parse(value).map_err(|e| format!("{field}: {value:?} is not an absolute URL ({e})"))?;
+    if !matches!(u.scheme(), "http" | "https") {
+        return Err(format!("{field}: {value:?} is not an http or https URL"));
+    }
+    if u.host_str().is_none() {
+        return Err(format!("{field}: {value:?} has no host"));
+    }
+    Ok(u)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_profile_is_all_defaults() {
+        let p = Profile::parse("").expect("parses");
+        assert_eq!(p.login.username, DEFAULT_USERNAME);
+        assert_eq!(p.password().expect("password"), DEFAULT_PASSWORD);
+        assert_eq!(p.limits.max_body_bytes, 1024 * 1024);
+    }
+
+    #[test]
+    fn a_full_profile_parses() {
+        let p = Profile::parse(
+            r#"
+target = "https://mcp.example.com/mcp"
+revision = "2026-07-28"
+concurrency = 4
+[limits]
+timeout_secs = 5
+[login]
+username = "bob"
+password = "builder"
+[resources]
+second = "https://mcp.example.com/other"
+[scope_check]
+tool = "delete_everything"
+narrow_scope = "read"
+"#,
+        )
+        .expect("parses");
+        assert_eq!(p.concurrency, Some(4));
+        assert_eq!(p.scope_check.expect("scope check").tool, "delete_everything");
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        let e = Profile::parse("targt = \"x\"").expect_err("unknown key");
+        assert!(e.contains("unknown field"), "{e}");
+        assert!(e.contains("line 1"), "{e}");
+        let e = Profile::parse("target = \"not a url\"").expect_err("bad url");
+        assert!(e.contains("target"), "{e}");
+        let e = Profile::parse("revision = \"2024-01-01\"").expect_err("bad revision");
+        assert!(e.contains("unknown MCP revision"), "{e}");
+        let e = Profile::parse("[limits]\ntimeout_secs = 0").expect_err("zero timeout");
+        assert!(e.contains("timeout_secs"), "{e}");
+        let e = Profile::parse("[login]\npassword_env = \"NO_SUCH_VAR_FOR_TESTS\"").expect("parses").password().expect_err("unset");
+        assert!(e.contains("NO_SUCH_VAR_FOR_TESTS"), "{e}");
+    }
+}

@@ -1,0 +1,131 @@
+//! What every scenario of one run shares: the target, the profile, the transport, the login
+//! driver, a discovery done once, a client registered once, and the records of finished
+//! scenarios.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::OnceCell;
+use url::Url;
+
+use crate::client::discovery::{self, Discovered};
+use crate::client::http::Http;
+use crate::client::login::FormDriver;
+use crate::client::mcp::{McpClient, Revision};
+use crate::client::redact::Secret;
+use crate::client::registration::{RegisteredClient, Registration};
+use crate::config::ScopeCheck;
+use crate::report::ScenarioRecord;
+use crate::verdict::{Fault, Outcome, Violation};
+
+pub struct Context {
+    pub target: Url,
+    pub revision: Revision,
+    pub http: Http,
+    pub driver: FormDriver,
+    pub redirect_uri: Url,
+    pub second_resource: Option<Url>,
+    pub scope_check: Option<ScopeCheck>,
+    pub max_expiry_wait: Duration,
+    discovered: OnceCell<Result<Arc<Discovered>, Fault>>,
+    client: OnceCell<Result<RegisteredClient, Fault>>,
+    pub records: Mutex<Vec<ScenarioRecord>>,
+}
+
+pub struct ContextParts {
+    pub target: Url,
+    pub revision: Revision,
+    pub http: Http,
+    pub username: String,
+    pub password: Secret,
+    pub redirect_uri: Url,
+    pub second_resource: Option<Url>,
+    pub scope_check: Option<ScopeCheck>,
+    pub max_expiry_wait: Duration,
+}
+
+tokio::task_local! {
+    static CURRENT: Arc<Context>;
+}
+
+impl Context {
+    pub fn new(p: ContextParts) -> Arc<Context> {
+        let max_steps = p.http.limits().max_redirects + 6;
+        Arc::new(Context {
+            target: p.target,
+            revision: p.revision,
+            http: p.http,
+            driver: FormDriver {
+                username: p.username,
+                password: p.password,
+                max_steps,
+            },
+            redirect_uri: p.redirect_uri,
+            second_resource: p.second_resource,
+            scope_check: p.scope_check,
+            max_expiry_wait: p.max_expiry_wait,
+            discovered: OnceCell::new(),
+            client: OnceCell::new(),
+            records: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Runs `f` with this context visible to [`Context::current`] (scenario worlds are
+    /// created inside it).
+    pub async fn scope<F: std::future::Future>(self: Arc<Self>, f: F) -> F::Output {
+        CURRENT.scope(self, f).await
+    }
+
+    pub fn current() -> Option<Arc<Context>> {
+        CURRENT.try_with(Arc::clone).ok()
+    }
+
+    pub fn mcp(&self, http: &Http) -> McpClient {
+        McpClient::new(http.clone(), self.target.clone(), self.revision)
+    }
+
+    /// Discovery, done once per run. Its failures are the discovery scenarios' business;
+    /// here they stop the flows that need endpoints.
+    pub async fn discovered(&self) -> Outcome<Arc<Discovered>> {
+        self.discovered
+            .get_or_init(|| async {
+                let http = self.http.fork();
+                let mcp = self.mcp(&http);
+                discovery::discover(&http, &mcp)
+                    .await
+                    .map(Arc::new)
+                    .map_err(Fault::from)
+            })
+            .await
+            .clone()
+    }
+
+    /// The client most scenarios use, registered once per run.
+    pub async fn client(&self) -> Outcome<RegisteredClient> {
+        self.client
+            .get_or_init(|| async {
+                let http = self.http.fork();
+                self.register(&http).await
+            })
+            .await
+            .clone()
+    }
+
+    /// Registers a fresh public client (DCR-01 metadata).
+    pub async fn register(&self, http: &Http) -> Outcome<RegisteredClient> {
+        let d = self.discovered().await?;
+        let Some(endpoint) = d.endpoints.registration.clone() else {
+            return Err(Fault::Skip(
+                "the AS metadata has no registration_endpoint, and no client is configured".into(),
+            ));
+        };
+        let reg = Registration::public_client(&self.redirect_uri);
+        let resp = reg.send(http, &endpoint).await?;
+        RegisteredClient::from_response(&resp, &self.redirect_uri).ok_or_else(|| {
+            Fault::Harness(format!(
+                "could not run: registering a client failed ({}), see the registration scenarios",
+                Violation::new("DCR-01", "201 with a client_id", crate::checks::describe(&resp)).actual
+            ))
+        })
+    }
+}

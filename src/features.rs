@@ -1,0 +1,216 @@
+//! Feature files: embedded in the binary, or read from `--features DIR`; parsed, outlines
+//! expanded, and filtered by tags and name before a run.
+
+use std::path::{Path, PathBuf};
+
+use cucumber::feature::Ext as _;
+use cucumber::gherkin::{Feature, GherkinEnv, Scenario};
+use cucumber::gherkin::tagexpr::TagOperation;
+use cucumber::tag::Ext as _;
+use include_dir::{Dir, include_dir};
+use regex::Regex;
+
+use crate::requirements::{self, Severity};
+
+static EMBEDDED: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/features");
+
+#[derive(Debug, thiserror::Error)]
+pub enum FeatureError {
+    #[error("cannot read feature directory {path}: {source}")]
+    ReadDir { path: String, source: std::io::Error },
+    #[error("{path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("no .feature files in {0}")]
+    Empty(String),
+}
+
+/// Where features come from.
+pub enum Source<'a> {
+    Embedded,
+    Dir(&'a Path),
+}
+
+/// Reads, parses and expands every `.feature` file, sorted by path.
+pub fn load(source: Source<'_>) -> Result<Vec<Feature>, FeatureError> {
+    let mut texts: Vec<(PathBuf, String)> = Vec::new();
+    match source {
+        Source::Embedded => {
+            for f in EMBEDDED.files() {
+                if f.path().extension().is_some_and(|e| e == "feature") {
+                    let text = f.contents_utf8().ok_or_else(|| FeatureError::Parse {
+                        path: f.path().display().to_string(),
+                        message: "not UTF-8".into(),
+                    })?;
+                    texts.push((Path::new("features").join(f.path()), text.to_string()));
+                }
+            }
+        }
+        Source::Dir(dir) => {
+            let entries = std::fs::read_dir(dir).map_err(|source| FeatureError::ReadDir {
+                path: dir.display().to_string(),
+                source,
+            })?;
+            for e in entries {
+                let e = e.map_err(|source| FeatureError::ReadDir {
+                    path: dir.display().to_string(),
+                    source,
+                })?;
+                let p = e.path();
+                if p.extension().is_some_and(|x| x == "feature") {
+                    let text = std::fs::read_to_string(&p).map_err(|source| FeatureError::ReadDir {
+                        path: p.display().to_string(),
+                        source,
+                    })?;
+                    texts.push((p, text));
+                }
+            }
+            if texts.is_empty() {
+                return Err(FeatureError::Empty(dir.display().to_string()));
+            }
+        }
+    }
+    texts.sort_by(|a, b| a.0.cmp(&b.0));
+    texts
+        .into_iter()
+        .map(|(path, text)| {
+            let mut f = Feature::parse(&text, GherkinEnv::default()).map_err(|e| FeatureError::Parse {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            })?;
+            f.path = Some(path.clone());
+            f.expand_examples().map_err(|e| FeatureError::Parse {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// Keeps the scenarios that match both filters (when given). Features left empty are dropped.
+pub fn filter(features: Vec<Feature>, tags: Option<&TagOperation>, name: Option<&Regex>) -> Vec<Feature> {
+    let keep = |f: &Feature, s: &Scenario| {
+        tags.is_none_or(|t| t.eval(f.tags.iter().chain(s.tags.iter())))
+            && name.is_none_or(|re| re.is_match(&s.name))
+    };
+    features
+        .into_iter()
+        .filter_map(|mut f| {
+            let snapshot = f.clone();
+            f.scenarios.retain(|s| keep(&snapshot, s));
+            for r in &mut f.rules {
+                r.scenarios.retain(|s| keep(&snapshot, s));
+            }
+            f.rules.retain(|r| !r.scenarios.is_empty());
+            (!f.scenarios.is_empty() || !f.rules.is_empty()).then_some(f)
+        })
+        .collect()
+}
+
+/// Every scenario of the features, with its feature.
+pub fn scenarios(features: &[Feature]) -> Vec<(&Feature, &Scenario)> {
+    features
+        .iter()
+        .flat_map(|f| {
+            f.scenarios
+                .iter()
+                .chain(f.rules.iter().flat_map(|r| r.scenarios.iter()))
+                .map(move |s| (f, s))
+        })
+        .collect()
+}
+
+/// The area of a feature: its file name without extension (`pkce`).
+pub fn area(feature: &Feature) -> String {
+    feature
+        .path
+        .as_ref()
+        .and_then(|p| p.file_stem())
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| feature.name.clone())
+}
+
+/// The requirement IDs a scenario's tags name.
+pub fn ids(scenario: &Scenario) -> Vec<String> {
+    scenario
+        .tags
+        .iter()
+        .map(|t| t.trim_start_matches('@').to_string())
+        .filter(|t| requirements::is_id(t))
+        .collect()
+}
+
+/// The level tag (`@must` / `@should`).
+pub fn severity(scenario: &Scenario) -> Option<Severity> {
+    scenario.tags.iter().find_map(|t| match t.trim_start_matches('@') {
+        "must" => Some(Severity::Must),
+        "should" => Some(Severity::Should),
+        _ => None,
+    })
+}
+
+/// Problems with scenario metadata: unknown IDs, IDs missing from the name, a level tag that
+/// does not match the requirements' severity, IDs of the registry no scenario cites.
+pub fn lint(features: &[Feature]) -> Vec<String> {
+    let mut problems = Vec::new();
+    let Ok(registry) = requirements::registry() else {
+        return vec!["the requirement registry does not parse".into()];
+    };
+    let mut cited = std::collections::BTreeSet::new();
+    for (f, s) in scenarios(features) {
+        let at = format!("{}: {:?}", area(f), s.name);
+        let ids = ids(s);
+        if ids.is_empty() {
+            problems.push(format!("{at}: no requirement ID tag"));
+        }
+        for id in &ids {
+            cited.insert(id.clone());
+            match registry.get(id) {
+                None => problems.push(format!("{at}: {id} is not in requirements.toml")),
+                Some(_) if !s.name.contains(id.as_str()) => problems.push(format!("{at}: the name does not carry {id}")),
+                Some(_) => {}
+            }
+        }
+        let strongest = ids.iter().filter_map(|i| registry.get(i)).map(|r| r.severity).min();
+        match (severity(s), strongest) {
+            (None, _) => problems.push(format!("{at}: no @must or @should tag")),
+            (Some(tag), Some(req)) if tag != req => {
+                problems.push(format!("{at}: tagged @{} but its strongest requirement is {req}", tag.tag()))
+            }
+            _ => {}
+        }
+    }
+    for id in registry.keys() {
+        if !cited.contains(id) {
+            problems.push(format!("{id} is in requirements.toml but no scenario cites it"));
+        }
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_features_parse_and_pass_the_lint() {
+        let features = load(Source::Embedded).expect("embedded features parse");
+        assert!(scenarios(&features).len() >= 50, "at least 50 scenarios");
+        let problems = lint(&features);
+        assert!(problems.is_empty(), "{problems:#?}");
+    }
+
+    #[test]
+    fn filters_by_tag_and_name() {
+        let features = load(Source::Embedded).expect("parse");
+        let tags: TagOperation = "@PKCE-03".parse().expect("tag expression");
+        let only = filter(features.clone(), Some(&tags), None);
+        assert_eq!(scenarios(&only).len(), 3);
+        let re = Regex::new("^CODE-08 ").expect("regex");
+        assert_eq!(scenarios(&filter(features, None, Some(&re))).len(), 1);
+    }
+
+    #[test]
+    fn a_missing_directory_is_an_error() {
+        assert!(load(Source::Dir(Path::new("/nonexistent/features"))).is_err());
+    }
+}

@@ -1,0 +1,25 @@
+//! mcp-oauth-conformance: a conformance harness for MCP OAuth implementations.
+//!
+//! - [`client`]: the MCP and OAuth client library (usable without cucumber).
+//! - [`checks`]: small named checks, one per requirement aspect.
+//! - [`steps`]: the cucumber world and thin step definitions (features in `features/`).
+//! - [`requirements`]: the requirement registry (`requirements.toml`).
+//! - [`report`]: verdicts, JUnit and the console summary.
+//! - [`run`]: one run of the suite.
+
+pub mod checks;
+pub mod cli;
+pub mod client;
+pub mod config;
+pub mod context;
+pub mod features;
+pub mod report;
+pub mod requirements;
+pub mod run;
+pub mod steps;
+pub mod verdict;
+
+/// Installs rustls' ring provider once, before any HTTP client is built.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

@@ -1,0 +1,203 @@
+//! Scenario records and what is made of them: the console lines, the summary by
+//! requirement, JUnit (`junit`), and the exit code.
+
+pub mod junit;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use crate::client::http::Exchange;
+use crate::requirements::Severity;
+
+/// A scenario's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Verdict {
+    Pass,
+    /// Passed, but a SHOULD was not met (a failure only with `--strict`).
+    Warn,
+    /// Not run to the end because a precondition is missing.
+    Skip,
+    /// A MUST was violated.
+    Fail,
+    /// The harness could not reach a verdict.
+    Error,
+}
+
+impl Verdict {
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::Pass => "PASS",
+            Verdict::Warn => "WARN",
+            Verdict::Skip => "SKIP",
+            Verdict::Fail => "FAIL",
+            Verdict::Error => "ERROR",
+        }
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// Everything the reports say about one scenario.
+#[derive(Debug, Clone)]
+pub struct ScenarioRecord {
+    pub feature: String,
+    pub area: String,
+    pub file: String,
+    pub name: String,
+    pub line: usize,
+    pub ids: Vec<String>,
+    pub severity: Severity,
+    pub revision: String,
+    pub verdict: Verdict,
+    /// The violation, error or skip reason.
+    pub message: Option<String>,
+    /// The requirement a failure violated.
+    pub violated: Option<String>,
+    pub warnings: Vec<String>,
+    pub transcript: Vec<Exchange>,
+    pub duration: Duration,
+}
+
+impl ScenarioRecord {
+    /// The redacted HTTP exchanges, as text.
+    pub fn transcript_text(&self) -> String {
+        self.transcript
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// The one-line console form.
+    pub fn line(&self) -> String {
+        let mut s = format!("{:<5} {}", self.verdict.label(), self.name);
+        if let Some(m) = &self.message
+            && self.verdict != Verdict::Fail
+        {
+            let first = m.lines().next().unwrap_or("");
+            s.push_str(&format!("\n      {first}"));
+        }
+        s
+    }
+}
+
+/// Counts of verdicts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Totals {
+    pub pass: usize,
+    pub warn: usize,
+    pub skip: usize,
+    pub fail: usize,
+    pub error: usize,
+}
+
+impl Totals {
+    pub fn of(records: &[ScenarioRecord]) -> Totals {
+        let mut t = Totals::default();
+        for r in records {
+            match r.verdict {
+                Verdict::Pass => t.pass += 1,
+                Verdict::Warn => t.warn += 1,
+                Verdict::Skip => t.skip += 1,
+                Verdict::Fail => t.fail += 1,
+                Verdict::Error => t.error += 1,
+            }
+        }
+        t
+    }
+    pub fn total(&self) -> usize {
+        self.pass + self.warn + self.skip + self.fail + self.error
+    }
+}
+
+/// The process exit code: 1 when a MUST is violated (or a SHOULD, under `--strict`), else 3
+/// when the harness could not reach every verdict, else 0.
+pub fn exit_code(records: &[ScenarioRecord], strict: bool) -> u8 {
+    let t = Totals::of(records);
+    if t.fail > 0 || (strict && t.warn > 0) {
+        1
+    } else if t.error > 0 {
+        3
+    } else {
+        0
+    }
+}
+
+/// The summary by requirement: each ID's worst verdict over its scenarios.
+pub fn summary(records: &[ScenarioRecord]) -> String {
+    let mut by_id: BTreeMap<&str, (Verdict, usize)> = BTreeMap::new();
+    for r in records {
+        for id in &r.ids {
+            let e = by_id.entry(id.as_str()).or_insert((Verdict::Pass, 0));
+            e.0 = e.0.max(r.verdict);
+            e.1 += 1;
+        }
+    }
+    let mut out = String::from("Requirements:\n");
+    for (id, (v, n)) in &by_id {
+        let text = crate::requirements::get(id).map(|r| r.text.as_str()).unwrap_or("");
+        let short: String = text.chars().take(70).collect();
+        let dots = if text.chars().count() > 70 { "…" } else { "" };
+        out.push_str(&format!("  {:<5} {id:<10} ({n}) {short}{dots}\n", v.label()));
+    }
+    let t = Totals::of(records);
+    out.push_str(&format!(
+        "\n{} scenarios: {} passed, {} warned, {} failed, {} errors, {} skipped\n",
+        t.total(),
+        t.pass,
+        t.warn,
+        t.fail,
+        t.error,
+        t.skip
+    ));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub fn record(verdict: Verdict, ids: &[&str]) -> ScenarioRecord {
+        ScenarioRecord {
+            feature: "PKCE".into(),
+            area: "pkce".into(),
+            file: "features/pkce.feature".into(),
+            name: format!("{} something", ids.join(" ")),
+            line: 1,
+            ids: ids.iter().map(|s| s.to_string()).collect(),
+            severity: Severity::Must,
+            revision: "2025-11-25".into(),
+            verdict,
+            message: None,
+            violated: None,
+            warnings: Vec::new(),
+            transcript: Vec::new(),
+            duration: Duration::from_millis(5),
+        }
+    }
+
+    #[test]
+    fn exit_codes() {
+        assert_eq!(exit_code(&[record(Verdict::Pass, &["PKCE-06"])], false), 0);
+        assert_eq!(exit_code(&[record(Verdict::Warn, &["CODE-03"])], false), 0);
+        assert_eq!(exit_code(&[record(Verdict::Warn, &["CODE-03"])], true), 1);
+        assert_eq!(exit_code(&[record(Verdict::Skip, &["RS-06"])], false), 0);
+        assert_eq!(exit_code(&[record(Verdict::Error, &["RS-06"])], false), 3);
+        assert_eq!(
+            exit_code(&[record(Verdict::Error, &["RS-06"]), record(Verdict::Fail, &["PKCE-06"])], false),
+            1
+        );
+    }
+
+    #[test]
+    fn summary_takes_the_worst_verdict_per_requirement() {
+        let s = summary(&[record(Verdict::Pass, &["CODE-02"]), record(Verdict::Fail, &["CODE-02"])]);
+        assert!(s.contains("FAIL  CODE-02    (2)"), "{s}");
+        assert!(s.contains("2 scenarios: 1 passed, 0 warned, 1 failed"), "{s}");
+    }
+}

@@ -1,0 +1,296 @@
+//! One run of the suite: resolve the target (or start the embedded reference server), load
+//! and filter the features, run them with cucumber, and write the reports.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use cucumber::event::ScenarioFinished;
+use cucumber::gherkin::tagexpr::TagOperation;
+use cucumber::gherkin::{Feature, Rule, Scenario};
+use cucumber::{World as _, WriterExt as _, cli, writer};
+use futures::FutureExt as _;
+use futures::future::LocalBoxFuture;
+use regex::Regex;
+use url::Url;
+
+use crate::client::http::{Http, Limits};
+use crate::client::mcp::{McpClient, Revision};
+use crate::client::redact::Secret;
+use crate::config::{Profile, ScopeCheck, parse_http_url};
+use crate::context::{Context, ContextParts};
+use crate::features::{self, Source};
+use crate::report::{self, ScenarioRecord, Verdict};
+use crate::requirements::Severity;
+use crate::steps::World;
+use crate::verdict::Fault;
+
+/// Everything a run needs, from the command line.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub target: Option<String>,
+    pub config: Option<PathBuf>,
+    pub features: Option<PathBuf>,
+    pub tags: Option<TagOperation>,
+    pub name: Option<Regex>,
+    pub junit: PathBuf,
+    pub json: PathBuf,
+    pub concurrency: Option<usize>,
+    pub timeout: Option<u64>,
+    pub spec: Option<Revision>,
+    pub strict: bool,
+    pub verbose: bool,
+}
+
+/// Why a run could not start or finish. Usage errors exit 2; the rest 3.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0}")]
+    Harness(String),
+}
+
+impl RunError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            RunError::Usage(_) => 2,
+            RunError::Harness(_) => 3,
+        }
+    }
+}
+
+/// The access-token lifetime of the embedded reference server: short, so RS-06 can wait it out.
+const EMBEDDED_TOKEN_TTL: Duration = Duration::from_secs(15);
+
+/// The outcome of a finished run.
+pub struct RunResult {
+    pub records: Vec<ScenarioRecord>,
+    pub exit_code: u8,
+}
+
+pub async fn run(opts: RunOptions) -> Result<RunResult, RunError> {
+    let profile = match &opts.config {
+        Some(p) => Profile::load(p).map_err(|e| RunError::Usage(e.to_string()))?,
+        None => Profile::default(),
+    };
+    let revision = match (&opts.spec, &profile.revision) {
+        (Some(r), _) => *r,
+        (None, Some(r)) => r.parse().map_err(RunError::Usage)?,
+        (None, None) => Revision::V2025_11_25,
+    };
+    let features = load_features(&opts)?;
+    if features::scenarios(&features).is_empty() {
+        return Err(RunError::Usage("no scenario matches the --tags / --name filters".into()));
+    }
+    let password = profile.password().map_err(RunError::Usage)?;
+    let redirect_uri = parse_http_url("client.redirect_uri", &profile.client.redirect_uri).map_err(RunError::Usage)?;
+    let second_resource = match &profile.resources.second {
+        Some(s) => Some(parse_http_url("resources.second", s).map_err(RunError::Usage)?),
+        None => None,
+    };
+
+    // The target, or the embedded reference server.
+    let mut embedded = None;
+    let mut scope_check = profile.scope_check.clone();
+    let target = match opts.target.as_ref().or(profile.target.as_ref()) {
+        Some(t) => parse_http_url("--target", t).map_err(RunError::Usage)?,
+        None => {
+            let config = reference_server::config::Config {
+                access_token_ttl: EMBEDDED_TOKEN_TTL,
+                ..Default::default()
+            };
+            let server = reference_server::start(config)
+                .await
+                .map_err(|e| RunError::Harness(format!("cannot start the embedded reference server: {e}")))?;
+            let url = Url::parse(&server.urls.mcp)
+                .map_err(|e| RunError::Harness(format!("the embedded reference server's URL: {e}")))?;
+            eprintln!("Target: the embedded reference server at {url}");
+            // The reference server's privileged tool, as its tools/list describes it.
+            scope_check.get_or_insert(ScopeCheck {
+                tool: "admin".into(),
+                narrow_scope: reference_server::config::SCOPE_READ.into(),
+            });
+            embedded = Some(server);
+            url
+        }
+    };
+
+    let limits = Limits {
+        timeout: Duration::from_secs(opts.timeout.unwrap_or(profile.limits.timeout_secs)),
+        max_body_bytes: profile.limits.max_body_bytes,
+        max_redirects: profile.limits.max_redirects,
+    };
+    if limits.timeout.is_zero() {
+        return Err(RunError::Usage("--timeout must be at least 1".into()));
+    }
+    let http = Http::new(limits, opts.verbose).map_err(|e| RunError::Harness(e.to_string()))?;
+    preflight(&http, &target, revision).await?;
+
+    let ctx = Context::new(ContextParts {
+        target: target.clone(),
+        revision,
+        http,
+        username: profile.login.username.clone(),
+        password: Secret::new(password),
+        redirect_uri,
+        second_resource,
+        scope_check,
+        max_expiry_wait: Duration::from_secs(profile.limits.max_expiry_wait_secs),
+    });
+    let concurrency = opts.concurrency.or(profile.concurrency).unwrap_or(16).max(1);
+    let json_file = create(&opts.json)?;
+    // Fail on an unwritable JUnit path now, not after the run.
+    create(&opts.junit)?;
+
+    eprintln!(
+        "Running {} scenarios against {target} (MCP {revision}, {concurrency} at a time)\n",
+        features::scenarios(&features).len()
+    );
+    let previous_hook = std::panic::take_hook();
+    // Step failures are reported by the scenario records; the default hook's noise is not.
+    std::panic::set_hook(Box::new(|_| {}));
+    let cucumber = World::cucumber::<PathBuf>()
+        .with_parser(Preparsed)
+        .with_writer(writer::Json::new(json_file).discard_stats_writes())
+        .with_cli(cli::Opts::<_, _, _, cli::Empty>::default())
+        .max_concurrent_scenarios(concurrency)
+        .after(after_scenario);
+    Arc::clone(&ctx).scope(cucumber.run(features)).await;
+    std::panic::set_hook(previous_hook);
+
+    if let Some(server) = embedded {
+        server.shutdown().await;
+    }
+    let mut records = ctx.records.lock().map(|r| r.clone()).unwrap_or_default();
+    records.sort_by(|a, b| (a.file.as_str(), a.line).cmp(&(b.file.as_str(), b.line)));
+
+    let xml = report::junit::render(&records, opts.strict).map_err(RunError::Harness)?;
+    std::fs::write(&opts.junit, xml)
+        .map_err(|e| RunError::Usage(format!("cannot write {}: {e}", opts.junit.display())))?;
+    println!("\n{}", report::summary(&records));
+    println!("JUnit: {}\nCucumber JSON: {}", opts.junit.display(), opts.json.display());
+    let exit_code = report::exit_code(&records, opts.strict);
+    Ok(RunResult { records, exit_code })
+}
+
+pub fn load_features(opts: &RunOptions) -> Result<Vec<Feature>, RunError> {
+    let source = match &opts.features {
+        Some(dir) => Source::Dir(dir),
+        None => Source::Embedded,
+    };
+    let all = features::load(source).map_err(|e| RunError::Usage(e.to_string()))?;
+    Ok(features::filter(all, opts.tags.as_ref(), opts.name.as_ref()))
+}
+
+/// Creates a report file (and its directory).
+fn create(path: &std::path::Path) -> Result<std::fs::File, RunError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| RunError::Usage(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    std::fs::File::create(path).map_err(|e| RunError::Usage(format!("cannot create {}: {e}", path.display())))
+}
+
+/// One request before anything else: a target that cannot be reached stops the run with a
+/// clear message instead of seventy errors.
+async fn preflight(http: &Http, target: &Url, revision: Revision) -> Result<(), RunError> {
+    let mcp = McpClient::new(http.fork(), target.clone(), revision);
+    mcp.send(&mcp.opening())
+        .await
+        .map(drop)
+        .map_err(|e| RunError::Harness(format!("the target cannot be reached: {e}")))?;
+    Ok(())
+}
+
+/// Hands cucumber the features already parsed, expanded and filtered.
+struct Preparsed;
+
+impl cucumber::Parser<Vec<Feature>> for Preparsed {
+    type Cli = cli::Empty;
+    type Output = futures::stream::Iter<std::vec::IntoIter<cucumber::parser::Result<Feature>>>;
+
+    fn parse(self, input: Vec<Feature>, _: cli::Empty) -> Self::Output {
+        futures::stream::iter(input.into_iter().map(Ok).collect::<Vec<_>>())
+    }
+}
+
+/// Records each finished scenario and prints its line.
+fn after_scenario<'a>(
+    feature: &'a Feature,
+    _rule: Option<&'a Rule>,
+    scenario: &'a Scenario,
+    finished: &'a ScenarioFinished,
+    world: Option<&'a mut World>,
+) -> LocalBoxFuture<'a, ()> {
+    async move {
+        let Some(ctx) = world.as_ref().map(|w| w.ctx.clone()).or_else(Context::current) else {
+            return;
+        };
+        let record = record_of(&ctx, feature, scenario, finished, world.as_deref());
+        println!("{}", record.line());
+        if let Ok(mut r) = ctx.records.lock() {
+            r.push(record);
+        }
+    }
+    .boxed_local()
+}
+
+fn record_of(
+    ctx: &Context,
+    feature: &Feature,
+    scenario: &Scenario,
+    finished: &ScenarioFinished,
+    world: Option<&World>,
+) -> ScenarioRecord {
+    let ids = features::ids(scenario);
+    let mut warnings: Vec<String> = world
+        .map(|w| w.warnings.iter().map(ToString::to_string).collect())
+        .unwrap_or_default();
+    let (verdict, message, violated) = match (world.and_then(|w| w.fault.clone()), finished) {
+        (Some(Fault::Violation(v)), _) if ids.contains(&v.requirement) => {
+            (Verdict::Fail, Some(format!("violation of {v}")), Some(v.requirement.clone()))
+        }
+        (Some(Fault::Violation(v)), _) => (
+            Verdict::Error,
+            Some(format!("could not run: a precondition failed with a violation of {v}")),
+            None,
+        ),
+        (Some(Fault::Harness(m)), _) => (Verdict::Error, Some(format!("harness error: {m}")), None),
+        (Some(Fault::Skip(m)), _) => (Verdict::Skip, Some(format!("skipped: {m}")), None),
+        (None, ScenarioFinished::StepPassed) if warnings.is_empty() => (Verdict::Pass, None, None),
+        (None, ScenarioFinished::StepPassed) => (Verdict::Warn, None, None),
+        (None, ScenarioFinished::StepSkipped) => (
+            Verdict::Error,
+            Some("harness error: a step has no definition (a feature file and the steps disagree)".into()),
+            None,
+        ),
+        (None, ScenarioFinished::StepFailed(_, _, e)) => (Verdict::Error, Some(format!("harness error: {e}")), None),
+        (None, ScenarioFinished::BeforeHookFailed(_)) => {
+            (Verdict::Error, Some("harness error: the scenario could not start".into()), None)
+        }
+    };
+    if verdict != Verdict::Warn && verdict != Verdict::Pass && !warnings.is_empty() {
+        warnings.insert(0, "Warnings before the scenario stopped:".into());
+    }
+    ScenarioRecord {
+        feature: feature.name.clone(),
+        area: features::area(feature),
+        file: feature
+            .path
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+        name: scenario.name.clone(),
+        line: scenario.position.line,
+        ids,
+        severity: features::severity(scenario).unwrap_or(Severity::Must),
+        revision: ctx.revision.as_str().into(),
+        verdict,
+        message,
+        violated,
+        warnings,
+        transcript: world.map(|w| w.http.transcript()).unwrap_or_default(),
+        duration: world.map(|w| w.started.elapsed()).unwrap_or_default(),
+    }
+}

@@ -1,0 +1,200 @@
+//! The scenario world and the step definitions: one module per domain concept. Steps are
+//! thin: they call the client library and a named check from `crate::checks`.
+
+mod authorization;
+mod discovery;
+mod registration;
+mod resource;
+mod token;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::checks::Findings;
+use crate::client::discovery::{Attempt, Document, PrmRoute, Probe};
+use crate::client::http::{Http, Response};
+use crate::client::login::AuthorizationOutcome;
+use crate::client::mcp::{Credential, McpClient, McpResponse};
+use crate::client::oauth::TokenSet;
+use crate::client::pkce::PkceVerifier;
+use crate::client::redact::Secret;
+use crate::client::registration::{RegisteredClient, Registration};
+use crate::client::wellknown::MetadataKind;
+use crate::context::Context;
+use crate::requirements::Severity;
+use crate::verdict::{Fault, Outcome, Warning};
+
+/// One scenario's state.
+#[derive(cucumber::World)]
+#[world(init = Self::new)]
+pub struct World {
+    pub ctx: Arc<Context>,
+    /// This scenario's transport: its transcript is attached to the scenario's report.
+    pub http: Http,
+    pub started: Instant,
+    /// Why the scenario stopped early, if it did.
+    pub fault: Option<Fault>,
+    pub warnings: Vec<Warning>,
+
+    // Discovery.
+    pub probe: Option<Probe>,
+    pub attempts: Vec<Attempt>,
+    pub prm: Option<(PrmRoute, Document)>,
+    pub fetched: Option<(url::Url, Response, Option<Document>)>,
+    pub as_metadata: Option<(MetadataKind, Document)>,
+    pub as_first_response: Option<Response>,
+    pub issuer: Option<String>,
+
+    // Registration.
+    pub registration: Option<Registration>,
+    pub registration_response: Option<Response>,
+
+    // Authorization and tokens.
+    pub client: Option<RegisteredClient>,
+    pub second_client: Option<RegisteredClient>,
+    pub verifier: Option<PkceVerifier>,
+    pub state: Option<String>,
+    pub authorization: Option<AuthorizationOutcome>,
+    pub code: Option<Secret>,
+    pub token_responses: Vec<Response>,
+    pub tokens: Option<TokenSet>,
+    pub first_tokens: Option<TokenSet>,
+    pub replaced_refresh: Option<Secret>,
+    pub granted_scope: Option<String>,
+
+    // The MCP server.
+    pub second_resource: Option<url::Url>,
+    pub session: Option<String>,
+    pub mcp_responses: Vec<McpResponse>,
+    pub last_response: Option<Response>,
+    /// The last credential presented was an empty bearer token (RS-04 allows 400 for it).
+    pub empty_token: bool,
+}
+
+impl fmt::Debug for World {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("World")
+            .field("target", &self.ctx.target.as_str())
+            .field("fault", &self.fault)
+            .field("warnings", &self.warnings.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl World {
+    fn new() -> anyhow::Result<Self> {
+        let ctx = Context::current()
+            .ok_or_else(|| anyhow::anyhow!("no run context: scenarios must run inside a run"))?;
+        Ok(World {
+            http: ctx.http.fork(),
+            ctx,
+            started: Instant::now(),
+            fault: None,
+            warnings: Vec::new(),
+            probe: None,
+            attempts: Vec::new(),
+            prm: None,
+            fetched: None,
+            as_metadata: None,
+            as_first_response: None,
+            issuer: None,
+            registration: None,
+            registration_response: None,
+            client: None,
+            second_client: None,
+            verifier: None,
+            state: None,
+            authorization: None,
+            code: None,
+            token_responses: Vec::new(),
+            tokens: None,
+            first_tokens: None,
+            replaced_refresh: None,
+            granted_scope: None,
+            second_resource: None,
+            session: None,
+            mcp_responses: Vec::new(),
+            last_response: None,
+            empty_token: false,
+        })
+    }
+
+    /// Runs a step body. A fault is kept for the report and ends the scenario (cucumber sees
+    /// a failed step whose message is the fault's text).
+    pub async fn step<F>(&mut self, body: F)
+    where
+        F: AsyncFnOnce(&mut World) -> Outcome,
+    {
+        if let Err(fault) = body(self).await {
+            let text = fault.to_string();
+            self.fault = Some(fault);
+            panic!("{text}");
+        }
+    }
+
+    /// Applies a check's findings: SHOULD-graded ones become warnings, the first MUST-graded
+    /// one ends the scenario.
+    pub fn expect(&mut self, findings: Findings) -> Outcome {
+        let mut failure = None;
+        for v in findings {
+            if v.severity() == Severity::Should {
+                self.warnings.push(Warning(v));
+            } else if failure.is_none() {
+                failure = Some(v);
+            }
+        }
+        match failure {
+            Some(v) => Err(Fault::Violation(v)),
+            None => Ok(()),
+        }
+    }
+
+    pub fn mcp(&self) -> McpClient {
+        self.ctx.mcp(&self.http)
+    }
+
+    /// The scope flows request: the challenge's, else PRM `scopes_supported`.
+    pub async fn flow_scope(&self) -> Outcome<Option<String>> {
+        Ok(self.ctx.discovered().await?.scope.clone())
+    }
+
+    pub fn bearer(&self) -> Outcome<Credential> {
+        Ok(Credential::Bearer(self.tokens()?.access_token.clone()))
+    }
+
+    pub fn tokens(&self) -> Outcome<&TokenSet> {
+        self.tokens
+            .as_ref()
+            .ok_or_else(|| Fault::Harness("step order: no tokens yet".into()))
+    }
+
+    pub fn client(&self) -> Outcome<&RegisteredClient> {
+        self.client
+            .as_ref()
+            .ok_or_else(|| Fault::Harness("step order: no registered client yet".into()))
+    }
+
+    pub fn last_response(&self) -> Outcome<&Response> {
+        self.last_response
+            .as_ref()
+            .ok_or_else(|| Fault::Harness("step order: no response yet".into()))
+    }
+
+    pub fn last_token_response(&self) -> Outcome<&Response> {
+        self.token_responses
+            .last()
+            .ok_or_else(|| Fault::Harness("step order: no token response yet".into()))
+    }
+
+    pub fn last_mcp(&self) -> Outcome<&McpResponse> {
+        self.mcp_responses
+            .last()
+            .ok_or_else(|| Fault::Harness("step order: no MCP response yet".into()))
+    }
+}
+
+/// Shorthand for "this step needs something an earlier step provides".
+pub fn need<T>(v: Option<T>, what: &str) -> Outcome<T> {
+    v.ok_or_else(|| Fault::Harness(format!("step order: {what}")))
+}

@@ -1,0 +1,266 @@
+//! Steps at the MCP server as resource server: presenting tokens, good and bad.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use cucumber::{given, then, when};
+
+use super::authorization::obtain_tokens;
+use super::{World, need};
+use crate::checks::resource as check;
+use crate::client::mcp::{Credential, McpClient, McpRequest};
+use crate::client::redact::Secret;
+use crate::client::tokens::{self, Forgery};
+use crate::verdict::{Fault, Outcome};
+
+/// Sends an MCP request and keeps the response as the scenario's latest.
+async fn send(w: &mut World, mcp: &McpClient, req: McpRequest) -> Outcome {
+    let resp = mcp.send(&req).await?;
+    w.last_response = Some(resp.http.clone());
+    w.mcp_responses.push(resp);
+    Ok(())
+}
+
+/// `tools/list` with a credential, inside the scenario's session when there is one.
+async fn list_tools(w: &mut World, credential: Credential) -> Outcome {
+    let mcp = w.mcp();
+    let req = mcp.tools_list().with_credential(credential).with_session(w.session.clone());
+    send(w, &mcp, req).await
+}
+
+/// Tokens for the MCP server, and (2025 revisions) a session opened with them, so that a
+/// later request differs from a valid one only in its credential.
+async fn hold_tokens(w: &mut World, scope: Option<String>) -> Outcome {
+    obtain_tokens(w, Some(w.ctx.target.to_string()), scope).await?;
+    let mcp = w.mcp();
+    let (resp, session) = mcp.open(&w.bearer()?).await?;
+    let findings = check::accepted("RS-02", &resp);
+    w.mcp_responses.push(resp);
+    w.expect(findings)?;
+    w.session = session;
+    w.mcp_responses.clear();
+    Ok(())
+}
+
+#[given("the client holds tokens for the MCP server")]
+async fn holds_tokens(w: &mut World) {
+    w.step(async |w| {
+        let scope = w.flow_scope().await?;
+        hold_tokens(w, scope).await
+    })
+    .await
+}
+
+#[when("the client opens an MCP conversation with the access token")]
+async fn opens(w: &mut World) {
+    w.step(async |w| {
+        let mcp = w.mcp();
+        let (resp, session) = mcp.open(&w.bearer()?).await?;
+        w.last_response = Some(resp.http.clone());
+        w.mcp_responses.push(resp);
+        if session.is_some() {
+            w.session = session;
+        }
+        Ok(())
+    })
+    .await
+}
+
+#[when("the client lists tools with the access token")]
+async fn list_with_token(w: &mut World) {
+    w.step(async |w| {
+        let c = w.bearer()?;
+        list_tools(w, c).await
+    })
+    .await
+}
+
+#[then("the MCP server answers every request")]
+async fn answers_every_request(w: &mut World) {
+    w.step(async |w| {
+        let f = w.mcp_responses.iter().flat_map(|r| check::accepted("RS-02", r)).collect();
+        w.expect(f)
+    })
+    .await
+}
+
+#[when("the client lists tools in that conversation without a token")]
+async fn list_without_token(w: &mut World) {
+    w.step(async |w| list_tools(w, Credential::None).await).await
+}
+
+#[when(regex = r"^the client lists tools with the bearer token (.+)$")]
+async fn list_with_bad_token(w: &mut World, case: String) {
+    w.step(async |w| {
+        let token = match case.as_str() {
+            "of 32 random bytes" => {
+                use base64::Engine;
+                use rand::RngCore;
+                let mut b = [0u8; 32];
+                rand::rng().fill_bytes(&mut b);
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+            }
+            "left empty" => String::new(),
+            quoted if quoted.starts_with('"') && quoted.ends_with('"') && quoted.len() >= 2 => {
+                quoted[1..quoted.len() - 1].to_string()
+            }
+            other => return Err(Fault::Harness(format!("unknown token case: {other}"))),
+        };
+        w.empty_token = token.is_empty();
+        list_tools(w, Credential::Bearer(Secret::new(token))).await
+    })
+    .await
+}
+
+#[then(regex = r"^the MCP server refuses the token with 401 and error invalid_token \(([A-Z]+-\d{2})\)$")]
+async fn refuses_invalid_token(w: &mut World, id: String) {
+    w.step(async |w| {
+        let f = check::invalid_token(&id, w.last_mcp()?, w.empty_token);
+        w.expect(f)
+    })
+    .await
+}
+
+#[when(regex = r"^the client lists tools with a token forged with (.+)$")]
+async fn list_with_forged(w: &mut World, forgery: String) {
+    w.step(async |w| {
+        let forgery = Forgery::from_str(&forgery).map_err(Fault::Harness)?;
+        let d = w.ctx.discovered().await?;
+        let claims = tokens::plausible_claims(&d.endpoints.issuer, w.ctx.target.as_str(), d.scope.as_deref());
+        let token = match forgery {
+            Forgery::AlgNone => tokens::alg_none(&claims),
+            Forgery::ForeignKey => tokens::foreign_key(&claims).map_err(Fault::Harness)?,
+            Forgery::EditedPayload => tokens::edited_payload(&w.tokens()?.access_token)
+                .ok_or_else(|| Fault::Skip("the access token is not a JWT, so its payload cannot be edited".into()))?,
+        };
+        list_tools(w, Credential::Bearer(token)).await
+    })
+    .await
+}
+
+#[when("the access token has expired")]
+async fn token_expired(w: &mut World) {
+    w.step(async |w| {
+        let Some(lifetime) = w.tokens()?.expires_in else {
+            return Err(Fault::Skip("the token response has no expires_in, so expiry cannot be timed".into()));
+        };
+        let max = w.ctx.max_expiry_wait;
+        if Duration::from_secs(lifetime) > max {
+            return Err(Fault::Skip(format!(
+                "the access token lives {lifetime} s, longer than the {} s the profile allows to wait (limits.max_expiry_wait_secs)",
+                max.as_secs()
+            )));
+        }
+        // A margin for clock skew between the harness and the server.
+        tokio::time::sleep(Duration::from_secs(lifetime + 2)).await;
+        Ok(())
+    })
+    .await
+}
+
+#[when("the client lists tools with the access token in the query string only")]
+async fn list_with_query_token(w: &mut World) {
+    w.step(async |w| {
+        let t = w.tokens()?.access_token.clone();
+        list_tools(w, Credential::Query(t)).await
+    })
+    .await
+}
+
+#[when("the client lists tools with the refresh token as bearer token")]
+async fn list_with_refresh_token(w: &mut World) {
+    w.step(async |w| {
+        let rt = w
+            .tokens()?
+            .refresh_token
+            .clone()
+            .ok_or_else(|| Fault::Skip("the AS issued no refresh token".into()))?;
+        list_tools(w, Credential::Bearer(rt)).await
+    })
+    .await
+}
+
+#[given("a privileged operation and a scope that does not cover it")]
+async fn privileged_operation(w: &mut World) {
+    w.step(async |w| {
+        if w.ctx.scope_check.is_none() {
+            return Err(Fault::Skip(
+                "no privileged operation configured ([scope_check] tool and narrow_scope)".into(),
+            ));
+        }
+        Ok(())
+    })
+    .await
+}
+
+#[given("the client holds tokens for the MCP server with only that scope")]
+async fn holds_narrow_tokens(w: &mut World) {
+    w.step(async |w| {
+        let sc = need(w.ctx.scope_check.clone(), "a scope check")?;
+        hold_tokens(w, Some(sc.narrow_scope)).await
+    })
+    .await
+}
+
+#[when("the client calls the privileged operation")]
+async fn calls_privileged(w: &mut World) {
+    w.step(async |w| {
+        let sc = need(w.ctx.scope_check.clone(), "a scope check")?;
+        let mcp = w.mcp();
+        let req = mcp
+            .tools_call(&sc.tool, serde_json::json!({}))
+            .with_credential(w.bearer()?)
+            .with_session(w.session.clone());
+        send(w, &mcp, req).await
+    })
+    .await
+}
+
+#[then("the response is 403 with error insufficient_scope, scope and resource_metadata")]
+async fn insufficient_scope(w: &mut World) {
+    w.step(async |w| {
+        let f = check::scope_03_insufficient_scope(w.last_mcp()?);
+        w.expect(f)
+    })
+    .await
+}
+
+#[then("the MCP server accepts the access token")]
+async fn target_accepts(w: &mut World) {
+    w.step(async |w| {
+        let mcp = w.mcp();
+        let (resp, _) = mcp.open(&w.bearer()?).await?;
+        let f = check::accepted("RES-02", &resp);
+        w.last_response = Some(resp.http.clone());
+        w.mcp_responses.push(resp);
+        w.expect(f)
+    })
+    .await
+}
+
+#[then("the second resource refuses the access token")]
+async fn second_refuses(w: &mut World) {
+    w.step(async |w| {
+        let second = need(w.second_resource.clone(), "a second resource")?;
+        let mcp = McpClient::new(w.http.clone(), second, w.ctx.revision);
+        let (resp, _) = mcp.open(&w.bearer()?).await?;
+        let f = check::refused_401("RS-07", &resp);
+        w.last_response = Some(resp.http.clone());
+        w.mcp_responses.push(resp);
+        w.expect(f)
+    })
+    .await
+}
+
+#[then("the MCP server refuses the access token with 401")]
+async fn target_refuses(w: &mut World) {
+    w.step(async |w| {
+        let mcp = w.mcp();
+        let (resp, _) = mcp.open(&w.bearer()?).await?;
+        let f = check::refused_401("RS-07", &resp);
+        w.last_response = Some(resp.http.clone());
+        w.mcp_responses.push(resp);
+        w.expect(f)
+    })
+    .await
+}

@@ -1,0 +1,145 @@
+//! What a scenario concludes, and why.
+//!
+//! "The target broke the spec" ([`Fault::Violation`]) is never "the harness could not tell"
+//! ([`Fault::Harness`]); a missing precondition is [`Fault::Skip`].
+
+use std::fmt;
+
+use crate::client::discovery::DiscoveryError;
+use crate::client::http::TransportError;
+use crate::client::login::LoginError;
+use crate::requirements::{self, Severity};
+
+/// A requirement the target did not meet: the requirement, and expected versus actual.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    pub requirement: String,
+    pub expected: String,
+    pub actual: String,
+    /// Set when a MUST requirement's check is graded as a warning in this case (the spec
+    /// allows an alternative the target may be using).
+    pub downgraded: Option<String>,
+}
+
+impl Violation {
+    pub fn new(requirement: &str, expected: impl Into<String>, actual: impl Into<String>) -> Self {
+        Violation {
+            requirement: requirement.to_string(),
+            expected: expected.into(),
+            actual: actual.into(),
+            downgraded: None,
+        }
+    }
+
+    /// Grades this violation as a warning, saying why.
+    pub fn as_warning(mut self, why: impl Into<String>) -> Self {
+        self.downgraded = Some(why.into());
+        self
+    }
+
+    /// The grade: the requirement's severity, unless downgraded.
+    pub fn severity(&self) -> Severity {
+        if self.downgraded.is_some() {
+            return Severity::Should;
+        }
+        requirements::get(&self.requirement)
+            .map(|r| r.severity)
+            .unwrap_or(Severity::Must)
+    }
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = requirements::get(&self.requirement)
+            .map(|r| r.text.as_str())
+            .unwrap_or("(not in the registry)");
+        writeln!(f, "{} ({}): {text}", self.requirement, self.severity())?;
+        writeln!(f, "  Expected: {}", self.expected)?;
+        write!(f, "  Actual:   {}", self.actual)?;
+        if let Some(why) = &self.downgraded {
+            write!(f, "\n  Graded as a warning: {why}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Why a scenario stopped before its end.
+#[derive(Debug, Clone)]
+pub enum Fault {
+    /// The target violated a requirement.
+    Violation(Violation),
+    /// The harness could not do its job: transport failure, timeout, bad configuration, bug.
+    Harness(String),
+    /// A precondition is missing (no refresh tokens, no registration endpoint, …).
+    Skip(String),
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Fault::Violation(v) => write!(f, "violation of {v}"),
+            Fault::Harness(m) => write!(f, "harness error: {m}"),
+            Fault::Skip(m) => write!(f, "skipped: {m}"),
+        }
+    }
+}
+
+impl From<Violation> for Fault {
+    fn from(v: Violation) -> Self {
+        Fault::Violation(v)
+    }
+}
+
+impl From<TransportError> for Fault {
+    fn from(e: TransportError) -> Self {
+        Fault::Harness(e.to_string())
+    }
+}
+
+impl From<LoginError> for Fault {
+    fn from(e: LoginError) -> Self {
+        Fault::Harness(format!("login driver: {e}"))
+    }
+}
+
+impl From<DiscoveryError> for Fault {
+    fn from(e: DiscoveryError) -> Self {
+        match e {
+            DiscoveryError::Transport(t) => Fault::Harness(t.to_string()),
+            other => Fault::Harness(format!(
+                "could not run: discovery failed, see the discovery scenarios ({other})"
+            )),
+        }
+    }
+}
+
+/// The result type of steps and checks.
+pub type Outcome<T = ()> = Result<T, Fault>;
+
+/// A warning recorded while a scenario goes on (a SHOULD not met, or an advisory).
+#[derive(Debug, Clone)]
+pub struct Warning(pub Violation);
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn violations_read_requirement_expected_actual() {
+        let v = Violation::new("PKCE-06", "400 invalid_grant", "200 with tokens");
+        let text = v.to_string();
+        assert!(text.starts_with("PKCE-06 (MUST): A wrong verifier"));
+        assert!(text.contains("Expected: 400 invalid_grant"));
+        assert!(text.contains("Actual:   200 with tokens"));
+        assert_eq!(v.severity(), Severity::Must);
+        let w = v.as_warning("the spec allows the other route");
+        assert_eq!(w.severity(), Severity::Should);
+        assert_eq!(Violation::new("CODE-03", "", "").severity(), Severity::Should);
+    }
+}
