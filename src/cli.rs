@@ -147,11 +147,24 @@ mod tests {
     fn the_command_line_parses() {
         let c = Cli::try_parse_from(["x"]).expect("no arguments");
         assert!(c.command.is_none());
-        let c = Cli::try_parse_from(["x", "run", "--target", "http://127.0.0.1:1/mcp", "-t", "@PKCE-06", "--concurrency", "4"]).expect("run");
-        let Some(Command::Run(r)) = c.command else { panic!("run") };
+        let c = Cli::try_parse_from([
+            "x",
+            "run",
+            "--target",
+            "http://127.0.0.1:1/mcp",
+            "-t",
+            "@PKCE-06",
+            "--concurrency",
+            "4",
+        ])
+        .expect("run");
+        let Some(Command::Run(r)) = c.command else {
+            panic!("run")
+        };
         assert_eq!(r.concurrency, Some(4));
         assert!(r.filters.tags.is_some());
-        let c = Cli::try_parse_from(["x", "--target", "http://127.0.0.1:1/mcp"]).expect("top-level run options");
+        let c = Cli::try_parse_from(["x", "--target", "http://127.0.0.1:1/mcp"])
+            .expect("top-level run options");
         assert_eq!(c.run.target.as_deref(), Some("http://127.0.0.1:1/mcp"));
         assert!(Cli::try_parse_from(["x", "list", "-n", "^PKCE"]).is_ok());
     }

@@ -133,7 +133,8 @@ impl Profile {
     }
 
     pub fn parse(text: &str) -> Result<Profile, String> {
-        let p: Profile = toml::from_str(text).map_err(|e| e.message().to_string() + &location(text, &e))?;
+        let p: Profile =
+            toml::from_str(text).map_err(|e| e.message().to_string() + &location(text, &e))?;
         p.validate()?;
         Ok(p)
     }
@@ -161,7 +162,9 @@ impl Profile {
         if let Some(env) = &self.login.password_env
             && self.login.password.is_some()
         {
-            return Err(format!("login: give password or password_env ({env}), not both"));
+            return Err(format!(
+                "login: give password or password_env ({env}), not both"
+            ));
         }
         Ok(())
     }
@@ -193,7 +196,8 @@ fn location(text: &str, e: &toml::de::Error) -> String {
 
 /// An absolute http(s) URL, or an error that names the field.
 pub fn parse_http_url(field: &str, value: &str) -> Result<Url, String> {
-    let u = Url::parse(value).map_err(|e| format!("{field}: {value:?} is not an absolute URL ({e})"))?;
+    let u = Url::parse(value)
+        .map_err(|e| format!("{field}: {value:?} is not an absolute URL ({e})"))?;
     if !matches!(u.scheme(), "http" | "https") {
         return Err(format!("{field}: {value:?} is not an http or https URL"));
     }
@@ -236,7 +240,10 @@ narrow_scope = "read"
         )
         .expect("parses");
         assert_eq!(p.concurrency, Some(4));
-        assert_eq!(p.scope_check.expect("scope check").tool, "delete_everything");
+        assert_eq!(
+            p.scope_check.expect("scope check").tool,
+            "delete_everything"
+        );
     }
 
     #[test]
@@ -250,7 +257,10 @@ narrow_scope = "read"
         assert!(e.contains("unknown MCP revision"), "{e}");
         let e = Profile::parse("[limits]\ntimeout_secs = 0").expect_err("zero timeout");
         assert!(e.contains("timeout_secs"), "{e}");
-        let e = Profile::parse("[login]\npassword_env = \"NO_SUCH_VAR_FOR_TESTS\"").expect("parses").password().expect_err("unset");
+        let e = Profile::parse("[login]\npassword_env = \"NO_SUCH_VAR_FOR_TESTS\"")
+            .expect("parses")
+            .password()
+            .expect_err("unset");
         assert!(e.contains("NO_SUCH_VAR_FOR_TESTS"), "{e}");
     }
 }

@@ -124,7 +124,12 @@ impl Context {
         RegisteredClient::from_response(&resp, &self.redirect_uri).ok_or_else(|| {
             Fault::Harness(format!(
                 "could not run: registering a client failed ({}), see the registration scenarios",
-                Violation::new("DCR-01", "201 with a client_id", crate::checks::describe(&resp)).actual
+                Violation::new(
+                    "DCR-01",
+                    "201 with a client_id",
+                    crate::checks::describe(&resp)
+                )
+                .actual
             ))
         })
     }

@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use cucumber::feature::Ext as _;
-use cucumber::gherkin::{Feature, GherkinEnv, Scenario};
 use cucumber::gherkin::tagexpr::TagOperation;
+use cucumber::gherkin::{Feature, GherkinEnv, Scenario};
 use cucumber::tag::Ext as _;
 use include_dir::{Dir, include_dir};
 use regex::Regex;
@@ -17,7 +17,10 @@ static EMBEDDED: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/features");
 #[derive(Debug, thiserror::Error)]
 pub enum FeatureError {
     #[error("cannot read feature directory {path}: {source}")]
-    ReadDir { path: String, source: std::io::Error },
+    ReadDir {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("{path}: {message}")]
     Parse { path: String, message: String },
     #[error("no .feature files in {0}")]
@@ -57,10 +60,11 @@ pub fn load(source: Source<'_>) -> Result<Vec<Feature>, FeatureError> {
                 })?;
                 let p = e.path();
                 if p.extension().is_some_and(|x| x == "feature") {
-                    let text = std::fs::read_to_string(&p).map_err(|source| FeatureError::ReadDir {
-                        path: p.display().to_string(),
-                        source,
-                    })?;
+                    let text =
+                        std::fs::read_to_string(&p).map_err(|source| FeatureError::ReadDir {
+                            path: p.display().to_string(),
+                            source,
+                        })?;
                     texts.push((p, text));
                 }
             }
@@ -73,10 +77,11 @@ pub fn load(source: Source<'_>) -> Result<Vec<Feature>, FeatureError> {
     texts
         .into_iter()
         .map(|(path, text)| {
-            let mut f = Feature::parse(&text, GherkinEnv::default()).map_err(|e| FeatureError::Parse {
-                path: path.display().to_string(),
-                message: e.to_string(),
-            })?;
+            let mut f =
+                Feature::parse(&text, GherkinEnv::default()).map_err(|e| FeatureError::Parse {
+                    path: path.display().to_string(),
+                    message: e.to_string(),
+                })?;
             f.path = Some(path.clone());
             f.expand_examples().map_err(|e| FeatureError::Parse {
                 path: path.display().to_string(),
@@ -87,7 +92,11 @@ pub fn load(source: Source<'_>) -> Result<Vec<Feature>, FeatureError> {
 }
 
 /// Keeps the scenarios that match both filters (when given). Features left empty are dropped.
-pub fn filter(features: Vec<Feature>, tags: Option<&TagOperation>, name: Option<&Regex>) -> Vec<Feature> {
+pub fn filter(
+    features: Vec<Feature>,
+    tags: Option<&TagOperation>,
+    name: Option<&Regex>,
+) -> Vec<Feature> {
     let keep = |f: &Feature, s: &Scenario| {
         tags.is_none_or(|t| t.eval(f.tags.iter().chain(s.tags.iter())))
             && name.is_none_or(|re| re.is_match(&s.name))
@@ -141,11 +150,14 @@ pub fn ids(scenario: &Scenario) -> Vec<String> {
 
 /// The level tag (`@must` / `@should`).
 pub fn severity(scenario: &Scenario) -> Option<Severity> {
-    scenario.tags.iter().find_map(|t| match t.trim_start_matches('@') {
-        "must" => Some(Severity::Must),
-        "should" => Some(Severity::Should),
-        _ => None,
-    })
+    scenario
+        .tags
+        .iter()
+        .find_map(|t| match t.trim_start_matches('@') {
+            "must" => Some(Severity::Must),
+            "should" => Some(Severity::Should),
+            _ => None,
+        })
 }
 
 /// Problems with scenario metadata: unknown IDs, IDs missing from the name, a level tag that
@@ -166,22 +178,31 @@ pub fn lint(features: &[Feature]) -> Vec<String> {
             cited.insert(id.clone());
             match registry.get(id) {
                 None => problems.push(format!("{at}: {id} is not in requirements.toml")),
-                Some(_) if !s.name.contains(id.as_str()) => problems.push(format!("{at}: the name does not carry {id}")),
+                Some(_) if !s.name.contains(id.as_str()) => {
+                    problems.push(format!("{at}: the name does not carry {id}"))
+                }
                 Some(_) => {}
             }
         }
-        let strongest = ids.iter().filter_map(|i| registry.get(i)).map(|r| r.severity).min();
+        let strongest = ids
+            .iter()
+            .filter_map(|i| registry.get(i))
+            .map(|r| r.severity)
+            .min();
         match (severity(s), strongest) {
             (None, _) => problems.push(format!("{at}: no @must or @should tag")),
-            (Some(tag), Some(req)) if tag != req => {
-                problems.push(format!("{at}: tagged @{} but its strongest requirement is {req}", tag.tag()))
-            }
+            (Some(tag), Some(req)) if tag != req => problems.push(format!(
+                "{at}: tagged @{} but its strongest requirement is {req}",
+                tag.tag()
+            )),
             _ => {}
         }
     }
     for id in registry.keys() {
         if !cited.contains(id) {
-            problems.push(format!("{id} is in requirements.toml but no scenario cites it"));
+            problems.push(format!(
+                "{id} is in requirements.toml but no scenario cites it"
+            ));
         }
     }
     problems

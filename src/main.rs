@@ -16,7 +16,11 @@ fn main() -> ExitCode {
         }
     };
     let verbose = matches!(&cli.command, Some(Command::Run(r)) if r.verbose) || cli.run.verbose;
-    let filter = if verbose { "warn,reference_server=error,exchange=info" } else { "warn,reference_server=error" };
+    let filter = if verbose {
+        "warn,reference_server=error,exchange=info"
+    } else {
+        "warn,reference_server=error"
+    };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -32,7 +36,10 @@ fn main() -> ExitCode {
 }
 
 fn run_suite(args: mcp_oauth_conformance::cli::RunArgs) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

@@ -63,8 +63,7 @@ pub type Registry = BTreeMap<String, Requirement>;
 static PARSED: LazyLock<Result<Registry, String>> = LazyLock::new(|| parse(REGISTRY));
 
 pub fn parse(text: &str) -> Result<Registry, String> {
-    let mut map: Registry =
-        toml::from_str(text).map_err(|e| format!("requirements.toml: {e}"))?;
+    let mut map: Registry = toml::from_str(text).map_err(|e| format!("requirements.toml: {e}"))?;
     for (id, r) in map.iter_mut() {
         r.id = id.clone();
         for v in &r.revisions {

@@ -81,10 +81,13 @@ pub async fn run(opts: RunOptions) -> Result<RunResult, RunError> {
     };
     let features = load_features(&opts)?;
     if features::scenarios(&features).is_empty() {
-        return Err(RunError::Usage("no scenario matches the --tags / --name filters".into()));
+        return Err(RunError::Usage(
+            "no scenario matches the --tags / --name filters".into(),
+        ));
     }
     let password = profile.password().map_err(RunError::Usage)?;
-    let redirect_uri = parse_http_url("client.redirect_uri", &profile.client.redirect_uri).map_err(RunError::Usage)?;
+    let redirect_uri = parse_http_url("client.redirect_uri", &profile.client.redirect_uri)
+        .map_err(RunError::Usage)?;
     let second_resource = match &profile.resources.second {
         Some(s) => Some(parse_http_url("resources.second", s).map_err(RunError::Usage)?),
         None => None,
@@ -100,11 +103,12 @@ pub async fn run(opts: RunOptions) -> Result<RunResult, RunError> {
                 access_token_ttl: EMBEDDED_TOKEN_TTL,
                 ..Default::default()
             };
-            let server = reference_server::start(config)
-                .await
-                .map_err(|e| RunError::Harness(format!("cannot start the embedded reference server: {e}")))?;
-            let url = Url::parse(&server.urls.mcp)
-                .map_err(|e| RunError::Harness(format!("the embedded reference server's URL: {e}")))?;
+            let server = reference_server::start(config).await.map_err(|e| {
+                RunError::Harness(format!("cannot start the embedded reference server: {e}"))
+            })?;
+            let url = Url::parse(&server.urls.mcp).map_err(|e| {
+                RunError::Harness(format!("the embedded reference server's URL: {e}"))
+            })?;
             eprintln!("Target: the embedded reference server at {url}");
             // The reference server's privileged tool, as its tools/list describes it.
             scope_check.get_or_insert(ScopeCheck {
@@ -138,7 +142,11 @@ pub async fn run(opts: RunOptions) -> Result<RunResult, RunError> {
         scope_check,
         max_expiry_wait: Duration::from_secs(profile.limits.max_expiry_wait_secs),
     });
-    let concurrency = opts.concurrency.or(profile.concurrency).unwrap_or(16).max(1);
+    let concurrency = opts
+        .concurrency
+        .or(profile.concurrency)
+        .unwrap_or(16)
+        .max(1);
     let json_file = create(&opts.json)?;
     // Fail on an unwritable JUnit path now, not after the run.
     create(&opts.junit)?;
@@ -169,7 +177,11 @@ pub async fn run(opts: RunOptions) -> Result<RunResult, RunError> {
     std::fs::write(&opts.junit, xml)
         .map_err(|e| RunError::Usage(format!("cannot write {}: {e}", opts.junit.display())))?;
     println!("\n{}", report::summary(&records));
-    println!("JUnit: {}\nCucumber JSON: {}", opts.junit.display(), opts.json.display());
+    println!(
+        "JUnit: {}\nCucumber JSON: {}",
+        opts.junit.display(),
+        opts.json.display()
+    );
     let exit_code = report::exit_code(&records, opts.strict);
     Ok(RunResult { records, exit_code })
 }
@@ -180,7 +192,11 @@ pub fn load_features(opts: &RunOptions) -> Result<Vec<Feature>, RunError> {
         None => Source::Embedded,
     };
     let all = features::load(source).map_err(|e| RunError::Usage(e.to_string()))?;
-    Ok(features::filter(all, opts.tags.as_ref(), opts.name.as_ref()))
+    Ok(features::filter(
+        all,
+        opts.tags.as_ref(),
+        opts.name.as_ref(),
+    ))
 }
 
 /// Creates a report file (and its directory).
@@ -189,7 +205,8 @@ fn create(path: &std::path::Path) -> Result<std::fs::File, RunError> {
         std::fs::create_dir_all(dir)
             .map_err(|e| RunError::Usage(format!("cannot create {}: {e}", dir.display())))?;
     }
-    std::fs::File::create(path).map_err(|e| RunError::Usage(format!("cannot create {}: {e}", path.display())))
+    std::fs::File::create(path)
+        .map_err(|e| RunError::Usage(format!("cannot create {}: {e}", path.display())))
 }
 
 /// One request before anything else: a target that cannot be reached stops the run with a
@@ -224,7 +241,11 @@ fn after_scenario<'a>(
     world: Option<&'a mut World>,
 ) -> LocalBoxFuture<'a, ()> {
     async move {
-        let Some(ctx) = world.as_ref().map(|w| w.ctx.clone()).or_else(Context::current) else {
+        let Some(ctx) = world
+            .as_ref()
+            .map(|w| w.ctx.clone())
+            .or_else(Context::current)
+        else {
             return;
         };
         let record = record_of(&ctx, feature, scenario, finished, world.as_deref());
@@ -248,12 +269,16 @@ fn record_of(
         .map(|w| w.warnings.iter().map(ToString::to_string).collect())
         .unwrap_or_default();
     let (verdict, message, violated) = match (world.and_then(|w| w.fault.clone()), finished) {
-        (Some(Fault::Violation(v)), _) if ids.contains(&v.requirement) => {
-            (Verdict::Fail, Some(format!("violation of {v}")), Some(v.requirement.clone()))
-        }
+        (Some(Fault::Violation(v)), _) if ids.contains(&v.requirement) => (
+            Verdict::Fail,
+            Some(format!("violation of {v}")),
+            Some(v.requirement.clone()),
+        ),
         (Some(Fault::Violation(v)), _) => (
             Verdict::Error,
-            Some(format!("could not run: a precondition failed with a violation of {v}")),
+            Some(format!(
+                "could not run: a precondition failed with a violation of {v}"
+            )),
             None,
         ),
         (Some(Fault::Harness(m)), _) => (Verdict::Error, Some(format!("harness error: {m}")), None),
@@ -262,13 +287,20 @@ fn record_of(
         (None, ScenarioFinished::StepPassed) => (Verdict::Warn, None, None),
         (None, ScenarioFinished::StepSkipped) => (
             Verdict::Error,
-            Some("harness error: a step has no definition (a feature file and the steps disagree)".into()),
+            Some(
+                "harness error: a step has no definition (a feature file and the steps disagree)"
+                    .into(),
+            ),
             None,
         ),
-        (None, ScenarioFinished::StepFailed(_, _, e)) => (Verdict::Error, Some(format!("harness error: {e}")), None),
-        (None, ScenarioFinished::BeforeHookFailed(_)) => {
-            (Verdict::Error, Some("harness error: the scenario could not start".into()), None)
+        (None, ScenarioFinished::StepFailed(_, _, e)) => {
+            (Verdict::Error, Some(format!("harness error: {e}")), None)
         }
+        (None, ScenarioFinished::BeforeHookFailed(_)) => (
+            Verdict::Error,
+            Some("harness error: the scenario could not start".into()),
+            None,
+        ),
     };
     if verdict != Verdict::Warn && verdict != Verdict::Pass && !warnings.is_empty() {
         warnings.insert(0, "Warnings before the scenario stopped:".into());

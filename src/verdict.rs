@@ -140,6 +140,9 @@ mod tests {
         assert_eq!(v.severity(), Severity::Must);
         let w = v.as_warning("the spec allows the other route");
         assert_eq!(w.severity(), Severity::Should);
-        assert_eq!(Violation::new("CODE-03", "", "").severity(), Severity::Should);
+        assert_eq!(
+            Violation::new("CODE-03", "", "").severity(),
+            Severity::Should
+        );
     }
 }

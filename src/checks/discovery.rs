@@ -23,7 +23,11 @@ pub fn status_is(id: &str, resp: &Response, status: u16) -> Findings {
     if resp.status.as_u16() == status {
         Vec::new()
     } else {
-        vec![Violation::new(id, format!("status {status}"), describe(resp))]
+        vec![Violation::new(
+            id,
+            format!("status {status}"),
+            describe(resp),
+        )]
     }
 }
 
@@ -33,7 +37,11 @@ pub fn prm_02_bearer_challenge(probe: &Probe) -> Findings {
     let raw = probe.response.header_all("www-authenticate").join(" | ");
     let challenges = match &probe.challenges {
         Err(e) => {
-            return vec![Violation::new("PRM-02", "a parseable WWW-Authenticate header", format!("{e}: {raw:?}"))];
+            return vec![Violation::new(
+                "PRM-02",
+                "a parseable WWW-Authenticate header",
+                format!("{e}: {raw:?}"),
+            )];
         }
         Ok(c) => c,
     };
@@ -46,7 +54,11 @@ pub fn prm_02_bearer_challenge(probe: &Probe) -> Findings {
         return vec![Violation::new("PRM-02", "a Bearer challenge", actual)];
     };
     if bearer.params.is_empty() {
-        return vec![Violation::new("PRM-02", "a Bearer challenge with at least one auth-param", format!("{raw:?}"))];
+        return vec![Violation::new(
+            "PRM-02",
+            "a Bearer challenge with at least one auth-param",
+            format!("{raw:?}"),
+        )];
     }
     let repeated: Vec<String> = bearer
         .repeated_params()
@@ -83,7 +95,11 @@ pub fn prm_03_resource_metadata(
         )];
     };
     match Url::parse(raw) {
-        Err(e) => vec![Violation::new("PRM-03", "an absolute URL", format!("{raw:?} ({e})"))],
+        Err(e) => vec![Violation::new(
+            "PRM-03",
+            "an absolute URL",
+            format!("{raw:?} ({e})"),
+        )],
         Ok(u) if !is_https_or_loopback(&u) => {
             vec![Violation::new("PRM-03", "an https URL", raw.to_string())]
         }
@@ -99,18 +115,31 @@ pub fn prm_03_resource_metadata(
 /// PRM-04: no `error` when the request carried no credentials.
 pub fn prm_04_no_error_without_credentials(probe: &Probe) -> Findings {
     match probe.bearer().and_then(|c| c.param("error")) {
-        Some(e) => vec![Violation::new("PRM-04", "no error parameter", format!("error=\"{e}\""))],
+        Some(e) => vec![Violation::new(
+            "PRM-04",
+            "no error parameter",
+            format!("error=\"{e}\""),
+        )],
         None => Vec::new(),
     }
 }
 
 /// PRM-05: the path-inserted well-known URL serves the document. When another route serves
 /// it (allowed by MCP 2025-11-25), a miss is graded as a warning: a deviation from RFC 9728.
-pub fn prm_05_path_inserted(url: &Url, resp: &Response, doc: Option<&Document>, other_route_works: bool) -> Findings {
+pub fn prm_05_path_inserted(
+    url: &Url,
+    resp: &Response,
+    doc: Option<&Document>,
+    other_route_works: bool,
+) -> Findings {
     if doc.is_some() {
         return Vec::new();
     }
-    let v = Violation::new("PRM-05", format!("200 with a JSON object at {url}"), describe(resp));
+    let v = Violation::new(
+        "PRM-05",
+        format!("200 with a JSON object at {url}"),
+        describe(resp),
+    );
     if other_route_works {
         vec![v.as_warning("another route serves PRM, which MCP allows; RFC 9728 expects this URL")]
     } else {
@@ -129,7 +158,9 @@ pub fn prm_08_json_object(id: &str, resp: &Response) -> Findings {
         out.push(Violation::new(
             id,
             "Content-Type application/json",
-            resp.header("content-type").unwrap_or("no Content-Type").to_string(),
+            resp.header("content-type")
+                .unwrap_or("no Content-Type")
+                .to_string(),
         ));
     }
     if let Err(e) = resp.json_object() {
@@ -141,10 +172,18 @@ pub fn prm_08_json_object(id: &str, resp: &Response) -> Findings {
 /// PRM-09: `resource` equals the MCP URL code point for code point. The difference is named.
 pub fn prm_09_resource_matches(requested: &Url, doc: &Document) -> Findings {
     let Some(actual) = doc.members.get("resource") else {
-        return vec![Violation::new("PRM-09", format!("resource {:?}", requested.as_str()), "no resource member")];
+        return vec![Violation::new(
+            "PRM-09",
+            format!("resource {:?}", requested.as_str()),
+            "no resource member",
+        )];
     };
     let Some(actual) = actual.as_str() else {
-        return vec![Violation::new("PRM-09", "resource as a string", format!("{actual}"))];
+        return vec![Violation::new(
+            "PRM-09",
+            "resource as a string",
+            format!("{actual}"),
+        )];
     };
     if resource_matches(requested, actual) {
         return Vec::new();
@@ -152,7 +191,10 @@ pub fn prm_09_resource_matches(requested: &Url, doc: &Document) -> Findings {
     vec![Violation::new(
         "PRM-09",
         format!("resource {:?}", requested.as_str()),
-        format!("resource {actual:?} ({})", difference(requested.as_str(), actual)),
+        format!(
+            "resource {actual:?} ({})",
+            difference(requested.as_str(), actual)
+        ),
     )]
 }
 
@@ -179,7 +221,11 @@ pub fn difference(expected: &str, actual: &str) -> &'static str {
 pub fn prm_10_authorization_servers(doc: &Document) -> Findings {
     let expected = "a non-empty array of issuer URLs";
     let Some(v) = doc.members.get("authorization_servers") else {
-        return vec![Violation::new("PRM-10", expected, "no authorization_servers member")];
+        return vec![Violation::new(
+            "PRM-10",
+            expected,
+            "no authorization_servers member",
+        )];
     };
     let Some(list) = v.as_array().filter(|a| !a.is_empty()) else {
         return vec![Violation::new("PRM-10", expected, v.to_string())];
@@ -196,7 +242,11 @@ pub fn prm_10_authorization_servers(doc: &Document) -> Findings {
             Some(Ok(_)) => None,
         };
         if let Some(p) = problem {
-            out.push(Violation::new("PRM-10", "each entry an issuer URL", format!("{item}: {p}")));
+            out.push(Violation::new(
+                "PRM-10",
+                "each entry an issuer URL",
+                format!("{item}: {p}"),
+            ));
         }
     }
     out
@@ -208,7 +258,11 @@ pub fn asm_01_oauth_metadata(url: &Url, resp: &Response, doc: Option<&Document>)
     if doc.is_some() {
         return Vec::new();
     }
-    vec![Violation::new("ASM-01", format!("200 with a JSON object at {url}"), describe(resp))]
+    vec![Violation::new(
+        "ASM-01",
+        format!("200 with a JSON object at {url}"),
+        describe(resp),
+    )]
 }
 
 /// ASM-04: `issuer` equals the identifier the metadata was looked up for, exactly.
@@ -220,7 +274,11 @@ pub fn asm_04_issuer(expected: &str, doc: &Document) -> Findings {
             format!("issuer {expected:?}"),
             format!("issuer {actual:?} ({})", difference(expected, actual)),
         )],
-        None => vec![Violation::new("ASM-04", format!("issuer {expected:?}"), "no issuer string")],
+        None => vec![Violation::new(
+            "ASM-04",
+            format!("issuer {expected:?}"),
+            "no issuer string",
+        )],
     }
 }
 
@@ -238,7 +296,11 @@ pub fn asm_06_endpoints(doc: &Document) -> Findings {
             Some(Some(Ok(_))) => None,
         };
         if let Some(p) = problem {
-            out.push(Violation::new("ASM-06", format!("{name} as an absolute https URL"), p));
+            out.push(Violation::new(
+                "ASM-06",
+                format!("{name} as an absolute https URL"),
+                p,
+            ));
         }
     }
     out
@@ -247,16 +309,28 @@ pub fn asm_06_endpoints(doc: &Document) -> Findings {
 /// ASM-07: `response_types_supported` includes `code`; offering `token` is a warning.
 pub fn asm_07_response_types(doc: &Document) -> Findings {
     let Some(types) = doc.strings("response_types_supported") else {
-        return vec![Violation::new("ASM-07", "response_types_supported including \"code\"", "missing or not an array")];
+        return vec![Violation::new(
+            "ASM-07",
+            "response_types_supported including \"code\"",
+            "missing or not an array",
+        )];
     };
     let mut out = Vec::new();
     if !types.iter().any(|t| t == "code") {
-        out.push(Violation::new("ASM-07", "response_types_supported including \"code\"", format!("{types:?}")));
+        out.push(Violation::new(
+            "ASM-07",
+            "response_types_supported including \"code\"",
+            format!("{types:?}"),
+        ));
     }
     if types.iter().any(|t| t.split(' ').any(|p| p == "token")) {
         out.push(
-            Violation::new("ASM-07", "no implicit response type (\"token\")", format!("{types:?}"))
-                .as_warning("OAuth 2.1 removed the implicit grant (a derived SHOULD NOT)"),
+            Violation::new(
+                "ASM-07",
+                "no implicit response type (\"token\")",
+                format!("{types:?}"),
+            )
+            .as_warning("OAuth 2.1 removed the implicit grant (a derived SHOULD NOT)"),
         );
     }
     out
@@ -266,7 +340,10 @@ pub fn asm_07_response_types(doc: &Document) -> Findings {
 /// 2025-11-25, a SHOULD before.
 pub fn asm_08_pkce_methods(doc: &Document, revision: Revision) -> Findings {
     let methods = doc.strings("code_challenge_methods_supported");
-    if methods.as_ref().is_some_and(|m| m.iter().any(|x| x == "S256")) {
+    if methods
+        .as_ref()
+        .is_some_and(|m| m.iter().any(|x| x == "S256"))
+    {
         return Vec::new();
     }
     let v = Violation::new(
@@ -311,26 +388,54 @@ mod tests {
 
     #[test]
     fn prm_02_examples() {
-        assert!(prm_02_bearer_challenge(&probe(&[r#"Bearer resource_metadata="https://h/.well-known/oauth-protected-resource/mcp""#])).is_empty());
-        assert!(prm_02_bearer_challenge(&probe(&[r#"Basic realm="x""#, r#"Bearer realm="y""#])).is_empty());
+        assert!(
+            prm_02_bearer_challenge(&probe(&[
+                r#"Bearer resource_metadata="https://h/.well-known/oauth-protected-resource/mcp""#
+            ]))
+            .is_empty()
+        );
+        assert!(
+            prm_02_bearer_challenge(&probe(&[r#"Basic realm="x""#, r#"Bearer realm="y""#]))
+                .is_empty()
+        );
         assert_eq!(prm_02_bearer_challenge(&probe(&[])).len(), 1);
         assert_eq!(prm_02_bearer_challenge(&probe(&["Bearer"])).len(), 1);
-        assert_eq!(prm_02_bearer_challenge(&probe(&[r#"Basic realm="x""#])).len(), 1);
-        assert_eq!(prm_02_bearer_challenge(&probe(&[r#"Bearer realm="a", realm="b""#])).len(), 1);
-        assert_eq!(prm_02_bearer_challenge(&probe(&[r#"Bearer realm="a"#])).len(), 1);
+        assert_eq!(
+            prm_02_bearer_challenge(&probe(&[r#"Basic realm="x""#])).len(),
+            1
+        );
+        assert_eq!(
+            prm_02_bearer_challenge(&probe(&[r#"Bearer realm="a", realm="b""#])).len(),
+            1
+        );
+        assert_eq!(
+            prm_02_bearer_challenge(&probe(&[r#"Bearer realm="a"#])).len(),
+            1
+        );
     }
 
     #[test]
     fn prm_03_and_04_examples() {
-        let p = probe(&[r#"Bearer resource_metadata="https://h/.well-known/oauth-protected-resource/mcp""#]);
+        let p = probe(&[
+            r#"Bearer resource_metadata="https://h/.well-known/oauth-protected-resource/mcp""#,
+        ]);
         let d = doc(r#"{"resource":"https://h/mcp"}"#);
         assert!(prm_03_resource_metadata(&p, Revision::V2025_06_18, Some(&d), false).is_empty());
-        assert_eq!(prm_03_resource_metadata(&p, Revision::V2025_06_18, None, false).len(), 1);
+        assert_eq!(
+            prm_03_resource_metadata(&p, Revision::V2025_06_18, None, false).len(),
+            1
+        );
         let none = probe(&[r#"Bearer realm="mcp""#]);
-        assert_eq!(prm_03_resource_metadata(&none, Revision::V2025_06_18, None, true).len(), 1);
+        assert_eq!(
+            prm_03_resource_metadata(&none, Revision::V2025_06_18, None, true).len(),
+            1
+        );
         assert!(prm_03_resource_metadata(&none, Revision::V2025_11_25, None, true).is_empty());
         let http = probe(&[r#"Bearer resource_metadata="http://h.example/prm""#]);
-        assert_eq!(prm_03_resource_metadata(&http, Revision::V2025_11_25, Some(&d), false).len(), 1);
+        assert_eq!(
+            prm_03_resource_metadata(&http, Revision::V2025_11_25, Some(&d), false).len(),
+            1
+        );
 
         assert!(prm_04_no_error_without_credentials(&p).is_empty());
         let e = probe(&[r#"Bearer error="invalid_token", resource_metadata="https://h/x""#]);
@@ -344,7 +449,11 @@ mod tests {
         assert!(prm_08_json_object("PRM-08", &ok).is_empty());
         let html = response(200, &[("content-type", "text/html")], "<html>");
         assert_eq!(prm_08_json_object("PRM-08", &html).len(), 2);
-        let charset = response(200, &[("content-type", "application/json; charset=utf-8")], "{}");
+        let charset = response(
+            200,
+            &[("content-type", "application/json; charset=utf-8")],
+            "{}",
+        );
         assert!(prm_08_json_object("PRM-08", &charset).is_empty());
 
         let mcp = Url::parse("https://h/mcp").expect("url");
@@ -355,15 +464,31 @@ mod tests {
         assert!(f[0].actual.contains("case"));
         assert_eq!(prm_09_resource_matches(&mcp, &doc("{}")).len(), 1);
 
-        assert!(prm_10_authorization_servers(&doc(r#"{"authorization_servers":["https://as.example"]}"#)).is_empty());
-        assert_eq!(prm_10_authorization_servers(&doc(r#"{"authorization_servers":[]}"#)).len(), 1);
+        assert!(
+            prm_10_authorization_servers(&doc(
+                r#"{"authorization_servers":["https://as.example"]}"#
+            ))
+            .is_empty()
+        );
+        assert_eq!(
+            prm_10_authorization_servers(&doc(r#"{"authorization_servers":[]}"#)).len(),
+            1
+        );
         assert_eq!(prm_10_authorization_servers(&doc(r#"{}"#)).len(), 1);
-        assert_eq!(prm_10_authorization_servers(&doc(r#"{"authorization_servers":["https://as.example?x=1"]}"#)).len(), 1);
+        assert_eq!(
+            prm_10_authorization_servers(&doc(
+                r#"{"authorization_servers":["https://as.example?x=1"]}"#
+            ))
+            .len(),
+            1
+        );
     }
 
     #[test]
     fn asm_examples() {
-        let d = doc(r#"{"issuer":"https://as.example","authorization_endpoint":"https://as.example/authorize","token_endpoint":"https://as.example/token","response_types_supported":["code"],"code_challenge_methods_supported":["S256"]}"#);
+        let d = doc(
+            r#"{"issuer":"https://as.example","authorization_endpoint":"https://as.example/authorize","token_endpoint":"https://as.example/token","response_types_supported":["code"],"code_challenge_methods_supported":["S256"]}"#,
+        );
         assert!(asm_04_issuer("https://as.example", &d).is_empty());
         let f = asm_04_issuer("https://as.example/", &d);
         assert!(f[0].actual.contains("trailing slash"));
@@ -371,12 +496,20 @@ mod tests {
         assert!(asm_07_response_types(&d).is_empty());
         assert!(asm_08_pkce_methods(&d, Revision::V2025_11_25).is_empty());
 
-        let bad = doc(r#"{"authorization_endpoint":"/authorize","token_endpoint":"https://as.example/t#f","response_types_supported":["token"],"code_challenge_methods_supported":["plain"]}"#);
+        let bad = doc(
+            r#"{"authorization_endpoint":"/authorize","token_endpoint":"https://as.example/t#f","response_types_supported":["token"],"code_challenge_methods_supported":["plain"]}"#,
+        );
         assert_eq!(asm_06_endpoints(&bad).len(), 2);
         let f = asm_07_response_types(&bad);
         assert_eq!(f.len(), 2);
         assert_eq!(f[1].severity(), Severity::Should);
-        assert_eq!(asm_08_pkce_methods(&bad, Revision::V2025_11_25)[0].severity(), Severity::Must);
-        assert_eq!(asm_08_pkce_methods(&bad, Revision::V2025_06_18)[0].severity(), Severity::Should);
+        assert_eq!(
+            asm_08_pkce_methods(&bad, Revision::V2025_11_25)[0].severity(),
+            Severity::Must
+        );
+        assert_eq!(
+            asm_08_pkce_methods(&bad, Revision::V2025_06_18)[0].severity(),
+            Severity::Should
+        );
     }
 }

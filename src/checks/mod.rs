@@ -18,7 +18,9 @@ pub type Findings = Vec<Violation>;
 /// One line describing a response, for "Actual:": status, media type and a short, redacted
 /// body excerpt.
 pub fn describe(resp: &Response) -> String {
-    let media = resp.media_type().unwrap_or_else(|| "no content type".into());
+    let media = resp
+        .media_type()
+        .unwrap_or_else(|| "no content type".into());
     let body = resp.text();
     let body = body.trim();
     if body.is_empty() {
@@ -32,7 +34,11 @@ pub fn describe(resp: &Response) -> String {
         Err(_) => redact::redact_text(body),
     };
     let short: String = excerpt.chars().take(200).collect();
-    let more = if excerpt.chars().count() > 200 { "…" } else { "" };
+    let more = if excerpt.chars().count() > 200 {
+        "…"
+    } else {
+        ""
+    };
     format!("{} ({media}) {short}{more}", resp.status.as_u16())
 }
 
@@ -42,7 +48,12 @@ pub fn oauth_refusal(id: &str, resp: &Response, statuses: &[u16], allowed: &[&st
     let expected = format!(
         "{} with error {}",
         join_or(&statuses.iter().map(u16::to_string).collect::<Vec<_>>()),
-        join_or(&allowed.iter().map(|s| format!("\"{s}\"")).collect::<Vec<_>>())
+        join_or(
+            &allowed
+                .iter()
+                .map(|s| format!("\"{s}\""))
+                .collect::<Vec<_>>()
+        )
     );
     if resp.status.is_success() {
         let issued = resp
@@ -57,7 +68,9 @@ pub fn oauth_refusal(id: &str, resp: &Response, statuses: &[u16], allowed: &[&st
     }
     let err = OAuthError::from_response(resp);
     let status_ok = statuses.contains(&resp.status.as_u16());
-    let code_ok = err.as_ref().is_some_and(|e| allowed.contains(&e.error.as_str()));
+    let code_ok = err
+        .as_ref()
+        .is_some_and(|e| allowed.contains(&e.error.as_str()));
     if status_ok && code_ok {
         Vec::new()
     } else {
@@ -92,7 +105,10 @@ pub(crate) mod testing {
     pub fn response(status: u16, headers: &[(&str, &str)], body: &str) -> Response {
         let mut h = HeaderMap::new();
         for (k, v) in headers {
-            if let (Ok(k), Ok(v)) = (HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_str(v)) {
+            if let (Ok(k), Ok(v)) = (
+                HeaderName::from_bytes(k.as_bytes()),
+                HeaderValue::from_str(v),
+            ) {
                 h.append(k, v);
             }
         }
@@ -116,18 +132,27 @@ mod tests {
 
     #[test]
     fn oauth_refusal_pass_and_fail() {
-        let ok = json(400, r#"{"error":"invalid_grant","error_description":"bad"}"#);
+        let ok = json(
+            400,
+            r#"{"error":"invalid_grant","error_description":"bad"}"#,
+        );
         assert!(oauth_refusal("PKCE-06", &ok, &[400], &["invalid_grant"]).is_empty());
         let wrong = json(400, r#"{"error":"invalid_request"}"#);
         let f = oauth_refusal("PKCE-06", &wrong, &[400], &["invalid_grant"]);
         assert_eq!(f.len(), 1);
         assert!(f[0].actual.contains("invalid_request"));
-        let issued = json(200, r#"{"access_token":"eyJhbGciOi.x.y","token_type":"Bearer"}"#);
+        let issued = json(
+            200,
+            r#"{"access_token":"eyJhbGciOi.x.y","token_type":"Bearer"}"#,
+        );
         let f = oauth_refusal("PKCE-06", &issued, &[400], &["invalid_grant"]);
         assert!(f[0].actual.starts_with("tokens were issued"));
         assert!(!f[0].actual.contains("eyJhbGciOi.x.y"));
         let not_json = super::testing::response(400, &[], "nope");
-        assert_eq!(oauth_refusal("PKCE-06", &not_json, &[400], &["invalid_grant"]).len(), 1);
+        assert_eq!(
+            oauth_refusal("PKCE-06", &not_json, &[400], &["invalid_grant"]).len(),
+            1
+        );
     }
 
     #[test]

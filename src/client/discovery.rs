@@ -37,7 +37,11 @@ pub struct Probe {
 
 impl Probe {
     pub fn bearer(&self) -> Option<&Challenge> {
-        self.challenges.as_ref().ok()?.iter().find(|c| c.is("Bearer"))
+        self.challenges
+            .as_ref()
+            .ok()?
+            .iter()
+            .find(|c| c.is("Bearer"))
     }
 
     /// The `resource_metadata` URL of the Bearer challenge, if it parses.
@@ -110,7 +114,9 @@ pub async fn fetch_document(
             return Err(e);
         }
     };
-    let media = resp.media_type().unwrap_or_else(|| "no content type".into());
+    let media = resp
+        .media_type()
+        .unwrap_or_else(|| "no content type".into());
     let (doc, outcome) = if resp.status.as_u16() == 200 {
         match resp.json_object() {
             Ok(members) => (
@@ -255,7 +261,13 @@ pub async fn discover(http: &Http, mcp: &McpClient) -> Result<Discovered, Discov
         .map(str::to_string);
 
     let (prm, issuer) = if revision.has_prm() {
-        let found = find_prm(http, &resource, probe.resource_metadata().as_ref(), &mut attempts).await?;
+        let found = find_prm(
+            http,
+            &resource,
+            probe.resource_metadata().as_ref(),
+            &mut attempts,
+        )
+        .await?;
         let Some((route, doc)) = found else {
             return Err(DiscoveryError::NoPrm(tried(&attempts)));
         };
@@ -317,7 +329,9 @@ pub async fn discover(http: &Http, mcp: &McpClient) -> Result<Discovered, Discov
         jwks: url_member("jwks_uri"),
         scopes_supported: meta.strings("scopes_supported").unwrap_or_default(),
         protected_resources: meta.strings("protected_resources").unwrap_or_default(),
-        code_challenge_methods: meta.strings("code_challenge_methods_supported").unwrap_or_default(),
+        code_challenge_methods: meta
+            .strings("code_challenge_methods_supported")
+            .unwrap_or_default(),
     };
     Ok(Discovered {
         resource,

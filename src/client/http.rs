@@ -136,8 +136,13 @@ impl Response {
 
     /// The media type without parameters, lower-cased.
     pub fn media_type(&self) -> Option<String> {
-        self.header("content-type")
-            .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        self.header("content-type").map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
     }
 
     /// The body as JSON, whatever the content type says.
@@ -149,7 +154,10 @@ impl Response {
     pub fn json_object(&self) -> Result<serde_json::Map<String, Value>, String> {
         match self.json()? {
             Value::Object(m) => Ok(m),
-            other => Err(format!("the body is JSON but not an object: {}", kind_of(&other))),
+            other => Err(format!(
+                "the body is JSON but not an object: {}",
+                kind_of(&other)
+            )),
         }
     }
 }
@@ -178,7 +186,10 @@ pub struct Request {
 pub enum Body {
     Form(Vec<(String, String)>),
     Json(Value),
-    Raw { content_type: String, bytes: Vec<u8> },
+    Raw {
+        content_type: String,
+        bytes: Vec<u8>,
+    },
 }
 
 impl Request {
@@ -270,7 +281,10 @@ impl Http {
 
     /// Everything recorded so far.
     pub fn transcript(&self) -> Vec<Exchange> {
-        self.transcript.lock().map(|t| t.clone()).unwrap_or_default()
+        self.transcript
+            .lock()
+            .map(|t| t.clone())
+            .unwrap_or_default()
     }
 
     fn record(&self, exchange: Exchange) {

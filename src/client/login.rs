@@ -20,9 +20,16 @@ use super::redact::{Secret, redact_url};
 #[derive(Debug, Clone)]
 pub enum AuthorizationOutcome {
     /// The AS redirected to the redirect URI: `code`, `state`, `iss` or `error` are in `params`.
-    Redirect { location: Url, params: Vec<(String, String)> },
+    Redirect {
+        location: Url,
+        params: Vec<(String, String)>,
+    },
     /// The AS showed a page the driver could not go past (an error page, an unknown form).
-    Page { url: Url, status: u16, reason: String },
+    Page {
+        url: Url,
+        status: u16,
+        reason: String,
+    },
 }
 
 impl AuthorizationOutcome {
@@ -46,7 +53,11 @@ impl AuthorizationOutcome {
             AuthorizationOutcome::Redirect { location, .. } => {
                 format!("a redirect to {}", redact_url(location.as_str()))
             }
-            AuthorizationOutcome::Page { url, status, reason } => {
+            AuthorizationOutcome::Page {
+                url,
+                status,
+                reason,
+            } => {
                 format!("a {status} page at {} ({reason})", redact_url(url.as_str()))
             }
         }
@@ -59,7 +70,9 @@ pub enum LoginError {
     Transport(#[from] TransportError),
     #[error("login did not finish within {0} requests")]
     TooManySteps(usize),
-    #[error("the login form came back after submitting the configured credentials (wrong username or password?)")]
+    #[error(
+        "the login form came back after submitting the configured credentials (wrong username or password?)"
+    )]
     Rejected,
     #[error("{0}")]
     Unusable(String),
@@ -105,7 +118,12 @@ pub fn is_redirect_uri(location: &Url, redirect_uri: &Url) -> bool {
 }
 
 impl FormDriver {
-    async fn run(&self, http: &Http, start: Url, redirect_uri: &Url) -> Result<AuthorizationOutcome, LoginError> {
+    async fn run(
+        &self,
+        http: &Http,
+        start: Url,
+        redirect_uri: &Url,
+    ) -> Result<AuthorizationOutcome, LoginError> {
         let jar = Arc::new(Jar::default());
         let mut next = Request::get(start);
         let mut logins = 0;
@@ -122,10 +140,12 @@ impl FormDriver {
                 let location = resp
                     .header("location")
                     .and_then(|l| url.join(l).ok())
-                    .ok_or_else(|| LoginError::Unusable(format!(
-                        "a {} redirect without a usable Location header",
-                        resp.status.as_u16()
-                    )))?;
+                    .ok_or_else(|| {
+                        LoginError::Unusable(format!(
+                            "a {} redirect without a usable Location header",
+                            resp.status.as_u16()
+                        ))
+                    })?;
                 if is_redirect_uri(&location, redirect_uri) {
                     let params = location
                         .query_pairs()
@@ -224,7 +244,18 @@ struct FoundForm {
     fields: Vec<Field>,
 }
 
-const APPROVE_WORDS: &[&str] = &["approve", "allow", "accept", "authorize", "authorise", "consent", "grant", "yes", "continue", "confirm"];
+const APPROVE_WORDS: &[&str] = &[
+    "approve",
+    "allow",
+    "accept",
+    "authorize",
+    "authorise",
+    "consent",
+    "grant",
+    "yes",
+    "continue",
+    "confirm",
+];
 const DENY_WORDS: &[&str] = &["deny", "reject", "cancel", "decline", "refuse", "no"];
 
 fn words_match(text: &str, words: &[&str]) -> bool {
@@ -256,14 +287,18 @@ fn pick_form(resp: &Response) -> Option<FoundForm> {
             let name = e.value().attr("name").unwrap_or("").to_string();
             let ty = input_type(e);
             let tag = e.value().name();
-            let is_submit = (tag == "button" && ty != "button" && ty != "reset") || (tag == "input" && (ty == "submit" || ty == "image"));
+            let is_submit = (tag == "button" && ty != "button" && ty != "reset")
+                || (tag == "input" && (ty == "submit" || ty == "image"));
             if is_submit {
                 let value = e.value().attr("value").unwrap_or("").to_string();
                 let label = format!("{name} {value} {}", e.text().collect::<String>());
                 if !name.is_empty() && first_submit.is_none() {
                     first_submit = Some((name.clone(), value.clone()));
                 }
-                if approve_button.is_none() && words_match(&label, APPROVE_WORDS) && !words_match(&label, DENY_WORDS) {
+                if approve_button.is_none()
+                    && words_match(&label, APPROVE_WORDS)
+                    && !words_match(&label, DENY_WORDS)
+                {
                     approve_button = Some((name, value));
                 }
                 continue;
@@ -273,7 +308,11 @@ fn pick_form(resp: &Response) -> Option<FoundForm> {
             }
             let role = if ty == "password" {
                 FieldRole::Password
-            } else if is_login && !username_taken && matches!(ty.as_str(), "text" | "email" | "tel" | "") && tag == "input" {
+            } else if is_login
+                && !username_taken
+                && matches!(ty.as_str(), "text" | "email" | "tel" | "")
+                && tag == "input"
+            {
                 username_taken = true;
                 FieldRole::Username
             } else {
@@ -296,17 +335,35 @@ fn pick_form(resp: &Response) -> Option<FoundForm> {
         let action = form.value().attr("action").map(str::to_string);
         if is_login {
             if let Some((n, v)) = first_submit.filter(|(n, _)| !n.is_empty()) {
-                fields.push(Field { name: n, value: v, role: FieldRole::Keep });
+                fields.push(Field {
+                    name: n,
+                    value: v,
+                    role: FieldRole::Keep,
+                });
             }
-            return Some(FoundForm { action, method_post, is_login, fields });
+            return Some(FoundForm {
+                action,
+                method_post,
+                is_login,
+                fields,
+            });
         }
         if consent.is_none()
             && let Some((n, v)) = approve_button
         {
             if !n.is_empty() {
-                fields.push(Field { name: n, value: v, role: FieldRole::Keep });
+                fields.push(Field {
+                    name: n,
+                    value: v,
+                    role: FieldRole::Keep,
+                });
             }
-            consent = Some(FoundForm { action, method_post, is_login, fields });
+            consent = Some(FoundForm {
+                action,
+                method_post,
+                is_login,
+                fields,
+            });
         }
     }
     consent
@@ -330,7 +387,12 @@ fn selected_option(e: &ElementRef) -> String {
         .iter()
         .find(|o| o.value().attr("selected").is_some())
         .or(options.first())
-        .map(|o| o.value().attr("value").map(str::to_string).unwrap_or_else(|| o.text().collect()))
+        .map(|o| {
+            o.value()
+                .attr("value")
+                .map(str::to_string)
+                .unwrap_or_else(|| o.text().collect())
+        })
         .unwrap_or_default()
 }
 
@@ -359,7 +421,11 @@ mod tests {
         .expect("a form");
         assert!(f.is_login && f.method_post);
         assert_eq!(f.action.as_deref(), Some("/login"));
-        let roles: Vec<(String, String)> = f.fields.iter().map(|x| (x.name.clone(), format!("{:?}", x.role))).collect();
+        let roles: Vec<(String, String)> = f
+            .fields
+            .iter()
+            .map(|x| (x.name.clone(), format!("{:?}", x.role)))
+            .collect();
         assert_eq!(
             roles,
             vec![
@@ -381,15 +447,27 @@ mod tests {
         .expect("a form");
         assert!(!f.is_login);
         let last = f.fields.last().expect("the button");
-        assert_eq!((last.name.as_str(), last.value.as_str()), ("decision", "approve"));
+        assert_eq!(
+            (last.name.as_str(), last.value.as_str()),
+            ("decision", "approve")
+        );
         assert!(pick_form(&page("<p>Something went wrong</p>")).is_none());
     }
 
     #[test]
     fn redirect_uri_comparison_ignores_the_query_only() {
         let r = Url::parse("http://127.0.0.1:4000/callback").expect("url");
-        assert!(is_redirect_uri(&Url::parse("http://127.0.0.1:4000/callback?code=x").expect("url"), &r));
-        assert!(!is_redirect_uri(&Url::parse("http://127.0.0.1:4001/callback?code=x").expect("url"), &r));
-        assert!(!is_redirect_uri(&Url::parse("http://127.0.0.1:4000/other").expect("url"), &r));
+        assert!(is_redirect_uri(
+            &Url::parse("http://127.0.0.1:4000/callback?code=x").expect("url"),
+            &r
+        ));
+        assert!(!is_redirect_uri(
+            &Url::parse("http://127.0.0.1:4001/callback?code=x").expect("url"),
+            &r
+        ));
+        assert!(!is_redirect_uri(
+            &Url::parse("http://127.0.0.1:4000/other").expect("url"),
+            &r
+        ));
     }
 }

@@ -218,15 +218,23 @@ impl McpClient {
     pub fn http_request(&self, req: &McpRequest) -> Request {
         let mut url = self.url.clone();
         let mut headers: Vec<(String, String)> = vec![
-            ("accept".into(), "application/json, text/event-stream".into()),
+            (
+                "accept".into(),
+                "application/json, text/event-stream".into(),
+            ),
             ("mcp-protocol-version".into(), self.revision.as_str().into()),
         ];
         match &req.credential {
             Credential::None => {}
-            Credential::Bearer(t) => headers.push(("authorization".into(), format!("Bearer {}", t.expose()))),
-            Credential::Scheme(s, t) => headers.push(("authorization".into(), format!("{s} {}", t.expose()))),
+            Credential::Bearer(t) => {
+                headers.push(("authorization".into(), format!("Bearer {}", t.expose())))
+            }
+            Credential::Scheme(s, t) => {
+                headers.push(("authorization".into(), format!("{s} {}", t.expose())))
+            }
             Credential::Query(t) => {
-                url.query_pairs_mut().append_pair("access_token", t.expose());
+                url.query_pairs_mut()
+                    .append_pair("access_token", t.expose());
             }
         }
         if let Some(s) = &req.session {
@@ -234,12 +242,14 @@ impl McpClient {
         }
         if self.revision.is_stateless() {
             headers.push(("mcp-method".into(), header_safe(&req.method)));
-            if matches!(req.method.as_str(), "tools/call" | "resources/read" | "prompts/get")
-                && let Some(name) = req
-                    .params
-                    .get("name")
-                    .or_else(|| req.params.get("uri"))
-                    .and_then(Value::as_str)
+            if matches!(
+                req.method.as_str(),
+                "tools/call" | "resources/read" | "prompts/get"
+            ) && let Some(name) = req
+                .params
+                .get("name")
+                .or_else(|| req.params.get("uri"))
+                .and_then(Value::as_str)
             {
                 headers.push(("mcp-name".into(), header_safe(name)));
             }
@@ -282,15 +292,22 @@ impl McpClient {
 
     /// Opens a conversation with a credential: `initialize` plus `notifications/initialized`
     /// (returning the session ID, if any), or `server/discover`.
-    pub async fn open(&self, credential: &Credential) -> Result<(McpResponse, Option<String>), TransportError> {
-        let first = self.send(&self.opening().with_credential(credential.clone())).await?;
+    pub async fn open(
+        &self,
+        credential: &Credential,
+    ) -> Result<(McpResponse, Option<String>), TransportError> {
+        let first = self
+            .send(&self.opening().with_credential(credential.clone()))
+            .await?;
         if self.revision.is_stateless() || !first.http.status.is_success() {
             return Ok((first, None));
         }
         let session = first.session_id().map(str::to_string);
         let mut note = self.request("notifications/initialized", json!({}));
         note.id = None;
-        let note = note.with_credential(credential.clone()).with_session(session.clone());
+        let note = note
+            .with_credential(credential.clone())
+            .with_session(session.clone());
         self.send(&note).await?;
         Ok((first, session))
     }
@@ -302,10 +319,12 @@ fn client_info() -> Value {
 
 /// A header value as 2026-07-28 wants it: plain when it is safe, else `=?base64?…?=`.
 pub fn header_safe(value: &str) -> String {
-    let plain = value.bytes().all(|b| (0x21..=0x7e).contains(&b) || b == b' ')
-        && !value.starts_with(' ')
-        && !value.ends_with(' ')
-        && !(value.starts_with("=?base64?") && value.ends_with("?="));
+    let printable = value
+        .bytes()
+        .all(|b| (0x21..=0x7e).contains(&b) || b == b' ');
+    let padded = value.starts_with(' ') || value.ends_with(' ');
+    let looks_encoded = value.starts_with("=?base64?") && value.ends_with("?=");
+    let plain = printable && !padded && !looks_encoded;
     if plain {
         value.to_string()
     } else {
@@ -356,7 +375,10 @@ mod tests {
 
     fn response(content_type: &str, body: &str) -> Response {
         let mut headers = HeaderMap::new();
-        headers.insert("content-type", HeaderValue::from_str(content_type).expect("header"));
+        headers.insert(
+            "content-type",
+            HeaderValue::from_str(content_type).expect("header"),
+        );
         Response {
             url: Url::parse("http://127.0.0.1/mcp").expect("url"),
             status: StatusCode::OK,
@@ -374,7 +396,10 @@ mod tests {
         let m = find_message(&r, Some(2)).expect("a message");
         assert_eq!(m["result"]["ok"], json!(true));
         assert!(find_message(&r, Some(3)).is_none());
-        let j = response("application/json; charset=utf-8", r#"{"jsonrpc":"2.0","id":1,"result":{}}"#);
+        let j = response(
+            "application/json; charset=utf-8",
+            r#"{"jsonrpc":"2.0","id":1,"result":{}}"#,
+        );
         assert!(find_message(&j, Some(1)).is_some());
     }
 
@@ -387,8 +412,13 @@ mod tests {
 
     #[test]
     fn stateless_requests_carry_meta_and_mirror_headers() {
+        crate::install_crypto_provider();
         let http = Http::new(Default::default(), false).expect("client");
-        let c = McpClient::new(http, Url::parse("http://127.0.0.1:1/mcp").expect("url"), Revision::V2026_07_28);
+        let c = McpClient::new(
+            http,
+            Url::parse("http://127.0.0.1:1/mcp").expect("url"),
+            Revision::V2026_07_28,
+        );
         let req = c.tools_call("whoami", json!({}));
         assert_eq!(req.params["_meta"][META_VERSION], "2026-07-28");
         let h = c.http_request(&req);
@@ -402,7 +432,11 @@ mod tests {
         assert!(names.contains(&("mcp-protocol-version".into(), "2026-07-28".into())));
         assert_eq!(c.opening().method, "server/discover");
 
-        let old = McpClient::new(Http::new(Default::default(), false).expect("client"), Url::parse("http://127.0.0.1:1/mcp").expect("url"), Revision::V2025_11_25);
+        let old = McpClient::new(
+            Http::new(Default::default(), false).expect("client"),
+            Url::parse("http://127.0.0.1:1/mcp").expect("url"),
+            Revision::V2025_11_25,
+        );
         assert_eq!(old.opening().method, "initialize");
         assert!(old.tools_list().params.get("_meta").is_none());
     }

@@ -67,7 +67,11 @@ pub fn code_params(
 }
 
 /// The parameters of a valid refresh.
-pub fn refresh_params(client: &RegisteredClient, refresh_token: &Secret, resource: Option<&str>) -> Params {
+pub fn refresh_params(
+    client: &RegisteredClient,
+    refresh_token: &Secret,
+    resource: Option<&str>,
+) -> Params {
     Params::new()
         .set(Param::GrantType, "refresh_token")
         .set(Param::RefreshToken, refresh_token.expose())
@@ -89,8 +93,11 @@ pub async fn post_form(
         && let Some(secret) = &client.client_secret
     {
         let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-        let basic = base64::engine::general_purpose::STANDARD
-            .encode(format!("{}:{}", enc(&client.client_id), enc(secret.expose())));
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!(
+            "{}:{}",
+            enc(&client.client_id),
+            enc(secret.expose())
+        ));
         req = req.header("authorization", &format!("Basic {basic}"));
         pairs.retain(|(k, _)| k != "client_id");
     } else if let Some(secret) = &client.client_secret {
@@ -148,7 +155,10 @@ impl TokenSet {
                 .get("refresh_token")
                 .and_then(Value::as_str)
                 .map(Secret::new),
-            scope: body.get("scope").and_then(Value::as_str).map(str::to_string),
+            scope: body
+                .get("scope")
+                .and_then(Value::as_str)
+                .map(str::to_string),
         })
     }
 }

@@ -169,7 +169,10 @@ mod tests {
             ]
         );
         assert_eq!(p.tampering().len(), 4);
-        assert_eq!(p.tampering()[0].to_string(), "code_challenge_method replaced");
+        assert_eq!(
+            p.tampering()[0].to_string(),
+            "code_challenge_method replaced"
+        );
         assert_eq!(p.get(Param::CodeChallenge), None);
     }
 }

@@ -59,7 +59,10 @@ mod tests {
     #[test]
     fn rfc7636_appendix_b() {
         let v = PkceVerifier::from_string("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
-        assert_eq!(v.challenge().as_str(), "E9Melhoa2OwvFrEMTJguCHaoeKT8YVQ9m8jUCs6A2DM");
+        assert_eq!(
+            v.challenge().as_str(),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
     }
 
     #[test]
@@ -67,7 +70,11 @@ mod tests {
         let a = PkceVerifier::random();
         let b = PkceVerifier::random();
         assert_eq!(a.secret().len(), 43);
-        assert!(a.secret().bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'));
+        assert!(
+            a.secret()
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+        );
         assert_ne!(a.secret(), b.secret());
         assert!(!format!("{a:?}").contains(a.secret()));
     }

@@ -32,7 +32,12 @@ const SECRET_NAMES: &[&str] = &[
 ];
 
 /// Header names whose values are secrets.
-const SECRET_HEADERS: &[&str] = &["authorization", "cookie", "set-cookie", "proxy-authorization"];
+const SECRET_HEADERS: &[&str] = &[
+    "authorization",
+    "cookie",
+    "set-cookie",
+    "proxy-authorization",
+];
 
 /// A secret string: `Debug` and `Display` never show it in full.
 #[derive(Clone, PartialEq, Eq)]
@@ -86,7 +91,8 @@ pub fn header_value(name: &str, value: &str) -> String {
     }
     // Keep the scheme of `Authorization: Bearer …` and cookie names: they are not secret and
     // they are what a reader needs to see.
-    if name.eq_ignore_ascii_case("authorization") || name.eq_ignore_ascii_case("proxy-authorization")
+    if name.eq_ignore_ascii_case("authorization")
+        || name.eq_ignore_ascii_case("proxy-authorization")
     {
         return match value.split_once(' ') {
             Some((scheme, rest)) => format!("{scheme} {}", redact(rest.trim())),
@@ -157,9 +163,8 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
-static JWT_SHAPE: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    Regex::new(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*").ok()
-});
+static JWT_SHAPE: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*").ok());
 
 static NAMED_SECRET: LazyLock<Option<Regex>> = LazyLock::new(|| {
     let names = SECRET_NAMES.join("|");
@@ -170,7 +175,8 @@ static NAMED_SECRET: LazyLock<Option<Regex>> = LazyLock::new(|| {
 });
 
 static HIDDEN_VALUE: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    Regex::new(r#"(?i)(type\s*=\s*["']?(?:hidden|password)["']?[^>]*?value\s*=\s*["'])([^"']+)"#).ok()
+    Regex::new(r#"(?i)(type\s*=\s*["']?(?:hidden|password)["']?[^>]*?value\s*=\s*["'])([^"']+)"#)
+        .ok()
 });
 
 /// Redacts secrets in free text: JWT-shaped strings, `name=value` and `"name": "value"` pairs
@@ -178,7 +184,9 @@ static HIDDEN_VALUE: LazyLock<Option<Regex>> = LazyLock::new(|| {
 pub fn redact_text(text: &str) -> String {
     let mut out = text.to_string();
     if let Some(re) = JWT_SHAPE.as_ref() {
-        out = re.replace_all(&out, |c: &regex::Captures| redact(&c[0])).into_owned();
+        out = re
+            .replace_all(&out, |c: &regex::Captures| redact(&c[0]))
+            .into_owned();
     }
     if let Some(re) = NAMED_SECRET.as_ref() {
         out = re
@@ -193,7 +201,9 @@ pub fn redact_text(text: &str) -> String {
     }
     if let Some(re) = HIDDEN_VALUE.as_ref() {
         out = re
-            .replace_all(&out, |c: &regex::Captures| format!("{}{}", &c[1], redact(&c[2])))
+            .replace_all(&out, |c: &regex::Captures| {
+                format!("{}{}", &c[1], redact(&c[2]))
+            })
             .into_owned();
     }
     out
@@ -229,10 +239,16 @@ mod tests {
             "Bearer eyJh…[redacted]"
         );
         assert_eq!(
-            header_value("set-cookie", "rs_session=abcdefghijklmnopq; Path=/; HttpOnly"),
+            header_value(
+                "set-cookie",
+                "rs_session=abcdefghijklmnopq; Path=/; HttpOnly"
+            ),
             "rs_session=abcd…[redacted]; Path=/; HttpOnly"
         );
-        assert_eq!(header_value("content-type", "application/json"), "application/json");
+        assert_eq!(
+            header_value("content-type", "application/json"),
+            "application/json"
+        );
     }
 
     #[test]
@@ -263,7 +279,9 @@ mod tests {
         let r = redact_text(html);
         assert!(!r.contains("4f1c2b7e9a0d"));
         assert!(!r.contains("wonderland"));
-        let r = redact_text(&format!(r#"{{"refresh_token": "rt-0123456789abcdef", "x": "{TOKEN}"}}"#));
+        let r = redact_text(&format!(
+            r#"{{"refresh_token": "rt-0123456789abcdef", "x": "{TOKEN}"}}"#
+        ));
         assert!(!r.contains("rt-0123456789abcdef"));
         assert!(!r.contains(TOKEN));
         assert_eq!(redact_text("no secrets here"), "no secrets here");

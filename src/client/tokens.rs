@@ -105,7 +105,8 @@ mod tests {
         let parts: Vec<&str> = none.expose().split('.').collect();
         assert_eq!(parts.len(), 3);
         assert!(parts[2].is_empty());
-        let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).expect("b64")).expect("json");
+        let header: Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).expect("b64")).expect("json");
         assert_eq!(header["alg"], "none");
 
         let foreign = foreign_key(&claims).expect("signs");
@@ -113,7 +114,10 @@ mod tests {
         assert_eq!(header.alg, jsonwebtoken::Algorithm::ES256);
 
         let edited = edited_payload(&foreign).expect("a JWT");
-        let (a, b): (Vec<&str>, Vec<&str>) = (foreign.expose().split('.').collect(), edited.expose().split('.').collect());
+        let (a, b): (Vec<&str>, Vec<&str>) = (
+            foreign.expose().split('.').collect(),
+            edited.expose().split('.').collect(),
+        );
         assert_eq!(a[0], b[0]);
         assert_eq!(a[2], b[2]);
         assert_ne!(a[1], b[1]);

@@ -76,7 +76,10 @@ pub fn as_metadata_candidates(issuer: &Url) -> Vec<(MetadataKind, Url)> {
     let has_path = issuer.path() != "/" && !issuer.path().is_empty();
     let mut out = vec![(MetadataKind::OAuth, path_inserted(issuer, OAUTH_AS_SUFFIX))];
     if has_path {
-        out.push((MetadataKind::OidcInserted, path_inserted(issuer, OIDC_SUFFIX)));
+        out.push((
+            MetadataKind::OidcInserted,
+            path_inserted(issuer, OIDC_SUFFIX),
+        ));
         out.push((MetadataKind::OidcAppended, appended(issuer, OIDC_SUFFIX)));
     } else {
         out.push((MetadataKind::OidcAppended, appended(issuer, OIDC_SUFFIX)));
@@ -95,14 +98,41 @@ mod tests {
     #[test]
     fn prm_urls() {
         let table = [
-            ("https://h/mcp", vec!["https://h/.well-known/oauth-protected-resource/mcp", "https://h/.well-known/oauth-protected-resource"]),
-            ("https://h/", vec!["https://h/.well-known/oauth-protected-resource"]),
-            ("https://h", vec!["https://h/.well-known/oauth-protected-resource"]),
-            ("https://h:8443/a/b/", vec!["https://h:8443/.well-known/oauth-protected-resource/a/b/", "https://h:8443/.well-known/oauth-protected-resource"]),
-            ("https://h/mcp?tenant=1", vec!["https://h/.well-known/oauth-protected-resource/mcp?tenant=1", "https://h/.well-known/oauth-protected-resource"]),
+            (
+                "https://h/mcp",
+                vec![
+                    "https://h/.well-known/oauth-protected-resource/mcp",
+                    "https://h/.well-known/oauth-protected-resource",
+                ],
+            ),
+            (
+                "https://h/",
+                vec!["https://h/.well-known/oauth-protected-resource"],
+            ),
+            (
+                "https://h",
+                vec!["https://h/.well-known/oauth-protected-resource"],
+            ),
+            (
+                "https://h:8443/a/b/",
+                vec![
+                    "https://h:8443/.well-known/oauth-protected-resource/a/b/",
+                    "https://h:8443/.well-known/oauth-protected-resource",
+                ],
+            ),
+            (
+                "https://h/mcp?tenant=1",
+                vec![
+                    "https://h/.well-known/oauth-protected-resource/mcp?tenant=1",
+                    "https://h/.well-known/oauth-protected-resource",
+                ],
+            ),
         ];
         for (resource, expected) in table {
-            let got: Vec<String> = prm_candidates(&u(resource)).iter().map(Url::to_string).collect();
+            let got: Vec<String> = prm_candidates(&u(resource))
+                .iter()
+                .map(Url::to_string)
+                .collect();
             assert_eq!(got, expected, "resource {resource}");
         }
     }

@@ -55,7 +55,11 @@ impl fmt::Display for Challenge {
         }
         for (i, (k, v)) in self.params.iter().enumerate() {
             let sep = if i == 0 { " " } else { ", " };
-            write!(f, "{sep}{k}=\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\""))?;
+            write!(
+                f,
+                "{sep}{k}=\"{}\"",
+                v.replace('\\', "\\\\").replace('"', "\\\"")
+            )?;
         }
         Ok(())
     }
@@ -69,7 +73,9 @@ pub struct ParseError {
 }
 
 /// Parses every challenge in the given header values.
-pub fn parse_all<'a>(values: impl IntoIterator<Item = &'a str>) -> Result<Vec<Challenge>, ParseError> {
+pub fn parse_all<'a>(
+    values: impl IntoIterator<Item = &'a str>,
+) -> Result<Vec<Challenge>, ParseError> {
     let mut out = Vec::new();
     for v in values {
         out.extend(parse(v)?);
@@ -79,7 +85,10 @@ pub fn parse_all<'a>(values: impl IntoIterator<Item = &'a str>) -> Result<Vec<Ch
 
 /// Parses one header value.
 pub fn parse(input: &str) -> Result<Vec<Challenge>, ParseError> {
-    let mut p = Parser { s: input.as_bytes(), i: 0 };
+    let mut p = Parser {
+        s: input.as_bytes(),
+        i: 0,
+    };
     let mut challenges: Vec<Challenge> = Vec::new();
     loop {
         p.skip_list_separators();
@@ -179,15 +188,17 @@ impl Parser<'_> {
     /// A token followed by `=` (with optional whitespace) and then not the end of an item.
     fn looks_like_param(&mut self) -> bool {
         let save = self.i;
-        let ok = self.token().is_some() && {
-            self.skip_ows();
-            self.peek() == Some(b'=')
-        } && {
-            self.i += 1;
-            self.skip_ows();
-            // `name=` followed by `,` or the end is a token68 ending in `=`, not a parameter.
-            !self.at_end() && self.peek() != Some(b',') && self.peek() != Some(b'=')
-        };
+        let ok = self.token().is_some()
+            && {
+                self.skip_ows();
+                self.peek() == Some(b'=')
+            }
+            && {
+                self.i += 1;
+                self.skip_ows();
+                // `name=` followed by `,` or the end is a token68 ending in `=`, not a parameter.
+                !self.at_end() && self.peek() != Some(b',') && self.peek() != Some(b'=')
+            };
         self.i = save;
         ok
     }
@@ -220,7 +231,9 @@ impl Parser<'_> {
         None
     }
     fn params_into(&mut self, c: &mut Challenge) -> Result<(), ParseError> {
-        let name = self.token().ok_or(self.error("expected a parameter name"))?;
+        let name = self
+            .token()
+            .ok_or(self.error("expected a parameter name"))?;
         self.skip_ows();
         if self.peek() != Some(b'=') {
             return Err(self.error("expected '=' after a parameter name"));
@@ -230,10 +243,23 @@ impl Parser<'_> {
         let value = if self.peek() == Some(b'"') {
             self.quoted()?
         } else {
-            self.token().ok_or(self.error("expected a token or a quoted string"))?
+            // RFC 9110 wants a token here; servers also send values such as `mcp:read`
+            // unquoted, so anything up to whitespace or a comma is taken.
+            self.bare_value()
+                .ok_or(self.error("expected a token or a quoted string"))?
         };
         c.params.push((name.to_ascii_lowercase(), value));
         Ok(())
+    }
+    fn bare_value(&mut self) -> Option<String> {
+        let start = self.i;
+        while self
+            .peek()
+            .is_some_and(|c| c.is_ascii_graphic() && c != b',' && c != b'"')
+        {
+            self.i += 1;
+        }
+        (self.i > start).then(|| String::from_utf8_lossy(&self.s[start..self.i]).into_owned())
     }
     fn quoted(&mut self) -> Result<String, ParseError> {
         self.i += 1; // opening quote
@@ -284,7 +310,10 @@ mod tests {
             r#"Bearer realm="example", error="invalid_token", error_description="The access token expired""#,
         );
         assert_eq!(c.param("error"), Some("invalid_token"));
-        assert_eq!(c.param("error_description"), Some("The access token expired"));
+        assert_eq!(
+            c.param("error_description"),
+            Some("The access token expired")
+        );
         assert_eq!(c.params.len(), 3);
     }
 

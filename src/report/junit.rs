@@ -5,7 +5,7 @@
 
 use std::io::Cursor;
 
-use junit_report::{ReportBuilder, TestCase, TestSuiteBuilder};
+use junit_report::{ReportBuilder, TestCase, TestCaseBuilder, TestSuiteBuilder};
 use quick_xml::events::{BytesEnd, BytesStart, Event};
 use quick_xml::{Reader, Writer};
 
@@ -57,33 +57,42 @@ fn testcase(r: &ScenarioRecord, strict: bool) -> TestCase {
         }
     };
     let warnings = r.warnings.join("\n\n");
+    let first_warning = r
+        .warnings
+        .first()
+        .and_then(|w| w.lines().next())
+        .unwrap_or("");
     let mut tc = match r.verdict {
-        Verdict::Pass => TestCase::success(&r.name, time),
+        Verdict::Pass => TestCaseBuilder::success(&r.name, time),
         Verdict::Warn if strict => {
-            let mut t = TestCase::failure(&r.name, time, "warning", r.warnings.first().map_or("", |w| w.lines().next().unwrap_or("")));
-            t.set_system_out(&detail(&warnings));
+            let mut t = TestCaseBuilder::failure(&r.name, time, "warning", first_warning);
+            t.set_trace(&detail(&warnings));
             t
         }
-        Verdict::Warn => TestCase::success(&r.name, time),
+        Verdict::Warn => {
+            let mut t = TestCaseBuilder::success(&r.name, time);
+            t.set_system_out(&format!("WARNING\n{}", detail(&warnings)));
+            t
+        }
         Verdict::Fail => {
             let kind = r.violated.as_deref().unwrap_or("violation");
-            let mut t = TestCase::failure(&r.name, time, kind, &first_line);
-            t.set_system_out(&detail(&message));
+            let mut t = TestCaseBuilder::failure(&r.name, time, kind, &first_line);
+            t.set_trace(&detail(&message));
             t
         }
         Verdict::Error => {
-            let mut t = TestCase::error(&r.name, time, "harness", &first_line);
-            t.set_system_out(&detail(&message));
+            let mut t = TestCaseBuilder::error(&r.name, time, "harness", &first_line);
+            t.set_trace(&detail(&message));
             t
         }
-        Verdict::Skip => TestCase::skipped_with_cause(&r.name, "skipped", &first_line),
+        Verdict::Skip => TestCaseBuilder::skipped_with_cause(&r.name, "skipped", &first_line),
     };
     tc.set_classname(&r.area);
     tc.set_filepath(&r.file);
-    if r.verdict == Verdict::Warn && !strict {
-        tc.set_system_out(&format!("WARNING\n{}", detail(&warnings)));
+    if matches!(r.verdict, Verdict::Fail | Verdict::Error) && !r.warnings.is_empty() {
+        tc.set_system_out(&warnings);
     }
-    tc
+    tc.build()
 }
 
 /// Inserts `<properties>` as the first child of each `<testcase>`, in document order.
@@ -98,15 +107,21 @@ fn add_properties(xml: &[u8], properties: &[Vec<(String, String)>]) -> Result<St
         match event {
             Event::Eof => break,
             Event::Start(e) if e.name().as_ref() == b"testcase" => {
-                writer.write_event(Event::Start(e.to_owned())).map_err(|e| err(&e))?;
+                writer
+                    .write_event(Event::Start(e.to_owned()))
+                    .map_err(|e| err(&e))?;
                 write_properties(&mut writer, properties.get(index)).map_err(|e| err(&e))?;
                 index += 1;
             }
             Event::Empty(e) if e.name().as_ref() == b"testcase" => {
                 let start = e.to_owned();
-                writer.write_event(Event::Start(start)).map_err(|e| err(&e))?;
+                writer
+                    .write_event(Event::Start(start))
+                    .map_err(|e| err(&e))?;
                 write_properties(&mut writer, properties.get(index)).map_err(|e| err(&e))?;
-                writer.write_event(Event::End(BytesEnd::new("testcase"))).map_err(|e| err(&e))?;
+                writer
+                    .write_event(Event::End(BytesEnd::new("testcase")))
+                    .map_err(|e| err(&e))?;
                 index += 1;
             }
             Event::Text(t) if t.iter().all(u8::is_ascii_whitespace) => {}
@@ -117,7 +132,10 @@ fn add_properties(xml: &[u8], properties: &[Vec<(String, String)>]) -> Result<St
     String::from_utf8(writer.into_inner().into_inner()).map_err(|e| err(&e))
 }
 
-fn write_properties(w: &mut Writer<Cursor<Vec<u8>>>, props: Option<&Vec<(String, String)>>) -> std::io::Result<()> {
+fn write_properties(
+    w: &mut Writer<Cursor<Vec<u8>>>,
+    props: Option<&Vec<(String, String)>>,
+) -> std::io::Result<()> {
     let Some(props) = props else {
         return Ok(());
     };
@@ -139,7 +157,8 @@ mod tests {
     #[test]
     fn verdicts_map_to_junit_elements() {
         let mut fail = record(Verdict::Fail, &["PKCE-06"]);
-        fail.message = Some("violation of PKCE-06 (MUST): …\n  Expected: 400\n  Actual:   200".into());
+        fail.message =
+            Some("violation of PKCE-06 (MUST): …\n  Expected: 400\n  Actual:   200".into());
         fail.violated = Some("PKCE-06".into());
         let mut err = record(Verdict::Error, &["RS-06"]);
         err.message = Some("harness error: timeout".into());
@@ -154,7 +173,10 @@ mod tests {
         assert!(xml.contains(r#"tests="5""#));
         assert!(xml.contains(r#"failures="1""#));
         assert!(xml.contains(r#"errors="1""#));
-        assert!(xml.contains(r#"<failure type="PKCE-06" message="violation of PKCE-06 (MUST): …""#), "{xml}");
+        assert!(
+            xml.contains(r#"<failure type="PKCE-06" message="violation of PKCE-06 (MUST): …""#),
+            "{xml}"
+        );
         assert!(xml.contains(r#"<error type="harness" message="harness error: timeout""#));
         assert!(xml.contains("the AS issued no refresh token"));
         assert!(xml.contains(r#"<property name="requirements" value="PKCE-06"/>"#));

@@ -140,10 +140,15 @@ pub fn summary(records: &[ScenarioRecord]) -> String {
     }
     let mut out = String::from("Requirements:\n");
     for (id, (v, n)) in &by_id {
-        let text = crate::requirements::get(id).map(|r| r.text.as_str()).unwrap_or("");
+        let text = crate::requirements::get(id)
+            .map(|r| r.text.as_str())
+            .unwrap_or("");
         let short: String = text.chars().take(70).collect();
         let dots = if text.chars().count() > 70 { "…" } else { "" };
-        out.push_str(&format!("  {:<5} {id:<10} ({n}) {short}{dots}\n", v.label()));
+        out.push_str(&format!(
+            "  {:<5} {id:<10} ({n}) {short}{dots}\n",
+            v.label()
+        ));
     }
     let t = Totals::of(records);
     out.push_str(&format!(
@@ -189,15 +194,27 @@ mod tests {
         assert_eq!(exit_code(&[record(Verdict::Skip, &["RS-06"])], false), 0);
         assert_eq!(exit_code(&[record(Verdict::Error, &["RS-06"])], false), 3);
         assert_eq!(
-            exit_code(&[record(Verdict::Error, &["RS-06"]), record(Verdict::Fail, &["PKCE-06"])], false),
+            exit_code(
+                &[
+                    record(Verdict::Error, &["RS-06"]),
+                    record(Verdict::Fail, &["PKCE-06"])
+                ],
+                false
+            ),
             1
         );
     }
 
     #[test]
     fn summary_takes_the_worst_verdict_per_requirement() {
-        let s = summary(&[record(Verdict::Pass, &["CODE-02"]), record(Verdict::Fail, &["CODE-02"])]);
+        let s = summary(&[
+            record(Verdict::Pass, &["CODE-02"]),
+            record(Verdict::Fail, &["CODE-02"]),
+        ]);
         assert!(s.contains("FAIL  CODE-02    (2)"), "{s}");
-        assert!(s.contains("2 scenarios: 1 passed, 0 warned, 1 failed"), "{s}");
+        assert!(
+            s.contains("2 scenarios: 1 passed, 0 warned, 1 failed"),
+            "{s}"
+        );
     }
 }

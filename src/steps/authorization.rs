@@ -24,9 +24,19 @@ pub async fn authorize(
     let client = w.client()?.clone();
     let verifier = PkceVerifier::random();
     let state = oauth::random_state();
-    let params = oauth::authorization_params(&client, &verifier.challenge(), &state, scope.as_deref(), resource.as_deref());
+    let params = oauth::authorization_params(
+        &client,
+        &verifier.challenge(),
+        &state,
+        scope.as_deref(),
+        resource.as_deref(),
+    );
     let url = oauth::authorization_url(&d.endpoints.authorization, &tamper(params));
-    let outcome = w.ctx.driver.authorize(&w.http, url, &client.redirect_uri).await?;
+    let outcome = w
+        .ctx
+        .driver
+        .authorize(&w.http, url, &client.redirect_uri)
+        .await?;
     w.verifier = Some(verifier);
     w.state = Some(state);
     w.authorization = Some(outcome.clone());
@@ -34,24 +44,45 @@ pub async fn authorize(
 }
 
 /// A valid authorization that must yield a code: the S256 happy path (PKCE-02).
-pub async fn obtain_code(w: &mut World, resource: Option<String>, scope: Option<String>) -> Outcome {
+pub async fn obtain_code(
+    w: &mut World,
+    resource: Option<String>,
+    scope: Option<String>,
+) -> Outcome {
     let outcome = authorize(w, resource, scope, |p| p).await?;
     let Some(code) = outcome.code() else {
         let actual = match outcome.error() {
-            Some(e) => format!("error={e} ({})", outcome.param("error_description").unwrap_or("")),
+            Some(e) => format!(
+                "error={e} ({})",
+                outcome.param("error_description").unwrap_or("")
+            ),
             None => outcome.describe(),
         };
-        return Err(Violation::new("PKCE-02", "an authorization code for a valid S256 request", actual).into());
+        return Err(Violation::new(
+            "PKCE-02",
+            "an authorization code for a valid S256 request",
+            actual,
+        )
+        .into());
     };
     if outcome.param("state") != w.state.as_deref() {
-        return Err(Violation::new("PKCE-02", "the request's state with the code", format!("state={:?}", outcome.param("state"))).into());
+        return Err(Violation::new(
+            "PKCE-02",
+            "the request's state with the code",
+            format!("state={:?}", outcome.param("state")),
+        )
+        .into());
     }
     w.code = Some(code);
     Ok(())
 }
 
 /// Authorization, then redemption: tokens for `resource` (PKCE-02 when it fails).
-pub async fn obtain_tokens(w: &mut World, resource: Option<String>, scope: Option<String>) -> Outcome {
+pub async fn obtain_tokens(
+    w: &mut World,
+    resource: Option<String>,
+    scope: Option<String>,
+) -> Outcome {
     if w.client.is_none() {
         w.client = Some(w.ctx.client().await?);
     }
@@ -67,7 +98,11 @@ pub async fn obtain_tokens(w: &mut World, resource: Option<String>, scope: Optio
     let d = w.ctx.discovered().await?;
     let resp = oauth::post_form(&w.http, &d.endpoints.token, &client, &params).await?;
     let tokens = TokenSet::from_response(&resp).map_err(|e| {
-        Violation::new("PKCE-02", "tokens for a valid S256 redemption", format!("{e}: {}", crate::checks::describe(&resp)))
+        Violation::new(
+            "PKCE-02",
+            "tokens for a valid S256 redemption",
+            format!("{e}: {}", crate::checks::describe(&resp)),
+        )
     })?;
     w.granted_scope = tokens.scope.clone().or(requested);
     w.token_responses.push(resp);
@@ -104,17 +139,26 @@ async fn tampered(w: &mut World, tamper: impl FnOnce(Params) -> Params) -> Outco
 
 #[when("the client requests authorization with code_challenge and code_challenge_method omitted")]
 async fn without_challenge(w: &mut World) {
-    w.step(async |w| tampered(w, |p| p.omit(Param::CodeChallenge).omit(Param::CodeChallengeMethod)).await).await
+    w.step(async |w| {
+        tampered(w, |p| {
+            p.omit(Param::CodeChallenge)
+                .omit(Param::CodeChallengeMethod)
+        })
+        .await
+    })
+    .await
 }
 
 #[when(expr = "the client requests authorization with code_challenge_method set to {string}")]
 async fn with_method(w: &mut World, method: String) {
-    w.step(async |w| tampered(w, |p| p.tamper(Param::CodeChallengeMethod, method)).await).await
+    w.step(async |w| tampered(w, |p| p.tamper(Param::CodeChallengeMethod, method)).await)
+        .await
 }
 
 #[when(expr = "the client requests authorization with resource set to {string}")]
 async fn with_resource(w: &mut World, resource: String) {
-    w.step(async |w| tampered(w, |p| p.tamper(Param::Resource, resource)).await).await
+    w.step(async |w| tampered(w, |p| p.tamper(Param::Resource, resource)).await)
+        .await
 }
 
 #[then(regex = r#"^the authorization is refused with "([^"]+)" and no code \(([A-Z]+-\d{2})\)$"#)]

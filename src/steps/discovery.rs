@@ -25,9 +25,14 @@ async fn issuer(w: &mut World) -> Outcome<(String, Url)> {
     let first = doc
         .strings("authorization_servers")
         .and_then(|v| v.into_iter().next())
-        .ok_or_else(|| Fault::Harness("could not run: PRM lists no authorization server (PRM-10)".into()))?;
-    let url = Url::parse(&first)
-        .map_err(|e| Fault::Harness(format!("could not run: PRM's authorization server {first:?} is not a URL ({e})")))?;
+        .ok_or_else(|| {
+            Fault::Harness("could not run: PRM lists no authorization server (PRM-10)".into())
+        })?;
+    let url = Url::parse(&first).map_err(|e| {
+        Fault::Harness(format!(
+            "could not run: PRM's authorization server {first:?} is not a URL ({e})"
+        ))
+    })?;
     Ok((first, url))
 }
 
@@ -37,7 +42,8 @@ async fn look_for_prm(w: &mut World) -> Outcome {
     }
     let from_header = w.probe.as_ref().and_then(|p| p.resource_metadata());
     let mut attempts = Vec::new();
-    let found = discovery::find_prm(&w.http, &w.ctx.target, from_header.as_ref(), &mut attempts).await?;
+    let found =
+        discovery::find_prm(&w.http, &w.ctx.target, from_header.as_ref(), &mut attempts).await?;
     w.attempts.extend(attempts);
     w.prm = found;
     Ok(())
@@ -47,7 +53,10 @@ fn requires_prm(w: &World) -> Outcome {
     if w.ctx.revision.has_prm() {
         Ok(())
     } else {
-        Err(Fault::Skip(format!("MCP {} has no protected resource metadata", w.ctx.revision)))
+        Err(Fault::Skip(format!(
+            "MCP {} has no protected resource metadata",
+            w.ctx.revision
+        )))
     }
 }
 
@@ -55,7 +64,11 @@ fn prm_found(w: &World) -> Outcome<&crate::client::discovery::Document> {
     w.prm.as_ref().map(|(_, d)| d).ok_or_else(|| {
         Fault::Harness(format!(
             "could not run: no route yields PRM (see PRM-07); tried: {}",
-            w.attempts.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+            w.attempts
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
         ))
     })
 }
@@ -101,13 +114,22 @@ async fn challenge_names_prm(w: &mut World) {
         };
         let mut by_well_known = false;
         for u in wellknown::prm_candidates(&w.ctx.target) {
-            if fetch_document(&w.http, &u, "PRM", &mut attempts).await?.1.is_some() {
+            if fetch_document(&w.http, &u, "PRM", &mut attempts)
+                .await?
+                .1
+                .is_some()
+            {
                 by_well_known = true;
                 break;
             }
         }
         w.attempts.extend(attempts);
-        let f = check::prm_03_resource_metadata(&probe, w.ctx.revision, by_header.as_ref(), by_well_known);
+        let f = check::prm_03_resource_metadata(
+            &probe,
+            w.ctx.revision,
+            by_header.as_ref(),
+            by_well_known,
+        );
         w.expect(f)
     })
     .await
@@ -167,8 +189,17 @@ async fn some_route_yields_prm(w: &mut World) {
         if w.prm.is_some() {
             return Ok(());
         }
-        let tried = w.attempts.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
-        let v = crate::verdict::Violation::new("PRM-07", "a PRM document from the challenge or a well-known URL", format!("none; tried: {tried}"));
+        let tried = w
+            .attempts
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ");
+        let v = crate::verdict::Violation::new(
+            "PRM-07",
+            "a PRM document from the challenge or a well-known URL",
+            format!("none; tried: {tried}"),
+        );
         w.expect(vec![v])
     })
     .await
@@ -208,7 +239,8 @@ async fn fetch_oauth_metadata(w: &mut World) {
         let (_, issuer) = issuer(w).await?;
         let url = wellknown::path_inserted(&issuer, wellknown::OAUTH_AS_SUFFIX);
         let mut attempts = Vec::new();
-        let (resp, doc) = fetch_document(&w.http, &url, MetadataKind::OAuth.describe(), &mut attempts).await?;
+        let (resp, doc) =
+            fetch_document(&w.http, &url, MetadataKind::OAuth.describe(), &mut attempts).await?;
         w.attempts.extend(attempts);
         w.fetched = Some((url, resp, doc));
         Ok(())
@@ -250,7 +282,11 @@ fn as_found(w: &World) -> Outcome<&crate::client::discovery::Document> {
     w.as_metadata.as_ref().map(|(_, d)| d).ok_or_else(|| {
         Fault::Harness(format!(
             "could not run: no AS metadata at any well-known URL (see ASM-02); tried: {}",
-            w.attempts.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+            w.attempts
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
         ))
     })
 }
@@ -261,8 +297,17 @@ async fn some_as_metadata(w: &mut World) {
         if w.as_metadata.is_some() {
             return Ok(());
         }
-        let tried = w.attempts.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
-        let v = crate::verdict::Violation::new("ASM-02", "AS metadata at one of the well-known URLs", format!("none; tried: {tried}"));
+        let tried = w
+            .attempts
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ");
+        let v = crate::verdict::Violation::new(
+            "ASM-02",
+            "AS metadata at one of the well-known URLs",
+            format!("none; tried: {tried}"),
+        );
         w.expect(vec![v])
     })
     .await

@@ -18,7 +18,10 @@ async fn register(w: &mut World, reg: Registration) -> Outcome {
 }
 
 fn response(w: &World) -> Outcome<&crate::client::http::Response> {
-    need(w.registration_response.as_ref(), "no registration response yet")
+    need(
+        w.registration_response.as_ref(),
+        "no registration response yet",
+    )
 }
 
 #[given("the authorization server offers dynamic client registration")]
@@ -26,7 +29,9 @@ async fn offers_dcr(w: &mut World) {
     w.step(async |w| {
         let d = w.ctx.discovered().await?;
         if d.endpoints.registration.is_none() {
-            return Err(Fault::Skip("the AS metadata has no registration_endpoint".into()));
+            return Err(Fault::Skip(
+                "the AS metadata has no registration_endpoint".into(),
+            ));
         }
         Ok(())
     })
@@ -45,7 +50,8 @@ async fn register_public(w: &mut World) {
 #[when(expr = "the client registers a public client with redirect_uris set to {string}")]
 async fn register_with_redirect(w: &mut World, uri: String) {
     w.step(async |w| {
-        let reg = Registration::public_client(&w.ctx.redirect_uri).tamper("redirect_uris", json!([uri]));
+        let reg =
+            Registration::public_client(&w.ctx.redirect_uri).tamper("redirect_uris", json!([uri]));
         register(w, reg).await
     })
     .await
@@ -81,7 +87,9 @@ async fn created(w: &mut World, id: String) {
 #[then("the registration response holds a client_id and echoes the registered metadata")]
 async fn echoes(w: &mut World) {
     w.step(async |w| {
-        let sent = need(w.registration.as_ref(), "registration")?.members().clone();
+        let sent = need(w.registration.as_ref(), "registration")?
+            .members()
+            .clone();
         let f = check::dcr_02_echo(&sent, response(w)?);
         w.expect(f)
     })

@@ -24,7 +24,10 @@ async fn send(w: &mut World, mcp: &McpClient, req: McpRequest) -> Outcome {
 /// `tools/list` with a credential, inside the scenario's session when there is one.
 async fn list_tools(w: &mut World, credential: Credential) -> Outcome {
     let mcp = w.mcp();
-    let req = mcp.tools_list().with_credential(credential).with_session(w.session.clone());
+    let req = mcp
+        .tools_list()
+        .with_credential(credential)
+        .with_session(w.session.clone());
     send(w, &mcp, req).await
 }
 
@@ -78,7 +81,11 @@ async fn list_with_token(w: &mut World) {
 #[then("the MCP server answers every request")]
 async fn answers_every_request(w: &mut World) {
     w.step(async |w| {
-        let f = w.mcp_responses.iter().flat_map(|r| check::accepted("RS-02", r)).collect();
+        let f = w
+            .mcp_responses
+            .iter()
+            .flat_map(|r| check::accepted("RS-02", r))
+            .collect();
         w.expect(f)
     })
     .await
@@ -86,7 +93,8 @@ async fn answers_every_request(w: &mut World) {
 
 #[when("the client lists tools in that conversation without a token")]
 async fn list_without_token(w: &mut World) {
-    w.step(async |w| list_tools(w, Credential::None).await).await
+    w.step(async |w| list_tools(w, Credential::None).await)
+        .await
 }
 
 #[when(regex = r"^the client lists tools with the bearer token (.+)$")]
@@ -112,7 +120,9 @@ async fn list_with_bad_token(w: &mut World, case: String) {
     .await
 }
 
-#[then(regex = r"^the MCP server refuses the token with 401 and error invalid_token \(([A-Z]+-\d{2})\)$")]
+#[then(
+    regex = r"^the MCP server refuses the token with 401 and error invalid_token \(([A-Z]+-\d{2})\)$"
+)]
 async fn refuses_invalid_token(w: &mut World, id: String) {
     w.step(async |w| {
         let f = check::invalid_token(&id, w.last_mcp()?, w.empty_token);
@@ -126,12 +136,20 @@ async fn list_with_forged(w: &mut World, forgery: String) {
     w.step(async |w| {
         let forgery = Forgery::from_str(&forgery).map_err(Fault::Harness)?;
         let d = w.ctx.discovered().await?;
-        let claims = tokens::plausible_claims(&d.endpoints.issuer, w.ctx.target.as_str(), d.scope.as_deref());
+        let claims = tokens::plausible_claims(
+            &d.endpoints.issuer,
+            w.ctx.target.as_str(),
+            d.scope.as_deref(),
+        );
         let token = match forgery {
             Forgery::AlgNone => tokens::alg_none(&claims),
             Forgery::ForeignKey => tokens::foreign_key(&claims).map_err(Fault::Harness)?,
             Forgery::EditedPayload => tokens::edited_payload(&w.tokens()?.access_token)
-                .ok_or_else(|| Fault::Skip("the access token is not a JWT, so its payload cannot be edited".into()))?,
+                .ok_or_else(|| {
+                    Fault::Skip(
+                        "the access token is not a JWT, so its payload cannot be edited".into(),
+                    )
+                })?,
         };
         list_tools(w, Credential::Bearer(token)).await
     })

@@ -54,7 +54,11 @@ impl VerifierCase {
 }
 
 /// Redeems the world's code as `client` (first or second), after `tamper`.
-async fn redeem(w: &mut World, second: bool, tamper: impl FnOnce(Params) -> Params) -> Outcome<Response> {
+async fn redeem(
+    w: &mut World,
+    second: bool,
+    tamper: impl FnOnce(Params) -> Params,
+) -> Outcome<Response> {
     let client = which_client(w, second)?;
     let d = w.ctx.discovered().await?;
     let params = oauth::code_params(
@@ -83,17 +87,20 @@ fn record(w: &mut World, resp: Response) {
 
 #[when("the client redeems the code")]
 async fn redeem_code(w: &mut World) {
-    w.step(async |w| redeem(w, false, |p| p).await.map(drop)).await
+    w.step(async |w| redeem(w, false, |p| p).await.map(drop))
+        .await
 }
 
 #[when("the client redeems the same code again")]
 async fn redeem_again(w: &mut World) {
-    w.step(async |w| redeem(w, false, |p| p).await.map(drop)).await
+    w.step(async |w| redeem(w, false, |p| p).await.map(drop))
+        .await
 }
 
 #[when("the second client redeems the code")]
 async fn second_redeems(w: &mut World) {
-    w.step(async |w| redeem(w, true, |p| p).await.map(drop)).await
+    w.step(async |w| redeem(w, true, |p| p).await.map(drop))
+        .await
 }
 
 #[when(regex = r"^the client redeems the code with code_verifier set to (.+)$")]
@@ -101,14 +108,21 @@ async fn redeem_with_verifier(w: &mut World, case: String) {
     w.step(async |w| {
         let case = VerifierCase::from_str(&case).map_err(Fault::Harness)?;
         let value = case.value(need(w.verifier.as_ref(), "a verifier")?);
-        redeem(w, false, |p| p.tamper(Param::CodeVerifier, value)).await.map(drop)
+        redeem(w, false, |p| p.tamper(Param::CodeVerifier, value))
+            .await
+            .map(drop)
     })
     .await
 }
 
 #[when("the client redeems the code with code_verifier omitted")]
 async fn redeem_without_verifier(w: &mut World) {
-    w.step(async |w| redeem(w, false, |p| p.omit(Param::CodeVerifier)).await.map(drop)).await
+    w.step(async |w| {
+        redeem(w, false, |p| p.omit(Param::CodeVerifier))
+            .await
+            .map(drop)
+    })
+    .await
 }
 
 #[when("the client redeems the code with redirect_uri set to another loopback URI")]
@@ -116,7 +130,9 @@ async fn redeem_other_redirect(w: &mut World) {
     w.step(async |w| {
         let mut other = w.client()?.redirect_uri.clone();
         other.set_path("/another-callback");
-        redeem(w, false, |p| p.tamper(Param::RedirectUri, other.as_str())).await.map(drop)
+        redeem(w, false, |p| p.tamper(Param::RedirectUri, other.as_str()))
+            .await
+            .map(drop)
     })
     .await
 }
@@ -132,7 +148,10 @@ async fn redeem_concurrently(w: &mut World, n: usize) {
             need(w.verifier.as_ref(), "a verifier")?,
             Some(w.ctx.target.as_str()),
         );
-        let results = join_all((0..n).map(|_| oauth::post_form(&w.http, &d.endpoints.token, &client, &params))).await;
+        let results = join_all(
+            (0..n).map(|_| oauth::post_form(&w.http, &d.endpoints.token, &client, &params)),
+        )
+        .await;
         w.token_responses.clear();
         for r in results {
             w.token_responses.push(r?);
@@ -188,7 +207,9 @@ async fn token_refused_either(w: &mut World, a: String, b: String, id: String) {
     .await
 }
 
-#[then(regex = r#"^exactly one redemption succeeds and the others get "([^"]+)" \(([A-Z]+-\d{2})\)$"#)]
+#[then(
+    regex = r#"^exactly one redemption succeeds and the others get "([^"]+)" \(([A-Z]+-\d{2})\)$"#
+)]
 async fn exactly_one(w: &mut World, error: String, id: String) {
     w.step(async |w| {
         let f = check::exactly_one_success(&id, &w.token_responses, &error);
@@ -202,7 +223,9 @@ async fn first_access_token_refused(w: &mut World) {
     w.step(async |w| {
         let first = need(w.first_tokens.clone(), "tokens from the first redemption")?;
         let mcp = w.mcp();
-        let (resp, _) = mcp.open(&Credential::Bearer(first.access_token.clone())).await?;
+        let (resp, _) = mcp
+            .open(&Credential::Bearer(first.access_token.clone()))
+            .await?;
         w.last_response = Some(resp.http.clone());
         let f = rs_check::refused_401("CODE-03", &resp);
         w.mcp_responses.push(resp);
@@ -227,7 +250,12 @@ async fn first_refresh_token_refused(w: &mut World) {
 
 // Refresh.
 
-async fn refresh_with(w: &mut World, second: bool, rt: &Secret, tamper: impl FnOnce(Params) -> Params) -> Outcome<Response> {
+async fn refresh_with(
+    w: &mut World,
+    second: bool,
+    rt: &Secret,
+    tamper: impl FnOnce(Params) -> Params,
+) -> Outcome<Response> {
     let client = which_client(w, second)?;
     let d = w.ctx.discovered().await?;
     let params = tamper(oauth::refresh_params(&client, rt, None));
@@ -298,7 +326,10 @@ async fn refresh_concurrently(w: &mut World, n: usize) {
         let client = w.client()?.clone();
         let d = w.ctx.discovered().await?;
         let params = oauth::refresh_params(&client, &rt, None);
-        let results = join_all((0..n).map(|_| oauth::post_form(&w.http, &d.endpoints.token, &client, &params))).await;
+        let results = join_all(
+            (0..n).map(|_| oauth::post_form(&w.http, &d.endpoints.token, &client, &params)),
+        )
+        .await;
         w.token_responses.clear();
         for r in results {
             w.token_responses.push(r?);
@@ -325,7 +356,9 @@ async fn refresh_wider_scope(w: &mut World, extra: String) {
             Some(s) if !s.is_empty() => format!("{s} {extra}"),
             _ => extra.clone(),
         };
-        refresh_with(w, false, &rt, |p| p.tamper(Param::Scope, scope)).await.map(drop)
+        refresh_with(w, false, &rt, |p| p.tamper(Param::Scope, scope))
+            .await
+            .map(drop)
     })
     .await
 }
@@ -342,7 +375,10 @@ async fn refresh_made_up(w: &mut World) {
 #[then("the refresh response carries a refresh token different from the old one")]
 async fn rotated(w: &mut World) {
     w.step(async |w| {
-        let old = need(w.replaced_refresh.clone(), "the refresh token before the refresh")?;
+        let old = need(
+            w.replaced_refresh.clone(),
+            "the refresh token before the refresh",
+        )?;
         let f = check::refresh_01_rotated(old.expose(), w.last_token_response()?);
         w.expect(f)
     })

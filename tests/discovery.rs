@@ -1,0 +1,212 @@
+//! The discovery chain against mock servers: the happy path, and malformed answers that must
+//! each end in a clear verdict (never a panic or a hang).
+
+use std::time::Duration;
+
+use mcp_oauth_conformance::client::discovery::{self, DiscoveryError};
+use mcp_oauth_conformance::client::http::{Http, Limits};
+use mcp_oauth_conformance::client::mcp::{McpClient, Revision};
+use serde_json::{Value, json};
+use url::Url;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn http(timeout: Duration) -> Http {
+    mcp_oauth_conformance::install_crypto_provider();
+    Http::new(
+        Limits {
+            timeout,
+            ..Limits::default()
+        },
+        false,
+    )
+    .expect("client")
+}
+
+/// How a mock answers: given the origin, the PRM and AS metadata responses.
+type Answer = Box<dyn Fn(&str) -> ResponseTemplate>;
+
+fn valid_prm() -> Answer {
+    Box::new(|base: &str| {
+        ResponseTemplate::new(200).set_body_json(
+            json!({"resource": format!("{base}/mcp"), "authorization_servers": [base]}),
+        )
+    })
+}
+
+fn valid_meta() -> Answer {
+    Box::new(|base: &str| ResponseTemplate::new(200).set_body_json(as_metadata(base)))
+}
+
+/// A mock MCP server and AS on one origin, answering PRM and AS metadata as told.
+async fn target(prm: Answer, meta: Answer) -> (MockServer, Url) {
+    let server = MockServer::start().await;
+    let base = server.uri();
+    Mock::given(method("POST"))
+        .and(path("/mcp"))
+        .respond_with(ResponseTemplate::new(401).insert_header(
+            "www-authenticate",
+            format!(r#"Bearer resource_metadata="{base}/.well-known/oauth-protected-resource/mcp", scope="read""#).as_str(),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/.well-known/oauth-protected-resource/mcp"))
+        .respond_with(prm(&base))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/.well-known/oauth-authorization-server"))
+        .respond_with(meta(&base))
+        .mount(&server)
+        .await;
+    let url = Url::parse(&format!("{base}/mcp")).expect("mock URL");
+    (server, url)
+}
+
+fn as_metadata(issuer: &str) -> Value {
+    json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}/authorize"),
+        "token_endpoint": format!("{issuer}/token"),
+        "registration_endpoint": format!("{issuer}/register"),
+        "response_types_supported": ["code"],
+        "code_challenge_methods_supported": ["S256"],
+    })
+}
+
+async fn discover(url: &Url, timeout: Duration) -> Result<discovery::Discovered, DiscoveryError> {
+    let h = http(timeout);
+    let mcp = McpClient::new(h.clone(), url.clone(), Revision::V2025_11_25);
+    discovery::discover(&h, &mcp).await
+}
+
+#[tokio::test]
+async fn the_chain_follows_the_challenge_then_prm_then_as_metadata() {
+    let (server, url) = target(valid_prm(), valid_meta()).await;
+    let d = discover(&url, Duration::from_secs(5))
+        .await
+        .expect("discovers");
+    assert_eq!(d.endpoints.issuer, server.uri());
+    assert_eq!(
+        d.endpoints.token.as_str(),
+        format!("{}/token", server.uri())
+    );
+    assert_eq!(d.scope.as_deref(), Some("read"));
+    // Every URL tried is recorded, with its outcome.
+    let tried: Vec<String> = d.attempts.iter().map(ToString::to_string).collect();
+    assert_eq!(tried.len(), 2, "{tried:?}");
+    assert!(
+        tried[0].contains("oauth-protected-resource/mcp") && tried[0].contains("200"),
+        "{tried:?}"
+    );
+}
+
+#[tokio::test]
+async fn prm_that_is_not_json_leaves_no_document() {
+    let (_s, url) = target(
+        Box::new(|_| ResponseTemplate::new(200).set_body_string("<html>hello</html>")),
+        valid_meta(),
+    )
+    .await;
+    match discover(&url, Duration::from_secs(5)).await {
+        Err(DiscoveryError::NoPrm(tried)) => assert!(tried.contains("not JSON"), "{tried}"),
+        other => panic!("expected NoPrm, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn prm_resource_with_a_trailing_slash_is_refused() {
+    let prm: Answer = Box::new(|base: &str| {
+        ResponseTemplate::new(200).set_body_json(
+            json!({"resource": format!("{base}/mcp/"), "authorization_servers": [base]}),
+        )
+    });
+    let (_s, url) = target(prm, valid_meta()).await;
+    match discover(&url, Duration::from_secs(5)).await {
+        Err(DiscoveryError::ResourceMismatch { expected, actual }) => {
+            assert_eq!(format!("{expected}/"), actual)
+        }
+        other => panic!("expected ResourceMismatch, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn prm_without_authorization_servers_is_refused() {
+    let prm: Answer = Box::new(|base: &str| {
+        ResponseTemplate::new(200).set_body_json(json!({"resource": format!("{base}/mcp")}))
+    });
+    let (_s, url) = target(prm, valid_meta()).await;
+    let result = discover(&url, Duration::from_secs(5)).await;
+    assert!(
+        matches!(result, Err(DiscoveryError::NoAuthorizationServer)),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_issuer_mismatch_is_refused() {
+    let meta: Answer = Box::new(|_| {
+        ResponseTemplate::new(200).set_body_json(as_metadata("https://elsewhere.example"))
+    });
+    let (_s, url) = target(valid_prm(), meta).await;
+    match discover(&url, Duration::from_secs(5)).await {
+        Err(DiscoveryError::IssuerMismatch { actual, .. }) => {
+            assert_eq!(actual, "https://elsewhere.example")
+        }
+        other => panic!("expected IssuerMismatch, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn metadata_missing_the_token_endpoint_is_refused() {
+    let meta: Answer = Box::new(|base: &str| {
+        let mut m = as_metadata(base);
+        if let Some(o) = m.as_object_mut() {
+            o.remove("token_endpoint");
+        }
+        ResponseTemplate::new(200).set_body_json(m)
+    });
+    let (_s, url) = target(valid_prm(), meta).await;
+    match discover(&url, Duration::from_secs(5)).await {
+        Err(DiscoveryError::MissingEndpoint(m)) => assert!(m.contains("token_endpoint"), "{m}"),
+        other => panic!("expected MissingEndpoint, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn server_errors_everywhere_end_in_no_metadata_with_every_url_listed() {
+    let (_s, url) = target(
+        valid_prm(),
+        Box::new(|_| ResponseTemplate::new(500).set_body_string("boom")),
+    )
+    .await;
+    match discover(&url, Duration::from_secs(5)).await {
+        Err(DiscoveryError::NoAsMetadata { tried, .. }) => {
+            assert!(
+                tried.contains("oauth-authorization-server → 500"),
+                "{tried}"
+            );
+            assert!(tried.contains("openid-configuration"), "{tried}");
+        }
+        other => panic!("expected NoAsMetadata, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_slow_answer_is_a_timeout_not_a_hang() {
+    let slow: Answer = Box::new(|_| {
+        ResponseTemplate::new(200)
+            .set_body_json(json!({}))
+            .set_delay(Duration::from_secs(5))
+    });
+    let (_s, url) = target(slow, valid_meta()).await;
+    let started = std::time::Instant::now();
+    match discover(&url, Duration::from_millis(300)).await {
+        Err(DiscoveryError::Transport(e)) => {
+            assert!(e.to_string().contains("no answer within"), "{e}")
+        }
+        other => panic!("expected a transport timeout, got {other:?}"),
+    }
+    assert!(started.elapsed() < Duration::from_secs(4));
+}
