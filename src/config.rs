@@ -247,6 +247,16 @@ narrow_scope = "read"
     }
 
     #[test]
+    fn the_example_profile_parses() {
+        let text = include_str!("../fixtures/targets/example.toml");
+        let p = Profile::parse(text).expect("fixtures/targets/example.toml parses");
+        assert_eq!(
+            p.login.password_env.as_deref(),
+            Some("MCP_CONFORMANCE_PASSWORD")
+        );
+    }
+
+    #[test]
     fn mistakes_are_named() {
         let e = Profile::parse("targt = \"x\"").expect_err("unknown key");
         assert!(e.contains("unknown field"), "{e}");
