@@ -16,7 +16,7 @@ use crate::client::redact::Secret;
 use crate::client::registration::{RegisteredClient, Registration};
 use crate::config::ScopeCheck;
 use crate::report::ScenarioRecord;
-use crate::verdict::{Fault, Outcome, Violation};
+use crate::verdict::{Fault, Outcome};
 
 pub struct Context {
     pub target: Url,
@@ -123,13 +123,8 @@ impl Context {
         let resp = reg.send(http, &endpoint).await?;
         RegisteredClient::from_response(&resp, &self.redirect_uri).ok_or_else(|| {
             Fault::Harness(format!(
-                "could not run: registering a client failed ({}), see the registration scenarios",
-                Violation::new(
-                    "DCR-01",
-                    "201 with a client_id",
-                    crate::checks::describe(&resp)
-                )
-                .actual
+                "could not run: registering a client failed ({}); see the registration scenarios",
+                crate::checks::describe(&resp)
             ))
         })
     }

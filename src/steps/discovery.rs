@@ -49,6 +49,15 @@ async fn look_for_prm(w: &mut World) -> Outcome {
     Ok(())
 }
 
+/// Every URL this scenario tried, with its outcome.
+fn tried(w: &World) -> String {
+    w.attempts
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 fn requires_prm(w: &World) -> Outcome {
     if w.ctx.revision.has_prm() {
         Ok(())
@@ -189,12 +198,7 @@ async fn some_route_yields_prm(w: &mut World) {
         if w.prm.is_some() {
             return Ok(());
         }
-        let tried = w
-            .attempts
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("; ");
+        let tried = tried(w);
         let v = crate::verdict::Violation::new(
             "PRM-07",
             "a PRM document from the challenge or a well-known URL",
@@ -297,12 +301,7 @@ async fn some_as_metadata(w: &mut World) {
         if w.as_metadata.is_some() {
             return Ok(());
         }
-        let tried = w
-            .attempts
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("; ");
+        let tried = tried(w);
         let v = crate::verdict::Violation::new(
             "ASM-02",
             "AS metadata at one of the well-known URLs",

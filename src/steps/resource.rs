@@ -8,7 +8,7 @@ use cucumber::{given, then, when};
 use super::authorization::obtain_tokens;
 use super::{World, need};
 use crate::checks::resource as check;
-use crate::client::mcp::{Credential, McpClient, McpRequest};
+use crate::client::mcp::{Credential, McpClient, McpRequest, McpResponse};
 use crate::client::redact::Secret;
 use crate::client::tokens::{self, Forgery};
 use crate::verdict::{Fault, Outcome};
@@ -243,14 +243,20 @@ async fn insufficient_scope(w: &mut World) {
     .await
 }
 
+/// Opens a conversation at `mcp` with the world's access token and keeps the response.
+async fn open_with_token(w: &mut World, mcp: &McpClient) -> Outcome<McpResponse> {
+    let (resp, _) = mcp.open(&w.bearer()?).await?;
+    w.last_response = Some(resp.http.clone());
+    w.mcp_responses.push(resp.clone());
+    Ok(resp)
+}
+
 #[then("the MCP server accepts the access token")]
 async fn target_accepts(w: &mut World) {
     w.step(async |w| {
         let mcp = w.mcp();
-        let (resp, _) = mcp.open(&w.bearer()?).await?;
+        let resp = open_with_token(w, &mcp).await?;
         let f = check::accepted("RES-02", &resp);
-        w.last_response = Some(resp.http.clone());
-        w.mcp_responses.push(resp);
         w.expect(f)
     })
     .await
@@ -261,10 +267,8 @@ async fn second_refuses(w: &mut World) {
     w.step(async |w| {
         let second = need(w.second_resource.clone(), "a second resource")?;
         let mcp = McpClient::new(w.http.clone(), second, w.ctx.revision);
-        let (resp, _) = mcp.open(&w.bearer()?).await?;
+        let resp = open_with_token(w, &mcp).await?;
         let f = check::refused_401("RS-07", &resp);
-        w.last_response = Some(resp.http.clone());
-        w.mcp_responses.push(resp);
         w.expect(f)
     })
     .await
@@ -274,10 +278,8 @@ async fn second_refuses(w: &mut World) {
 async fn target_refuses(w: &mut World) {
     w.step(async |w| {
         let mcp = w.mcp();
-        let (resp, _) = mcp.open(&w.bearer()?).await?;
+        let resp = open_with_token(w, &mcp).await?;
         let f = check::refused_401("RS-07", &resp);
-        w.last_response = Some(resp.http.clone());
-        w.mcp_responses.push(resp);
         w.expect(f)
     })
     .await
