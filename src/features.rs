@@ -115,6 +115,33 @@ pub fn filter(
         .collect()
 }
 
+/// Splits off the scenarios `keep` refuses, returning them with their features.
+pub fn split_off(
+    features: Vec<Feature>,
+    keep: impl Fn(&Scenario) -> bool,
+) -> (Vec<Feature>, Vec<(Feature, Scenario)>) {
+    let mut removed = Vec::new();
+    let kept = features
+        .into_iter()
+        .filter_map(|mut f| {
+            let (stay, go): (Vec<Scenario>, Vec<Scenario>) =
+                f.scenarios.drain(..).partition(|s| keep(s));
+            f.scenarios = stay;
+            let mut gone = go;
+            for r in &mut f.rules {
+                let (stay, go_r): (Vec<Scenario>, Vec<Scenario>) =
+                    r.scenarios.drain(..).partition(|s| keep(s));
+                r.scenarios = stay;
+                gone.extend(go_r);
+            }
+            removed.extend(gone.into_iter().map(|s| (f.clone(), s)));
+            f.rules.retain(|r| !r.scenarios.is_empty());
+            (!f.scenarios.is_empty() || !f.rules.is_empty()).then_some(f)
+        })
+        .collect();
+    (kept, removed)
+}
+
 /// Every scenario of the features, with its feature.
 pub fn scenarios(features: &[Feature]) -> Vec<(&Feature, &Scenario)> {
     features
@@ -228,6 +255,16 @@ mod tests {
         assert_eq!(scenarios(&only).len(), 3);
         let re = Regex::new("^CODE-08 ").expect("regex");
         assert_eq!(scenarios(&filter(features, None, Some(&re))).len(), 1);
+    }
+
+    #[test]
+    fn split_off_keeps_and_returns_by_predicate() {
+        let features = load(Source::Embedded).expect("parse");
+        let total = scenarios(&features).len();
+        let (kept, removed) = split_off(features, |s| !s.name.starts_with("PKCE-"));
+        assert_eq!(removed.len(), 11);
+        assert!(removed.iter().all(|(_, s)| s.name.starts_with("PKCE-")));
+        assert_eq!(scenarios(&kept).len() + removed.len(), total);
     }
 
     #[test]

@@ -85,6 +85,9 @@ pub async fn run(opts: RunOptions) -> Result<RunResult, RunError> {
             "no scenario matches the --tags / --name filters".into(),
         ));
     }
+    // Scenarios whose requirements do not apply to the revision are not run: they are reported
+    // as skipped, with the reason.
+    let (features, not_applicable) = features::split_off(features, |s| applies(s, revision));
     let password = profile.password().map_err(RunError::Usage)?;
     let redirect_uri = parse_http_url("client.redirect_uri", &profile.client.redirect_uri)
         .map_err(RunError::Usage)?;
@@ -142,6 +145,11 @@ pub async fn run(opts: RunOptions) -> Result<RunResult, RunError> {
         scope_check,
         max_expiry_wait: Duration::from_secs(profile.limits.max_expiry_wait_secs),
     });
+    if let Ok(mut records) = ctx.records.lock() {
+        for (f, s) in &not_applicable {
+            records.push(skipped(f, s, revision));
+        }
+    }
     let concurrency = opts
         .concurrency
         .or(profile.concurrency)
@@ -152,8 +160,9 @@ pub async fn run(opts: RunOptions) -> Result<RunResult, RunError> {
     create(&opts.junit)?;
 
     eprintln!(
-        "Running {} scenarios against {target} (MCP {revision}, {concurrency} at a time)\n",
-        features::scenarios(&features).len()
+        "Running {} scenarios against {target} (MCP {revision}, {concurrency} at a time); {} do not apply to this revision\n",
+        features::scenarios(&features).len(),
+        not_applicable.len()
     );
     let previous_hook = std::panic::take_hook();
     // Step failures are reported by the scenario records; the default hook's noise is not.
@@ -218,6 +227,44 @@ async fn preflight(http: &Http, target: &Url, revision: Revision) -> Result<(), 
         .map(drop)
         .map_err(|e| RunError::Harness(format!("the target cannot be reached: {e}")))?;
     Ok(())
+}
+
+/// Whether any of a scenario's requirements applies to `revision`. The catalogue does not cover
+/// 2026-07-28 yet, so its rules are taken to be 2025-11-25's until it does.
+fn applies(s: &Scenario, revision: Revision) -> bool {
+    let lookup = if revision == Revision::V2026_07_28 {
+        Revision::V2025_11_25
+    } else {
+        revision
+    };
+    features::ids(s)
+        .iter()
+        .any(|id| crate::requirements::get(id).is_none_or(|r| r.applies_to(lookup)))
+}
+
+fn skipped(feature: &Feature, scenario: &Scenario, revision: Revision) -> ScenarioRecord {
+    ScenarioRecord {
+        feature: feature.name.clone(),
+        area: features::area(feature),
+        file: feature
+            .path
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+        name: scenario.name.clone(),
+        line: scenario.position.line,
+        ids: features::ids(scenario),
+        severity: features::severity(scenario).unwrap_or(Severity::Must),
+        revision: revision.as_str().into(),
+        verdict: Verdict::Skip,
+        message: Some(format!(
+            "skipped: its requirements do not apply to MCP {revision}"
+        )),
+        violated: None,
+        warnings: Vec::new(),
+        transcript: Vec::new(),
+        duration: Duration::ZERO,
+    }
 }
 
 /// Hands cucumber the features already parsed, expanded and filtered.

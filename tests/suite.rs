@@ -254,3 +254,27 @@ async fn list_prints_every_scenario_with_ids_and_level() {
         "{stdout}"
     );
 }
+
+#[tokio::test]
+async fn scenarios_whose_requirements_do_not_apply_to_the_revision_are_skipped() {
+    let dir = scratch("revision");
+    let junit = dir.join("junit.xml");
+    let out = run(&[
+        "run",
+        "--spec",
+        "2025-03-26",
+        "--tags",
+        "@REFRESH-01 or @CODE-08",
+        "--junit",
+        junit.to_str().expect("path"),
+        "--json",
+        dir.join("c.json").to_str().expect("path"),
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let xml = std::fs::read_to_string(&junit).expect("JUnit written");
+    well_formed(&xml);
+    assert_eq!(xml.matches("<testcase ").count(), 2);
+    assert_eq!(xml.matches("<skipped").count(), 1, "{xml}");
+    assert!(xml.contains("do not apply to MCP 2025-03-26"), "{xml}");
+}
