@@ -242,7 +242,8 @@ fn applies(s: &Scenario, revision: Revision) -> bool {
         .any(|id| crate::requirements::get(id).is_none_or(|r| r.applies_to(lookup)))
 }
 
-fn skipped(feature: &Feature, scenario: &Scenario, revision: Revision) -> ScenarioRecord {
+/// A record of a scenario with its identity filled in and nothing concluded yet.
+fn blank_record(feature: &Feature, scenario: &Scenario, revision: Revision) -> ScenarioRecord {
     ScenarioRecord {
         feature: feature.name.clone(),
         area: features::area(feature),
@@ -256,14 +257,22 @@ fn skipped(feature: &Feature, scenario: &Scenario, revision: Revision) -> Scenar
         ids: features::ids(scenario),
         severity: features::severity(scenario).unwrap_or(Severity::Must),
         revision: revision.as_str().into(),
-        verdict: Verdict::Skip,
-        message: Some(format!(
-            "skipped: its requirements do not apply to MCP {revision}"
-        )),
+        verdict: Verdict::Pass,
+        message: None,
         violated: None,
         warnings: Vec::new(),
         transcript: Vec::new(),
         duration: Duration::ZERO,
+    }
+}
+
+fn skipped(feature: &Feature, scenario: &Scenario, revision: Revision) -> ScenarioRecord {
+    ScenarioRecord {
+        verdict: Verdict::Skip,
+        message: Some(format!(
+            "skipped: its requirements do not apply to MCP {revision}"
+        )),
+        ..blank_record(feature, scenario, revision)
     }
 }
 
@@ -353,23 +362,12 @@ fn record_of(
         warnings.insert(0, "Warnings before the scenario stopped:".into());
     }
     ScenarioRecord {
-        feature: feature.name.clone(),
-        area: features::area(feature),
-        file: feature
-            .path
-            .as_ref()
-            .map(|p| p.display().to_string())
-            .unwrap_or_default(),
-        name: scenario.name.clone(),
-        line: scenario.position.line,
-        ids,
-        severity: features::severity(scenario).unwrap_or(Severity::Must),
-        revision: ctx.revision.as_str().into(),
         verdict,
         message,
         violated,
         warnings,
         transcript: world.map(|w| w.http.transcript()).unwrap_or_default(),
         duration: world.map(|w| w.started.elapsed()).unwrap_or_default(),
+        ..blank_record(feature, scenario, ctx.revision)
     }
 }

@@ -38,6 +38,26 @@ fn text(o: &Output) -> String {
     )
 }
 
+/// Runs the binary with `args` plus report paths in a fresh directory. Returns the output,
+/// the JUnit text (checked to be well-formed when written) and the Cucumber JSON path.
+async fn run_with_reports(name: &str, args: &[&str]) -> (Output, String, PathBuf) {
+    let dir = scratch(name);
+    let junit = dir.join("junit.xml");
+    let json = dir.join("cucumber.json");
+    let paths = [
+        junit.to_str().expect("path").to_string(),
+        json.to_str().expect("path").to_string(),
+    ];
+    let mut all = args.to_vec();
+    all.extend(["--junit", &paths[0], "--json", &paths[1]]);
+    let out = run(&all).await;
+    let xml = std::fs::read_to_string(&junit).unwrap_or_default();
+    if !xml.is_empty() {
+        well_formed(&xml);
+    }
+    (out, xml, json)
+}
+
 /// Parses the whole document, so a malformed report fails the test.
 fn well_formed(xml: &str) {
     let mut reader = quick_xml::Reader::from_str(xml);
@@ -68,19 +88,8 @@ fn normalise(xml: &str) -> String {
 
 #[tokio::test]
 async fn the_whole_suite_passes_against_the_embedded_reference_server() {
-    let dir = scratch("embedded");
-    let junit = dir.join("junit.xml");
-    let json = dir.join("cucumber.json");
-    let out = run(&[
-        "--junit",
-        junit.to_str().expect("path"),
-        "--json",
-        json.to_str().expect("path"),
-    ])
-    .await;
+    let (out, xml, json) = run_with_reports("embedded", &[]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let xml = std::fs::read_to_string(&junit).expect("JUnit written");
-    well_formed(&xml);
     assert_eq!(xml.matches("<testcase ").count(), 71);
     assert!(!xml.contains("<failure") && !xml.contains("<error") && !xml.contains("<skipped"));
     let cucumber: serde_json::Value =
@@ -101,22 +110,8 @@ async fn a_separately_started_reference_server_gives_the_same_result() {
     let server = reference_server::start(reference_server::config::Config::default())
         .await
         .expect("reference server starts");
-    let dir = scratch("target");
-    let junit = dir.join("junit.xml");
-    let json = dir.join("cucumber.json");
-    let out = run(&[
-        "run",
-        "--target",
-        &server.urls.mcp,
-        "--junit",
-        junit.to_str().expect("path"),
-        "--json",
-        json.to_str().expect("path"),
-    ])
-    .await;
+    let (out, xml, _) = run_with_reports("target", &["run", "--target", &server.urls.mcp]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let xml = std::fs::read_to_string(&junit).expect("JUnit written");
-    well_formed(&xml);
     assert_eq!(xml.matches("<testcase ").count(), 71);
     assert!(!xml.contains("<failure") && !xml.contains("<error"));
     // Without a profile: tokens live 300 s here (RS-06 would wait too long) and no privileged
@@ -153,25 +148,13 @@ async fn a_violated_must_fails_the_run_with_the_requirement_and_the_exchange() {
         ))
         .mount(&server)
         .await;
-    let dir = scratch("violation");
-    let junit = dir.join("junit.xml");
-    let json = dir.join("cucumber.json");
     let target = format!("{base}/mcp");
-    let out = run(&[
-        "run",
-        "--target",
-        &target,
-        "--tags",
-        "@PRM-09 or @PRM-04",
-        "--junit",
-        junit.to_str().expect("path"),
-        "--json",
-        json.to_str().expect("path"),
-    ])
+    let (out, xml, _) = run_with_reports(
+        "violation",
+        &["run", "--target", &target, "--tags", "@PRM-09 or @PRM-04"],
+    )
     .await;
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let xml = std::fs::read_to_string(&junit).expect("JUnit written");
-    well_formed(&xml);
     assert!(xml.contains(r#"<failure type="PRM-09""#), "{xml}");
     assert!(xml.contains("a trailing slash differs"), "{xml}");
     assert!(xml.contains("Expected: resource"), "{xml}");
@@ -181,18 +164,16 @@ async fn a_violated_must_fails_the_run_with_the_requirement_and_the_exchange() {
 
 #[tokio::test]
 async fn an_unreachable_target_is_a_harness_error() {
-    let dir = scratch("unreachable");
-    let out = run(&[
-        "run",
-        "--target",
-        "http://127.0.0.1:9/mcp",
-        "--timeout",
-        "2",
-        "--junit",
-        dir.join("j.xml").to_str().expect("path"),
-        "--json",
-        dir.join("c.json").to_str().expect("path"),
-    ])
+    let (out, _, _) = run_with_reports(
+        "unreachable",
+        &[
+            "run",
+            "--target",
+            "http://127.0.0.1:9/mcp",
+            "--timeout",
+            "2",
+        ],
+    )
     .await;
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     assert!(
@@ -257,23 +238,18 @@ async fn list_prints_every_scenario_with_ids_and_level() {
 
 #[tokio::test]
 async fn scenarios_whose_requirements_do_not_apply_to_the_revision_are_skipped() {
-    let dir = scratch("revision");
-    let junit = dir.join("junit.xml");
-    let out = run(&[
-        "run",
-        "--spec",
-        "2025-03-26",
-        "--tags",
-        "@REFRESH-01 or @CODE-08",
-        "--junit",
-        junit.to_str().expect("path"),
-        "--json",
-        dir.join("c.json").to_str().expect("path"),
-    ])
+    let (out, xml, _) = run_with_reports(
+        "revision",
+        &[
+            "run",
+            "--spec",
+            "2025-03-26",
+            "--tags",
+            "@REFRESH-01 or @CODE-08",
+        ],
+    )
     .await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let xml = std::fs::read_to_string(&junit).expect("JUnit written");
-    well_formed(&xml);
     assert_eq!(xml.matches("<testcase ").count(), 2);
     assert_eq!(xml.matches("<skipped").count(), 1, "{xml}");
     assert!(xml.contains("do not apply to MCP 2025-03-26"), "{xml}");
