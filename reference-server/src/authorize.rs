@@ -13,7 +13,7 @@ use crate::config::{SCOPE_READ, SCOPES_SUPPORTED};
 use crate::error::{ErrorCode, LimitedBody, OAuthError};
 use crate::params::Params;
 use crate::store::{Client, CodeEntry, PendingAuthorization};
-use crate::{SharedState, cimd, crypto, pages};
+use crate::{Defect, SharedState, cimd, crypto, pages};
 
 const SESSION_COOKIE: &str = "rs_session";
 
@@ -21,10 +21,22 @@ const SESSION_COOKIE: &str = "rs_session";
 struct Redirect {
     uri: String,
     state: Option<String>,
-    iss: String,
+    /// `None` only with the `iss-missing` defect.
+    iss: Option<String>,
+    /// Only with the `state-dropped-on-error` defect.
+    drop_state_on_error: bool,
 }
 
 impl Redirect {
+    fn new(server: &SharedState, uri: String, state: Option<String>) -> Self {
+        Redirect {
+            uri,
+            state,
+            iss: (!server.defect(Defect::IssMissing)).then(|| server.urls.issuer.clone()),
+            drop_state_on_error: server.defect(Defect::StateDroppedOnError),
+        }
+    }
+
     /// AUTHZ-11, AUTHZ-14: the response carries `state` (byte-exact) and `iss`.
     fn to(&self, pairs: &[(&str, &str)]) -> Response {
         let mut url = match Url::parse(&self.uri) {
@@ -36,10 +48,15 @@ impl Redirect {
             for (k, v) in pairs {
                 q.append_pair(k, v);
             }
-            if let Some(s) = &self.state {
+            let is_error = pairs.iter().any(|(k, _)| *k == "error");
+            if let Some(s) = &self.state
+                && !(is_error && self.drop_state_on_error)
+            {
                 q.append_pair("state", s);
             }
-            q.append_pair("iss", &self.iss);
+            if let Some(iss) = &self.iss {
+                q.append_pair("iss", iss);
+            }
         }
         see_other(url.as_str())
     }
@@ -59,6 +76,22 @@ fn see_other(location: &str) -> Response {
         Ok(v) => (StatusCode::SEE_OTHER, [(header::LOCATION, v)]).into_response(),
         Err(_) => pages::error(StatusCode::BAD_REQUEST, "invalid redirect URI"),
     }
+}
+
+/// AUTHZ-04: an unusable client is shown a page, never redirected (with the
+/// `redirects-unknown-client-errors` defect, the error goes to whatever redirect_uri was sent).
+fn refuse_client(state: &SharedState, params: &Params, message: impl AsRef<str>) -> Response {
+    if state.defect(Defect::RedirectsUnknownClientErrors)
+        && let Ok(Some(uri)) = params.one("redirect_uri")
+        && Url::parse(uri).is_ok()
+    {
+        let state_param = params.one("state").ok().flatten().map(str::to_owned);
+        return Redirect::new(state, uri.to_string(), state_param).error(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            message.as_ref().to_string(),
+        ));
+    }
+    refuse(message)
 }
 
 fn refuse(message: impl AsRef<str>) -> Response {
@@ -82,6 +115,12 @@ pub fn redirect_matches(registered: &str, requested: &str) -> bool {
         (Some(a), Some(b)) => a == b,
         _ => false,
     }
+}
+
+/// [`redirect_matches`], or with the `redirect-prefix-match` defect any extension of a registered URI.
+fn redirect_allowed(state: &SharedState, registered: &str, requested: &str) -> bool {
+    redirect_matches(registered, requested)
+        || (state.defect(Defect::RedirectPrefixMatch) && requested.starts_with(registered))
 }
 
 /// `http://127.0.0.1:P/rest` → `http://127.0.0.1/rest`; `None` unless the host is a loopback IP literal.
@@ -111,6 +150,7 @@ pub fn check_resource(state: &SharedState, values: &[String]) -> Result<String, 
     let raw = match values {
         // RES-05: without `resource`, the primary MCP server is the default audience.
         [] => return Ok(state.urls.mcp()),
+        [_] if state.defect(Defect::ResourceIgnored) => return Ok(state.urls.mcp()),
         [one] => one,
         _ => {
             return Err(OAuthError::invalid_target(
@@ -118,8 +158,20 @@ pub fn check_resource(state: &SharedState, values: &[String]) -> Result<String, 
             ));
         }
     };
-    let url = Url::parse(raw)
-        .map_err(|_| OAuthError::invalid_target("resource must be an absolute URI"))?;
+    let url = match Url::parse(raw) {
+        Ok(u) => u,
+        Err(_) if state.defect(Defect::InvalidTargetAccepted) => return Ok(state.urls.mcp()),
+        Err(_) => {
+            return Err(OAuthError::invalid_target(
+                "resource must be an absolute URI",
+            ));
+        }
+    };
+    if (url.fragment().is_some() || raw.contains('#'))
+        && state.defect(Defect::InvalidTargetAccepted)
+    {
+        return Ok(state.urls.mcp());
+    }
     if url.fragment().is_some() || raw.contains('#') {
         return Err(OAuthError::invalid_target(
             "resource must not contain a fragment",
@@ -177,12 +229,12 @@ pub async fn authorize(
     // 1. The client (AUTHZ-04, CIMD-02..08): never redirect on failure.
     let client_id = match params.one("client_id") {
         Ok(Some(id)) => id.to_string(),
-        Ok(None) => return refuse("client_id is missing"),
+        Ok(None) => return refuse_client(&state, &params, "client_id is missing"),
         Err(_) => return refuse("client_id was sent more than once"),
     };
     let client = match lookup_client(&state, &client_id).await {
         Ok(c) => c,
-        Err(why) => return refuse(why),
+        Err(why) => return refuse_client(&state, &params, why),
     };
 
     // 2. The redirect URI (AUTHZ-02, AUTHZ-03, AUTHZ-04, CIMD-03): never redirect on failure.
@@ -191,7 +243,7 @@ pub async fn authorize(
             if client
                 .redirect_uris
                 .iter()
-                .any(|reg| redirect_matches(reg, r)) =>
+                .any(|reg| redirect_allowed(&state, reg, r)) =>
         {
             (r.to_string(), true)
         }
@@ -203,11 +255,7 @@ pub async fn authorize(
 
     // From here on, errors are redirected with `state` and `iss`.
     let state_param = params.one("state").ok().flatten().map(str::to_owned);
-    let redirect = Redirect {
-        uri: redirect_uri.clone(),
-        state: state_param.clone(),
-        iss: state.urls.issuer.clone(),
-    };
+    let redirect = Redirect::new(&state, redirect_uri.clone(), state_param.clone());
     match check_request(&state, &params, &client) {
         Err(e) => redirect.error(e),
         Ok(checked) => {
@@ -276,10 +324,18 @@ fn check_request(
 
     // 5. PKCE-01, PKCE-03, PKCE-04, PKCE-05: S256 only, with a well-formed challenge.
     let Some(challenge) = one("code_challenge") else {
+        if state.defect(Defect::PkceNotRequired) {
+            return Ok(CheckedRequest {
+                code_challenge: String::new(),
+                scope: check_scope(one("scope"))?,
+                resource: check_resource(state, params.all("resource"))?,
+            });
+        }
         return Err(OAuthError::invalid_request("code_challenge is required"));
     };
     match one("code_challenge_method") {
         Some("S256") => {}
+        Some(_) if state.defect(Defect::PkceMethodUnchecked) => {}
         None => {
             return Err(OAuthError::invalid_request(
                 "code_challenge_method is required: plain is not supported, use S256",
@@ -506,11 +562,7 @@ pub async fn consent_decision(
             "this authorization request has expired; start again",
         );
     }
-    let redirect = Redirect {
-        uri: pending.redirect_uri.clone(),
-        state: pending.state.clone(),
-        iss: state.urls.issuer.clone(),
-    };
+    let redirect = Redirect::new(&state, pending.redirect_uri.clone(), pending.state.clone());
     let Some(subject) = pending.subject.clone() else {
         return pages::error(StatusCode::FORBIDDEN, "sign in first");
     };

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::defects::Defects;
+
 /// Where the authorization server lives relative to the MCP server, and how it is discovered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Layout {
@@ -85,6 +87,8 @@ pub struct Config {
     pub store_capacity: usize,
     /// The largest request body accepted.
     pub max_body_bytes: usize,
+    /// Behaviours broken on purpose, to prove the conformance suite can fail (none by default).
+    pub defects: Defects,
 }
 
 impl Default for Config {
@@ -106,6 +110,7 @@ impl Default for Config {
             root_prm: false,
             store_capacity: 100_000,
             max_body_bytes: 64 * 1024,
+            defects: Defects::none(),
         }
     }
 }

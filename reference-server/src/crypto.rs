@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::defects::{Defect, Defects};
+
 /// `n` random bytes from the OS generator, base64url without padding.
 pub fn random_token(n: usize) -> String {
     let mut buf = vec![0u8; n];
@@ -146,6 +148,22 @@ impl Signer {
         issuer: &str,
         audience: &str,
     ) -> Result<AccessClaims, TokenRejection> {
+        self.verify_with(token, issuer, audience, &Defects::none())
+    }
+
+    /// [`Signer::verify`], with the checks that `defects` switch off left out.
+    pub fn verify_with(
+        &self,
+        token: &str,
+        issuer: &str,
+        audience: &str,
+        defects: &Defects,
+    ) -> Result<AccessClaims, TokenRejection> {
+        if defects.has(Defect::AlgNoneAccepted)
+            && let Some(claims) = unsigned_claims(token)
+        {
+            return check_issuer_and_audience(claims, issuer, audience, defects);
+        }
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenRejection::Malformed)?;
         // RS-05: only our own algorithm and key; `alg: none` never parses as an Algorithm.
         if header.alg != Algorithm::ES256 || header.kid.as_deref() != Some(self.kid.as_str()) {
@@ -158,6 +176,7 @@ impl Signer {
         }
         let mut v = Validation::new(Algorithm::ES256);
         v.leeway = 0;
+        v.validate_exp = !defects.has(Defect::ExpiredTokenAccepted);
         v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         // Issuer and audience are compared below, so that each failure has its own reason.
         v.validate_aud = false;
@@ -172,16 +191,36 @@ impl Signer {
                     _ => TokenRejection::Malformed,
                 }
             })?;
-        let claims = data.claims;
-        if claims.iss != issuer {
-            return Err(TokenRejection::WrongIssuer);
-        }
-        // RS-07: the audience must be exactly this resource.
-        if claims.aud != audience {
-            return Err(TokenRejection::WrongAudience);
-        }
-        Ok(claims)
+        check_issuer_and_audience(data.claims, issuer, audience, defects)
     }
+}
+
+fn check_issuer_and_audience(
+    claims: AccessClaims,
+    issuer: &str,
+    audience: &str,
+    defects: &Defects,
+) -> Result<AccessClaims, TokenRejection> {
+    if claims.iss != issuer {
+        return Err(TokenRejection::WrongIssuer);
+    }
+    // RS-07: the audience must be exactly this resource.
+    if claims.aud != audience && !defects.has(Defect::AudienceNotChecked) {
+        return Err(TokenRejection::WrongAudience);
+    }
+    Ok(claims)
+}
+
+/// The claims of an unsigned (`alg: none`) JWT; only the `alg-none-accepted` defect reads them.
+fn unsigned_claims(token: &str) -> Option<AccessClaims> {
+    let mut parts = token.split('.');
+    let (header, payload) = (parts.next()?, parts.next()?);
+    let header: serde_json::Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).ok()?).ok()?;
+    if !header.get("alg")?.as_str()?.eq_ignore_ascii_case("none") {
+        return None;
+    }
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ pub mod authorize;
 pub mod cimd;
 pub mod config;
 pub mod crypto;
+pub mod defects;
 pub mod error;
 pub mod mcp;
 pub mod metadata;
@@ -30,6 +31,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use config::{Config, Layout};
+pub use defects::{Defect, Defects};
 pub use urls::{ServerUrls, Urls};
 
 use crate::crypto::Signer;
@@ -81,6 +83,11 @@ impl AppState {
             urls,
         })
     }
+
+    /// Whether the server runs with defect `d` (never, by default).
+    pub fn defect(&self, d: Defect) -> bool {
+        self.config.defects.has(d)
+    }
 }
 
 /// rustls needs one process-wide crypto provider; the first caller installs ring's.
@@ -104,9 +111,14 @@ pub fn as_router(state: SharedState) -> Router {
         )
         .route(&u.as_route("register"), post(register::register))
         .route(&u.as_route("revoke"), post(token::revoke))
-        .route(&u.as_route("jwks"), get(metadata::jwks))
-        .route(&u.oidc_route(), get(metadata::openid_configuration));
-    if state.urls.layout != Layout::OidcOnly {
+        .route(&u.as_route("jwks"), get(metadata::jwks));
+    if !state.defect(Defect::AsMetadataMissing) {
+        r = r.route(&u.oidc_route(), get(metadata::openid_configuration));
+    }
+    if state.urls.layout != Layout::OidcOnly
+        && !state.defect(Defect::Rfc8414MetadataMissing)
+        && !state.defect(Defect::AsMetadataMissing)
+    {
         r = r.route(&u.as_metadata_route(), get(metadata::oauth_metadata));
     }
     r.layer(DefaultBodyLimit::max(state.config.max_body_bytes))
@@ -118,11 +130,14 @@ pub fn rs_router(state: SharedState) -> Router {
     let mut r = Router::new()
         .route(urls::MCP_PATH, any(resource::mcp_primary))
         .route(urls::MCP_ALT_PATH, any(resource::mcp_alt));
-    if state.urls.layout.publishes_prm() {
-        r = r
-            .route(&Urls::prm_route(urls::MCP_PATH), get(metadata::prm_primary))
-            .route(&Urls::prm_route(urls::MCP_ALT_PATH), get(metadata::prm_alt));
-        if state.config.root_prm {
+    if state.urls.layout.publishes_prm() && !state.defect(Defect::PrmMissing) {
+        r = r.route(&Urls::prm_route(urls::MCP_ALT_PATH), get(metadata::prm_alt));
+        r = if state.defect(Defect::PrmNotPathInserted) {
+            r.route(urls::WK_PRM, get(metadata::prm_primary))
+        } else {
+            r.route(&Urls::prm_route(urls::MCP_PATH), get(metadata::prm_primary))
+        };
+        if state.config.root_prm && !state.defect(Defect::PrmNotPathInserted) {
             r = r.route(urls::WK_PRM, get(metadata::prm_primary));
         }
     }

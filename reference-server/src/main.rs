@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use reference_server::{Config, Layout, config};
+use reference_server::{Config, Defect, Layout, config, defects};
 
 /// A strict OAuth 2.1 authorization server and MCP resource server, for conformance testing.
 ///
@@ -47,6 +47,13 @@ struct Cli {
     /// Also serve the MCP endpoint's protected resource metadata at the root well-known URL.
     #[arg(long)]
     root_prm: bool,
+    /// Break one behaviour on purpose (repeatable), to see the conformance suite fail.
+    /// --list-defects names them with the requirements they violate.
+    #[arg(long = "defect", value_name = "NAME")]
+    defects: Vec<Defect>,
+    /// Print every defect with the requirement IDs it violates, and exit.
+    #[arg(long)]
+    list_defects: bool,
 }
 
 #[tokio::main]
@@ -60,6 +67,10 @@ async fn main() -> ExitCode {
         )
         .init();
     let cli = Cli::parse();
+    if cli.list_defects {
+        print!("{}", defects::table());
+        return ExitCode::SUCCESS;
+    }
     let default_password = cli.password == config::DEFAULT_PASSWORD;
     let config = Config {
         port: cli.port,
@@ -73,8 +84,16 @@ async fn main() -> ExitCode {
         registration_rate_limit: cli.registration_rate_limit,
         allow_loopback_http_client_ids: cli.allow_loopback_http_client_ids,
         root_prm: cli.root_prm,
+        defects: cli.defects.iter().copied().collect(),
         ..Config::default()
     };
+    for d in config.defects.iter() {
+        eprintln!(
+            "DEFECT ON: {d} (violates {}): {}",
+            d.requirements().join(", "),
+            d.description()
+        );
+    }
     let username = config.username.clone();
     let server = match reference_server::start(config).await {
         Ok(s) => s,

@@ -115,6 +115,14 @@ impl McpSessions {
         }
     }
 
+    /// The user of a live session at this resource (only the `session-without-token` defect asks).
+    pub fn subject_of(&self, id: &str, resource: &str) -> Option<String> {
+        let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(id)
+            .filter(|s| s.resource == resource && s.last_used.elapsed() < SESSION_IDLE)
+            .map(|s| s.subject.clone())
+    }
+
     fn remove(&self, id: &str, subject: &str, resource: &str) -> bool {
         if !self.touch(id, subject, resource) {
             return false;

@@ -3,12 +3,14 @@
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use crate::SharedState;
 use crate::config::SCOPES_SUPPORTED;
 use crate::store::AuthMethod;
 use crate::urls::{MCP_ALT_PATH, MCP_PATH};
+use crate::{Defect, SharedState};
 
 /// The response types the authorization endpoint accepts (ASM-07: `code` only).
 pub const RESPONSE_TYPES: [&str; 1] = ["code"];
@@ -27,15 +29,32 @@ pub const AUTH_METHODS: [AuthMethod; 3] = [
 pub fn authorization_server_metadata(state: &SharedState) -> Value {
     let u = &state.urls;
     let auth_methods: Vec<&str> = AUTH_METHODS.iter().map(|m| m.as_str()).collect();
-    json!({
-        "issuer": u.issuer,
-        "authorization_endpoint": u.as_endpoint("authorize"),
-        "token_endpoint": u.as_endpoint("token"),
+    let endpoint = |name: &str| {
+        if state.defect(Defect::EndpointsRelative) {
+            u.as_route(name)
+        } else {
+            u.as_endpoint(name)
+        }
+    };
+    let issuer = if state.defect(Defect::IssuerMismatch) {
+        format!("{}/", u.issuer)
+    } else {
+        u.issuer.clone()
+    };
+    let response_types: &[&str] = if state.defect(Defect::ImplicitAdvertised) {
+        &["code", "token"]
+    } else {
+        &RESPONSE_TYPES
+    };
+    let mut doc = json!({
+        "issuer": issuer,
+        "authorization_endpoint": endpoint("authorize"),
+        "token_endpoint": endpoint("token"),
         "registration_endpoint": u.as_endpoint("register"),
         "revocation_endpoint": u.as_endpoint("revoke"),
         "jwks_uri": u.as_endpoint("jwks"),
         "scopes_supported": SCOPES_SUPPORTED,
-        "response_types_supported": RESPONSE_TYPES,
+        "response_types_supported": response_types,
         "response_modes_supported": ["query"],
         "grant_types_supported": GRANT_TYPES,
         "token_endpoint_auth_methods_supported": auth_methods,
@@ -47,15 +66,36 @@ pub fn authorization_server_metadata(state: &SharedState) -> Value {
         "client_id_metadata_document_supported": true,
         // RFC 9728 §4 (PRM-17).
         "protected_resources": [u.mcp(), u.mcp_alt()],
-    })
+    });
+    if state.defect(Defect::S256NotAdvertised)
+        && let Some(obj) = doc.as_object_mut()
+    {
+        obj.remove("code_challenge_methods_supported");
+    }
+    doc
 }
 
-pub async fn oauth_metadata(State(state): State<SharedState>) -> Json<Value> {
-    Json(authorization_server_metadata(&state))
+/// A metadata document: JSON, or text/plain with the `*-wrong-content-type` defects.
+fn document(doc: Value, as_text: bool) -> Response {
+    let mut resp = Json(doc).into_response();
+    if as_text {
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+    }
+    resp
+}
+
+pub async fn oauth_metadata(State(state): State<SharedState>) -> Response {
+    document(
+        authorization_server_metadata(&state),
+        state.defect(Defect::AsMetadataWrongContentType),
+    )
 }
 
 /// OpenID Connect Discovery: the same document plus the members OIDC requires (ASM-09, ASM-17).
-pub async fn openid_configuration(State(state): State<SharedState>) -> Json<Value> {
+pub async fn openid_configuration(State(state): State<SharedState>) -> Response {
     let mut doc = authorization_server_metadata(&state);
     if let Some(obj) = doc.as_object_mut() {
         obj.insert("subject_types_supported".into(), json!(["public"]));
@@ -64,7 +104,7 @@ pub async fn openid_configuration(State(state): State<SharedState>) -> Json<Valu
             json!(["ES256"]),
         );
     }
-    Json(doc)
+    document(doc, state.defect(Defect::AsMetadataWrongContentType))
 }
 
 pub async fn jwks(State(state): State<SharedState>) -> Json<Value> {
@@ -73,11 +113,20 @@ pub async fn jwks(State(state): State<SharedState>) -> Json<Value> {
 
 /// RFC 9728 §2 protected resource metadata (PRM-08..14).
 pub fn protected_resource_metadata(state: &SharedState, resource_path: &str) -> Value {
+    let mut resource = format!("{}{resource_path}", state.urls.mcp_origin);
+    if state.defect(Defect::PrmResourceMismatch) {
+        resource.push('/');
+    }
+    let servers: &[&str] = if state.defect(Defect::PrmNoAuthorizationServers) {
+        &[]
+    } else {
+        &[state.urls.issuer.as_str()]
+    };
     json!({
         // PRM-09: exactly the URL the well-known URL was built from.
-        "resource": format!("{}{resource_path}", state.urls.mcp_origin),
+        "resource": resource,
         // PRM-10.
-        "authorization_servers": [state.urls.issuer],
+        "authorization_servers": servers,
         "scopes_supported": SCOPES_SUPPORTED,
         // PRM-14: the header only, never the query.
         "bearer_methods_supported": ["header"],
@@ -85,10 +134,16 @@ pub fn protected_resource_metadata(state: &SharedState, resource_path: &str) -> 
     })
 }
 
-pub async fn prm_primary(State(state): State<SharedState>) -> Json<Value> {
-    Json(protected_resource_metadata(&state, MCP_PATH))
+pub async fn prm_primary(State(state): State<SharedState>) -> Response {
+    document(
+        protected_resource_metadata(&state, MCP_PATH),
+        state.defect(Defect::PrmWrongContentType),
+    )
 }
 
-pub async fn prm_alt(State(state): State<SharedState>) -> Json<Value> {
-    Json(protected_resource_metadata(&state, MCP_ALT_PATH))
+pub async fn prm_alt(State(state): State<SharedState>) -> Response {
+    document(
+        protected_resource_metadata(&state, MCP_ALT_PATH),
+        state.defect(Defect::PrmWrongContentType),
+    )
 }

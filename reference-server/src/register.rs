@@ -12,7 +12,7 @@ use url::Url;
 
 use crate::error::OAuthError;
 use crate::store::{AuthMethod, Client};
-use crate::{SharedState, crypto};
+use crate::{Defect, Defects, SharedState, crypto};
 
 /// How long a confidential client's secret stays valid (DCR-03: the expiry is always stated).
 const SECRET_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
@@ -98,22 +98,41 @@ async fn read_body(
     Ok((parts.headers, bytes, ip))
 }
 
-pub async fn register(
-    State(state): State<SharedState>,
-    req: Request,
-) -> Result<Response, OAuthError> {
-    let (headers, body, ip) = read_body(&state, req).await?;
-    check_rate_limit(&state, ip)?;
+pub async fn register(State(state): State<SharedState>, req: Request) -> Response {
+    match register_client(&state, req).await {
+        Ok(r) => r,
+        // DCR-05 broken on purpose: the error as plain text.
+        Err(e) if state.defect(Defect::DcrErrorNotJson) => {
+            (e.status, format!("{}: {}", e.code.as_str(), e.description)).into_response()
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn register_client(state: &SharedState, req: Request) -> Result<Response, OAuthError> {
+    let (headers, body, ip) = read_body(state, req).await?;
+    check_rate_limit(state, ip)?;
     let meta = parse_metadata(&headers, &body)?;
-    let client = validate(&meta)?;
-    let response = registration_response(&client, &meta);
+    let client = validate(&meta, &state.config.defects)?;
+    let mut response = registration_response(&client, &meta);
+    if state.defect(Defect::DcrMetadataNotEchoed)
+        && let Some(obj) = response.as_object_mut()
+    {
+        obj.remove("redirect_uris");
+        obj.remove("client_name");
+    }
     state
         .store
         .lock()
         .clients
         .insert(client.client_id.clone(), client.clone(), CLIENT_LIFETIME)?;
     tracing::info!(client_id = %client.client_id, method = client.auth_method.as_str(), "client registered");
-    let mut resp = (StatusCode::CREATED, axum::Json(response)).into_response();
+    let status = if state.defect(Defect::DcrWrongStatus) {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    let mut resp = (status, axum::Json(response)).into_response();
     // DCR-13: the response may carry a secret.
     resp.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -197,8 +216,30 @@ fn string_list(meta: &Map<String, Value>, name: &str) -> Result<Option<Vec<Strin
     }
 }
 
+/// Every member this server reads or echoes; others are ignored (DCR-09).
+const KNOWN_MEMBERS: [&str; 7] = [
+    "redirect_uris",
+    "token_endpoint_auth_method",
+    "grant_types",
+    "response_types",
+    "contacts",
+    "jwks",
+    "application_type",
+];
+
 /// The ordered checks of RFC 7591 §2 and §3.2.2. Unknown members are ignored (DCR-09).
-fn validate(meta: &Map<String, Value>) -> Result<Client, OAuthError> {
+fn validate(meta: &Map<String, Value>, defects: &Defects) -> Result<Client, OAuthError> {
+    if defects.has(Defect::DcrRejectsUnknownMembers)
+        && let Some(unknown) = meta.keys().find(|k| {
+            !KNOWN_MEMBERS.contains(&k.as_str())
+                && !STRING_MEMBERS.contains(&k.as_str())
+                && !ECHOED_MEMBERS.contains(&k.as_str())
+        })
+    {
+        return Err(OAuthError::invalid_client_metadata(format!(
+            "unknown member {unknown}"
+        )));
+    }
     // DCR-08: member types.
     for name in STRING_MEMBERS {
         if meta
@@ -289,13 +330,24 @@ fn validate(meta: &Map<String, Value>) -> Result<Client, OAuthError> {
 
     // DCR-06, DCR-07, DCR-11.
     let redirect_uris = string_list(meta, "redirect_uris")?.unwrap_or_default();
-    if code_grant && redirect_uris.is_empty() {
+    if code_grant && redirect_uris.is_empty() && !defects.has(Defect::DcrRedirectUrisOptional) {
         return Err(OAuthError::invalid_redirect_uri(
             "redirect_uris is required for the authorization_code grant",
         ));
     }
     for uri in &redirect_uris {
-        check_redirect_uri(uri).map_err(OAuthError::invalid_redirect_uri)?;
+        if defects.has(Defect::DcrAcceptsAnyRedirect) {
+            continue;
+        }
+        let url = check_redirect_uri(uri).map_err(OAuthError::invalid_redirect_uri)?;
+        if defects.has(Defect::DcrRefusesLoopback)
+            && url.scheme() == "http"
+            && url.host_str() != Some("127.0.0.1")
+        {
+            return Err(OAuthError::invalid_redirect_uri(
+                "http redirect URIs must use 127.0.0.1",
+            ));
+        }
     }
 
     Ok(Client {
@@ -349,6 +401,10 @@ fn registration_response(client: &Client, meta: &Map<String, Value>) -> Value {
 mod tests {
     use super::*;
 
+    fn validate_strict(m: &Map<String, Value>) -> Result<Client, OAuthError> {
+        validate(m, &Defects::none())
+    }
+
     fn meta(v: Value) -> Map<String, Value> {
         v.as_object().cloned().unwrap()
     }
@@ -376,7 +432,7 @@ mod tests {
 
     #[test]
     fn defaults_make_a_confidential_basic_client() {
-        let c = validate(&meta(json!({"redirect_uris": ["https://c.example/cb"]}))).unwrap();
+        let c = validate_strict(&meta(json!({"redirect_uris": ["https://c.example/cb"]}))).unwrap();
         assert_eq!(c.auth_method, AuthMethod::ClientSecretBasic);
         assert!(c.secret.is_some());
         assert_eq!(c.grant_types, vec!["authorization_code"]);
@@ -384,7 +440,7 @@ mod tests {
 
     #[test]
     fn public_clients_get_no_secret() {
-        let c = validate(&meta(json!({
+        let c = validate_strict(&meta(json!({
             "redirect_uris": ["http://127.0.0.1:1/cb"],
             "token_endpoint_auth_method": "none",
             "grant_types": ["authorization_code", "refresh_token"],
@@ -436,7 +492,7 @@ mod tests {
             ),
         ];
         for (m, code) in cases {
-            let err = validate(&meta(m.clone())).unwrap_err();
+            let err = validate_strict(&meta(m.clone())).unwrap_err();
             assert_eq!(err.code, code, "{m}");
         }
     }
@@ -446,7 +502,7 @@ mod tests {
         let m = meta(
             json!({"redirect_uris": ["https://c.example/cb"], "client_name": "n", "scope": "mcp:read"}),
         );
-        let c = validate(&m).unwrap();
+        let c = validate_strict(&m).unwrap();
         let r = registration_response(&c, &m);
         assert_eq!(r["client_name"], "n");
         assert_eq!(r["scope"], "mcp:read");

@@ -5,14 +5,15 @@
 //! the MCP request handled.
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::SharedState;
 use crate::config::SCOPE_READ;
+use crate::crypto::TokenRejection;
 use crate::mcp::{self, McpOutcome, Principal};
-use crate::urls::{MCP_ALT_PATH, MCP_PATH};
+use crate::urls::{MCP_ALT_PATH, MCP_PATH, WK_PRM};
+use crate::{Defect, SharedState};
 
 /// What the `Authorization` header holds.
 enum Presented<'a> {
@@ -55,15 +56,23 @@ fn challenge(
 ) -> Response {
     let mut params = Vec::new();
     if state.urls.layout.publishes_prm() {
-        params.push(format!(
-            "resource_metadata=\"{}\"",
+        let prm = if state.defect(Defect::PrmNotPathInserted) && resource_path == MCP_PATH {
+            format!("{}{WK_PRM}", state.urls.mcp_origin)
+        } else {
             state.urls.prm(resource_path)
-        ));
+        };
+        params.push(format!("resource_metadata=\"{prm}\""));
     } else {
         params.push("realm=\"mcp\"".to_string());
     }
     params.push(format!("scope=\"{scope}\""));
     // PRM-04: a request without credentials gets no error code.
+    let error = match error {
+        None if state.defect(Defect::ChallengeErrorWithoutCredentials) => {
+            Some(("invalid_token", "no token"))
+        }
+        e => e,
+    };
     if let Some((code, description)) = error {
         params.push(format!("error=\"{code}\""));
         params.push(format!("error_description=\"{description}\""));
@@ -78,7 +87,9 @@ fn challenge(
         }
     };
     let mut resp = (status, axum::Json(body)).into_response();
-    if let Ok(v) = HeaderValue::from_str(&value) {
+    if let Ok(v) = HeaderValue::from_str(&value)
+        && !state.defect(Defect::WwwAuthenticateMissing)
+    {
         resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
     }
     resp
@@ -88,18 +99,27 @@ pub async fn mcp_primary(
     State(state): State<SharedState>,
     method: Method,
     headers: HeaderMap,
+    RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Response {
-    serve(&state, MCP_PATH, &method, &headers, &body)
+    serve(&state, MCP_PATH, &method, &headers, query.as_deref(), &body)
 }
 
 pub async fn mcp_alt(
     State(state): State<SharedState>,
     method: Method,
     headers: HeaderMap,
+    RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Response {
-    serve(&state, MCP_ALT_PATH, &method, &headers, &body)
+    serve(
+        &state,
+        MCP_ALT_PATH,
+        &method,
+        &headers,
+        query.as_deref(),
+        &body,
+    )
 }
 
 fn serve(
@@ -107,67 +127,13 @@ fn serve(
     path: &str,
     method: &Method,
     headers: &HeaderMap,
+    query: Option<&str>,
     body: &[u8],
 ) -> Response {
     let resource = format!("{}{path}", state.urls.mcp_origin);
-    let token = match presented(headers) {
-        // PRM-01, RS-01: every request needs a token.
-        Presented::Nothing => {
-            return challenge(state, path, StatusCode::UNAUTHORIZED, SCOPE_READ, None);
-        }
-        Presented::Malformed(why) => {
-            return challenge(
-                state,
-                path,
-                StatusCode::BAD_REQUEST,
-                SCOPE_READ,
-                Some(("invalid_request", why)),
-            );
-        }
-        Presented::Token(t) => t,
-    };
-    // RS-04..07: signature, type, issuer, audience (this exact resource), expiry.
-    let claims = match state.signer.verify(token, &state.urls.issuer, &resource) {
-        Ok(c) => c,
-        Err(why) => {
-            tracing::info!(reason = %why, "bearer token refused");
-            return challenge(
-                state,
-                path,
-                StatusCode::UNAUTHORIZED,
-                SCOPE_READ,
-                Some(("invalid_token", &why.to_string())),
-            );
-        }
-    };
-    // RS-12: revoked by code replay, refresh reuse or RFC 7009.
-    if state.store.lock().access_token_revoked(&claims.jti) {
-        return challenge(
-            state,
-            path,
-            StatusCode::UNAUTHORIZED,
-            SCOPE_READ,
-            Some(("invalid_token", "the token has been revoked")),
-        );
-    }
-    let scopes: Vec<String> = claims.scopes().map(str::to_owned).collect();
-    // RS-13: reading needs mcp:read.
-    if !scopes.iter().any(|s| s == SCOPE_READ) {
-        return challenge(
-            state,
-            path,
-            StatusCode::FORBIDDEN,
-            SCOPE_READ,
-            Some((
-                "insufficient_scope",
-                "this request needs the mcp:read scope",
-            )),
-        );
-    }
-    let principal = Principal {
-        subject: claims.sub,
-        client_id: claims.client_id,
-        scopes,
+    let principal = match authenticate(state, path, &resource, headers, query) {
+        Ok(p) => p,
+        Err(refusal) => return *refusal,
     };
     match mcp::handle(
         &state.mcp_sessions,
@@ -178,6 +144,15 @@ fn serve(
         body,
     ) {
         McpOutcome::Response(r) => r,
+        McpOutcome::InsufficientScope { .. } if state.defect(Defect::InsufficientScopeAs401) => {
+            challenge(
+                state,
+                path,
+                StatusCode::UNAUTHORIZED,
+                SCOPE_READ,
+                Some(("invalid_token", "the token does not allow this")),
+            )
+        }
         // SCOPE-03, SCOPE-04: 403 naming every scope needed, including those already granted.
         McpOutcome::InsufficientScope { required } => challenge(
             state,
@@ -187,4 +162,132 @@ fn serve(
             Some(("insufficient_scope", "this operation needs more scope")),
         ),
     }
+}
+
+/// The ordered checks of a request's credentials. `Err` is the refusal to send.
+fn authenticate(
+    state: &SharedState,
+    path: &str,
+    resource: &str,
+    headers: &HeaderMap,
+    query: Option<&str>,
+) -> Result<Principal, Box<Response>> {
+    let refuse = |status, error| Box::new(challenge(state, path, status, SCOPE_READ, error));
+    let token = match presented(headers) {
+        Presented::Token(t) => t.to_string(),
+        // PRM-01, RS-01: every request needs a token.
+        Presented::Nothing => match without_token(state, resource, headers, query) {
+            Bypass::Token(t) => t,
+            Bypass::Principal(p) => return Ok(p),
+            Bypass::None => return Err(refuse(StatusCode::UNAUTHORIZED, None)),
+        },
+        Presented::Malformed(why) => {
+            return Err(refuse(
+                StatusCode::BAD_REQUEST,
+                Some(("invalid_request", why)),
+            ));
+        }
+    };
+    // RS-04..07: signature, type, issuer, audience (this exact resource), expiry.
+    let verified = if state.defect(Defect::ValidTokenRefused) {
+        Err(TokenRejection::BadSignature)
+    } else {
+        state
+            .signer
+            .verify_with(&token, &state.urls.issuer, resource, &state.config.defects)
+    };
+    let claims = match verified {
+        Ok(c) => c,
+        Err(TokenRejection::Malformed) if state.defect(Defect::MalformedTokenBadRequest) => {
+            return Err(refuse(
+                StatusCode::BAD_REQUEST,
+                Some(("invalid_request", "malformed token")),
+            ));
+        }
+        Err(why) => {
+            if state.defect(Defect::RefreshTokenAsBearer)
+                && let Some(p) = refresh_principal(state, &token)
+            {
+                return Ok(p);
+            }
+            tracing::info!(reason = %why, "bearer token refused");
+            return Err(refuse(
+                StatusCode::UNAUTHORIZED,
+                Some(("invalid_token", &why.to_string())),
+            ));
+        }
+    };
+    // RS-12: revoked by code replay, refresh reuse or RFC 7009.
+    if state.store.lock().access_token_revoked(&claims.jti) {
+        return Err(refuse(
+            StatusCode::UNAUTHORIZED,
+            Some(("invalid_token", "the token has been revoked")),
+        ));
+    }
+    let scopes: Vec<String> = claims.scopes().map(str::to_owned).collect();
+    // RS-13: reading needs mcp:read.
+    if !scopes.iter().any(|s| s == SCOPE_READ) {
+        return Err(refuse(
+            StatusCode::FORBIDDEN,
+            Some((
+                "insufficient_scope",
+                "this request needs the mcp:read scope",
+            )),
+        ));
+    }
+    Ok(Principal {
+        subject: claims.sub,
+        client_id: claims.client_id,
+        scopes,
+    })
+}
+
+/// What a defect lets through when the request has no bearer credentials.
+enum Bypass {
+    None,
+    Token(String),
+    Principal(Principal),
+}
+
+fn without_token(
+    state: &SharedState,
+    resource: &str,
+    headers: &HeaderMap,
+    query: Option<&str>,
+) -> Bypass {
+    let reader = |subject: String| Principal {
+        subject,
+        client_id: String::new(),
+        scopes: vec![SCOPE_READ.to_string()],
+    };
+    if state.defect(Defect::QueryTokenAccepted)
+        && let Some(t) = url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
+            .find(|(k, _)| k == "access_token")
+            .map(|(_, v)| v.into_owned())
+    {
+        return Bypass::Token(t);
+    }
+    if state.defect(Defect::SessionWithoutToken)
+        && let Some(subject) = headers
+            .get("mcp-session-id")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|id| state.mcp_sessions.subject_of(id, resource))
+    {
+        return Bypass::Principal(reader(subject));
+    }
+    if state.defect(Defect::UnauthenticatedAllowed) {
+        return Bypass::Principal(reader("anonymous".into()));
+    }
+    Bypass::None
+}
+
+/// The principal of a live refresh token (only the `refresh-token-as-bearer` defect asks).
+fn refresh_principal(state: &SharedState, token: &str) -> Option<Principal> {
+    let t = state.store.lock();
+    let grant = t.grants.get(&t.refresh_tokens.get(token)?.grant_id)?;
+    Some(Principal {
+        subject: grant.subject.clone(),
+        client_id: grant.client_id.clone(),
+        scopes: grant.scope.clone(),
+    })
 }

@@ -14,11 +14,12 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
 use crate::authorize::{check_resource, check_scope};
+use crate::config::SCOPE_READ;
 use crate::crypto::{self, AccessClaims};
 use crate::error::{ErrorCode, LimitedBody, OAuthError};
 use crate::params::Params;
 use crate::store::{AuthMethod, Client, Grant, RefreshEntry, Tables};
-use crate::{SharedState, cimd};
+use crate::{Defect, SharedState, cimd};
 
 /// An authenticated (or, for public clients, identified) client.
 struct Authenticated {
@@ -161,8 +162,11 @@ fn authenticate(state: &SharedState, creds: Credentials) -> Result<Authenticated
 }
 
 /// A successful token response (CODE-01): never cached.
-fn token_response(body: Value) -> Response {
+fn token_response(state: &SharedState, body: Value) -> Response {
     let mut resp = (StatusCode::OK, axum::Json(body)).into_response();
+    if state.defect(Defect::TokenCacheControlMissing) {
+        return resp;
+    }
     resp.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp.headers_mut()
@@ -219,12 +223,43 @@ pub async fn token(
             "this client is not registered for that grant type",
         ));
     }
+    racy_single_use_check(&state, grant_type, &params).await?;
     let body = match grant_type {
         "authorization_code" => authorization_code(&state, &client, &params)?,
         "refresh_token" => refresh(&state, &client, &params)?,
         _ => client_credentials(&state, &client, &params)?,
     };
-    Ok(token_response(body))
+    Ok(token_response(&state, body))
+}
+
+/// The `code-single-use-race` and `refresh-single-use-race` defects: single use is checked
+/// here, then the request pauses, and the redemption that follows no longer checks it. Without
+/// those defects this does nothing: single use is checked atomically with the redemption.
+async fn racy_single_use_check(
+    state: &SharedState,
+    grant_type: &str,
+    params: &Params,
+) -> Result<(), OAuthError> {
+    let used_grant = {
+        let t = state.store.lock();
+        match grant_type {
+            "authorization_code" if state.defect(Defect::CodeSingleUseRace) => one(params, "code")
+                .and_then(|c| t.codes.get(c))
+                .map(|e| e.redeemed_grant.clone()),
+            "refresh_token" if state.defect(Defect::RefreshSingleUseRace) => {
+                one(params, "refresh_token")
+                    .and_then(|r| t.refresh_tokens.get(r))
+                    .map(|e| e.rotated.then(|| e.grant_id.clone()))
+            }
+            _ => return Ok(()),
+        }
+    };
+    if let Some(Some(grant_id)) = used_grant {
+        state.store.lock().revoke_grant(&grant_id);
+        return Err(OAuthError::invalid_grant("the grant has already been used"));
+    }
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    Ok(())
 }
 
 fn one<'a>(params: &'a Params, name: &str) -> Option<&'a str> {
@@ -243,6 +278,9 @@ fn authorization_code(
     let mut t = state.store.lock();
     // CODE-08: unknown or expired.
     let Some(entry) = t.codes.get(code).cloned() else {
+        if state.defect(Defect::UnknownCodeServerError) {
+            return Err(OAuthError::server_error());
+        }
         return Err(OAuthError::invalid_grant(
             "the code is invalid or has expired",
         ));
@@ -250,7 +288,7 @@ fn authorization_code(
     // The request is checked against the code first: a replay with invalid parameters must not
     // revoke anything (CODE-04).
     // CODE-05: bound to the client.
-    if entry.client_id != client.client_id {
+    if entry.client_id != client.client_id && !state.defect(Defect::CodeNotClientBound) {
         return Err(OAuthError::invalid_grant(
             "the code was issued to another client",
         ));
@@ -258,25 +296,14 @@ fn authorization_code(
     // CODE-06: a redirect_uri, when sent, must equal the authorization request's.
     if let Some(r) = one(params, "redirect_uri")
         && r != entry.redirect_uri
+        && !state.defect(Defect::TokenRedirectUriUnchecked)
     {
         return Err(OAuthError::invalid_grant(
             "redirect_uri differs from the authorization request",
         ));
     }
     // PKCE-07, PKCE-08, then PKCE-06 / PKCE-09.
-    let Some(verifier) = one(params, "code_verifier") else {
-        return Err(OAuthError::invalid_request("code_verifier is missing"));
-    };
-    if !crypto::is_pkce_string(verifier) {
-        return Err(OAuthError::invalid_request(
-            "code_verifier must be 43 to 128 unreserved characters",
-        ));
-    }
-    if !crypto::ct_eq(&crypto::s256(verifier), &entry.code_challenge) {
-        return Err(OAuthError::invalid_grant(
-            "code_verifier does not match the code_challenge",
-        ));
-    }
+    check_verifier(state, &entry.code_challenge, one(params, "code_verifier"))?;
     // RES-06: the resource, when sent, must be the one that was authorized.
     if !params.all("resource").is_empty() {
         let r = check_resource(state, params.all("resource"))?;
@@ -287,8 +314,13 @@ fn authorization_code(
         }
     }
     // CODE-02, CODE-03: a valid replay revokes everything issued from the code.
-    if let Some(grant_id) = &entry.redeemed_grant {
-        t.revoke_grant(grant_id);
+    if let Some(grant_id) = &entry.redeemed_grant
+        && !state.defect(Defect::CodeReusable)
+        && !state.defect(Defect::CodeSingleUseRace)
+    {
+        if !state.defect(Defect::CodeReplayNoRevoke) {
+            t.revoke_grant(grant_id);
+        }
         tracing::warn!("authorization code replayed; its grant was revoked");
         return Err(OAuthError::invalid_grant("the code has already been used"));
     }
@@ -317,6 +349,40 @@ fn authorization_code(
     )
 }
 
+/// PKCE-06..09: the verifier is present, well-formed, and hashes to the challenge.
+fn check_verifier(
+    state: &SharedState,
+    challenge: &str,
+    verifier: Option<&str>,
+) -> Result<(), OAuthError> {
+    if challenge.is_empty() && state.defect(Defect::PkceNotRequired) {
+        return Ok(());
+    }
+    let Some(verifier) = verifier else {
+        if state.defect(Defect::PkceVerifierOptional) {
+            return Ok(());
+        }
+        return Err(OAuthError::invalid_request("code_verifier is missing"));
+    };
+    if !crypto::is_pkce_string(verifier) && !state.defect(Defect::VerifierLengthUnchecked) {
+        return Err(OAuthError::invalid_request(
+            "code_verifier must be 43 to 128 unreserved characters",
+        ));
+    }
+    let matches = if state.defect(Defect::PkcePlainComparison) {
+        crypto::ct_eq(verifier, challenge)
+    } else {
+        crypto::ct_eq(&crypto::s256(verifier), challenge)
+            || (state.defect(Defect::PkceChallengeAsVerifier) && crypto::ct_eq(verifier, challenge))
+    };
+    if !matches && !state.defect(Defect::PkceVerifierUnchecked) {
+        return Err(OAuthError::invalid_grant(
+            "code_verifier does not match the code_challenge",
+        ));
+    }
+    Ok(())
+}
+
 /// The `refresh_token` grant (REFRESH-01..10).
 fn refresh(state: &SharedState, client: &Client, params: &Params) -> Result<Value, OAuthError> {
     let Some(token) = one(params, "refresh_token") else {
@@ -325,6 +391,9 @@ fn refresh(state: &SharedState, client: &Client, params: &Params) -> Result<Valu
     let mut t = state.store.lock();
     // REFRESH-10.
     let Some(entry) = t.refresh_tokens.get(token).cloned() else {
+        if state.defect(Defect::UnknownRefreshServerError) {
+            return Err(OAuthError::server_error());
+        }
         return Err(OAuthError::invalid_grant(
             "the refresh token is invalid or has expired",
         ));
@@ -335,7 +404,7 @@ fn refresh(state: &SharedState, client: &Client, params: &Params) -> Result<Valu
         ));
     };
     // REFRESH-04.
-    if grant.client_id != client.client_id {
+    if grant.client_id != client.client_id && !state.defect(Defect::RefreshNotClientBound) {
         return Err(OAuthError::invalid_grant(
             "the refresh token was issued to another client",
         ));
@@ -346,8 +415,10 @@ fn refresh(state: &SharedState, client: &Client, params: &Params) -> Result<Valu
         ));
     }
     // REFRESH-02, REFRESH-03: a replaced token is refused, and its reuse revokes the grant.
-    if entry.rotated {
-        t.revoke_grant(&entry.grant_id);
+    if entry.rotated && !state.defect(Defect::RefreshSingleUseRace) {
+        if !state.defect(Defect::RefreshReuseUndetected) {
+            t.revoke_grant(&entry.grant_id);
+        }
         tracing::warn!("refresh token reused; its grant was revoked");
         return Err(OAuthError::invalid_grant(
             "the refresh token has already been used",
@@ -355,7 +426,13 @@ fn refresh(state: &SharedState, client: &Client, params: &Params) -> Result<Valu
     }
     // REFRESH-05, REFRESH-06: never wider than the grant; by default the grant's scope.
     let scope = match one(params, "scope") {
+        None if state.defect(Defect::RefreshScopeReset) => vec![SCOPE_READ.to_string()],
         None => grant.scope.clone(),
+        Some(s) if state.defect(Defect::RefreshScopeWidening) => s
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
         Some(s) => {
             let requested = check_scope(Some(s))?;
             if let Some(extra) = requested.iter().find(|s| !grant.scope.contains(s)) {
@@ -374,6 +451,11 @@ fn refresh(state: &SharedState, client: &Client, params: &Params) -> Result<Valu
                 "resource differs from the grant",
             ));
         }
+    }
+    if state.defect(Defect::RefreshNotRotated) {
+        let mut body = issue(state, &mut t, &entry.grant_id, &scope, false)?;
+        body["refresh_token"] = json!(token);
+        return Ok(body);
     }
     // REFRESH-01: rotation.
     if let Some(e) = t.refresh_tokens.get_mut(token) {
@@ -504,5 +586,5 @@ pub async fn revoke(
             }
         }
     }
-    Ok(token_response(json!({})))
+    Ok(token_response(&state, json!({})))
 }

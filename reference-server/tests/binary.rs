@@ -75,3 +75,58 @@ fn bad_flags_get_a_clear_error_and_exit_2() {
     assert!(err.contains("invalid value 'nope'"), "{err}");
     assert!(!err.contains("panicked"));
 }
+
+#[test]
+fn defects_are_listed_with_their_requirements() {
+    let out = Command::new(env!("CARGO_BIN_EXE_reference-server"))
+        .arg("--list-defects")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(table.lines().count(), reference_server::Defect::ALL.len());
+    let line = table
+        .lines()
+        .find(|l| l.starts_with("pkce-verifier-unchecked "))
+        .expect("a line for pkce-verifier-unchecked");
+    assert!(line.contains("PKCE-06"), "{line}");
+}
+
+#[test]
+fn an_unknown_defect_is_a_usage_error() {
+    let out = Command::new(env!("CARGO_BIN_EXE_reference-server"))
+        .args(["--defect", "no-such-defect"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unknown defect \"no-such-defect\""), "{err}");
+}
+
+#[tokio::test]
+async fn a_defect_flag_breaks_its_behaviour() {
+    // s256-not-advertised: the metadata leaves code_challenge_methods_supported out.
+    reference_server::install_crypto_provider();
+    let http = reqwest::Client::new();
+    for (args, advertised) in [
+        (vec!["--port", "0"], true),
+        (vec!["--port", "0", "--defect", "s256-not-advertised"], false),
+    ] {
+        let (mut child, urls) = spawn(&args);
+        let meta: Value = http
+            .get(urls["as_metadata"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            meta.get("code_challenge_methods_supported").is_some(),
+            advertised,
+            "{args:?}"
+        );
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
