@@ -39,10 +39,11 @@ Feature: PKCE (RFC 7636, OAuth 2.1 §4.1)
     And the client redeems the code with code_verifier omitted
     Then the token request is refused with "invalid_request" or "invalid_grant" (PKCE-07)
 
+  # The challenge is made from the malformed verifier, so only the grammar check can refuse it.
   @PKCE-08 @must
   Scenario Outline: PKCE-08 A code_verifier that breaks the grammar is refused (<case>)
-    When the client obtains an authorization code
-    And the client redeems the code with code_verifier set to <case>
+    When the client obtains an authorization code for a code_verifier of <case>
+    And the client redeems the code
     Then the token request is refused with "invalid_request" or "invalid_grant" (PKCE-08)
 
     Examples:

@@ -7,6 +7,8 @@ use clap::{Args, Parser, Subcommand};
 use cucumber::gherkin::tagexpr::TagOperation;
 use regex::Regex;
 
+use reference_server::Defect;
+
 use crate::client::mcp::Revision;
 use crate::run::RunOptions;
 
@@ -38,6 +40,35 @@ pub enum Command {
     Run(RunArgs),
     /// Print every scenario with its requirement IDs and level.
     List(ListArgs),
+    /// Prove that every check can fail: run the suite against the embedded reference server
+    /// once without defects (it must pass) and once per defect (some scenario carrying the
+    /// defect's requirement must fail), and write the defect matrix.
+    Selftest(SelftestArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct SelftestArgs {
+    /// Only this defect (repeatable); all of them by default. `--list-defects` names them.
+    #[arg(long = "defect", value_name = "NAME")]
+    pub defects: Vec<Defect>,
+    /// Print every defect with the requirement IDs it violates, and exit.
+    #[arg(long)]
+    pub list_defects: bool,
+    /// The feature files to use instead of the embedded ones.
+    #[arg(long, value_name = "DIR")]
+    pub features: Option<PathBuf>,
+    /// The MCP revision to speak (default 2025-11-25).
+    #[arg(long, value_name = "REVISION")]
+    pub spec: Option<Revision>,
+    /// How many suites run at once (default 32).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub jobs: Option<u16>,
+    /// Where to write the defect matrix (Markdown).
+    #[arg(long, value_name = "PATH", default_value = "reports/defect-matrix.md")]
+    pub matrix: PathBuf,
+    /// The directory for each run's JUnit and Cucumber JSON reports (one subdirectory per run).
+    #[arg(long, value_name = "DIR", default_value = "reports/selftest")]
+    pub reports: PathBuf,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -85,6 +116,10 @@ pub struct RunArgs {
     /// Log every HTTP exchange (redacted) to stderr.
     #[arg(short = 'v', long)]
     pub verbose: bool,
+    /// Start the embedded reference server with this defect (repeatable; not with --target),
+    /// to see the suite fail. `selftest --list-defects` names them.
+    #[arg(long = "defect", value_name = "NAME")]
+    pub defects: Vec<Defect>,
 }
 
 impl Default for RunArgs {
@@ -105,6 +140,7 @@ impl Default for RunArgs {
             spec: None,
             strict: false,
             verbose: false,
+            defects: Vec::new(),
         }
     }
 }
@@ -135,6 +171,8 @@ impl RunArgs {
             spec: self.spec,
             strict: self.strict,
             verbose: self.verbose,
+            defects: self.defects.into_iter().collect(),
+            quiet: false,
         }
     }
 }
@@ -167,6 +205,13 @@ mod tests {
             .expect("top-level run options");
         assert_eq!(c.run.target.as_deref(), Some("http://127.0.0.1:1/mcp"));
         assert!(Cli::try_parse_from(["x", "list", "-n", "^PKCE"]).is_ok());
+        let c = Cli::try_parse_from(["x", "selftest", "--defect", "code-reusable", "--jobs", "3"])
+            .expect("selftest");
+        let Some(Command::Selftest(s)) = c.command else {
+            panic!("selftest")
+        };
+        assert_eq!(s.defects, vec![Defect::CodeReusable]);
+        assert_eq!(s.jobs, Some(3));
     }
 
     #[test]
@@ -178,6 +223,8 @@ mod tests {
             vec!["x", "-t", "@a and and"],
             vec!["x", "--name", "("],
             vec!["x", "--no-such-flag"],
+            vec!["x", "--defect", "no-such-defect"],
+            vec!["x", "selftest", "--jobs", "0"],
         ] {
             let e = Cli::try_parse_from(&bad).expect_err("rejected");
             assert_eq!(e.exit_code(), 2, "{bad:?}");

@@ -27,6 +27,8 @@ pub struct Context {
     pub second_resource: Option<Url>,
     pub scope_check: Option<ScopeCheck>,
     pub max_expiry_wait: Duration,
+    /// Print each scenario's line as it finishes.
+    pub echo: bool,
     discovered: OnceCell<Result<Arc<Discovered>, Fault>>,
     client: OnceCell<Result<RegisteredClient, Fault>>,
     pub records: Mutex<Vec<ScenarioRecord>>,
@@ -42,6 +44,7 @@ pub struct ContextParts {
     pub second_resource: Option<Url>,
     pub scope_check: Option<ScopeCheck>,
     pub max_expiry_wait: Duration,
+    pub echo: bool,
 }
 
 tokio::task_local! {
@@ -64,6 +67,7 @@ impl Context {
             second_resource: p.second_resource,
             scope_check: p.scope_check,
             max_expiry_wait: p.max_expiry_wait,
+            echo: p.echo,
             discovered: OnceCell::new(),
             client: OnceCell::new(),
             records: Mutex::new(Vec::new()),

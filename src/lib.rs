@@ -6,6 +6,7 @@
 //! - [`requirements`]: the requirement registry (`requirements.toml`).
 //! - [`report`]: verdicts, JUnit and the console summary.
 //! - [`run`]: one run of the suite.
+//! - [`selftest`]: the suite against every reference-server defect (proof that checks can fail).
 
 pub mod checks;
 pub mod cli;
@@ -16,6 +17,7 @@ pub mod features;
 pub mod report;
 pub mod requirements;
 pub mod run;
+pub mod selftest;
 pub mod steps;
 pub mod verdict;
 

@@ -31,6 +31,7 @@ fn main() -> ExitCode {
     match cli.command {
         Some(Command::List(args)) => list(args),
         Some(Command::Run(args)) => run_suite(args),
+        Some(Command::Selftest(args)) => selftest(args),
         None => run_suite(cli.run),
     }
 }
@@ -79,4 +80,84 @@ fn list(args: mcp_oauth_conformance::cli::ListArgs) -> ExitCode {
         );
     }
     ExitCode::SUCCESS
+}
+
+fn selftest(args: mcp_oauth_conformance::cli::SelftestArgs) -> ExitCode {
+    use mcp_oauth_conformance::selftest::{self, SelftestOptions};
+    if args.list_defects {
+        print!("{}", reference_server::defects::table());
+        return ExitCode::SUCCESS;
+    }
+    let opts = SelftestOptions {
+        defects: args.defects,
+        features: args.features,
+        spec: args.spec,
+        jobs: args.jobs.map_or(32, usize::from),
+        reports: args.reports,
+    };
+    let count = if opts.defects.is_empty() {
+        reference_server::Defect::ALL.len()
+    } else {
+        opts.defects.len()
+    };
+    eprintln!(
+        "Self-test: the suite against the embedded reference server, clean and with each of {count} defects ({} at a time)",
+        opts.jobs
+    );
+    let result = match selftest::run(&opts) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(e.exit_code());
+        }
+    };
+    let matrix = result.matrix();
+    if let Some(dir) = args.matrix.parent().filter(|d| !d.as_os_str().is_empty())
+        && let Err(e) = std::fs::create_dir_all(dir)
+    {
+        eprintln!("error: cannot create {}: {e}", dir.display());
+        return ExitCode::from(2);
+    }
+    if let Err(e) = std::fs::write(&args.matrix, &matrix) {
+        eprintln!("error: cannot write {}: {e}", args.matrix.display());
+        return ExitCode::from(2);
+    }
+    println!("{matrix}");
+    println!("Defect matrix: {}", args.matrix.display());
+    let uncaught = result.uncaught();
+    if !result.clean_passed() {
+        println!("SELF-TEST FAILED: the clean run did not pass");
+    }
+    if !uncaught.is_empty() {
+        let names: Vec<&str> = uncaught.iter().map(|d| d.name()).collect();
+        println!("SELF-TEST FAILED: not caught: {}", names.join(", "));
+    }
+    if !result.uncovered.is_empty() {
+        println!(
+            "SELF-TEST FAILED: MUST scenarios without a defect: {}",
+            result.uncovered.join("; ")
+        );
+    }
+    if !result.never_failed.is_empty() {
+        println!(
+            "SELF-TEST FAILED: MUST scenarios no defect made fail: {}",
+            result.never_failed.join("; ")
+        );
+    }
+    let unexplained = result.unexplained_collateral();
+    if !unexplained.is_empty() {
+        let names: Vec<&str> = unexplained.iter().map(|d| d.name()).collect();
+        println!(
+            "SELF-TEST FAILED: more than {} collateral failures and no reason given: {}",
+            selftest::COLLATERAL_LIMIT,
+            names.join(", ")
+        );
+    }
+    if result.passed() {
+        println!(
+            "SELF-TEST PASSED: the clean run passed and all {} defects were caught",
+            result.defects.len()
+        );
+    }
+    ExitCode::from(result.exit_code())
 }

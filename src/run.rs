@@ -40,6 +40,10 @@ pub struct RunOptions {
     pub spec: Option<Revision>,
     pub strict: bool,
     pub verbose: bool,
+    /// Defects of the embedded reference server (only without a target).
+    pub defects: reference_server::Defects,
+    /// Print nothing: no scenario lines, no summary (the self-test runs many suites at once).
+    pub quiet: bool,
 }
 
 /// Why a run could not start or finish. Usage errors exit 2; the rest 3.
@@ -100,10 +104,16 @@ pub async fn run(opts: RunOptions) -> Result<RunResult, RunError> {
     let mut embedded = None;
     let mut scope_check = profile.scope_check.clone();
     let target = match opts.target.as_ref().or(profile.target.as_ref()) {
+        Some(_) if !opts.defects.is_empty() => {
+            return Err(RunError::Usage(
+                "--defect applies to the embedded reference server: leave out --target".into(),
+            ));
+        }
         Some(t) => parse_http_url("--target", t).map_err(RunError::Usage)?,
         None => {
             let config = reference_server::config::Config {
                 access_token_ttl: EMBEDDED_TOKEN_TTL,
+                defects: opts.defects.clone(),
                 ..Default::default()
             };
             let server = reference_server::start(config).await.map_err(|e| {
@@ -112,7 +122,16 @@ pub async fn run(opts: RunOptions) -> Result<RunResult, RunError> {
             let url = Url::parse(&server.urls.mcp).map_err(|e| {
                 RunError::Harness(format!("the embedded reference server's URL: {e}"))
             })?;
-            eprintln!("Target: the embedded reference server at {url}");
+            if !opts.quiet {
+                let defects: Vec<&str> = opts.defects.iter().map(|d| d.name()).collect();
+                match defects.as_slice() {
+                    [] => eprintln!("Target: the embedded reference server at {url}"),
+                    d => eprintln!(
+                        "Target: the embedded reference server at {url}, with the defects {}",
+                        d.join(", ")
+                    ),
+                }
+            }
             // The reference server's privileged tool, as its tools/list describes it.
             scope_check.get_or_insert(ScopeCheck {
                 tool: "admin".into(),
@@ -144,6 +163,7 @@ pub async fn run(opts: RunOptions) -> Result<RunResult, RunError> {
         second_resource,
         scope_check,
         max_expiry_wait: Duration::from_secs(profile.limits.max_expiry_wait_secs),
+        echo: !opts.quiet,
     });
     if let Ok(mut records) = ctx.records.lock() {
         for (f, s) in &not_applicable {
@@ -159,14 +179,15 @@ pub async fn run(opts: RunOptions) -> Result<RunResult, RunError> {
     // Fail on an unwritable JUnit path now, not after the run.
     create(&opts.junit)?;
 
-    eprintln!(
-        "Running {} scenarios against {target} (MCP {revision}, {concurrency} at a time); {} do not apply to this revision\n",
-        features::scenarios(&features).len(),
-        not_applicable.len()
-    );
-    let previous_hook = std::panic::take_hook();
+    if !opts.quiet {
+        eprintln!(
+            "Running {} scenarios against {target} (MCP {revision}, {concurrency} at a time); {} do not apply to this revision\n",
+            features::scenarios(&features).len(),
+            not_applicable.len()
+        );
+    }
     // Step failures are reported by the scenario records; the default hook's noise is not.
-    std::panic::set_hook(Box::new(|_| {}));
+    let silence = PanicSilence::begin();
     let cucumber = World::cucumber::<PathBuf>()
         .with_parser(Preparsed)
         .with_writer(writer::Json::new(json_file).discard_stats_writes())
@@ -174,7 +195,7 @@ pub async fn run(opts: RunOptions) -> Result<RunResult, RunError> {
         .max_concurrent_scenarios(concurrency)
         .after(after_scenario);
     Arc::clone(&ctx).scope(cucumber.run(features)).await;
-    std::panic::set_hook(previous_hook);
+    drop(silence);
 
     if let Some(server) = embedded {
         server.shutdown().await;
@@ -185,12 +206,14 @@ pub async fn run(opts: RunOptions) -> Result<RunResult, RunError> {
     let xml = report::junit::render(&records, opts.strict).map_err(RunError::Harness)?;
     std::fs::write(&opts.junit, xml)
         .map_err(|e| RunError::Usage(format!("cannot write {}: {e}", opts.junit.display())))?;
-    println!("\n{}", report::summary(&records));
-    println!(
-        "JUnit: {}\nCucumber JSON: {}",
-        opts.junit.display(),
-        opts.json.display()
-    );
+    if !opts.quiet {
+        println!("\n{}", report::summary(&records));
+        println!(
+            "JUnit: {}\nCucumber JSON: {}",
+            opts.junit.display(),
+            opts.json.display()
+        );
+    }
     let exit_code = report::exit_code(&records, opts.strict);
     Ok(RunResult { records, exit_code })
 }
@@ -206,6 +229,38 @@ pub fn load_features(opts: &RunOptions) -> Result<Vec<Feature>, RunError> {
         opts.tags.as_ref(),
         opts.name.as_ref(),
     ))
+}
+
+/// Keeps the default panic hook quiet while any run is under way: a failed step is a panic
+/// that the scenario records report, and several runs may overlap (the self-test).
+struct PanicSilence;
+
+type PanicHook = Box<dyn Fn(&std::panic::PanicHookInfo<'_>) + Sync + Send + 'static>;
+
+static SILENCED: std::sync::Mutex<(usize, Option<PanicHook>)> = std::sync::Mutex::new((0, None));
+
+impl PanicSilence {
+    fn begin() -> PanicSilence {
+        let mut s = SILENCED.lock().unwrap_or_else(|e| e.into_inner());
+        if s.0 == 0 {
+            s.1 = Some(std::panic::take_hook());
+            std::panic::set_hook(Box::new(|_| {}));
+        }
+        s.0 += 1;
+        PanicSilence
+    }
+}
+
+impl Drop for PanicSilence {
+    fn drop(&mut self) {
+        let mut s = SILENCED.lock().unwrap_or_else(|e| e.into_inner());
+        s.0 = s.0.saturating_sub(1);
+        if s.0 == 0
+            && let Some(previous) = s.1.take()
+        {
+            std::panic::set_hook(previous);
+        }
+    }
 }
 
 /// Creates a report file (and its directory).
@@ -261,6 +316,7 @@ fn blank_record(feature: &Feature, scenario: &Scenario, revision: Revision) -> S
         message: None,
         violated: None,
         warnings: Vec::new(),
+        warned: Vec::new(),
         transcript: Vec::new(),
         duration: Duration::ZERO,
     }
@@ -305,7 +361,9 @@ fn after_scenario<'a>(
             return;
         };
         let record = record_of(&ctx, feature, scenario, finished, world.as_deref());
-        println!("{}", record.line());
+        if ctx.echo {
+            println!("{}", record.line());
+        }
         if let Ok(mut r) = ctx.records.lock() {
             r.push(record);
         }
@@ -323,6 +381,9 @@ fn record_of(
     let ids = features::ids(scenario);
     let mut warnings: Vec<String> = world
         .map(|w| w.warnings.iter().map(ToString::to_string).collect())
+        .unwrap_or_default();
+    let warned = world
+        .map(|w| w.warnings.iter().map(|v| v.0.requirement.clone()).collect())
         .unwrap_or_default();
     let (verdict, message, violated) = match (world.and_then(|w| w.fault.clone()), finished) {
         (Some(Fault::Violation(v)), _) if ids.contains(&v.requirement) => (
@@ -366,6 +427,7 @@ fn record_of(
         message,
         violated,
         warnings,
+        warned,
         transcript: world.map(|w| w.http.transcript()).unwrap_or_default(),
         duration: world.map(|w| w.started.elapsed()).unwrap_or_default(),
         ..blank_record(feature, scenario, ctx.revision)

@@ -25,6 +25,8 @@ struct Redirect {
     iss: Option<String>,
     /// Only with the `state-dropped-on-error` defect.
     drop_state_on_error: bool,
+    /// Only with the `state-reencoded` defect.
+    reencode_state: bool,
 }
 
 impl Redirect {
@@ -34,6 +36,7 @@ impl Redirect {
             state,
             iss: (!server.defect(Defect::IssMissing)).then(|| server.urls.issuer.clone()),
             drop_state_on_error: server.defect(Defect::StateDroppedOnError),
+            reencode_state: server.defect(Defect::StateReencoded),
         }
     }
 
@@ -52,7 +55,13 @@ impl Redirect {
             if let Some(s) = &self.state
                 && !(is_error && self.drop_state_on_error)
             {
-                q.append_pair("state", s);
+                if self.reencode_state {
+                    let twice: String =
+                        url::form_urlencoded::byte_serialize(s.as_bytes()).collect();
+                    q.append_pair("state", &twice);
+                } else {
+                    q.append_pair("state", s);
+                }
             }
             if let Some(iss) = &self.iss {
                 q.append_pair("iss", iss);
@@ -121,6 +130,21 @@ pub fn redirect_matches(registered: &str, requested: &str) -> bool {
 fn redirect_allowed(state: &SharedState, registered: &str, requested: &str) -> bool {
     redirect_matches(registered, requested)
         || (state.defect(Defect::RedirectPrefixMatch) && requested.starts_with(registered))
+        || (state.defect(Defect::LoopbackRedirectLooselyMatched)
+            && loosely_equal_loopback(registered, requested))
+}
+
+/// Only for the `loopback-redirect-loosely-matched` defect: both loopback, same path but for case.
+fn loosely_equal_loopback(registered: &str, requested: &str) -> bool {
+    match (Url::parse(registered), Url::parse(requested)) {
+        (Ok(a), Ok(b)) => {
+            crate::register::is_loopback_host(&a)
+                && crate::register::is_loopback_host(&b)
+                && a.path().eq_ignore_ascii_case(b.path())
+                && a.query() == b.query()
+        }
+        _ => false,
+    }
 }
 
 /// `http://127.0.0.1:P/rest` → `http://127.0.0.1/rest`; `None` unless the host is a loopback IP literal.
@@ -249,6 +273,11 @@ pub async fn authorize(
         }
         Ok(Some(_)) => return refuse("redirect_uri is not registered for this client"),
         Ok(None) if client.redirect_uris.len() == 1 => (client.redirect_uris[0].clone(), false),
+        Ok(None)
+            if state.defect(Defect::RedirectUriDefaulted) && !client.redirect_uris.is_empty() =>
+        {
+            (client.redirect_uris[0].clone(), false)
+        }
         Ok(None) => return refuse("redirect_uri is required when several are registered"),
         Err(_) => return refuse("redirect_uri was sent more than once"),
     };

@@ -164,6 +164,14 @@ impl Signer {
         {
             return check_issuer_and_audience(claims, issuer, audience, defects);
         }
+        if defects.has(Defect::SignatureUnchecked) {
+            let claims: AccessClaims = jsonwebtoken::dangerous::insecure_decode_claims(token)
+                .map_err(|_| TokenRejection::Malformed)?;
+            if claims.exp <= crate::now_secs() && !defects.has(Defect::ExpiredTokenAccepted) {
+                return Err(TokenRejection::Expired);
+            }
+            return check_issuer_and_audience(claims, issuer, audience, defects);
+        }
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenRejection::Malformed)?;
         // RS-05: only our own algorithm and key; `alg: none` never parses as an Algorithm.
         if header.alg != Algorithm::ES256 || header.kid.as_deref() != Some(self.kid.as_str()) {
@@ -213,14 +221,13 @@ fn check_issuer_and_audience(
 
 /// The claims of an unsigned (`alg: none`) JWT; only the `alg-none-accepted` defect reads them.
 fn unsigned_claims(token: &str) -> Option<AccessClaims> {
-    let mut parts = token.split('.');
-    let (header, payload) = (parts.next()?, parts.next()?);
+    let header = token.split('.').next()?;
     let header: serde_json::Value =
         serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).ok()?).ok()?;
     if !header.get("alg")?.as_str()?.eq_ignore_ascii_case("none") {
         return None;
     }
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()
+    jsonwebtoken::dangerous::insecure_decode_claims(token).ok()
 }
 
 #[cfg(test)]

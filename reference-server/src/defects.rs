@@ -68,6 +68,8 @@ defects! {
         "the metadata issuer has a trailing slash the issuer identifier lacks";
     EndpointsRelative = "endpoints-relative", ["ASM-06"],
         "authorization_endpoint and token_endpoint are advertised as relative paths";
+    CodeNotAdvertised = "code-not-advertised", ["ASM-07"],
+        "response_types_supported leaves out code";
     ImplicitAdvertised = "implicit-advertised", ["ASM-07"],
         "response_types_supported lists token (the implicit grant) beside code";
     S256NotAdvertised = "s256-not-advertised", ["ASM-08"],
@@ -92,10 +94,16 @@ defects! {
     // The authorization endpoint.
     RedirectPrefixMatch = "redirect-prefix-match", ["AUTHZ-02"],
         "a redirect URI matches when a registered one is a prefix of it";
+    LoopbackRedirectLooselyMatched = "loopback-redirect-loosely-matched", ["AUTHZ-02"],
+        "a loopback redirect URI matches any loopback host and scheme, and its path ignores case";
     RedirectsUnknownClientErrors = "redirects-unknown-client-errors", ["AUTHZ-04"],
         "an unknown or missing client_id is answered with an error redirect to the redirect_uri sent";
+    RedirectUriDefaulted = "redirect-uri-defaulted", ["AUTHZ-04"],
+        "a request without redirect_uri from a client with several goes to the first one";
     StateDroppedOnError = "state-dropped-on-error", ["AUTHZ-11"],
         "error redirects leave out state";
+    StateReencoded = "state-reencoded", ["AUTHZ-11"],
+        "state comes back percent-encoded once more than it was sent";
     IssMissing = "iss-missing", ["AUTHZ-14"],
         "authorization responses leave out iss although the metadata advertises it";
 
@@ -142,8 +150,8 @@ defects! {
         "a refresh token can be used by any client";
     RefreshScopeWidening = "refresh-scope-widening", ["REFRESH-05"],
         "a refresh may ask for, and gets, scopes the grant never had";
-    RefreshScopeReset = "refresh-scope-reset", ["REFRESH-06"],
-        "a refresh without scope grants the server's default scope instead of the original one";
+    RefreshScopeDropped = "refresh-scope-dropped", ["REFRESH-06"],
+        "a refresh without scope grants no scope at all instead of the original one";
     UnknownRefreshServerError = "unknown-refresh-server-error", ["REFRESH-10"],
         "an unknown refresh token gets 500 server_error instead of invalid_grant";
 
@@ -160,10 +168,14 @@ defects! {
         "a request with a live Mcp-Session-Id and no token is served";
     ValidTokenRefused = "valid-token-refused", ["RS-02"],
         "the MCP servers verify tokens with a key the AS never signed with, refusing every token";
+    EmptyBearerAccepted = "empty-bearer-accepted", ["RS-04"],
+        "an Authorization header with an empty bearer token is served as an anonymous reader";
     MalformedTokenBadRequest = "malformed-token-bad-request", ["RS-04"],
         "a bearer token that is not a JWT gets 400 invalid_request instead of 401 invalid_token";
     AlgNoneAccepted = "alg-none-accepted", ["RS-05"],
         "an unsigned token (alg none) is accepted when its claims are right";
+    SignatureUnchecked = "signature-unchecked", ["RS-05"],
+        "the MCP servers read token claims without verifying the signature";
     ExpiredTokenAccepted = "expired-token-accepted", ["RS-06"],
         "the MCP servers do not check exp";
     QueryTokenAccepted = "query-token-accepted", ["RS-09"],

@@ -43,6 +43,8 @@ pub fn authorization_server_metadata(state: &SharedState) -> Value {
     };
     let response_types: &[&str] = if state.defect(Defect::ImplicitAdvertised) {
         &["code", "token"]
+    } else if state.defect(Defect::CodeNotAdvertised) {
+        &["code id_token"]
     } else {
         &RESPONSE_TYPES
     };

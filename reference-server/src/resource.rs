@@ -181,6 +181,15 @@ fn authenticate(
             Bypass::Principal(p) => return Ok(p),
             Bypass::None => return Err(refuse(StatusCode::UNAUTHORIZED, None)),
         },
+        Presented::Malformed(_)
+            if state.defect(Defect::EmptyBearerAccepted) && bearer_is_empty(headers) =>
+        {
+            return Ok(Principal {
+                subject: "anonymous".into(),
+                client_id: String::new(),
+                scopes: vec![SCOPE_READ.to_string()],
+            });
+        }
         Presented::Malformed(why) => {
             return Err(refuse(
                 StatusCode::BAD_REQUEST,
@@ -240,6 +249,16 @@ fn authenticate(
         client_id: claims.client_id,
         scopes,
     })
+}
+
+/// Whether the one Authorization header is `Bearer` with nothing after it.
+fn bearer_is_empty(headers: &HeaderMap) -> bool {
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    matches!(
+        (values.next().and_then(|v| v.to_str().ok()), values.next()),
+        (Some(v), None) if v.split_once(' ').map_or(v, |(s, _)| s).eq_ignore_ascii_case("bearer")
+            && v.split_once(' ').is_none_or(|(_, t)| t.trim().is_empty())
+    )
 }
 
 /// What a defect lets through when the request has no bearer credentials.

@@ -14,7 +14,6 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
 use crate::authorize::{check_resource, check_scope};
-use crate::config::SCOPE_READ;
 use crate::crypto::{self, AccessClaims};
 use crate::error::{ErrorCode, LimitedBody, OAuthError};
 use crate::params::Params;
@@ -426,7 +425,7 @@ fn refresh(state: &SharedState, client: &Client, params: &Params) -> Result<Valu
     }
     // REFRESH-05, REFRESH-06: never wider than the grant; by default the grant's scope.
     let scope = match one(params, "scope") {
-        None if state.defect(Defect::RefreshScopeReset) => vec![SCOPE_READ.to_string()],
+        None if state.defect(Defect::RefreshScopeDropped) => Vec::new(),
         None => grant.scope.clone(),
         Some(s) if state.defect(Defect::RefreshScopeWidening) => s
             .split(' ')

@@ -110,7 +110,10 @@ async fn a_defect_flag_breaks_its_behaviour() {
     let http = reqwest::Client::new();
     for (args, advertised) in [
         (vec!["--port", "0"], true),
-        (vec!["--port", "0", "--defect", "s256-not-advertised"], false),
+        (
+            vec!["--port", "0", "--defect", "s256-not-advertised"],
+            false,
+        ),
     ] {
         let (mut child, urls) = spawn(&args);
         let meta: Value = http

@@ -43,7 +43,10 @@ pub fn invalid_token(id: &str, resp: &McpResponse, empty_token: bool) -> Finding
         .iter()
         .find(|c| c.is("Bearer"))
         .and_then(|c| c.param("error").map(str::to_string));
-    if empty_token && status == 400 {
+    // RFC 6750 §3.1: an empty token may be a malformed request (400 invalid_request). The
+    // refusal must come from the bearer-token layer, with its challenge (§3): a bare 400 could
+    // be the MCP layer answering a request it accepted.
+    if empty_token && status == 400 && challenges.iter().any(|c| c.is("Bearer")) {
         return Vec::new();
     }
     if status != 401 {
@@ -147,7 +150,15 @@ mod tests {
             invalid_token("RS-04", &ok, false)[0].severity(),
             Severity::Must
         );
-        assert!(invalid_token("RS-04", &mcp(400, &[], ""), true).is_empty());
+        let refused_empty = mcp(
+            400,
+            &[("www-authenticate", r#"Bearer error="invalid_request""#)],
+            "",
+        );
+        assert!(invalid_token("RS-04", &refused_empty, true).is_empty());
+        // A 400 without a Bearer challenge may come from the MCP layer after the empty token
+        // was let through.
+        assert_eq!(invalid_token("RS-04", &mcp(400, &[], ""), true).len(), 1);
         assert!(accepted("RS-02", &ok).is_empty());
         assert_eq!(refused_401("RS-09", &ok).len(), 1);
     }

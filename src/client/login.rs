@@ -80,12 +80,26 @@ pub enum LoginError {
 
 /// Completes the user-facing part of an authorization request.
 pub trait LoginDriver {
-    /// Starts at `url` (the authorization request) and returns where it ended.
+    /// Starts at `url` (the authorization request) and returns where it ended: a redirect to
+    /// `redirect_uri`, or a page it could not go past.
     fn authorize<'a>(
         &'a self,
         http: &'a Http,
         url: Url,
         redirect_uri: &'a Url,
+    ) -> LocalBoxFuture<'a, Result<AuthorizationOutcome, LoginError>> {
+        self.authorize_until(http, url, std::slice::from_ref(redirect_uri))
+    }
+
+    /// Like [`LoginDriver::authorize`], but stops at a redirect to any of `stop_at`, none of
+    /// which is ever fetched. Negative tests use it when the AS might wrongly redirect to one
+    /// of several URIs (a tampered redirect URI or the registered one; either of two
+    /// registered ones).
+    fn authorize_until<'a>(
+        &'a self,
+        http: &'a Http,
+        url: Url,
+        stop_at: &'a [Url],
     ) -> LocalBoxFuture<'a, Result<AuthorizationOutcome, LoginError>>;
 }
 
@@ -99,13 +113,13 @@ pub struct FormDriver {
 }
 
 impl LoginDriver for FormDriver {
-    fn authorize<'a>(
+    fn authorize_until<'a>(
         &'a self,
         http: &'a Http,
         url: Url,
-        redirect_uri: &'a Url,
+        stop_at: &'a [Url],
     ) -> LocalBoxFuture<'a, Result<AuthorizationOutcome, LoginError>> {
-        Box::pin(self.run(http, url, redirect_uri))
+        Box::pin(self.run(http, url, stop_at))
     }
 }
 
@@ -122,7 +136,7 @@ impl FormDriver {
         &self,
         http: &Http,
         start: Url,
-        redirect_uri: &Url,
+        stop_at: &[Url],
     ) -> Result<AuthorizationOutcome, LoginError> {
         let jar = Arc::new(Jar::default());
         let mut next = Request::get(start);
@@ -146,7 +160,7 @@ impl FormDriver {
                             resp.status.as_u16()
                         ))
                     })?;
-                if is_redirect_uri(&location, redirect_uri) {
+                if stop_at.iter().any(|r| is_redirect_uri(&location, r)) {
                     let params = location
                         .query_pairs()
                         .map(|(k, v)| (k.into_owned(), v.into_owned()))

@@ -59,6 +59,8 @@ pub struct ScenarioRecord {
     /// The requirement a failure violated.
     pub violated: Option<String>,
     pub warnings: Vec<String>,
+    /// The requirement IDs of the warnings.
+    pub warned: Vec<String>,
     pub transcript: Vec<Exchange>,
     pub duration: Duration,
 }
@@ -115,6 +117,21 @@ impl Totals {
     }
 }
 
+impl fmt::Display for Totals {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} scenarios: {} passed, {} warned, {} failed, {} errors, {} skipped",
+            self.total(),
+            self.pass,
+            self.warn,
+            self.fail,
+            self.error,
+            self.skip
+        )
+    }
+}
+
 /// The process exit code: 1 when a MUST is violated (or a SHOULD, under `--strict`), else 3
 /// when the harness could not reach every verdict, else 0.
 pub fn exit_code(records: &[ScenarioRecord], strict: bool) -> u8 {
@@ -150,16 +167,7 @@ pub fn summary(records: &[ScenarioRecord]) -> String {
             v.label()
         ));
     }
-    let t = Totals::of(records);
-    out.push_str(&format!(
-        "\n{} scenarios: {} passed, {} warned, {} failed, {} errors, {} skipped\n",
-        t.total(),
-        t.pass,
-        t.warn,
-        t.fail,
-        t.error,
-        t.skip
-    ));
+    out.push_str(&format!("\n{}\n", Totals::of(records)));
     out
 }
 
@@ -181,6 +189,7 @@ mod tests {
             message: None,
             violated: None,
             warnings: Vec::new(),
+            warned: Vec::new(),
             transcript: Vec::new(),
             duration: Duration::from_millis(5),
         }

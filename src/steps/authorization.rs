@@ -1,7 +1,11 @@
 //! Authorization steps: clients, authorization requests (valid and tampered), and obtaining
 //! tokens for a resource.
 
+use std::str::FromStr;
+
 use cucumber::{given, then, when};
+use serde_json::{Value, json};
+use url::Url;
 
 use super::{World, need};
 use crate::checks::authorization as check;
@@ -9,36 +13,74 @@ use crate::client::login::{AuthorizationOutcome, LoginDriver};
 use crate::client::oauth::{self, TokenSet};
 use crate::client::params::{Param, Params};
 use crate::client::pkce::PkceVerifier;
-use crate::client::registration::RegisteredClient;
+use crate::client::registration::{RegisteredClient, Registration};
 use crate::verdict::{Fault, Outcome, Violation};
 
-/// Builds the valid authorization request for `client` (fresh verifier and state), lets
-/// `tamper` change it, and runs it through the login driver.
-pub async fn authorize(
+/// One authorization request to send: as `client`, with `state`, for `resource` and `scope`.
+/// The login driver stops at a redirect to any of `stop_at` and never fetches one.
+#[derive(Debug, Clone)]
+pub struct AuthorizationRequest {
+    pub client: RegisteredClient,
+    pub state: String,
+    pub resource: Option<String>,
+    pub scope: Option<String>,
+    pub stop_at: Vec<Url>,
+    /// The code_verifier to derive the challenge from; a fresh random one when `None`.
+    pub verifier: Option<String>,
+}
+
+impl AuthorizationRequest {
+    /// `client`'s request with a fresh random state, stopping at its redirect URI.
+    pub fn new(client: RegisteredClient, resource: Option<String>, scope: Option<String>) -> Self {
+        let stop_at = vec![client.redirect_uri.clone()];
+        AuthorizationRequest {
+            client,
+            state: oauth::random_state(),
+            resource,
+            scope,
+            stop_at,
+            verifier: None,
+        }
+    }
+
+    /// The world's client asking for the MCP server with the flows' scope.
+    pub async fn for_target(w: &World) -> Outcome<Self> {
+        let scope = w.flow_scope().await?;
+        Ok(Self::new(
+            w.client()?.clone(),
+            Some(w.ctx.target.to_string()),
+            scope,
+        ))
+    }
+}
+
+/// Builds the valid authorization request `req` describes (fresh verifier), lets `tamper`
+/// change it, and runs it through the login driver.
+pub async fn send_authorization(
     w: &mut World,
-    resource: Option<String>,
-    scope: Option<String>,
+    req: AuthorizationRequest,
     tamper: impl FnOnce(Params) -> Params,
 ) -> Outcome<AuthorizationOutcome> {
     let d = w.ctx.discovered().await?;
-    let client = w.client()?.clone();
-    let verifier = PkceVerifier::random();
-    let state = oauth::random_state();
+    let verifier = req
+        .verifier
+        .clone()
+        .map_or_else(PkceVerifier::random, PkceVerifier::from_string);
     let params = oauth::authorization_params(
-        &client,
+        &req.client,
         &verifier.challenge(),
-        &state,
-        scope.as_deref(),
-        resource.as_deref(),
+        &req.state,
+        req.scope.as_deref(),
+        req.resource.as_deref(),
     );
     let url = oauth::authorization_url(&d.endpoints.authorization, &tamper(params));
     let outcome = w
         .ctx
         .driver
-        .authorize(&w.http, url, &client.redirect_uri)
+        .authorize_until(&w.http, url, &req.stop_at)
         .await?;
     w.verifier = Some(verifier);
-    w.state = Some(state);
+    w.state = Some(req.state);
     w.authorization = Some(outcome.clone());
     Ok(outcome)
 }
@@ -49,7 +91,13 @@ pub async fn obtain_code(
     resource: Option<String>,
     scope: Option<String>,
 ) -> Outcome {
-    let outcome = authorize(w, resource, scope, |p| p).await?;
+    let req = AuthorizationRequest::new(w.client()?.clone(), resource, scope);
+    obtain_code_for(w, req).await
+}
+
+/// [`obtain_code`] for a request described in full.
+pub async fn obtain_code_for(w: &mut World, req: AuthorizationRequest) -> Outcome {
+    let outcome = send_authorization(w, req, |p| p).await?;
     let Some(code) = outcome.code() else {
         let actual = match outcome.error() {
             Some(e) => format!(
@@ -65,14 +113,9 @@ pub async fn obtain_code(
         )
         .into());
     };
-    if outcome.param("state") != w.state.as_deref() {
-        return Err(Violation::new(
-            "PKCE-02",
-            "the request's state with the code",
-            format!("state={:?}", outcome.param("state")),
-        )
-        .into());
-    }
+    // The harness checks state as any client must; a wrong one is AUTHZ-11's violation.
+    let f = check::authz_11_state_echoed(&outcome, need(w.state.as_deref(), "state")?);
+    w.expect(f)?;
     w.code = Some(code);
     Ok(())
 }
@@ -131,9 +174,8 @@ async fn a_second_client(w: &mut World) {
 }
 
 async fn tampered(w: &mut World, tamper: impl FnOnce(Params) -> Params) -> Outcome {
-    let scope = w.flow_scope().await?;
-    let resource = Some(w.ctx.target.to_string());
-    authorize(w, resource, scope, tamper).await?;
+    let req = AuthorizationRequest::for_target(w).await?;
+    send_authorization(w, req, tamper).await?;
     Ok(())
 }
 
@@ -165,8 +207,7 @@ async fn with_resource(w: &mut World, resource: String) {
 async fn authorization_refused(w: &mut World, error: String, id: String) {
     w.step(async |w| {
         let outcome = need(w.authorization.as_ref(), "an authorization attempt")?;
-        let state = need(w.state.as_deref(), "state")?;
-        let f = check::refused_with(&id, outcome, &error, state);
+        let f = check::refused_with(&id, outcome, &error);
         w.expect(f)
     })
     .await
@@ -232,5 +273,392 @@ pub fn which_client(w: &World, second: bool) -> Outcome<RegisteredClient> {
         need(w.second_client.clone(), "a second client")
     } else {
         Ok(w.client()?.clone())
+    }
+}
+
+/// A visible change to the registered redirect URI (AUTHZ-02). Each keeps the port: a loopback
+/// redirect URI may legitimately differ in port alone (AUTHZ-03).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RedirectVariant {
+    ExtraPathSegment,
+    TrailingSlash,
+    ExtraQuery,
+    PathCase,
+    /// `localhost` for a loopback IP literal, or `127.0.0.1` for `localhost`.
+    LocalhostForIp,
+    /// `https` for `http`, or `http` for `https`.
+    OtherScheme,
+    AnotherLoopbackHost,
+}
+
+impl FromStr for RedirectVariant {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "an extra path segment" => RedirectVariant::ExtraPathSegment,
+            "a trailing slash" => RedirectVariant::TrailingSlash,
+            "an extra query parameter" => RedirectVariant::ExtraQuery,
+            "a changed path case" => RedirectVariant::PathCase,
+            "localhost for the IP literal" => RedirectVariant::LocalhostForIp,
+            "https for http" => RedirectVariant::OtherScheme,
+            "another loopback host" => RedirectVariant::AnotherLoopbackHost,
+            other => return Err(format!("unknown redirect_uri change: {other}")),
+        })
+    }
+}
+
+impl RedirectVariant {
+    /// `registered` changed this way; `Err` says why this URI has no such variant.
+    pub fn apply(self, registered: &Url) -> Result<Url, String> {
+        let mut u = registered.clone();
+        match self {
+            RedirectVariant::ExtraPathSegment => {
+                u.path_segments_mut()
+                    .map_err(|()| format!("{registered} has no path to extend"))?
+                    .pop_if_empty()
+                    .push("x");
+            }
+            RedirectVariant::TrailingSlash => {
+                let path = format!("{}/", u.path());
+                u.set_path(&path);
+            }
+            RedirectVariant::ExtraQuery => {
+                u.query_pairs_mut().append_pair("a", "1");
+            }
+            RedirectVariant::PathCase => {
+                let path = u.path().to_string();
+                let i = path
+                    .find(|c: char| c.is_ascii_alphabetic())
+                    .ok_or_else(|| format!("the path of {registered} has no letter to change"))?;
+                let mut changed = path.clone();
+                changed.replace_range(i..=i, &swap_case(&path[i..=i]));
+                u.set_path(&changed);
+            }
+            RedirectVariant::LocalhostForIp => {
+                let host = match u.host_str() {
+                    Some("127.0.0.1" | "[::1]") => "localhost",
+                    Some("localhost") => "127.0.0.1",
+                    _ => return Err(format!("{registered} is not a loopback redirect URI")),
+                };
+                u.set_host(Some(host)).map_err(|e| e.to_string())?;
+            }
+            RedirectVariant::OtherScheme => {
+                let scheme = if u.scheme() == "http" {
+                    "https"
+                } else {
+                    "http"
+                };
+                u.set_scheme(scheme)
+                    .map_err(|()| format!("cannot change the scheme of {registered}"))?;
+            }
+            RedirectVariant::AnotherLoopbackHost => {
+                let host = if u.host_str() == Some("127.0.0.2") {
+                    "127.0.0.3"
+                } else {
+                    "127.0.0.2"
+                };
+                u.set_host(Some(host)).map_err(|e| e.to_string())?;
+            }
+        }
+        // Keep the registered port even where the scheme's default would swallow it.
+        if u.port_or_known_default() != registered.port_or_known_default() {
+            u.set_port(registered.port_or_known_default())
+                .map_err(|()| format!("cannot keep the port of {registered}"))?;
+        }
+        if u == *registered {
+            return Err(format!("the change leaves {registered} as it was"));
+        }
+        Ok(u)
+    }
+}
+
+fn swap_case(c: &str) -> String {
+    if c.chars().all(|c| c.is_ascii_lowercase()) {
+        c.to_ascii_uppercase()
+    } else {
+        c.to_ascii_lowercase()
+    }
+}
+
+#[when(regex = r"^the client requests authorization with redirect_uri changed by (.+)$")]
+async fn with_redirect_variant(w: &mut World, variant: String) {
+    w.step(async |w| {
+        let variant = RedirectVariant::from_str(&variant).map_err(Fault::Harness)?;
+        let registered = w.client()?.redirect_uri.clone();
+        let changed = variant.apply(&registered).map_err(Fault::Skip)?;
+        let mut req = AuthorizationRequest::for_target(w).await?;
+        // Stop at the variant and at the registered URI: neither is ever fetched.
+        req.stop_at = vec![changed.clone(), registered];
+        send_authorization(w, req, |p| p.tamper(Param::RedirectUri, changed.as_str())).await?;
+        Ok(())
+    })
+    .await
+}
+
+#[then(
+    regex = r"^the authorization is not redirected to the redirect_uri changed by (.+) \(AUTHZ-02\)$"
+)]
+async fn variant_refused(w: &mut World, variant: String) {
+    w.step(async |w| {
+        let variant = RedirectVariant::from_str(&variant).map_err(Fault::Harness)?;
+        let changed = variant
+            .apply(&w.client()?.redirect_uri)
+            .map_err(Fault::Harness)?;
+        let outcome = need(w.authorization.as_ref(), "an authorization attempt")?;
+        let f = check::authz_02_variant_refused(outcome, &changed);
+        w.expect(f)
+    })
+    .await
+}
+
+#[when("the client requests authorization with client_id set to an unknown client")]
+async fn with_unknown_client(w: &mut World) {
+    w.step(async |w| {
+        let unknown = format!("harness-unknown-client-{}", oauth::random_state());
+        tampered(w, |p| p.tamper(Param::ClientId, unknown)).await
+    })
+    .await
+}
+
+#[when("the client requests authorization with client_id omitted")]
+async fn without_client_id(w: &mut World) {
+    w.step(async |w| tampered(w, |p| p.omit(Param::ClientId)).await)
+        .await
+}
+
+/// The second redirect URI of the AUTHZ-04 client: the first with one more path segment.
+fn second_redirect_uri(first: &Url) -> Url {
+    let mut second = first.clone();
+    if let Ok(mut segments) = second.path_segments_mut() {
+        segments.pop_if_empty().push("second");
+    }
+    second
+}
+
+#[given("a client registered with two redirect URIs")]
+async fn client_with_two_redirect_uris(w: &mut World) {
+    w.step(async |w| {
+        let d = w.ctx.discovered().await?;
+        let Some(endpoint) = d.endpoints.registration.clone() else {
+            return Err(Fault::Skip(
+                "the AS metadata has no registration_endpoint: no client with two redirect URIs can be registered".into(),
+            ));
+        };
+        let first = w.ctx.redirect_uri.clone();
+        let second = second_redirect_uri(&first);
+        let reg = Registration::public_client(&first)
+            .tamper("redirect_uris", json!([first.as_str(), second.as_str()]));
+        let resp = reg.send(&w.http, &endpoint).await?;
+        // OAuth 2.1 §2.3.1: the AS MAY allow several redirect URIs, so a refusal is a skip.
+        let client = RegisteredClient::from_response(&resp, &first).ok_or_else(|| {
+            Fault::Skip(format!(
+                "the AS did not register a client with two redirect URIs ({}); it may allow only one",
+                crate::checks::describe(&resp)
+            ))
+        })?;
+        w.second_client = Some(client);
+        Ok(())
+    })
+    .await
+}
+
+#[when("that client requests authorization with redirect_uri omitted")]
+async fn two_redirect_uris_without_redirect_uri(w: &mut World) {
+    w.step(async |w| {
+        let client = need(w.second_client.clone(), "a client with two redirect URIs")?;
+        let scope = w.flow_scope().await?;
+        let mut req = AuthorizationRequest::new(client, Some(w.ctx.target.to_string()), scope);
+        // The AS might pick either registered URI: stop at both, fetch neither.
+        req.stop_at = vec![
+            req.client.redirect_uri.clone(),
+            second_redirect_uri(&req.client.redirect_uri),
+        ];
+        send_authorization(w, req, |p| p.omit(Param::RedirectUri)).await?;
+        Ok(())
+    })
+    .await
+}
+
+#[then("the authorization is not redirected to the client (AUTHZ-04)")]
+async fn not_redirected(w: &mut World) {
+    w.step(async |w| {
+        let outcome = need(w.authorization.as_ref(), "an authorization attempt")?;
+        let f = check::authz_04_not_redirected(outcome);
+        w.expect(f)
+    })
+    .await
+}
+
+/// A legal `state` (`1*VSCHAR`, OAuth 2.1 Appendix A.5) of 64 characters, built to expose
+/// any decoding or encoding slip: `%`, `+` (a space once decoded too often), `~`, a space, the
+/// query delimiters, already-encoded triplets, then random characters so it stays unique.
+fn url_sensitive_state() -> String {
+    const SENSITIVE: &str = "%+~ &=#?/%2B%20%25;:@!$,*()";
+    let random = format!("{}{}", oauth::random_state(), oauth::random_state());
+    let mut state = SENSITIVE.to_string();
+    state.extend(random.chars().take(64 - SENSITIVE.len()));
+    state
+}
+
+#[when("the client requests authorization with a 64-character state containing %, + and ~")]
+async fn with_sensitive_state(w: &mut World) {
+    w.step(async |w| {
+        let mut req = AuthorizationRequest::for_target(w).await?;
+        req.state = url_sensitive_state();
+        send_authorization(w, req, |p| p).await?;
+        Ok(())
+    })
+    .await
+}
+
+#[when(
+    regex = r#"^the client requests authorization with code_challenge_method set to "([^"]+)" and a 64-character state containing %, \+ and ~$"#
+)]
+async fn with_method_and_sensitive_state(w: &mut World, method: String) {
+    w.step(async |w| {
+        let mut req = AuthorizationRequest::for_target(w).await?;
+        req.state = url_sensitive_state();
+        send_authorization(w, req, |p| p.tamper(Param::CodeChallengeMethod, method)).await?;
+        Ok(())
+    })
+    .await
+}
+
+/// The authorization outcome, which must be an error redirect; anything else leaves the error
+/// response unchecked, and the scenario is skipped with the reason.
+fn error_redirect(w: &World) -> Outcome<&AuthorizationOutcome> {
+    let outcome = need(w.authorization.as_ref(), "an authorization attempt")?;
+    match outcome {
+        AuthorizationOutcome::Redirect { .. } if outcome.error().is_some() => Ok(outcome),
+        AuthorizationOutcome::Redirect { .. } => Err(Fault::Skip(
+            "the AS did not refuse the request (see PKCE-03), so there is no error response to check".into(),
+        )),
+        AuthorizationOutcome::Page { .. } => Err(Fault::Skip(format!(
+            "the AS refused the request with a page, not an error redirect ({}), so there is no error response to check",
+            outcome.describe()
+        ))),
+    }
+}
+
+#[then("the code comes back with the request's state, byte-exact (AUTHZ-11)")]
+async fn code_with_state(w: &mut World) {
+    w.step(async |w| {
+        let outcome = need(w.authorization.as_ref(), "an authorization attempt")?;
+        let state = need(w.state.as_deref(), "state")?;
+        let f = check::authz_11_code_with_state(outcome, state);
+        w.expect(f)
+    })
+    .await
+}
+
+#[then("the error comes back with the request's state, byte-exact (AUTHZ-11)")]
+async fn error_with_state(w: &mut World) {
+    w.step(async |w| {
+        let outcome = error_redirect(w)?;
+        let state = need(w.state.as_deref(), "state")?;
+        let f = check::authz_11_state_echoed(outcome, state);
+        w.expect(f)
+    })
+    .await
+}
+
+/// The metadata issuer, and whether the metadata advertises `iss` in authorization responses
+/// (RFC 9207 §3: only a JSON `true` does; an absent member means false).
+async fn issuer_and_iss_support(w: &World) -> Outcome<(String, bool)> {
+    let d = w.ctx.discovered().await?;
+    let (_, metadata) = &d.as_metadata;
+    let advertised = metadata
+        .members
+        .get("authorization_response_iss_parameter_supported")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    Ok((d.endpoints.issuer.clone(), advertised))
+}
+
+// When the AS neither advertises iss nor sends it, both AUTHZ-14 scenarios pass: RFC 9207 is
+// optional, and there is nothing to compare.
+#[then(
+    "the code comes back with iss equal to the metadata issuer, when iss is sent or advertised (AUTHZ-14)"
+)]
+async fn code_with_iss(w: &mut World) {
+    w.step(async |w| {
+        let (issuer, advertised) = issuer_and_iss_support(w).await?;
+        let outcome = need(w.authorization.as_ref(), "an authorization attempt")?;
+        let f = check::authz_14_iss(outcome, &issuer, advertised);
+        w.expect(f)
+    })
+    .await
+}
+
+#[then(
+    "the error comes back with iss equal to the metadata issuer, when iss is sent or advertised (AUTHZ-14)"
+)]
+async fn error_with_iss(w: &mut World) {
+    w.step(async |w| {
+        let (issuer, advertised) = issuer_and_iss_support(w).await?;
+        let outcome = error_redirect(w)?;
+        let f = check::authz_14_iss(outcome, &issuer, advertised);
+        w.expect(f)
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirect_variants_of_the_default_redirect_uri() {
+        let registered = Url::parse("http://127.0.0.1:33418/callback").expect("url");
+        let cases = [
+            ("an extra path segment", "http://127.0.0.1:33418/callback/x"),
+            ("a trailing slash", "http://127.0.0.1:33418/callback/"),
+            (
+                "an extra query parameter",
+                "http://127.0.0.1:33418/callback?a=1",
+            ),
+            ("a changed path case", "http://127.0.0.1:33418/Callback"),
+            (
+                "localhost for the IP literal",
+                "http://localhost:33418/callback",
+            ),
+            ("https for http", "https://127.0.0.1:33418/callback"),
+            ("another loopback host", "http://127.0.0.2:33418/callback"),
+        ];
+        for (name, expected) in cases {
+            let v = RedirectVariant::from_str(name).expect("a known variant");
+            assert_eq!(v.apply(&registered).expect(name).as_str(), expected);
+        }
+        assert!(RedirectVariant::from_str("a new fragment").is_err());
+    }
+
+    #[test]
+    fn redirect_variants_keep_the_port_and_say_when_they_cannot_apply() {
+        let https = Url::parse("https://client.example/cb?x=1").expect("url");
+        let http = RedirectVariant::OtherScheme.apply(&https).expect("http");
+        assert_eq!(http.as_str(), "http://client.example:443/cb?x=1");
+        let query = RedirectVariant::ExtraQuery.apply(&https).expect("query");
+        assert_eq!(query.as_str(), "https://client.example/cb?x=1&a=1");
+        assert!(RedirectVariant::LocalhostForIp.apply(&https).is_err());
+        let root = Url::parse("http://127.0.0.1:1/").expect("url");
+        assert!(RedirectVariant::PathCase.apply(&root).is_err());
+    }
+
+    #[test]
+    fn the_url_sensitive_state_is_64_legal_characters() {
+        let s = url_sensitive_state();
+        assert_eq!(s.len(), 64);
+        assert!(s.bytes().all(|b| (0x20..=0x7e).contains(&b)), "1*VSCHAR");
+        assert!(s.contains('%') && s.contains('+') && s.contains('~'));
+        assert_ne!(s, url_sensitive_state(), "random after the fixed part");
+    }
+
+    #[test]
+    fn the_second_redirect_uri_differs_from_the_first() {
+        let first = Url::parse("http://127.0.0.1:33418/callback").expect("url");
+        assert_eq!(
+            second_redirect_uri(&first).as_str(),
+            "http://127.0.0.1:33418/callback/second"
+        );
     }
 }

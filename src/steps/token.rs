@@ -5,7 +5,7 @@ use std::str::FromStr;
 use cucumber::{given, then, when};
 use futures::future::join_all;
 
-use super::authorization::{obtain_tokens, which_client};
+use super::authorization::{AuthorizationRequest, obtain_code_for, obtain_tokens, which_client};
 use super::{World, need};
 use crate::checks::{resource as rs_check, token as check};
 use crate::client::http::Response;
@@ -112,6 +112,27 @@ async fn redeem_with_verifier(w: &mut World, case: String) {
         redeem(w, false, |p| p.tamper(Param::CodeVerifier, value))
             .await
             .map(drop)
+    })
+    .await
+}
+
+/// PKCE-08: the challenge is made from a verifier that breaks the RFC 7636 grammar, so that
+/// only the grammar check can refuse its redemption (the S256 comparison would succeed).
+#[when(regex = r"^the client obtains an authorization code for a code_verifier of (.+)$")]
+async fn code_for_malformed_verifier(w: &mut World, case: String) {
+    w.step(async |w| {
+        let case = VerifierCase::from_str(&case).map_err(Fault::Harness)?;
+        if matches!(
+            case,
+            VerifierCase::DifferentValid | VerifierCase::TheChallenge
+        ) {
+            return Err(Fault::Harness(format!(
+                "{case:?} is not a malformed verifier (a feature file and the steps disagree)"
+            )));
+        }
+        let mut req = AuthorizationRequest::for_target(w).await?;
+        req.verifier = Some(case.value(&PkceVerifier::random()));
+        obtain_code_for(w, req).await
     })
     .await
 }

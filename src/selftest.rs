@@ -1,0 +1,672 @@
+//! The self-test: proof that every check can fail, in the right place.
+//!
+//! The suite runs against the embedded reference server once without defects (every scenario
+//! must pass) and once per defect. A defect is *caught* when a scenario carrying one of its
+//! requirement IDs fails on that requirement (for a SHOULD-level requirement, a warning on it
+//! counts). Other failures in that run are *collateral*. The rule the self-test enforces: every
+//! `@must` scenario carries the requirement of at least one defect, or is listed in
+//! [`NO_DEFECT`] with the reason none can exist.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use reference_server::{Defect, Defects};
+
+use crate::client::mcp::Revision;
+use crate::features;
+use crate::report::{ScenarioRecord, Totals, Verdict};
+use crate::requirements::Severity;
+use crate::run::{self, RunError, RunOptions};
+
+/// MUST requirements that no defect of the reference server can break, with the reason.
+/// Empty: every MUST scenario has a defect.
+pub const NO_DEFECT: &[(&str, &str)] = &[];
+
+/// Defects that legitimately break more than [`COLLATERAL_LIMIT`] other scenarios (failures, or
+/// scenarios that cannot run because a precondition broke), and why.
+pub const WIDE_DEFECTS: &[(Defect, &str)] = &[
+    (
+        Defect::UnauthenticatedAllowed,
+        "discovery starts from the 401: without it no flow can find the authorization server",
+    ),
+    (
+        Defect::PrmMissing,
+        "every scenario that reads the PRM document (PRM-03, PRM-05, PRM-08..10) has none to read",
+    ),
+    (
+        Defect::PrmNoAuthorizationServers,
+        "without an authorization server no flow can start",
+    ),
+    (
+        Defect::AsMetadataMissing,
+        "without AS metadata no flow can find the endpoints",
+    ),
+    (
+        Defect::PrmResourceMismatch,
+        "a client must discard a PRM document whose resource does not match (RFC 9728 §3.3), so no flow can start",
+    ),
+    (
+        Defect::DcrErrorNotJson,
+        "DCR-06 and DCR-07 name the error code a refusal carries, which a client can read only from a JSON body",
+    ),
+    (
+        Defect::IssuerMismatch,
+        "a client must discard metadata whose issuer does not match, so no flow can start",
+    ),
+    (
+        Defect::EndpointsRelative,
+        "relative endpoints cannot be used, so no flow can start",
+    ),
+    (
+        Defect::PkcePlainComparison,
+        "every flow redeems a code with S256, and none can",
+    ),
+    (
+        Defect::ValidTokenRefused,
+        "every scenario that uses an access token at the MCP server is refused",
+    ),
+];
+
+/// Defects whose rule binds only under another revision than the self-test's own, with that
+/// revision and the reason. They run under it.
+pub const REVISION_OF: &[(Defect, Revision, &str)] = &[(
+    Defect::Rfc8414MetadataMissing,
+    Revision::V2025_06_18,
+    "in 2025-11-25 OpenID Connect discovery may stand in for RFC 8414 metadata",
+)];
+
+fn revision_of(d: Defect) -> Option<(Revision, &'static str)> {
+    REVISION_OF
+        .iter()
+        .find(|(x, _, _)| *x == d)
+        .map(|(_, r, why)| (*r, *why))
+}
+
+/// The most collateral failures a defect may cause without a reason in [`WIDE_DEFECTS`].
+pub const COLLATERAL_LIMIT: usize = 3;
+
+/// What the self-test is asked to do.
+#[derive(Debug, Clone)]
+pub struct SelftestOptions {
+    /// The defects to try; all of them when empty.
+    pub defects: Vec<Defect>,
+    pub features: Option<PathBuf>,
+    pub spec: Option<Revision>,
+    /// Suites run at once.
+    pub jobs: usize,
+    /// Each run's reports go to a subdirectory of this one.
+    pub reports: PathBuf,
+}
+
+/// One run: the defect it had (none for the clean run) and its records, or why it could not run.
+#[derive(Debug, Clone)]
+pub struct RunRecords {
+    pub defect: Option<Defect>,
+    pub outcome: Result<Vec<ScenarioRecord>, String>,
+}
+
+impl RunRecords {
+    fn records(&self) -> &[ScenarioRecord] {
+        self.outcome.as_deref().unwrap_or(&[])
+    }
+
+    fn requirements(&self) -> &'static [&'static str] {
+        self.defect.map(Defect::requirements).unwrap_or(&[])
+    }
+
+    /// Whether `r` failed on one of this run's defect requirements, or warned on one (a
+    /// SHOULD, or a MUST the revision lets the target meet another way).
+    fn catches(&self, r: &ScenarioRecord) -> bool {
+        self.fails_on_defect(r) || self.warns_on_defect(r)
+    }
+
+    fn fails_on_defect(&self, r: &ScenarioRecord) -> bool {
+        let reqs = self.requirements();
+        r.verdict == Verdict::Fail && r.violated.as_deref().is_some_and(|v| reqs.contains(&v))
+    }
+
+    fn warns_on_defect(&self, r: &ScenarioRecord) -> bool {
+        let reqs = self.requirements();
+        r.warned.iter().any(|w| reqs.contains(&w.as_str()))
+    }
+
+    /// The scenarios that caught the defect.
+    pub fn catching(&self) -> Vec<&ScenarioRecord> {
+        self.records().iter().filter(|r| self.catches(r)).collect()
+    }
+
+    /// The other scenarios that failed.
+    pub fn collateral(&self) -> Vec<&ScenarioRecord> {
+        self.records()
+            .iter()
+            .filter(|r| r.verdict == Verdict::Fail && !self.catches(r))
+            .collect()
+    }
+
+    /// Scenarios that could not reach a verdict (a precondition broke).
+    pub fn errors(&self) -> usize {
+        Totals::of(self.records()).error
+    }
+
+    pub fn caught(&self) -> bool {
+        !self.catching().is_empty()
+    }
+}
+
+/// Everything the self-test found.
+#[derive(Debug, Clone)]
+pub struct Selftest {
+    pub revision: Revision,
+    pub clean: RunRecords,
+    pub defects: Vec<RunRecords>,
+    /// `@must` scenarios that carry no defect's requirement and are not in [`NO_DEFECT`].
+    pub uncovered: Vec<String>,
+    /// `@must` scenarios (by name) that no defect run made fail: information.
+    pub never_failed: Vec<String>,
+}
+
+impl Selftest {
+    /// Whether the clean run passed every scenario (no failure, warning or error).
+    pub fn clean_passed(&self) -> bool {
+        match &self.clean.outcome {
+            Ok(records) => {
+                !records.is_empty()
+                    && records
+                        .iter()
+                        .all(|r| matches!(r.verdict, Verdict::Pass | Verdict::Skip))
+            }
+            Err(_) => false,
+        }
+    }
+
+    pub fn uncaught(&self) -> Vec<Defect> {
+        self.defects
+            .iter()
+            .filter(|d| !d.caught())
+            .filter_map(|d| d.defect)
+            .collect()
+    }
+
+    /// Defects with more collateral failures than allowed and no reason given.
+    pub fn unexplained_collateral(&self) -> Vec<Defect> {
+        self.defects
+            .iter()
+            .filter(|d| d.collateral().len() > COLLATERAL_LIMIT)
+            .filter_map(|d| d.defect)
+            .filter(|d| wide_reason(*d).is_none())
+            .collect()
+    }
+
+    /// The self-test's verdict: the clean run passes, every defect is caught, every `@must`
+    /// scenario has a defect and was seen failing, and wide collateral has a reason.
+    pub fn passed(&self) -> bool {
+        self.clean_passed()
+            && self.uncaught().is_empty()
+            && self.uncovered.is_empty()
+            && self.never_failed.is_empty()
+            && self.unexplained_collateral().is_empty()
+    }
+
+    /// 0 passed; 1 a defect went uncaught, the clean run failed, or a MUST scenario has no
+    /// defect; 3 only because some run could not be done at all.
+    pub fn exit_code(&self) -> u8 {
+        if self.passed() {
+            return 0;
+        }
+        let harness_only = self.uncovered.is_empty()
+            && self.never_failed.is_empty()
+            && self.unexplained_collateral().is_empty()
+            && std::iter::once(&self.clean)
+                .chain(&self.defects)
+                .filter(|r| r.outcome.is_err())
+                .count()
+                > 0
+            && self
+                .defects
+                .iter()
+                .all(|d| d.caught() || d.outcome.is_err())
+            && (self.clean_passed() || self.clean.outcome.is_err());
+        if harness_only { 3 } else { 1 }
+    }
+
+    /// The defect matrix, in Markdown.
+    pub fn matrix(&self) -> String {
+        let mut out = String::from("# Defect matrix\n\n");
+        out.push_str(
+            "Written by `mcp-oauth-conformance selftest`. The suite ran against the embedded \
+             reference server once without defects and once per defect. A defect is **caught** \
+             when a scenario carrying one of its requirement IDs fails on that requirement (a \
+             warning counts for a SHOULD). **Collateral** failures are the other scenarios that \
+             failed; **could not run** counts scenarios whose preconditions broke (errors, not \
+             failures).\n\n",
+        );
+        out.push_str(&format!("MCP revision: {}\n\n", self.revision));
+        match &self.clean.outcome {
+            Ok(records) => {
+                out.push_str(&format!(
+                    "**Clean run: {}.** {}.\n\n",
+                    if self.clean_passed() { "PASS" } else { "FAIL" },
+                    Totals::of(records)
+                ));
+                if !self.clean_passed() {
+                    for r in records
+                        .iter()
+                        .filter(|r| !matches!(r.verdict, Verdict::Pass | Verdict::Skip))
+                    {
+                        out.push_str(&format!("- {} {}\n", r.verdict, r.name));
+                    }
+                    out.push('\n');
+                }
+            }
+            Err(e) => out.push_str(&format!("**Clean run: could not run.** {e}\n\n")),
+        }
+        let caught = self.defects.iter().filter(|d| d.caught()).count();
+        out.push_str(&format!(
+            "**Defects caught: {caught} of {}.**\n\n",
+            self.defects.len()
+        ));
+        out.push_str(
+            "| defect | requirements | caught | catching scenarios | collateral | could not run | why the collateral |\n\
+             |---|---|---|---|---|---|---|\n",
+        );
+        for d in &self.defects {
+            let Some(defect) = d.defect else { continue };
+            let catching: Vec<String> = d
+                .catching()
+                .iter()
+                .map(|r| {
+                    if d.fails_on_defect(r) {
+                        r.name.clone()
+                    } else {
+                        format!("{} (warning)", r.name)
+                    }
+                })
+                .collect();
+            let (caught, catching) = match &d.outcome {
+                Err(e) => ("**ERROR**", format!("could not run: {e}")),
+                Ok(_) if catching.is_empty() => ("**NO**", "—".to_string()),
+                Ok(_) => ("yes", catching.join("<br>")),
+            };
+            let collateral = d.collateral().len();
+            let mut why = match wide_reason(defect) {
+                Some(w) => w.to_string(),
+                None if collateral > COLLATERAL_LIMIT => "**no reason given**".into(),
+                None => String::new(),
+            };
+            if let Some((r, reason)) = revision_of(defect) {
+                why = format!("run under MCP {r}: {reason}. {why}");
+            }
+            out.push_str(&format!(
+                "| `{}` | {} | {caught} | {} | {collateral} | {} | {} |\n",
+                defect.name(),
+                defect.requirements().join(", "),
+                cell(&catching),
+                d.errors(),
+                cell(&why)
+            ));
+        }
+        let with_collateral: Vec<&RunRecords> = self
+            .defects
+            .iter()
+            .filter(|d| !d.collateral().is_empty())
+            .collect();
+        if !with_collateral.is_empty() {
+            out.push_str("\n## Collateral failures\n\n");
+            for d in with_collateral {
+                let Some(defect) = d.defect else { continue };
+                out.push_str(&format!("- `{}`:", defect.name()));
+                for r in d.collateral() {
+                    let on = r.violated.as_deref().unwrap_or("?");
+                    out.push_str(&format!(" {} (on {on});", r.name));
+                }
+                out.push('\n');
+            }
+        }
+        out.push_str("\n## MUST scenarios without a defect\n\n");
+        if self.uncovered.is_empty() && NO_DEFECT.is_empty() {
+            out.push_str("None: every `@must` scenario carries the requirement of a defect.\n");
+        }
+        for s in &self.uncovered {
+            out.push_str(&format!(
+                "- **{s}**: no defect carries its requirements, and no reason is given\n"
+            ));
+        }
+        for (id, why) in NO_DEFECT {
+            out.push_str(&format!("- {id}: {why}\n"));
+        }
+        if !self.never_failed.is_empty() {
+            out.push_str("\n## MUST scenarios no defect made fail\n\n");
+            out.push_str("Each needs a defect that makes it fail, or its check cannot fail.\n\n");
+            for s in &self.never_failed {
+                out.push_str(&format!("- {s}\n"));
+            }
+        }
+        out
+    }
+}
+
+fn wide_reason(d: Defect) -> Option<&'static str> {
+    WIDE_DEFECTS.iter().find(|(w, _)| *w == d).map(|(_, r)| *r)
+}
+
+/// A Markdown table cell: no pipes or line breaks from the text itself.
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+/// `@must` scenarios (by name) that carry no defect's requirement and are not exempt.
+pub fn uncovered(features: &[cucumber::gherkin::Feature]) -> Vec<String> {
+    let covered: BTreeSet<&str> = Defect::ALL
+        .iter()
+        .flat_map(|d| d.requirements().iter().copied())
+        .chain(NO_DEFECT.iter().map(|(id, _)| *id))
+        .collect();
+    let mut out: Vec<String> = features::scenarios(features)
+        .into_iter()
+        .filter(|(_, s)| features::severity(s) == Some(Severity::Must))
+        .filter(|(_, s)| {
+            !features::ids(s)
+                .iter()
+                .any(|id| covered.contains(id.as_str()))
+        })
+        .map(|(_, s)| s.name.clone())
+        .collect();
+    out.dedup();
+    out
+}
+
+/// Runs the clean suite and one suite per defect, `jobs` at a time, each on a thread of its
+/// own with its own runtime (so that the runs use every core).
+pub fn run(opts: &SelftestOptions) -> Result<Selftest, RunError> {
+    let base = RunOptions {
+        target: None,
+        config: None,
+        features: opts.features.clone(),
+        tags: None,
+        name: None,
+        junit: PathBuf::new(),
+        json: PathBuf::new(),
+        concurrency: None,
+        timeout: None,
+        spec: opts.spec,
+        strict: false,
+        verbose: false,
+        defects: Defects::none(),
+        quiet: true,
+    };
+    // Bad features or a bad revision are usage errors once, not once per run.
+    let features = run::load_features(&base)?;
+    let revision = opts.spec.unwrap_or(Revision::V2025_11_25);
+    let chosen: Vec<Defect> = if opts.defects.is_empty() {
+        Defect::ALL.to_vec()
+    } else {
+        opts.defects.clone()
+    };
+    let queue: Mutex<VecDeque<Option<Defect>>> = Mutex::new(
+        std::iter::once(None)
+            .chain(chosen.iter().copied().map(Some))
+            .collect(),
+    );
+    let done: Mutex<Vec<RunRecords>> = Mutex::new(Vec::new());
+    let total = chosen.len() + 1;
+    std::thread::scope(|scope| {
+        for _ in 0..opts.jobs.clamp(1, total) {
+            scope.spawn(|| {
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(r) => r,
+                    Err(e) => {
+                        let mut q = queue.lock().unwrap_or_else(|e| e.into_inner());
+                        let mut d = done.lock().unwrap_or_else(|e| e.into_inner());
+                        while let Some(defect) = q.pop_front() {
+                            d.push(RunRecords {
+                                defect,
+                                outcome: Err(format!("cannot start a runtime: {e}")),
+                            });
+                        }
+                        return;
+                    }
+                };
+                loop {
+                    let next = queue.lock().unwrap_or_else(|e| e.into_inner()).pop_front();
+                    let Some(defect) = next else { break };
+                    let dir = opts.reports.join(defect.map_or("clean", |d| d.name()));
+                    let run_opts = RunOptions {
+                        junit: dir.join("junit.xml"),
+                        json: dir.join("cucumber.json"),
+                        defects: defect.map(Defects::only).unwrap_or_default(),
+                        spec: defect.and_then(revision_of).map(|(r, _)| r).or(base.spec),
+                        ..base.clone()
+                    };
+                    let outcome = runtime
+                        .block_on(run::run(run_opts))
+                        .map(|r| r.records)
+                        .map_err(|e| e.to_string());
+                    let mark = match (&outcome, defect) {
+                        (Err(_), _) => "ERROR",
+                        (Ok(_), None) => "done",
+                        (Ok(r), Some(d)) => {
+                            let rr = RunRecords {
+                                defect: Some(d),
+                                outcome: Ok(r.clone()),
+                            };
+                            if rr.caught() { "caught" } else { "NOT CAUGHT" }
+                        }
+                    };
+                    eprintln!(
+                        "  {:<10} {}",
+                        mark,
+                        defect.map_or("clean run", |d| d.name())
+                    );
+                    done.lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(RunRecords { defect, outcome });
+                }
+            });
+        }
+    });
+    let mut runs = done.into_inner().unwrap_or_else(|e| e.into_inner());
+    let Some(pos) = runs.iter().position(|r| r.defect.is_none()) else {
+        return Err(RunError::Harness("the clean run did not finish".into()));
+    };
+    let clean = runs.remove(pos);
+    runs.sort_by_key(|r| r.defect.map(|d| Defect::ALL.iter().position(|x| *x == d)));
+    let never_failed = never_failed(&features, &runs);
+    Ok(Selftest {
+        revision,
+        clean,
+        defects: runs,
+        uncovered: uncovered(&features),
+        never_failed,
+    })
+}
+
+/// `@must` scenarios that failed in no defect run (only meaningful when every defect ran).
+fn never_failed(features: &[cucumber::gherkin::Feature], runs: &[RunRecords]) -> Vec<String> {
+    if runs.len() < Defect::ALL.len() {
+        return Vec::new();
+    }
+    let mut failed: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in runs.iter().flat_map(|r| r.records()) {
+        if r.verdict == Verdict::Fail {
+            *failed.entry(r.name.as_str()).or_default() += 1;
+        }
+    }
+    let mut out: Vec<String> = features::scenarios(features)
+        .into_iter()
+        .filter(|(_, s)| features::severity(s) == Some(Severity::Must))
+        .map(|(_, s)| s.name.clone())
+        .filter(|n| !failed.contains_key(n.as_str()))
+        .collect();
+    out.dedup();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn record(
+        name: &str,
+        ids: &[&str],
+        verdict: Verdict,
+        violated: Option<&str>,
+    ) -> ScenarioRecord {
+        ScenarioRecord {
+            feature: "f".into(),
+            area: "a".into(),
+            file: "features/a.feature".into(),
+            name: name.into(),
+            line: 1,
+            ids: ids.iter().map(|s| s.to_string()).collect(),
+            severity: Severity::Must,
+            revision: "2025-11-25".into(),
+            verdict,
+            message: None,
+            violated: violated.map(str::to_owned),
+            warnings: Vec::new(),
+            warned: Vec::new(),
+            transcript: Vec::new(),
+            duration: Duration::ZERO,
+        }
+    }
+
+    #[test]
+    fn a_defect_is_caught_only_by_a_failure_on_its_own_requirement() {
+        let run = |records| RunRecords {
+            defect: Some(Defect::PkceVerifierUnchecked),
+            outcome: Ok(records),
+        };
+        let caught = run(vec![
+            record("PKCE-06 x", &["PKCE-06"], Verdict::Fail, Some("PKCE-06")),
+            record("CODE-02 y", &["CODE-02"], Verdict::Fail, Some("CODE-02")),
+            record("PKCE-07 z", &["PKCE-07"], Verdict::Error, None),
+        ]);
+        assert!(caught.caught());
+        assert_eq!(caught.collateral().len(), 1);
+        assert_eq!(caught.errors(), 1);
+        // A failure on another requirement, even in a scenario carrying the ID, is not a catch.
+        let elsewhere = run(vec![record(
+            "PKCE-06 x",
+            &["PKCE-06"],
+            Verdict::Fail,
+            Some("PKCE-02"),
+        )]);
+        assert!(!elsewhere.caught());
+        assert!(!run(vec![record("PKCE-06 x", &["PKCE-06"], Verdict::Pass, None)]).caught());
+    }
+
+    #[test]
+    fn a_warning_on_the_defect_requirement_catches_it() {
+        let mut warned = record("CODE-03 x", &["CODE-03"], Verdict::Warn, None);
+        warned.warned = vec!["CODE-03".into()];
+        let should = RunRecords {
+            defect: Some(Defect::CodeReplayNoRevoke),
+            outcome: Ok(vec![warned.clone()]),
+        };
+        assert!(should.caught());
+        assert!(!should.fails_on_defect(&warned));
+        // A warning on another requirement is not a catch.
+        let other = RunRecords {
+            defect: Some(Defect::PkceVerifierUnchecked),
+            outcome: Ok(vec![warned]),
+        };
+        assert!(!other.caught());
+    }
+
+    #[test]
+    fn the_verdict_needs_a_clean_pass_and_every_defect_caught() {
+        let clean = RunRecords {
+            defect: None,
+            outcome: Ok(vec![record("PKCE-06 x", &["PKCE-06"], Verdict::Pass, None)]),
+        };
+        let caught = RunRecords {
+            defect: Some(Defect::PkceVerifierUnchecked),
+            outcome: Ok(vec![record(
+                "PKCE-06 x",
+                &["PKCE-06"],
+                Verdict::Fail,
+                Some("PKCE-06"),
+            )]),
+        };
+        let good = Selftest {
+            revision: Revision::V2025_11_25,
+            clean: clean.clone(),
+            defects: vec![caught.clone()],
+            uncovered: vec![],
+            never_failed: vec![],
+        };
+        assert!(good.passed());
+        assert_eq!(good.exit_code(), 0);
+        assert!(
+            good.matrix()
+                .contains("| `pkce-verifier-unchecked` | PKCE-06 | yes | PKCE-06 x | 0 | 0 |  |")
+        );
+
+        let uncaught = Selftest {
+            defects: vec![RunRecords {
+                defect: Some(Defect::PkceVerifierUnchecked),
+                outcome: Ok(vec![record("PKCE-06 x", &["PKCE-06"], Verdict::Pass, None)]),
+            }],
+            ..good.clone()
+        };
+        assert!(!uncaught.passed());
+        assert_eq!(uncaught.exit_code(), 1);
+        assert!(uncaught.matrix().contains("| **NO** |"));
+
+        let dirty = Selftest {
+            clean: RunRecords {
+                defect: None,
+                outcome: Ok(vec![record(
+                    "PKCE-06 x",
+                    &["PKCE-06"],
+                    Verdict::Fail,
+                    Some("PKCE-06"),
+                )]),
+            },
+            ..good.clone()
+        };
+        assert!(!dirty.passed());
+        assert!(dirty.matrix().contains("**Clean run: FAIL.**"));
+
+        let broken = Selftest {
+            defects: vec![RunRecords {
+                defect: Some(Defect::PkceVerifierUnchecked),
+                outcome: Err("the target cannot be reached".into()),
+            }],
+            ..good.clone()
+        };
+        assert_eq!(broken.exit_code(), 3);
+
+        let uncovered = Selftest {
+            uncovered: vec!["X-01 something".into()],
+            ..good
+        };
+        assert_eq!(uncovered.exit_code(), 1);
+    }
+
+    #[test]
+    fn every_must_scenario_carries_a_defect_requirement() {
+        let features = features::load(features::Source::Embedded).expect("features");
+        assert_eq!(uncovered(&features), Vec::<String>::new());
+    }
+
+    #[test]
+    fn every_defect_names_registered_requirements() {
+        for d in Defect::ALL {
+            for id in d.requirements() {
+                assert!(
+                    crate::requirements::get(id).is_some(),
+                    "{d}: {id} is not in requirements.toml"
+                );
+            }
+        }
+        for (id, _) in NO_DEFECT {
+            assert!(crate::requirements::get(id).is_some(), "{id}");
+        }
+    }
+}

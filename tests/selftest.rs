@@ -1,0 +1,118 @@
+//! The self-test: every reference-server defect is caught, the clean run passes, and a check
+//! whose assertion is taken away is reported as unable to catch its defect.
+
+use std::path::{Path, PathBuf};
+
+use mcp_oauth_conformance::selftest::{self, SelftestOptions};
+use reference_server::Defect;
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "mcp-oauth-conformance-selftest-{name}-{}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+fn options(defects: Vec<Defect>, features: Option<PathBuf>, reports: &Path) -> SelftestOptions {
+    SelftestOptions {
+        defects,
+        features,
+        spec: None,
+        jobs: 32,
+        reports: reports.to_path_buf(),
+    }
+}
+
+#[test]
+fn every_defect_is_caught_and_the_clean_run_passes() {
+    mcp_oauth_conformance::install_crypto_provider();
+    let dir = scratch("all");
+    let result = selftest::run(&options(Vec::new(), None, &dir)).expect("the self-test runs");
+    let matrix = result.matrix();
+    assert!(result.clean_passed(), "{matrix}");
+    assert_eq!(result.uncaught(), Vec::<Defect>::new(), "{matrix}");
+    assert_eq!(result.uncovered, Vec::<String>::new(), "{matrix}");
+    assert_eq!(result.never_failed, Vec::<String>::new(), "{matrix}");
+    assert_eq!(
+        result.unexplained_collateral(),
+        Vec::<Defect>::new(),
+        "{matrix}"
+    );
+    assert!(result.passed());
+    assert_eq!(result.exit_code(), 0);
+    assert_eq!(result.defects.len(), Defect::ALL.len());
+    for d in Defect::ALL {
+        assert!(
+            matrix.contains(&format!("| `{}` |", d.name())),
+            "{d} is in the matrix"
+        );
+    }
+    // Each run keeps its own reports.
+    assert!(dir.join("clean/junit.xml").is_file());
+    assert!(dir.join("pkce-verifier-unchecked/junit.xml").is_file());
+}
+
+/// The rule "a check must be able to fail" is enforced: with the PKCE-06 assertion removed
+/// from its scenario, the defect that only PKCE-06 catches goes uncaught and the self-test fails.
+#[test]
+fn removing_a_scenario_assertion_makes_the_selftest_fail() {
+    mcp_oauth_conformance::install_crypto_provider();
+    let dir = scratch("removed");
+    let (intact_features, features) = (dir.join("intact-features"), dir.join("features"));
+    std::fs::create_dir_all(&intact_features).expect("features dir");
+    std::fs::create_dir_all(&features).expect("features dir");
+    let pkce = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("features/pkce.feature"),
+    )
+    .expect("pkce.feature");
+    let assertion = "    Then the token request is refused with \"invalid_grant\" (PKCE-06)\n";
+    assert!(
+        pkce.contains(assertion),
+        "the PKCE-06 assertion is where expected"
+    );
+    std::fs::write(intact_features.join("pkce.feature"), &pkce).expect("write");
+    std::fs::write(features.join("pkce.feature"), pkce.replace(assertion, "")).expect("write");
+
+    let intact = selftest::run(&options(
+        vec![Defect::PkceVerifierUnchecked],
+        Some(intact_features),
+        &dir.join("intact"),
+    ))
+    .expect("runs");
+    assert_eq!(
+        intact.uncaught(),
+        Vec::<Defect>::new(),
+        "{}",
+        intact.matrix()
+    );
+
+    let removed = selftest::run(&options(
+        vec![Defect::PkceVerifierUnchecked],
+        Some(features),
+        &dir.join("removed"),
+    ))
+    .expect("runs");
+    assert!(removed.clean_passed(), "{}", removed.matrix());
+    assert_eq!(removed.uncaught(), vec![Defect::PkceVerifierUnchecked]);
+    assert!(!removed.passed());
+    assert_eq!(removed.exit_code(), 1);
+    assert!(
+        removed
+            .matrix()
+            .contains("| `pkce-verifier-unchecked` | PKCE-06 | **NO** |")
+    );
+}
+
+#[test]
+fn the_selftest_command_reports_a_bad_defect_name_as_a_usage_error() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mcp-oauth-conformance"))
+        .args(["selftest", "--defect", "no-such-defect"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unknown defect"), "{err}");
+}
