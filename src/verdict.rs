@@ -8,6 +8,7 @@ use std::fmt;
 use crate::client::discovery::DiscoveryError;
 use crate::client::http::TransportError;
 use crate::client::login::LoginError;
+use crate::client::mcp::Revision;
 use crate::requirements::{self, Severity};
 
 /// A requirement the target did not meet: the requirement, and expected versus actual.
@@ -44,6 +45,16 @@ impl Violation {
         }
         requirements::get(&self.requirement)
             .map(|r| r.severity)
+            .unwrap_or(Severity::Must)
+    }
+
+    /// The grade under revision `r` (a requirement's level may differ by revision, ASM-08).
+    pub fn severity_in(&self, r: Revision) -> Severity {
+        if self.downgraded.is_some() {
+            return Severity::Should;
+        }
+        requirements::get(&self.requirement)
+            .map(|q| q.severity_in(r))
             .unwrap_or(Severity::Must)
     }
 }

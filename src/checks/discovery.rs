@@ -338,7 +338,7 @@ pub fn asm_07_response_types(doc: &Document) -> Findings {
 
 /// ASM-08: `code_challenge_methods_supported` includes `S256`. A MUST in effect from
 /// 2025-11-25, a SHOULD before.
-pub fn asm_08_pkce_methods(doc: &Document, revision: Revision) -> Findings {
+pub fn asm_08_pkce_methods(doc: &Document) -> Findings {
     let methods = doc.strings("code_challenge_methods_supported");
     if methods
         .as_ref()
@@ -346,19 +346,15 @@ pub fn asm_08_pkce_methods(doc: &Document, revision: Revision) -> Findings {
     {
         return Vec::new();
     }
-    let v = Violation::new(
+    // A SHOULD before 2025-11-25: the registry grades it by revision.
+    vec![Violation::new(
         "ASM-08",
         "code_challenge_methods_supported including \"S256\"",
         match methods {
             Some(m) => format!("{m:?}"),
             None => "missing".into(),
         },
-    );
-    if revision < Revision::V2025_11_25 {
-        vec![v.as_warning("a SHOULD before MCP 2025-11-25")]
-    } else {
-        vec![v]
-    }
+    )]
 }
 
 #[cfg(test)]
@@ -494,7 +490,7 @@ mod tests {
         assert!(f[0].actual.contains("trailing slash"));
         assert!(asm_06_endpoints(&d).is_empty());
         assert!(asm_07_response_types(&d).is_empty());
-        assert!(asm_08_pkce_methods(&d, Revision::V2025_11_25).is_empty());
+        assert!(asm_08_pkce_methods(&d).is_empty());
 
         let bad = doc(
             r#"{"authorization_endpoint":"/authorize","token_endpoint":"https://as.example/t#f","response_types_supported":["token"],"code_challenge_methods_supported":["plain"]}"#,
@@ -504,11 +500,11 @@ mod tests {
         assert_eq!(f.len(), 2);
         assert_eq!(f[1].severity(), Severity::Should);
         assert_eq!(
-            asm_08_pkce_methods(&bad, Revision::V2025_11_25)[0].severity(),
+            asm_08_pkce_methods(&bad)[0].severity_in(Revision::V2025_11_25),
             Severity::Must
         );
         assert_eq!(
-            asm_08_pkce_methods(&bad, Revision::V2025_06_18)[0].severity(),
+            asm_08_pkce_methods(&bad)[0].severity_in(Revision::V2025_06_18),
             Severity::Should
         );
     }

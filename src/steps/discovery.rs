@@ -353,7 +353,7 @@ async fn response_types(w: &mut World) {
 #[then("code_challenge_methods_supported includes S256")]
 async fn pkce_methods(w: &mut World) {
     w.step(async |w| {
-        let f = check::asm_08_pkce_methods(as_found(w)?, w.ctx.revision);
+        let f = check::asm_08_pkce_methods(as_found(w)?);
         w.expect(f)
     })
     .await

@@ -138,7 +138,7 @@ impl World {
     pub fn expect(&mut self, findings: Findings) -> Outcome {
         let mut failure = None;
         for v in findings {
-            if v.severity() == Severity::Should {
+            if v.severity_in(self.ctx.revision) == Severity::Should {
                 self.warnings.push(Warning(v));
             } else if failure.is_none() {
                 failure = Some(v);
