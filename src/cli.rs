@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use cucumber::gherkin::tagexpr::TagOperation;
 use regex::Regex;
 
-use reference_server::Defect;
+use reference_server::{Defect, Layout};
 
 use crate::client::mcp::Revision;
 use crate::run::RunOptions;
@@ -120,6 +120,10 @@ pub struct RunArgs {
     /// to see the suite fail. `selftest --list-defects` names them.
     #[arg(long = "defect", value_name = "NAME")]
     pub defects: Vec<Defect>,
+    /// The layout of the embedded reference server (not with --target): same-origin (default),
+    /// split, issuer-path, oidc-only or legacy-2025-03-26.
+    #[arg(long, value_enum, value_name = "LAYOUT", default_value_t = Layout::SameOrigin)]
+    pub layout: Layout,
 }
 
 impl Default for RunArgs {
@@ -141,6 +145,7 @@ impl Default for RunArgs {
             strict: false,
             verbose: false,
             defects: Vec::new(),
+            layout: Layout::SameOrigin,
         }
     }
 }
@@ -172,6 +177,7 @@ impl RunArgs {
             strict: self.strict,
             verbose: self.verbose,
             defects: self.defects.into_iter().collect(),
+            layout: self.layout,
             quiet: false,
         }
     }

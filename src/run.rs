@@ -42,6 +42,8 @@ pub struct RunOptions {
     pub verbose: bool,
     /// Defects of the embedded reference server (only without a target).
     pub defects: reference_server::Defects,
+    /// The layout of the embedded reference server (only without a target).
+    pub layout: reference_server::Layout,
     /// Print nothing: no scenario lines, no summary (the self-test runs many suites at once).
     pub quiet: bool,
 }
@@ -109,11 +111,19 @@ pub async fn run(opts: RunOptions) -> Result<RunResult, RunError> {
                 "--defect applies to the embedded reference server: leave out --target".into(),
             ));
         }
+        Some(_) if opts.layout != reference_server::Layout::default() => {
+            return Err(RunError::Usage(
+                "--layout applies to the embedded reference server: leave out --target".into(),
+            ));
+        }
         Some(t) => parse_http_url("--target", t).map_err(RunError::Usage)?,
         None => {
             let config = reference_server::config::Config {
                 access_token_ttl: EMBEDDED_TOKEN_TTL,
                 defects: opts.defects.clone(),
+                layout: opts.layout,
+                // Client ID metadata documents served by the harness itself live on loopback http.
+                allow_loopback_http_client_ids: true,
                 ..Default::default()
             };
             let server = reference_server::start(config).await.map_err(|e| {

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use reference_server::{Defect, Defects};
+use reference_server::{Defect, Defects, Layout};
 
 use crate::client::mcp::Revision;
 use crate::features;
@@ -68,19 +68,20 @@ pub const WIDE_DEFECTS: &[(Defect, &str)] = &[
     ),
 ];
 
-/// Defects whose rule binds only under another revision than the self-test's own, with that
-/// revision and the reason. They run under it.
-pub const REVISION_OF: &[(Defect, Revision, &str)] = &[(
+/// Defects whose rule binds only under another revision (or reference-server layout) than the
+/// self-test's own, with the reason. They run under it.
+pub const RUN_UNDER: &[(Defect, Revision, Layout, &str)] = &[(
     Defect::Rfc8414MetadataMissing,
     Revision::V2025_06_18,
+    Layout::SameOrigin,
     "in 2025-11-25 OpenID Connect discovery may stand in for RFC 8414 metadata",
 )];
 
-fn revision_of(d: Defect) -> Option<(Revision, &'static str)> {
-    REVISION_OF
+fn run_under(d: Defect) -> Option<(Revision, Layout, &'static str)> {
+    RUN_UNDER
         .iter()
-        .find(|(x, _, _)| *x == d)
-        .map(|(_, r, why)| (*r, *why))
+        .find(|(x, _, _, _)| *x == d)
+        .map(|(_, r, l, why)| (*r, *l, *why))
 }
 
 /// The most collateral failures a defect may cause without a reason in [`WIDE_DEFECTS`].
@@ -294,8 +295,8 @@ impl Selftest {
                 None if collateral > COLLATERAL_LIMIT => "**no reason given**".into(),
                 None => String::new(),
             };
-            if let Some((r, reason)) = revision_of(defect) {
-                why = format!("run under MCP {r}: {reason}. {why}");
+            if let Some((r, l, reason)) = run_under(defect) {
+                why = format!("run under MCP {r}, layout {}: {reason}. {why}", l.name());
             }
             out.push_str(&format!(
                 "| `{}` | {} | {caught} | {} | {collateral} | {} | {} |\n",
@@ -393,6 +394,7 @@ pub fn run(opts: &SelftestOptions) -> Result<Selftest, RunError> {
         strict: false,
         verbose: false,
         defects: Defects::none(),
+        layout: Layout::SameOrigin,
         quiet: true,
     };
     // Bad features or a bad revision are usage errors once, not once per run.
@@ -438,7 +440,10 @@ pub fn run(opts: &SelftestOptions) -> Result<Selftest, RunError> {
                         junit: dir.join("junit.xml"),
                         json: dir.join("cucumber.json"),
                         defects: defect.map(Defects::only).unwrap_or_default(),
-                        spec: defect.and_then(revision_of).map(|(r, _)| r).or(base.spec),
+                        spec: defect.and_then(run_under).map(|(r, _, _)| r).or(base.spec),
+                        layout: defect
+                            .and_then(run_under)
+                            .map_or(base.layout, |(_, l, _)| l),
                         ..base.clone()
                     };
                     let outcome = runtime
