@@ -48,3 +48,29 @@ Feature: Authorization code redemption (OAuth 2.1 §4.1.3)
   Scenario: CODE-08 A made-up code is refused
     When the client redeems a made-up code
     Then the token request is refused with "invalid_grant" (CODE-08)
+
+  @CODE-04 @should
+  Scenario: CODE-04 A replay with a wrong verifier does not revoke the first redemption's tokens
+    When the client obtains an authorization code
+    And the client redeems the code
+    And the client redeems the code with code_verifier set to a different valid verifier
+    Then the access token from the first redemption is accepted by the MCP server (CODE-04)
+
+  @CODE-07 @should
+  Scenario: CODE-07 A redemption without redirect_uri works
+    When the client obtains an authorization code
+    And the client redeems the code with redirect_uri omitted
+    Then the token response is 200 with an access token (CODE-07)
+
+  # A real code: with a made-up one, invalid_grant would not show that client_id was required.
+  @CODE-09 @must
+  Scenario: CODE-09 A public client's redemption without client_id is refused
+    When the client obtains an authorization code
+    And the client redeems the code with client_id omitted
+    Then the token request is refused with "invalid_request", "invalid_client" or "invalid_grant" (CODE-09)
+
+  @CODE-10 @must
+  Scenario: CODE-10 An unknown token request parameter is ignored
+    When the client obtains an authorization code
+    And the client redeems the code with an unknown parameter "harness_x"
+    Then the token response is 200 with an access token (CODE-10)

@@ -82,3 +82,99 @@ Feature: Discovery: the 401 challenge, protected resource metadata and AS metada
   Scenario: ASM-08 code_challenge_methods_supported includes S256
     When the client looks for AS metadata at every well-known URL in order
     Then code_challenge_methods_supported includes S256
+
+  @PRM-06 @should
+  Scenario: PRM-06 A root PRM document, when served, describes the origin or the MCP server
+    When the client fetches PRM from the root well-known URL
+    Then a root PRM document, if served, names the origin or the MCP server URL as its resource
+
+  @PRM-11 @should
+  Scenario: PRM-11 PRM recommends a baseline of scopes without catch-all values
+    When the client looks for PRM by every route
+    Then the PRM scopes_supported is a non-empty list without catch-all scopes
+
+  @PRM-12 @must
+  Scenario: PRM-12 PRM leaves out members that have no value
+    When the client looks for PRM by every route
+    Then no PRM member other than bearer_methods_supported is empty
+
+  @PRM-13 @must
+  Scenario: PRM-13 PRM's optional members have their RFC 9728 types
+    When the client looks for PRM by every route
+    Then the PRM optional members have the types RFC 9728 gives them
+
+  @PRM-14 @should
+  Scenario: PRM-14 PRM offers the bearer token in the header, not the query
+    When the client looks for PRM by every route
+    Then the PRM bearer_methods_supported, if present, offers the header and not the query
+
+  @PRM-16 @must
+  Scenario: PRM-16 PRM signed_metadata, when present, is a JWS with an issuer
+    When the client looks for PRM by every route
+    Then the PRM signed_metadata, if present, is a JWS whose payload has iss and no signed_metadata
+
+  @PRM-17 @should
+  Scenario: PRM-17 The AS metadata's protected_resources, when present, lists the MCP server
+    When the client looks for AS metadata at every well-known URL in order
+    Then the AS metadata protected_resources, if present, lists the MCP server URL
+
+  @SCOPE-01 @should
+  Scenario: SCOPE-01 The 401 challenge names the scope the request needs
+    When the client sends the opening MCP request without credentials
+    Then the Bearer challenge carries a scope parameter in scope syntax
+
+  @ASM-05 @must
+  Scenario: ASM-05 The issuer is an https URL without query or fragment
+    When the client looks for AS metadata at every well-known URL in order
+    Then the metadata issuer is an https URL without query or fragment
+
+  @ASM-09 @must
+  Scenario: ASM-09 OpenID Connect discovery metadata lists code_challenge_methods_supported
+    When the client looks for AS metadata at every well-known URL in order
+    Then the OpenID Connect metadata, if served, lists code_challenge_methods_supported
+
+  @ASM-10 @should
+  Scenario: ASM-10 registration_endpoint, when offered, is an absolute https URL
+    When the client looks for AS metadata at every well-known URL in order
+    Then registration_endpoint, if present, is an absolute https URL
+
+  @ASM-11 @must
+  Scenario: ASM-11 Client ID metadata document support is advertised as a boolean
+    When the client looks for AS metadata at every well-known URL in order
+    Then client_id_metadata_document_supported is the boolean true
+
+  @ASM-12 @must
+  Scenario: ASM-12 AS metadata leaves out members that have no value
+    When the client looks for AS metadata at every well-known URL in order
+    Then no AS metadata member is empty
+
+  @ASM-13 @must
+  Scenario: ASM-13 Every endpoint the AS metadata names is https
+    When the client looks for AS metadata at every well-known URL in order
+    Then every endpoint URL in the AS metadata is https
+
+  @ASM-14 @should
+  Scenario: ASM-14 grant_types_supported is explicit and lists no removed grant
+    When the client looks for AS metadata at every well-known URL in order
+    Then grant_types_supported is explicit, with authorization_code and without implicit or password
+
+  @ASM-15 @should
+  Scenario: ASM-15 token_endpoint_auth_methods_supported lists none for public clients
+    When the client looks for AS metadata at every well-known URL in order
+    Then token_endpoint_auth_methods_supported lists none when a public client was registered
+
+  @ASM-16 @must
+  Scenario: ASM-16 The iss-support flag says whether authorization responses carry iss
+    Given a registered client
+    When the client obtains an authorization code
+    Then authorization_response_iss_parameter_supported matches whether the authorization response carried iss
+
+  @ASM-17 @should
+  Scenario: ASM-17 RFC 8414 and OpenID Connect metadata agree
+    When the client looks for AS metadata at every well-known URL in order
+    Then the RFC 8414 and OpenID Connect metadata, where both are served, agree on issuer and endpoints
+
+  @ASM-18 @should
+  Scenario: ASM-18 Every authorization server PRM lists resolves to its metadata
+    When the client looks for PRM by every route
+    Then every authorization server PRM lists resolves to metadata with its own issuer

@@ -57,3 +57,41 @@ Feature: PKCE (RFC 7636, OAuth 2.1 §4.1)
     When the client obtains an authorization code
     And the client redeems the code with code_verifier set to the code_challenge
     Then the token request is refused with "invalid_grant" (PKCE-09)
+
+  @PKCE-04 @should
+  Scenario: PKCE-04 code_challenge_method plain is refused when it is not advertised
+    Given the authorization server does not advertise plain
+    When the client requests authorization with code_challenge_method set to "plain"
+    Then the authorization is refused with "invalid_request" and no code (PKCE-04)
+
+  # Without a method the challenge is plain (RFC 7636 §4.3).
+  @PKCE-04 @should
+  Scenario: PKCE-04 A missing code_challenge_method (plain) is refused when plain is not advertised
+    Given the authorization server does not advertise plain
+    When the client requests authorization with code_challenge_method omitted
+    Then the authorization is refused with "invalid_request" and no code (PKCE-04)
+
+  @PKCE-05 @should
+  Scenario Outline: PKCE-05 A malformed code_challenge is refused (<case>)
+    When the client requests authorization with a code_challenge of <case>
+    Then the authorization is refused with "invalid_request" and no code (PKCE-05)
+
+    Examples:
+      | case                        |
+      | 42 characters               |
+      | 129 characters              |
+      | 43 characters including "+" |
+      | 43 characters including "/" |
+      | 43 characters including "=" |
+
+  # Applies only when the AS issues a code without a challenge; otherwise skipped.
+  @PKCE-10 @must
+  Scenario: PKCE-10 A code issued without a challenge cannot be redeemed with a code_verifier
+    When the client requests authorization with code_challenge and code_challenge_method omitted
+    And the client redeems the code issued without a challenge with a code_verifier
+    Then the token request is refused with "invalid_request" (PKCE-10)
+
+  @PKCE-11 @must
+  Scenario: PKCE-11 A code_challenge_method the AS accepts is advertised (plain)
+    When the client requests authorization with code_challenge_method plain and the verifier as code_challenge
+    Then the authorization is refused, or plain is advertised (PKCE-11)

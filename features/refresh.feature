@@ -50,3 +50,27 @@ Feature: Refresh tokens (OAuth 2.1 §4.3)
   Scenario: REFRESH-10 A made-up refresh token is refused
     When the client refreshes with a made-up refresh token
     Then the token request is refused with "invalid_grant" (REFRESH-10)
+
+  @REFRESH-07 @must
+  Scenario: REFRESH-07 A refresh token is bound to the consented resource
+    Given a second protected resource
+    When the client refreshes with resource set to the second resource
+    Then the refresh is refused, or its access token is refused by the second resource (REFRESH-07)
+
+  # The background's public client is replaced by a confidential one, with tokens of its own.
+  @REFRESH-08 @must
+  Scenario: REFRESH-08 A confidential client must authenticate to refresh
+    Given a confidential client registered with "client_secret_basic"
+    And the client holds tokens with a refresh token
+    When the client refreshes without client authentication
+    Then the token request is refused with "invalid_client" (REFRESH-08)
+
+  @REFRESH-09 @must
+  Scenario: REFRESH-09 A refresh response is not cached
+    When the client refreshes
+    Then the refresh response carries Cache-Control no-store (REFRESH-09)
+
+  # A heuristic (length and alphabet), so a short token is advisory.
+  @REFRESH-11 @must
+  Scenario: REFRESH-11 A refresh token cannot be guessed
+    Then the refresh token is long and random enough not to be guessed (REFRESH-11)

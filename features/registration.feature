@@ -52,3 +52,47 @@ Feature: Dynamic client registration (RFC 7591)
       | 127.0.0.1 |
       | [::1]     |
       | localhost |
+
+  @DCR-03 @must
+  Scenario: DCR-03 A client_secret comes with client_secret_expires_at
+    When the client registers a confidential client with client_secret_basic
+    Then a client_secret in the response comes with client_secret_expires_at (DCR-03)
+
+  @DCR-04 @should
+  Scenario: DCR-04 A public client gets no client_secret
+    When the client registers a public client
+    Then the response holds no client_secret (DCR-04)
+
+  @DCR-08 @must
+  Scenario Outline: DCR-08 Invalid metadata is refused with invalid_client_metadata or replaced (<case>)
+    When the client registers a public client with the metadata <members>
+    Then the registration is refused with invalid_client_metadata, or the response shows a valid value for <members> (DCR-08)
+
+    Examples:
+      | case                                | members                                                                   |
+      | redirect_uris as a string           | {"redirect_uris": "http://127.0.0.1:33418/callback"}                      |
+      | unknown auth method                 | {"token_endpoint_auth_method": "foo"}                                     |
+      | implicit response type              | {"response_types": ["token"]}                                             |
+      | grant and response types disagree   | {"grant_types": ["authorization_code"], "response_types": []}             |
+      | both jwks and jwks_uri              | {"jwks": {"keys": []}, "jwks_uri": "https://client.example/jwks.json"}     |
+
+  @DCR-10 @should
+  Scenario: DCR-10 A private-use scheme without a dot is refused
+    When the client registers a public client with redirect_uris set to "myapp:/cb"
+    Then the registration is refused with "invalid_redirect_uri" (DCR-10)
+
+  @DCR-13 @should
+  Scenario: DCR-13 A registration response carrying a client_secret is not cached
+    When the client registers a confidential client with client_secret_basic
+    Then a response carrying a client_secret has Cache-Control: no-store (DCR-13)
+
+  @DCR-14 @should
+  Scenario: DCR-14 A freshly registered client is taken up by the authorization endpoint at once
+    When the client registers a public client
+    And the client just registered requests authorization at once
+    Then the authorization endpoint takes up the new client (DCR-14)
+
+  @DCR-15 @should
+  Scenario: DCR-15 Registration without an initial access token is open, or refused as needing one
+    When the client registers a public client
+    Then the registration is open, or refused with 401 or invalid_token (DCR-15)

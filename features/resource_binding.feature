@@ -32,3 +32,35 @@ Feature: Resource indicators (RFC 8707) and audience binding
       | case          | resource                  |
       | relative      | /mcp                      |
       | with fragment | https://mcp.example/mcp#x |
+
+  @RES-04 @should
+  Scenario: RES-04 An unknown resource is refused with invalid_target
+    When the client requests authorization with resource set to "https://unknown.example/mcp"
+    Then the authorization is refused with "invalid_target" and no code (RES-04)
+
+  @RES-05 @should
+  Scenario: RES-05 Without resource the AS applies a default or refuses with invalid_target
+    When the client requests authorization with resource omitted
+    Then the authorization yields a code or is refused with "invalid_target" (RES-05)
+
+  @RES-06 @should
+  Scenario: RES-06 A token request for a resource that was not authorized is refused
+    Given a second protected resource
+    When the client obtains an authorization code
+    And the client redeems the code with resource set to the second resource
+    Then the token request is refused with "invalid_target" (RES-06)
+
+  @RES-07 @should
+  Scenario: RES-07 The resource with its scheme and host in upper case is accepted
+    When the client obtains tokens for the MCP server with the resource's scheme and host in upper case
+    Then the MCP server accepts the access token (RES-07)
+
+  @RES-08 @should
+  Scenario: RES-08 The protected resource metadata names the resource without a trailing slash
+    Then the PRM resource has no trailing slash (RES-08)
+
+  @RES-09 @should
+  Scenario: RES-09 Several resources in one request get a code or invalid_target
+    Given a second protected resource
+    When the client requests authorization with resource set to the MCP server and the second resource
+    Then the authorization yields a code or is refused with "invalid_target" (RES-09)

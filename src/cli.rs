@@ -44,6 +44,19 @@ pub enum Command {
     /// once without defects (it must pass) and once per defect (some scenario carrying the
     /// defect's requirement must fail), and write the defect matrix.
     Selftest(SelftestArgs),
+    /// For each requirement of the catalogue: its level, the scenarios that test it, the
+    /// defects that prove they can fail, or why it is not tested. Exits 1 on a gap.
+    Coverage(CoverageArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct CoverageArgs {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// The feature files to use instead of the embedded ones.
+    #[arg(long, value_name = "DIR")]
+    pub features: Option<PathBuf>,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -107,9 +120,10 @@ pub struct RunArgs {
     /// Per-request timeout in seconds (default 10).
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout: Option<u64>,
-    /// The MCP revision to speak: 2025-03-26, 2025-06-18, 2025-11-25 (default) or 2026-07-28.
-    #[arg(long, value_name = "REVISION")]
-    pub spec: Option<Revision>,
+    /// The MCP revision to judge by: auto (default: the newest the target supports, learned
+    /// after authorizing once), 2025-03-26, 2025-06-18, 2025-11-25 or 2026-07-28.
+    #[arg(long, value_name = "REVISION|auto")]
+    pub spec: Option<SpecChoice>,
     /// Count SHOULD violations (warnings) as failures.
     #[arg(long)]
     pub strict: bool,
@@ -124,6 +138,10 @@ pub struct RunArgs {
     /// split, issuer-path, oidc-only or legacy-2025-03-26.
     #[arg(long, value_enum, value_name = "LAYOUT", default_value_t = Layout::SameOrigin)]
     pub layout: Layout,
+    /// An expected-failures baseline (TOML): listed failures do not fail the run; a listed
+    /// entry that passes now is stale and does.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
 }
 
 impl Default for RunArgs {
@@ -146,6 +164,7 @@ impl Default for RunArgs {
             verbose: false,
             defects: Vec::new(),
             layout: Layout::SameOrigin,
+            baseline: None,
         }
     }
 }
@@ -154,6 +173,23 @@ impl Default for RunArgs {
 pub struct ListArgs {
     #[command(flatten)]
     pub filters: Filters,
+}
+
+/// `--spec`: a fixed revision, or `auto` (learn it from the target).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpecChoice {
+    Auto,
+    Fixed(Revision),
+}
+
+impl std::str::FromStr for SpecChoice {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s == "auto" {
+            return Ok(SpecChoice::Auto);
+        }
+        s.parse().map(SpecChoice::Fixed)
+    }
 }
 
 fn parse_tags(s: &str) -> Result<TagOperation, String> {
@@ -173,11 +209,15 @@ impl RunArgs {
             json: self.json,
             concurrency: self.concurrency.map(usize::from),
             timeout: self.timeout,
-            spec: self.spec,
+            spec: match self.spec {
+                Some(SpecChoice::Fixed(r)) => Some(r),
+                Some(SpecChoice::Auto) | None => None,
+            },
             strict: self.strict,
             verbose: self.verbose,
             defects: self.defects.into_iter().collect(),
             layout: self.layout,
+            baseline: self.baseline,
             quiet: false,
         }
     }
@@ -210,6 +250,10 @@ mod tests {
         let c = Cli::try_parse_from(["x", "--target", "http://127.0.0.1:1/mcp"])
             .expect("top-level run options");
         assert_eq!(c.run.target.as_deref(), Some("http://127.0.0.1:1/mcp"));
+        let c = Cli::try_parse_from(["x", "--spec", "auto"]).expect("auto");
+        assert_eq!(c.run.spec, Some(SpecChoice::Auto));
+        let c = Cli::try_parse_from(["x", "--spec", "2025-06-18"]).expect("a revision");
+        assert_eq!(c.run.spec, Some(SpecChoice::Fixed(Revision::V2025_06_18)));
         assert!(Cli::try_parse_from(["x", "list", "-n", "^PKCE"]).is_ok());
         let c = Cli::try_parse_from(["x", "selftest", "--defect", "code-reusable", "--jobs", "3"])
             .expect("selftest");

@@ -74,6 +74,25 @@ impl Context {
         })
     }
 
+    /// The same run's context for another revision, keeping the discovery and the client
+    /// already done (`--spec auto` decides the revision after authorizing once).
+    pub fn for_revision(&self, revision: Revision) -> Arc<Context> {
+        Arc::new(Context {
+            target: self.target.clone(),
+            revision,
+            http: self.http.clone(),
+            driver: self.driver.clone(),
+            redirect_uri: self.redirect_uri.clone(),
+            second_resource: self.second_resource.clone(),
+            scope_check: self.scope_check.clone(),
+            max_expiry_wait: self.max_expiry_wait,
+            echo: self.echo,
+            discovered: OnceCell::new_with(self.discovered.get().cloned()),
+            client: OnceCell::new_with(self.client.get().cloned()),
+            records: Mutex::new(Vec::new()),
+        })
+    }
+
     /// Runs `f` with this context visible to [`Context::current`] (scenario worlds are
     /// created inside it).
     pub async fn scope<F: std::future::Future>(self: Arc<Self>, f: F) -> F::Output {

@@ -183,6 +183,7 @@ pub fn severity(scenario: &Scenario) -> Option<Severity> {
         .find_map(|t| match t.trim_start_matches('@') {
             "must" => Some(Severity::Must),
             "should" => Some(Severity::Should),
+            "info" => Some(Severity::Info),
             _ => None,
         })
 }
@@ -215,7 +216,7 @@ pub fn lint(features: &[Feature]) -> Vec<String> {
             .map(|r| r.severity)
             .min();
         match (severity(s), strongest) {
-            (None, _) => problems.push(format!("{at}: no @must or @should tag")),
+            (None, _) => problems.push(format!("{at}: no @must, @should or @info tag")),
             (Some(tag), Some(req)) if tag != req => problems.push(format!(
                 "{at}: tagged @{} but its strongest requirement is {req}",
                 tag.tag()
@@ -254,7 +255,7 @@ mod tests {
         let features = load(Source::Embedded).expect("parse");
         let total = scenarios(&features).len();
         let (kept, removed) = split_off(features, |s| !s.name.starts_with("PKCE-"));
-        assert_eq!(removed.len(), 11);
+        assert_eq!(removed.len(), 20);
         assert!(removed.iter().all(|(_, s)| s.name.starts_with("PKCE-")));
         assert_eq!(scenarios(&kept).len() + removed.len(), total);
     }

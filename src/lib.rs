@@ -8,11 +8,14 @@
 //! - [`run`]: one run of the suite.
 //! - [`selftest`]: the suite against every reference-server defect (proof that checks can fail).
 
+pub mod baseline;
 pub mod checks;
 pub mod cli;
 pub mod client;
 pub mod config;
 pub mod context;
+pub mod coverage;
+pub mod detect;
 pub mod features;
 pub mod report;
 pub mod requirements;
@@ -20,6 +23,16 @@ pub mod run;
 pub mod selftest;
 pub mod steps;
 pub mod verdict;
+
+/// Prints a line on stdout. A stdout closed early (a pager or `head` that quit) is not an
+/// error worth a panic: the rest of the output is dropped.
+#[macro_export]
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
 
 /// Installs rustls' ring provider once, before any HTTP client is built.
 pub fn install_crypto_provider() {

@@ -32,6 +32,7 @@ fn main() -> ExitCode {
         Some(Command::List(args)) => list(args),
         Some(Command::Run(args)) => run_suite(args),
         Some(Command::Selftest(args)) => selftest(args),
+        Some(Command::Coverage(args)) => coverage(args),
         None => run_suite(cli.run),
     }
 }
@@ -71,7 +72,7 @@ fn list(args: mcp_oauth_conformance::cli::ListArgs) -> ExitCode {
     };
     for (f, s) in features::scenarios(&features) {
         let level = features::severity(s).map_or("?", |l| l.tag());
-        println!(
+        mcp_oauth_conformance::out!(
             "{:<22} {:<6} {:<17} {}",
             features::ids(s).join(","),
             level.to_uppercase(),
@@ -85,7 +86,7 @@ fn list(args: mcp_oauth_conformance::cli::ListArgs) -> ExitCode {
 fn selftest(args: mcp_oauth_conformance::cli::SelftestArgs) -> ExitCode {
     use mcp_oauth_conformance::selftest::{self, SelftestOptions};
     if args.list_defects {
-        print!("{}", reference_server::defects::table());
+        mcp_oauth_conformance::out!("{}", reference_server::defects::table().trim_end());
         return ExitCode::SUCCESS;
     }
     let opts = SelftestOptions {
@@ -122,24 +123,24 @@ fn selftest(args: mcp_oauth_conformance::cli::SelftestArgs) -> ExitCode {
         eprintln!("error: cannot write {}: {e}", args.matrix.display());
         return ExitCode::from(2);
     }
-    println!("{matrix}");
-    println!("Defect matrix: {}", args.matrix.display());
+    mcp_oauth_conformance::out!("{matrix}");
+    mcp_oauth_conformance::out!("Defect matrix: {}", args.matrix.display());
     let uncaught = result.uncaught();
     if !result.clean_passed() {
-        println!("SELF-TEST FAILED: the clean run did not pass");
+        mcp_oauth_conformance::out!("SELF-TEST FAILED: the clean run did not pass");
     }
     if !uncaught.is_empty() {
         let names: Vec<&str> = uncaught.iter().map(|d| d.name()).collect();
-        println!("SELF-TEST FAILED: not caught: {}", names.join(", "));
+        mcp_oauth_conformance::out!("SELF-TEST FAILED: not caught: {}", names.join(", "));
     }
     if !result.uncovered.is_empty() {
-        println!(
+        mcp_oauth_conformance::out!(
             "SELF-TEST FAILED: MUST scenarios without a defect: {}",
             result.uncovered.join("; ")
         );
     }
     if !result.never_failed.is_empty() {
-        println!(
+        mcp_oauth_conformance::out!(
             "SELF-TEST FAILED: MUST scenarios no defect made fail: {}",
             result.never_failed.join("; ")
         );
@@ -147,17 +148,55 @@ fn selftest(args: mcp_oauth_conformance::cli::SelftestArgs) -> ExitCode {
     let unexplained = result.unexplained_collateral();
     if !unexplained.is_empty() {
         let names: Vec<&str> = unexplained.iter().map(|d| d.name()).collect();
-        println!(
+        mcp_oauth_conformance::out!(
             "SELF-TEST FAILED: more than {} collateral failures and no reason given: {}",
             selftest::COLLATERAL_LIMIT,
             names.join(", ")
         );
     }
     if result.passed() {
-        println!(
+        mcp_oauth_conformance::out!(
             "SELF-TEST PASSED: the clean run passed and all {} defects were caught",
             result.defects.len()
         );
     }
     ExitCode::from(result.exit_code())
+}
+
+fn coverage(args: mcp_oauth_conformance::cli::CoverageArgs) -> ExitCode {
+    use mcp_oauth_conformance::coverage::Coverage;
+    let source = match &args.features {
+        Some(dir) => features::Source::Dir(dir),
+        None => features::Source::Embedded,
+    };
+    let loaded = match features::load(source) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let c = match Coverage::of(&loaded) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(3);
+        }
+    };
+    if args.json {
+        match serde_json::to_string_pretty(&c.to_json()) {
+            Ok(j) => mcp_oauth_conformance::out!("{j}"),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(3);
+            }
+        }
+    } else {
+        mcp_oauth_conformance::out!("{}", c.text().trim_end());
+    }
+    if c.problems().is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
 }

@@ -19,6 +19,8 @@ pub enum Severity {
     Must,
     /// A violation is a warning (a failure only under `--strict`).
     Should,
+    /// Behaviour the specifications leave open: recorded, never a failure or a warning.
+    Info,
 }
 
 impl Severity {
@@ -26,6 +28,7 @@ impl Severity {
         match self {
             Severity::Must => "must",
             Severity::Should => "should",
+            Severity::Info => "info",
         }
     }
 }
@@ -35,6 +38,7 @@ impl fmt::Display for Severity {
         f.write_str(match self {
             Severity::Must => "MUST",
             Severity::Should => "SHOULD",
+            Severity::Info => "INFO",
         })
     }
 }
@@ -155,6 +159,101 @@ pub fn get(id: &str) -> Option<&'static Requirement> {
     registry().ok()?.get(id)
 }
 
+/// The one table that turns source keys into links: key, base URL, how a section is addressed
+/// (`None`: the page has no section anchors).
+const SOURCES: &[(&str, &str, Option<&str>)] = &[
+    (
+        "MCP-A",
+        "https://modelcontextprotocol.io/specification/2025-03-26/basic/authorization",
+        None,
+    ),
+    (
+        "MCP-B",
+        "https://modelcontextprotocol.io/specification/2025-06-18/basic/authorization",
+        None,
+    ),
+    (
+        "MCP-C",
+        "https://modelcontextprotocol.io/specification/2025-11-25/basic/authorization",
+        None,
+    ),
+    (
+        "MCP-D",
+        "https://modelcontextprotocol.io/specification/2026-07-28/basic/authorization",
+        None,
+    ),
+    (
+        "SBP-B",
+        "https://modelcontextprotocol.io/specification/2025-06-18/basic/security_best_practices",
+        None,
+    ),
+    (
+        "SBP-C",
+        "https://modelcontextprotocol.io/specification/2025-11-25/basic/security_best_practices",
+        None,
+    ),
+    (
+        "TR-A",
+        "https://modelcontextprotocol.io/specification/2025-03-26/basic/transports",
+        None,
+    ),
+    (
+        "O21",
+        "https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-13",
+        Some("#section-"),
+    ),
+    (
+        "CIMD",
+        "https://datatracker.ietf.org/doc/html/draft-ietf-oauth-client-id-metadata-document-00",
+        Some("#section-"),
+    ),
+    (
+        "OIDC-D",
+        "https://openid.net/specs/openid-connect-discovery-1_0.html",
+        None,
+    ),
+];
+
+/// The links of a `sources` text: each key it names (`O21 §4.1.3`, `9728 §3.1`, `MCP-C §11.5`),
+/// with the first section after it where the source has section anchors. RFC numbers link to
+/// the RFC Editor.
+pub fn links(sources: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    let words: Vec<&str> = sources
+        .split(|c: char| c.is_whitespace() || c == ';' || c == ',' || c == '(' || c == ')')
+        .filter(|w| !w.is_empty())
+        .collect();
+    for (i, w) in words.iter().enumerate() {
+        let section = words
+            .get(i + 1)
+            .and_then(|n| n.strip_prefix('§'))
+            .map(|n| n.trim_end_matches('.'))
+            .filter(|n| {
+                !n.is_empty() && n.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+            });
+        let link = if let Some((key, base, anchor)) = SOURCES.iter().find(|(k, _, _)| k == w) {
+            match (section, anchor) {
+                (Some(sec), Some(a)) => Some((format!("{key} §{sec}"), format!("{base}{a}{sec}"))),
+                _ => Some((key.to_string(), base.to_string())),
+            }
+        } else if w.len() == 4 && w.bytes().all(|b| b.is_ascii_digit()) {
+            let base = format!("https://www.rfc-editor.org/rfc/rfc{w}");
+            Some(match section {
+                Some(sec) => (format!("RFC {w} §{sec}"), format!("{base}#section-{sec}")),
+                None => (format!("RFC {w}"), base),
+            })
+        } else {
+            None
+        };
+        if let Some(l) = link
+            && !out.contains(&l)
+        {
+            out.push(l);
+        }
+    }
+    out
+}
+
 /// Whether a tag looks like a requirement ID (`PKCE-06`).
 pub fn is_id(tag: &str) -> bool {
     let Some((area, num)) = tag.split_once('-') else {
@@ -178,7 +277,15 @@ mod tests {
         assert_eq!(p.severity, Severity::Must);
         assert!(p.applies_to(Revision::V2025_11_25));
         assert!(r.keys().all(|k| is_id(k)), "every key is an ID");
-        assert_eq!(r.len(), 172, "every requirement of the catalogue");
+        assert!(
+            r.len() >= 180,
+            "every requirement of the catalogue, 2026-07-28 included"
+        );
+        assert!(
+            !r["RS-16"].applies_to(Revision::V2026_07_28),
+            "no sessions in 2026-07-28"
+        );
+        assert!(r["PKCE-06"].applies_to(Revision::V2026_07_28));
         assert_eq!(
             r["ASM-08"].severity_in(Revision::V2025_06_18),
             Severity::Should
@@ -209,6 +316,41 @@ mod tests {
             parse("[X-01]\ntext='t'\nlevel='MUST'\nseverity='must'\nbinds='AS'\nsources='s'\nrevisions=['1999-01-01']\nlogin='N'")
                 .is_err()
         );
+    }
+
+    #[test]
+    fn sources_become_links() {
+        let l = links("O21 §4.1.3; 9728 §3.1 (‡); MCP-C §11.5; 8414 (†)");
+        assert_eq!(
+            l,
+            vec![
+                (
+                    "O21 §4.1.3".to_string(),
+                    "https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1-13#section-4.1.3"
+                        .to_string()
+                ),
+                (
+                    "RFC 9728 §3.1".into(),
+                    "https://www.rfc-editor.org/rfc/rfc9728#section-3.1".into()
+                ),
+                (
+                    "MCP-C".into(),
+                    "https://modelcontextprotocol.io/specification/2025-11-25/basic/authorization"
+                        .into()
+                ),
+                (
+                    "RFC 8414".into(),
+                    "https://www.rfc-editor.org/rfc/rfc8414".into()
+                ),
+            ]
+        );
+        // Every requirement's sources give at least one link (LEG-08 is a harness rule).
+        for (id, r) in registry().expect("registry") {
+            if r.sources.trim() == "—" {
+                continue;
+            }
+            assert!(!links(&r.sources).is_empty(), "{id}: {}", r.sources);
+        }
     }
 
     #[test]

@@ -44,6 +44,8 @@ pub struct RunOptions {
     pub defects: reference_server::Defects,
     /// The layout of the embedded reference server (only without a target).
     pub layout: reference_server::Layout,
+    /// The expected-failures baseline.
+    pub baseline: Option<PathBuf>,
     /// Print nothing: no scenario lines, no summary (the self-test runs many suites at once).
     pub quiet: bool,
 }
@@ -80,10 +82,15 @@ pub async fn run(opts: RunOptions) -> Result<RunResult, RunError> {
         Some(p) => Profile::load(p).map_err(|e| RunError::Usage(e.to_string()))?,
         None => Profile::default(),
     };
-    let revision = match (&opts.spec, &profile.revision) {
-        (Some(r), _) => *r,
-        (None, Some(r)) => r.parse().map_err(RunError::Usage)?,
-        (None, None) => Revision::V2025_11_25,
+    // `None`: learn it from the target (`--spec auto`, the default).
+    let chosen: Option<Revision> = match (&opts.spec, profile.revision.as_deref()) {
+        (Some(r), _) => Some(*r),
+        (None, None | Some("auto")) => None,
+        (None, Some(r)) => Some(r.parse().map_err(RunError::Usage)?),
+    };
+    let baseline = match &opts.baseline {
+        Some(p) => crate::baseline::Baseline::load(p).map_err(RunError::Usage)?,
+        None => crate::baseline::Baseline::default(),
     };
     let features = load_features(&opts)?;
     if features::scenarios(&features).is_empty() {
@@ -91,9 +98,6 @@ pub async fn run(opts: RunOptions) -> Result<RunResult, RunError> {
             "no scenario matches the --tags / --name filters".into(),
         ));
     }
-    // Scenarios whose requirements do not apply to the revision are not run: they are reported
-    // as skipped, with the reason.
-    let (features, not_applicable) = features::split_off(features, |s| applies(s, revision));
     let password = profile.password().map_err(RunError::Usage)?;
     let redirect_uri = parse_http_url("client.redirect_uri", &profile.client.redirect_uri)
         .map_err(RunError::Usage)?;
@@ -161,11 +165,11 @@ pub async fn run(opts: RunOptions) -> Result<RunResult, RunError> {
         return Err(RunError::Usage("--timeout must be at least 1".into()));
     }
     let http = Http::new(limits, opts.verbose).map_err(|e| RunError::Harness(e.to_string()))?;
-    preflight(&http, &target, revision).await?;
+    preflight(&http, &target, chosen.unwrap_or(crate::detect::FALLBACK)).await?;
 
     let ctx = Context::new(ContextParts {
         target: target.clone(),
-        revision,
+        revision: chosen.unwrap_or(crate::detect::FALLBACK),
         http,
         username: profile.login.username.clone(),
         password: Secret::new(password),
@@ -175,6 +179,28 @@ pub async fn run(opts: RunOptions) -> Result<RunResult, RunError> {
         max_expiry_wait: Duration::from_secs(profile.limits.max_expiry_wait_secs),
         echo: !opts.quiet,
     });
+    let ctx = match chosen {
+        Some(r) => {
+            if !opts.quiet {
+                eprintln!("MCP revision: {r} (chosen with --spec or the profile)");
+            }
+            ctx
+        }
+        None => {
+            let found = crate::detect::detect(&ctx).await;
+            if !opts.quiet {
+                eprintln!(
+                    "MCP revision: {} (--spec auto: {})",
+                    found.revision, found.reason
+                );
+            }
+            ctx.for_revision(found.revision)
+        }
+    };
+    let revision = ctx.revision;
+    // Scenarios whose requirements do not apply to the revision are not run: they are reported
+    // as skipped, with the reason.
+    let (features, not_applicable) = features::split_off(features, |s| applies(s, revision));
     if let Ok(mut records) = ctx.records.lock() {
         for (f, s) in &not_applicable {
             records.push(skipped(f, s, revision));
@@ -212,13 +238,25 @@ pub async fn run(opts: RunOptions) -> Result<RunResult, RunError> {
     }
     let mut records = ctx.records.lock().map(|r| r.clone()).unwrap_or_default();
     records.sort_by(|a, b| (a.file.as_str(), a.line).cmp(&(b.file.as_str(), b.line)));
+    let stale = baseline.apply(&mut records);
+    for e in &stale {
+        let record = crate::baseline::stale_record(e, revision.as_str());
+        if !opts.quiet {
+            crate::out!(
+                "{}\n      {}",
+                record.line(),
+                record.message.as_deref().unwrap_or("")
+            );
+        }
+        records.push(record);
+    }
 
     let xml = report::junit::render(&records, opts.strict).map_err(RunError::Harness)?;
     std::fs::write(&opts.junit, xml)
         .map_err(|e| RunError::Usage(format!("cannot write {}: {e}", opts.junit.display())))?;
     if !opts.quiet {
-        println!("\n{}", report::summary(&records));
-        println!(
+        crate::out!("\n{}", report::summary(&records));
+        crate::out!(
             "JUnit: {}\nCucumber JSON: {}",
             opts.junit.display(),
             opts.json.display()
@@ -294,17 +332,11 @@ async fn preflight(http: &Http, target: &Url, revision: Revision) -> Result<(), 
     Ok(())
 }
 
-/// Whether any of a scenario's requirements applies to `revision`. The catalogue does not cover
-/// 2026-07-28 yet, so its rules are taken to be 2025-11-25's until it does.
+/// Whether any of a scenario's requirements applies to `revision`.
 fn applies(s: &Scenario, revision: Revision) -> bool {
-    let lookup = if revision == Revision::V2026_07_28 {
-        Revision::V2025_11_25
-    } else {
-        revision
-    };
     features::ids(s)
         .iter()
-        .any(|id| crate::requirements::get(id).is_none_or(|r| r.applies_to(lookup)))
+        .any(|id| crate::requirements::get(id).is_none_or(|r| r.applies_to(revision)))
 }
 
 /// A record of a scenario with its identity filled in and nothing concluded yet.
@@ -372,7 +404,7 @@ fn after_scenario<'a>(
         };
         let record = record_of(&ctx, feature, scenario, finished, world.as_deref());
         if ctx.echo {
-            println!("{}", record.line());
+            crate::out!("{}", record.line());
         }
         if let Ok(mut r) = ctx.records.lock() {
             r.push(record);
@@ -395,6 +427,9 @@ fn record_of(
     let warned = world
         .map(|w| w.warnings.iter().map(|v| v.0.requirement.clone()).collect())
         .unwrap_or_default();
+    let observations: Vec<String> = world
+        .map(|w| w.observations.iter().map(ToString::to_string).collect())
+        .unwrap_or_default();
     let (verdict, message, violated) = match (world.and_then(|w| w.fault.clone()), finished) {
         (Some(Fault::Violation(v)), _) if ids.contains(&v.requirement) => (
             Verdict::Fail,
@@ -410,7 +445,14 @@ fn record_of(
         ),
         (Some(Fault::Harness(m)), _) => (Verdict::Error, Some(format!("harness error: {m}")), None),
         (Some(Fault::Skip(m)), _) => (Verdict::Skip, Some(format!("skipped: {m}")), None),
-        (None, ScenarioFinished::StepPassed) if warnings.is_empty() => (Verdict::Pass, None, None),
+        (None, ScenarioFinished::StepPassed) if warnings.is_empty() && observations.is_empty() => {
+            (Verdict::Pass, None, None)
+        }
+        (None, ScenarioFinished::StepPassed) if warnings.is_empty() => (
+            Verdict::Info,
+            Some(format!("observed:\n{}", observations.join("\n"))),
+            None,
+        ),
         (None, ScenarioFinished::StepPassed) => (Verdict::Warn, None, None),
         (None, ScenarioFinished::StepSkipped) => (
             Verdict::Error,

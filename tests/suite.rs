@@ -11,6 +11,30 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mcp-oauth-conformance");
 
+/// The first requirement ID of every testcase skipped for a missing precondition (not those
+/// whose requirements do not apply to the revision), sorted and deduplicated.
+fn skipped_ids(xml: &str) -> Vec<String> {
+    let name = Regex::new(r#"^name="([A-Z]+-\d{2}) "#).expect("regex");
+    let mut ids: Vec<String> = xml
+        .split("<testcase ")
+        .skip(1)
+        .filter_map(|case| {
+            let body = case.split("</testcase>").next().unwrap_or(case);
+            let head = body.split_once('>').map_or(body, |(h, _)| h);
+            if head.ends_with('/')
+                || !body.contains("<skipped")
+                || body.contains("do not apply to MCP")
+            {
+                return None;
+            }
+            name.captures(case).map(|c| c[1].to_string())
+        })
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
 /// How many scenarios the embedded features hold (outlines expanded).
 fn scenario_count() -> usize {
     use mcp_oauth_conformance::features;
@@ -84,6 +108,12 @@ fn normalise(xml: &str) -> String {
         (r#"timestamp="[^"]+""#, r#"timestamp="[timestamp]""#),
         (r#"hostname="[^"]+""#, r#"hostname="[host]""#),
         (r"127\.0\.0\.1:\d+", "127.0.0.1:[port]"),
+        (r"127\.0\.0\.1%3A\d+", "127.0.0.1%3A[port]"),
+        (r"state=[A-Za-z0-9_-]+", "state=[state]"),
+        (
+            r"code_challenge=[A-Za-z0-9_-]+",
+            "code_challenge=[challenge]",
+        ),
     ];
     rules.iter().fold(xml.to_string(), |acc, (re, with)| {
         Regex::new(re)
@@ -97,11 +127,25 @@ fn normalise(xml: &str) -> String {
 async fn the_whole_suite_passes_against_the_embedded_reference_server() {
     let (out, xml, json) = run_with_reports("embedded", &[]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // --spec auto: the reference server lists every revision; the newest is chosen.
+    assert!(
+        text(&out).contains("MCP revision: 2026-07-28 (--spec auto: server/discover lists"),
+        "{}",
+        text(&out)
+    );
     assert_eq!(xml.matches("<testcase ").count(), scenario_count());
-    assert!(!xml.contains("<failure") && !xml.contains("<error") && !xml.contains("<skipped"));
+    assert!(!xml.contains("<failure") && !xml.contains("<error"));
+    // Two preconditions a strict server never offers: a code issued without a challenge
+    // (PKCE-10), and a confidential client ID metadata document (CIMD-09).
+    assert_eq!(
+        skipped_ids(&xml),
+        vec!["CIMD-09".to_string(), "PKCE-10".to_string()],
+        "{xml}"
+    );
     let cucumber: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).expect("JSON written"))
             .expect("Cucumber JSON parses");
+    // One entry per feature that ran: legacy.feature applies to 2025-03-26 only.
     assert_eq!(
         cucumber.as_array().map(Vec::len),
         Some(
@@ -111,11 +155,20 @@ async fn the_whole_suite_passes_against_the_embedded_reference_server() {
                     .as_ref()
                     .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "feature")))
                 .count()
+                - 1
         ),
         "one entry per feature"
     );
     let n = scenario_count();
-    assert!(text(&out).contains(&format!("{n} scenarios: {n} passed")));
+    let skipped = xml.matches("<skipped").count();
+    assert!(
+        text(&out).contains(&format!(
+            "{n} scenarios: {} passed, 0 warned, 0 failed, 0 errors, {skipped} skipped",
+            n - skipped
+        )),
+        "{}",
+        text(&out)
+    );
     insta::assert_snapshot!("junit_embedded", normalise(&xml));
 }
 
@@ -129,11 +182,25 @@ async fn a_separately_started_reference_server_gives_the_same_result() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(xml.matches("<testcase ").count(), scenario_count());
     assert!(!xml.contains("<failure") && !xml.contains("<error"));
-    // Without a profile: tokens live 300 s here (RS-06 would wait too long) and no privileged
-    // operation is configured (SCOPE-03). Both are skipped, with their reasons.
-    assert_eq!(xml.matches("<skipped").count(), 2, "{xml}");
+    // Without a profile: tokens live 300 s here (RS-06 would wait too long), no privileged
+    // operation is configured (SCOPE-03 and the other scope scenarios), and this server does
+    // not fetch http client ID metadata documents (the CIMD scenarios' control document is
+    // refused). Each is skipped, with its reason.
+    let skipped = skipped_ids(&xml);
+    for id in [
+        "RS-06", "SCOPE-03", "SCOPE-04", "RS-13", "CIMD-02", "CIMD-13", "PKCE-10",
+    ] {
+        assert!(skipped.iter().any(|s| s == id), "{id} skipped: {skipped:?}");
+    }
+    assert!(
+        skipped.iter().all(|s| ["RS-", "SCOPE-", "CIMD-", "PKCE-10"]
+            .iter()
+            .any(|p| s.starts_with(p))),
+        "{skipped:?}"
+    );
     assert!(xml.contains("max_expiry_wait_secs"));
     assert!(xml.contains("scope_check"));
+    assert!(xml.contains("did not accept a valid client ID metadata document"));
     server.shutdown().await;
 }
 
@@ -268,4 +335,91 @@ async fn scenarios_whose_requirements_do_not_apply_to_the_revision_are_skipped()
     assert_eq!(xml.matches("<testcase ").count(), 2);
     assert_eq!(xml.matches("<skipped").count(), 1, "{xml}");
     assert!(xml.contains("do not apply to MCP 2025-03-26"), "{xml}");
+}
+
+#[tokio::test]
+async fn a_baseline_turns_listed_failures_into_known_and_flags_stale_entries() {
+    let baseline = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/baselines/example.toml"
+    );
+    // PKCE-06 fails (the defect) and is listed: known, and the run passes.
+    let (out, xml, _) = run_with_reports(
+        "baseline-known",
+        &[
+            "--defect",
+            "pkce-verifier-unchecked",
+            "-t",
+            "@PKCE-06",
+            "--baseline",
+            baseline,
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("KNOWN PKCE-06"), "{}", text(&out));
+    assert!(
+        xml.contains(r#"<skipped type="known failure""#) || xml.contains("known failure"),
+        "{xml}"
+    );
+    assert!(!xml.contains("<failure"), "{xml}");
+    // Without the defect PKCE-06 passes: the entry is stale and fails the run.
+    let (out, xml, _) = run_with_reports(
+        "baseline-stale",
+        &["-t", "@PKCE-06", "--baseline", baseline],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("stale baseline entry: requirement PKCE-06"),
+        "{}",
+        text(&out)
+    );
+    assert!(xml.contains("no longer fails"), "{xml}");
+    // A malformed baseline is a usage error.
+    let dir = scratch("baseline-bad");
+    let bad = dir.join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[[expected]]\nrequirement = \"NOPE-01\"\nreason = \"r\"\n",
+    )
+    .expect("write");
+    let out = run(&["--baseline", bad.to_str().expect("path")]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("NOPE-01 is not a known requirement ID"),
+        "{}",
+        text(&out)
+    );
+}
+
+/// The suite passes against the reference server under every revision: 2026-07-28 is what
+/// `--spec auto` chooses (the test above); the others are chosen here, 2025-03-26 against the
+/// legacy layout.
+#[tokio::test]
+async fn the_suite_passes_under_every_revision() {
+    let runs = [
+        ("rev-2025-06-18", vec!["--spec", "2025-06-18"]),
+        ("rev-2025-11-25", vec!["--spec", "2025-11-25"]),
+        (
+            "rev-2025-03-26",
+            vec!["--spec", "2025-03-26", "--layout", "legacy-2025-03-26"],
+        ),
+    ];
+    let outputs =
+        futures::future::join_all(runs.iter().map(|(name, args)| run_with_reports(name, args)))
+            .await;
+    for ((name, _), (out, xml, _)) in runs.iter().zip(outputs) {
+        assert_eq!(out.status.code(), Some(0), "{name}: {}", text(&out));
+        assert!(
+            !xml.contains("<failure") && !xml.contains("<error"),
+            "{name}"
+        );
+        let revision = name.trim_start_matches("rev-");
+        assert!(
+            text(&out).contains(&format!("MCP revision: {revision} (chosen")),
+            "{name}: {}",
+            text(&out)
+        );
+    }
 }

@@ -27,6 +27,10 @@ struct Redirect {
     drop_state_on_error: bool,
     /// Only with the `state-reencoded` defect.
     reencode_state: bool,
+    /// Only with the `success-state-repeated` defect.
+    repeat_state_on_success: bool,
+    /// Only with the `error-description-illegal-characters` defect.
+    illegal_description: bool,
 }
 
 impl Redirect {
@@ -37,6 +41,8 @@ impl Redirect {
             iss: (!server.defect(Defect::IssMissing)).then(|| server.urls.issuer.clone()),
             drop_state_on_error: server.defect(Defect::StateDroppedOnError),
             reencode_state: server.defect(Defect::StateReencoded),
+            repeat_state_on_success: server.defect(Defect::SuccessStateRepeated),
+            illegal_description: server.defect(Defect::ErrorDescriptionIllegalChars),
         }
     }
 
@@ -62,6 +68,10 @@ impl Redirect {
                 } else {
                     q.append_pair("state", s);
                 }
+                // AUTHZ-12: each parameter at most once.
+                if !is_error && self.repeat_state_on_success {
+                    q.append_pair("state", s);
+                }
             }
             if let Some(iss) = &self.iss {
                 q.append_pair("iss", iss);
@@ -72,9 +82,15 @@ impl Redirect {
 
     fn error(&self, e: OAuthError) -> Response {
         tracing::info!(error = e.code.as_str(), description = %e.description, "authorization error redirected");
+        // AUTHZ-18: error_description stays within %x20-21 / %x23-5B / %x5D-7E.
+        let description = if self.illegal_description {
+            format!("{} (\"refusé\")", e.description)
+        } else {
+            e.description.to_string()
+        };
         self.to(&[
             ("error", e.code.as_str()),
-            ("error_description", &e.description),
+            ("error_description", &description),
         ])
     }
 }
@@ -87,10 +103,25 @@ fn see_other(location: &str) -> Response {
     }
 }
 
+/// AUTHZ-16: the answer to the login form's POST, which carries the password; with the
+/// `login-redirect-307` defect a 307, which would make a browser re-send the password.
+fn after_credentials(state: &SharedState, location: &str) -> Response {
+    if state.defect(Defect::LoginRedirect307)
+        && let Ok(v) = HeaderValue::from_str(location)
+    {
+        return (StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, v)]).into_response();
+    }
+    see_other(location)
+}
+
 /// AUTHZ-04: an unusable client is shown a page, never redirected (with the
 /// `redirects-unknown-client-errors` defect, the error goes to whatever redirect_uri was sent).
 fn refuse_client(state: &SharedState, params: &Params, message: impl AsRef<str>) -> Response {
+    // Client ID metadata documents have defects of their own (CIMD-*).
+    let document_client =
+        matches!(params.one("client_id"), Ok(Some(id)) if cimd::is_document_url(id));
     if state.defect(Defect::RedirectsUnknownClientErrors)
+        && !document_client
         && let Ok(Some(uri)) = params.one("redirect_uri")
         && Url::parse(uri).is_ok()
     {
@@ -128,6 +159,9 @@ pub fn redirect_matches(registered: &str, requested: &str) -> bool {
 
 /// [`redirect_matches`], or with the `redirect-prefix-match` defect any extension of a registered URI.
 fn redirect_allowed(state: &SharedState, registered: &str, requested: &str) -> bool {
+    if state.defect(Defect::LoopbackPortFixed) {
+        return registered == requested;
+    }
     redirect_matches(registered, requested)
         || (state.defect(Defect::RedirectPrefixMatch) && requested.starts_with(registered))
         || (state.defect(Defect::LoopbackRedirectLooselyMatched)
@@ -248,7 +282,48 @@ pub async fn authorize(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let params = Params::parse(query.as_deref().unwrap_or("").as_bytes());
+    // AUTHZ-01: GET is supported (it is the only method: POST is optional).
+    if state.defect(Defect::AuthorizeGetUnsupported) {
+        return (
+            StatusCode::METHOD_NOT_ALLOWED,
+            [(header::ALLOW, HeaderValue::from_static("POST"))],
+        )
+            .into_response();
+    }
+    let mut resp = authorize_checked(&state, &headers, query.as_deref().unwrap_or("")).await;
+    // AUTHZ-10: no CORS at the authorization endpoint; the defect echoes the Origin.
+    if state.defect(Defect::AuthorizeCors)
+        && let Some(origin) = headers.get(header::ORIGIN)
+    {
+        resp.headers_mut()
+            .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+    }
+    resp
+}
+
+/// The parameters the authorization endpoint reads (AUTHZ-09: any other is ignored).
+const KNOWN_PARAMETERS: [&str; 8] = [
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "code_challenge",
+    "code_challenge_method",
+    "resource",
+];
+
+/// With the `empty-parameters-kept` defect: the parameters sent without a value.
+fn empty_parameters(query: &str) -> Vec<String> {
+    url::form_urlencoded::parse(query.as_bytes())
+        .filter(|(_, v)| v.is_empty())
+        .map(|(k, _)| k.into_owned())
+        .collect()
+}
+
+async fn authorize_checked(state: &SharedState, headers: &HeaderMap, query: &str) -> Response {
+    let state = state.clone();
+    let params = Params::parse(query.as_bytes());
 
     // 1. The client (AUTHZ-04, CIMD-02..08): never redirect on failure.
     let client_id = match params.one("client_id") {
@@ -267,7 +342,9 @@ pub async fn authorize(
             if client
                 .redirect_uris
                 .iter()
-                .any(|reg| redirect_allowed(&state, reg, r)) =>
+                .any(|reg| redirect_allowed(&state, reg, r))
+                || (client.from_metadata_document
+                    && state.defect(Defect::CimdRedirectUriUnlisted)) =>
         {
             (r.to_string(), true)
         }
@@ -285,7 +362,7 @@ pub async fn authorize(
     // From here on, errors are redirected with `state` and `iss`.
     let state_param = params.one("state").ok().flatten().map(str::to_owned);
     let redirect = Redirect::new(&state, redirect_uri.clone(), state_param.clone());
-    match check_request(&state, &params, &client) {
+    match check_request(&state, &params, &client, query) {
         Err(e) => redirect.error(e),
         Ok(checked) => {
             let all_loopback = client
@@ -307,7 +384,7 @@ pub async fn authorize(
                 csrf: crypto::random_token(24),
                 session: None,
             };
-            begin_login(&state, &headers, pending)
+            begin_login(&state, headers, pending)
         }
     }
 }
@@ -318,25 +395,56 @@ struct CheckedRequest {
     resource: String,
 }
 
-/// 3.–7. The checks whose failures are redirected, in order.
+/// 3.–7. The checks whose failures are redirected, in order. `query` is read again only by
+/// defects (`params` has already dropped empty values, AUTHZ-08).
 fn check_request(
     state: &SharedState,
     params: &Params,
     client: &Client,
+    query: &str,
 ) -> Result<CheckedRequest, OAuthError> {
     // 3. AUTHZ-07: no parameter may repeat (except `resource`, RFC 8707 §2).
-    if let Some(rep) = params.first_repeated(&["resource"]) {
+    let repeats_allowed = state.defect(Defect::RepeatedParametersAccepted);
+    if let Some(rep) = params.first_repeated(&["resource"])
+        && !repeats_allowed
+    {
         return Err(OAuthError::invalid_request(format!(
             "parameter {} was sent more than once",
             rep.0
         )));
     }
-    let one = |name: &str| params.one(name).ok().flatten();
+    let one = |name: &str| match params.one(name) {
+        Ok(v) => v,
+        Err(_) if repeats_allowed => params.all(name).first().map(String::as_str),
+        Err(_) => None,
+    };
+    let empties = if state.defect(Defect::EmptyParametersKept) {
+        empty_parameters(query)
+    } else {
+        Vec::new()
+    };
+    let sent_empty = |name: &str| empties.iter().any(|e| e == name);
+
+    // AUTHZ-09: unknown parameters are ignored.
+    if state.defect(Defect::UnknownParameterRefused)
+        && let Some((unknown, _)) = url::form_urlencoded::parse(query.as_bytes())
+            .find(|(k, _)| !KNOWN_PARAMETERS.contains(&k.as_ref()))
+    {
+        return Err(OAuthError::invalid_request(format!(
+            "unknown parameter {unknown}"
+        )));
+    }
 
     // 4. AUTHZ-05 / AUTHZ-06: only the code flow.
     match one("response_type") {
+        None if state.defect(Defect::ResponseTypeDefaulted) => {}
         None => return Err(OAuthError::invalid_request("response_type is missing")),
         Some("code") => {}
+        Some(_) if state.defect(Defect::ResponseTypeWrongError) => {
+            return Err(OAuthError::invalid_request(
+                "only response_type=code is supported",
+            ));
+        }
         Some(_) => {
             return Err(OAuthError::new(
                 ErrorCode::UnsupportedResponseType,
@@ -353,7 +461,11 @@ fn check_request(
 
     // 5. PKCE-01, PKCE-03, PKCE-04, PKCE-05: S256 only, with a well-formed challenge.
     let Some(challenge) = one("code_challenge") else {
-        if state.defect(Defect::PkceNotRequired) {
+        if state.defect(Defect::PkceNotRequired)
+            || state.defect(Defect::LegacyPkceNotRequired)
+            || state.defect(Defect::PkceDowngrade)
+            || sent_empty("code_challenge")
+        {
             return Ok(CheckedRequest {
                 code_challenge: String::new(),
                 scope: check_scope(one("scope"))?,
@@ -362,8 +474,13 @@ fn check_request(
         }
         return Err(OAuthError::invalid_request("code_challenge is required"));
     };
+    // PKCE-11: only the advertised S256. With the `plain-accepted-unadvertised` defect, plain
+    // is accepted and its challenge stored hashed (the S256 of the verifier is then its S256).
+    let plain = one("code_challenge_method") == Some("plain")
+        && state.defect(Defect::PlainAcceptedUnadvertised);
     match one("code_challenge_method") {
         Some("S256") => {}
+        Some("plain") if plain => {}
         Some(_) if state.defect(Defect::PkceMethodUnchecked) => {}
         None => {
             return Err(OAuthError::invalid_request(
@@ -383,13 +500,17 @@ fn check_request(
     }
 
     // 6. SCOPE-08.
-    let scope = check_scope(one("scope"))?;
+    let scope = check_scope(one("scope").or(sent_empty("scope").then_some("")))?;
 
     // 7. RES-01..05.
     let resource = check_resource(state, params.all("resource"))?;
 
     Ok(CheckedRequest {
-        code_challenge: challenge.to_string(),
+        code_challenge: if plain {
+            crypto::s256(challenge)
+        } else {
+            challenge.to_string()
+        },
         scope,
         resource,
     })
@@ -490,7 +611,10 @@ pub async fn login(State(state): State<SharedState>, LimitedBody(body): LimitedB
             }
         }
     }
-    let mut resp = see_other(&format!("{}?txn={txn}", state.urls.as_route("consent")));
+    let mut resp = after_credentials(
+        &state,
+        &format!("{}?txn={txn}", state.urls.as_route("consent")),
+    );
     // HttpOnly and SameSite; Secure is added when served over https.
     let secure = if state.urls.as_origin.starts_with("https://") {
         "; Secure"
@@ -601,7 +725,12 @@ pub async fn consent_decision(
             "the user denied access",
         ));
     }
-    let code = crypto::random_token(32);
+    // AUTHZ-15: the code is random and carries nothing of the challenge.
+    let code = if state.defect(Defect::ChallengeInCode) {
+        format!("{}.{}", crypto::random_token(32), pending.code_challenge)
+    } else {
+        crypto::random_token(32)
+    };
     let entry = CodeEntry {
         client_id: pending.client_id,
         redirect_uri: pending.redirect_uri,

@@ -11,11 +11,14 @@ use url::Url;
 
 use crate::StartError;
 use crate::config::Config;
+use crate::defects::{Defect, Defects};
 use crate::register::{check_redirect_uri, is_loopback_host};
 use crate::store::{AuthMethod, Client};
 
 /// The longest a valid document is cached, whatever its headers say.
 const MAX_CACHE: Duration = Duration::from_secs(3600);
+/// How long the `cimd-errors-cached` defect remembers a failure.
+const DEFECTIVE_ERROR_CACHE: Duration = Duration::from_secs(60);
 const MAX_CACHE_ENTRIES: usize = 1000;
 
 /// Whether a `client_id` is a metadata document URL rather than a registered ID.
@@ -28,6 +31,9 @@ pub struct Fetcher {
     allow_loopback_http: bool,
     max_bytes: usize,
     cache: Mutex<HashMap<String, (Instant, Client)>>,
+    defects: Defects,
+    /// Only with the `cimd-errors-cached` defect: failures remembered by URL.
+    failures: Mutex<HashMap<String, (Instant, String)>>,
 }
 
 impl Fetcher {
@@ -37,7 +43,11 @@ impl Fetcher {
             .timeout(config.cimd_fetch_timeout)
             .connect_timeout(config.cimd_fetch_timeout)
             // CIMD-10: a redirect could lead anywhere, so none is followed.
-            .redirect(reqwest::redirect::Policy::none())
+            .redirect(if config.defects.has(Defect::CimdRedirectFollowed) {
+                reqwest::redirect::Policy::limited(5)
+            } else {
+                reqwest::redirect::Policy::none()
+            })
             .user_agent("mcp-oauth-conformance-reference-server")
             .build()
             .map_err(|e| StartError::HttpClient(e.to_string()))?;
@@ -46,6 +56,8 @@ impl Fetcher {
             allow_loopback_http: config.allow_loopback_http_client_ids,
             max_bytes: config.cimd_max_bytes,
             cache: Mutex::new(HashMap::new()),
+            defects: config.defects.clone(),
+            failures: Mutex::new(HashMap::new()),
         })
     }
 
@@ -55,8 +67,31 @@ impl Fetcher {
         if let Some(c) = self.cached(client_id) {
             return Ok(c);
         }
-        let (doc, max_age) = self.fetch(&url).await?;
-        let client = parse_document(client_id, &doc)?;
+        if let Some(why) = self.cached_failure(client_id) {
+            return Err(why);
+        }
+        let fetched = match self.fetch(&url).await {
+            Ok((doc, max_age)) => {
+                parse_document_with(client_id, &doc, &self.defects).map(|c| (c, max_age))
+            }
+            Err(e) => Err(e),
+        };
+        let (client, max_age) = match fetched {
+            Ok(ok) => ok,
+            Err(why) => {
+                // CIMD-06: errors are never cached (except with the `cimd-errors-cached` defect).
+                if self.defects.has(Defect::CimdErrorsCached) {
+                    let mut f = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+                    if f.len() < MAX_CACHE_ENTRIES {
+                        f.insert(
+                            client_id.to_string(),
+                            (Instant::now() + DEFECTIVE_ERROR_CACHE, why.clone()),
+                        );
+                    }
+                }
+                return Err(why);
+            }
+        };
         // CIMD-06: only valid documents are cached; errors never are.
         if let Some(age) = max_age {
             let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
@@ -74,6 +109,13 @@ impl Fetcher {
         Ok(client)
     }
 
+    fn cached_failure(&self, client_id: &str) -> Option<String> {
+        let f = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        f.get(client_id)
+            .filter(|(exp, _)| *exp > Instant::now())
+            .map(|(_, why)| why.clone())
+    }
+
     fn cached(&self, client_id: &str) -> Option<Client> {
         let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         cache
@@ -85,6 +127,9 @@ impl Fetcher {
     /// CIMD-07: https, a path, no fragment, no userinfo, no dot segments; CIMD-10 on the host.
     fn check_url(&self, raw: &str) -> Result<Url, String> {
         let url = Url::parse(raw).map_err(|_| "the client_id is not a valid URL".to_string())?;
+        if self.defects.has(Defect::CimdUrlUnchecked) {
+            return self.check_scheme_and_host(url);
+        }
         if raw.contains('#') {
             return Err("a client_id URL must not have a fragment".into());
         }
@@ -106,6 +151,11 @@ impl Fetcher {
         if url.path().is_empty() || url.path() == "/" {
             return Err("a client_id URL must have a path".into());
         }
+        self.check_scheme_and_host(url)
+    }
+
+    /// CIMD-07 (https) and CIMD-10 (no loopback or private address, unless allowed for tests).
+    fn check_scheme_and_host(&self, url: Url) -> Result<Url, String> {
         let loopback = is_loopback_host(&url);
         match url.scheme() {
             "https" => {}
@@ -145,7 +195,9 @@ impl Fetcher {
         loop {
             match resp.chunk().await {
                 Ok(Some(chunk)) => {
-                    if body.len() + chunk.len() > self.max_bytes {
+                    if body.len() + chunk.len() > self.max_bytes
+                        && !self.defects.has(Defect::CimdSizeUnlimited)
+                    {
                         return Err(format!(
                             "the client metadata document is larger than {} bytes",
                             self.max_bytes
@@ -157,8 +209,17 @@ impl Fetcher {
                 Err(_) => return Err("the client metadata document could not be read".into()),
             }
         }
-        let doc = serde_json::from_slice(&body)
-            .map_err(|_| "the client metadata document is not valid JSON".to_string())?;
+        let doc = if self.defects.has(Defect::CimdLenientDocument) {
+            // The `cimd-lenient-document` defect: the first JSON value, whatever follows it.
+            serde_json::Deserializer::from_slice(&body)
+                .into_iter::<Value>()
+                .next()
+                .and_then(Result::ok)
+                .ok_or("the client metadata document is not valid JSON")?
+        } else {
+            serde_json::from_slice(&body)
+                .map_err(|_| "the client metadata document is not valid JSON".to_string())?
+        };
         Ok((doc, max_age))
     }
 }
@@ -200,15 +261,26 @@ fn cache_lifetime(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
 
 /// CIMD-02, CIMD-04, CIMD-08: the document must name itself, list redirect URIs, and carry no secret.
 pub fn parse_document(url: &str, doc: &Value) -> Result<Client, String> {
-    let obj = doc
-        .as_object()
-        .ok_or("the client metadata document is not a JSON object")?;
+    parse_document_with(url, doc, &Defects::none())
+}
+
+/// [`parse_document`], with the checks the server's defects disable left out.
+fn parse_document_with(url: &str, doc: &Value, defects: &Defects) -> Result<Client, String> {
+    let lenient = defects.has(Defect::CimdLenientDocument);
+    let obj = match doc {
+        Value::Array(a) if lenient => a.first().and_then(Value::as_object),
+        _ => doc.as_object(),
+    }
+    .ok_or("the client metadata document is not a JSON object")?;
     match obj.get("client_id").and_then(Value::as_str) {
         Some(id) if id == url => {}
+        Some(_) if defects.has(Defect::CimdClientIdUnchecked) => {}
         Some(_) => return Err("the document's client_id does not equal its URL".into()),
+        None if lenient => {}
         None => return Err("the client metadata document has no client_id".into()),
     }
     let redirect_uris: Vec<String> = match obj.get("redirect_uris") {
+        Some(Value::String(one)) if lenient => vec![one.clone()],
         Some(Value::Array(a)) if !a.is_empty() => a
             .iter()
             .map(|v| {
@@ -222,12 +294,18 @@ pub fn parse_document(url: &str, doc: &Value) -> Result<Client, String> {
     for uri in &redirect_uris {
         check_redirect_uri(uri)?;
     }
-    if obj.contains_key("client_secret") || obj.contains_key("client_secret_expires_at") {
+    let secret_accepted = defects.has(Defect::CimdSecretAccepted);
+    if (obj.contains_key("client_secret") || obj.contains_key("client_secret_expires_at"))
+        && !secret_accepted
+    {
         return Err("a client metadata document must not contain a client secret".into());
     }
     match obj.get("token_endpoint_auth_method") {
         None | Some(Value::Null) => {}
         Some(Value::String(m)) if m == "none" => {}
+        Some(Value::String(m)) if secret_accepted && m.starts_with("client_secret_") => {}
+        Some(Value::String(m))
+            if m == "private_key_jwt" && defects.has(Defect::CimdConfidentialUnauthenticated) => {}
         Some(_) => {
             return Err(
                 "this server accepts client metadata documents only for public clients (token_endpoint_auth_method \"none\")"
@@ -292,6 +370,35 @@ mod tests {
         assert!(parse_document(U, &json!({"client_id": U})).is_err());
         assert!(parse_document(U, &json!({"client_id": U, "redirect_uris": ["http://127.0.0.1/cb"], "token_endpoint_auth_method": "client_secret_basic"})).is_err());
         assert!(parse_document(U, &json!({"client_id": U, "redirect_uris": ["http://127.0.0.1/cb"], "client_secret": "s"})).is_err());
+    }
+
+    #[test]
+    fn each_document_defect_lets_its_own_kind_of_document_through() {
+        let d = |x: Defect| Defects::only(x);
+        let other = json!({"client_id": "https://other.example/m.json", "redirect_uris": ["http://127.0.0.1:1/cb"]});
+        assert!(parse_document_with(U, &other, &d(Defect::CimdClientIdUnchecked)).is_ok());
+        assert!(parse_document_with(U, &other, &d(Defect::CimdSecretAccepted)).is_err());
+        let array = json!([{"redirect_uris": "http://127.0.0.1:1/cb"}]);
+        assert!(parse_document_with(U, &array, &d(Defect::CimdLenientDocument)).is_ok());
+        assert!(parse_document(U, &array).is_err());
+        let secret = json!({"client_id": U, "redirect_uris": ["http://127.0.0.1:1/cb"], "client_secret": "s"});
+        assert!(parse_document_with(U, &secret, &d(Defect::CimdSecretAccepted)).is_ok());
+        let pkjwt = json!({"client_id": U, "redirect_uris": ["http://127.0.0.1:1/cb"], "token_endpoint_auth_method": "private_key_jwt", "jwks_uri": "https://client.example/jwks"});
+        assert!(parse_document(U, &pkjwt).is_err());
+        assert!(
+            parse_document_with(U, &pkjwt, &d(Defect::CimdConfidentialUnauthenticated)).is_ok()
+        );
+        let loose = Fetcher::new(&Config {
+            defects: d(Defect::CimdUrlUnchecked),
+            ..Config::default()
+        })
+        .unwrap();
+        assert!(
+            loose
+                .check_url("https://client.example/a/../c.json#x")
+                .is_ok()
+        );
+        assert!(loose.check_url("http://client.example/c.json").is_err());
     }
 
     #[test]

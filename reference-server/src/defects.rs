@@ -184,6 +184,144 @@ defects! {
         "a refresh token presented as a bearer token is accepted";
     InsufficientScopeAs401 = "insufficient-scope-as-401", ["SCOPE-03"],
         "a token without the scope an operation needs gets 401 invalid_token instead of 403 insufficient_scope";
+
+    // Client ID metadata documents and 2025-03-26 (added)
+    CimdClientIdUnchecked = "cimd-client-id-unchecked", ["CIMD-02"],
+        "a client ID metadata document is used although its client_id differs from its URL";
+    CimdRedirectUriUnlisted = "cimd-redirect-uri-unlisted", ["CIMD-03"],
+        "a metadata document client may use a redirect_uri its document does not list";
+    CimdLenientDocument = "cimd-lenient-document", ["CIMD-04"],
+        "metadata documents are read leniently: trailing data ignored, an array's first element used, a redirect_uris string taken as a list, a missing client_id taken to be the URL";
+    CimdErrorsCached = "cimd-errors-cached", ["CIMD-06"],
+        "a failed or invalid metadata document fetch is cached for a minute, so a fixed document is not fetched again";
+    CimdUrlUnchecked = "cimd-url-unchecked", ["CIMD-07"],
+        "client_id URLs without a path, or with userinfo, dot segments or a fragment, are fetched and used";
+    CimdSecretAccepted = "cimd-secret-accepted", ["CIMD-08"],
+        "a metadata document with client_secret or a shared-secret token_endpoint_auth_method is accepted (as a public client)";
+    CimdConfidentialUnauthenticated = "cimd-confidential-unauthenticated", ["CIMD-09"],
+        "a metadata document declaring private_key_jwt is accepted, but its client is treated as public: no client authentication is required";
+    CimdRedirectFollowed = "cimd-redirect-followed", ["CIMD-10"],
+        "a redirect answered for a metadata document URL is followed";
+    CimdSizeUnlimited = "cimd-size-unlimited", ["CIMD-11"],
+        "metadata documents of any size are read";
+    CimdCodeNotClientBound = "cimd-code-not-client-bound", ["CIMD-13"],
+        "a code issued to a metadata document client can be redeemed by any client";
+    LegacyMetadataMisplaced = "legacy-metadata-misplaced", ["LEG-01"],
+        "legacy layout: the RFC 8414 metadata is served below the MCP path, not at the authorization base URL";
+    LegacyDefaultEndpointsMissing = "legacy-default-endpoints-missing", ["LEG-02"],
+        "legacy layout: no RFC 8414 metadata, and the endpoints sit under /oauth2 instead of the default paths";
+    LegacyUnauthenticatedAllowed = "legacy-unauthenticated-allowed", ["LEG-03", "PRM-01"],
+        "an MCP request without credentials is served instead of refused with 401 (the 2025-03-26 rule)";
+    LegacyPkceNotRequired = "legacy-pkce-not-required", ["LEG-05", "PKCE-01"],
+        "an authorization request without code_challenge is accepted and its code redeemed without a verifier (the 2025-03-26 rule)";
+    LegacyRedirectUrisUnchecked = "legacy-redirect-uris-unchecked", ["LEG-06", "DCR-06"],
+        "any redirect URI is registered, neither localhost nor https required (the 2025-03-26 rule)";
+
+    // Authorization endpoint and registration (added)
+    AuthorizeGetUnsupported = "authorize-get-unsupported", ["AUTHZ-01"],
+        "the authorization endpoint answers GET with 405 Method Not Allowed, as if it took only POST";
+    LoopbackPortFixed = "loopback-port-fixed", ["AUTHZ-03"],
+        "a loopback IP redirect URI must use its registered port too";
+    ResponseTypeDefaulted = "response-type-defaulted", ["AUTHZ-05"],
+        "an authorization request without response_type is taken as response_type=code";
+    ResponseTypeWrongError = "response-type-wrong-error", ["AUTHZ-05", "AUTHZ-06"],
+        "an unsupported response_type (token, or an unknown one) is refused with invalid_request instead of unsupported_response_type";
+    RepeatedParametersAccepted = "repeated-parameters-accepted", ["AUTHZ-07"],
+        "a repeated authorization parameter is not refused: its first value is used";
+    EmptyParametersKept = "empty-parameters-kept", ["AUTHZ-08"],
+        "an authorization parameter sent without a value counts as sent: scope= asks for no scope (invalid_scope), and code_challenge= switches PKCE off";
+    UnknownParameterRefused = "unknown-parameter-refused", ["AUTHZ-09"],
+        "an authorization request carrying a parameter the server does not know is refused with invalid_request";
+    AuthorizeCors = "authorize-cors", ["AUTHZ-10"],
+        "the authorization endpoint answers cross-origin requests with Access-Control-Allow-Origin echoing the Origin";
+    SuccessStateRepeated = "success-state-repeated", ["AUTHZ-12"],
+        "the redirect that delivers the code carries state twice";
+    ChallengeInCode = "challenge-in-code", ["AUTHZ-15"],
+        "the authorization code carries the code_challenge in the clear";
+    LoginRedirect307 = "login-redirect-307", ["AUTHZ-16"],
+        "the login form's POST, which carries the password, is answered with 307 Temporary Redirect";
+    ErrorDescriptionIllegalChars = "error-description-illegal-characters", ["AUTHZ-18"],
+        "authorization error redirects carry an error_description with a double quote and a non-ASCII character";
+    DcrSecretExpiryMissing = "dcr-secret-expiry-missing", ["DCR-03"],
+        "a registration response with a client_secret leaves out client_secret_expires_at";
+    DcrInvalidMetadataWrongError = "dcr-invalid-metadata-wrong-error", ["DCR-08"],
+        "invalid client metadata is refused with invalid_request instead of invalid_client_metadata";
+    DcrPrivateUseSchemeAccepted = "dcr-private-use-scheme-accepted", ["DCR-10"],
+        "a redirect URI with a private-use scheme without a dot (myapp:/cb) is registered";
+    DcrCacheControlMissing = "dcr-cache-control-missing", ["DCR-13"],
+        "registration responses, which may carry a client_secret, have no Cache-Control: no-store";
+
+    // Token endpoint (TOK) and the rest of code/PKCE/refresh/resource (added)
+    TokenErrorWrongContentType = "token-error-wrong-content-type", ["TOK-01"],
+        "token endpoint errors carry their JSON body labelled as text/plain";
+    GrantTypeDefaulted = "grant-type-defaulted", ["TOK-02"],
+        "a token request without grant_type is treated as authorization_code";
+    UnsupportedGrantAsInvalidRequest = "unsupported-grant-as-invalid-request", ["TOK-03"],
+        "an unknown or removed grant_type gets invalid_request instead of unsupported_grant_type";
+    RepeatedTokenParamAccepted = "repeated-token-param-accepted", ["TOK-04"],
+        "a repeated token request parameter is accepted (its first value is used)";
+    EmptyTokenParamKept = "empty-token-param-kept", ["TOK-05"],
+        "an empty grant_type is read as a grant type (unsupported_grant_type) instead of as absent";
+    BasicAuthFailure400 = "basic-auth-failure-400", ["TOK-06"],
+        "a failed HTTP Basic client authentication gets 400 without WWW-Authenticate";
+    TwoAuthMethodsAccepted = "two-auth-methods-accepted", ["TOK-07"],
+        "a request with both HTTP Basic and client_secret in the body is accepted (Basic wins)";
+    ClientSecretPostRefused = "client-secret-post-refused", ["TOK-08"],
+        "a client secret in the body is refused with invalid_request, even for client_secret_post clients";
+    ClientCredentialsForPublicClients = "client-credentials-for-public-clients", ["TOK-09"],
+        "a public client gets client_credentials tokens, whatever grant types it registered";
+    SecretBruteForceUnthrottled = "secret-brute-force-unthrottled", ["TOK-10"],
+        "any number of wrong client secrets is checked, with no throttling";
+    TokenGetAccepted = "token-get-accepted", ["TOK-11"],
+        "a GET on the token endpoint with the parameters in its query is served as a token request";
+    CodeReplayRevokesBeforeChecks = "code-replay-revokes-before-checks", ["CODE-04"],
+        "a replayed code revokes its grant before the request is checked, even when it is invalid";
+    PublicClientIdOptional = "public-client-id-optional", ["CODE-09"],
+        "a code redemption without client_id (or authentication) is served for the code's client";
+    TokenUnknownParamRefused = "token-unknown-param-refused", ["CODE-10"],
+        "a token request with a parameter the endpoint does not know is refused with invalid_request";
+    PkceDowngrade = "pkce-downgrade", ["PKCE-01", "PKCE-10"],
+        "an authorization request without code_challenge is accepted, and its code redeemed with any code_verifier";
+    PlainAcceptedUnadvertised = "plain-accepted-unadvertised", ["PKCE-11"],
+        "code_challenge_method=plain is accepted though the metadata advertises only S256";
+    RefreshResourceUnbound = "refresh-resource-unbound", ["REFRESH-07"],
+        "a refresh with another served resource issues a token for that resource";
+    RefreshWithoutClientAuth = "refresh-without-client-auth", ["REFRESH-08"],
+        "a confidential client may refresh with its client_id alone, without its secret";
+    RefreshCacheControlMissing = "refresh-cache-control-missing", ["REFRESH-09"],
+        "refresh responses carry no Cache-Control: no-store";
+    RefreshTokenGuessable = "refresh-token-guessable", ["REFRESH-11"],
+        "refresh tokens carry 32 random bits (6 characters)";
+
+    // Discovery, resource server, scope and transport security (added)
+    PrmEmptyMember = "prm-empty-member", ["PRM-12"],
+        "protected resource metadata carries resource_documentation as an empty string";
+    PrmFlagNotBoolean = "prm-flag-not-boolean", ["PRM-13"],
+        "protected resource metadata gives tls_client_certificate_bound_access_tokens as the string \"false\"";
+    PrmSignedMetadataUnsigned = "prm-signed-metadata-unsigned", ["PRM-16"],
+        "protected resource metadata carries signed_metadata as an unsigned JWS (alg none) without iss";
+    BearerSchemeCaseSensitive = "bearer-scheme-case-sensitive", ["RS-03"],
+        "only the exact spelling Bearer is read as a bearer token; bearer or BEARER count as no credentials";
+    ScopeNotEnforced = "scope-not-enforced", ["RS-13"],
+        "tools/call of admin is carried out without the mcp:write scope";
+    InsufficientScopeAs400 = "insufficient-scope-as-400", ["RS-14"],
+        "a token without the scope an operation needs gets 400 invalid_request instead of 403";
+    InvalidTokenChallengeWithoutPrm = "invalid-token-challenge-without-prm", ["RS-15"],
+        "401 answers to an invalid token leave resource_metadata out of the challenge";
+    PredictableSessionIds = "predictable-session-ids", ["RS-16"],
+        "session IDs are a counter (1, 2, 3, ...)";
+    IssuerWithQuery = "issuer-with-query", ["ASM-05"],
+        "the issuer identifier (PRM authorization_servers, metadata issuer) carries a query component";
+    OidcPkceNotAdvertised = "oidc-pkce-not-advertised", ["ASM-09"],
+        "the OpenID Connect discovery document leaves out code_challenge_methods_supported";
+    CimdFlagNotBoolean = "cimd-flag-not-boolean", ["ASM-11"],
+        "client_id_metadata_document_supported is the string \"true\" instead of a boolean";
+    AsMetadataEmptyMember = "as-metadata-empty-member", ["ASM-12"],
+        "authorization server metadata carries ui_locales_supported as an empty array";
+    JwksUriPlainHttp = "jwks-uri-plain-http", ["ASM-13", "SEC-01"],
+        "jwks_uri is advertised as plain http on a host that is not loopback";
+    IssFlagMissing = "iss-flag-missing", ["ASM-16"],
+        "authorization_response_iss_parameter_supported is left out although authorization responses carry iss";
 }
 
 impl Defect {

@@ -73,7 +73,13 @@ pub enum StartError {
 }
 
 impl AppState {
-    pub fn new(config: Config, urls: Urls) -> Result<Self, StartError> {
+    pub fn new(config: Config, mut urls: Urls) -> Result<Self, StartError> {
+        // The `legacy-default-endpoints-missing` defect moves the 2025-03-26 endpoints (LEG-02).
+        if urls.layout == Layout::Legacy20250326
+            && config.defects.has(Defect::LegacyDefaultEndpointsMissing)
+        {
+            urls.as_route_prefix = "/oauth2".into();
+        }
         Ok(AppState {
             store: Store::new(config.store_capacity),
             signer: Signer::generate()?,
@@ -118,8 +124,16 @@ pub fn as_router(state: SharedState) -> Router {
     if state.urls.layout != Layout::OidcOnly
         && !state.defect(Defect::Rfc8414MetadataMissing)
         && !state.defect(Defect::AsMetadataMissing)
+        && !state.defect(Defect::LegacyDefaultEndpointsMissing)
     {
-        r = r.route(&u.as_metadata_route(), get(metadata::oauth_metadata));
+        // LEG-01: in 2025-03-26 the metadata sits at the authorization base URL (the
+        // `legacy-metadata-misplaced` defect serves it below the MCP path instead).
+        let route = if state.defect(Defect::LegacyMetadataMisplaced) {
+            format!("{}{}", urls::WK_AS, urls::MCP_PATH)
+        } else {
+            u.as_metadata_route()
+        };
+        r = r.route(&route, get(metadata::oauth_metadata));
     }
     r.layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .with_state(state)

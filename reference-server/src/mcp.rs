@@ -20,6 +20,7 @@ use base64::Engine;
 use serde_json::{Value, json};
 
 use crate::config::SCOPE_WRITE;
+use crate::defects::{Defect, Defects};
 
 pub const SUPPORTED_VERSIONS: &[&str] = &["2025-03-26", "2025-06-18", "2025-11-25", "2026-07-28"];
 /// The stateless generation.
@@ -67,6 +68,8 @@ struct Session {
 pub struct McpSessions {
     map: Mutex<HashMap<String, Session>>,
     capacity: usize,
+    /// The last counter value handed out (only the `predictable-session-ids` defect uses it).
+    counter: std::sync::atomic::AtomicU64,
 }
 
 impl McpSessions {
@@ -74,10 +77,11 @@ impl McpSessions {
         McpSessions {
             map: Mutex::new(HashMap::new()),
             capacity,
+            counter: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
-    fn create(&self, subject: &str, resource: &str) -> Option<String> {
+    fn create(&self, subject: &str, resource: &str, defects: &Defects) -> Option<String> {
         let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
         if map.len() >= self.capacity {
             map.retain(|_, s| s.last_used.elapsed() < SESSION_IDLE);
@@ -86,7 +90,14 @@ impl McpSessions {
             }
         }
         // RS-16: unpredictable (256 random bits).
-        let id = crate::crypto::random_token(32);
+        let id = if defects.has(Defect::PredictableSessionIds) {
+            let n = self
+                .counter
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            format!("{}", n + 1)
+        } else {
+            crate::crypto::random_token(32)
+        };
         map.insert(
             id.clone(),
             Session {
@@ -196,9 +207,10 @@ pub fn handle(
     method: &Method,
     headers: &HeaderMap,
     body: &[u8],
+    defects: &Defects,
 ) -> McpOutcome {
     match *method {
-        Method::POST => post(sessions, resource, principal, headers, body),
+        Method::POST => post(sessions, resource, principal, headers, body, defects),
         // 2025-11-25 transports: DELETE ends a session; 404 when it is unknown.
         Method::DELETE => match header_str(headers, "mcp-session-id") {
             Some(id) if sessions.remove(id, &principal.subject, resource) => {
@@ -218,6 +230,7 @@ fn post(
     principal: &Principal,
     headers: &HeaderMap,
     body: &[u8],
+    defects: &Defects,
 ) -> McpOutcome {
     // Framing from Accept: JSON unless only SSE is acceptable.
     let accept = header_str(headers, "accept")
@@ -299,6 +312,7 @@ fn post(
         principal,
         headers,
         framing,
+        defects,
     };
     match (method, id) {
         // Notifications and client responses: accepted without a body.
@@ -324,6 +338,7 @@ struct Ctx<'a> {
     principal: &'a Principal,
     headers: &'a HeaderMap,
     framing: Framing,
+    defects: &'a Defects,
 }
 
 fn server_info() -> Value {
@@ -387,8 +402,10 @@ impl Ctx<'_> {
         }
     }
 
+    /// RS-13: `admin` needs `mcp:write`.
     fn needs_write(&self, method: &str, params: &Value) -> bool {
-        method == "tools/call"
+        !self.defects.has(Defect::ScopeNotEnforced)
+            && method == "tools/call"
             && params.get("name").and_then(Value::as_str) == Some("admin")
             && !self.principal.scopes.iter().any(|s| s == SCOPE_WRITE)
     }
@@ -400,7 +417,10 @@ impl Ctx<'_> {
             let version = requested
                 .filter(|v| SUPPORTED_VERSIONS.contains(v) && *v != STATELESS_VERSION)
                 .unwrap_or(LATEST_SESSION_VERSION);
-            let Some(sid) = self.sessions.create(&self.principal.subject, self.resource) else {
+            let Some(sid) =
+                self.sessions
+                    .create(&self.principal.subject, self.resource, self.defects)
+            else {
                 return self.err(
                     StatusCode::SERVICE_UNAVAILABLE,
                     id,
@@ -606,6 +626,7 @@ mod tests {
             &Method::POST,
             h,
             body.to_string().as_bytes(),
+            &Defects::none(),
         ) {
             McpOutcome::Response(r) => r,
             McpOutcome::InsufficientScope { .. } => panic!("unexpected insufficient scope"),
@@ -671,6 +692,7 @@ mod tests {
             &Method::POST,
             &with,
             body.to_string().as_bytes(),
+            &Defects::none(),
         );
         assert!(
             matches!(out, McpOutcome::InsufficientScope { ref required } if required == &vec!["mcp:read", "mcp:write"])
@@ -704,7 +726,15 @@ mod tests {
             StatusCode::UNSUPPORTED_MEDIA_TYPE
         );
         let h = headers(&[]);
-        let r = handle(&s, "r", &p, &Method::POST, &h, b"{not json");
+        let r = handle(
+            &s,
+            "r",
+            &p,
+            &Method::POST,
+            &h,
+            b"{not json",
+            &Defects::none(),
+        );
         let McpOutcome::Response(r) = r else { panic!() };
         assert_eq!(json_of(r).await["error"]["code"], PARSE_ERROR);
         assert_eq!(
@@ -715,7 +745,8 @@ mod tests {
         let r = call(&s, &p, &h, init());
         assert_eq!(r.status(), StatusCode::BAD_REQUEST);
         assert_eq!(json_of(r).await["error"]["data"]["requested"], "1999-01-01");
-        let McpOutcome::Response(r) = handle(&s, "r", &p, &Method::GET, &h, b"") else {
+        let McpOutcome::Response(r) = handle(&s, "r", &p, &Method::GET, &h, b"", &Defects::none())
+        else {
             panic!()
         };
         assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);

@@ -5,6 +5,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use base64::Engine;
 use serde_json::{Value, json};
 
 use crate::config::SCOPES_SUPPORTED;
@@ -39,7 +40,7 @@ pub fn authorization_server_metadata(state: &SharedState) -> Value {
     let issuer = if state.defect(Defect::IssuerMismatch) {
         format!("{}/", u.issuer)
     } else {
-        u.issuer.clone()
+        advertised_issuer(state)
     };
     let response_types: &[&str] = if state.defect(Defect::ImplicitAdvertised) {
         &["code", "token"]
@@ -54,7 +55,7 @@ pub fn authorization_server_metadata(state: &SharedState) -> Value {
         "token_endpoint": endpoint("token"),
         "registration_endpoint": u.as_endpoint("register"),
         "revocation_endpoint": u.as_endpoint("revoke"),
-        "jwks_uri": u.as_endpoint("jwks"),
+        "jwks_uri": jwks_uri(state),
         "scopes_supported": SCOPES_SUPPORTED,
         "response_types_supported": response_types,
         "response_modes_supported": ["query"],
@@ -65,16 +66,49 @@ pub fn authorization_server_metadata(state: &SharedState) -> Value {
         // RFC 9207: every authorization response carries `iss` (AUTHZ-14, ASM-16).
         "authorization_response_iss_parameter_supported": true,
         // CIMD §5 (ASM-11).
-        "client_id_metadata_document_supported": true,
+        "client_id_metadata_document_supported": if state.defect(Defect::CimdFlagNotBoolean) {
+            json!("true")
+        } else {
+            json!(true)
+        },
         // RFC 9728 §4 (PRM-17).
         "protected_resources": [u.mcp(), u.mcp_alt()],
     });
-    if state.defect(Defect::S256NotAdvertised)
-        && let Some(obj) = doc.as_object_mut()
-    {
-        obj.remove("code_challenge_methods_supported");
+    if let Some(obj) = doc.as_object_mut() {
+        if state.defect(Defect::S256NotAdvertised) {
+            obj.remove("code_challenge_methods_supported");
+        }
+        // ASM-16: advertised because every authorization response carries iss.
+        if state.defect(Defect::IssFlagMissing) {
+            obj.remove("authorization_response_iss_parameter_supported");
+        }
+        // ASM-12: members without a value are left out.
+        if state.defect(Defect::AsMetadataEmptyMember) {
+            obj.insert("ui_locales_supported".into(), json!([]));
+        }
     }
     doc
+}
+
+/// The issuer identifier as advertised in PRM and metadata (ASM-05: no query or fragment).
+fn advertised_issuer(state: &SharedState) -> String {
+    if state.defect(Defect::IssuerWithQuery) {
+        format!("{}?tenant=default", state.urls.issuer)
+    } else {
+        state.urls.issuer.clone()
+    }
+}
+
+/// `jwks_uri` (ASM-13, SEC-01: https, or http on the loopback host the server runs on).
+fn jwks_uri(state: &SharedState) -> String {
+    let endpoint = state.urls.as_endpoint("jwks");
+    if state.defect(Defect::JwksUriPlainHttp)
+        && let Ok(mut u) = url::Url::parse(&endpoint)
+        && u.set_host(Some("reference-server.invalid")).is_ok()
+    {
+        return u.to_string();
+    }
+    endpoint
 }
 
 /// A metadata document: JSON, or text/plain with the `*-wrong-content-type` defects.
@@ -105,6 +139,10 @@ pub async fn openid_configuration(State(state): State<SharedState>) -> Response 
             "id_token_signing_alg_values_supported".into(),
             json!(["ES256"]),
         );
+        // ASM-09: the OpenID Connect document lists PKCE support too.
+        if state.defect(Defect::OidcPkceNotAdvertised) {
+            obj.remove("code_challenge_methods_supported");
+        }
     }
     document(doc, state.defect(Defect::AsMetadataWrongContentType))
 }
@@ -119,12 +157,12 @@ pub fn protected_resource_metadata(state: &SharedState, resource_path: &str) -> 
     if state.defect(Defect::PrmResourceMismatch) {
         resource.push('/');
     }
-    let servers: &[&str] = if state.defect(Defect::PrmNoAuthorizationServers) {
-        &[]
+    let servers: Vec<String> = if state.defect(Defect::PrmNoAuthorizationServers) {
+        Vec::new()
     } else {
-        &[state.urls.issuer.as_str()]
+        vec![advertised_issuer(state)]
     };
-    json!({
+    let mut doc = json!({
         // PRM-09: exactly the URL the well-known URL was built from.
         "resource": resource,
         // PRM-10.
@@ -133,7 +171,32 @@ pub fn protected_resource_metadata(state: &SharedState, resource_path: &str) -> 
         // PRM-14: the header only, never the query.
         "bearer_methods_supported": ["header"],
         "resource_name": if resource_path == MCP_PATH { "reference MCP server" } else { "reference MCP server (second resource)" },
-    })
+    });
+    if let Some(obj) = doc.as_object_mut() {
+        // PRM-12: members without a value are left out.
+        if state.defect(Defect::PrmEmptyMember) {
+            obj.insert("resource_documentation".into(), json!(""));
+        }
+        // PRM-13: the flags are JSON booleans.
+        if state.defect(Defect::PrmFlagNotBoolean) {
+            obj.insert(
+                "tls_client_certificate_bound_access_tokens".into(),
+                json!("false"),
+            );
+        }
+        // PRM-16: no signed_metadata is published; with the defect, an unsigned one.
+        if state.defect(Defect::PrmSignedMetadataUnsigned) {
+            let b64 =
+                |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+            let unsigned = format!(
+                "{}.{}.",
+                b64(&json!({"alg": "none"})),
+                b64(&json!({"resource": obj.get("resource")}))
+            );
+            obj.insert("signed_metadata".into(), json!(unsigned));
+        }
+    }
+    doc
 }
 
 pub async fn prm_primary(State(state): State<SharedState>) -> Response {

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 use url::Url;
 
-use crate::error::OAuthError;
+use crate::error::{ErrorCode, OAuthError};
 use crate::store::{AuthMethod, Client};
 use crate::{Defect, Defects, SharedState, crypto};
 
@@ -105,6 +105,13 @@ pub async fn register(State(state): State<SharedState>, req: Request) -> Respons
         Err(e) if state.defect(Defect::DcrErrorNotJson) => {
             (e.status, format!("{}: {}", e.code.as_str(), e.description)).into_response()
         }
+        // DCR-08 broken on purpose: invalid metadata gets a code RFC 7591 does not define.
+        Err(e)
+            if state.defect(Defect::DcrInvalidMetadataWrongError)
+                && e.code == ErrorCode::InvalidClientMetadata =>
+        {
+            OAuthError::invalid_request(e.description).into_response()
+        }
         Err(e) => e.into_response(),
     }
 }
@@ -132,12 +139,20 @@ async fn register_client(state: &SharedState, req: Request) -> Result<Response, 
     } else {
         StatusCode::CREATED
     };
+    // DCR-03: a secret always comes with its expiry.
+    if state.defect(Defect::DcrSecretExpiryMissing)
+        && let Some(obj) = response.as_object_mut()
+    {
+        obj.remove("client_secret_expires_at");
+    }
     let mut resp = (status, axum::Json(response)).into_response();
     // DCR-13: the response may carry a secret.
-    resp.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    resp.headers_mut()
-        .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    if !state.defect(Defect::DcrCacheControlMissing) {
+        resp.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        resp.headers_mut()
+            .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    }
     Ok(resp)
 }
 
@@ -336,7 +351,16 @@ fn validate(meta: &Map<String, Value>, defects: &Defects) -> Result<Client, OAut
         ));
     }
     for uri in &redirect_uris {
-        if defects.has(Defect::DcrAcceptsAnyRedirect) {
+        if defects.has(Defect::DcrAcceptsAnyRedirect)
+            || defects.has(Defect::LegacyRedirectUrisUnchecked)
+        {
+            continue;
+        }
+        // DCR-10: a private-use scheme without a dot is refused (by `check_redirect_uri`).
+        if defects.has(Defect::DcrPrivateUseSchemeAccepted)
+            && Url::parse(uri)
+                .is_ok_and(|u| !matches!(u.scheme(), "http" | "https") && !u.scheme().contains('.'))
+        {
             continue;
         }
         let url = check_redirect_uri(uri).map_err(OAuthError::invalid_redirect_uri)?;

@@ -24,7 +24,7 @@ enum Presented<'a> {
     Token(&'a str),
 }
 
-fn presented(headers: &HeaderMap) -> Presented<'_> {
+fn presented(headers: &HeaderMap, exact_scheme: bool) -> Presented<'_> {
     let mut values = headers.get_all(header::AUTHORIZATION).iter();
     let Some(first) = values.next() else {
         return Presented::Nothing;
@@ -37,7 +37,12 @@ fn presented(headers: &HeaderMap) -> Presented<'_> {
     };
     let (scheme, rest) = v.split_once(' ').unwrap_or((v, ""));
     // RS-03: the scheme is case-insensitive.
-    if !scheme.eq_ignore_ascii_case("bearer") {
+    let is_bearer = if exact_scheme {
+        scheme == "Bearer"
+    } else {
+        scheme.eq_ignore_ascii_case("bearer")
+    };
+    if !is_bearer {
         return Presented::Nothing;
     }
     match rest.trim() {
@@ -55,7 +60,11 @@ fn challenge(
     error: Option<(&str, &str)>,
 ) -> Response {
     let mut params = Vec::new();
-    if state.urls.layout.publishes_prm() {
+    // RS-15: every 401 names the PRM, invalid-token ones included.
+    let names_prm = !(state.defect(Defect::InvalidTokenChallengeWithoutPrm)
+        && status == StatusCode::UNAUTHORIZED
+        && error.is_some());
+    if state.urls.layout.publishes_prm() && names_prm {
         let prm = if state.defect(Defect::PrmNotPathInserted) && resource_path == MCP_PATH {
             format!("{}{WK_PRM}", state.urls.mcp_origin)
         } else {
@@ -142,6 +151,7 @@ fn serve(
         method,
         headers,
         body,
+        &state.config.defects,
     ) {
         McpOutcome::Response(r) => r,
         McpOutcome::InsufficientScope { .. } if state.defect(Defect::InsufficientScopeAs401) => {
@@ -153,7 +163,19 @@ fn serve(
                 Some(("invalid_token", "the token does not allow this")),
             )
         }
-        // SCOPE-03, SCOPE-04: 403 naming every scope needed, including those already granted.
+        McpOutcome::InsufficientScope { required }
+            if state.defect(Defect::InsufficientScopeAs400) =>
+        {
+            challenge(
+                state,
+                path,
+                StatusCode::BAD_REQUEST,
+                &required.join(" "),
+                Some(("invalid_request", "this operation needs more scope")),
+            )
+        }
+        // RS-14, SCOPE-03, SCOPE-04: 403 naming every scope needed, including those already
+        // granted.
         McpOutcome::InsufficientScope { required } => challenge(
             state,
             path,
@@ -173,7 +195,7 @@ fn authenticate(
     query: Option<&str>,
 ) -> Result<Principal, Box<Response>> {
     let refuse = |status, error| Box::new(challenge(state, path, status, SCOPE_READ, error));
-    let token = match presented(headers) {
+    let token = match presented(headers, state.defect(Defect::BearerSchemeCaseSensitive)) {
         Presented::Token(t) => t.to_string(),
         // PRM-01, RS-01: every request needs a token.
         Presented::Nothing => match without_token(state, resource, headers, query) {
@@ -294,7 +316,9 @@ fn without_token(
     {
         return Bypass::Principal(reader(subject));
     }
-    if state.defect(Defect::UnauthenticatedAllowed) {
+    if state.defect(Defect::UnauthenticatedAllowed)
+        || state.defect(Defect::LegacyUnauthenticatedAllowed)
+    {
         return Bypass::Principal(reader("anonymous".into()));
     }
     Bypass::None

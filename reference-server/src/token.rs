@@ -1,13 +1,15 @@
 //! The token endpoint (CODE-*, TOK-*, REFRESH-*, RES-06) and the RFC 7009 revocation endpoint.
 //!
-//! Order of checks: the request's shape (TOK-01..05), the grant type (TOK-03), client
-//! authentication (TOK-06..08), then the grant's own checks. Each grant runs under the store's lock,
-//! so single use and rotation are atomic.
+//! Order of checks (see [`handle`]): the request's shape (TOK-01..05, CODE-10), the grant type
+//! (TOK-03), client authentication (TOK-06..10), then the grant's own checks. Each grant runs
+//! under the store's lock, so single use and rotation are atomic.
 
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
+use std::time::{Duration, Instant};
 
-use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -33,7 +35,11 @@ struct Credentials {
 }
 
 /// TOK-07: exactly one way to authenticate. Header credentials are form-encoded (RFC 6749 §2.3.1).
-fn credentials(headers: &HeaderMap, params: &Params) -> Result<Credentials, OAuthError> {
+fn credentials(
+    state: &SharedState,
+    headers: &HeaderMap,
+    params: &Params,
+) -> Result<Credentials, OAuthError> {
     let mut auth = headers.get_all(header::AUTHORIZATION).iter();
     let header_value = auth.next();
     if auth.next().is_some() {
@@ -59,7 +65,7 @@ fn credentials(headers: &HeaderMap, params: &Params) -> Result<Credentials, OAut
                     .with_basic_challenge(),
             );
         };
-        if body_secret.is_some() {
+        if body_secret.is_some() && !state.defect(Defect::TwoAuthMethodsAccepted) {
             return Err(OAuthError::invalid_request(
                 "the client used two authentication methods at once",
             ));
@@ -94,6 +100,16 @@ fn credentials(headers: &HeaderMap, params: &Params) -> Result<Credentials, OAut
     }
     // CODE-09: a public client identifies itself with client_id.
     let Some(id) = body_id else {
+        if state.defect(Defect::PublicClientIdOptional)
+            && let Some(owner) = one(params, "code")
+                .and_then(|c| state.store.lock().codes.get(c).map(|e| e.client_id.clone()))
+        {
+            return Ok(Credentials {
+                client_id: owner,
+                secret: None,
+                via_header: false,
+            });
+        }
         return Err(OAuthError::invalid_request("client_id is required"));
     };
     Ok(Credentials {
@@ -107,12 +123,18 @@ fn credentials(headers: &HeaderMap, params: &Params) -> Result<Credentials, OAut
 fn authenticate(state: &SharedState, creds: Credentials) -> Result<Authenticated, OAuthError> {
     let fail = |msg: &'static str| {
         let e = OAuthError::invalid_client(msg);
-        if creds.via_header {
+        if creds.via_header && !state.defect(Defect::BasicAuthFailure400) {
             e.with_basic_challenge()
         } else {
             e
         }
     };
+    if creds.secret.is_some() && !creds.via_header && state.defect(Defect::ClientSecretPostRefused)
+    {
+        return Err(OAuthError::invalid_request(
+            "send the client secret with HTTP Basic",
+        ));
+    }
     let client = if cimd::is_document_url(&creds.client_id) {
         // A client metadata document client is public: its bindings live in the code and grant.
         Client {
@@ -143,7 +165,9 @@ fn authenticate(state: &SharedState, creds: Credentials) -> Result<Authenticated
         (AuthMethod::None, _, _, _) => return Err(fail("this client is public and has no secret")),
         (AuthMethod::ClientSecretBasic, Some(expected), Some(given), true)
         | (AuthMethod::ClientSecretPost, Some(expected), Some(given), false) => {
+            throttle_failed_secrets(state, &client.client_id)?;
             if !crypto::ct_eq(given, expected) {
+                record_failed_secret(&client.client_id);
                 return Err(fail("client authentication failed"));
             }
         }
@@ -160,10 +184,57 @@ fn authenticate(state: &SharedState, creds: Credentials) -> Result<Authenticated
     Ok(Authenticated { client })
 }
 
-/// A successful token response (CODE-01): never cached.
-fn token_response(state: &SharedState, body: Value) -> Response {
+/// TOK-10: wrong secrets a client may present within [`FAILED_SECRET_WINDOW`] before the
+/// token endpoint stops checking its secret for the rest of the window.
+const FAILED_SECRET_LIMIT: u32 = 10;
+const FAILED_SECRET_WINDOW: Duration = Duration::from_secs(60);
+
+/// Failed secret checks per client ID: when the window started, and how many. Process-wide,
+/// keyed by the randomly generated client IDs, so servers in one process never share an entry.
+static FAILED_SECRETS: LazyLock<Mutex<HashMap<String, (Instant, u32)>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// TOK-10: a client with too many recent wrong secrets gets 429 before its secret is checked.
+fn throttle_failed_secrets(state: &SharedState, client_id: &str) -> Result<(), OAuthError> {
+    if state.defect(Defect::SecretBruteForceUnthrottled) {
+        return Ok(());
+    }
+    let failures = FAILED_SECRETS.lock().unwrap_or_else(|e| e.into_inner());
+    match failures.get(client_id) {
+        Some((start, n)) if *n >= FAILED_SECRET_LIMIT && start.elapsed() < FAILED_SECRET_WINDOW => {
+            let retry = FAILED_SECRET_WINDOW
+                .saturating_sub(start.elapsed())
+                .as_secs()
+                .max(1);
+            let mut e = OAuthError::invalid_client("too many failed authentications")
+                .with_status(StatusCode::TOO_MANY_REQUESTS);
+            e.retry_after_secs = Some(retry);
+            Err(e)
+        }
+        _ => Ok(()),
+    }
+}
+
+fn record_failed_secret(client_id: &str) {
+    let mut failures = FAILED_SECRETS.lock().unwrap_or_else(|e| e.into_inner());
+    if failures.len() > 10_000 {
+        failures.retain(|_, (start, _)| start.elapsed() < FAILED_SECRET_WINDOW);
+    }
+    let entry = failures
+        .entry(client_id.to_string())
+        .or_insert((Instant::now(), 0));
+    if entry.0.elapsed() >= FAILED_SECRET_WINDOW {
+        *entry = (Instant::now(), 0);
+    }
+    entry.1 += 1;
+}
+
+/// A successful token response (CODE-01, REFRESH-09): never cached.
+fn token_response(state: &SharedState, grant_type: &str, body: Value) -> Response {
     let mut resp = (StatusCode::OK, axum::Json(body)).into_response();
-    if state.defect(Defect::TokenCacheControlMissing) {
+    if state.defect(Defect::TokenCacheControlMissing)
+        || (grant_type == "refresh_token" && state.defect(Defect::RefreshCacheControlMissing))
+    {
         return resp;
     }
     resp.headers_mut()
@@ -190,24 +261,89 @@ fn form_params(headers: &HeaderMap, body: &[u8]) -> Result<Params, OAuthError> {
     Ok(Params::parse(body))
 }
 
+/// The parameters the token endpoint reads; any other is ignored (CODE-10).
+const TOKEN_PARAMS: [&str; 9] = [
+    "grant_type",
+    "code",
+    "redirect_uri",
+    "code_verifier",
+    "client_id",
+    "client_secret",
+    "refresh_token",
+    "scope",
+    "resource",
+];
+
 /// POST on the token endpoint.
 pub async fn token(
     State(state): State<SharedState>,
     headers: HeaderMap,
     LimitedBody(body): LimitedBody,
+) -> Response {
+    let result = match form_params(&headers, &body) {
+        Ok(params) => handle(&state, &headers, &body, params).await,
+        Err(e) => Err(e),
+    };
+    result.unwrap_or_else(|e| error_response(&state, e))
+}
+
+/// TOK-01: errors are JSON (with the `token-error-wrong-content-type` defect, labelled as text).
+fn error_response(state: &SharedState, e: OAuthError) -> Response {
+    let mut resp = e.into_response();
+    if state.defect(Defect::TokenErrorWrongContentType) {
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+    }
+    resp
+}
+
+/// The token request's checks, in order: the request's shape (TOK-04, CODE-10, TOK-02, TOK-03,
+/// TOK-05), client authentication (TOK-06..09), then the grant's own checks.
+async fn handle(
+    state: &SharedState,
+    headers: &HeaderMap,
+    raw: &[u8],
+    params: Params,
 ) -> Result<Response, OAuthError> {
-    let params = form_params(&headers, &body)?;
     // TOK-04: no parameter may repeat (except `resource`, RFC 8707 §2).
+    let params = if state.defect(Defect::RepeatedTokenParamAccepted) {
+        first_values(raw)
+    } else {
+        params
+    };
     if let Some(rep) = params.first_repeated(&["resource"]) {
         return Err(OAuthError::invalid_request(format!(
             "parameter {} was sent more than once",
             rep.0
         )));
     }
-    // TOK-02, TOK-03, TOK-05.
+    if state.defect(Defect::TokenUnknownParamRefused)
+        && let Some((name, _)) =
+            url::form_urlencoded::parse(raw).find(|(k, _)| !TOKEN_PARAMS.contains(&k.as_ref()))
+    {
+        return Err(OAuthError::invalid_request(format!(
+            "unknown parameter {name}"
+        )));
+    }
+    // TOK-05: an empty grant_type counts as absent (Params drops empty values).
+    if state.defect(Defect::EmptyTokenParamKept)
+        && url::form_urlencoded::parse(raw).any(|(k, v)| k == "grant_type" && v.is_empty())
+    {
+        return Err(OAuthError::new(
+            ErrorCode::UnsupportedGrantType,
+            "unsupported grant_type \"\"",
+        ));
+    }
+    // TOK-02, TOK-03.
     let grant_type = match params.one("grant_type").ok().flatten() {
+        None if state.defect(Defect::GrantTypeDefaulted) => "authorization_code",
         None => return Err(OAuthError::invalid_request("grant_type is missing")),
         Some(g @ ("authorization_code" | "refresh_token" | "client_credentials")) => g,
+        Some(_) if state.defect(Defect::UnsupportedGrantAsInvalidRequest) => {
+            return Err(OAuthError::invalid_request("invalid grant_type"));
+        }
         Some(_) => {
             return Err(OAuthError::new(
                 ErrorCode::UnsupportedGrantType,
@@ -215,20 +351,51 @@ pub async fn token(
             ));
         }
     };
-    let Authenticated { client } = authenticate(&state, credentials(&headers, &params)?)?;
-    if !client.allows_grant(grant_type) {
+    let creds = credentials(state, headers, &params)?;
+    let client = if grant_type == "refresh_token"
+        && creds.secret.is_none()
+        && state.defect(Defect::RefreshWithoutClientAuth)
+    {
+        // REFRESH-08 broken on purpose: the client is identified, not authenticated.
+        let known = state.store.lock().clients.get(&creds.client_id).cloned();
+        known.ok_or_else(|| OAuthError::invalid_client("unknown client"))?
+    } else {
+        authenticate(state, creds)?.client
+    };
+    // TOK-09: client_credentials is for confidential clients only.
+    let public_client_credentials = grant_type == "client_credentials" && !client.is_confidential();
+    if public_client_credentials && !state.defect(Defect::ClientCredentialsForPublicClients) {
+        return Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "client_credentials is for confidential clients",
+        ));
+    }
+    if !client.allows_grant(grant_type) && !public_client_credentials {
         return Err(OAuthError::new(
             ErrorCode::UnauthorizedClient,
             "this client is not registered for that grant type",
         ));
     }
-    racy_single_use_check(&state, grant_type, &params).await?;
+    racy_single_use_check(state, grant_type, &params).await?;
     let body = match grant_type {
-        "authorization_code" => authorization_code(&state, &client, &params)?,
-        "refresh_token" => refresh(&state, &client, &params)?,
-        _ => client_credentials(&state, &client, &params)?,
+        "authorization_code" => authorization_code(state, &client, &params)?,
+        "refresh_token" => refresh(state, &client, &params)?,
+        _ => client_credentials(state, &client, &params)?,
     };
-    Ok(token_response(&state, body))
+    Ok(token_response(state, grant_type, body))
+}
+
+/// Only for the `repeated-token-param-accepted` defect: the first value of each parameter.
+fn first_values(raw: &[u8]) -> Params {
+    let mut seen: Vec<String> = Vec::new();
+    let mut kept = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in url::form_urlencoded::parse(raw) {
+        if k == "resource" || !seen.iter().any(|s| *s == k) {
+            seen.push(k.to_string());
+            kept.append_pair(&k, &v);
+        }
+    }
+    Params::parse(kept.finish().as_bytes())
 }
 
 /// The `code-single-use-race` and `refresh-single-use-race` defects: single use is checked
@@ -286,8 +453,17 @@ fn authorization_code(
     };
     // The request is checked against the code first: a replay with invalid parameters must not
     // revoke anything (CODE-04).
+    if let Some(grant_id) = &entry.redeemed_grant
+        && state.defect(Defect::CodeReplayRevokesBeforeChecks)
+    {
+        t.revoke_grant(grant_id);
+    }
     // CODE-05: bound to the client.
-    if entry.client_id != client.client_id && !state.defect(Defect::CodeNotClientBound) {
+    if entry.client_id != client.client_id
+        && !state.defect(Defect::CodeNotClientBound)
+        && !(state.defect(Defect::CimdCodeNotClientBound)
+            && cimd::is_document_url(&entry.client_id))
+    {
         return Err(OAuthError::invalid_grant(
             "the code was issued to another client",
         ));
@@ -354,8 +530,22 @@ fn check_verifier(
     challenge: &str,
     verifier: Option<&str>,
 ) -> Result<(), OAuthError> {
-    if challenge.is_empty() && state.defect(Defect::PkceNotRequired) {
-        return Ok(());
+    // A code without a challenge exists only with the `pkce-not-required` or `pkce-downgrade`
+    // defects. PKCE-10: a verifier for such a code is refused (O21 §4.1.3: present if and only
+    // if a challenge was).
+    if challenge.is_empty() {
+        return match verifier {
+            None if state.defect(Defect::PkceNotRequired)
+                || state.defect(Defect::LegacyPkceNotRequired) =>
+            {
+                Ok(())
+            }
+            Some(_) if state.defect(Defect::PkceDowngrade) => Ok(()),
+            Some(_) => Err(OAuthError::invalid_request(
+                "code_verifier was sent, but the authorization request had no code_challenge",
+            )),
+            None => Err(OAuthError::invalid_request("code_verifier is missing")),
+        };
     }
     let Some(verifier) = verifier else {
         if state.defect(Defect::PkceVerifierOptional) {
@@ -442,10 +632,14 @@ fn refresh(state: &SharedState, client: &Client, params: &Params) -> Result<Valu
             requested
         }
     };
-    // REFRESH-07.
+    // REFRESH-07: bound to the consented resource.
     if !params.all("resource").is_empty() {
         let r = check_resource(state, params.all("resource"))?;
-        if r != grant.resource {
+        if r != grant.resource && state.defect(Defect::RefreshResourceUnbound) {
+            if let Some(g) = t.grants.get_mut(&entry.grant_id) {
+                g.resource = r;
+            }
+        } else if r != grant.resource {
             return Err(OAuthError::invalid_target(
                 "resource differs from the grant",
             ));
@@ -463,18 +657,12 @@ fn refresh(state: &SharedState, client: &Client, params: &Params) -> Result<Valu
     issue(state, &mut t, &entry.grant_id, &scope, true)
 }
 
-/// The `client_credentials` grant: confidential clients only (TOK-09).
+/// The `client_credentials` grant (confidential clients only: TOK-09 is checked before).
 fn client_credentials(
     state: &SharedState,
     client: &Client,
     params: &Params,
 ) -> Result<Value, OAuthError> {
-    if !client.is_confidential() {
-        return Err(OAuthError::new(
-            ErrorCode::UnauthorizedClient,
-            "client_credentials is for confidential clients",
-        ));
-    }
     let scope = check_scope(one(params, "scope"))?;
     let resource = check_resource(state, params.all("resource"))?;
     let grant_id = crypto::random_token(16);
@@ -531,7 +719,13 @@ fn issue(
         "scope": scope.join(" "),
     });
     if with_refresh {
-        let rt = crypto::random_token(32);
+        // REFRESH-11: 256 random bits (4 bytes with the `refresh-token-guessable` defect).
+        let bytes = if state.defect(Defect::RefreshTokenGuessable) {
+            4
+        } else {
+            32
+        };
+        let rt = crypto::random_token(bytes);
         t.refresh_tokens.insert(
             rt.clone(),
             RefreshEntry {
@@ -545,8 +739,21 @@ fn issue(
     Ok(body)
 }
 
-/// TOK-11: the token endpoint takes POST only.
-pub async fn wrong_method() -> Response {
+/// TOK-11: the token endpoint takes POST only (with the `token-get-accepted` defect, a GET
+/// with the parameters in its query is served as a token request).
+pub async fn wrong_method(
+    State(state): State<SharedState>,
+    method: Method,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    if method == Method::GET && state.defect(Defect::TokenGetAccepted) {
+        let raw = query.unwrap_or_default();
+        let params = Params::parse(raw.as_bytes());
+        return handle(&state, &headers, raw.as_bytes(), params)
+            .await
+            .unwrap_or_else(|e| error_response(&state, e));
+    }
     let mut resp = OAuthError::invalid_request("the token endpoint accepts POST only")
         .with_status(StatusCode::METHOD_NOT_ALLOWED)
         .into_response();
@@ -563,7 +770,7 @@ pub async fn revoke(
     LimitedBody(body): LimitedBody,
 ) -> Result<Response, OAuthError> {
     let params = form_params(&headers, &body)?;
-    let Authenticated { client } = authenticate(&state, credentials(&headers, &params)?)?;
+    let Authenticated { client } = authenticate(&state, credentials(&state, &headers, &params)?)?;
     let Some(token) = one(&params, "token") else {
         return Err(OAuthError::invalid_request("token is missing"));
     };
@@ -585,5 +792,31 @@ pub async fn revoke(
             }
         }
     }
-    Ok(token_response(&state, json!({})))
+    Ok(token_response(&state, "revocation", json!({})))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_values_keeps_one_value_per_parameter_but_every_resource() {
+        let p = first_values(
+            b"grant_type=authorization_code&grant_type=refresh_token&resource=a&resource=b",
+        );
+        assert_eq!(p.one("grant_type"), Ok(Some("authorization_code")));
+        assert_eq!(p.all("resource").len(), 2);
+        assert_eq!(p.first_repeated(&["resource"]), None);
+    }
+
+    #[test]
+    fn failed_secrets_are_counted_per_client() {
+        let id = crypto::random_token(18);
+        for _ in 0..FAILED_SECRET_LIMIT {
+            record_failed_secret(&id);
+        }
+        let failures = FAILED_SECRETS.lock().unwrap();
+        assert_eq!(failures.get(&id).map(|e| e.1), Some(FAILED_SECRET_LIMIT));
+        assert!(!failures.contains_key("another-client"));
+    }
 }

@@ -1,11 +1,15 @@
-//! Checks of the authorization endpoint's answer: exact redirect URI matching (AUTHZ-02), no
-//! redirect for an untrusted client or redirect URI (AUTHZ-04), `state` (AUTHZ-11), `iss`
-//! (AUTHZ-14), and refusals with an OAuth error (PKCE-01, PKCE-03, RES-03).
+//! Checks of the authorization endpoint's answer: GET (AUTHZ-01), exact redirect URI matching
+//! (AUTHZ-02, AUTHZ-03), no redirect for an untrusted client or redirect URI (AUTHZ-04),
+//! response types (AUTHZ-05, AUTHZ-06), parameter syntax (AUTHZ-07..09), no CORS (AUTHZ-10),
+//! the response's shape (AUTHZ-11, AUTHZ-12, AUTHZ-14, AUTHZ-15, AUTHZ-18), the answer to the
+//! login form (AUTHZ-16), and refusals with an OAuth error (PKCE-01, PKCE-03, RES-03).
 
+use base64::Engine;
 use url::Url;
 
-use super::Findings;
-use crate::client::login::{AuthorizationOutcome, is_redirect_uri};
+use super::{Findings, describe};
+use crate::client::http::Response;
+use crate::client::login::{AuthorizationOutcome, LoginStep, is_redirect_uri};
 use crate::verdict::Violation;
 
 /// Refused with `error` and no code. An error page (no redirect) also refuses, but not in the
@@ -174,6 +178,332 @@ pub fn authz_14_iss(outcome: &AuthorizationOutcome, issuer: &str, advertised: bo
     }
 }
 
+/// AUTHZ-01 (OAuth 2.1 §3.1: the AS MUST support GET): the first answer to a valid GET is a
+/// page (2xx) or a redirect (3xx). 405 and 501 say GET is not supported; any other error
+/// status reached the endpoint but refused a valid request, which is graded as a warning.
+pub fn authz_01_get_supported(resp: &Response) -> Findings {
+    let expected = "a login or consent page (2xx) or a redirect (3xx)";
+    let status = resp.status.as_u16();
+    match status {
+        200..=399 => Vec::new(),
+        405 | 501 => vec![Violation::new(
+            "AUTHZ-01",
+            expected,
+            format!("{}: GET is not supported", describe(resp)),
+        )],
+        _ => {
+            vec![Violation::new("AUTHZ-01", expected, describe(resp)).as_warning(
+            "GET reached the endpoint, but a valid request was refused with an error status",
+        )]
+        }
+    }
+}
+
+/// AUTHZ-03 (OAuth 2.1 §4.1.1, §8.4.2: any port for a loopback IP redirect URI): a request
+/// whose `redirect_uri` is the registered one on another port gets its code delivered there.
+pub fn authz_03_port_accepted(outcome: &AuthorizationOutcome, other_port: &Url) -> Findings {
+    let expected = format!("a code delivered to {other_port}");
+    match outcome {
+        AuthorizationOutcome::Redirect { location, .. }
+            if outcome.code().is_some() && redirects_to(location, other_port) =>
+        {
+            Vec::new()
+        }
+        AuthorizationOutcome::Redirect { .. } => vec![Violation::new(
+            "AUTHZ-03",
+            expected,
+            format!("{} carrying {}", outcome.describe(), carried(outcome)),
+        )],
+        AuthorizationOutcome::Page { .. } => {
+            vec![Violation::new("AUTHZ-03", expected, outcome.describe())]
+        }
+    }
+}
+
+/// AUTHZ-06 (OAuth 2.1 §4.1.1, §10.1: no implicit grant): `response_type=token` is refused
+/// with `unsupported_response_type`, and no access token appears anywhere in the redirect.
+pub fn authz_06_implicit_refused(outcome: &AuthorizationOutcome) -> Findings {
+    if let AuthorizationOutcome::Redirect { location, .. } = outcome {
+        let in_fragment = location.fragment().is_some_and(|f| {
+            url::form_urlencoded::parse(f.as_bytes()).any(|(k, _)| k == "access_token")
+        });
+        if in_fragment || outcome.param("access_token").is_some() {
+            return vec![Violation::new(
+                "AUTHZ-06",
+                "a redirect with error=unsupported_response_type, and no token",
+                "an access_token was issued in the redirect (the implicit grant)",
+            )];
+        }
+    }
+    refused_with("AUTHZ-06", outcome, "unsupported_response_type")
+}
+
+/// The words of a failure message for an outcome: where it went and what it carried.
+fn outcome_words(outcome: &AuthorizationOutcome) -> String {
+    match outcome {
+        AuthorizationOutcome::Redirect { .. } => match (outcome.code(), outcome.error()) {
+            (Some(_), _) => "a code".into(),
+            (None, Some(e)) => format!("error={e}"),
+            (None, None) => format!("{} with neither code nor error", outcome.describe()),
+        },
+        AuthorizationOutcome::Page { status, .. } => format!("a {status} page"),
+    }
+}
+
+/// AUTHZ-08 (OAuth 2.1 §3.1: a parameter sent without a value is treated as omitted): the
+/// request with `name=` ends as the request without `name` does: both with a code, both with
+/// the same error, or both on a page.
+pub fn authz_08_same_outcome(
+    name: &str,
+    omitted: &AuthorizationOutcome,
+    empty: &AuthorizationOutcome,
+) -> Findings {
+    let (a, b) = (outcome_words(omitted), outcome_words(empty));
+    let same = match (omitted, empty) {
+        (AuthorizationOutcome::Page { .. }, AuthorizationOutcome::Page { .. }) => true,
+        (AuthorizationOutcome::Redirect { .. }, AuthorizationOutcome::Redirect { .. }) => {
+            omitted.code().is_some() == empty.code().is_some() && omitted.error() == empty.error()
+        }
+        _ => false,
+    };
+    if same {
+        return Vec::new();
+    }
+    vec![Violation::new(
+        "AUTHZ-08",
+        format!("{name}= treated as {name} omitted, which got {a}"),
+        format!("{name}= got {b}"),
+    )]
+}
+
+/// AUTHZ-09 (OAuth 2.1 §3.1: unrecognized parameters are ignored): a valid request with one
+/// more, unknown parameter still gets its code.
+pub fn authz_09_unknown_ignored(outcome: &AuthorizationOutcome, name: &str) -> Findings {
+    if outcome.code().is_some() {
+        return Vec::new();
+    }
+    vec![Violation::new(
+        "AUTHZ-09",
+        format!("a code: the unknown parameter {name} ignored"),
+        match outcome {
+            AuthorizationOutcome::Redirect { .. } => {
+                format!("{} carrying {}", outcome.describe(), carried(outcome))
+            }
+            AuthorizationOutcome::Page { .. } => outcome.describe(),
+        },
+    )]
+}
+
+/// AUTHZ-10 (OAuth 2.1 §3.1: CORS MUST NOT be supported at the authorization endpoint): the
+/// answer to a cross-origin request (`what`: a GET or the preflight) grants no origin.
+pub fn authz_10_no_cors(what: &str, resp: &Response) -> Findings {
+    match resp.header("access-control-allow-origin") {
+        None => Vec::new(),
+        Some(v) => vec![Violation::new(
+            "AUTHZ-10",
+            format!("no Access-Control-Allow-Origin on the answer to {what}"),
+            format!(
+                "Access-Control-Allow-Origin: {v} ({})",
+                resp.status.as_u16()
+            ),
+        )],
+    }
+}
+
+/// AUTHZ-12 (OAuth 2.1 §4.1.2, §3.1: parameters at most once): a success response has one
+/// non-empty `code`, at most one `state` and `iss`, and no `error`.
+pub fn authz_12_success_shape(outcome: &AuthorizationOutcome) -> Findings {
+    let AuthorizationOutcome::Redirect { params, .. } = outcome else {
+        return vec![Violation::new(
+            "AUTHZ-12",
+            "a redirect carrying a code",
+            outcome.describe(),
+        )];
+    };
+    let count = |name: &str| params.iter().filter(|(k, _)| k == name).count();
+    let mut out = Vec::new();
+    let codes: Vec<&str> = params
+        .iter()
+        .filter(|(k, _)| k == "code")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    match codes.as_slice() {
+        [one] if !one.is_empty() => {}
+        [_] => out.push(Violation::new(
+            "AUTHZ-12",
+            "one non-empty code",
+            "an empty code",
+        )),
+        many => out.push(Violation::new(
+            "AUTHZ-12",
+            "exactly one code",
+            format!("{} code parameters", many.len()),
+        )),
+    }
+    for name in ["state", "iss"] {
+        let n = count(name);
+        if n > 1 {
+            out.push(Violation::new(
+                "AUTHZ-12",
+                format!("{name} at most once"),
+                format!("{name} {n} times"),
+            ));
+        }
+    }
+    if let Some(e) = outcome.error() {
+        out.push(Violation::new(
+            "AUTHZ-12",
+            "no error in a success response",
+            format!("error={e} beside the code"),
+        ));
+    }
+    out
+}
+
+/// The payload of `token` if it is a JWT (three base64url parts, the middle one JSON).
+fn jwt_payload(token: &str) -> Option<String> {
+    let mut parts = token.split('.');
+    let (_, payload, _) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .map(|_| text)
+}
+
+/// AUTHZ-15 (OAuth 2.1 §4.1.2: the `code_challenge` MUST NOT be in a response parameter in a
+/// form others can extract): the redirect, decoded, and the code's payload if it is a JWT, do
+/// not contain the challenge.
+pub fn authz_15_challenge_hidden(outcome: &AuthorizationOutcome, challenge: &str) -> Findings {
+    let AuthorizationOutcome::Redirect { location, params } = outcome else {
+        return Vec::new();
+    };
+    let expected = "the code_challenge nowhere in the authorization response";
+    let mut places: Vec<String> = params
+        .iter()
+        .filter(|(_, v)| v.contains(challenge))
+        .map(|(k, _)| format!("the {k} parameter"))
+        .collect();
+    if places.is_empty() && location.as_str().contains(challenge) {
+        places.push("the redirect URL".into());
+    }
+    if let Some(code) = outcome.param("code")
+        && !code.contains(challenge)
+        && jwt_payload(code).is_some_and(|p| p.contains(challenge))
+    {
+        places.push("the payload of the code (a JWT)".into());
+    }
+    if places.is_empty() {
+        return Vec::new();
+    }
+    vec![Violation::new(
+        "AUTHZ-15",
+        expected,
+        format!("the code_challenge appears in {}", places.join(", ")),
+    )]
+}
+
+/// AUTHZ-16 (OAuth 2.1 §7.5.4): a request that carried the user's credentials is not answered
+/// with 307 (MUST NOT); a redirect after it should be 303 (SHOULD). 308 also keeps the POST
+/// and its body, but the text names only 307: graded as a warning. `None` when the driver
+/// submitted no credentials, so there is nothing to check.
+pub fn authz_16_no_307_after_credentials(steps: &[LoginStep]) -> Option<Findings> {
+    let posts: Vec<&LoginStep> = steps.iter().filter(|s| s.carried_credentials).collect();
+    if posts.is_empty() {
+        return None;
+    }
+    let mut out = Vec::new();
+    for s in posts {
+        let v = |expected: &str| Violation::new("AUTHZ-16", expected, s.describe());
+        match s.status {
+            307 => out.push(v("no 307 after a request carrying the user's credentials")),
+            308 => out.push(
+                v("303 after a request carrying the user's credentials").as_warning(
+                    "308 also makes the user agent re-send the credentials; OAuth 2.1 §7.5.4 names only 307",
+                ),
+            ),
+            301 | 302 => out.push(
+                v("303 after a request carrying the user's credentials").as_warning(
+                    "OAuth 2.1 §7.5.4: the AS SHOULD use 303; with other codes a user agent may re-send the POST",
+                ),
+            ),
+            _ => {}
+        }
+    }
+    Some(out)
+}
+
+/// The error codes an authorization error response may carry: OAuth 2.1 §4.1.2.1 and the
+/// codes other registered specifications define for this endpoint (RFC 8707 `invalid_target`;
+/// OpenID Connect Core §3.1.2.6; RFC 9101 and RFC 9126 request objects).
+pub const AUTHORIZATION_ERROR_CODES: [&str; 17] = [
+    "invalid_request",
+    "unauthorized_client",
+    "access_denied",
+    "unsupported_response_type",
+    "invalid_scope",
+    "server_error",
+    "temporarily_unavailable",
+    "invalid_target",
+    "interaction_required",
+    "login_required",
+    "account_selection_required",
+    "consent_required",
+    "invalid_request_uri",
+    "invalid_request_object",
+    "request_not_supported",
+    "request_uri_not_supported",
+    "registration_not_supported",
+];
+
+/// `%x20-21 / %x23-5B / %x5D-7E`: printable ASCII but `"` and `\` (OAuth 2.1 §4.1.2.1).
+fn is_error_char(c: char) -> bool {
+    matches!(c, '\x20'..='\x21' | '\x23'..='\x5b' | '\x5d'..='\x7e')
+}
+
+/// AUTHZ-18 (OAuth 2.1 §4.1.2.1): an error response's `error` is a defined code, and `error`
+/// and `error_description` use only the allowed characters. A page carries nothing to check.
+pub fn authz_18_error_syntax(outcome: &AuthorizationOutcome) -> Findings {
+    let Some(error) = outcome.error() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    if !AUTHORIZATION_ERROR_CODES.contains(&error) {
+        out.push(Violation::new(
+            "AUTHZ-18",
+            "an error code OAuth 2.1 §4.1.2.1 (or a registered extension) defines",
+            format!("error={error:?}"),
+        ));
+    }
+    for name in ["error", "error_description"] {
+        if let Some(v) = outcome.param(name)
+            && let Some(bad) = v.chars().find(|c| !is_error_char(*c))
+        {
+            out.push(Violation::new(
+                "AUTHZ-18",
+                format!("{name} within %x20-21 / %x23-5B / %x5D-7E"),
+                format!("{name} {v:?} contains {bad:?}"),
+            ));
+        }
+    }
+    // error_uri: %x21 / %x23-5B / %x5D-7E (a URI reference has no space either).
+    if let Some(uri) = outcome.param("error_uri")
+        && let Some(bad) = uri.chars().find(|c| *c == ' ' || !is_error_char(*c))
+    {
+        out.push(Violation::new(
+            "AUTHZ-18",
+            "error_uri within %x21 / %x23-5B / %x5D-7E",
+            format!("error_uri {uri:?} contains {bad:?}"),
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -338,5 +668,195 @@ mod tests {
         // Not advertised and not sent: nothing to check.
         assert!(authz_14_iss(&error_without, issuer, false).is_empty());
         assert!(authz_14_iss(&page(), issuer, true).is_empty());
+    }
+
+    fn response(status: u16, headers: &[(&str, &str)]) -> Response {
+        crate::checks::testing::response(status, headers, "")
+    }
+
+    #[test]
+    fn authz_01_examples() {
+        assert!(authz_01_get_supported(&response(200, &[])).is_empty());
+        assert!(authz_01_get_supported(&response(302, &[("location", "/login")])).is_empty());
+        let f = authz_01_get_supported(&response(405, &[("allow", "POST")]));
+        assert_eq!(f[0].severity(), Severity::Must);
+        assert!(f[0].actual.contains("GET is not supported"));
+        assert_eq!(
+            authz_01_get_supported(&response(400, &[]))[0].severity(),
+            Severity::Should
+        );
+    }
+
+    #[test]
+    fn authz_03_examples() {
+        let other = u("http://127.0.0.1:33419/callback");
+        let there = redirect_to("http://127.0.0.1:33419/callback", &[("code", "c")]);
+        assert!(authz_03_port_accepted(&there, &other).is_empty());
+        let registered = redirect_to("http://127.0.0.1:33418/callback", &[("code", "c")]);
+        assert_eq!(authz_03_port_accepted(&registered, &other).len(), 1);
+        let refused = redirect_to(
+            "http://127.0.0.1:33419/callback",
+            &[("error", "invalid_request")],
+        );
+        assert!(
+            authz_03_port_accepted(&refused, &other)[0]
+                .actual
+                .ends_with("error=invalid_request")
+        );
+        assert_eq!(authz_03_port_accepted(&page(), &other).len(), 1);
+    }
+
+    #[test]
+    fn authz_06_examples() {
+        let ok = redirect(&[("error", "unsupported_response_type")]);
+        assert!(authz_06_implicit_refused(&ok).is_empty());
+        let wrong = redirect(&[("error", "invalid_request")]);
+        assert_eq!(authz_06_implicit_refused(&wrong).len(), 1);
+        let implicit = AuthorizationOutcome::Redirect {
+            location: u("http://127.0.0.1:1/cb#access_token=abc&token_type=Bearer"),
+            params: Vec::new(),
+        };
+        let f = authz_06_implicit_refused(&implicit);
+        assert!(f[0].actual.contains("access_token was issued"));
+    }
+
+    #[test]
+    fn authz_08_examples() {
+        let code = redirect(&[("code", "c1")]);
+        let other_code = redirect(&[("code", "c2")]);
+        let invalid = redirect(&[("error", "invalid_request")]);
+        let scope = redirect(&[("error", "invalid_scope")]);
+        assert!(authz_08_same_outcome("scope", &code, &other_code).is_empty());
+        assert!(authz_08_same_outcome("code_challenge", &invalid, &invalid.clone()).is_empty());
+        let f = authz_08_same_outcome("scope", &code, &scope);
+        assert_eq!(
+            f[0].expected,
+            "scope= treated as scope omitted, which got a code"
+        );
+        assert_eq!(f[0].actual, "scope= got error=invalid_scope");
+        assert_eq!(
+            authz_08_same_outcome("code_challenge", &invalid, &code).len(),
+            1
+        );
+        assert_eq!(authz_08_same_outcome("scope", &page(), &code).len(), 1);
+    }
+
+    #[test]
+    fn authz_09_examples() {
+        assert!(authz_09_unknown_ignored(&redirect(&[("code", "c")]), "harness_x").is_empty());
+        let f = authz_09_unknown_ignored(&redirect(&[("error", "invalid_request")]), "harness_x");
+        assert!(f[0].actual.ends_with("carrying error=invalid_request"));
+        assert_eq!(authz_09_unknown_ignored(&page(), "harness_x").len(), 1);
+    }
+
+    #[test]
+    fn authz_10_examples() {
+        assert!(authz_10_no_cors("a GET", &response(200, &[])).is_empty());
+        let f = authz_10_no_cors(
+            "the preflight",
+            &response(
+                204,
+                &[("access-control-allow-origin", "https://evil.example")],
+            ),
+        );
+        assert_eq!(f.len(), 1);
+        assert!(f[0].actual.contains("https://evil.example"));
+        assert_eq!(
+            authz_10_no_cors(
+                "a GET",
+                &response(200, &[("access-control-allow-origin", "*")])
+            )
+            .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn authz_12_examples() {
+        let ok = redirect(&[("code", "c"), ("state", "s"), ("iss", "https://as")]);
+        assert!(authz_12_success_shape(&ok).is_empty());
+        let twice = redirect(&[("code", "c"), ("state", "s"), ("state", "s")]);
+        assert_eq!(authz_12_success_shape(&twice)[0].actual, "state 2 times");
+        let two_codes = redirect(&[("code", "c"), ("code", "d")]);
+        assert_eq!(
+            authz_12_success_shape(&two_codes)[0].actual,
+            "2 code parameters"
+        );
+        let empty = redirect(&[("code", "")]);
+        assert_eq!(authz_12_success_shape(&empty)[0].actual, "an empty code");
+        let with_error = redirect(&[("code", "c"), ("error", "server_error")]);
+        assert_eq!(authz_12_success_shape(&with_error).len(), 1);
+        assert_eq!(authz_12_success_shape(&page()).len(), 1);
+    }
+
+    #[test]
+    fn authz_15_examples() {
+        // RFC 7636 Appendix B's challenge.
+        let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+        assert!(
+            authz_15_challenge_hidden(&redirect(&[("code", "SplxlOBeZQQYbYS6WxSbIA")]), challenge)
+                .is_empty()
+        );
+        let in_code = redirect(&[("code", &format!("abc.{challenge}"))]);
+        assert!(
+            authz_15_challenge_hidden(&in_code, challenge)[0]
+                .actual
+                .contains("the code parameter")
+        );
+        let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(format!(r#"{{"cc":"{challenge}"}}"#));
+        let jwt = redirect(&[("code", &format!("eyJhbGciOiJIUzI1NiJ9.{payload}.sig"))]);
+        assert!(
+            authz_15_challenge_hidden(&jwt, challenge)[0]
+                .actual
+                .contains("JWT")
+        );
+        assert!(authz_15_challenge_hidden(&page(), challenge).is_empty());
+    }
+
+    fn step(status: u16, carried_credentials: bool) -> LoginStep {
+        LoginStep {
+            method: "POST".into(),
+            url: u("https://as.example/login"),
+            status,
+            carried_credentials,
+        }
+    }
+
+    #[test]
+    fn authz_16_examples() {
+        assert!(authz_16_no_307_after_credentials(&[step(307, false)]).is_none());
+        let ok = authz_16_no_307_after_credentials(&[step(200, false), step(303, true)]);
+        assert_eq!(ok.map(|f| f.len()), Some(0));
+        let f = authz_16_no_307_after_credentials(&[step(307, true)]).expect("checked");
+        assert_eq!(f[0].severity(), Severity::Must);
+        assert!(f[0].actual.ends_with("answered 307"));
+        let f = authz_16_no_307_after_credentials(&[step(302, true)]).expect("checked");
+        assert_eq!(f[0].severity(), Severity::Should);
+        assert!(
+            authz_16_no_307_after_credentials(&[step(200, true)]).is_some_and(|f| f.is_empty())
+        );
+    }
+
+    #[test]
+    fn authz_18_examples() {
+        let ok = redirect(&[
+            ("error", "invalid_request"),
+            ("error_description", "code_challenge_method must be S256"),
+        ]);
+        assert!(authz_18_error_syntax(&ok).is_empty());
+        assert!(authz_18_error_syntax(&redirect(&[("error", "invalid_target")])).is_empty());
+        let undefined = redirect(&[("error", "invalid_code_challenge_method")]);
+        assert_eq!(authz_18_error_syntax(&undefined).len(), 1);
+        let quoted = redirect(&[
+            ("error", "invalid_request"),
+            ("error_description", "method \"S512\" refusé"),
+        ]);
+        let f = authz_18_error_syntax(&quoted);
+        assert_eq!(f.len(), 1);
+        assert!(f[0].actual.contains("contains '\"'"));
+        let spaced = redirect(&[("error", "access_denied"), ("error_uri", "https://as/e x")]);
+        assert_eq!(authz_18_error_syntax(&spaced).len(), 1);
+        assert!(authz_18_error_syntax(&redirect(&[("code", "c")])).is_empty());
     }
 }

@@ -1,5 +1,5 @@
-//! Checks of the 401 challenge (PRM-01..04), protected resource metadata (PRM-05..10) and AS
-//! metadata (ASM-01..08).
+//! Checks of the 401 challenge (PRM-01..04, SCOPE-01), protected resource metadata (PRM-05..17),
+//! AS metadata (ASM-01..18) and the https of the discovery chain (SEC-01).
 
 use serde_json::Value;
 use url::Url;
@@ -357,6 +357,590 @@ pub fn asm_08_pkce_methods(doc: &Document) -> Findings {
     )]
 }
 
+/// PRM-06: the root well-known URL may serve PRM (a MAY). When it does, the document must be
+/// usable and name a resource it can describe: the origin the URL was built from (RFC 9728
+/// §3.3) or the MCP server URL (MCP 2025-11-25 treats it as the canonical resource; Q1).
+pub fn prm_06_root_document(mcp: &Url, resp: &Response, doc: Option<&Document>) -> Findings {
+    let Some(doc) = doc else {
+        if resp.status.as_u16() == 200 {
+            return vec![Violation::new(
+                "PRM-06",
+                "a root PRM document, when served, as a JSON object",
+                describe(resp),
+            )];
+        }
+        // Not served: allowed.
+        return Vec::new();
+    };
+    let origin = mcp.origin().ascii_serialization();
+    let accepted = [origin.clone(), format!("{origin}/"), mcp.to_string()];
+    match doc.str("resource") {
+        Some(r) if accepted.iter().any(|a| a == r) => Vec::new(),
+        other => vec![Violation::new(
+            "PRM-06",
+            format!("resource {origin:?} (the origin) or {:?}", mcp.as_str()),
+            match other {
+                Some(r) => format!("resource {r:?}"),
+                None => "no resource string".into(),
+            },
+        )],
+    }
+}
+
+/// Scope values that grant everything, which `scopes_supported` should not advertise as a
+/// baseline (RFC 9728 §7.2 on scope minimisation; SBP-C §2.5).
+fn is_catch_all(scope: &str) -> bool {
+    matches!(scope, "*" | "all" | "any" | "root") || scope.ends_with(":*") || scope.ends_with("/*")
+}
+
+/// PRM-11: `scopes_supported` is RECOMMENDED; when present a non-empty array of strings,
+/// without catch-all values.
+pub fn prm_11_scopes_supported(doc: &Document) -> Findings {
+    let id = "PRM-11";
+    let expected = "scopes_supported as a non-empty array of scope strings";
+    let Some(v) = doc.members.get("scopes_supported") else {
+        return vec![Violation::new(id, expected, "no scopes_supported member")];
+    };
+    let Some(list) = v.as_array().filter(|a| !a.is_empty()) else {
+        return vec![Violation::new(id, expected, v.to_string())];
+    };
+    let mut out = Vec::new();
+    if list.iter().any(|s| !s.is_string()) {
+        out.push(Violation::new(id, expected, v.to_string()));
+    }
+    let wide: Vec<&str> = list
+        .iter()
+        .filter_map(Value::as_str)
+        .filter(|s| is_catch_all(s))
+        .collect();
+    if !wide.is_empty() {
+        out.push(Violation::new(
+            id,
+            "a minimal baseline of scopes, no catch-all values",
+            format!("catch-all scopes: {}", wide.join(", ")),
+        ));
+    }
+    out
+}
+
+/// PRM-12 and ASM-12: members with no value (null, "", []) are left out. `allowed_empty`
+/// names the members an empty array is meaningful for.
+pub fn no_empty_members(id: &str, doc: &Document, allowed_empty: &[&str]) -> Findings {
+    let empty: Vec<String> = doc
+        .members
+        .iter()
+        .filter(|(name, v)| match v {
+            Value::Null => true,
+            Value::String(s) => s.is_empty(),
+            Value::Array(a) => a.is_empty() && !allowed_empty.contains(&name.as_str()),
+            _ => false,
+        })
+        .map(|(name, v)| format!("{name}: {v}"))
+        .collect();
+    if empty.is_empty() {
+        return Vec::new();
+    }
+    vec![Violation::new(
+        id,
+        "members without a value left out",
+        format!("empty members: {}", empty.join(", ")),
+    )]
+}
+
+/// PRM-13: `jwks_uri` is an https URL, `resource_signing_alg_values_supported` does not list
+/// `none`, the boolean flags are JSON booleans and the list members are arrays of strings
+/// (RFC 9728 §2).
+pub fn prm_13_member_types(doc: &Document) -> Findings {
+    let id = "PRM-13";
+    let mut out = Vec::new();
+    if let Some(v) = doc.members.get("jwks_uri") {
+        let problem = match v.as_str().map(Url::parse) {
+            None => Some("not a string".to_string()),
+            Some(Err(e)) => Some(format!("not an absolute URL ({e})")),
+            Some(Ok(u)) if !is_https_or_loopback(&u) => Some("not https".into()),
+            Some(Ok(_)) => None,
+        };
+        if let Some(p) = problem {
+            out.push(Violation::new(
+                id,
+                "jwks_uri as an https URL",
+                format!("{v}: {p}"),
+            ));
+        }
+    }
+    for name in [
+        "scopes_supported",
+        "bearer_methods_supported",
+        "resource_signing_alg_values_supported",
+        "authorization_details_types_supported",
+        "dpop_signing_alg_values_supported",
+    ] {
+        if let Some(v) = doc.members.get(name)
+            && !v.as_array().is_some_and(|a| a.iter().all(Value::is_string))
+        {
+            out.push(Violation::new(
+                id,
+                format!("{name} as an array of strings"),
+                v.to_string(),
+            ));
+        }
+    }
+    if doc
+        .strings("resource_signing_alg_values_supported")
+        .is_some_and(|a| a.iter().any(|s| s == "none"))
+    {
+        out.push(Violation::new(
+            id,
+            "resource_signing_alg_values_supported without \"none\"",
+            "it lists \"none\"",
+        ));
+    }
+    for name in [
+        "tls_client_certificate_bound_access_tokens",
+        "dpop_bound_access_tokens_required",
+    ] {
+        if let Some(v) = doc.members.get(name)
+            && !v.is_boolean()
+        {
+            out.push(Violation::new(
+                id,
+                format!("{name} as a JSON boolean"),
+                v.to_string(),
+            ));
+        }
+    }
+    out
+}
+
+/// PRM-14: `bearer_methods_supported`, when present, offers `header` and not `query`.
+pub fn prm_14_bearer_methods(doc: &Document) -> Findings {
+    let Some(methods) = doc.strings("bearer_methods_supported") else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    if methods.iter().any(|m| m == "query") {
+        out.push(Violation::new(
+            "PRM-14",
+            "no \"query\" bearer method (OAuth 2.1 §5.1 forbids tokens in the query)",
+            format!("{methods:?}"),
+        ));
+    }
+    if !methods.iter().any(|m| m == "header") {
+        out.push(Violation::new(
+            "PRM-14",
+            "the \"header\" bearer method",
+            format!("{methods:?}"),
+        ));
+    }
+    out
+}
+
+/// Decodes one base64url JWS segment into a JSON object.
+fn jws_segment(segment: &str) -> Option<serde_json::Map<String, Value>> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(segment.trim_end_matches('='))
+        .ok()?;
+    match serde_json::from_slice(&bytes).ok()? {
+        Value::Object(m) => Some(m),
+        _ => None,
+    }
+}
+
+/// PRM-16: `signed_metadata`, when present, is a compact JWS (not `alg: none`) whose payload
+/// has an `iss` string and no nested `signed_metadata` (RFC 9728 §2.2). The signature is not
+/// verified here: the signer's key is not known to the client.
+pub fn prm_16_signed_metadata(doc: &Document) -> Findings {
+    let Some(v) = doc.members.get("signed_metadata") else {
+        return Vec::new();
+    };
+    let expected = "signed_metadata as a compact JWS whose payload has iss and no signed_metadata";
+    let Some(jws) = v.as_str() else {
+        return vec![Violation::new("PRM-16", expected, format!("{v}"))];
+    };
+    let parts: Vec<&str> = jws.split('.').collect();
+    let (header, payload) = match parts.as_slice() {
+        [h, p, s] if !s.is_empty() => (jws_segment(h), jws_segment(p)),
+        _ => {
+            return vec![Violation::new(
+                "PRM-16",
+                expected,
+                format!(
+                    "not three JWS segments with a signature ({} segments)",
+                    parts.len()
+                ),
+            )];
+        }
+    };
+    let (Some(header), Some(payload)) = (header, payload) else {
+        return vec![Violation::new(
+            "PRM-16",
+            expected,
+            "a header or payload that is not base64url JSON",
+        )];
+    };
+    let mut out = Vec::new();
+    match header.get("alg").and_then(Value::as_str) {
+        Some(alg) if !alg.eq_ignore_ascii_case("none") => {}
+        other => out.push(Violation::new(
+            "PRM-16",
+            "a signed JWS (alg other than none)",
+            format!("alg {other:?}"),
+        )),
+    }
+    if !payload.get("iss").is_some_and(Value::is_string) {
+        out.push(Violation::new(
+            "PRM-16",
+            "an iss claim in signed_metadata",
+            "no iss string",
+        ));
+    }
+    if payload.contains_key("signed_metadata") {
+        out.push(Violation::new(
+            "PRM-16",
+            "no signed_metadata inside signed_metadata",
+            "a nested signed_metadata",
+        ));
+    }
+    out
+}
+
+/// PRM-17: the AS metadata's `protected_resources`, when present, lists the MCP server.
+pub fn prm_17_listed_by_as(mcp: &Url, as_doc: &Document) -> Findings {
+    let Some(v) = as_doc.members.get("protected_resources") else {
+        return Vec::new();
+    };
+    let listed = v.as_array().is_some_and(|a| {
+        a.iter()
+            .filter_map(Value::as_str)
+            .any(|r| resource_matches(mcp, r))
+    });
+    if listed {
+        return Vec::new();
+    }
+    vec![Violation::new(
+        "PRM-17",
+        format!("protected_resources listing {:?}", mcp.as_str()),
+        v.to_string(),
+    )]
+}
+
+/// What is wrong with an issuer identifier, if anything (RFC 8414 §2: https, no query, no
+/// fragment; loopback http allowed for development targets).
+fn issuer_problem(issuer: &str) -> Option<String> {
+    match Url::parse(issuer) {
+        Err(e) => Some(format!("not an absolute URL ({e})")),
+        Ok(u) if !is_https_or_loopback(&u) => Some("not https".into()),
+        Ok(u) if u.query().is_some() => Some("has a query".into()),
+        Ok(u) if u.fragment().is_some() => Some("has a fragment".into()),
+        Ok(_) => None,
+    }
+}
+
+/// ASM-05: the metadata `issuer` is an https URL with no query and no fragment.
+pub fn asm_05_issuer_syntax(doc: &Document) -> Findings {
+    let expected = "issuer as an https URL without query or fragment";
+    match doc.members.get("issuer") {
+        None => vec![Violation::new("ASM-05", expected, "no issuer member")],
+        Some(Value::String(s)) => match issuer_problem(s) {
+            Some(p) => vec![Violation::new("ASM-05", expected, format!("{s:?}: {p}"))],
+            None => Vec::new(),
+        },
+        Some(v) => vec![Violation::new("ASM-05", expected, v.to_string())],
+    }
+}
+
+/// ASM-09: an OpenID Connect discovery document lists `code_challenge_methods_supported`
+/// (MCP 2025-11-25 §11.4), as a non-empty array.
+pub fn asm_09_oidc_pkce(doc: &Document) -> Findings {
+    match doc.members.get("code_challenge_methods_supported") {
+        Some(Value::Array(a)) if !a.is_empty() => Vec::new(),
+        other => vec![Violation::new(
+            "ASM-09",
+            "code_challenge_methods_supported in the OpenID Connect metadata",
+            match other {
+                Some(v) => v.to_string(),
+                None => "missing".into(),
+            },
+        )],
+    }
+}
+
+/// Whether `v` is an absolute https (or loopback http) URL without a fragment; the problem if
+/// not.
+fn endpoint_problem(v: &Value) -> Option<String> {
+    match v.as_str().map(Url::parse) {
+        None => Some(format!("{v} is not a string")),
+        Some(Err(e)) => Some(format!("{v} is not an absolute URL ({e})")),
+        Some(Ok(u)) if !is_https_or_loopback(&u) => Some(format!("{u} is not https")),
+        Some(Ok(u)) if u.fragment().is_some() => Some(format!("{u} has a fragment")),
+        Some(Ok(_)) => None,
+    }
+}
+
+/// ASM-10: `registration_endpoint`, when present (DCR offered), is an absolute https URL.
+pub fn asm_10_registration_endpoint(doc: &Document) -> Findings {
+    match doc
+        .members
+        .get("registration_endpoint")
+        .and_then(endpoint_problem)
+    {
+        Some(p) => vec![Violation::new(
+            "ASM-10",
+            "registration_endpoint as an absolute https URL",
+            p,
+        )],
+        None => Vec::new(),
+    }
+}
+
+/// ASM-11: `client_id_metadata_document_supported` is a JSON boolean (CIMD §5). Absent or
+/// false means no CIMD, which MCP 2025-11-25 says the AS SHOULD support: a warning.
+pub fn asm_11_cimd_advertised(doc: &Document) -> Findings {
+    match doc.members.get("client_id_metadata_document_supported") {
+        Some(Value::Bool(true)) => Vec::new(),
+        Some(Value::Bool(false)) | None => vec![
+            Violation::new(
+                "ASM-11",
+                "client_id_metadata_document_supported: true",
+                "CIMD not advertised",
+            )
+            .as_warning("MCP 2025-11-25 says the AS SHOULD support client ID metadata documents"),
+        ],
+        Some(v) => vec![Violation::new(
+            "ASM-11",
+            "client_id_metadata_document_supported as a JSON boolean",
+            v.to_string(),
+        )],
+    }
+}
+
+/// The metadata members that hold URLs the client sends requests to.
+fn endpoint_members(doc: &Document) -> Vec<(&String, &Value)> {
+    doc.members
+        .iter()
+        .filter(|(k, _)| k.ends_with("_endpoint") || *k == "jwks_uri")
+        .collect()
+}
+
+/// ASM-13: every endpoint URL the metadata names (authorization, token, registration, jwks,
+/// revocation, introspection, …) is https.
+pub fn asm_13_endpoints_https(doc: &Document) -> Findings {
+    endpoint_members(doc)
+        .into_iter()
+        .filter_map(|(name, v)| {
+            endpoint_problem(v)
+                .map(|p| Violation::new("ASM-13", format!("{name} as an https URL"), p))
+        })
+        .collect()
+}
+
+/// ASM-14: `grant_types_supported` is explicit (RFC 8414's default includes implicit), lists
+/// `authorization_code`, and lists neither `implicit` nor `password`.
+pub fn asm_14_grant_types(doc: &Document) -> Findings {
+    let id = "ASM-14";
+    let Some(grants) = doc.strings("grant_types_supported") else {
+        return vec![Violation::new(
+            id,
+            "grant_types_supported listed explicitly",
+            "missing: RFC 8414's default is [\"authorization_code\", \"implicit\"]",
+        )];
+    };
+    let mut out = Vec::new();
+    if !grants.iter().any(|g| g == "authorization_code") {
+        out.push(Violation::new(
+            id,
+            "grant_types_supported including \"authorization_code\"",
+            format!("{grants:?}"),
+        ));
+    }
+    let removed: Vec<&String> = grants
+        .iter()
+        .filter(|g| *g == "implicit" || *g == "password")
+        .collect();
+    if !removed.is_empty() {
+        out.push(Violation::new(
+            id,
+            "no grant OAuth 2.1 removed (implicit, password)",
+            format!("{removed:?}"),
+        ));
+    }
+    out
+}
+
+/// ASM-15: an AS that accepted a public client lists `none` in
+/// `token_endpoint_auth_methods_supported` (absent means only `client_secret_basic`).
+pub fn asm_15_public_clients(doc: &Document, public_client_accepted: bool) -> Findings {
+    if !public_client_accepted {
+        return Vec::new();
+    }
+    match doc.strings("token_endpoint_auth_methods_supported") {
+        Some(m) if m.iter().any(|x| x == "none") => Vec::new(),
+        other => vec![Violation::new(
+            "ASM-15",
+            "token_endpoint_auth_methods_supported including \"none\" (a public client was registered)",
+            match other {
+                Some(m) => format!("{m:?}"),
+                None => "missing, which means [\"client_secret_basic\"]".into(),
+            },
+        )],
+    }
+}
+
+/// ASM-16: `authorization_response_iss_parameter_supported` is a boolean and is true exactly
+/// when the authorization response carried `iss` (RFC 9207 §2.3, §3).
+pub fn asm_16_iss_advertised(doc: &Document, iss_returned: bool) -> Findings {
+    let flag = doc
+        .members
+        .get("authorization_response_iss_parameter_supported");
+    let advertised = match flag {
+        None => false,
+        Some(Value::Bool(b)) => *b,
+        Some(v) => {
+            return vec![Violation::new(
+                "ASM-16",
+                "authorization_response_iss_parameter_supported as a JSON boolean",
+                v.to_string(),
+            )];
+        }
+    };
+    if advertised == iss_returned {
+        return Vec::new();
+    }
+    vec![Violation::new(
+        "ASM-16",
+        format!(
+            "authorization_response_iss_parameter_supported {iss_returned}, as iss was {}",
+            if iss_returned {
+                "returned"
+            } else {
+                "not returned"
+            }
+        ),
+        format!(
+            "{} and iss {}",
+            match flag {
+                Some(v) => format!("advertised {v}"),
+                None => "not advertised".into(),
+            },
+            if iss_returned {
+                "returned"
+            } else {
+                "not returned"
+            }
+        ),
+    )]
+}
+
+/// ASM-17: an RFC 8414 and an OpenID Connect document of the same issuer agree on `issuer`
+/// and every endpoint either names.
+pub fn asm_17_documents_agree(oauth: &Document, oidc: &Document) -> Findings {
+    let mut names: Vec<&String> = endpoint_members(oauth)
+        .into_iter()
+        .chain(endpoint_members(oidc))
+        .map(|(k, _)| k)
+        .collect();
+    names.sort();
+    names.dedup();
+    let issuer = "issuer".to_string();
+    names.insert(0, &issuer);
+    names
+        .into_iter()
+        .filter_map(|name| {
+            let a = oauth.members.get(name);
+            let b = oidc.members.get(name);
+            // A member only one document has is not a disagreement unless both name it.
+            match (a, b) {
+                (Some(a), Some(b)) if a != b => Some(Violation::new(
+                    "ASM-17",
+                    format!("the same {name} in both documents"),
+                    format!("RFC 8414 {a}, OpenID Connect {b}"),
+                )),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// What fetching one authorization server's metadata gave (ASM-18).
+#[derive(Debug, Clone)]
+pub struct IssuerLookup {
+    pub issuer: String,
+    pub document: Option<Document>,
+    pub tried: String,
+}
+
+/// ASM-18: every authorization server PRM lists resolves to metadata with its own issuer.
+pub fn asm_18_every_issuer_resolves(lookups: &[IssuerLookup]) -> Findings {
+    lookups
+        .iter()
+        .filter_map(|l| match &l.document {
+            None => Some(Violation::new(
+                "ASM-18",
+                format!("metadata for {}", l.issuer),
+                format!("none; tried: {}", l.tried),
+            )),
+            Some(d) if d.str("issuer") != Some(l.issuer.as_str()) => Some(Violation::new(
+                "ASM-18",
+                format!("metadata whose issuer is {:?}", l.issuer),
+                format!("issuer {:?}", d.str("issuer")),
+            )),
+            Some(_) => None,
+        })
+        .collect()
+}
+
+/// SEC-01: every URL of the discovery chain (the MCP server, PRM, the issuers, the metadata
+/// and every endpoint it names) is https. Plain http is accepted on loopback hosts only, the
+/// development exception (OAuth 2.1 §1.5 and the MCP security considerations allow loopback).
+/// Certificates are verified by the transport: a bad one stops the request.
+pub fn sec_01_https_everywhere(urls: &[(String, String)]) -> Findings {
+    urls.iter()
+        .filter_map(|(what, raw)| {
+            let problem = match Url::parse(raw) {
+                Err(e) => Some(format!("not an absolute URL ({e})")),
+                Ok(u) if !is_https_or_loopback(&u) => Some("plain http off loopback".into()),
+                Ok(_) => None,
+            };
+            problem.map(|p| {
+                Violation::new(
+                    "SEC-01",
+                    format!("{what} over https"),
+                    format!("{raw}: {p}"),
+                )
+            })
+        })
+        .collect()
+}
+
+/// Whether `scope` follows RFC 6749 §3.3: space-separated scope-tokens of %x21 / %x23-5B /
+/// %x5D-7E.
+pub fn is_scope_syntax(scope: &str) -> bool {
+    !scope.is_empty()
+        && scope.split(' ').all(|t| {
+            !t.is_empty()
+                && t.bytes()
+                    .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
+        })
+}
+
+/// SCOPE-01: the 401 challenge names the scope the request needs, in scope syntax.
+pub fn scope_01_challenge_scope(probe: &Probe) -> Findings {
+    match probe.bearer().and_then(|c| c.param("scope")) {
+        None => vec![Violation::new(
+            "SCOPE-01",
+            "a scope parameter in the Bearer challenge",
+            "no scope parameter",
+        )],
+        Some(s) if !is_scope_syntax(s) => vec![Violation::new(
+            "SCOPE-01",
+            "space-separated scope tokens (RFC 6749 §3.3)",
+            format!("scope={s:?}"),
+        )],
+        Some(_) => Vec::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -507,5 +1091,307 @@ mod tests {
             asm_08_pkce_methods(&bad)[0].severity_in(Revision::V2025_06_18),
             Severity::Should
         );
+    }
+}
+
+#[cfg(test)]
+mod metadata_member_tests {
+    use super::*;
+    use crate::checks::testing::{json, response};
+    use crate::client::www_authenticate;
+    use crate::requirements::Severity;
+
+    fn doc(body: &str) -> Document {
+        let r = json(200, body);
+        Document {
+            url: Url::parse("https://h/.well-known/x").expect("url"),
+            members: r.json_object().expect("object"),
+            response: r,
+        }
+    }
+
+    fn url(s: &str) -> Url {
+        Url::parse(s).expect("url")
+    }
+
+    #[test]
+    fn prm_06_root_document_examples() {
+        let mcp = url("https://h.example/mcp");
+        let missing = response(404, &[], "");
+        assert!(prm_06_root_document(&mcp, &missing, None).is_empty());
+        let d = doc(r#"{"resource":"https://h.example"}"#);
+        assert!(prm_06_root_document(&mcp, &d.response, Some(&d)).is_empty());
+        let d = doc(r#"{"resource":"https://h.example/mcp"}"#);
+        assert!(prm_06_root_document(&mcp, &d.response, Some(&d)).is_empty());
+        let d = doc(r#"{"resource":"https://other.example/mcp"}"#);
+        let f = prm_06_root_document(&mcp, &d.response, Some(&d));
+        assert_eq!(f[0].severity(), Severity::Should);
+        let html = response(200, &[("content-type", "text/html")], "<html>");
+        assert_eq!(prm_06_root_document(&mcp, &html, None).len(), 1);
+    }
+
+    #[test]
+    fn prm_11_scopes_examples() {
+        assert!(prm_11_scopes_supported(&doc(r#"{"scopes_supported":["mcp:read"]}"#)).is_empty());
+        assert_eq!(prm_11_scopes_supported(&doc("{}")).len(), 1);
+        assert_eq!(
+            prm_11_scopes_supported(&doc(r#"{"scopes_supported":[]}"#)).len(),
+            1
+        );
+        let f = prm_11_scopes_supported(&doc(r#"{"scopes_supported":["read","admin:*","*"]}"#));
+        assert!(f[0].actual.contains("admin:*"));
+        assert_eq!(f[0].severity(), Severity::Should);
+    }
+
+    #[test]
+    fn empty_members_examples() {
+        let ok = doc(r#"{"resource":"https://h/mcp","bearer_methods_supported":[]}"#);
+        assert!(no_empty_members("PRM-12", &ok, &["bearer_methods_supported"]).is_empty());
+        let bad = doc(
+            r#"{"resource":"https://h/mcp","resource_name":"","jwks_uri":null,"scopes_supported":[]}"#,
+        );
+        let f = no_empty_members("PRM-12", &bad, &["bearer_methods_supported"]);
+        assert_eq!(f.len(), 1);
+        for m in ["resource_name", "jwks_uri", "scopes_supported"] {
+            assert!(f[0].actual.contains(m), "{m}");
+        }
+        let as_bad = doc(r#"{"issuer":"https://as","ui_locales_supported":[]}"#);
+        assert_eq!(no_empty_members("ASM-12", &as_bad, &[]).len(), 1);
+    }
+
+    #[test]
+    fn prm_13_types_examples() {
+        let ok = doc(
+            r#"{"jwks_uri":"https://h/jwks","resource_signing_alg_values_supported":["ES256"],"tls_client_certificate_bound_access_tokens":false,"dpop_bound_access_tokens_required":true}"#,
+        );
+        assert!(prm_13_member_types(&ok).is_empty());
+        let bad = doc(
+            r#"{"jwks_uri":"http://h.example/jwks","resource_signing_alg_values_supported":["none"],"tls_client_certificate_bound_access_tokens":"false","scopes_supported":"a b"}"#,
+        );
+        assert_eq!(prm_13_member_types(&bad).len(), 4);
+    }
+
+    #[test]
+    fn prm_14_bearer_methods_examples() {
+        assert!(
+            prm_14_bearer_methods(&doc(r#"{"bearer_methods_supported":["header"]}"#)).is_empty()
+        );
+        assert!(prm_14_bearer_methods(&doc("{}")).is_empty());
+        let f = prm_14_bearer_methods(&doc(r#"{"bearer_methods_supported":["query","body"]}"#));
+        assert_eq!(f.len(), 2);
+        assert_eq!(f[0].severity(), Severity::Should);
+    }
+
+    #[test]
+    fn prm_16_signed_metadata_examples() {
+        use base64::Engine;
+        let b64 = |v: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
+        assert!(prm_16_signed_metadata(&doc("{}")).is_empty());
+        let good = format!(
+            "{}.{}.c2ln",
+            b64(r#"{"alg":"ES256"}"#),
+            b64(r#"{"iss":"https://h","resource":"https://h/mcp"}"#)
+        );
+        assert!(
+            prm_16_signed_metadata(&doc(&format!(r#"{{"signed_metadata":"{good}"}}"#))).is_empty()
+        );
+        let nested = format!(
+            "{}.{}.c2ln",
+            b64(r#"{"alg":"ES256"}"#),
+            b64(r#"{"resource":"https://h/mcp","signed_metadata":"x"}"#)
+        );
+        assert_eq!(
+            prm_16_signed_metadata(&doc(&format!(r#"{{"signed_metadata":"{nested}"}}"#))).len(),
+            2
+        );
+        let unsigned = format!(
+            "{}.{}.",
+            b64(r#"{"alg":"none"}"#),
+            b64(r#"{"iss":"https://h"}"#)
+        );
+        assert_eq!(
+            prm_16_signed_metadata(&doc(&format!(r#"{{"signed_metadata":"{unsigned}"}}"#))).len(),
+            1
+        );
+        assert_eq!(
+            prm_16_signed_metadata(&doc(r#"{"signed_metadata":"not-a-jws"}"#)).len(),
+            1
+        );
+    }
+
+    #[test]
+    fn prm_17_examples() {
+        let mcp = url("https://h/mcp");
+        assert!(prm_17_listed_by_as(&mcp, &doc("{}")).is_empty());
+        assert!(
+            prm_17_listed_by_as(&mcp, &doc(r#"{"protected_resources":["https://h/mcp"]}"#))
+                .is_empty()
+        );
+        let f = prm_17_listed_by_as(&mcp, &doc(r#"{"protected_resources":["https://h/other"]}"#));
+        assert_eq!(f[0].severity(), Severity::Should);
+    }
+
+    #[test]
+    fn asm_05_issuer_examples() {
+        assert!(asm_05_issuer_syntax(&doc(r#"{"issuer":"https://as.example/t1"}"#)).is_empty());
+        assert!(asm_05_issuer_syntax(&doc(r#"{"issuer":"http://127.0.0.1:8080"}"#)).is_empty());
+        for bad in [
+            r#"{"issuer":"https://as.example?t=1"}"#,
+            r#"{"issuer":"https://as.example#f"}"#,
+            r#"{"issuer":"http://as.example"}"#,
+            r#"{"issuer":"as.example"}"#,
+            r#"{}"#,
+        ] {
+            assert_eq!(asm_05_issuer_syntax(&doc(bad)).len(), 1, "{bad}");
+        }
+    }
+
+    #[test]
+    fn asm_09_10_11_examples() {
+        assert!(
+            asm_09_oidc_pkce(&doc(r#"{"code_challenge_methods_supported":["S256"]}"#)).is_empty()
+        );
+        assert_eq!(asm_09_oidc_pkce(&doc("{}")).len(), 1);
+
+        assert!(asm_10_registration_endpoint(&doc("{}")).is_empty());
+        assert!(
+            asm_10_registration_endpoint(&doc(
+                r#"{"registration_endpoint":"https://as/register"}"#
+            ))
+            .is_empty()
+        );
+        assert_eq!(
+            asm_10_registration_endpoint(&doc(r#"{"registration_endpoint":"/register"}"#)).len(),
+            1
+        );
+
+        assert!(
+            asm_11_cimd_advertised(&doc(r#"{"client_id_metadata_document_supported":true}"#))
+                .is_empty()
+        );
+        let absent = asm_11_cimd_advertised(&doc("{}"));
+        assert_eq!(absent[0].severity(), Severity::Should);
+        let text =
+            asm_11_cimd_advertised(&doc(r#"{"client_id_metadata_document_supported":"true"}"#));
+        assert_eq!(text[0].severity(), Severity::Must);
+    }
+
+    #[test]
+    fn asm_13_14_15_examples() {
+        let ok = doc(
+            r#"{"authorization_endpoint":"https://as/a","token_endpoint":"https://as/t","jwks_uri":"https://as/jwks","revocation_endpoint":"http://127.0.0.1:9/r"}"#,
+        );
+        assert!(asm_13_endpoints_https(&ok).is_empty());
+        let bad = doc(
+            r#"{"token_endpoint":"https://as/t","jwks_uri":"http://as.example/jwks","introspection_endpoint":"http://as.example/i"}"#,
+        );
+        assert_eq!(asm_13_endpoints_https(&bad).len(), 2);
+
+        assert!(
+            asm_14_grant_types(&doc(
+                r#"{"grant_types_supported":["authorization_code","refresh_token"]}"#
+            ))
+            .is_empty()
+        );
+        assert_eq!(asm_14_grant_types(&doc("{}")).len(), 1);
+        let f = asm_14_grant_types(&doc(r#"{"grant_types_supported":["implicit","password"]}"#));
+        assert_eq!(f.len(), 2);
+        assert_eq!(f[0].severity(), Severity::Should);
+
+        let with_none =
+            doc(r#"{"token_endpoint_auth_methods_supported":["none","client_secret_basic"]}"#);
+        assert!(asm_15_public_clients(&with_none, true).is_empty());
+        assert_eq!(asm_15_public_clients(&doc("{}"), true).len(), 1);
+        assert!(asm_15_public_clients(&doc("{}"), false).is_empty());
+    }
+
+    #[test]
+    fn asm_16_examples() {
+        let yes = doc(r#"{"authorization_response_iss_parameter_supported":true}"#);
+        assert!(asm_16_iss_advertised(&yes, true).is_empty());
+        assert_eq!(asm_16_iss_advertised(&yes, false).len(), 1);
+        assert!(asm_16_iss_advertised(&doc("{}"), false).is_empty());
+        assert_eq!(asm_16_iss_advertised(&doc("{}"), true).len(), 1);
+        let text = doc(r#"{"authorization_response_iss_parameter_supported":"true"}"#);
+        assert_eq!(asm_16_iss_advertised(&text, true).len(), 1);
+    }
+
+    #[test]
+    fn asm_17_18_examples() {
+        let a = doc(
+            r#"{"issuer":"https://as","token_endpoint":"https://as/t","registration_endpoint":"https://as/r"}"#,
+        );
+        let b = doc(
+            r#"{"issuer":"https://as","token_endpoint":"https://as/t","userinfo_endpoint":"https://as/u"}"#,
+        );
+        assert!(asm_17_documents_agree(&a, &b).is_empty());
+        let c = doc(r#"{"issuer":"https://as/","token_endpoint":"https://as/token"}"#);
+        let f = asm_17_documents_agree(&a, &c);
+        assert_eq!(f.len(), 2);
+        assert_eq!(f[0].severity(), Severity::Should);
+
+        let found = IssuerLookup {
+            issuer: "https://as".into(),
+            document: Some(a.clone()),
+            tried: String::new(),
+        };
+        assert!(asm_18_every_issuer_resolves(std::slice::from_ref(&found)).is_empty());
+        let missing = IssuerLookup {
+            issuer: "https://other".into(),
+            document: None,
+            tried: "404".into(),
+        };
+        let wrong = IssuerLookup {
+            issuer: "https://third".into(),
+            document: Some(a),
+            tried: String::new(),
+        };
+        assert_eq!(
+            asm_18_every_issuer_resolves(&[found, missing, wrong]).len(),
+            2
+        );
+    }
+
+    #[test]
+    fn sec_01_examples() {
+        let ok = vec![
+            ("the MCP server".to_string(), "https://h/mcp".to_string()),
+            (
+                "jwks_uri".to_string(),
+                "http://127.0.0.1:8/jwks".to_string(),
+            ),
+        ];
+        assert!(sec_01_https_everywhere(&ok).is_empty());
+        let bad = vec![("jwks_uri".to_string(), "http://as.example/jwks".to_string())];
+        let f = sec_01_https_everywhere(&bad);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].severity(), Severity::Must);
+    }
+
+    #[test]
+    fn scope_01_examples() {
+        let probe = |www: &str| {
+            let r = response(401, &[("www-authenticate", www)], "");
+            Probe {
+                challenges: www_authenticate::parse_all(r.header_all("www-authenticate")),
+                response: r,
+            }
+        };
+        assert!(
+            scope_01_challenge_scope(&probe(r#"Bearer scope="mcp:read files:write""#)).is_empty()
+        );
+        let none = scope_01_challenge_scope(&probe(r#"Bearer resource_metadata="https://h/x""#));
+        assert_eq!(none[0].severity(), Severity::Should);
+        assert_eq!(
+            scope_01_challenge_scope(&probe(r#"Bearer scope="a  b""#)).len(),
+            1
+        );
+        assert_eq!(
+            scope_01_challenge_scope(&probe(r#"Bearer scope="a\"b""#)).len(),
+            1
+        );
+        assert!(is_scope_syntax("openid profile"));
+        assert!(!is_scope_syntax(""));
+        assert!(!is_scope_syntax("a\\b"));
     }
 }

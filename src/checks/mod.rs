@@ -2,9 +2,12 @@
 //! the requirement held). A violation of a SHOULD is graded as a warning by the caller.
 
 pub mod authorization;
+pub mod cimd;
 pub mod discovery;
+pub mod legacy;
 pub mod registration;
 pub mod resource;
+pub mod tok;
 pub mod token;
 
 use crate::client::http::Response;

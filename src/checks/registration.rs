@@ -1,9 +1,12 @@
-//! Checks of dynamic client registration (DCR-01, 02, 05).
+//! Checks of dynamic client registration (DCR-01..05, 08, 12..15).
 
 use serde_json::{Map, Value};
+use url::Url;
 
-use super::{Findings, describe, oauth_refusal};
+use super::{Findings, describe, is_https_or_loopback, oauth_refusal};
 use crate::client::http::Response;
+use crate::client::login::AuthorizationOutcome;
+use crate::client::oauth::OAuthError;
 use crate::verdict::Violation;
 
 /// DCR-01 (and DCR-09, DCR-11 which expect the same): 201 with a JSON object body.
@@ -77,6 +80,148 @@ pub fn refused_with(id: &str, resp: &Response, allowed: &[&str]) -> Findings {
     oauth_refusal(id, resp, &[400], allowed)
 }
 
+/// DCR-03 (RFC 7591 §3.2.1: `client_secret_expires_at` is REQUIRED if `client_secret` is
+/// issued): a response with a secret states its expiry as a number (0: never).
+pub fn dcr_03_secret_expiry(resp: &Response) -> Findings {
+    let Ok(body) = resp.json_object() else {
+        return vec![Violation::new(
+            "DCR-03",
+            "a JSON registration response",
+            describe(resp),
+        )];
+    };
+    if body.get("client_secret").is_none_or(Value::is_null) {
+        return Vec::new();
+    }
+    match body.get("client_secret_expires_at") {
+        Some(v) if v.is_u64() => Vec::new(),
+        Some(v) => vec![Violation::new(
+            "DCR-03",
+            "client_secret_expires_at a number of seconds since the epoch (0: never)",
+            format!("client_secret_expires_at = {v}"),
+        )],
+        None => vec![Violation::new(
+            "DCR-03",
+            "client_secret_expires_at beside the client_secret",
+            "a client_secret without client_secret_expires_at",
+        )],
+    }
+}
+
+/// DCR-04 (RFC 7591 §2: `none` is a public client; OAuth 2.1 §2.1): a registration with
+/// `token_endpoint_auth_method: none` gets no secret.
+pub fn dcr_04_no_secret(resp: &Response) -> Findings {
+    match resp.json_object() {
+        Ok(b) if b.get("client_secret").is_some_and(|v| !v.is_null()) => vec![Violation::new(
+            "DCR-04",
+            "no client_secret for a client registered with token_endpoint_auth_method none",
+            "a client_secret was issued",
+        )],
+        _ => Vec::new(),
+    }
+}
+
+/// DCR-08 (RFC 7591 §2, §3.2.2): metadata made invalid by `tampered` is refused with 400
+/// `invalid_client_metadata`, or registered with a valid value substituted, which the
+/// response shows: a 201 must come back with at least one tampered member changed.
+pub fn dcr_08_refused_or_substituted(resp: &Response, tampered: &Map<String, Value>) -> Findings {
+    let names: Vec<&str> = tampered.keys().map(String::as_str).collect();
+    if resp.status.is_success() {
+        let Ok(body) = resp.json_object() else {
+            return vec![Violation::new(
+                "DCR-08",
+                "a JSON registration response",
+                describe(resp),
+            )];
+        };
+        let substituted = tampered.iter().any(|(k, v)| body.get(k) != Some(v));
+        if substituted {
+            return Vec::new();
+        }
+        return vec![Violation::new(
+            "DCR-08",
+            format!(
+                "400 invalid_client_metadata, or a valid value substituted for {}",
+                names.join(" and ")
+            ),
+            format!(
+                "{}: the invalid {} registered as sent",
+                resp.status.as_u16(),
+                names.join(" and ")
+            ),
+        )];
+    }
+    oauth_refusal("DCR-08", resp, &[400], &["invalid_client_metadata"])
+}
+
+/// DCR-12 (RFC 7591 §3: the registration endpoint MUST use TLS): an https endpoint. http on
+/// a loopback host is accepted, as everywhere in the harness, for development targets.
+pub fn dcr_12_tls(endpoint: &Url) -> Findings {
+    if is_https_or_loopback(endpoint) {
+        return Vec::new();
+    }
+    vec![Violation::new(
+        "DCR-12",
+        "an https registration endpoint",
+        format!("registration_endpoint {endpoint}"),
+    )]
+}
+
+/// DCR-13 (OAuth 2.1 §3.2.3, by extension to any response carrying a credential): a
+/// registration response with a `client_secret` carries `Cache-Control: no-store`. `None` when
+/// no secret was issued, so there is nothing to check.
+pub fn dcr_13_no_store(resp: &Response) -> Option<Findings> {
+    let body = resp.json_object().ok()?;
+    body.get("client_secret").filter(|v| !v.is_null())?;
+    let no_store = resp
+        .header_all("cache-control")
+        .iter()
+        .flat_map(|v| v.split(','))
+        .any(|d| d.trim().eq_ignore_ascii_case("no-store"));
+    Some(if no_store {
+        Vec::new()
+    } else {
+        vec![Violation::new(
+            "DCR-13",
+            "Cache-Control: no-store on a response carrying a client_secret",
+            match resp.header("cache-control") {
+                Some(v) => format!("Cache-Control: {v}"),
+                None => "no Cache-Control".into(),
+            },
+        )]
+    })
+}
+
+/// DCR-14 (RFC 7591 §3.2.1: the client identifier is usable once issued): an authorization
+/// request from the client just registered is taken up (a login, a code, or an error
+/// redirect to the client), not ended on an error page.
+pub fn dcr_14_usable(outcome: &AuthorizationOutcome) -> Findings {
+    match outcome {
+        AuthorizationOutcome::Redirect { .. } => Vec::new(),
+        AuthorizationOutcome::Page { .. } => vec![Violation::new(
+            "DCR-14",
+            "the new client_id accepted at the authorization endpoint",
+            outcome.describe(),
+        )],
+    }
+}
+
+/// DCR-15 (RFC 7591 §3: the AS MAY require an initial access token): a registration without
+/// one is open (201), or refused as needing a token (401, or error `invalid_token`). Any
+/// other refusal of a valid registration does not say why, and is graded as a warning.
+pub fn dcr_15_open_or_token_required(resp: &Response) -> Findings {
+    let status = resp.status.as_u16();
+    let token_error = OAuthError::from_response(resp).is_some_and(|e| e.error == "invalid_token");
+    if status == 201 || status == 401 || token_error {
+        return Vec::new();
+    }
+    vec![Violation::new(
+        "DCR-15",
+        "201, or 401 / invalid_token when an initial access token is required",
+        describe(resp),
+    )]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,6 +273,106 @@ mod tests {
                 &["invalid_redirect_uri", "invalid_client_metadata"]
             )
             .is_empty()
+        );
+    }
+
+    #[test]
+    fn dcr_03_and_04_examples() {
+        let with_expiry = json(
+            201,
+            r#"{"client_id":"c","client_secret":"s3cr3t","client_secret_expires_at":0}"#,
+        );
+        assert!(dcr_03_secret_expiry(&with_expiry).is_empty());
+        let without = json(201, r#"{"client_id":"c","client_secret":"s3cr3t"}"#);
+        assert_eq!(dcr_03_secret_expiry(&without).len(), 1);
+        let as_text = json(
+            201,
+            r#"{"client_id":"c","client_secret":"s","client_secret_expires_at":"never"}"#,
+        );
+        assert_eq!(dcr_03_secret_expiry(&as_text).len(), 1);
+        let public = json(201, r#"{"client_id":"c"}"#);
+        assert!(dcr_03_secret_expiry(&public).is_empty());
+        assert!(dcr_04_no_secret(&public).is_empty());
+        let f = dcr_04_no_secret(&without);
+        assert_eq!(f[0].severity(), Severity::Should);
+    }
+
+    #[test]
+    fn dcr_08_examples() {
+        let tampered = json!({"token_endpoint_auth_method": "foo"});
+        let tampered = tampered.as_object().expect("object");
+        let refused = json(400, r#"{"error":"invalid_client_metadata"}"#);
+        assert!(dcr_08_refused_or_substituted(&refused, tampered).is_empty());
+        let other_code = json(400, r#"{"error":"invalid_request"}"#);
+        assert_eq!(
+            dcr_08_refused_or_substituted(&other_code, tampered).len(),
+            1
+        );
+        let substituted = json(
+            201,
+            r#"{"client_id":"c","token_endpoint_auth_method":"none"}"#,
+        );
+        assert!(dcr_08_refused_or_substituted(&substituted, tampered).is_empty());
+        let kept = json(
+            201,
+            r#"{"client_id":"c","token_endpoint_auth_method":"foo"}"#,
+        );
+        let f = dcr_08_refused_or_substituted(&kept, tampered);
+        assert!(f[0].actual.contains("registered as sent"));
+    }
+
+    #[test]
+    fn dcr_12_examples() {
+        let u = |s: &str| Url::parse(s).expect("url");
+        assert!(dcr_12_tls(&u("https://as.example/register")).is_empty());
+        assert!(dcr_12_tls(&u("http://127.0.0.1:8080/register")).is_empty());
+        assert_eq!(dcr_12_tls(&u("http://as.example/register")).len(), 1);
+    }
+
+    #[test]
+    fn dcr_13_examples() {
+        use crate::checks::testing::response;
+        let body = r#"{"client_id":"c","client_secret":"s3cr3t","client_secret_expires_at":0}"#;
+        let stored = response(
+            201,
+            &[
+                ("content-type", "application/json"),
+                ("cache-control", "private, no-store"),
+            ],
+            body,
+        );
+        assert_eq!(dcr_13_no_store(&stored).map(|f| f.len()), Some(0));
+        let cached = json(201, body);
+        let f = dcr_13_no_store(&cached).expect("a secret was issued");
+        assert_eq!(f[0].actual, "no Cache-Control");
+        assert!(dcr_13_no_store(&json(201, r#"{"client_id":"c"}"#)).is_none());
+    }
+
+    #[test]
+    fn dcr_14_examples() {
+        let code = AuthorizationOutcome::Redirect {
+            location: Url::parse("http://127.0.0.1:1/cb?code=c").expect("url"),
+            params: vec![("code".into(), "c".into())],
+        };
+        assert!(dcr_14_usable(&code).is_empty());
+        let page = AuthorizationOutcome::Page {
+            url: Url::parse("https://as/authorize").expect("url"),
+            status: 400,
+            reason: "an error status".into(),
+        };
+        assert_eq!(dcr_14_usable(&page)[0].severity(), Severity::Should);
+    }
+
+    #[test]
+    fn dcr_15_examples() {
+        assert!(dcr_15_open_or_token_required(&json(201, r#"{"client_id":"c"}"#)).is_empty());
+        assert!(dcr_15_open_or_token_required(&json(401, "{}")).is_empty());
+        assert!(
+            dcr_15_open_or_token_required(&json(403, r#"{"error":"invalid_token"}"#)).is_empty()
+        );
+        assert_eq!(
+            dcr_15_open_or_token_required(&json(403, r#"{"error":"access_denied"}"#)).len(),
+            1
         );
     }
 }

@@ -1,4 +1,4 @@
-//! Checks of the MCP server as resource server (RS-*, SCOPE-03).
+//! Checks of the MCP server as resource server (RS-*) and its scope challenges (SCOPE-03..07).
 
 use super::{Findings, describe};
 use crate::client::mcp::McpResponse;
@@ -108,6 +108,184 @@ pub fn scope_03_insufficient_scope(resp: &McpResponse) -> Findings {
     out
 }
 
+/// The Bearer challenge of a response, if it has one.
+fn bearer_challenge(resp: &McpResponse) -> Option<www_authenticate::Challenge> {
+    www_authenticate::parse_all(resp.http.header_all("www-authenticate"))
+        .unwrap_or_default()
+        .into_iter()
+        .find(|c| c.is("Bearer"))
+}
+
+/// Whether the MCP server carried out the request: 2xx with a JSON-RPC result.
+fn carried_out(resp: &McpResponse) -> bool {
+    resp.http.status.is_success() && resp.result().is_some()
+}
+
+/// RS-10: a valid token in the header and another value in the query at once. OAuth 2.1 §5.1
+/// ignores the query copy (the request is served); RFC 6750 §3.1 answers 400
+/// `invalid_request`. Either passes (Q11). Anything else means the query copy was read.
+pub fn rs_10_query_copy_not_read(resp: &McpResponse) -> Findings {
+    if carried_out(resp) || resp.http.status.as_u16() == 400 {
+        return Vec::new();
+    }
+    vec![Violation::new(
+        "RS-10",
+        "the request served with the header's token, or 400 invalid_request",
+        format!("{} (the query copy was read)", describe(&resp.http)),
+    )]
+}
+
+/// RS-13: an operation beyond the token's scope is not carried out.
+pub fn rs_13_not_carried_out(resp: &McpResponse) -> Findings {
+    if carried_out(resp) {
+        return vec![Violation::new(
+            "RS-13",
+            "the operation refused (403)",
+            format!("the operation was carried out: {}", describe(&resp.http)),
+        )];
+    }
+    Vec::new()
+}
+
+/// RS-15: a 401 carries `resource_metadata` in its Bearer challenge. `None` when the response
+/// is no 401 (nothing to check here; RS-04 grades the status).
+pub fn rs_15_resource_metadata(resp: &McpResponse) -> Option<Findings> {
+    if resp.http.status.as_u16() != 401 {
+        return None;
+    }
+    let found = bearer_challenge(resp).is_some_and(|c| c.param("resource_metadata").is_some());
+    Some(if found {
+        Vec::new()
+    } else {
+        vec![Violation::new(
+            "RS-15",
+            "resource_metadata in the 401's Bearer challenge",
+            format!(
+                "WWW-Authenticate: {:?}",
+                resp.http.header_all("www-authenticate").join(" | ")
+            ),
+        )]
+    })
+}
+
+/// The fewest bits of guessing an ID needs for RS-16 (a UUIDv4 has 122).
+const MIN_SESSION_ID_BITS: f64 = 64.0;
+
+/// RS-16: session IDs are distinct and unpredictable: not numbers, and what varies between
+/// them (after any common prefix and suffix) carries at least 64 bits by a rough estimate
+/// (its length times log2 of the alphabet seen in it).
+pub fn rs_16_session_ids(ids: &[String]) -> Findings {
+    let id = "RS-16";
+    let expected = "distinct, unpredictable session IDs (at least 64 bits that vary)";
+    let shown = || {
+        ids.iter()
+            .map(|s| format!("{}…", s.chars().take(4).collect::<String>()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut distinct = ids.to_vec();
+    distinct.sort();
+    distinct.dedup();
+    if distinct.len() < ids.len() {
+        return vec![Violation::new(
+            id,
+            expected,
+            format!("repeated IDs: {}", shown()),
+        )];
+    }
+    if ids.iter().all(|s| s.parse::<u128>().is_ok()) {
+        return vec![Violation::new(
+            id,
+            expected,
+            format!("numeric IDs: {ids:?}"),
+        )];
+    }
+    let Some(first) = ids.first() else {
+        return Vec::new();
+    };
+    let prefix = ids.iter().fold(first.len(), |n, s| {
+        n.min(
+            first
+                .bytes()
+                .zip(s.bytes())
+                .take_while(|(a, b)| a == b)
+                .count(),
+        )
+    });
+    let suffix = ids.iter().fold(first.len() - prefix, |n, s| {
+        n.min(
+            first
+                .bytes()
+                .rev()
+                .zip(s.bytes().rev())
+                .take_while(|(a, b)| a == b)
+                .count(),
+        )
+    });
+    let varying: Vec<&[u8]> = ids
+        .iter()
+        .map(|s| {
+            let b = s.as_bytes();
+            &b[prefix.min(b.len())..b.len().saturating_sub(suffix).max(prefix.min(b.len()))]
+        })
+        .collect();
+    let alphabet: std::collections::BTreeSet<u8> =
+        varying.iter().flat_map(|v| v.iter().copied()).collect();
+    let shortest = varying.iter().map(|v| v.len()).min().unwrap_or(0);
+    let bits = shortest as f64 * (alphabet.len().max(2) as f64).log2();
+    if bits < MIN_SESSION_ID_BITS {
+        return vec![Violation::new(
+            id,
+            expected,
+            format!(
+                "about {bits:.0} bits vary ({shortest} characters from an alphabet of {}): {}",
+                alphabet.len(),
+                shown()
+            ),
+        )];
+    }
+    Vec::new()
+}
+
+/// SCOPE-05: two answers to the same operation carry the same challenge (status, `error` and
+/// the `scope` set).
+pub fn scope_05_same_challenge(first: &McpResponse, second: &McpResponse) -> Findings {
+    let summary = |r: &McpResponse| {
+        let c = bearer_challenge(r);
+        let mut scope: Vec<String> = c
+            .as_ref()
+            .and_then(|c| c.param("scope"))
+            .map(|s| s.split(' ').map(str::to_string).collect())
+            .unwrap_or_default();
+        scope.sort();
+        (
+            r.http.status.as_u16(),
+            c.as_ref()
+                .and_then(|c| c.param("error").map(str::to_string)),
+            scope,
+        )
+    };
+    let (a, b) = (summary(first), summary(second));
+    if a == b {
+        return Vec::new();
+    }
+    vec![Violation::new(
+        "SCOPE-05",
+        format!(
+            "the same challenge twice: {} error={:?} scope={:?}",
+            a.0,
+            a.1,
+            a.2.join(" ")
+        ),
+        format!("{} error={:?} scope={:?}", b.0, b.1, b.2.join(" ")),
+    )]
+}
+
+/// The `scope` a response's Bearer challenge names (SCOPE-04's step-up request).
+pub fn challenged_scope(resp: &McpResponse) -> Option<String> {
+    bearer_challenge(resp).and_then(|c| c.param("scope").map(str::to_string))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,5 +360,124 @@ mod tests {
         assert_eq!(scope_03_insufficient_scope(&thin).len(), 2);
         let done = mcp(200, &[], r#"{"jsonrpc":"2.0","id":1,"result":{}}"#);
         assert_eq!(scope_03_insufficient_scope(&done).len(), 1);
+    }
+}
+
+#[cfg(test)]
+mod scope_and_session_tests {
+    use super::*;
+    use crate::checks::testing::response;
+    use crate::requirements::Severity;
+
+    fn mcp(status: u16, headers: &[(&str, &str)], body: &str) -> McpResponse {
+        McpResponse {
+            message: serde_json::from_str(body).ok(),
+            http: response(status, headers, body),
+        }
+    }
+
+    const RESULT: &str = r#"{"jsonrpc":"2.0","id":1,"result":{"tools":[]}}"#;
+
+    #[test]
+    fn rs_10_examples() {
+        assert!(rs_10_query_copy_not_read(&mcp(200, &[], RESULT)).is_empty());
+        let bad_request = mcp(
+            400,
+            &[("www-authenticate", r#"Bearer error="invalid_request""#)],
+            "",
+        );
+        assert!(rs_10_query_copy_not_read(&bad_request).is_empty());
+        let read = mcp(
+            401,
+            &[("www-authenticate", r#"Bearer error="invalid_token""#)],
+            "",
+        );
+        let f = rs_10_query_copy_not_read(&read);
+        assert_eq!(f[0].severity(), Severity::Should);
+    }
+
+    #[test]
+    fn rs_13_examples() {
+        assert!(rs_13_not_carried_out(&mcp(403, &[], "")).is_empty());
+        let f = rs_13_not_carried_out(&mcp(200, &[], RESULT));
+        assert_eq!(f[0].severity(), Severity::Must);
+        let rpc_error = r#"{"jsonrpc":"2.0","id":1,"error":{"code":-32600,"message":"no"}}"#;
+        assert!(rs_13_not_carried_out(&mcp(200, &[], rpc_error)).is_empty());
+    }
+
+    #[test]
+    fn rs_15_examples() {
+        let good = mcp(
+            401,
+            &[(
+                "www-authenticate",
+                r#"Bearer error="invalid_token", resource_metadata="https://h/x""#,
+            )],
+            "",
+        );
+        assert_eq!(rs_15_resource_metadata(&good), Some(Vec::new()));
+        let bare = mcp(
+            401,
+            &[("www-authenticate", r#"Bearer error="invalid_token""#)],
+            "",
+        );
+        assert_eq!(rs_15_resource_metadata(&bare).map(|f| f.len()), Some(1));
+        assert_eq!(
+            rs_15_resource_metadata(&mcp(401, &[], "")).map(|f| f.len()),
+            Some(1)
+        );
+        assert!(rs_15_resource_metadata(&mcp(200, &[], RESULT)).is_none());
+    }
+
+    #[test]
+    fn rs_16_examples() {
+        let uuids: Vec<String> = [
+            "1b4e28ba-2fa1-41d2-883f-0016d3cca427",
+            "6fa459ea-ee8a-4ca4-894e-db77e160355e",
+            "16fd2706-8baf-433b-82eb-8c7fada847da",
+            "886313e1-3b8a-4372-9b90-0c9aee199e5d",
+            "a8098c1a-f86e-41d2-a4a6-7f9d2c4b5e3a",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert!(rs_16_session_ids(&uuids).is_empty());
+        let counter: Vec<String> = (1..=5).map(|n| n.to_string()).collect();
+        assert_eq!(rs_16_session_ids(&counter).len(), 1);
+        let prefixed: Vec<String> = (1..=5).map(|n| format!("session-{n:08}")).collect();
+        assert_eq!(rs_16_session_ids(&prefixed)[0].severity(), Severity::Must);
+        let repeated = vec![uuids[0].clone(), uuids[0].clone()];
+        assert_eq!(rs_16_session_ids(&repeated).len(), 1);
+    }
+
+    #[test]
+    fn scope_05_examples() {
+        let a = mcp(
+            403,
+            &[(
+                "www-authenticate",
+                r#"Bearer error="insufficient_scope", scope="a b""#,
+            )],
+            "",
+        );
+        let same = mcp(
+            403,
+            &[(
+                "www-authenticate",
+                r#"Bearer scope="b a", error="insufficient_scope""#,
+            )],
+            "",
+        );
+        assert!(scope_05_same_challenge(&a, &same).is_empty());
+        let other = mcp(
+            403,
+            &[(
+                "www-authenticate",
+                r#"Bearer error="insufficient_scope", scope="a""#,
+            )],
+            "",
+        );
+        let f = scope_05_same_challenge(&a, &other);
+        assert_eq!(f[0].severity(), Severity::Should);
+        assert_eq!(challenged_scope(&a).as_deref(), Some("a b"));
     }
 }

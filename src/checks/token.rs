@@ -1,8 +1,11 @@
-//! Checks of token endpoint answers (CODE-*, PKCE-02/06..09, REFRESH-*).
+//! Checks of token endpoint answers (CODE-*, PKCE-02/06..11, REFRESH-*), and of what the AS
+//! does with `resource` (RES-04..09).
 
 use super::{Findings, describe, oauth_refusal};
 use crate::client::http::Response;
-use crate::client::oauth::TokenSet;
+use crate::client::login::AuthorizationOutcome;
+use crate::client::mcp::McpResponse;
+use crate::client::oauth::{OAuthError, TokenSet};
 use crate::verdict::Violation;
 
 /// A successful token response: 200, JSON, `access_token` and `token_type`.
@@ -153,6 +156,172 @@ pub fn refresh_06_scope_kept(original: &str, responses: &[Response]) -> Findings
     out
 }
 
+/// Whether a response says `Cache-Control: no-store` (one directive among others is enough).
+fn has_no_store(resp: &Response) -> bool {
+    resp.header_all("cache-control")
+        .iter()
+        .flat_map(|v| v.split(','))
+        .any(|d| d.trim().eq_ignore_ascii_case("no-store"))
+}
+
+/// A successful token response that may not be cached (REFRESH-09: O21 §3.2.3).
+pub fn issued_no_store(id: &str, resp: &Response) -> Findings {
+    let mut out = issued(id, resp);
+    if out.is_empty() && !has_no_store(resp) {
+        out.push(Violation::new(
+            id,
+            "Cache-Control: no-store",
+            resp.header("cache-control")
+                .map_or("no Cache-Control".into(), |v| format!("Cache-Control: {v}")),
+        ));
+    }
+    out
+}
+
+/// REFRESH-07: a refresh that names another resource is refused (any OAuth error: RFC 8707
+/// §2.2 leaves the code open, `invalid_target` fits best), or the token it yields is refused by
+/// that resource (`at_other`, present only when tokens were issued).
+pub fn refresh_07_resource_bound(refresh: &Response, at_other: Option<&McpResponse>) -> Findings {
+    const ID: &str = "REFRESH-07";
+    if !refresh.status.is_success() {
+        return match OAuthError::from_response(refresh) {
+            Some(_) if refresh.status.is_client_error() => Vec::new(),
+            _ => vec![Violation::new(
+                ID,
+                "an OAuth error (invalid_target), or a token the other resource refuses",
+                describe(refresh),
+            )],
+        };
+    }
+    match at_other {
+        Some(r) if r.http.status.as_u16() == 401 => Vec::new(),
+        Some(r) => vec![Violation::new(
+            ID,
+            "invalid_target, or a token the other resource refuses with 401",
+            format!(
+                "a token was issued and the other resource answered {}",
+                describe(&r.http)
+            ),
+        )],
+        None => vec![Violation::new(
+            ID,
+            "invalid_target, or a token the other resource refuses",
+            format!("tokens were issued: {}", describe(refresh)),
+        )],
+    }
+}
+
+/// An estimate of a token's entropy in bits, from its length and the character classes it
+/// uses (digits, lower case, upper case, other URL-safe characters). A token that is not
+/// random scores too high, never too low, so a low score is evidence worth a warning.
+pub fn estimated_bits(token: &str) -> f64 {
+    let has = |f: fn(&u8) -> bool| token.bytes().any(|b| f(&b));
+    let mut alphabet = 0u32;
+    if has(u8::is_ascii_digit) {
+        alphabet += 10;
+    }
+    if has(u8::is_ascii_lowercase) {
+        alphabet += 26;
+    }
+    if has(u8::is_ascii_uppercase) {
+        alphabet += 26;
+    }
+    if has(|b| !b.is_ascii_alphanumeric()) {
+        alphabet += 4;
+    }
+    if token.len() < 2 || alphabet < 2 {
+        return 0.0;
+    }
+    // The hex alphabet, when that is all the token uses.
+    if token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        let case = token.bytes().any(|b| b.is_ascii_lowercase())
+            && token.bytes().any(|b| b.is_ascii_uppercase());
+        alphabet = if case { 22 } else { 16 };
+    }
+    token.len() as f64 * f64::from(alphabet).log2()
+}
+
+/// REFRESH-11: a refresh token carries at least 128 bits (O21 §7.1.3.5 / RFC 9700: not
+/// guessable). The estimate is a heuristic, so a miss is advisory.
+pub fn refresh_11_unguessable(token: &str) -> Findings {
+    let bits = estimated_bits(token);
+    if bits >= 128.0 {
+        return Vec::new();
+    }
+    vec![
+        Violation::new(
+            "REFRESH-11",
+            "a refresh token of at least 128 bits",
+            format!(
+                "a {}-character refresh token: about {bits:.0} bits",
+                token.len()
+            ),
+        )
+        .as_warning("the entropy is estimated from length and alphabet"),
+    ]
+}
+
+/// REFRESH-12: access tokens live at most `max_secs` (MCP: short-lived).
+pub fn refresh_12_short_lived(expires_in: u64, max_secs: u64) -> Findings {
+    if expires_in <= max_secs {
+        return Vec::new();
+    }
+    vec![Violation::new(
+        "REFRESH-12",
+        format!("expires_in at most {max_secs} seconds"),
+        format!("expires_in {expires_in}"),
+    )]
+}
+
+/// RES-05, RES-09: the AS either goes on (a code) or refuses with `invalid_target` (RFC 8707
+/// §2.1, §2); any other answer is outside what the spec allows.
+pub fn code_or_invalid_target(id: &str, outcome: &AuthorizationOutcome) -> Findings {
+    if outcome.code().is_some() || outcome.error() == Some("invalid_target") {
+        return Vec::new();
+    }
+    let actual = match outcome.error() {
+        Some(e) => format!("error={e}"),
+        None => outcome.describe(),
+    };
+    vec![Violation::new(
+        id,
+        "a code, or a redirect with error=invalid_target",
+        actual,
+    )]
+}
+
+/// PKCE-11: a `code_challenge_method` the AS accepted (it issued a code) is one it advertises
+/// in `code_challenge_methods_supported` (RFC 8414 §2; O21 §7.9).
+pub fn pkce_11_accepted_is_advertised(
+    outcome: &AuthorizationOutcome,
+    method: &str,
+    advertised: &[String],
+) -> Findings {
+    if outcome.code().is_none() || advertised.iter().any(|m| m == method) {
+        return Vec::new();
+    }
+    vec![Violation::new(
+        "PKCE-11",
+        format!("code_challenge_method {method} refused, or advertised"),
+        format!(
+            "a code was issued for {method}, but code_challenge_methods_supported is [{}]",
+            advertised.join(", ")
+        ),
+    )]
+}
+
+/// RES-08: the canonical resource URI has no trailing slash (MCP-B §2.5.1.1, MCP-C §8.1).
+pub fn res_08_no_trailing_slash(resource: &str) -> Findings {
+    if !resource.ends_with('/') {
+        return Vec::new();
+    }
+    vec![Violation::new(
+        "RES-08",
+        "a resource URI without a trailing slash",
+        format!("resource {resource:?}"),
+    )]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,6 +385,100 @@ mod tests {
         let err = json(500, r#"{"error":"server_error"}"#);
         assert_eq!(
             exactly_one_success("CODE-02", &[win, err], "invalid_grant").len(),
+            1
+        );
+    }
+
+    #[test]
+    fn refresh_09_examples() {
+        let stored = response(
+            200,
+            &[
+                ("content-type", "application/json"),
+                ("cache-control", "private, no-store"),
+            ],
+            OK,
+        );
+        assert!(issued_no_store("REFRESH-09", &stored).is_empty());
+        assert_eq!(issued_no_store("REFRESH-09", &json(200, OK)).len(), 1);
+    }
+
+    #[test]
+    fn refresh_07_examples() {
+        let refused = json(400, r#"{"error":"invalid_target"}"#);
+        assert!(refresh_07_resource_bound(&refused, None).is_empty());
+        let other_code = json(400, r#"{"error":"invalid_grant"}"#);
+        assert!(refresh_07_resource_bound(&other_code, None).is_empty());
+        let crashed = json(500, r#"{"error":"server_error"}"#);
+        assert_eq!(refresh_07_resource_bound(&crashed, None).len(), 1);
+        let issued = json(200, OK);
+        assert_eq!(refresh_07_resource_bound(&issued, None).len(), 1);
+    }
+
+    #[test]
+    fn refresh_11_examples() {
+        // 32 random bytes, base64url (as RFC 9700 examples use): well over 128 bits.
+        let strong = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        assert!(refresh_11_unguessable(strong).is_empty());
+        assert!(estimated_bits("0123456789abcdef0123456789abcdef") >= 128.0);
+        let f = refresh_11_unguessable("tGzv3J");
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].severity(), Severity::Should);
+        assert_eq!(estimated_bits(""), 0.0);
+    }
+
+    #[test]
+    fn refresh_12_examples() {
+        assert!(refresh_12_short_lived(3600, 3600).is_empty());
+        assert_eq!(refresh_12_short_lived(86_400, 3600).len(), 1);
+    }
+
+    #[test]
+    fn res_05_09_examples() {
+        let u = |s: &str| url::Url::parse(s).expect("url");
+        let redirect = |params: &[(&str, &str)]| AuthorizationOutcome::Redirect {
+            location: u("http://127.0.0.1:1/cb"),
+            params: params
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        };
+        assert!(code_or_invalid_target("RES-05", &redirect(&[("code", "c")])).is_empty());
+        assert!(
+            code_or_invalid_target("RES-05", &redirect(&[("error", "invalid_target")])).is_empty()
+        );
+        assert_eq!(
+            code_or_invalid_target("RES-09", &redirect(&[("error", "invalid_request")])).len(),
+            1
+        );
+        let page = AuthorizationOutcome::Page {
+            url: u("https://as.example/authorize"),
+            status: 500,
+            reason: "error".into(),
+        };
+        assert_eq!(code_or_invalid_target("RES-05", &page).len(), 1);
+
+        let s256 = vec!["S256".to_string()];
+        assert!(
+            pkce_11_accepted_is_advertised(
+                &redirect(&[("error", "invalid_request")]),
+                "plain",
+                &s256
+            )
+            .is_empty()
+        );
+        assert_eq!(
+            pkce_11_accepted_is_advertised(&redirect(&[("code", "c")]), "plain", &s256).len(),
+            1
+        );
+        let both = vec!["S256".to_string(), "plain".to_string()];
+        assert!(
+            pkce_11_accepted_is_advertised(&redirect(&[("code", "c")]), "plain", &both).is_empty()
+        );
+
+        assert!(res_08_no_trailing_slash("https://mcp.example.com/mcp").is_empty());
+        assert_eq!(
+            res_08_no_trailing_slash("https://mcp.example.com/").len(),
             1
         );
     }

@@ -3,7 +3,9 @@
 //!
 //! The `form` driver handles HTML login and consent pages: it follows redirects by hand with
 //! its own cookie jar, reads forms with an HTML parser, fills the configured username and
-//! password, approves consent, and stops at the redirect to the client's redirect URI.
+//! password, approves consent, and stops at the redirect to the client's redirect URI. It never
+//! fetches a redirect URI, nor leaves the authorization server for another loopback origin
+//! (see [`may_follow`]).
 
 use std::sync::Arc;
 
@@ -101,6 +103,52 @@ pub trait LoginDriver {
         url: Url,
         stop_at: &'a [Url],
     ) -> LocalBoxFuture<'a, Result<AuthorizationOutcome, LoginError>>;
+
+    /// Like [`LoginDriver::authorize_until`], and also returns the requests the driver made,
+    /// so that how the AS answered the login form can be checked (AUTHZ-16). A driver that
+    /// cannot say returns no steps.
+    fn authorize_traced<'a>(
+        &'a self,
+        http: &'a Http,
+        url: Url,
+        stop_at: &'a [Url],
+    ) -> LocalBoxFuture<'a, Result<Traced, LoginError>> {
+        Box::pin(async move {
+            let outcome = self.authorize_until(http, url, stop_at).await?;
+            Ok(Traced {
+                outcome,
+                steps: Vec::new(),
+            })
+        })
+    }
+}
+
+/// An authorization's outcome and the requests that led there.
+#[derive(Debug, Clone)]
+pub struct Traced {
+    pub outcome: AuthorizationOutcome,
+    pub steps: Vec<LoginStep>,
+}
+
+/// One request the login driver made, and how it was answered.
+#[derive(Debug, Clone)]
+pub struct LoginStep {
+    pub method: String,
+    pub url: Url,
+    pub status: u16,
+    /// Whether the request carried the user's password (a submitted login form).
+    pub carried_credentials: bool,
+}
+
+impl LoginStep {
+    pub fn describe(&self) -> String {
+        format!(
+            "{} to {} answered {}",
+            self.method,
+            redact_url(self.url.as_str()),
+            self.status
+        )
+    }
 }
 
 /// The HTML form driver.
@@ -119,8 +167,39 @@ impl LoginDriver for FormDriver {
         url: Url,
         stop_at: &'a [Url],
     ) -> LocalBoxFuture<'a, Result<AuthorizationOutcome, LoginError>> {
+        Box::pin(async move { Ok(self.run(http, url, stop_at).await?.outcome) })
+    }
+
+    fn authorize_traced<'a>(
+        &'a self,
+        http: &'a Http,
+        url: Url,
+        stop_at: &'a [Url],
+    ) -> LocalBoxFuture<'a, Result<Traced, LoginError>> {
         Box::pin(self.run(http, url, stop_at))
     }
+}
+
+/// A loopback host: `127.0.0.0/8`, `[::1]` or `localhost`.
+pub fn is_loopback(u: &Url) -> bool {
+    match u.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+/// Whether the driver may fetch `next`, a redirect target, in an authorization that started at
+/// `start` (the authorization endpoint). It stays on the AS's origin, and leaves it only for
+/// an https host that is not loopback (an identity provider the AS sends the user to), and
+/// only when the AS itself is not on loopback. It never fetches another loopback origin, where
+/// every client's redirect URI lives, nor anything off-box when the target is on this machine.
+pub fn may_follow(start: &Url, next: &Url) -> bool {
+    if next.origin() == start.origin() {
+        return true;
+    }
+    !is_loopback(start) && next.scheme() == "https" && !is_loopback(next)
 }
 
 /// Whether `location` is the client's redirect URI (same scheme, host, port and path).
@@ -132,21 +211,26 @@ pub fn is_redirect_uri(location: &Url, redirect_uri: &Url) -> bool {
 }
 
 impl FormDriver {
-    async fn run(
-        &self,
-        http: &Http,
-        start: Url,
-        stop_at: &[Url],
-    ) -> Result<AuthorizationOutcome, LoginError> {
+    async fn run(&self, http: &Http, start: Url, stop_at: &[Url]) -> Result<Traced, LoginError> {
         let jar = Arc::new(Jar::default());
-        let mut next = Request::get(start);
+        let mut next = Request::get(start.clone());
+        let mut next_carries_credentials = false;
+        let mut steps = Vec::new();
         let mut logins = 0;
+        let done = |outcome, steps| Ok(Traced { outcome, steps });
         for _ in 0..self.max_steps {
             let url = next.url.clone();
+            let method = next.method.to_string();
             if let Some(cookies) = jar.cookies(&url) {
                 next = with_header(next, "cookie", cookies);
             }
             let resp = http.send(next).await?;
+            steps.push(LoginStep {
+                method,
+                url: url.clone(),
+                status: resp.status.as_u16(),
+                carried_credentials: next_carries_credentials,
+            });
             let set: Vec<&HeaderValue> = resp.headers.get_all("set-cookie").iter().collect();
             jar.set_cookies(&mut set.into_iter(), &url);
 
@@ -160,14 +244,19 @@ impl FormDriver {
                             resp.status.as_u16()
                         ))
                     })?;
-                if stop_at.iter().any(|r| is_redirect_uri(&location, r)) {
+                // A redirect URI is never fetched; neither is anything off the AS (see
+                // `may_follow`): the authorization ends there, and the redirect is the outcome.
+                if stop_at.iter().any(|r| is_redirect_uri(&location, r))
+                    || !may_follow(&start, &location)
+                {
                     let params = location
                         .query_pairs()
                         .map(|(k, v)| (k.into_owned(), v.into_owned()))
                         .collect();
-                    return Ok(AuthorizationOutcome::Redirect { location, params });
+                    return done(AuthorizationOutcome::Redirect { location, params }, steps);
                 }
                 next = Request::get(location);
+                next_carries_credentials = false;
                 continue;
             }
             let page = || AuthorizationOutcome::Page {
@@ -176,10 +265,10 @@ impl FormDriver {
                 reason: String::new(),
             };
             if !resp.status.is_success() {
-                return Ok(with_reason(page(), "an error status"));
+                return done(with_reason(page(), "an error status"), steps);
             }
             let Some(form) = pick_form(&resp) else {
-                return Ok(with_reason(page(), "no login or consent form"));
+                return done(with_reason(page(), "no login or consent form"), steps);
             };
             if form.is_login {
                 logins += 1;
@@ -187,6 +276,7 @@ impl FormDriver {
                     return Err(LoginError::Rejected);
                 }
             }
+            next_carries_credentials = form.is_login;
             next = self.submit(&url, form)?;
         }
         Err(LoginError::TooManySteps(self.max_steps))
@@ -466,6 +556,25 @@ mod tests {
             ("decision", "approve")
         );
         assert!(pick_form(&page("<p>Something went wrong</p>")).is_none());
+    }
+
+    #[test]
+    fn the_driver_stays_on_the_as_and_never_visits_other_loopback_origins() {
+        let u = |s: &str| Url::parse(s).expect("url");
+        let local_as = u("http://127.0.0.1:4000/oauth2/authorize?x=1");
+        assert!(may_follow(&local_as, &u("http://127.0.0.1:4000/login")));
+        assert!(!may_follow(&local_as, &u("http://127.0.0.1:4001/callback")));
+        assert!(!may_follow(&local_as, &u("http://localhost:4000/login")));
+        assert!(!may_follow(&local_as, &u("https://idp.example/login")));
+        let remote_as = u("https://as.example/authorize");
+        assert!(may_follow(&remote_as, &u("https://as.example/login")));
+        assert!(may_follow(&remote_as, &u("https://idp.example/login")));
+        assert!(!may_follow(&remote_as, &u("http://idp.example/login")));
+        assert!(!may_follow(
+            &remote_as,
+            &u("https://127.0.0.1:4001/callback")
+        ));
+        assert!(!may_follow(&remote_as, &u("https://localhost/callback")));
     }
 
     #[test]

@@ -271,6 +271,23 @@ impl McpClient {
         Ok(McpResponse { http, message })
     }
 
+    /// Sends `req` with `query_token` also in the `access_token` query parameter, beside the
+    /// request's own credential (RS-10: a token sent two ways at once).
+    pub async fn send_with_query_token(
+        &self,
+        req: &McpRequest,
+        query_token: &Secret,
+    ) -> Result<McpResponse, TransportError> {
+        let mut http_req = self.http_request(req);
+        http_req
+            .url
+            .query_pairs_mut()
+            .append_pair("access_token", query_token.expose());
+        let http = self.http.send(http_req).await?;
+        let message = find_message(&http, req.id);
+        Ok(McpResponse { http, message })
+    }
+
     /// An HTTP request other than POST to the endpoint (GET stream, DELETE session).
     pub async fn send_method(
         &self,

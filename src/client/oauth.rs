@@ -50,6 +50,33 @@ pub fn authorization_url(endpoint: &Url, params: &Params) -> Url {
     url
 }
 
+/// One GET of an authorization URL, without following anything: how the endpoint first
+/// answers a request (AUTHZ-01).
+pub async fn authorization_first_response(
+    http: &Http,
+    url: &Url,
+) -> Result<Response, TransportError> {
+    http.send(Request::get(url.clone()).header("accept", "text/html"))
+        .await
+}
+
+/// A cross-origin request to `url` as a browser script on `origin` would send it: a GET with
+/// `Origin`, or the CORS preflight (OPTIONS with `Access-Control-Request-Method: GET`).
+pub async fn cross_origin_request(
+    http: &Http,
+    url: &Url,
+    origin: &str,
+    preflight: bool,
+) -> Result<Response, TransportError> {
+    let req = if preflight {
+        Request::new(reqwest::Method::OPTIONS, url.clone())
+            .header("access-control-request-method", "GET")
+    } else {
+        Request::get(url.clone())
+    };
+    http.send(req.header("origin", origin)).await
+}
+
 /// The parameters of a valid code redemption.
 pub fn code_params(
     client: &RegisteredClient,
@@ -77,6 +104,42 @@ pub fn refresh_params(
         .set(Param::RefreshToken, refresh_token.expose())
         .set(Param::ClientId, client.client_id.clone())
         .set_opt(Param::Resource, resource)
+}
+
+/// The parameters of a valid `client_credentials` request (TOK-08, TOK-09).
+pub fn client_credentials_params(
+    client: &RegisteredClient,
+    scope: Option<&str>,
+    resource: Option<&str>,
+) -> Params {
+    Params::new()
+        .set(Param::GrantType, "client_credentials")
+        .set(Param::ClientId, client.client_id.clone())
+        .set_opt(Param::Scope, scope)
+        .set_opt(Param::Resource, resource)
+}
+
+/// POSTs a form to the token endpoint as it is, with no client authentication added: the
+/// request of a client that leaves its credentials out (REFRESH-08).
+pub async fn post_form_without_client_auth(
+    http: &Http,
+    endpoint: &Url,
+    params: &Params,
+) -> Result<Response, TransportError> {
+    let req = Request::post(endpoint.clone()).header("accept", "application/json");
+    http.send(req.form(params.to_pairs())).await
+}
+
+/// Sends a token request as a GET with the parameters in the query, which clients must never
+/// do (O21 §3.2: POST only): TOK-11.
+pub async fn token_request_as_get(
+    http: &Http,
+    endpoint: &Url,
+    params: &Params,
+) -> Result<Response, TransportError> {
+    let url = authorization_url(endpoint, params);
+    http.send(Request::get(url).header("accept", "application/json"))
+        .await
 }
 
 /// POSTs a form to the token (or revocation) endpoint, authenticating as the client: HTTP

@@ -32,6 +32,43 @@ impl Registration {
         }
     }
 
+    /// A confidential client of the code grant authenticating with `client_secret_basic`
+    /// (DCR-03, DCR-13: the AS issues it a secret).
+    pub fn confidential_client(redirect_uri: &Url) -> Self {
+        let mut reg = Registration::public_client(redirect_uri);
+        reg.members.insert(
+            "token_endpoint_auth_method".into(),
+            Value::String("client_secret_basic".into()),
+        );
+        reg
+    }
+
+    /// A confidential client of the code grant authenticating with `method`
+    /// (`client_secret_basic` or `client_secret_post`): TOK-06..08, REFRESH-08.
+    pub fn confidential_client_using(redirect_uri: &Url, method: &str) -> Self {
+        let mut reg = Registration::public_client(redirect_uri);
+        reg.members.insert(
+            "token_endpoint_auth_method".into(),
+            Value::String(method.into()),
+        );
+        reg
+    }
+
+    /// A confidential client of the `client_credentials` grant alone, authenticating with
+    /// `method`: no redirect URI and no response type (RFC 7591 §2.1), TOK-08.
+    pub fn client_credentials_client(method: &str) -> Self {
+        let members = json!({
+            "token_endpoint_auth_method": method,
+            "grant_types": ["client_credentials"],
+            "response_types": [],
+            "client_name": "mcp-oauth-conformance",
+        });
+        Registration {
+            members: members.as_object().cloned().unwrap_or_default(),
+            tampering: Vec::new(),
+        }
+    }
+
     pub fn tamper(mut self, member: &str, value: Value) -> Self {
         self.members.insert(member.to_string(), value);
         self.tampering.push(format!("{member} replaced"));
@@ -92,6 +129,15 @@ impl RegisteredClient {
                 .unwrap_or("client_secret_basic")
                 .to_string(),
         })
+    }
+
+    /// This client presenting `secret` instead of the one it was issued: a wrong secret, named
+    /// as such where a scenario uses it (TOK-06, TOK-08, TOK-10).
+    pub fn with_secret(&self, secret: Secret) -> Self {
+        RegisteredClient {
+            client_secret: Some(secret),
+            ..self.clone()
+        }
     }
 
     /// Whether the token endpoint wants HTTP Basic for this client.

@@ -64,6 +64,16 @@ fn testcase(r: &ScenarioRecord, strict: bool) -> TestCase {
         .unwrap_or("");
     let mut tc = match r.verdict {
         Verdict::Pass => TestCaseBuilder::success(&r.name, time),
+        Verdict::Info => {
+            let mut t = TestCaseBuilder::success(&r.name, time);
+            t.set_system_out(&format!("INFO\n{}", detail(&message)));
+            t
+        }
+        Verdict::Known => {
+            let mut t = TestCaseBuilder::skipped_with_cause(&r.name, "known failure", &first_line);
+            t.set_system_out(&detail(&message));
+            t
+        }
         Verdict::Warn if strict => {
             let mut t = TestCaseBuilder::failure(&r.name, time, "warning", first_warning);
             t.set_trace(&detail(&warnings));

@@ -14,10 +14,14 @@ use crate::requirements::Severity;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Verdict {
     Pass,
+    /// Passed, and recorded behaviour the specifications leave open.
+    Info,
     /// Passed, but a SHOULD was not met (a failure only with `--strict`).
     Warn,
     /// Not run to the end because a precondition is missing.
     Skip,
+    /// A MUST was violated, as the expected-failures baseline says it is (not a gate failure).
+    Known,
     /// A MUST was violated.
     Fail,
     /// The harness could not reach a verdict.
@@ -28,7 +32,9 @@ impl Verdict {
     pub fn label(self) -> &'static str {
         match self {
             Verdict::Pass => "PASS",
+            Verdict::Info => "INFO",
             Verdict::Warn => "WARN",
+            Verdict::Known => "KNOWN",
             Verdict::Skip => "SKIP",
             Verdict::Fail => "FAIL",
             Verdict::Error => "ERROR",
@@ -92,7 +98,9 @@ impl ScenarioRecord {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Totals {
     pub pass: usize,
+    pub info: usize,
     pub warn: usize,
+    pub known: usize,
     pub skip: usize,
     pub fail: usize,
     pub error: usize,
@@ -104,7 +112,9 @@ impl Totals {
         for r in records {
             match r.verdict {
                 Verdict::Pass => t.pass += 1,
+                Verdict::Info => t.info += 1,
                 Verdict::Warn => t.warn += 1,
+                Verdict::Known => t.known += 1,
                 Verdict::Skip => t.skip += 1,
                 Verdict::Fail => t.fail += 1,
                 Verdict::Error => t.error += 1,
@@ -113,7 +123,7 @@ impl Totals {
         t
     }
     pub fn total(&self) -> usize {
-        self.pass + self.warn + self.skip + self.fail + self.error
+        self.pass + self.info + self.warn + self.skip + self.known + self.fail + self.error
     }
 }
 
@@ -128,12 +138,20 @@ impl fmt::Display for Totals {
             self.fail,
             self.error,
             self.skip
-        )
+        )?;
+        if self.info > 0 {
+            write!(f, ", {} info", self.info)?;
+        }
+        if self.known > 0 {
+            write!(f, ", {} known failures (baseline)", self.known)?;
+        }
+        Ok(())
     }
 }
 
 /// The process exit code: 1 when a MUST is violated (or a SHOULD, under `--strict`), else 3
-/// when the harness could not reach every verdict, else 0.
+/// when the harness could not reach every verdict, else 0. Known failures (the baseline) and
+/// info do not count.
 pub fn exit_code(records: &[ScenarioRecord], strict: bool) -> u8 {
     let t = Totals::of(records);
     if t.fail > 0 || (strict && t.warn > 0) {

@@ -54,13 +54,13 @@ impl AuthorizationRequest {
     }
 }
 
-/// Builds the valid authorization request `req` describes (fresh verifier), lets `tamper`
-/// change it, and runs it through the login driver.
-pub async fn send_authorization(
-    w: &mut World,
-    req: AuthorizationRequest,
+/// The authorization URL of the valid request `req` describes (fresh verifier unless `req`
+/// names one), changed by `tamper`, and the verifier.
+pub async fn authorization_url_for(
+    w: &World,
+    req: &AuthorizationRequest,
     tamper: impl FnOnce(Params) -> Params,
-) -> Outcome<AuthorizationOutcome> {
+) -> Outcome<(Url, PkceVerifier)> {
     let d = w.ctx.discovered().await?;
     let verifier = req
         .verifier
@@ -74,15 +74,41 @@ pub async fn send_authorization(
         req.resource.as_deref(),
     );
     let url = oauth::authorization_url(&d.endpoints.authorization, &tamper(params));
-    let outcome = w
+    Ok((url, verifier))
+}
+
+/// Builds the valid authorization request `req` describes (fresh verifier), lets `tamper`
+/// change it, and runs it through the login driver.
+pub async fn send_authorization(
+    w: &mut World,
+    req: AuthorizationRequest,
+    tamper: impl FnOnce(Params) -> Params,
+) -> Outcome<AuthorizationOutcome> {
+    let (url, verifier) = authorization_url_for(w, &req, tamper).await?;
+    let traced = w
         .ctx
         .driver
-        .authorize_until(&w.http, url, &req.stop_at)
+        .authorize_traced(&w.http, url, &req.stop_at)
         .await?;
     w.verifier = Some(verifier);
     w.state = Some(req.state);
-    w.authorization = Some(outcome.clone());
-    Ok(outcome)
+    w.login_steps = traced.steps;
+    w.authorization = Some(traced.outcome.clone());
+    Ok(traced.outcome)
+}
+
+/// A flow that needs a code cannot start when the authorization endpoint refuses GET itself:
+/// that is AUTHZ-01's failure, and this scenario's broken precondition.
+fn get_refused(w: &World, outcome: &AuthorizationOutcome) -> Option<Fault> {
+    let AuthorizationOutcome::Page { url, status, .. } = outcome else {
+        return None;
+    };
+    let first = w.login_steps.first()?;
+    (matches!(status, 405 | 501) && first.url == *url).then(|| {
+        Fault::Harness(format!(
+            "could not run: the authorization endpoint refused GET with {status} (see AUTHZ-01)"
+        ))
+    })
 }
 
 /// A valid authorization that must yield a code: the S256 happy path (PKCE-02).
@@ -98,6 +124,9 @@ pub async fn obtain_code(
 /// [`obtain_code`] for a request described in full.
 pub async fn obtain_code_for(w: &mut World, req: AuthorizationRequest) -> Outcome {
     let outcome = send_authorization(w, req, |p| p).await?;
+    if let Some(fault) = get_refused(w, &outcome) {
+        return Err(fault);
+    }
     let Some(code) = outcome.code() else {
         let actual = match outcome.error() {
             Some(e) => format!(
@@ -603,6 +632,297 @@ async fn error_with_iss(w: &mut World) {
     .await
 }
 
+// AUTHZ-01: GET.
+
+#[when("the client sends a valid authorization request by GET")]
+async fn valid_get(w: &mut World) {
+    w.step(async |w| {
+        let req = AuthorizationRequest::for_target(w).await?;
+        let (url, _) = authorization_url_for(w, &req, |p| p).await?;
+        let resp = oauth::authorization_first_response(&w.http, &url).await?;
+        w.endpoint_responses.push(("a valid GET".into(), resp));
+        Ok(())
+    })
+    .await
+}
+
+#[then("the authorization endpoint answers with a page or a redirect (AUTHZ-01)")]
+async fn answers_get(w: &mut World) {
+    w.step(async |w| {
+        let (_, resp) = need(
+            w.endpoint_responses.last(),
+            "a GET of the authorization endpoint",
+        )?;
+        let f = check::authz_01_get_supported(resp);
+        w.expect(f)
+    })
+    .await
+}
+
+// AUTHZ-03: a loopback IP redirect URI on another port.
+
+/// `uri` on `host`; `Err` when `uri` is not an http loopback URI, so has no such variant.
+fn on_loopback_host(uri: &Url, host: &str) -> Result<Url, String> {
+    let loopback = matches!(uri.host_str(), Some("127.0.0.1" | "[::1]" | "localhost"));
+    if uri.scheme() != "http" || !loopback {
+        return Err(format!(
+            "the configured redirect URI {uri} is not an http loopback URI ([client] redirect_uri)"
+        ));
+    }
+    let mut u = uri.clone();
+    u.set_host(Some(host)).map_err(|e| e.to_string())?;
+    Ok(u)
+}
+
+/// `uri` on the next port (the previous one at the top of the range).
+fn on_another_port(uri: &Url) -> Result<Url, String> {
+    let port = uri
+        .port_or_known_default()
+        .ok_or_else(|| format!("{uri} has no port"))?;
+    let other = if port == u16::MAX { port - 1 } else { port + 1 };
+    let mut u = uri.clone();
+    u.set_port(Some(other))
+        .map_err(|()| format!("cannot change the port of {uri}"))?;
+    Ok(u)
+}
+
+#[given(regex = r"^a client registered with its redirect URI on (\S+)$")]
+async fn client_on_loopback_host(w: &mut World, host: String) {
+    w.step(async |w| {
+        let uri = on_loopback_host(&w.ctx.redirect_uri, &host).map_err(Fault::Skip)?;
+        if uri == w.ctx.redirect_uri {
+            w.second_client = Some(w.ctx.client().await?);
+            return Ok(());
+        }
+        let d = w.ctx.discovered().await?;
+        let Some(endpoint) = d.endpoints.registration.clone() else {
+            return Err(Fault::Skip(format!(
+                "the AS metadata has no registration_endpoint: no client with {uri} can be registered"
+            )));
+        };
+        let resp = Registration::public_client(&uri)
+            .send(&w.http, &endpoint)
+            .await?;
+        let client = RegisteredClient::from_response(&resp, &uri).ok_or_else(|| {
+            Fault::Skip(format!(
+                "the AS did not register the redirect URI {uri} ({}); see DCR-11",
+                crate::checks::describe(&resp)
+            ))
+        })?;
+        w.second_client = Some(client);
+        Ok(())
+    })
+    .await
+}
+
+#[when("that client requests authorization with its redirect URI on another port")]
+async fn on_other_port(w: &mut World) {
+    w.step(async |w| {
+        let client = need(
+            w.second_client.clone(),
+            "a client with a loopback redirect URI",
+        )?;
+        let other = on_another_port(&client.redirect_uri).map_err(Fault::Harness)?;
+        let scope = w.flow_scope().await?;
+        let mut req = AuthorizationRequest::new(client, Some(w.ctx.target.to_string()), scope);
+        // Stop at both ports; neither is fetched.
+        req.stop_at = vec![other.clone(), req.client.redirect_uri.clone()];
+        send_authorization(w, req, |p| p.tamper(Param::RedirectUri, other.as_str())).await?;
+        w.requested_redirect_uri = Some(other);
+        Ok(())
+    })
+    .await
+}
+
+#[then("the code is delivered to the redirect URI on the other port (AUTHZ-03)")]
+async fn delivered_to_other_port(w: &mut World) {
+    w.step(async |w| {
+        let outcome = need(w.authorization.as_ref(), "an authorization attempt")?;
+        if let Some(fault) = get_refused(w, outcome) {
+            return Err(fault);
+        }
+        let other = need(w.requested_redirect_uri.as_ref(), "the redirect URI sent")?;
+        let f = check::authz_03_port_accepted(outcome, other);
+        w.expect(f)
+    })
+    .await
+}
+
+// AUTHZ-05, AUTHZ-06: response_type.
+
+#[when("the client requests authorization with response_type omitted")]
+async fn without_response_type(w: &mut World) {
+    w.step(async |w| tampered(w, |p| p.omit(Param::ResponseType)).await)
+        .await
+}
+
+#[when(expr = "the client requests authorization with response_type set to {string}")]
+async fn with_response_type(w: &mut World, value: String) {
+    w.step(async |w| tampered(w, |p| p.tamper(Param::ResponseType, value)).await)
+        .await
+}
+
+#[then("the implicit grant is refused with \"unsupported_response_type\" and no token (AUTHZ-06)")]
+async fn implicit_refused(w: &mut World) {
+    w.step(async |w| {
+        let outcome = need(w.authorization.as_ref(), "an authorization attempt")?;
+        let f = check::authz_06_implicit_refused(outcome);
+        w.expect(f)
+    })
+    .await
+}
+
+// AUTHZ-07, AUTHZ-08, AUTHZ-09: parameter syntax.
+
+/// The authorization parameters the syntax scenarios name.
+fn named_param(name: &str) -> Outcome<Param> {
+    match name {
+        "state" => Ok(Param::State),
+        "code_challenge" => Ok(Param::CodeChallenge),
+        "scope" => Ok(Param::Scope),
+        other => Err(Fault::Harness(format!(
+            "no authorization parameter {other:?} in the steps"
+        ))),
+    }
+}
+
+#[when(regex = r"^the client requests authorization with (state|code_challenge) sent twice$")]
+async fn sent_twice(w: &mut World, name: String) {
+    w.step(async |w| {
+        let param = named_param(&name)?;
+        // A second value as valid as the first: only the repetition is wrong.
+        let second = match param {
+            Param::CodeChallenge => PkceVerifier::random().challenge().as_str().to_string(),
+            _ => oauth::random_state(),
+        };
+        tampered(w, |p| p.add(param, second)).await
+    })
+    .await
+}
+
+#[when(
+    regex = r"^the client requests authorization once with (scope|code_challenge) omitted and once with (?:scope|code_challenge) empty$"
+)]
+async fn omitted_then_empty(w: &mut World, name: String) {
+    w.step(async |w| {
+        let param = named_param(&name)?;
+        tampered(w, |p| p.omit(param)).await?;
+        w.compared_authorization = w.authorization.take();
+        tampered(w, |p| p.tamper(param, "")).await
+    })
+    .await
+}
+
+#[then(regex = r"^both requests end the same way for (scope|code_challenge) \(AUTHZ-08\)$")]
+async fn same_way(w: &mut World, name: String) {
+    w.step(async |w| {
+        let omitted = need(w.compared_authorization.as_ref(), "the request without it")?;
+        let empty = need(w.authorization.as_ref(), "the request with it empty")?;
+        let f = check::authz_08_same_outcome(&name, omitted, empty);
+        w.expect(f)
+    })
+    .await
+}
+
+const UNKNOWN_PARAMETER: &str = "harness_x";
+
+#[when("the client requests authorization with the unknown parameter harness_x=1 added")]
+async fn with_unknown_parameter(w: &mut World) {
+    w.step(async |w| tampered(w, |p| p.add(Param::Unknown(UNKNOWN_PARAMETER), "1")).await)
+        .await
+}
+
+#[then("the code comes back, the unknown parameter ignored (AUTHZ-09)")]
+async fn unknown_ignored(w: &mut World) {
+    w.step(async |w| {
+        let outcome = need(w.authorization.as_ref(), "an authorization attempt")?;
+        if let Some(fault) = get_refused(w, outcome) {
+            return Err(fault);
+        }
+        let f = check::authz_09_unknown_ignored(outcome, UNKNOWN_PARAMETER);
+        w.expect(f)
+    })
+    .await
+}
+
+// AUTHZ-10: no CORS.
+
+#[when(expr = "a script on {string} sends a valid authorization request and its CORS preflight")]
+async fn cross_origin(w: &mut World, origin: String) {
+    w.step(async |w| {
+        let req = AuthorizationRequest::for_target(w).await?;
+        let (url, _) = authorization_url_for(w, &req, |p| p).await?;
+        for (what, preflight) in [("a cross-origin GET", false), ("the CORS preflight", true)] {
+            let resp = oauth::cross_origin_request(&w.http, &url, &origin, preflight).await?;
+            w.endpoint_responses.push((what.into(), resp));
+        }
+        Ok(())
+    })
+    .await
+}
+
+#[then("neither answer carries Access-Control-Allow-Origin (AUTHZ-10)")]
+async fn no_cors(w: &mut World) {
+    w.step(async |w| {
+        let f = w
+            .endpoint_responses
+            .iter()
+            .flat_map(|(what, resp)| check::authz_10_no_cors(what, resp))
+            .collect();
+        w.expect(f)
+    })
+    .await
+}
+
+// AUTHZ-12, AUTHZ-15, AUTHZ-16: the success response and the login.
+
+#[then("the success response has one code, state and iss at most once, and no error (AUTHZ-12)")]
+async fn success_shape(w: &mut World) {
+    w.step(async |w| {
+        let outcome = need(w.authorization.as_ref(), "an authorization attempt")?;
+        let f = check::authz_12_success_shape(outcome);
+        w.expect(f)
+    })
+    .await
+}
+
+#[then("the authorization response does not reveal the code challenge (AUTHZ-15)")]
+async fn challenge_hidden(w: &mut World) {
+    w.step(async |w| {
+        let outcome = need(w.authorization.as_ref(), "an authorization attempt")?;
+        let challenge = need(w.verifier.as_ref(), "the verifier")?.challenge();
+        let f = check::authz_15_challenge_hidden(outcome, challenge.as_str());
+        w.expect(f)
+    })
+    .await
+}
+
+#[then("the request that carried the user's credentials was not answered with 307 (AUTHZ-16)")]
+async fn no_307(w: &mut World) {
+    w.step(async |w| {
+        let f = check::authz_16_no_307_after_credentials(&w.login_steps).ok_or_else(|| {
+            Fault::Skip(
+                "the login driver submitted no credentials (no login form was shown), so there was no credential POST to check"
+                    .into(),
+            )
+        })?;
+        w.expect(f)
+    })
+    .await
+}
+
+// AUTHZ-18: the error response's syntax.
+
+#[then("the error uses a defined code and allowed characters (AUTHZ-18)")]
+async fn error_syntax(w: &mut World) {
+    w.step(async |w| {
+        let outcome = error_redirect(w)?;
+        let f = check::authz_18_error_syntax(outcome);
+        w.expect(f)
+    })
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -660,5 +980,24 @@ mod tests {
             second_redirect_uri(&first).as_str(),
             "http://127.0.0.1:33418/callback/second"
         );
+    }
+
+    #[test]
+    fn loopback_variants_of_the_redirect_uri() {
+        let configured = Url::parse("http://127.0.0.1:33418/callback").expect("url");
+        assert_eq!(
+            on_loopback_host(&configured, "[::1]")
+                .expect("ipv6")
+                .as_str(),
+            "http://[::1]:33418/callback"
+        );
+        assert_eq!(
+            on_another_port(&configured).expect("port").as_str(),
+            "http://127.0.0.1:33419/callback"
+        );
+        let top = Url::parse("http://127.0.0.1:65535/cb").expect("url");
+        assert_eq!(on_another_port(&top).expect("port").port(), Some(65534));
+        let https = Url::parse("https://client.example/cb").expect("url");
+        assert!(on_loopback_host(&https, "[::1]").is_err());
     }
 }

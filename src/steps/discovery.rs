@@ -358,3 +358,330 @@ async fn pkce_methods(w: &mut World) {
     })
     .await
 }
+
+// PRM members (PRM-06, PRM-11..17), AS metadata members (ASM-05, ASM-09..18), the https of
+// the discovery chain (SEC-01) and the challenge's scope (SCOPE-01).
+
+#[when("the client fetches PRM from the root well-known URL")]
+async fn fetch_root_prm(w: &mut World) {
+    w.step(async |w| {
+        requires_prm(w)?;
+        let url = wellknown::root(&w.ctx.target, wellknown::PRM_SUFFIX);
+        let mut attempts = Vec::new();
+        let (resp, doc) = fetch_document(&w.http, &url, "PRM", &mut attempts).await?;
+        w.attempts.extend(attempts);
+        w.fetched = Some((url, resp, doc));
+        Ok(())
+    })
+    .await
+}
+
+#[then("a root PRM document, if served, names the origin or the MCP server URL as its resource")]
+async fn root_prm_resource(w: &mut World) {
+    w.step(async |w| {
+        let (_, resp, doc) = need(w.fetched.clone(), "a fetched document")?;
+        let f = check::prm_06_root_document(&w.ctx.target, &resp, doc.as_ref());
+        w.expect(f)
+    })
+    .await
+}
+
+#[then("the PRM scopes_supported is a non-empty list without catch-all scopes")]
+async fn prm_scopes_supported(w: &mut World) {
+    w.step(async |w| {
+        let f = check::prm_11_scopes_supported(prm_found(w)?);
+        w.expect(f)
+    })
+    .await
+}
+
+#[then("no PRM member other than bearer_methods_supported is empty")]
+async fn prm_no_empty_members(w: &mut World) {
+    w.step(async |w| {
+        let f = check::no_empty_members("PRM-12", prm_found(w)?, &["bearer_methods_supported"]);
+        w.expect(f)
+    })
+    .await
+}
+
+#[then("the PRM optional members have the types RFC 9728 gives them")]
+async fn prm_member_types(w: &mut World) {
+    w.step(async |w| {
+        let f = check::prm_13_member_types(prm_found(w)?);
+        w.expect(f)
+    })
+    .await
+}
+
+#[then("the PRM bearer_methods_supported, if present, offers the header and not the query")]
+async fn prm_bearer_methods(w: &mut World) {
+    w.step(async |w| {
+        let f = check::prm_14_bearer_methods(prm_found(w)?);
+        w.expect(f)
+    })
+    .await
+}
+
+#[then(
+    "the PRM signed_metadata, if present, is a JWS whose payload has iss and no signed_metadata"
+)]
+async fn prm_signed_metadata(w: &mut World) {
+    w.step(async |w| {
+        let f = check::prm_16_signed_metadata(prm_found(w)?);
+        w.expect(f)
+    })
+    .await
+}
+
+#[then("the AS metadata protected_resources, if present, lists the MCP server URL")]
+async fn as_lists_resource(w: &mut World) {
+    w.step(async |w| {
+        let f = check::prm_17_listed_by_as(&w.ctx.target, as_found(w)?);
+        w.expect(f)
+    })
+    .await
+}
+
+#[then("the metadata issuer is an https URL without query or fragment")]
+async fn issuer_syntax(w: &mut World) {
+    w.step(async |w| {
+        let f = check::asm_05_issuer_syntax(as_found(w)?);
+        w.expect(f)
+    })
+    .await
+}
+
+/// The OpenID Connect discovery URLs of an issuer, in the MCP 2025-11-25 order.
+fn oidc_candidates(issuer: &Url) -> Vec<Url> {
+    let mut out = vec![wellknown::path_inserted(issuer, wellknown::OIDC_SUFFIX)];
+    let appended = wellknown::appended(issuer, wellknown::OIDC_SUFFIX);
+    if !out.contains(&appended) {
+        out.push(appended);
+    }
+    out
+}
+
+/// The first OpenID Connect discovery document the issuer serves, if any.
+async fn fetch_oidc(w: &mut World, issuer: &Url) -> Outcome<Option<discovery::Document>> {
+    let mut attempts = Vec::new();
+    let mut found = None;
+    for url in oidc_candidates(issuer) {
+        let (_, doc) = fetch_document(
+            &w.http,
+            &url,
+            MetadataKind::OidcInserted.describe(),
+            &mut attempts,
+        )
+        .await?;
+        if doc.is_some() {
+            found = doc;
+            break;
+        }
+    }
+    w.attempts.extend(attempts);
+    Ok(found)
+}
+
+#[then("the OpenID Connect metadata, if served, lists code_challenge_methods_supported")]
+async fn oidc_lists_pkce(w: &mut World) {
+    w.step(async |w| {
+        let (_, issuer) = issuer(w).await?;
+        let Some(doc) = fetch_oidc(w, &issuer).await? else {
+            return Err(Fault::Skip(format!(
+                "the AS serves no OpenID Connect discovery document; tried: {}",
+                tried(w)
+            )));
+        };
+        let f = check::asm_09_oidc_pkce(&doc);
+        w.expect(f)
+    })
+    .await
+}
+
+#[then("registration_endpoint, if present, is an absolute https URL")]
+async fn registration_endpoint(w: &mut World) {
+    w.step(async |w| {
+        let f = check::asm_10_registration_endpoint(as_found(w)?);
+        w.expect(f)
+    })
+    .await
+}
+
+#[then("client_id_metadata_document_supported is the boolean true")]
+async fn cimd_advertised(w: &mut World) {
+    w.step(async |w| {
+        let f = check::asm_11_cimd_advertised(as_found(w)?);
+        w.expect(f)
+    })
+    .await
+}
+
+#[then("no AS metadata member is empty")]
+async fn as_no_empty_members(w: &mut World) {
+    w.step(async |w| {
+        let f = check::no_empty_members("ASM-12", as_found(w)?, &[]);
+        w.expect(f)
+    })
+    .await
+}
+
+#[then("every endpoint URL in the AS metadata is https")]
+async fn endpoints_https(w: &mut World) {
+    w.step(async |w| {
+        let f = check::asm_13_endpoints_https(as_found(w)?);
+        w.expect(f)
+    })
+    .await
+}
+
+#[then(
+    "grant_types_supported is explicit, with authorization_code and without implicit or password"
+)]
+async fn grant_types(w: &mut World) {
+    w.step(async |w| {
+        let f = check::asm_14_grant_types(as_found(w)?);
+        w.expect(f)
+    })
+    .await
+}
+
+#[then("token_endpoint_auth_methods_supported lists none when a public client was registered")]
+async fn auth_methods_none(w: &mut World) {
+    w.step(async |w| {
+        let public = match w.ctx.client().await {
+            Ok(c) => c.token_endpoint_auth_method == "none",
+            // No registration endpoint: nothing says public clients are accepted.
+            Err(Fault::Skip(_)) => false,
+            Err(e) => return Err(e),
+        };
+        let f = check::asm_15_public_clients(as_found(w)?, public);
+        w.expect(f)
+    })
+    .await
+}
+
+#[then(
+    "authorization_response_iss_parameter_supported matches whether the authorization response carried iss"
+)]
+async fn iss_flag_matches(w: &mut World) {
+    w.step(async |w| {
+        let outcome = need(w.authorization.clone(), "an authorization response")?;
+        if !matches!(
+            outcome,
+            crate::client::login::AuthorizationOutcome::Redirect { .. }
+        ) {
+            return Err(Fault::Harness(format!(
+                "could not run: the authorization ended at {}",
+                outcome.describe()
+            )));
+        }
+        let d = w.ctx.discovered().await?;
+        let f = check::asm_16_iss_advertised(&d.as_metadata.1, outcome.param("iss").is_some());
+        w.expect(f)
+    })
+    .await
+}
+
+#[then(
+    "the RFC 8414 and OpenID Connect metadata, where both are served, agree on issuer and endpoints"
+)]
+async fn metadata_documents_agree(w: &mut World) {
+    w.step(async |w| {
+        let (_, issuer) = issuer(w).await?;
+        let url = wellknown::path_inserted(&issuer, wellknown::OAUTH_AS_SUFFIX);
+        let mut attempts = Vec::new();
+        let (_, oauth) =
+            fetch_document(&w.http, &url, MetadataKind::OAuth.describe(), &mut attempts).await?;
+        w.attempts.extend(attempts);
+        let oidc = fetch_oidc(w, &issuer).await?;
+        let (Some(oauth), Some(oidc)) = (oauth, oidc) else {
+            return Err(Fault::Skip(format!(
+                "the AS does not serve both an RFC 8414 and an OpenID Connect document; tried: {}",
+                tried(w)
+            )));
+        };
+        let f = check::asm_17_documents_agree(&oauth, &oidc);
+        w.expect(f)
+    })
+    .await
+}
+
+#[then("every authorization server PRM lists resolves to metadata with its own issuer")]
+async fn every_issuer_resolves(w: &mut World) {
+    w.step(async |w| {
+        let entries = prm_found(w)?
+            .strings("authorization_servers")
+            .unwrap_or_default();
+        let mut lookups = Vec::new();
+        for entry in entries {
+            let Ok(url) = Url::parse(&entry) else {
+                lookups.push(check::IssuerLookup {
+                    issuer: entry,
+                    document: None,
+                    tried: "not a URL (PRM-10)".into(),
+                });
+                continue;
+            };
+            let mut attempts = Vec::new();
+            let found = discovery::find_as_metadata(&w.http, &url, &mut attempts).await?;
+            lookups.push(check::IssuerLookup {
+                issuer: entry,
+                document: found.map(|(_, d)| d),
+                tried: attempts
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            });
+            w.attempts.extend(attempts);
+        }
+        let f = check::asm_18_every_issuer_resolves(&lookups);
+        w.expect(f)
+    })
+    .await
+}
+
+#[then("every URL of the discovery chain is https, or http on a loopback host")]
+async fn discovery_chain_https(w: &mut World) {
+    w.step(async |w| {
+        let mut urls = vec![("the MCP server".to_string(), w.ctx.target.to_string())];
+        if let Some(raw) = w
+            .probe
+            .as_ref()
+            .and_then(|p| p.bearer())
+            .and_then(|c| c.param("resource_metadata"))
+        {
+            urls.push(("the challenge's resource_metadata".into(), raw.to_string()));
+        }
+        if let Some((_, prm)) = &w.prm {
+            urls.push(("the PRM document".into(), prm.url.to_string()));
+            for s in prm.strings("authorization_servers").unwrap_or_default() {
+                urls.push(("an authorization server in PRM".into(), s));
+            }
+            if let Some(j) = prm.str("jwks_uri") {
+                urls.push(("PRM jwks_uri".into(), j.to_string()));
+            }
+        }
+        let meta = as_found(w)?;
+        urls.push(("the AS metadata document".into(), meta.url.to_string()));
+        for (name, v) in &meta.members {
+            if (name.ends_with("_endpoint") || name == "jwks_uri")
+                && let Some(s) = v.as_str()
+            {
+                urls.push((format!("AS metadata {name}"), s.to_string()));
+            }
+        }
+        let f = check::sec_01_https_everywhere(&urls);
+        w.expect(f)
+    })
+    .await
+}
+
+#[then("the Bearer challenge carries a scope parameter in scope syntax")]
+async fn challenge_scope(w: &mut World) {
+    w.step(async |w| {
+        let f = check::scope_01_challenge_scope(need(w.probe.as_ref(), "probe")?);
+        w.expect(f)
+    })
+    .await
+}

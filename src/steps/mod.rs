@@ -2,7 +2,9 @@
 //! thin: they call the client library and a named check from `crate::checks`.
 
 mod authorization;
+mod cimd;
 mod discovery;
+mod legacy;
 mod registration;
 mod resource;
 mod token;
@@ -23,7 +25,7 @@ use crate::client::registration::{RegisteredClient, Registration};
 use crate::client::wellknown::MetadataKind;
 use crate::context::Context;
 use crate::requirements::Severity;
-use crate::verdict::{Fault, Outcome, Warning};
+use crate::verdict::{Fault, Outcome, Violation, Warning};
 
 /// One scenario's state.
 #[derive(cucumber::World)]
@@ -36,6 +38,8 @@ pub struct World {
     /// Why the scenario stopped early, if it did.
     pub fault: Option<Fault>,
     pub warnings: Vec<Warning>,
+    /// Behaviour recorded for informational requirements.
+    pub observations: Vec<Violation>,
 
     // Discovery.
     pub probe: Option<Probe>,
@@ -70,6 +74,22 @@ pub struct World {
     pub last_response: Option<Response>,
     /// The last credential presented was an empty bearer token (RS-04 allows 400 for it).
     pub empty_token: bool,
+
+    // The authorization endpoint, probed (AUTHZ-01, 03, 08, 10, 16).
+    /// The requests the login driver made in the last authorization.
+    pub login_steps: Vec<crate::client::login::LoginStep>,
+    /// An earlier authorization outcome to compare the last one with (AUTHZ-08).
+    pub compared_authorization: Option<AuthorizationOutcome>,
+    /// Direct answers of the authorization endpoint, each with what was sent.
+    pub endpoint_responses: Vec<(String, Response)>,
+    /// The redirect URI a tampered request used (AUTHZ-03).
+    pub requested_redirect_uri: Option<url::Url>,
+
+    // Client ID metadata documents, and 2025-03-26 probes.
+    /// The harness's document server and the client_id in use (CIMD-*).
+    pub cimd: Option<cimd::CimdScenario>,
+    /// URLs probed for the 2025-03-26 rules, with their answers (LEG-01, LEG-02).
+    pub legacy_probes: Vec<(url::Url, Response)>,
 }
 
 impl fmt::Debug for World {
@@ -92,6 +112,7 @@ impl World {
             started: Instant::now(),
             fault: None,
             warnings: Vec::new(),
+            observations: Vec::new(),
             probe: None,
             attempts: Vec::new(),
             prm: None,
@@ -117,6 +138,12 @@ impl World {
             mcp_responses: Vec::new(),
             last_response: None,
             empty_token: false,
+            login_steps: Vec::new(),
+            compared_authorization: None,
+            endpoint_responses: Vec::new(),
+            requested_redirect_uri: None,
+            cimd: None,
+            legacy_probes: Vec::new(),
         })
     }
 
@@ -133,15 +160,16 @@ impl World {
         }
     }
 
-    /// Applies a check's findings: SHOULD-graded ones become warnings, the first MUST-graded
-    /// one ends the scenario.
+    /// Applies a check's findings: SHOULD-graded ones become warnings, informational ones
+    /// observations, and the first MUST-graded one ends the scenario.
     pub fn expect(&mut self, findings: Findings) -> Outcome {
         let mut failure = None;
         for v in findings {
-            if v.severity_in(self.ctx.revision) == Severity::Should {
-                self.warnings.push(Warning(v));
-            } else if failure.is_none() {
-                failure = Some(v);
+            match v.severity_in(self.ctx.revision) {
+                Severity::Should => self.warnings.push(Warning(v)),
+                Severity::Info => self.observations.push(v),
+                Severity::Must if failure.is_none() => failure = Some(v),
+                Severity::Must => {}
             }
         }
         match failure {

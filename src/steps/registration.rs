@@ -1,11 +1,12 @@
 //! Registration steps (RFC 7591).
 
 use cucumber::{given, then, when};
-use serde_json::json;
+use serde_json::{Map, Value, json};
 
+use super::authorization::{AuthorizationRequest, send_authorization};
 use super::{World, need};
 use crate::checks::registration as check;
-use crate::client::registration::Registration;
+use crate::client::registration::{RegisteredClient, Registration};
 use crate::verdict::{Fault, Outcome};
 
 async fn register(w: &mut World, reg: Registration) -> Outcome {
@@ -118,6 +119,128 @@ async fn refused_with(w: &mut World, error: String, id: String) {
 async fn refused_with_either(w: &mut World, a: String, b: String, id: String) {
     w.step(async |w| {
         let f = check::refused_with(&id, response(w)?, &[a.as_str(), b.as_str()]);
+        w.expect(f)
+    })
+    .await
+}
+
+#[when("the client registers a confidential client with client_secret_basic")]
+async fn register_confidential(w: &mut World) {
+    w.step(async |w| {
+        let reg = Registration::confidential_client(&w.ctx.redirect_uri);
+        register(w, reg).await
+    })
+    .await
+}
+
+/// The members a DCR-08 scenario sends, as the JSON object its step names.
+fn metadata_members(text: &str) -> Outcome<Map<String, Value>> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(m)) => Ok(m),
+        _ => Err(Fault::Harness(format!(
+            "the step's metadata {text:?} is not a JSON object"
+        ))),
+    }
+}
+
+#[when(regex = r"^the client registers a public client with the metadata (\{.*\})$")]
+async fn register_with_metadata(w: &mut World, members: String) {
+    w.step(async |w| {
+        let members = metadata_members(&members)?;
+        let reg = members.into_iter().fold(
+            Registration::public_client(&w.ctx.redirect_uri),
+            |r, (k, v)| r.tamper(&k, v),
+        );
+        register(w, reg).await
+    })
+    .await
+}
+
+#[then(
+    regex = r"^the registration is refused with invalid_client_metadata, or the response shows a valid value for (\{.*\}) \(DCR-08\)$"
+)]
+async fn refused_or_substituted(w: &mut World, members: String) {
+    w.step(async |w| {
+        let tampered = metadata_members(&members)?;
+        let f = check::dcr_08_refused_or_substituted(response(w)?, &tampered);
+        w.expect(f)
+    })
+    .await
+}
+
+#[then("a client_secret in the response comes with client_secret_expires_at (DCR-03)")]
+async fn secret_expiry(w: &mut World) {
+    w.step(async |w| {
+        let f = check::dcr_03_secret_expiry(response(w)?);
+        w.expect(f)
+    })
+    .await
+}
+
+#[then("the response holds no client_secret (DCR-04)")]
+async fn no_secret(w: &mut World) {
+    w.step(async |w| {
+        let f = check::dcr_04_no_secret(response(w)?);
+        w.expect(f)
+    })
+    .await
+}
+
+#[then("the registration endpoint is https (DCR-12)")]
+async fn registration_tls(w: &mut World) {
+    w.step(async |w| {
+        let d = w.ctx.discovered().await?;
+        let endpoint = need(d.endpoints.registration.clone(), "registration endpoint")?;
+        let f = check::dcr_12_tls(&endpoint);
+        w.expect(f)
+    })
+    .await
+}
+
+#[then("a response carrying a client_secret has Cache-Control: no-store (DCR-13)")]
+async fn secret_not_cached(w: &mut World) {
+    w.step(async |w| {
+        let f = check::dcr_13_no_store(response(w)?).ok_or_else(|| {
+            Fault::Skip("the AS issued no client_secret, so no response carried one".into())
+        })?;
+        w.expect(f)
+    })
+    .await
+}
+
+#[when("the client just registered requests authorization at once")]
+async fn new_client_authorizes(w: &mut World) {
+    w.step(async |w| {
+        let redirect_uri = w.ctx.redirect_uri.clone();
+        let resp = response(w)?;
+        let client = RegisteredClient::from_response(resp, &redirect_uri).ok_or_else(|| {
+            Fault::Harness(format!(
+                "could not run: the registration failed ({}); see DCR-01",
+                crate::checks::describe(resp)
+            ))
+        })?;
+        let scope = w.flow_scope().await?;
+        let req = AuthorizationRequest::new(client, Some(w.ctx.target.to_string()), scope);
+        send_authorization(w, req, |p| p).await?;
+        Ok(())
+    })
+    .await
+}
+
+#[then("the authorization endpoint takes up the new client (DCR-14)")]
+async fn new_client_taken_up(w: &mut World) {
+    w.step(async |w| {
+        let outcome = need(w.authorization.as_ref(), "an authorization attempt")?;
+        let f = check::dcr_14_usable(outcome);
+        w.expect(f)
+    })
+    .await
+}
+
+#[then("the registration is open, or refused with 401 or invalid_token (DCR-15)")]
+async fn open_or_token_required(w: &mut World) {
+    w.step(async |w| {
+        let f = check::dcr_15_open_or_token_required(response(w)?);
         w.expect(f)
     })
     .await

@@ -284,3 +284,169 @@ async fn target_refuses(w: &mut World) {
     })
     .await
 }
+
+// RS-03, RS-10, RS-12..16 and the scope steps (SCOPE-04, SCOPE-05, SCOPE-07).
+
+#[when(regex = r#"^the client lists tools with the access token under the scheme "([^"]+)"$"#)]
+async fn list_with_scheme(w: &mut World, scheme: String) {
+    w.step(async |w| {
+        let token = w.tokens()?.access_token.clone();
+        list_tools(w, Credential::Scheme(scheme, token)).await
+    })
+    .await
+}
+
+#[then(regex = r"^the MCP server accepts the request \(([A-Z]+-\d{2})\)$")]
+async fn accepts_request(w: &mut World, id: String) {
+    w.step(async |w| {
+        let f = check::accepted(&id, w.last_mcp()?);
+        w.expect(f)
+    })
+    .await
+}
+
+#[when(
+    "the client lists tools with the access token in the header and a made-up token in the query string"
+)]
+async fn list_with_header_and_query(w: &mut World) {
+    w.step(async |w| {
+        use base64::Engine;
+        use rand::RngCore;
+        let mut b = [0u8; 32];
+        rand::rng().fill_bytes(&mut b);
+        let made_up = Secret::new(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b));
+        let mcp = w.mcp();
+        let req = mcp
+            .tools_list()
+            .with_credential(w.bearer()?)
+            .with_session(w.session.clone());
+        let resp = mcp.send_with_query_token(&req, &made_up).await?;
+        w.last_response = Some(resp.http.clone());
+        w.mcp_responses.push(resp);
+        Ok(())
+    })
+    .await
+}
+
+#[then("the request is served with the header's token or refused with 400 (RS-10)")]
+async fn query_copy_not_read(w: &mut World) {
+    w.step(async |w| {
+        let f = check::rs_10_query_copy_not_read(w.last_mcp()?);
+        w.expect(f)
+    })
+    .await
+}
+
+#[when("the client revokes the access token")]
+async fn revokes_access_token(w: &mut World) {
+    w.step(async |w| {
+        let d = w.ctx.discovered().await?;
+        let Some(endpoint) = d.endpoints.revocation.clone() else {
+            return Err(Fault::Skip(
+                "the AS metadata has no revocation_endpoint (RFC 7009)".into(),
+            ));
+        };
+        let client = w.client()?.clone();
+        let token = w.tokens()?.access_token.clone();
+        let resp =
+            crate::client::oauth::revoke(&w.http, &endpoint, &client, &token, "access_token")
+                .await?;
+        if !resp.status.is_success() {
+            return Err(Fault::Harness(format!(
+                "could not run: revoking the access token answered {}",
+                crate::checks::describe(&resp)
+            )));
+        }
+        Ok(())
+    })
+    .await
+}
+
+#[then("the privileged operation is not carried out (RS-13)")]
+async fn privileged_not_carried_out(w: &mut World) {
+    w.step(async |w| {
+        let f = check::rs_13_not_carried_out(w.last_mcp()?);
+        w.expect(f)
+    })
+    .await
+}
+
+#[then("the 401 challenge carries resource_metadata (RS-15)")]
+async fn challenge_has_resource_metadata(w: &mut World) {
+    w.step(async |w| {
+        let Some(f) = check::rs_15_resource_metadata(w.last_mcp()?) else {
+            return Err(Fault::Harness(
+                "could not run: the request was not refused with 401 (see RS-04)".into(),
+            ));
+        };
+        w.expect(f)
+    })
+    .await
+}
+
+#[when(expr = "the client opens {int} MCP conversations with the access token")]
+async fn opens_many(w: &mut World, n: usize) {
+    w.step(async |w| {
+        if w.ctx.revision.is_stateless() {
+            return Err(Fault::Skip(format!(
+                "MCP {} has no sessions",
+                w.ctx.revision
+            )));
+        }
+        let mcp = w.mcp();
+        let bearer = w.bearer()?;
+        w.mcp_responses.clear();
+        for _ in 0..n {
+            let (resp, session) = mcp.open(&bearer).await?;
+            let f = check::accepted("RS-02", &resp);
+            w.mcp_responses.push(resp);
+            w.expect(f)?;
+            if session.is_none() {
+                return Err(Fault::Skip(
+                    "the MCP server issues no Mcp-Session-Id (sessions are optional)".into(),
+                ));
+            }
+        }
+        Ok(())
+    })
+    .await
+}
+
+#[then("the session IDs are distinct and unpredictable (RS-16)")]
+async fn session_ids_unpredictable(w: &mut World) {
+    w.step(async |w| {
+        let ids: Vec<String> = w
+            .mcp_responses
+            .iter()
+            .filter_map(|r| r.session_id().map(str::to_string))
+            .collect();
+        let f = check::rs_16_session_ids(&ids);
+        w.expect(f)
+    })
+    .await
+}
+
+#[when("the client obtains tokens for the scope the challenge names")]
+async fn step_up(w: &mut World) {
+    w.step(async |w| {
+        let Some(scope) = check::challenged_scope(w.last_mcp()?) else {
+            return Err(Fault::Harness(
+                "could not run: the refusal names no scope to step up to (see SCOPE-03)".into(),
+            ));
+        };
+        hold_tokens(w, Some(scope)).await
+    })
+    .await
+}
+
+#[then("the two answers carry the same challenge (SCOPE-05)")]
+async fn same_challenge(w: &mut World) {
+    w.step(async |w| {
+        let [.., first, second] = w.mcp_responses.as_slice() else {
+            return Err(Fault::Harness("step order: two answers needed".into()));
+        };
+        let f = check::scope_05_same_challenge(first, second);
+        w.expect(f)
+    })
+    .await
+}

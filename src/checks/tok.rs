@@ -1,0 +1,259 @@
+//! Checks of the token endpoint in general (TOK-*): the error response's shape, client
+//! authentication failures, throttling of wrong secrets, and the endpoint's transport.
+
+use url::Url;
+
+use super::{Findings, describe, is_https_or_loopback};
+use crate::client::http::Response;
+use crate::client::www_authenticate;
+use crate::verdict::Violation;
+
+/// The error codes a token endpoint may send: OAuth 2.1 §3.2.4, plus `invalid_target` from
+/// RFC 8707 §2.
+pub const TOKEN_ERROR_CODES: [&str; 7] = [
+    "invalid_request",
+    "invalid_client",
+    "invalid_grant",
+    "unauthorized_client",
+    "unsupported_grant_type",
+    "invalid_scope",
+    "invalid_target",
+];
+
+/// TOK-01: a token error is 400 (401 is allowed for `invalid_client`, §3.2.4), an
+/// `application/json` object whose `error` is a registered code, and whose `error_description`
+/// and `error_uri`, when present, are strings.
+pub fn tok_01_error_shape(resp: &Response) -> Findings {
+    const ID: &str = "TOK-01";
+    if resp.status.is_success() {
+        return vec![Violation::new(
+            ID,
+            "an error response to a request that cannot succeed",
+            describe(resp),
+        )];
+    }
+    let mut out = Vec::new();
+    let media = resp.media_type();
+    if media.as_deref() != Some("application/json") {
+        out.push(Violation::new(
+            ID,
+            "Content-Type application/json",
+            media.map_or("no Content-Type".into(), |m| format!("Content-Type {m}")),
+        ));
+    }
+    let body = match resp.json_object() {
+        Ok(b) => b,
+        Err(e) => {
+            out.push(Violation::new(
+                ID,
+                "a JSON object with error",
+                format!("{e}: {}", describe(resp)),
+            ));
+            return out;
+        }
+    };
+    let code = body.get("error").and_then(|v| v.as_str());
+    match code {
+        Some(c) if TOKEN_ERROR_CODES.contains(&c) => {}
+        Some(c) => out.push(Violation::new(
+            ID,
+            format!("error one of {}", TOKEN_ERROR_CODES.join(", ")),
+            format!("error {c:?}"),
+        )),
+        None => out.push(Violation::new(ID, "a string member error", describe(resp))),
+    }
+    let status = resp.status.as_u16();
+    let status_ok = status == 400 || (status == 401 && code == Some("invalid_client"));
+    if !status_ok {
+        out.push(Violation::new(
+            ID,
+            "status 400 (or 401 for invalid_client)",
+            format!("status {status}"),
+        ));
+    }
+    for member in ["error_description", "error_uri"] {
+        if body.get(member).is_some_and(|v| !v.is_string()) {
+            out.push(Violation::new(
+                ID,
+                format!("{member}, when present, a string"),
+                describe(resp),
+            ));
+        }
+    }
+    out
+}
+
+/// TOK-06: a client that authenticated with the `Authorization` header and failed gets 401
+/// `invalid_client` with a `WWW-Authenticate` challenge of the scheme it used (Basic).
+pub fn tok_06_basic_failure(resp: &Response) -> Findings {
+    const ID: &str = "TOK-06";
+    let expected = "401 with error invalid_client and WWW-Authenticate: Basic";
+    let mut out = super::oauth_refusal(ID, resp, &[401], &["invalid_client"]);
+    if !out.is_empty() {
+        out[0].expected = expected.into();
+        return out;
+    }
+    let challenges = www_authenticate::parse_all(resp.header_all("www-authenticate"));
+    let basic = challenges.is_ok_and(|cs| cs.iter().any(|c| c.is("basic")));
+    if !basic {
+        let actual = match resp.header_all("www-authenticate").as_slice() {
+            [] => "no WWW-Authenticate header".to_string(),
+            values => format!("WWW-Authenticate: {}", values.join(", ")),
+        };
+        out.push(Violation::new(ID, expected, actual));
+    }
+    out
+}
+
+/// TOK-10: after many wrong secrets the endpoint throttles (some answer is 429) or locks the
+/// client out (the right secret is then refused as well). OAuth 2.1 §2.4.1 requires protection
+/// but not its form, so a miss is advisory.
+pub fn tok_10_throttled(wrong: &[Response], right_after: &Response) -> Findings {
+    let throttled = wrong
+        .iter()
+        .chain(std::iter::once(right_after))
+        .any(|r| r.status.as_u16() == 429);
+    let locked_out = right_after.status.as_u16() == 401
+        || super::oauth_refusal("TOK-10", right_after, &[400, 401], &["invalid_client"]).is_empty();
+    if throttled || locked_out {
+        return Vec::new();
+    }
+    let mut statuses: Vec<String> = wrong
+        .iter()
+        .map(|r| r.status.as_u16().to_string())
+        .collect();
+    statuses.dedup();
+    vec![
+        Violation::new(
+            "TOK-10",
+            format!(
+                "throttling (429) or a lockout after {} wrong secrets",
+                wrong.len()
+            ),
+            format!(
+                "every wrong secret was checked (statuses {}); then the right secret: {}",
+                statuses.join(" "),
+                describe(right_after)
+            ),
+        )
+        .as_warning(
+            "OAuth 2.1 §2.4.1 requires protection against brute force but leaves its form open; \
+             a target may use secrets too long to guess instead",
+        ),
+    ]
+}
+
+/// TOK-11: the token endpoint is https (http only on a loopback host, for development).
+pub fn tok_11_https(endpoint: &Url) -> Findings {
+    if is_https_or_loopback(endpoint) {
+        Vec::new()
+    } else {
+        vec![Violation::new(
+            "TOK-11",
+            "an https token endpoint",
+            endpoint.to_string(),
+        )]
+    }
+}
+
+/// TOK-11: a token request sent as GET (which clients must not do) issues no tokens. OAuth 2.1
+/// binds the client to POST and leaves the server's answer to a GET open, so serving it is
+/// advisory.
+pub fn tok_11_get_not_served(resp: &Response) -> Findings {
+    let issued = resp.status.is_success()
+        && resp
+            .json_object()
+            .is_ok_and(|o| o.contains_key("access_token"));
+    if !issued {
+        return Vec::new();
+    }
+    vec![
+        Violation::new(
+            "TOK-11",
+            "a GET token request refused (405, or an OAuth error)",
+            format!("tokens were issued: {}", describe(resp)),
+        )
+        .as_warning(
+            "O21 §3.2 requires POST of the client; the server's answer to a GET is not specified",
+        ),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::testing::{json, response};
+    use crate::requirements::Severity;
+
+    #[test]
+    fn tok_01_examples() {
+        let good = json(
+            400,
+            r#"{"error":"invalid_grant","error_description":"the code is unknown"}"#,
+        );
+        assert!(tok_01_error_shape(&good).is_empty());
+        let client_401 = json(401, r#"{"error":"invalid_client"}"#);
+        assert!(tok_01_error_shape(&client_401).is_empty());
+
+        let as_text = response(
+            400,
+            &[("content-type", "text/plain")],
+            r#"{"error":"invalid_grant"}"#,
+        );
+        let f = tok_01_error_shape(&as_text);
+        assert_eq!(f.len(), 1);
+        assert!(f[0].actual.contains("text/plain"));
+        let unregistered = json(400, r#"{"error":"bad_code"}"#);
+        assert_eq!(tok_01_error_shape(&unregistered).len(), 1);
+        let grant_401 = json(401, r#"{"error":"invalid_grant"}"#);
+        assert_eq!(tok_01_error_shape(&grant_401).len(), 1);
+        let numeric_uri = json(400, r#"{"error":"invalid_request","error_uri":3}"#);
+        assert_eq!(tok_01_error_shape(&numeric_uri).len(), 1);
+        assert_eq!(tok_01_error_shape(&json(200, "{}")).len(), 1);
+    }
+
+    #[test]
+    fn tok_06_examples() {
+        let good = response(
+            401,
+            &[
+                ("content-type", "application/json"),
+                ("www-authenticate", "Basic realm=\"token\""),
+            ],
+            r#"{"error":"invalid_client"}"#,
+        );
+        assert!(tok_06_basic_failure(&good).is_empty());
+        let no_challenge = json(401, r#"{"error":"invalid_client"}"#);
+        assert_eq!(tok_06_basic_failure(&no_challenge).len(), 1);
+        let bad_400 = json(400, r#"{"error":"invalid_client"}"#);
+        let f = tok_06_basic_failure(&bad_400);
+        assert_eq!(f.len(), 1);
+        assert!(f[0].expected.contains("WWW-Authenticate: Basic"));
+    }
+
+    #[test]
+    fn tok_10_examples() {
+        let wrong = json(401, r#"{"error":"invalid_client"}"#);
+        let throttled = json(429, r#"{"error":"invalid_client"}"#);
+        let served = json(400, r#"{"error":"invalid_grant"}"#);
+        assert!(tok_10_throttled(&[wrong.clone(), throttled.clone()], &served).is_empty());
+        assert!(tok_10_throttled(std::slice::from_ref(&wrong), &wrong).is_empty());
+        let f = tok_10_throttled(&[wrong.clone(), wrong], &served);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].severity(), Severity::Should);
+    }
+
+    #[test]
+    fn tok_11_examples() {
+        let u = |s: &str| Url::parse(s).expect("url");
+        assert!(tok_11_https(&u("https://as.example/token")).is_empty());
+        assert!(tok_11_https(&u("http://127.0.0.1:9/token")).is_empty());
+        assert_eq!(tok_11_https(&u("http://as.example/token")).len(), 1);
+        let refused = json(405, r#"{"error":"invalid_request"}"#);
+        assert!(tok_11_get_not_served(&refused).is_empty());
+        let served = json(200, r#"{"access_token":"a","token_type":"Bearer"}"#);
+        let f = tok_11_get_not_served(&served);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].severity(), Severity::Should);
+    }
+}
