@@ -141,3 +141,21 @@ Feature: Authorization endpoint (OAuth 2.1 §4.1.1, §4.1.2; RFC 9207)
       | case                     | change                                    |
       | unsupported PKCE method  | code_challenge_method set to "S512"       |
       | unknown response type    | response_type set to "harness_unknown"    |
+
+  # The flow's scope with a made-up one: a refusal must be invalid_scope; an AS that goes on
+  # must leave the made-up scope out of the grant and say so in the token response.
+  @SCOPE-08 @must
+  Scenario: SCOPE-08 An unknown scope is refused with invalid_scope, or dropped from the grant
+    When the client requests authorization for the flow's scope plus "harness-nonexistent"
+    And the client redeems the code, if the authorization issued one
+    Then "harness-nonexistent" is refused with invalid_scope and the request's state, or dropped from a grant the token response states (SCOPE-08)
+
+  @AUTHZ-20 @should
+  Scenario: AUTHZ-20 A successful authorization response carries iss
+    When the client obtains an authorization code
+    Then the code comes back with iss (AUTHZ-20)
+
+  @AUTHZ-20 @should
+  Scenario: AUTHZ-20 An error response carries iss
+    When the client requests authorization with response_type set to "harness_unknown"
+    Then the error comes back with iss (AUTHZ-20)

@@ -123,6 +123,16 @@ Feature: Discovery: the 401 challenge, protected resource metadata and AS metada
     When the client sends the opening MCP request without credentials
     Then the Bearer challenge carries a scope parameter in scope syntax
 
+  @SCOPE-02 @info
+  Scenario: SCOPE-02 A 401 challenge naming scopes PRM scopes_supported does not list is recorded
+    When the client sends the opening MCP request without credentials
+    Then a challenged scope that PRM scopes_supported does not list is recorded (SCOPE-02)
+
+  @SCOPE-09 @should
+  Scenario: SCOPE-09 The 401 challenge does not ask for offline_access
+    When the client sends the opening MCP request without credentials
+    Then the Bearer challenge's scope does not name offline_access (SCOPE-09)
+
   @ASM-05 @must
   Scenario: ASM-05 The issuer is an https URL without query or fragment
     When the client looks for AS metadata at every well-known URL in order
@@ -178,3 +188,13 @@ Feature: Discovery: the 401 challenge, protected resource metadata and AS metada
   Scenario: ASM-18 Every authorization server PRM lists resolves to its metadata
     When the client looks for PRM by every route
     Then every authorization server PRM lists resolves to metadata with its own issuer
+
+  @PRM-18 @should
+  Scenario: PRM-18 PRM scopes_supported does not list offline_access
+    When the client looks for PRM by every route
+    Then the PRM scopes_supported does not list offline_access (PRM-18)
+
+  @ASM-19 @info
+  Scenario: ASM-19 An AS offering dynamic client registration also offers client ID metadata documents
+    When the client looks for AS metadata at every well-known URL in order
+    Then a registration_endpoint, if offered, comes with client ID metadata document support (ASM-19)

@@ -96,3 +96,17 @@ Feature: Dynamic client registration (RFC 7591)
   Scenario: DCR-15 Registration without an initial access token is open, or refused as needing one
     When the client registers a public client
     Then the registration is open, or refused with 401 or invalid_token (DCR-15)
+
+  @DCR-12 @must
+  Scenario: DCR-12 The registration endpoint is https
+    Then the registration endpoint is https (DCR-12)
+
+  @DCR-16 @should
+  Scenario: DCR-16 A native client with loopback redirect URIs is registered
+    When the client registers a native public client with loopback redirect URIs
+    Then the registration response is 201, application_type native if echoed (DCR-16)
+
+  @DCR-17 @info
+  Scenario: DCR-17 A web client with a localhost redirect URI: accepted or properly refused
+    When the client registers a web public client with redirect_uris set to "http://localhost:49152/callback"
+    Then the registration is recorded: accepted, or refused with invalid_redirect_uri or invalid_client_metadata (DCR-17)

@@ -38,7 +38,7 @@ Feature: Resource indicators (RFC 8707) and audience binding
     When the client requests authorization with resource set to "https://unknown.example/mcp"
     Then the authorization is refused with "invalid_target" and no code (RES-04)
 
-  @RES-05 @should
+  @RES-05 @info
   Scenario: RES-05 Without resource the AS applies a default or refuses with invalid_target
     When the client requests authorization with resource omitted
     Then the authorization yields a code or is refused with "invalid_target" (RES-05)
@@ -59,7 +59,7 @@ Feature: Resource indicators (RFC 8707) and audience binding
   Scenario: RES-08 The protected resource metadata names the resource without a trailing slash
     Then the PRM resource has no trailing slash (RES-08)
 
-  @RES-09 @should
+  @RES-09 @info
   Scenario: RES-09 Several resources in one request get a code or invalid_target
     Given a second protected resource
     When the client requests authorization with resource set to the MCP server and the second resource

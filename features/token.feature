@@ -91,3 +91,9 @@ Feature: The token endpoint (OAuth 2.1 §3.2)
   Scenario: REFRESH-12 Access tokens are short-lived
     When the client obtains tokens for the MCP server
     Then the access token lives at most 3600 seconds (REFRESH-12)
+
+  # Several scopes at once, some of which an AS may grant only by policy.
+  @SCOPE-06 @must
+  Scenario: SCOPE-06 The token response states the granted scope when it differs from the request
+    When the client obtains tokens for the MCP server with every scope the resource lists
+    Then the token response states the granted scope, or the access token grants the scope requested (SCOPE-06)

@@ -114,6 +114,9 @@ pub struct RunArgs {
     /// Where to write the Cucumber JSON report.
     #[arg(long, value_name = "PATH", default_value = "reports/cucumber.json")]
     pub json: PathBuf,
+    /// Where to write the verdicts as JSON (pass, info, warn, skip, known, fail, error).
+    #[arg(long, value_name = "PATH", default_value = "reports/results.json")]
+    pub results: PathBuf,
     /// How many scenarios run at once (default 16).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub concurrency: Option<u16>,
@@ -157,6 +160,7 @@ impl Default for RunArgs {
             },
             junit: PathBuf::from("reports/junit.xml"),
             json: PathBuf::from("reports/cucumber.json"),
+            results: PathBuf::from("reports/results.json"),
             concurrency: None,
             timeout: None,
             spec: None,
@@ -207,6 +211,7 @@ impl RunArgs {
             name: self.filters.name,
             junit: self.junit,
             json: self.json,
+            results: self.results,
             concurrency: self.concurrency.map(usize::from),
             timeout: self.timeout,
             spec: match self.spec {

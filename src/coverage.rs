@@ -279,6 +279,18 @@ mod tests {
         assert!(pkce06["links"].as_array().is_some_and(|l| !l.is_empty()));
     }
 
+    /// The gate: no unknown ID, every testable requirement of every revision has a scenario or
+    /// a written reason, and every `@must` scenario has a defect.
+    #[test]
+    fn the_embedded_features_cover_the_whole_catalogue() {
+        let c = embedded();
+        assert_eq!(c.problems(), Vec::<String>::new());
+        assert!(c.scenarios >= 120, "{} scenarios", c.scenarios);
+        for (rev, [_, _, _, missing]) in c.by_revision() {
+            assert_eq!(missing, 0, "{rev}");
+        }
+    }
+
     #[test]
     fn untestable_requirements_carry_a_reason() {
         let c = embedded();

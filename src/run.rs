@@ -35,6 +35,8 @@ pub struct RunOptions {
     pub name: Option<Regex>,
     pub junit: PathBuf,
     pub json: PathBuf,
+    /// The machine-readable verdicts.
+    pub results: PathBuf,
     pub concurrency: Option<usize>,
     pub timeout: Option<u64>,
     pub spec: Option<Revision>,
@@ -212,8 +214,9 @@ pub async fn run(opts: RunOptions) -> Result<RunResult, RunError> {
         .unwrap_or(16)
         .max(1);
     let json_file = create(&opts.json)?;
-    // Fail on an unwritable JUnit path now, not after the run.
+    // Fail on an unwritable report path now, not after the run.
     create(&opts.junit)?;
+    create(&opts.results)?;
 
     if !opts.quiet {
         eprintln!(
@@ -257,12 +260,18 @@ pub async fn run(opts: RunOptions) -> Result<RunResult, RunError> {
     if !opts.quiet {
         crate::out!("\n{}", report::summary(&records));
         crate::out!(
-            "JUnit: {}\nCucumber JSON: {}",
+            "JUnit: {}\nResults: {}\nCucumber JSON: {}",
             opts.junit.display(),
+            opts.results.display(),
             opts.json.display()
         );
     }
     let exit_code = report::exit_code(&records, opts.strict);
+    let results = report::results_json(&records, revision.as_str(), exit_code);
+    let results = serde_json::to_string_pretty(&results)
+        .map_err(|e| RunError::Harness(format!("cannot render the results: {e}")))?;
+    std::fs::write(&opts.results, results)
+        .map_err(|e| RunError::Usage(format!("cannot write {}: {e}", opts.results.display())))?;
     Ok(RunResult { records, exit_code })
 }
 

@@ -59,6 +59,14 @@ pub const WIDE_DEFECTS: &[(Defect, &str)] = &[
         "relative endpoints cannot be used, so no flow can start",
     ),
     (
+        Defect::RegistrationEndpointPlainHttp,
+        "the harness registers its client only at an https (or loopback) registration endpoint, so no flow can start",
+    ),
+    (
+        Defect::AuthorizeGetUnsupported,
+        "every flow starts with a GET on the authorization endpoint",
+    ),
+    (
         Defect::PkcePlainComparison,
         "every flow redeems a code with S256, and none can",
     ),
@@ -112,6 +120,24 @@ pub const RUN_UNDER: &[(Defect, Revision, Layout, &str)] = &[
         Revision::V2025_03_26,
         Layout::Legacy20250326,
         "LEG-06 (localhost or https redirect URIs) is a 2025-03-26 rule",
+    ),
+    (
+        Defect::PrmListsOfflineAccess,
+        Revision::V2026_07_28,
+        Layout::SameOrigin,
+        "PRM-18 (no offline_access in PRM) is a 2026-07-28 rule",
+    ),
+    (
+        Defect::InsufficientScopeOffersOfflineAccess,
+        Revision::V2026_07_28,
+        Layout::SameOrigin,
+        "SCOPE-09 (no offline_access in challenges) is a 2026-07-28 rule",
+    ),
+    (
+        Defect::InsufficientScopeChallengePartial,
+        Revision::V2026_07_28,
+        Layout::SameOrigin,
+        "SCOPE-10 (every needed scope in one challenge) is a 2026-07-28 rule",
     ),
 ];
 
@@ -206,14 +232,15 @@ pub struct Selftest {
 }
 
 impl Selftest {
-    /// Whether the clean run passed every scenario (no failure, warning or error).
+    /// Whether the clean run passed every scenario (no failure, warning or error; info is a
+    /// pass that recorded something).
     pub fn clean_passed(&self) -> bool {
         match &self.clean.outcome {
             Ok(records) => {
                 !records.is_empty()
                     && records
                         .iter()
-                        .all(|r| matches!(r.verdict, Verdict::Pass | Verdict::Skip))
+                        .all(|r| matches!(r.verdict, Verdict::Pass | Verdict::Info | Verdict::Skip))
             }
             Err(_) => false,
         }
@@ -289,10 +316,9 @@ impl Selftest {
                     Totals::of(records)
                 ));
                 if !self.clean_passed() {
-                    for r in records
-                        .iter()
-                        .filter(|r| !matches!(r.verdict, Verdict::Pass | Verdict::Skip))
-                    {
+                    for r in records.iter().filter(|r| {
+                        !matches!(r.verdict, Verdict::Pass | Verdict::Info | Verdict::Skip)
+                    }) {
                         out.push_str(&format!("- {} {}\n", r.verdict, r.name));
                     }
                     out.push('\n');
@@ -426,6 +452,7 @@ pub fn run(opts: &SelftestOptions) -> Result<Selftest, RunError> {
         name: None,
         junit: PathBuf::new(),
         json: PathBuf::new(),
+        results: PathBuf::new(),
         concurrency: None,
         timeout: None,
         // Defects are judged under one fixed revision, never one learned from the target.
@@ -479,6 +506,7 @@ pub fn run(opts: &SelftestOptions) -> Result<Selftest, RunError> {
                     let run_opts = RunOptions {
                         junit: dir.join("junit.xml"),
                         json: dir.join("cucumber.json"),
+                        results: dir.join("results.json"),
                         defects: defect.map(Defects::only).unwrap_or_default(),
                         spec: defect.and_then(run_under).map(|(r, _, _)| r).or(base.spec),
                         layout: defect

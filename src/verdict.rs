@@ -67,6 +67,16 @@ impl fmt::Display for Violation {
         writeln!(f, "{} ({}): {text}", self.requirement, self.severity())?;
         writeln!(f, "  Expected: {}", self.expected)?;
         write!(f, "  Actual:   {}", self.actual)?;
+        let links = requirements::get(&self.requirement)
+            .map(|r| requirements::links(&r.sources))
+            .unwrap_or_default();
+        if !links.is_empty() {
+            let links: Vec<String> = links
+                .iter()
+                .map(|(label, url)| format!("{label} <{url}>"))
+                .collect();
+            write!(f, "\n  Sources:  {}", links.join(", "))?;
+        }
         if let Some(why) = &self.downgraded {
             write!(f, "\n  Graded as a warning: {why}")?;
         }
@@ -148,6 +158,12 @@ mod tests {
         assert!(text.starts_with("PKCE-06 (MUST): A wrong verifier"));
         assert!(text.contains("Expected: 400 invalid_grant"));
         assert!(text.contains("Actual:   200 with tokens"));
+        assert!(
+            text.contains(
+                "Sources:  RFC 7636 §4.6 <https://www.rfc-editor.org/rfc/rfc7636#section-4.6>"
+            ),
+            "{text}"
+        );
         assert_eq!(v.severity(), Severity::Must);
         let w = v.as_warning("the spec allows the other route");
         assert_eq!(w.severity(), Severity::Should);

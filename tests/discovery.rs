@@ -210,3 +210,43 @@ async fn a_slow_answer_is_a_timeout_not_a_hang() {
     }
     assert!(started.elapsed() < Duration::from_secs(4));
 }
+
+/// MCP 2025-03-26: a server that publishes no metadata (every well-known URL answers 404) is
+/// used through the default endpoints below the MCP server's origin. A metadata URL that fails
+/// otherwise (500) is not a reason to guess.
+#[tokio::test]
+async fn a_2025_03_26_server_without_metadata_gets_the_default_endpoints() {
+    let server = MockServer::start().await;
+    let base = server.uri();
+    Mock::given(method("POST"))
+        .and(path("/mcp"))
+        .respond_with(ResponseTemplate::new(401).insert_header("www-authenticate", "Bearer"))
+        .mount(&server)
+        .await;
+    let http = http(Duration::from_secs(5));
+    let url = Url::parse(&format!("{base}/mcp")).expect("url");
+    let mcp = McpClient::new(http.fork(), url.clone(), Revision::V2025_03_26);
+    let d = discovery::discover(&http, &mcp)
+        .await
+        .expect("the default endpoints are used");
+    assert_eq!(
+        d.endpoints.authorization.as_str(),
+        format!("{base}/authorize")
+    );
+    assert_eq!(d.endpoints.token.as_str(), format!("{base}/token"));
+    assert_eq!(
+        d.endpoints.registration.as_ref().map(Url::as_str),
+        Some(format!("{base}/register").as_str())
+    );
+
+    Mock::given(method("GET"))
+        .and(path("/.well-known/oauth-authorization-server"))
+        .respond_with(ResponseTemplate::new(500))
+        .mount(&server)
+        .await;
+    let mcp = McpClient::new(http.fork(), url, Revision::V2025_03_26);
+    let e = discovery::discover(&http, &mcp)
+        .await
+        .expect_err("a failing metadata URL is not a missing one");
+    assert!(matches!(e, DiscoveryError::NoAsMetadata { .. }), "{e}");
+}

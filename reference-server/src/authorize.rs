@@ -499,8 +499,14 @@ fn check_request(
         ));
     }
 
-    // 6. SCOPE-08.
-    let scope = check_scope(one("scope").or(sent_empty("scope").then_some("")))?;
+    // 6. SCOPE-08: an unknown scope is refused with invalid_scope.
+    let scope = check_scope(one("scope").or(sent_empty("scope").then_some(""))).map_err(|e| {
+        if state.defect(Defect::UnknownScopeWrongError) {
+            OAuthError::invalid_request(e.description.clone())
+        } else {
+            e
+        }
+    })?;
 
     // 7. RES-01..05.
     let resource = check_resource(state, params.all("resource"))?;
@@ -731,6 +737,12 @@ pub async fn consent_decision(
     } else {
         crypto::random_token(32)
     };
+    // SEC-04: tokens never travel in a URL; only the code does.
+    let leaked = if state.defect(Defect::AccessTokenInRedirect) {
+        leaked_access_token(&state, &pending, &subject)
+    } else {
+        None
+    };
     let entry = CodeEntry {
         client_id: pending.client_id,
         redirect_uri: pending.redirect_uri,
@@ -751,7 +763,31 @@ pub async fn consent_decision(
         return redirect.error(e);
     }
     tracing::info!("authorization code issued");
-    redirect.to(&[("code", &code)])
+    match &leaked {
+        Some(token) => redirect.to(&[("code", &code), ("access_token", token)]),
+        None => redirect.to(&[("code", &code)]),
+    }
+}
+
+/// Only with the `access-token-in-redirect` defect: a signed access token for the request
+/// being approved, to put beside the code.
+fn leaked_access_token(
+    state: &SharedState,
+    pending: &crate::store::PendingAuthorization,
+    subject: &str,
+) -> Option<String> {
+    let now = crate::now_secs();
+    let claims = crypto::AccessClaims {
+        iss: state.urls.issuer.clone(),
+        sub: subject.to_string(),
+        aud: pending.resource.clone(),
+        client_id: pending.client_id.clone(),
+        scope: pending.scope.join(" "),
+        exp: now + state.config.access_token_ttl.as_secs().max(1),
+        iat: now,
+        jti: crypto::random_token(16),
+    };
+    state.signer.sign(&claims).ok()
 }
 
 #[cfg(test)]

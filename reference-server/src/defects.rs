@@ -82,7 +82,7 @@ defects! {
         "the registration response leaves out the registered redirect_uris and client_name";
     DcrErrorNotJson = "dcr-error-not-json", ["DCR-05"],
         "registration errors are plain text instead of a JSON error object";
-    DcrAcceptsAnyRedirect = "dcr-accepts-any-redirect", ["DCR-06"],
+    DcrAcceptsAnyRedirect = "dcr-accepts-any-redirect", ["DCR-06", "SEC-02"],
         "any redirect URI is registered: plain http, fragments, relative references, non-URIs";
     DcrRedirectUrisOptional = "dcr-redirect-uris-optional", ["DCR-07"],
         "a code-flow client is registered without redirect_uris";
@@ -214,7 +214,7 @@ defects! {
         "an MCP request without credentials is served instead of refused with 401 (the 2025-03-26 rule)";
     LegacyPkceNotRequired = "legacy-pkce-not-required", ["LEG-05", "PKCE-01"],
         "an authorization request without code_challenge is accepted and its code redeemed without a verifier (the 2025-03-26 rule)";
-    LegacyRedirectUrisUnchecked = "legacy-redirect-uris-unchecked", ["LEG-06", "DCR-06"],
+    LegacyRedirectUrisUnchecked = "legacy-redirect-uris-unchecked", ["LEG-06", "DCR-06", "SEC-02"],
         "any redirect URI is registered, neither localhost nor https required (the 2025-03-26 rule)";
 
     // Authorization endpoint and registration (added)
@@ -322,6 +322,24 @@ defects! {
         "jwks_uri is advertised as plain http on a host that is not loopback";
     IssFlagMissing = "iss-flag-missing", ["ASM-16"],
         "authorization_response_iss_parameter_supported is left out although authorization responses carry iss";
+
+    // Resource server scope challenges and 2026-07-28 discovery (added)
+    PrmListsOfflineAccess = "prm-lists-offline-access", ["PRM-18"],
+        "protected resource metadata lists offline_access in scopes_supported";
+    InsufficientScopeOffersOfflineAccess = "insufficient-scope-offers-offline-access", ["SCOPE-09"],
+        "insufficient_scope challenges add offline_access to the scope they name";
+    InsufficientScopeChallengePartial = "insufficient-scope-challenge-partial", ["SCOPE-10", "SCOPE-04"],
+        "an insufficient_scope challenge names only the first scope the operation needs (mcp:read), not all of them (mcp:read mcp:write)";
+
+    // Scope grants, transport security and 2026-07-28 registration (added)
+    GrantedScopeUnstated = "granted-scope-unstated", ["SCOPE-06"],
+        "of several requested scopes only the first is granted, and the token response leaves scope out as if all were";
+    UnknownScopeWrongError = "unknown-scope-wrong-error", ["SCOPE-08"],
+        "an authorization request with an unknown scope is refused with invalid_request instead of invalid_scope";
+    AccessTokenInRedirect = "access-token-in-redirect", ["SEC-04"],
+        "the redirect that delivers the code also carries an access token in its query";
+    RegistrationEndpointPlainHttp = "registration-endpoint-plain-http", ["DCR-12", "ASM-13", "SEC-01"],
+        "registration_endpoint is advertised as plain http on a host that is not loopback";
 }
 
 impl Defect {

@@ -53,7 +53,7 @@ pub fn authorization_server_metadata(state: &SharedState) -> Value {
         "issuer": issuer,
         "authorization_endpoint": endpoint("authorize"),
         "token_endpoint": endpoint("token"),
-        "registration_endpoint": u.as_endpoint("register"),
+        "registration_endpoint": registration_endpoint(state),
         "revocation_endpoint": u.as_endpoint("revoke"),
         "jwks_uri": jwks_uri(state),
         "scopes_supported": SCOPES_SUPPORTED,
@@ -103,6 +103,19 @@ fn advertised_issuer(state: &SharedState) -> String {
 fn jwks_uri(state: &SharedState) -> String {
     let endpoint = state.urls.as_endpoint("jwks");
     if state.defect(Defect::JwksUriPlainHttp)
+        && let Ok(mut u) = url::Url::parse(&endpoint)
+        && u.set_host(Some("reference-server.invalid")).is_ok()
+    {
+        return u.to_string();
+    }
+    endpoint
+}
+
+/// `registration_endpoint` (DCR-12, SEC-01: https, or http on the loopback host the server
+/// runs on).
+fn registration_endpoint(state: &SharedState) -> String {
+    let endpoint = state.urls.as_endpoint("register");
+    if state.defect(Defect::RegistrationEndpointPlainHttp)
         && let Ok(mut u) = url::Url::parse(&endpoint)
         && u.set_host(Some("reference-server.invalid")).is_ok()
     {
@@ -176,6 +189,12 @@ pub fn protected_resource_metadata(state: &SharedState, resource_path: &str) -> 
         // PRM-12: members without a value are left out.
         if state.defect(Defect::PrmEmptyMember) {
             obj.insert("resource_documentation".into(), json!(""));
+        }
+        // PRM-18: offline_access is not a resource requirement (MCP 2026-07-28 §10).
+        if state.defect(Defect::PrmListsOfflineAccess) {
+            let mut scopes = SCOPES_SUPPORTED.to_vec();
+            scopes.push("offline_access");
+            obj.insert("scopes_supported".into(), json!(scopes));
         }
         // PRM-13: the flags are JSON booleans.
         if state.defect(Defect::PrmFlagNotBoolean) {

@@ -1,4 +1,4 @@
-//! The MCP endpoints as OAuth protected resources (RS-01..16, PRM-01..04, SCOPE-01..05).
+//! The MCP endpoints as OAuth protected resources (RS-01..16, PRM-01..04, SCOPE-01..05, 09, 10).
 //!
 //! Every request is authenticated on its own, session or not (RS-01): the bearer token is taken
 //! from the `Authorization` header only (RS-09), verified (RS-04..07, RS-12), and only then is
@@ -174,15 +174,23 @@ fn serve(
                 Some(("invalid_request", "this operation needs more scope")),
             )
         }
-        // RS-14, SCOPE-03, SCOPE-04: 403 naming every scope needed, including those already
-        // granted.
-        McpOutcome::InsufficientScope { required } => challenge(
-            state,
-            path,
-            StatusCode::FORBIDDEN,
-            &required.join(" "),
-            Some(("insufficient_scope", "this operation needs more scope")),
-        ),
+        // RS-14, SCOPE-03, SCOPE-04, SCOPE-10: 403 naming, in one challenge, every scope needed,
+        // including those already granted; SCOPE-09: never offline_access.
+        McpOutcome::InsufficientScope { mut required } => {
+            if state.defect(Defect::InsufficientScopeChallengePartial) {
+                required.truncate(1);
+            }
+            if state.defect(Defect::InsufficientScopeOffersOfflineAccess) {
+                required.push("offline_access");
+            }
+            challenge(
+                state,
+                path,
+                StatusCode::FORBIDDEN,
+                &required.join(" "),
+                Some(("insufficient_scope", "this operation needs more scope")),
+            )
+        }
     }
 }
 

@@ -691,6 +691,9 @@ fn issue(
     let Some(grant) = t.grants.get(grant_id).cloned() else {
         return Err(OAuthError::server_error());
     };
+    // SCOPE-06: with the `granted-scope-unstated` defect the grant is narrowed unannounced.
+    let unstated = state.defect(Defect::GrantedScopeUnstated) && scope.len() > 1;
+    let scope = if unstated { &scope[..1] } else { scope };
     let now = crate::now_secs();
     let ttl = state.config.access_token_ttl.as_secs().max(1);
     let jti = crypto::random_token(16);
@@ -718,6 +721,9 @@ fn issue(
         // SCOPE-06: the granted scope is always stated.
         "scope": scope.join(" "),
     });
+    if unstated && let Some(obj) = body.as_object_mut() {
+        obj.remove("scope");
+    }
     if with_refresh {
         // REFRESH-11: 256 random bits (4 bytes with the `refresh-token-guessable` defect).
         let bytes = if state.defect(Defect::RefreshTokenGuessable) {

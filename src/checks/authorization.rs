@@ -504,6 +504,69 @@ pub fn authz_18_error_syntax(outcome: &AuthorizationOutcome) -> Findings {
     out
 }
 
+/// SCOPE-08 (OAuth 2.1 §4.1.2.1: a request for an unknown scope that the AS refuses gets
+/// `invalid_scope`, sent to the redirect URI with `state`): an error redirect carries
+/// `error=invalid_scope` and the request's `state`, byte-exact. A code says the AS did not
+/// refuse: whether it dropped the scope is the token response's question
+/// ([`super::token::scope_08_dropped`]). A page refuses, but not as §4.1.2.1 asks for a valid
+/// client and redirect URI: a warning.
+pub fn scope_08_refused(outcome: &AuthorizationOutcome, sent_state: &str) -> Findings {
+    const ID: &str = "SCOPE-08";
+    let expected = format!("a redirect with error=invalid_scope and state {sent_state:?}");
+    match outcome {
+        AuthorizationOutcome::Page { .. } => {
+            vec![Violation::new(ID, expected, outcome.describe()).as_warning(
+                "the request was refused, but with a page instead of an error redirect",
+            )]
+        }
+        AuthorizationOutcome::Redirect { .. } if outcome.code().is_some() => Vec::new(),
+        AuthorizationOutcome::Redirect { .. } => {
+            let mut out = Vec::new();
+            match outcome.error() {
+                Some("invalid_scope") => {}
+                Some(e) => out.push(Violation::new(ID, expected.clone(), format!("error={e}"))),
+                None => out.push(Violation::new(
+                    ID,
+                    expected.clone(),
+                    "a redirect with neither code nor error",
+                )),
+            }
+            match outcome.param("state") {
+                Some(s) if s == sent_state => {}
+                Some(s) => out.push(Violation::new(ID, expected, format!("state {s:?}"))),
+                None => out.push(Violation::new(
+                    ID,
+                    expected,
+                    "no state in the error redirect",
+                )),
+            }
+            out
+        }
+    }
+}
+
+/// AUTHZ-20 (MCP 2026-07-28 §7.1, RFC 9207 §2: the AS SHOULD include `iss` in authorization
+/// responses, error responses included): a redirect, with a code or an error, carries `iss`.
+/// Whether it equals the metadata issuer is AUTHZ-14's question; a page carries nothing.
+pub fn authz_20_iss_sent(outcome: &AuthorizationOutcome) -> Findings {
+    if let AuthorizationOutcome::Page { .. } = outcome {
+        return Vec::new();
+    }
+    if outcome.param("iss").is_some() {
+        return Vec::new();
+    }
+    let response = if outcome.error().is_some() {
+        "error response"
+    } else {
+        "authorization response"
+    };
+    vec![Violation::new(
+        "AUTHZ-20",
+        format!("iss in the {response}"),
+        format!("no iss, with {}", carried(outcome)),
+    )]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -858,5 +921,48 @@ mod tests {
         let spaced = redirect(&[("error", "access_denied"), ("error_uri", "https://as/e x")]);
         assert_eq!(authz_18_error_syntax(&spaced).len(), 1);
         assert!(authz_18_error_syntax(&redirect(&[("code", "c")])).is_empty());
+    }
+
+    #[test]
+    fn scope_08_refused_examples() {
+        let refused = redirect(&[
+            ("error", "invalid_scope"),
+            ("state", "s1"),
+            ("iss", "https://as"),
+        ]);
+        assert!(scope_08_refused(&refused, "s1").is_empty());
+        // A code: the AS went on; the token response says the rest.
+        assert!(scope_08_refused(&redirect(&[("code", "c"), ("state", "s1")]), "s1").is_empty());
+        let wrong_code = redirect(&[("error", "invalid_request"), ("state", "s1")]);
+        let f = scope_08_refused(&wrong_code, "s1");
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].actual, "error=invalid_request");
+        let no_state = redirect(&[("error", "invalid_scope")]);
+        assert_eq!(
+            scope_08_refused(&no_state, "s1")[0].actual,
+            "no state in the error redirect"
+        );
+        assert_eq!(
+            scope_08_refused(&page(), "s1")[0].severity(),
+            Severity::Should
+        );
+    }
+
+    #[test]
+    fn authz_20_examples() {
+        let with_iss = redirect(&[("code", "c"), ("state", "s"), ("iss", "https://as")]);
+        assert!(authz_20_iss_sent(&with_iss).is_empty());
+        let error_with_iss = redirect(&[("error", "invalid_request"), ("iss", "https://as")]);
+        assert!(authz_20_iss_sent(&error_with_iss).is_empty());
+        let error_without = redirect(&[("error", "invalid_request"), ("state", "s")]);
+        let f = authz_20_iss_sent(&error_without);
+        assert_eq!(f[0].expected, "iss in the error response");
+        assert_eq!(f[0].severity(), Severity::Should);
+        let code_without = redirect(&[("code", "c")]);
+        assert_eq!(
+            authz_20_iss_sent(&code_without)[0].expected,
+            "iss in the authorization response"
+        );
+        assert!(authz_20_iss_sent(&page()).is_empty());
     }
 }

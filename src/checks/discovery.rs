@@ -941,6 +941,136 @@ pub fn scope_01_challenge_scope(probe: &Probe) -> Findings {
     }
 }
 
+// MCP 2026-07-28: offline_access (MCP-D §10), DCR deprecation (MCP-D §3; reg §1, §3), and the
+// challenge's relation to scopes_supported (MCP-C §4.2, MCP-D §6).
+
+/// The scope a client adds to ask for refresh tokens (OIDC Core §11), not a resource scope.
+pub const OFFLINE_ACCESS: &str = "offline_access";
+
+/// PRM-18 (MCP-D §10): MCP servers SHOULD NOT list `offline_access` in PRM `scopes_supported`,
+/// as refresh tokens are not a resource requirement.
+pub fn prm_18_no_offline_access(doc: &Document) -> Findings {
+    let listed = doc
+        .members
+        .get("scopes_supported")
+        .and_then(Value::as_array)
+        .is_some_and(|a| a.iter().any(|s| s.as_str() == Some(OFFLINE_ACCESS)));
+    if !listed {
+        return Vec::new();
+    }
+    vec![Violation::new(
+        "PRM-18",
+        "scopes_supported without offline_access (refresh tokens are not a resource requirement)",
+        format!(
+            "scopes_supported: {}",
+            doc.members
+                .get("scopes_supported")
+                .map(Value::to_string)
+                .unwrap_or_default()
+        ),
+    )]
+}
+
+/// ASM-19 (MCP-D §3 item 2 and 3, reg §1, §3; deprecated.mdx): an AS whose only open
+/// registration route is dynamic client registration (a `registration_endpoint`, and no
+/// `client_id_metadata_document_supported: true`) relies on the mechanism 2026-07-28
+/// deprecates. Recorded, never graded: DCR keeps its MAY.
+pub fn asm_19_not_dcr_only(doc: &Document) -> Findings {
+    let dcr = doc.members.contains_key("registration_endpoint");
+    let cimd = doc.members.get("client_id_metadata_document_supported") == Some(&Value::Bool(true));
+    if !dcr || cimd {
+        return Vec::new();
+    }
+    vec![Violation::new(
+        "ASM-19",
+        "client_id_metadata_document_supported: true beside the registration_endpoint (CIMD is the migration path from the deprecated DCR)",
+        "a registration_endpoint and no client ID metadata document support: clients without a pre-registration must use dynamic client registration, deprecated in 2026-07-28",
+    )]
+}
+
+/// How a challenged scope set relates to `scopes_supported` (MCP-C §4.2, MCP-D §6: any
+/// relation is allowed, and clients must not assume one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScopeRelation {
+    Equal,
+    Subset,
+    Superset,
+    Overlapping,
+    Disjoint,
+}
+
+impl std::fmt::Display for ScopeRelation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ScopeRelation::Equal => "equal to",
+            ScopeRelation::Subset => "a subset of",
+            ScopeRelation::Superset => "a superset of",
+            ScopeRelation::Overlapping => "overlapping, neither subset nor superset of",
+            ScopeRelation::Disjoint => "disjoint from",
+        })
+    }
+}
+
+/// The relation of `challenged` to `supported`, as sets of scope tokens.
+pub fn scope_relation(challenged: &[&str], supported: &[&str]) -> ScopeRelation {
+    use std::collections::BTreeSet;
+    let c: BTreeSet<&str> = challenged.iter().copied().collect();
+    let s: BTreeSet<&str> = supported.iter().copied().collect();
+    match (c.is_subset(&s), s.is_subset(&c)) {
+        (true, true) => ScopeRelation::Equal,
+        (true, false) => ScopeRelation::Subset,
+        (false, true) => ScopeRelation::Superset,
+        (false, false) if c.is_disjoint(&s) => ScopeRelation::Disjoint,
+        (false, false) => ScopeRelation::Overlapping,
+    }
+}
+
+/// SCOPE-02 (MCP-C §4.2, MCP-D §6): the challenged scope may relate to `scopes_supported` in
+/// any way. Recorded (info) when the challenge names scopes `scopes_supported` does not list,
+/// the case a client assuming a subset would trip over; equal or a subset passes. `None`
+/// when the challenge names no scope (nothing to relate; SCOPE-01 grades that).
+pub fn scope_02_challenge_vs_supported(
+    challenged: Option<&str>,
+    supported: Option<&[String]>,
+) -> Option<Findings> {
+    let challenged: Vec<&str> = challenged?.split(' ').filter(|t| !t.is_empty()).collect();
+    if challenged.is_empty() {
+        return None;
+    }
+    let expected =
+        "any relation (recorded when the challenge names scopes scopes_supported does not list)";
+    let Some(supported) = supported else {
+        return Some(vec![Violation::new(
+            "SCOPE-02",
+            expected,
+            format!(
+                "the challenge names {:?}; PRM has no scopes_supported to relate it to",
+                challenged.join(" ")
+            ),
+        )]);
+    };
+    let listed: Vec<&str> = supported.iter().map(String::as_str).collect();
+    let relation = scope_relation(&challenged, &listed);
+    if matches!(relation, ScopeRelation::Equal | ScopeRelation::Subset) {
+        return Some(Vec::new());
+    }
+    let unlisted: Vec<&str> = challenged
+        .iter()
+        .copied()
+        .filter(|t| !listed.contains(t))
+        .collect();
+    Some(vec![Violation::new(
+        "SCOPE-02",
+        expected,
+        format!(
+            "the challenged scope {:?} is {relation} scopes_supported {:?} (not listed: {})",
+            challenged.join(" "),
+            listed.join(" "),
+            unlisted.join(" ")
+        ),
+    )])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1393,5 +1523,101 @@ mod metadata_member_tests {
         assert!(is_scope_syntax("openid profile"));
         assert!(!is_scope_syntax(""));
         assert!(!is_scope_syntax("a\\b"));
+    }
+}
+
+#[cfg(test)]
+mod revision_2026_07_28_tests {
+    use super::*;
+    use crate::checks::testing::json;
+    use crate::requirements::Severity;
+
+    fn doc(body: &str) -> Document {
+        let r = json(200, body);
+        Document {
+            url: Url::parse("https://h/.well-known/x").expect("url"),
+            members: r.json_object().expect("object"),
+            response: r,
+        }
+    }
+
+    #[test]
+    fn prm_18_examples() {
+        // MCP-D §10: offline_access is not a resource requirement.
+        let good = doc(r#"{"resource":"https://h/mcp","scopes_supported":["files:read"]}"#);
+        assert!(prm_18_no_offline_access(&good).is_empty());
+        assert!(prm_18_no_offline_access(&doc(r#"{"resource":"https://h/mcp"}"#)).is_empty());
+        let bad = doc(
+            r#"{"resource":"https://h/mcp","scopes_supported":["files:read","offline_access"]}"#,
+        );
+        let f = prm_18_no_offline_access(&bad);
+        assert_eq!(f[0].severity(), Severity::Should);
+        assert!(f[0].actual.contains("offline_access"));
+    }
+
+    #[test]
+    fn asm_19_examples() {
+        let both = doc(
+            r#"{"issuer":"https://a","registration_endpoint":"https://a/register","client_id_metadata_document_supported":true}"#,
+        );
+        assert!(asm_19_not_dcr_only(&both).is_empty());
+        let neither = doc(r#"{"issuer":"https://a"}"#);
+        assert!(asm_19_not_dcr_only(&neither).is_empty());
+        let cimd_only =
+            doc(r#"{"issuer":"https://a","client_id_metadata_document_supported":true}"#);
+        assert!(asm_19_not_dcr_only(&cimd_only).is_empty());
+        let dcr_only =
+            doc(r#"{"issuer":"https://a","registration_endpoint":"https://a/register"}"#);
+        let f = asm_19_not_dcr_only(&dcr_only);
+        assert_eq!(f[0].severity(), Severity::Info);
+        let cimd_false = doc(
+            r#"{"issuer":"https://a","registration_endpoint":"https://a/register","client_id_metadata_document_supported":false}"#,
+        );
+        assert_eq!(asm_19_not_dcr_only(&cimd_false).len(), 1);
+    }
+
+    #[test]
+    fn scope_relations() {
+        assert_eq!(
+            scope_relation(&["a", "b"], &["b", "a"]),
+            ScopeRelation::Equal
+        );
+        assert_eq!(scope_relation(&["a"], &["a", "b"]), ScopeRelation::Subset);
+        assert_eq!(
+            scope_relation(&["a", "b", "c"], &["a"]),
+            ScopeRelation::Superset
+        );
+        assert_eq!(
+            scope_relation(&["a", "c"], &["a", "b"]),
+            ScopeRelation::Overlapping
+        );
+        assert_eq!(scope_relation(&["c"], &["a", "b"]), ScopeRelation::Disjoint);
+    }
+
+    #[test]
+    fn scope_02_examples() {
+        let supported = vec!["files:read".to_string(), "files:write".to_string()];
+        // The MCP-D §6 example: scope="files:read", a subset.
+        assert_eq!(
+            scope_02_challenge_vs_supported(Some("files:read"), Some(&supported)),
+            Some(Vec::new())
+        );
+        assert_eq!(
+            scope_02_challenge_vs_supported(Some("files:write files:read"), Some(&supported)),
+            Some(Vec::new())
+        );
+        let f = scope_02_challenge_vs_supported(Some("files:read admin"), Some(&supported))
+            .expect("a scope to relate");
+        assert_eq!(f[0].severity(), Severity::Info);
+        assert!(f[0].actual.contains("overlapping"), "{}", f[0].actual);
+        assert!(f[0].actual.contains("not listed: admin"), "{}", f[0].actual);
+        let f = scope_02_challenge_vs_supported(Some("other"), Some(&supported)).expect("scope");
+        assert!(f[0].actual.contains("disjoint"), "{}", f[0].actual);
+        let f = scope_02_challenge_vs_supported(Some("files:read"), None).expect("scope");
+        assert_eq!(f.len(), 1);
+        assert_eq!(
+            scope_02_challenge_vs_supported(None, Some(&supported)),
+            None
+        );
     }
 }

@@ -222,6 +222,80 @@ pub fn dcr_15_open_or_token_required(resp: &Response) -> Findings {
     )]
 }
 
+/// SEC-02 (MCP security considerations: every redirect URI is localhost or https): a
+/// registration with `uri`, which is neither, is not accepted as sent. Any refusal will do
+/// (its error code is DCR-06's question); a 2xx passes only with `uri` left out of the
+/// registered `redirect_uris` (what the response says is authoritative, RFC 7591 §3.2.1).
+pub fn sec_02_redirect_refused(resp: &Response, uri: &str) -> Findings {
+    if !resp.status.is_success() {
+        return Vec::new();
+    }
+    let registered = resp.json_object().ok().and_then(|b| {
+        b.get("redirect_uris")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().any(|v| v.as_str() == Some(uri)))
+    });
+    if registered == Some(false) {
+        return Vec::new();
+    }
+    vec![Violation::new(
+        "SEC-02",
+        format!("{uri} refused: a redirect URI is localhost or https"),
+        format!("{}: the client was registered", describe(resp)),
+    )]
+}
+
+/// DCR-16 (MCP 2026-07-28 reg §3.1: an MCP client MUST send `application_type`, `native` for
+/// a local client; RFC 7591 §2: members the AS does not know are ignored): a native public
+/// client with loopback redirect URIs is registered, 201 with a JSON object, and an echoed
+/// `application_type` is `native`.
+pub fn dcr_16_native_accepted(resp: &Response) -> Findings {
+    let out = created("DCR-16", resp);
+    if !out.is_empty() {
+        return out;
+    }
+    match resp
+        .json_object()
+        .ok()
+        .and_then(|b| b.get("application_type").cloned())
+    {
+        None => Vec::new(),
+        Some(v) if v == "native" => Vec::new(),
+        Some(v) => vec![Violation::new(
+            "DCR-16",
+            "application_type native, as registered",
+            format!("application_type = {v}"),
+        )],
+    }
+}
+
+/// DCR-17 (MCP 2026-07-28 reg §3.1: an AS may apply redirect URI rules that depend on the
+/// application type; RFC 7591 §3.2.2 for a refusal): what the AS did with a `web` client whose
+/// redirect URI is on localhost, recorded as one observation: registered, refused with
+/// `invalid_redirect_uri` or `invalid_client_metadata`, or refused some other way.
+pub fn dcr_17_web_loopback(resp: &Response) -> Findings {
+    const ID: &str = "DCR-17";
+    let expected =
+        "registered (201), or refused with 400 invalid_redirect_uri or invalid_client_metadata";
+    let actual = if resp.status.as_u16() == 201 {
+        "registered (201)".to_string()
+    } else if refused_with(
+        ID,
+        resp,
+        &["invalid_redirect_uri", "invalid_client_metadata"],
+    )
+    .is_empty()
+    {
+        format!("refused as RFC 7591 §3.2.2 says: {}", describe(resp))
+    } else {
+        format!(
+            "refused, but not with an RFC 7591 §3.2.2 error: {}",
+            describe(resp)
+        )
+    };
+    vec![Violation::new(ID, expected, actual)]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -374,5 +448,62 @@ mod tests {
             dcr_15_open_or_token_required(&json(403, r#"{"error":"access_denied"}"#)).len(),
             1
         );
+    }
+
+    #[test]
+    fn sec_02_examples() {
+        let uri = "http://client.example/callback";
+        let refused = json(400, r#"{"error":"invalid_redirect_uri"}"#);
+        assert!(sec_02_redirect_refused(&refused, uri).is_empty());
+        // Any refusal: the error code is DCR-06's question.
+        assert!(
+            sec_02_redirect_refused(&json(400, r#"{"error":"invalid_request"}"#), uri).is_empty()
+        );
+        let registered = json(
+            201,
+            r#"{"client_id":"c","redirect_uris":["http://client.example/callback"]}"#,
+        );
+        let f = sec_02_redirect_refused(&registered, uri);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].severity(), Severity::Must);
+        let replaced = json(
+            201,
+            r#"{"client_id":"c","redirect_uris":["https://client.example/callback"]}"#,
+        );
+        assert!(sec_02_redirect_refused(&replaced, uri).is_empty());
+        let silent = json(201, r#"{"client_id":"c"}"#);
+        assert_eq!(sec_02_redirect_refused(&silent, uri).len(), 1);
+    }
+
+    #[test]
+    fn dcr_16_examples() {
+        assert!(dcr_16_native_accepted(&json(201, r#"{"client_id":"c"}"#)).is_empty());
+        assert!(
+            dcr_16_native_accepted(&json(
+                201,
+                r#"{"client_id":"c","application_type":"native"}"#
+            ))
+            .is_empty()
+        );
+        let web = json(201, r#"{"client_id":"c","application_type":"web"}"#);
+        let f = dcr_16_native_accepted(&web);
+        assert_eq!(f[0].severity(), Severity::Should);
+        let refused = json(400, r#"{"error":"invalid_redirect_uri"}"#);
+        assert_eq!(
+            dcr_16_native_accepted(&refused)[0].severity(),
+            Severity::Should
+        );
+    }
+
+    #[test]
+    fn dcr_17_records_what_happened() {
+        let accepted = dcr_17_web_loopback(&json(201, r#"{"client_id":"c"}"#));
+        assert_eq!(accepted[0].actual, "registered (201)");
+        assert_eq!(accepted[0].severity(), Severity::Info);
+        let proper = dcr_17_web_loopback(&json(400, r#"{"error":"invalid_redirect_uri"}"#));
+        assert!(proper[0].actual.starts_with("refused as RFC 7591"));
+        let improper = dcr_17_web_loopback(&json(403, r#"{"error":"access_denied"}"#));
+        assert!(improper[0].actual.starts_with("refused, but not with"));
+        assert_eq!(improper[0].severity(), Severity::Info);
     }
 }

@@ -1,6 +1,7 @@
-//! Checks of the MCP server as resource server (RS-*) and its scope challenges (SCOPE-03..07).
+//! Checks of the MCP server as resource server (RS-*) and its scope challenges (SCOPE-03..10).
 
 use super::{Findings, describe};
+use crate::client::http::Response;
 use crate::client::mcp::McpResponse;
 use crate::client::www_authenticate;
 use crate::verdict::Violation;
@@ -286,6 +287,82 @@ pub fn challenged_scope(resp: &McpResponse) -> Option<String> {
     bearer_challenge(resp).and_then(|c| c.param("scope").map(str::to_string))
 }
 
+/// SCOPE-09 (MCP-D §10): MCP servers SHOULD NOT put `offline_access` in the `scope` of a
+/// `WWW-Authenticate` challenge (401 or 403): refresh tokens are not a resource requirement.
+/// A response without a Bearer challenge or without `scope` has nothing to check here.
+pub fn scope_09_no_offline_access(resp: &Response) -> Findings {
+    let scope = www_authenticate::parse_all(resp.header_all("www-authenticate"))
+        .unwrap_or_default()
+        .into_iter()
+        .find(|c| c.is("Bearer"))
+        .and_then(|c| c.param("scope").map(str::to_string));
+    match scope {
+        Some(s)
+            if s.split(' ')
+                .any(|t| t == crate::checks::discovery::OFFLINE_ACCESS) =>
+        {
+            vec![Violation::new(
+                "SCOPE-09",
+                "a challenged scope without offline_access (refresh tokens are not a resource requirement)",
+                format!("{} with scope={s:?}", resp.status.as_u16()),
+            )]
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// The step-up scope set of MCP-D §11.1.2: the union of the scope requested before and the
+/// scope the challenge names, in that order, without repeats.
+pub fn scope_union(requested: &str, challenged: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    for t in requested.split(' ').chain(challenged.split(' ')) {
+        if !t.is_empty() && !out.contains(&t) {
+            out.push(t);
+        }
+    }
+    out.join(" ")
+}
+
+/// The scope tokens of `wanted` that `granted` lacks.
+pub fn scopes_missing(wanted: &str, granted: &str) -> Vec<String> {
+    let granted: Vec<&str> = granted.split(' ').collect();
+    wanted
+        .split(' ')
+        .filter(|t| !t.is_empty() && !granted.contains(t))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Whether a response refuses for insufficient scope: its Bearer challenge says
+/// `error="insufficient_scope"`.
+pub fn is_insufficient_scope(resp: &McpResponse) -> bool {
+    bearer_challenge(resp).is_some_and(|c| c.param("error") == Some("insufficient_scope"))
+}
+
+/// SCOPE-10 (MCP-D §11.1.1): the first insufficient_scope challenge named every scope the
+/// operation needs, so that after stepping up to `stepped_up` (the scope held before plus the
+/// challenged one) the same operation is not challenged again. `None` when the retry was
+/// neither carried out nor refused for scope (nothing SCOPE-10 can judge).
+pub fn scope_10_one_challenge(stepped_up: &str, retry: &McpResponse) -> Option<Findings> {
+    if carried_out(retry) {
+        return Some(Vec::new());
+    }
+    if !is_insufficient_scope(retry) {
+        return None;
+    }
+    let again = challenged_scope(retry).unwrap_or_default();
+    Some(vec![Violation::new(
+        "SCOPE-10",
+        format!(
+            "the operation carried out after one step-up, to {stepped_up:?} (the scope requested before plus the challenged one)"
+        ),
+        format!(
+            "a second insufficient_scope challenge for the same operation: {} scope={again:?}",
+            retry.http.status.as_u16()
+        ),
+    )])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -479,5 +556,95 @@ mod scope_and_session_tests {
         let f = scope_05_same_challenge(&a, &other);
         assert_eq!(f[0].severity(), Severity::Should);
         assert_eq!(challenged_scope(&a).as_deref(), Some("a b"));
+    }
+}
+
+#[cfg(test)]
+mod revision_2026_07_28_tests {
+    use super::*;
+    use crate::checks::testing::response;
+    use crate::requirements::Severity;
+
+    fn mcp(status: u16, headers: &[(&str, &str)], body: &str) -> McpResponse {
+        McpResponse {
+            message: serde_json::from_str(body).ok(),
+            http: response(status, headers, body),
+        }
+    }
+
+    #[test]
+    fn scope_09_examples() {
+        // The MCP-D §6 401 example and the §11.1.1 403 example.
+        let r401 = response(
+            401,
+            &[(
+                "www-authenticate",
+                r#"Bearer resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource", scope="files:read""#,
+            )],
+            "",
+        );
+        assert!(scope_09_no_offline_access(&r401).is_empty());
+        let r403 = response(
+            403,
+            &[(
+                "www-authenticate",
+                r#"Bearer error="insufficient_scope", scope="files:write offline_access""#,
+            )],
+            "",
+        );
+        let f = scope_09_no_offline_access(&r403);
+        assert_eq!(f[0].severity(), Severity::Should);
+        assert!(f[0].actual.starts_with("403"));
+        let similar = response(
+            401,
+            &[("www-authenticate", r#"Bearer scope="offline_access_logs""#)],
+            "",
+        );
+        assert!(scope_09_no_offline_access(&similar).is_empty());
+        assert!(scope_09_no_offline_access(&response(401, &[], "")).is_empty());
+    }
+
+    #[test]
+    fn scope_union_and_missing() {
+        assert_eq!(
+            scope_union("mcp:read", "mcp:read mcp:write"),
+            "mcp:read mcp:write"
+        );
+        assert_eq!(scope_union("a b", "c"), "a b c");
+        assert_eq!(scope_union("", "c"), "c");
+        assert!(scopes_missing("a b", "b a").is_empty());
+        assert_eq!(scopes_missing("a b c", "a"), vec!["b", "c"]);
+    }
+
+    #[test]
+    fn scope_10_examples() {
+        let done = mcp(
+            200,
+            &[],
+            r#"{"jsonrpc":"2.0","id":1,"result":{"content":[]}}"#,
+        );
+        assert_eq!(
+            scope_10_one_challenge("files:read files:write", &done),
+            Some(Vec::new())
+        );
+        let again = mcp(
+            403,
+            &[(
+                "www-authenticate",
+                r#"Bearer error="insufficient_scope", scope="files:admin""#,
+            )],
+            "",
+        );
+        let f = scope_10_one_challenge("files:read files:write", &again).expect("judged");
+        assert_eq!(f[0].severity(), Severity::Should);
+        assert!(f[0].actual.contains("files:admin"));
+        let other = mcp(
+            401,
+            &[("www-authenticate", r#"Bearer error="invalid_token""#)],
+            "",
+        );
+        assert_eq!(scope_10_one_challenge("files:read", &other), None);
+        assert!(is_insufficient_scope(&again));
+        assert!(!is_insufficient_scope(&other));
     }
 }

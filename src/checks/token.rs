@@ -1,11 +1,16 @@
 //! Checks of token endpoint answers (CODE-*, PKCE-02/06..11, REFRESH-*), and of what the AS
 //! does with `resource` (RES-04..09).
 
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
 use super::{Findings, describe, oauth_refusal};
-use crate::client::http::Response;
+use crate::client::http::{Exchange, Response};
 use crate::client::login::AuthorizationOutcome;
 use crate::client::mcp::McpResponse;
 use crate::client::oauth::{OAuthError, TokenSet};
+use crate::client::tokens;
 use crate::verdict::Violation;
 
 /// A successful token response: 200, JSON, `access_token` and `token_type`.
@@ -322,6 +327,156 @@ pub fn res_08_no_trailing_slash(resource: &str) -> Findings {
     )]
 }
 
+/// The scope-tokens of a space-delimited `scope` value, as a set (OAuth 2.1 §1.4.1: the
+/// order does not matter).
+fn scope_set(scope: &str) -> BTreeSet<&str> {
+    scope.split(' ').filter(|t| !t.is_empty()).collect()
+}
+
+/// What an access token says it grants: the `scope` claim of a JWT access token (RFC 9068
+/// §2.2.3, a space-delimited string as in RFC 8693 §4.2). `None` for an opaque token or a JWT
+/// without the claim: then only the token response can say what was granted.
+fn token_scope_claim(body: &serde_json::Map<String, Value>) -> Option<String> {
+    let token = body.get("access_token")?.as_str()?;
+    let claims = tokens::unverified_claims(token)?;
+    claims.get("scope")?.as_str().map(str::to_owned)
+}
+
+/// SCOPE-06 (OAuth 2.1 §3.2.3: `scope` is OPTIONAL if identical to the scope requested,
+/// otherwise REQUIRED): a successful token response for a request with `requested` either
+/// states its scope as a string, or leaves it out because the grant is the request. The
+/// harness sees the grant only where the access token is a JWT with a `scope` claim: a claim
+/// that differs from the request while the response says nothing is the violation.
+pub fn scope_06_granted_scope_stated(
+    id: &str,
+    requested: Option<&str>,
+    resp: &Response,
+) -> Findings {
+    let body = match resp.json_object() {
+        Ok(b) if resp.status.is_success() => b,
+        _ => {
+            return vec![Violation::new(
+                id,
+                "a successful token response",
+                describe(resp),
+            )];
+        }
+    };
+    match body.get("scope") {
+        Some(Value::String(_)) => return Vec::new(),
+        Some(other) => {
+            return vec![Violation::new(
+                id,
+                "scope as a space-delimited string",
+                format!("scope = {other}"),
+            )];
+        }
+        None => {}
+    }
+    let (Some(requested), Some(granted)) = (requested, token_scope_claim(&body)) else {
+        return Vec::new();
+    };
+    if scope_set(&granted) == scope_set(requested) {
+        return Vec::new();
+    }
+    vec![Violation::new(
+        id,
+        format!(
+            "scope in the token response: the access token grants {granted:?}, not the {requested:?} requested"
+        ),
+        "no scope in the token response, which says the request was granted as it stood",
+    )]
+}
+
+/// SCOPE-08 when the AS did not refuse the made-up scope `unknown` (OAuth 2.1 §4.1.2.1,
+/// §3.2.3): the code is redeemed, and the grant leaves `unknown` out and says so. A grant that
+/// states it, or by leaving `scope` out implies it, neither refused nor dropped it: graded as
+/// a warning, since an AS may define scopes as it likes. A grant that drops it silently (the
+/// JWT's `scope` claim lacks it, the response says nothing) is the violation.
+pub fn scope_08_dropped(requested: &str, unknown: &str, resp: &Response) -> Findings {
+    const ID: &str = "SCOPE-08";
+    let expected = format!("tokens whose stated scope leaves out {unknown:?}");
+    let body = match resp.json_object() {
+        Ok(b) if resp.status.is_success() => b,
+        _ => {
+            return vec![Violation::new(
+                ID,
+                format!("error=invalid_scope at the authorization endpoint, or {expected}"),
+                format!("a code, then at the token endpoint {}", describe(resp)),
+            )];
+        }
+    };
+    let granted_anyway = |how: String| {
+        vec![
+            Violation::new(ID, expected.clone(), how).as_warning(
+                "the AS granted a scope the harness made up: it may accept any scope string, but it neither refused the scope nor dropped it",
+            ),
+        ]
+    };
+    match body.get("scope").and_then(Value::as_str) {
+        Some(stated) if scope_set(stated).contains(unknown) => {
+            granted_anyway(format!("scope {stated:?} in the token response"))
+        }
+        Some(_) => Vec::new(),
+        None => match token_scope_claim(&body) {
+            Some(claim) if !scope_set(&claim).contains(unknown) => vec![Violation::new(
+                ID,
+                expected,
+                format!(
+                    "no scope in the token response (so {requested:?} as requested), but the access token grants {claim:?}: the scope was dropped silently"
+                ),
+            )],
+            _ => granted_anyway(format!(
+                "no scope in the token response: {requested:?} granted as requested"
+            )),
+        },
+    }
+}
+
+/// The names of the parameters in the query and the fragment of `location`, decoded.
+fn url_parameter_names(location: &str) -> Vec<String> {
+    let Some(i) = location.find(['?', '#']) else {
+        return Vec::new();
+    };
+    location[i + 1..]
+        .split(['?', '#', '&', ';'])
+        .filter_map(|pair| {
+            url::form_urlencoded::parse(pair.as_bytes())
+                .next()
+                .map(|(k, _)| k.into_owned())
+        })
+        .collect()
+}
+
+/// SEC-04 (OAuth 2.1 §7.1.3.7 and §10: no implicit grant, and no token in a URL's query or
+/// fragment): no `Location` a target sent during the flow carries an
+/// `access_token` or `refresh_token` parameter, in its query or its fragment.
+pub fn sec_04_no_token_in_locations(exchanges: &[Exchange]) -> Findings {
+    exchanges
+        .iter()
+        .flat_map(|x| {
+            x.response_headers
+                .iter()
+                .filter(|(k, _)| k.eq_ignore_ascii_case("location"))
+                .flat_map(move |(_, location)| {
+                    url_parameter_names(location)
+                        .into_iter()
+                        .filter(|n| n == "access_token" || n == "refresh_token")
+                        .map(move |name| {
+                            Violation::new(
+                                "SEC-04",
+                                "no token in any URL: no access_token or refresh_token in a Location",
+                                format!(
+                                    "the answer to {} {} redirected to {location}, carrying {name}",
+                                    x.method, x.url
+                                ),
+                            )
+                        })
+                })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -505,5 +660,119 @@ mod tests {
             )
             .is_empty()
         );
+    }
+
+    /// A token response whose access token is a JWT with `scope` claim `claim` (or none), and
+    /// whose `scope` member is `stated` (or absent).
+    fn token_response(claim: Option<&str>, stated: Option<&str>) -> Response {
+        use base64::Engine;
+        let payload = match claim {
+            Some(c) => serde_json::json!({"sub": "alice", "scope": c}),
+            None => serde_json::json!({"sub": "alice"}),
+        };
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let at = format!(
+            "{}.{}.c2ln",
+            b64.encode(r#"{"alg":"ES256","typ":"at+jwt"}"#),
+            b64.encode(payload.to_string())
+        );
+        let mut body = serde_json::json!({"access_token": at, "token_type": "Bearer"});
+        if let Some(s) = stated {
+            body["scope"] = serde_json::json!(s);
+        }
+        json(200, &body.to_string())
+    }
+
+    #[test]
+    fn scope_06_examples() {
+        let requested = Some("mcp:read mcp:write");
+        // Stated, whatever it says.
+        let stated = token_response(Some("mcp:read"), Some("mcp:read"));
+        assert!(scope_06_granted_scope_stated("SCOPE-06", requested, &stated).is_empty());
+        // Left out, and the token grants what was asked (in another order).
+        let same = token_response(Some("mcp:write mcp:read"), None);
+        assert!(scope_06_granted_scope_stated("SCOPE-06", requested, &same).is_empty());
+        // Left out, and nothing shows the grant: the response's word stands.
+        let opaque = json(200, r#"{"access_token":"opaque","token_type":"Bearer"}"#);
+        assert!(scope_06_granted_scope_stated("SCOPE-06", requested, &opaque).is_empty());
+        // Left out while the token grants less: the violation.
+        let narrowed = token_response(Some("mcp:read"), None);
+        let f = scope_06_granted_scope_stated("SCOPE-06", requested, &narrowed);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].severity(), Severity::Must);
+        assert!(f[0].expected.contains("\"mcp:read\""));
+        let not_a_string = json(
+            200,
+            r#"{"access_token":"a","token_type":"Bearer","scope":["a"]}"#,
+        );
+        assert_eq!(
+            scope_06_granted_scope_stated("SCOPE-06", requested, &not_a_string).len(),
+            1
+        );
+    }
+
+    #[test]
+    fn scope_08_dropped_examples() {
+        let requested = "mcp:read harness-nonexistent";
+        let unknown = "harness-nonexistent";
+        let dropped = token_response(Some("mcp:read"), Some("mcp:read"));
+        assert!(scope_08_dropped(requested, unknown, &dropped).is_empty());
+        let silently = token_response(Some("mcp:read"), None);
+        let f = scope_08_dropped(requested, unknown, &silently);
+        assert_eq!(f[0].severity(), Severity::Must);
+        assert!(f[0].actual.contains("dropped silently"));
+        let granted = token_response(None, Some(requested));
+        assert_eq!(
+            scope_08_dropped(requested, unknown, &granted)[0].severity(),
+            Severity::Should
+        );
+        let implied = json(200, r#"{"access_token":"opaque","token_type":"Bearer"}"#);
+        assert_eq!(
+            scope_08_dropped(requested, unknown, &implied)[0].severity(),
+            Severity::Should
+        );
+        let refused = json(400, r#"{"error":"invalid_scope"}"#);
+        assert_eq!(
+            scope_08_dropped(requested, unknown, &refused)[0].severity(),
+            Severity::Must
+        );
+    }
+
+    fn redirect_exchange(location: &str) -> Exchange {
+        Exchange {
+            method: "POST".into(),
+            url: "https://as.example/consent".into(),
+            request_headers: Vec::new(),
+            request_body: None,
+            status: Some(303),
+            response_headers: vec![("location".into(), location.into())],
+            response_body: None,
+            error: None,
+            elapsed: std::time::Duration::ZERO,
+        }
+    }
+
+    #[test]
+    fn sec_04_examples() {
+        let clean = [
+            redirect_exchange("http://127.0.0.1:1/cb?code=abcd%E2%80%A6%5Bredacted%5D&state=s"),
+            redirect_exchange("/login?next=%2Fauthorize%3Faccess_token_hint%3D1"),
+        ];
+        assert!(sec_04_no_token_in_locations(&clean).is_empty());
+        let in_query =
+            redirect_exchange("http://127.0.0.1:1/cb?code=c&access_token=eyJh%E2%80%A6&state=s");
+        let f = sec_04_no_token_in_locations(&[in_query]);
+        assert_eq!(f.len(), 1);
+        assert!(f[0].actual.contains("carrying access_token"));
+        let in_fragment = redirect_exchange(
+            "https://client.example/cb#state=s&refresh_token=r&token_type=Bearer",
+        );
+        let f = sec_04_no_token_in_locations(&[in_fragment]);
+        assert!(f[0].actual.contains("carrying refresh_token"));
+        assert_eq!(
+            url_parameter_names("https://c/cb?a=1&b#c=3"),
+            vec!["a", "b", "c"]
+        );
+        assert!(url_parameter_names("https://c/cb").is_empty());
     }
 }

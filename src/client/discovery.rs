@@ -249,6 +249,31 @@ fn tried(attempts: &[Attempt]) -> String {
         .join("; ")
 }
 
+/// MCP 2025-03-26 (LEG-02): `/authorize`, `/token` and `/register` below the authorization
+/// base URL, as a document of their own so that the flows read them like metadata.
+fn legacy_defaults(base: &Url) -> Document {
+    let at = |path: &str| {
+        let mut u = base.clone();
+        u.set_path(path);
+        u.set_query(None);
+        Value::String(u.to_string())
+    };
+    let mut members = Map::new();
+    members.insert("authorization_endpoint".into(), at("/authorize"));
+    members.insert("token_endpoint".into(), at("/token"));
+    members.insert("registration_endpoint".into(), at("/register"));
+    Document {
+        url: base.clone(),
+        response: Response {
+            url: base.clone(),
+            status: reqwest::StatusCode::NOT_FOUND,
+            headers: reqwest::header::HeaderMap::new(),
+            body: Vec::new(),
+        },
+        members,
+    }
+}
+
 /// The whole chain, strict: a document that fails PRM-09 or ASM-04 is not used.
 pub async fn discover(http: &Http, mcp: &McpClient) -> Result<Discovered, DiscoveryError> {
     let resource = mcp.url().clone();
@@ -294,7 +319,16 @@ pub async fn discover(http: &Http, mcp: &McpClient) -> Result<Discovered, Discov
     };
 
     let issuer_text = doc_issuer_text(&issuer, prm.as_ref());
-    let Some((kind, meta)) = find_as_metadata(http, &issuer, &mut attempts).await? else {
+    let found = match find_as_metadata(http, &issuer, &mut attempts).await? {
+        Some(found) => Some(found),
+        // MCP 2025-03-26: a server without metadata (every URL answers 404) is used through
+        // the default endpoints below the authorization base URL.
+        None if !revision.has_prm() && attempts.iter().all(|a| a.outcome.starts_with("404")) => {
+            Some((MetadataKind::LegacyDefaults, legacy_defaults(&issuer)))
+        }
+        None => None,
+    };
+    let Some((kind, meta)) = found else {
         return Err(DiscoveryError::NoAsMetadata {
             issuer: issuer_text,
             tried: tried(&attempts),

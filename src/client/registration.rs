@@ -69,6 +69,25 @@ impl Registration {
         }
     }
 
+    /// A public client declaring its `application_type` (MCP 2026-07-28 reg §3.1: a client
+    /// registering through DCR MUST send one; OpenID Connect Registration §2 defines the
+    /// values `native` and `web`), registered for `redirect_uris`.
+    pub fn public_client_of_type(application_type: &str, redirect_uris: &[Url]) -> Self {
+        let uris: Vec<&str> = redirect_uris.iter().map(Url::as_str).collect();
+        let members = json!({
+            "application_type": application_type,
+            "redirect_uris": uris,
+            "token_endpoint_auth_method": "none",
+            "grant_types": ["authorization_code", "refresh_token"],
+            "response_types": ["code"],
+            "client_name": "mcp-oauth-conformance",
+        });
+        Registration {
+            members: members.as_object().cloned().unwrap_or_default(),
+            tampering: Vec::new(),
+        }
+    }
+
     pub fn tamper(mut self, member: &str, value: Value) -> Self {
         self.members.insert(member.to_string(), value);
         self.tampering.push(format!("{member} replaced"));

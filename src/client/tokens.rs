@@ -94,6 +94,20 @@ pub fn edited_payload(token: &Secret) -> Option<Secret> {
     )))
 }
 
+/// The claims of a JWT access token, read without verifying anything: what the token says of
+/// itself (RFC 9068 §2.2). `None` when the token is not a JWT with a JSON object payload.
+pub fn unverified_claims(token: &str) -> Option<serde_json::Map<String, Value>> {
+    let parts: Vec<&str> = token.split('.').collect();
+    let [_, payload, _] = parts.as_slice() else {
+        return None;
+    };
+    let bytes = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+    match serde_json::from_slice(&bytes).ok()? {
+        Value::Object(claims) => Some(claims),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,5 +136,15 @@ mod tests {
         assert_eq!(a[2], b[2]);
         assert_ne!(a[1], b[1]);
         assert!(edited_payload(&Secret::new("opaque-token")).is_none());
+    }
+
+    #[test]
+    fn unverified_claims_read_a_jwt_payload_only() {
+        let claims = plausible_claims("https://as", "https://rs/mcp", Some("read"));
+        let token = alg_none(&claims);
+        let read = unverified_claims(token.expose()).expect("a JWT");
+        assert_eq!(read.get("scope"), Some(&json!("read")));
+        assert!(unverified_claims("opaque-token").is_none());
+        assert!(unverified_claims("a.bm90IGpzb24.c").is_none());
     }
 }

@@ -16,6 +16,8 @@ pub enum MetadataKind {
     OidcInserted,
     /// OpenID Connect Discovery appended to the issuer.
     OidcAppended,
+    /// MCP 2025-03-26 without metadata: the default endpoints below the authorization base URL.
+    LegacyDefaults,
 }
 
 impl MetadataKind {
@@ -24,6 +26,7 @@ impl MetadataKind {
             MetadataKind::OAuth => "RFC 8414 (path inserted)",
             MetadataKind::OidcInserted => "OpenID Connect (path inserted)",
             MetadataKind::OidcAppended => "OpenID Connect (path appended)",
+            MetadataKind::LegacyDefaults => "2025-03-26 default endpoints (no metadata)",
         }
     }
 }

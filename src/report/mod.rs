@@ -163,6 +163,51 @@ pub fn exit_code(records: &[ScenarioRecord], strict: bool) -> u8 {
     }
 }
 
+/// The machine-readable verdicts (`reports/results.json`): every scenario with its
+/// requirements, level, verdict (pass, info, warn, skip, known, fail, error), message and
+/// warnings, then the totals. The Cucumber JSON cannot express these verdicts.
+pub fn results_json(
+    records: &[ScenarioRecord],
+    revision: &str,
+    exit_code: u8,
+) -> serde_json::Value {
+    let t = Totals::of(records);
+    let scenarios: Vec<serde_json::Value> = records
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "name": r.name,
+                "requirements": r.ids,
+                "level": r.severity.tag(),
+                "area": r.area,
+                "file": r.file,
+                "line": r.line,
+                "revision": r.revision,
+                "verdict": r.verdict.label().to_lowercase(),
+                "violated": r.violated,
+                "message": r.message,
+                "warnings": r.warnings,
+                "duration_ms": u64::try_from(r.duration.as_millis()).unwrap_or(u64::MAX),
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "revision": revision,
+        "exit_code": exit_code,
+        "totals": {
+            "scenarios": t.total(),
+            "pass": t.pass,
+            "info": t.info,
+            "warn": t.warn,
+            "skip": t.skip,
+            "known": t.known,
+            "fail": t.fail,
+            "error": t.error,
+        },
+        "scenarios": scenarios,
+    })
+}
+
 /// The summary by requirement: each ID's worst verdict over its scenarios.
 pub fn summary(records: &[ScenarioRecord]) -> String {
     let mut by_id: BTreeMap<&str, (Verdict, usize)> = BTreeMap::new();
@@ -230,6 +275,23 @@ mod tests {
             ),
             1
         );
+    }
+
+    #[test]
+    fn results_json_carries_every_verdict() {
+        let mut info = record(Verdict::Info, &["RS-10"]);
+        info.message = Some("observed: 400".into());
+        let j = results_json(
+            &[record(Verdict::Fail, &["PKCE-06"]), info],
+            "2025-11-25",
+            1,
+        );
+        assert_eq!(j["exit_code"], 1);
+        assert_eq!(j["totals"]["fail"], 1);
+        assert_eq!(j["totals"]["info"], 1);
+        assert_eq!(j["scenarios"][0]["verdict"], "fail");
+        assert_eq!(j["scenarios"][1]["verdict"], "info");
+        assert_eq!(j["scenarios"][1]["message"], "observed: 400");
     }
 
     #[test]

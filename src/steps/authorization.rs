@@ -9,6 +9,7 @@ use url::Url;
 
 use super::{World, need};
 use crate::checks::authorization as check;
+use crate::checks::token as token_check;
 use crate::client::login::{AuthorizationOutcome, LoginDriver};
 use crate::client::oauth::{self, TokenSet};
 use crate::client::params::{Param, Params};
@@ -918,6 +919,60 @@ async fn error_syntax(w: &mut World) {
     w.step(async |w| {
         let outcome = error_redirect(w)?;
         let f = check::authz_18_error_syntax(outcome);
+        w.expect(f)
+    })
+    .await
+}
+
+// SCOPE-08: a scope the AS cannot know.
+
+#[when(expr = "the client requests authorization for the flow's scope plus {string}")]
+async fn with_unknown_scope(w: &mut World, unknown: String) {
+    w.step(async |w| {
+        let scope = match w.flow_scope().await? {
+            Some(flow) => format!("{flow} {unknown}"),
+            None => unknown,
+        };
+        w.requested_scope = Some(scope.clone());
+        tampered(w, |p| p.tamper(Param::Scope, scope)).await
+    })
+    .await
+}
+
+#[then(
+    expr = "{string} is refused with invalid_scope and the request's state, or dropped from a grant the token response states \\(SCOPE-08)"
+)]
+async fn unknown_scope_refused_or_dropped(w: &mut World, unknown: String) {
+    w.step(async |w| {
+        let outcome = need(w.authorization.as_ref(), "an authorization attempt")?;
+        let f = if outcome.code().is_some() {
+            let requested = need(w.requested_scope.as_deref(), "the scope requested")?;
+            token_check::scope_08_dropped(requested, &unknown, w.last_token_response()?)
+        } else {
+            check::scope_08_refused(outcome, need(w.state.as_deref(), "state")?)
+        };
+        w.expect(f)
+    })
+    .await
+}
+
+// AUTHZ-20: iss sent in every authorization response (2026-07-28).
+
+#[then("the code comes back with iss (AUTHZ-20)")]
+async fn code_carries_iss(w: &mut World) {
+    w.step(async |w| {
+        let outcome = need(w.authorization.as_ref(), "an authorization attempt")?;
+        let f = check::authz_20_iss_sent(outcome);
+        w.expect(f)
+    })
+    .await
+}
+
+#[then("the error comes back with iss (AUTHZ-20)")]
+async fn error_carries_iss(w: &mut World) {
+    w.step(async |w| {
+        let outcome = error_redirect(w)?;
+        let f = check::authz_20_iss_sent(outcome);
         w.expect(f)
     })
     .await

@@ -685,3 +685,48 @@ async fn challenge_scope(w: &mut World) {
     })
     .await
 }
+
+// MCP 2026-07-28: offline_access in PRM (PRM-18), DCR-only registration (ASM-19), and the
+// challenge's relation to scopes_supported (SCOPE-02).
+
+#[then("the PRM scopes_supported does not list offline_access (PRM-18)")]
+async fn prm_no_offline_access(w: &mut World) {
+    w.step(async |w| {
+        let f = check::prm_18_no_offline_access(prm_found(w)?);
+        w.expect(f)
+    })
+    .await
+}
+
+#[then(
+    "a registration_endpoint, if offered, comes with client ID metadata document support (ASM-19)"
+)]
+async fn not_dcr_only(w: &mut World) {
+    w.step(async |w| {
+        let f = check::asm_19_not_dcr_only(as_found(w)?);
+        w.expect(f)
+    })
+    .await
+}
+
+#[then("a challenged scope that PRM scopes_supported does not list is recorded (SCOPE-02)")]
+async fn challenge_vs_scopes_supported(w: &mut World) {
+    w.step(async |w| {
+        requires_prm(w)?;
+        let challenged = need(w.probe.as_ref(), "probe")?
+            .bearer()
+            .and_then(|c| c.param("scope").map(str::to_string));
+        look_for_prm(w).await?;
+        let supported = prm_found(w)?.strings("scopes_supported");
+        let Some(f) =
+            check::scope_02_challenge_vs_supported(challenged.as_deref(), supported.as_deref())
+        else {
+            return Err(Fault::Skip(
+                "the 401 challenge names no scope to relate to scopes_supported (see SCOPE-01)"
+                    .into(),
+            ));
+        };
+        w.expect(f)
+    })
+    .await
+}

@@ -90,6 +90,11 @@ pub struct World {
     pub cimd: Option<cimd::CimdScenario>,
     /// URLs probed for the 2025-03-26 rules, with their answers (LEG-01, LEG-02).
     pub legacy_probes: Vec<(url::Url, Response)>,
+    /// The scope stepped up to after an insufficient_scope challenge (SCOPE-10).
+    pub stepped_up_scope: Option<String>,
+    /// The `scope` an authorization request sent, where a check compares the grant with it
+    /// (SCOPE-06, SCOPE-08).
+    pub requested_scope: Option<String>,
 }
 
 impl fmt::Debug for World {
@@ -144,6 +149,8 @@ impl World {
             requested_redirect_uri: None,
             cimd: None,
             legacy_probes: Vec::new(),
+            stepped_up_scope: None,
+            requested_scope: None,
         })
     }
 

@@ -2,6 +2,7 @@
 
 use cucumber::{given, then, when};
 use serde_json::{Map, Value, json};
+use url::Url;
 
 use super::authorization::{AuthorizationRequest, send_authorization};
 use super::{World, need};
@@ -241,6 +242,77 @@ async fn new_client_taken_up(w: &mut World) {
 async fn open_or_token_required(w: &mut World) {
     w.step(async |w| {
         let f = check::dcr_15_open_or_token_required(response(w)?);
+        w.expect(f)
+    })
+    .await
+}
+
+// SEC-02: only localhost or https redirect URIs.
+
+#[then("the registration is refused: a redirect URI is localhost or https (SEC-02)")]
+async fn non_local_http_refused(w: &mut World) {
+    w.step(async |w| {
+        let reg = need(w.registration.as_ref(), "registration")?;
+        let uri = reg
+            .members()
+            .get("redirect_uris")
+            .and_then(|v| v.get(0))
+            .and_then(Value::as_str)
+            .ok_or_else(|| Fault::Harness("the registration sent no redirect URI".into()))?
+            .to_string();
+        let f = check::sec_02_redirect_refused(response(w)?, &uri);
+        w.expect(f)
+    })
+    .await
+}
+
+// DCR-16, DCR-17: application_type (2026-07-28).
+
+/// The loopback redirect URIs of the DCR-16 native client: the IPv4 literal and localhost.
+fn native_redirect_uris() -> Outcome<Vec<Url>> {
+    [
+        "http://127.0.0.1:49152/callback",
+        "http://localhost:49152/callback",
+    ]
+    .iter()
+    .map(|u| Url::parse(u).map_err(|e| Fault::Harness(e.to_string())))
+    .collect()
+}
+
+#[when("the client registers a native public client with loopback redirect URIs")]
+async fn register_native(w: &mut World) {
+    w.step(async |w| {
+        let reg = Registration::public_client_of_type("native", &native_redirect_uris()?);
+        register(w, reg).await
+    })
+    .await
+}
+
+#[when(expr = "the client registers a web public client with redirect_uris set to {string}")]
+async fn register_web(w: &mut World, uri: String) {
+    w.step(async |w| {
+        let uri = Url::parse(&uri).map_err(|e| Fault::Harness(format!("{uri}: {e}")))?;
+        let reg = Registration::public_client_of_type("web", &[uri]);
+        register(w, reg).await
+    })
+    .await
+}
+
+#[then("the registration response is 201, application_type native if echoed (DCR-16)")]
+async fn native_accepted(w: &mut World) {
+    w.step(async |w| {
+        let f = check::dcr_16_native_accepted(response(w)?);
+        w.expect(f)
+    })
+    .await
+}
+
+#[then(
+    "the registration is recorded: accepted, or refused with invalid_redirect_uri or invalid_client_metadata (DCR-17)"
+)]
+async fn web_loopback_recorded(w: &mut World) {
+    w.step(async |w| {
+        let f = check::dcr_17_web_loopback(response(w)?);
         w.expect(f)
     })
     .await

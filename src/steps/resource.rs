@@ -450,3 +450,63 @@ async fn same_challenge(w: &mut World) {
     })
     .await
 }
+
+// MCP 2026-07-28 scope challenges: no offline_access (SCOPE-09), one challenge naming every
+// scope the operation needs (SCOPE-10).
+
+#[then("the Bearer challenge's scope does not name offline_access (SCOPE-09)")]
+async fn challenge_without_offline_access(w: &mut World) {
+    w.step(async |w| {
+        let f = check::scope_09_no_offline_access(w.last_response()?);
+        w.expect(f)
+    })
+    .await
+}
+
+#[when(
+    "the client obtains tokens for the scope it requested together with the scope the challenge names"
+)]
+async fn step_up_to_union(w: &mut World) {
+    w.step(async |w| {
+        let sc = need(w.ctx.scope_check.clone(), "a scope check")?;
+        let first = w.last_mcp()?;
+        let challenged = match check::challenged_scope(first) {
+            Some(s) if check::is_insufficient_scope(first) => s,
+            _ => {
+                return Err(Fault::Harness(
+                    "could not run: the operation was not refused with an insufficient_scope challenge naming a scope (see SCOPE-03)".into(),
+                ));
+            }
+        };
+        // MCP-D §11.1.2: the union of the previously requested scope and the challenged one.
+        let union = check::scope_union(&sc.narrow_scope, &challenged);
+        hold_tokens(w, Some(union.clone())).await?;
+        let granted = w.granted_scope.clone().unwrap_or_default();
+        let missing = check::scopes_missing(&union, &granted);
+        if !missing.is_empty() {
+            return Err(Fault::Skip(format!(
+                "the AS granted {granted:?}, without {}: a second challenge would not be the MCP server's doing",
+                missing.join(" ")
+            )));
+        }
+        w.stepped_up_scope = Some(union);
+        Ok(())
+    })
+    .await
+}
+
+#[then("the operation is not challenged for scope a second time (SCOPE-10)")]
+async fn not_challenged_again(w: &mut World) {
+    w.step(async |w| {
+        let union = need(w.stepped_up_scope.clone(), "a step-up to the challenged scope")?;
+        let retry = w.last_mcp()?;
+        let Some(f) = check::scope_10_one_challenge(&union, retry) else {
+            return Err(Fault::Harness(format!(
+                "could not run: the retried operation was neither carried out nor refused for scope: {}",
+                crate::checks::describe(&retry.http)
+            )));
+        };
+        w.expect(f)
+    })
+    .await
+}

@@ -1039,3 +1039,68 @@ async fn res_08(w: &mut World) {
     })
     .await
 }
+
+// SCOPE-06, SCOPE-08 and SEC-04.
+
+#[when("the client redeems the code, if the authorization issued one")]
+async fn redeem_if_issued(w: &mut World) {
+    w.step(async |w| {
+        let outcome = need(w.authorization.as_ref(), "an authorization attempt")?;
+        let Some(code) = outcome.code() else {
+            return Ok(());
+        };
+        w.code = Some(code);
+        redeem(w, false, |p| p).await.map(drop)
+    })
+    .await
+}
+
+/// Every scope the protected resource metadata lists (RFC 9728 §2 `scopes_supported`), else
+/// the flows' scope: several scopes, some of which an AS may grant only by policy.
+async fn every_listed_scope(w: &World) -> Outcome<Option<String>> {
+    let d = w.ctx.discovered().await?;
+    let listed = d
+        .prm
+        .as_ref()
+        .and_then(|(_, doc)| doc.strings("scopes_supported"))
+        .filter(|s| !s.is_empty())
+        .map(|s| s.join(" "));
+    match listed {
+        Some(all) => Ok(Some(all)),
+        None => w.flow_scope().await,
+    }
+}
+
+#[when("the client obtains tokens for the MCP server with every scope the resource lists")]
+async fn tokens_for_every_scope(w: &mut World) {
+    w.step(async |w| {
+        let scope = every_listed_scope(w).await?;
+        w.requested_scope = scope.clone();
+        obtain_tokens(w, Some(w.ctx.target.to_string()), scope).await
+    })
+    .await
+}
+
+#[then(
+    "the token response states the granted scope, or the access token grants the scope requested (SCOPE-06)"
+)]
+async fn granted_scope_stated(w: &mut World) {
+    w.step(async |w| {
+        let f = check::scope_06_granted_scope_stated(
+            "SCOPE-06",
+            w.requested_scope.as_deref(),
+            w.last_token_response()?,
+        );
+        w.expect(f)
+    })
+    .await
+}
+
+#[then("no Location the client was sent carries an access_token or refresh_token (SEC-04)")]
+async fn no_token_in_locations(w: &mut World) {
+    w.step(async |w| {
+        let f = check::sec_04_no_token_in_locations(&w.http.transcript());
+        w.expect(f)
+    })
+    .await
+}
