@@ -204,6 +204,53 @@ pub struct Tables {
     pub revoked_access_tokens: Table<()>,
     /// Registrations per client IP in the current minute.
     pub registrations: HashMap<IpAddr, (Instant, u32)>,
+    /// Wrong client secrets per client ID in the current window (TOK-10).
+    pub failed_secrets: Counters,
+}
+
+/// Events per key within a fixed window: when the window started, and how many.
+#[derive(Debug, Default)]
+pub struct Counters {
+    map: HashMap<String, (Instant, u32)>,
+    capacity: usize,
+}
+
+impl Counters {
+    pub fn new(capacity: usize) -> Self {
+        Counters {
+            map: HashMap::new(),
+            capacity,
+        }
+    }
+
+    /// Counts one event for `key`, starting a new window when the last one is over. A full
+    /// table first drops the windows that are over, then the oldest.
+    pub fn record(&mut self, key: &str, window: Duration) {
+        if self.map.len() >= self.capacity && !self.map.contains_key(key) {
+            self.map.retain(|_, (start, _)| start.elapsed() < window);
+            if self.map.len() >= self.capacity
+                && let Some(oldest) = self
+                    .map
+                    .iter()
+                    .min_by_key(|(_, (start, _))| *start)
+                    .map(|(k, _)| k.clone())
+            {
+                self.map.remove(&oldest);
+            }
+        }
+        let entry = self
+            .map
+            .entry(key.to_string())
+            .or_insert((Instant::now(), 0));
+        if entry.0.elapsed() >= window {
+            *entry = (Instant::now(), 0);
+        }
+        entry.1 += 1;
+    }
+
+    pub fn get(&self, key: &str) -> Option<&(Instant, u32)> {
+        self.map.get(key)
+    }
 }
 
 impl Tables {
@@ -233,19 +280,26 @@ pub struct Store {
     tables: Mutex<Tables>,
 }
 
+impl Tables {
+    pub fn new(capacity: usize) -> Self {
+        Tables {
+            clients: Table::new(capacity),
+            pending: Table::new(capacity),
+            sessions: Table::new(capacity),
+            codes: Table::new(capacity),
+            grants: Table::new(capacity),
+            refresh_tokens: Table::new(capacity),
+            revoked_access_tokens: Table::new(capacity),
+            registrations: HashMap::new(),
+            failed_secrets: Counters::new(capacity),
+        }
+    }
+}
+
 impl Store {
     pub fn new(capacity: usize) -> Self {
         Store {
-            tables: Mutex::new(Tables {
-                clients: Table::new(capacity),
-                pending: Table::new(capacity),
-                sessions: Table::new(capacity),
-                codes: Table::new(capacity),
-                grants: Table::new(capacity),
-                refresh_tokens: Table::new(capacity),
-                revoked_access_tokens: Table::new(capacity),
-                registrations: HashMap::new(),
-            }),
+            tables: Mutex::new(Tables::new(capacity)),
         }
     }
 

@@ -4,9 +4,7 @@
 //! (TOK-03), client authentication (TOK-06..10), then the grant's own checks. Each grant runs
 //! under the store's lock, so single use and rotation are atomic.
 
-use std::collections::HashMap;
-use std::sync::{LazyLock, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -167,7 +165,7 @@ fn authenticate(state: &SharedState, creds: Credentials) -> Result<Authenticated
         | (AuthMethod::ClientSecretPost, Some(expected), Some(given), false) => {
             throttle_failed_secrets(state, &client.client_id)?;
             if !crypto::ct_eq(given, expected) {
-                record_failed_secret(&client.client_id);
+                record_failed_secret(state, &client.client_id);
                 return Err(fail("client authentication failed"));
             }
         }
@@ -189,18 +187,13 @@ fn authenticate(state: &SharedState, creds: Credentials) -> Result<Authenticated
 const FAILED_SECRET_LIMIT: u32 = 10;
 const FAILED_SECRET_WINDOW: Duration = Duration::from_secs(60);
 
-/// Failed secret checks per client ID: when the window started, and how many. Process-wide,
-/// keyed by the randomly generated client IDs, so servers in one process never share an entry.
-static FAILED_SECRETS: LazyLock<Mutex<HashMap<String, (Instant, u32)>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
-
 /// TOK-10: a client with too many recent wrong secrets gets 429 before its secret is checked.
 fn throttle_failed_secrets(state: &SharedState, client_id: &str) -> Result<(), OAuthError> {
     if state.defect(Defect::SecretBruteForceUnthrottled) {
         return Ok(());
     }
-    let failures = FAILED_SECRETS.lock().unwrap_or_else(|e| e.into_inner());
-    match failures.get(client_id) {
+    let t = state.store.lock();
+    match t.failed_secrets.get(client_id) {
         Some((start, n)) if *n >= FAILED_SECRET_LIMIT && start.elapsed() < FAILED_SECRET_WINDOW => {
             let retry = FAILED_SECRET_WINDOW
                 .saturating_sub(start.elapsed())
@@ -215,18 +208,9 @@ fn throttle_failed_secrets(state: &SharedState, client_id: &str) -> Result<(), O
     }
 }
 
-fn record_failed_secret(client_id: &str) {
-    let mut failures = FAILED_SECRETS.lock().unwrap_or_else(|e| e.into_inner());
-    if failures.len() > 10_000 {
-        failures.retain(|_, (start, _)| start.elapsed() < FAILED_SECRET_WINDOW);
-    }
-    let entry = failures
-        .entry(client_id.to_string())
-        .or_insert((Instant::now(), 0));
-    if entry.0.elapsed() >= FAILED_SECRET_WINDOW {
-        *entry = (Instant::now(), 0);
-    }
-    entry.1 += 1;
+fn record_failed_secret(state: &SharedState, client_id: &str) {
+    let mut t = state.store.lock();
+    t.failed_secrets.record(client_id, FAILED_SECRET_WINDOW);
 }
 
 /// A successful token response (CODE-01, REFRESH-09): never cached.
@@ -817,12 +801,14 @@ mod tests {
 
     #[test]
     fn failed_secrets_are_counted_per_client() {
-        let id = crypto::random_token(18);
+        let mut t = crate::store::Tables::new(10);
         for _ in 0..FAILED_SECRET_LIMIT {
-            record_failed_secret(&id);
+            t.failed_secrets.record("c1", FAILED_SECRET_WINDOW);
         }
-        let failures = FAILED_SECRETS.lock().unwrap();
-        assert_eq!(failures.get(&id).map(|e| e.1), Some(FAILED_SECRET_LIMIT));
-        assert!(!failures.contains_key("another-client"));
+        assert_eq!(
+            t.failed_secrets.get("c1").map(|e| e.1),
+            Some(FAILED_SECRET_LIMIT)
+        );
+        assert!(t.failed_secrets.get("another-client").is_none());
     }
 }

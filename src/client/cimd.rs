@@ -22,12 +22,13 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use url::Url;
 
+use super::params::TamperedJson;
+
 /// Client metadata to serve as a document. Valid by construction; changed only through
 /// [`MetadataDocument::tamper`] and [`MetadataDocument::omit`].
 #[derive(Debug, Clone)]
 pub struct MetadataDocument {
-    members: Map<String, Value>,
-    tampering: Vec<String>,
+    body: TamperedJson,
 }
 
 impl MetadataDocument {
@@ -43,33 +44,30 @@ impl MetadataDocument {
             "token_endpoint_auth_method": "none",
         });
         MetadataDocument {
-            members: members.as_object().cloned().unwrap_or_default(),
-            tampering: Vec::new(),
+            body: TamperedJson::from_valid(members),
         }
     }
 
     pub fn tamper(mut self, member: &str, value: Value) -> Self {
-        self.members.insert(member.to_string(), value);
-        self.tampering.push(format!("{member} replaced"));
+        self.body = self.body.tamper(member, value);
         self
     }
 
     pub fn omit(mut self, member: &str) -> Self {
-        self.members.remove(member);
-        self.tampering.push(format!("{member} omitted"));
+        self.body = self.body.omit(member);
         self
     }
 
     pub fn members(&self) -> &Map<String, Value> {
-        &self.members
+        self.body.members()
     }
 
     pub fn tampering(&self) -> &[String] {
-        &self.tampering
+        self.body.tampering()
     }
 
     pub fn to_value(&self) -> Value {
-        Value::Object(self.members.clone())
+        self.body.to_value()
     }
 }
 
@@ -118,11 +116,11 @@ impl Served {
     /// One line for failure messages.
     pub fn describe(&self) -> String {
         match self {
-            Served::Document { document, .. } if document.tampering.is_empty() => {
+            Served::Document { document, .. } if document.tampering().is_empty() => {
                 "a valid document".into()
             }
             Served::Document { document, .. } => {
-                format!("a document with {}", document.tampering.join(", "))
+                format!("a document with {}", document.tampering().join(", "))
             }
             Served::Raw {
                 status,

@@ -176,3 +176,59 @@ mod tests {
         assert_eq!(p.get(Param::CodeChallenge), None);
     }
 }
+
+/// A JSON object built valid by a constructor and changed only by named tampering, which it
+/// records for the report: the body of a registration, a client ID metadata document.
+#[derive(Debug, Clone, Default)]
+pub struct TamperedJson {
+    members: serde_json::Map<String, serde_json::Value>,
+    tampering: Vec<String>,
+}
+
+impl TamperedJson {
+    /// The members of `valid` (an object; anything else gives an empty one).
+    pub fn from_valid(valid: serde_json::Value) -> Self {
+        TamperedJson {
+            members: valid.as_object().cloned().unwrap_or_default(),
+            tampering: Vec::new(),
+        }
+    }
+
+    pub fn tamper(mut self, member: &str, value: serde_json::Value) -> Self {
+        self.members.insert(member.to_string(), value);
+        self.tampering.push(format!("{member} replaced"));
+        self
+    }
+
+    pub fn omit(mut self, member: &str) -> Self {
+        self.members.remove(member);
+        self.tampering.push(format!("{member} omitted"));
+        self
+    }
+
+    pub fn members(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.members
+    }
+
+    pub fn tampering(&self) -> &[String] {
+        &self.tampering
+    }
+
+    pub fn to_value(&self) -> serde_json::Value {
+        serde_json::Value::Object(self.members.clone())
+    }
+}
+
+#[cfg(test)]
+mod tampered_json_tests {
+    use super::*;
+
+    #[test]
+    fn tampering_is_named_and_recorded() {
+        let j = TamperedJson::from_valid(serde_json::json!({"a": 1, "b": 2}))
+            .tamper("a", serde_json::json!("x"))
+            .omit("b");
+        assert_eq!(j.to_value(), serde_json::json!({"a": "x"}));
+        assert_eq!(j.tampering(), ["a replaced", "b omitted"]);
+    }
+}

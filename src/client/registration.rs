@@ -4,6 +4,8 @@
 use serde_json::{Map, Value, json};
 use url::Url;
 
+use super::params::TamperedJson;
+
 use super::http::{Http, Request, Response, TransportError};
 use super::redact::Secret;
 
@@ -11,8 +13,7 @@ use super::redact::Secret;
 /// [`Registration::tamper`] and [`Registration::omit`].
 #[derive(Debug, Clone)]
 pub struct Registration {
-    members: Map<String, Value>,
-    tampering: Vec<String>,
+    body: TamperedJson,
 }
 
 impl Registration {
@@ -27,31 +28,24 @@ impl Registration {
             "client_name": "mcp-oauth-conformance",
         });
         Registration {
-            members: members.as_object().cloned().unwrap_or_default(),
-            tampering: Vec::new(),
+            body: TamperedJson::from_valid(members),
         }
     }
 
     /// A confidential client of the code grant authenticating with `client_secret_basic`
     /// (DCR-03, DCR-13: the AS issues it a secret).
     pub fn confidential_client(redirect_uri: &Url) -> Self {
-        let mut reg = Registration::public_client(redirect_uri);
-        reg.members.insert(
-            "token_endpoint_auth_method".into(),
-            Value::String("client_secret_basic".into()),
-        );
-        reg
+        Registration::confidential_client_using(redirect_uri, "client_secret_basic")
     }
 
     /// A confidential client of the code grant authenticating with `method`
     /// (`client_secret_basic` or `client_secret_post`): TOK-06..08, REFRESH-08.
     pub fn confidential_client_using(redirect_uri: &Url, method: &str) -> Self {
-        let mut reg = Registration::public_client(redirect_uri);
-        reg.members.insert(
-            "token_endpoint_auth_method".into(),
-            Value::String(method.into()),
-        );
-        reg
+        let mut members = Registration::public_client(redirect_uri).body.to_value();
+        members["token_endpoint_auth_method"] = Value::String(method.into());
+        Registration {
+            body: TamperedJson::from_valid(members),
+        }
     }
 
     /// A confidential client of the `client_credentials` grant alone, authenticating with
@@ -64,8 +58,7 @@ impl Registration {
             "client_name": "mcp-oauth-conformance",
         });
         Registration {
-            members: members.as_object().cloned().unwrap_or_default(),
-            tampering: Vec::new(),
+            body: TamperedJson::from_valid(members),
         }
     }
 
@@ -83,36 +76,33 @@ impl Registration {
             "client_name": "mcp-oauth-conformance",
         });
         Registration {
-            members: members.as_object().cloned().unwrap_or_default(),
-            tampering: Vec::new(),
+            body: TamperedJson::from_valid(members),
         }
     }
 
     pub fn tamper(mut self, member: &str, value: Value) -> Self {
-        self.members.insert(member.to_string(), value);
-        self.tampering.push(format!("{member} replaced"));
+        self.body = self.body.tamper(member, value);
         self
     }
 
     pub fn omit(mut self, member: &str) -> Self {
-        self.members.remove(member);
-        self.tampering.push(format!("{member} omitted"));
+        self.body = self.body.omit(member);
         self
     }
 
     pub fn members(&self) -> &Map<String, Value> {
-        &self.members
+        self.body.members()
     }
 
     pub fn tampering(&self) -> &[String] {
-        &self.tampering
+        self.body.tampering()
     }
 
     pub async fn send(&self, http: &Http, endpoint: &Url) -> Result<Response, TransportError> {
         http.send(
             Request::post(endpoint.clone())
                 .header("accept", "application/json")
-                .json(Value::Object(self.members.clone())),
+                .json(self.body.to_value()),
         )
         .await
     }

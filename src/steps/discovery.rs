@@ -153,16 +153,21 @@ async fn no_error_param(w: &mut World) {
     .await
 }
 
+/// Fetches a metadata document and keeps it, with its attempt, in the world.
+async fn fetch_into_world(w: &mut World, url: url::Url, what: &str) -> Outcome {
+    let mut attempts = Vec::new();
+    let (resp, doc) = fetch_document(&w.http, &url, what, &mut attempts).await?;
+    w.attempts.extend(attempts);
+    w.fetched = Some((url, resp, doc));
+    Ok(())
+}
+
 #[when("the client fetches PRM from the path-inserted well-known URL")]
 async fn fetch_path_inserted_prm(w: &mut World) {
     w.step(async |w| {
         requires_prm(w)?;
         let url = wellknown::path_inserted(&w.ctx.target, wellknown::PRM_SUFFIX);
-        let mut attempts = Vec::new();
-        let (resp, doc) = fetch_document(&w.http, &url, "PRM", &mut attempts).await?;
-        w.attempts.extend(attempts);
-        w.fetched = Some((url, resp, doc));
-        Ok(())
+        fetch_into_world(w, url, "PRM").await
     })
     .await
 }
@@ -242,12 +247,7 @@ async fn fetch_oauth_metadata(w: &mut World) {
     w.step(async |w| {
         let (_, issuer) = issuer(w).await?;
         let url = wellknown::path_inserted(&issuer, wellknown::OAUTH_AS_SUFFIX);
-        let mut attempts = Vec::new();
-        let (resp, doc) =
-            fetch_document(&w.http, &url, MetadataKind::OAuth.describe(), &mut attempts).await?;
-        w.attempts.extend(attempts);
-        w.fetched = Some((url, resp, doc));
-        Ok(())
+        fetch_into_world(w, url, MetadataKind::OAuth.describe()).await
     })
     .await
 }
@@ -367,11 +367,7 @@ async fn fetch_root_prm(w: &mut World) {
     w.step(async |w| {
         requires_prm(w)?;
         let url = wellknown::root(&w.ctx.target, wellknown::PRM_SUFFIX);
-        let mut attempts = Vec::new();
-        let (resp, doc) = fetch_document(&w.http, &url, "PRM", &mut attempts).await?;
-        w.attempts.extend(attempts);
-        w.fetched = Some((url, resp, doc));
-        Ok(())
+        fetch_into_world(w, url, "PRM").await
     })
     .await
 }

@@ -248,15 +248,21 @@ async fn exactly_one(w: &mut World, error: String, id: String) {
     .await
 }
 
+/// Opens an MCP conversation with the access token of the first redemption.
+async fn present_first_access_token(w: &mut World) -> Outcome<crate::client::mcp::McpResponse> {
+    let first = need(w.first_tokens.clone(), "tokens from the first redemption")?;
+    let (resp, _) = w
+        .mcp()
+        .open(&Credential::Bearer(first.access_token.clone()))
+        .await?;
+    w.last_response = Some(resp.http.clone());
+    Ok(resp)
+}
+
 #[then("the access token from the first redemption is refused by the MCP server")]
 async fn first_access_token_refused(w: &mut World) {
     w.step(async |w| {
-        let first = need(w.first_tokens.clone(), "tokens from the first redemption")?;
-        let mcp = w.mcp();
-        let (resp, _) = mcp
-            .open(&Credential::Bearer(first.access_token.clone()))
-            .await?;
-        w.last_response = Some(resp.http.clone());
+        let resp = present_first_access_token(w).await?;
         let f = rs_check::refused_401("CODE-03", &resp);
         w.mcp_responses.push(resp);
         w.expect(f)
@@ -916,12 +922,7 @@ async fn token_refused_any_of_three(w: &mut World, a: String, b: String, c: Stri
 #[then("the access token from the first redemption is accepted by the MCP server (CODE-04)")]
 async fn first_access_token_accepted(w: &mut World) {
     w.step(async |w| {
-        let first = need(w.first_tokens.clone(), "tokens from the first redemption")?;
-        let mcp = w.mcp();
-        let (resp, _) = mcp
-            .open(&Credential::Bearer(first.access_token.clone()))
-            .await?;
-        w.last_response = Some(resp.http.clone());
+        let resp = present_first_access_token(w).await?;
         let f = rs_check::accepted("CODE-04", &resp);
         w.mcp_responses.push(resp);
         w.expect(f)
