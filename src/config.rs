@@ -9,6 +9,7 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::client::mcp::Revision;
+use crate::client::redact::Secret;
 
 /// The reference server's default user. Used when a profile names no user, so that a target
 /// started with `reference-server` works without a profile.
@@ -81,13 +82,99 @@ pub struct Client {
     /// The redirect URI the harness registers. Nothing listens there: the login driver stops at
     /// the redirect and reads it.
     pub redirect_uri: String,
+    /// A client registered with the AS beforehand: the run uses it instead of registering one.
+    pub client_id: Option<String>,
+    /// The environment variable that holds that client's secret (never the secret itself).
+    pub client_secret_env: Option<String>,
+    /// How that client authenticates at the token endpoint: `none` (the default),
+    /// `client_secret_basic` (the default with a secret) or `client_secret_post`.
+    pub token_endpoint_auth_method: Option<String>,
 }
 
 impl Default for Client {
     fn default() -> Self {
         Client {
             redirect_uri: "http://127.0.0.1:33418/callback".into(),
+            client_id: None,
+            client_secret_env: None,
+            token_endpoint_auth_method: None,
         }
+    }
+}
+
+/// The token endpoint authentication methods a pre-registered client may use.
+pub const CLIENT_AUTH_METHODS: [&str; 3] = ["none", "client_secret_basic", "client_secret_post"];
+
+/// A client the profile names, with its secret read from the environment.
+#[derive(Debug, Clone)]
+pub struct PreRegistered {
+    pub client_id: String,
+    pub client_secret: Option<Secret>,
+    pub token_endpoint_auth_method: String,
+}
+
+impl Client {
+    fn validate(&self) -> Result<(), String> {
+        if self.client_id.is_none() {
+            for (key, set) in [
+                ("client_secret_env", self.client_secret_env.is_some()),
+                (
+                    "token_endpoint_auth_method",
+                    self.token_endpoint_auth_method.is_some(),
+                ),
+            ] {
+                if set {
+                    return Err(format!("client.{key} needs client.client_id"));
+                }
+            }
+            return Ok(());
+        }
+        if self.client_id.as_deref() == Some("") {
+            return Err("client.client_id must not be empty".into());
+        }
+        let method = self.auth_method();
+        if !CLIENT_AUTH_METHODS.contains(&method) {
+            return Err(format!(
+                "client.token_endpoint_auth_method: {method:?} is not one of {}",
+                CLIENT_AUTH_METHODS.join(", ")
+            ));
+        }
+        match (method, &self.client_secret_env) {
+            ("none", Some(_)) => {
+                Err("client: token_endpoint_auth_method \"none\" takes no client_secret_env".into())
+            }
+            ("none", None) | (_, Some(_)) => Ok(()),
+            (m, None) => Err(format!(
+                "client: token_endpoint_auth_method {m:?} needs client_secret_env"
+            )),
+        }
+    }
+
+    /// The method: as set, else `client_secret_basic` with a secret, else `none`.
+    fn auth_method(&self) -> &str {
+        match (&self.token_endpoint_auth_method, &self.client_secret_env) {
+            (Some(m), _) => m,
+            (None, Some(_)) => "client_secret_basic",
+            (None, None) => "none",
+        }
+    }
+
+    /// The pre-registered client, when `client_id` is set; its secret from `client_secret_env`.
+    pub fn pre_registered(&self) -> Result<Option<PreRegistered>, String> {
+        let Some(id) = &self.client_id else {
+            return Ok(None);
+        };
+        let client_secret = match &self.client_secret_env {
+            Some(var) => Some(Secret::new(std::env::var(var).map_err(|_| {
+                format!("client.client_secret_env names {var}, which is not set")
+            })?)),
+            None => None,
+        };
+        Ok(Some(PreRegistered {
+            client_id: id.clone(),
+            client_secret,
+            token_endpoint_auth_method: self.auth_method().to_string(),
+        }))
     }
 }
 
@@ -156,6 +243,7 @@ impl Profile {
             return Err("limits.max_body_bytes must be at least 1024".into());
         }
         parse_http_url("client.redirect_uri", &self.client.redirect_uri)?;
+        self.client.validate()?;
         if let Some(s) = &self.resources.second {
             parse_http_url("resources.second", s)?;
         }
@@ -272,5 +360,60 @@ narrow_scope = "read"
             .password()
             .expect_err("unset");
         assert!(e.contains("NO_SUCH_VAR_FOR_TESTS"), "{e}");
+    }
+
+    #[test]
+    fn a_pre_registered_client_is_read_with_its_defaults() {
+        let p = Profile::parse("[client]\nclient_id = \"pre\"").expect("parses");
+        let c = p.client.pre_registered().expect("ok").expect("a client");
+        assert_eq!(c.client_id, "pre");
+        assert!(c.client_secret.is_none());
+        assert_eq!(c.token_endpoint_auth_method, "none");
+        assert!(
+            Profile::parse("")
+                .expect("parses")
+                .client
+                .pre_registered()
+                .expect("ok")
+                .is_none()
+        );
+        let p = Profile::parse(
+            "[client]\nclient_id = \"pre\"\nclient_secret_env = \"NO_SUCH_CLIENT_SECRET_FOR_TESTS\"",
+        )
+        .expect("parses");
+        assert_eq!(p.client.auth_method(), "client_secret_basic");
+        let e = p.client.pre_registered().expect_err("unset");
+        assert!(e.contains("NO_SUCH_CLIENT_SECRET_FOR_TESTS"), "{e}");
+        let p = Profile::parse(
+            "[client]\nclient_id = \"pre\"\nclient_secret_env = \"X\"\ntoken_endpoint_auth_method = \"client_secret_post\"",
+        )
+        .expect("parses");
+        assert_eq!(p.client.auth_method(), "client_secret_post");
+    }
+
+    #[test]
+    fn client_mistakes_are_named() {
+        for (text, needle) in [
+            ("[client]\nclient_secret = \"x\"", "client_secret"),
+            (
+                "[client]\nclient_secret_env = \"X\"",
+                "needs client.client_id",
+            ),
+            (
+                "[client]\nclient_id = \"a\"\ntoken_endpoint_auth_method = \"private_key_jwt\"",
+                "private_key_jwt",
+            ),
+            (
+                "[client]\nclient_id = \"a\"\ntoken_endpoint_auth_method = \"client_secret_basic\"",
+                "needs client_secret_env",
+            ),
+            (
+                "[client]\nclient_id = \"a\"\nclient_secret_env = \"X\"\ntoken_endpoint_auth_method = \"none\"",
+                "takes no client_secret_env",
+            ),
+        ] {
+            let e = Profile::parse(text).expect_err(text);
+            assert!(e.contains(needle), "{text}: {e}");
+        }
     }
 }

@@ -45,6 +45,9 @@ pub struct ContextParts {
     pub scope_check: Option<ScopeCheck>,
     pub max_expiry_wait: Duration,
     pub echo: bool,
+    /// A client registered beforehand (the profile's `[client] client_id`): used instead of
+    /// registering one.
+    pub client: Option<RegisteredClient>,
 }
 
 tokio::task_local! {
@@ -69,7 +72,10 @@ impl Context {
             max_expiry_wait: p.max_expiry_wait,
             echo: p.echo,
             discovered: OnceCell::new(),
-            client: OnceCell::new(),
+            client: match p.client {
+                Some(c) => OnceCell::new_with(Some(Ok(c))),
+                None => OnceCell::new(),
+            },
             records: Mutex::new(Vec::new()),
         })
     }
@@ -123,7 +129,8 @@ impl Context {
             .clone()
     }
 
-    /// The client most scenarios use, registered once per run.
+    /// The client most scenarios use: the profile's pre-registered client, else one registered
+    /// once per run.
     pub async fn client(&self) -> Outcome<RegisteredClient> {
         self.client
             .get_or_init(|| async {

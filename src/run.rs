@@ -17,6 +17,7 @@ use url::Url;
 use crate::client::http::{Http, Limits};
 use crate::client::mcp::{McpClient, Revision};
 use crate::client::redact::Secret;
+use crate::client::registration::RegisteredClient;
 use crate::config::{Profile, ScopeCheck, parse_http_url};
 use crate::context::{Context, ContextParts};
 use crate::features::{self, Source};
@@ -103,6 +104,16 @@ pub async fn run(opts: RunOptions) -> Result<RunResult, RunError> {
     let password = profile.password().map_err(RunError::Usage)?;
     let redirect_uri = parse_http_url("client.redirect_uri", &profile.client.redirect_uri)
         .map_err(RunError::Usage)?;
+    let client = profile
+        .client
+        .pre_registered()
+        .map_err(RunError::Usage)?
+        .map(|c| RegisteredClient {
+            client_id: c.client_id,
+            client_secret: c.client_secret,
+            redirect_uri: redirect_uri.clone(),
+            token_endpoint_auth_method: c.token_endpoint_auth_method,
+        });
     let second_resource = match &profile.resources.second {
         Some(s) => Some(parse_http_url("resources.second", s).map_err(RunError::Usage)?),
         None => None,
@@ -115,6 +126,11 @@ pub async fn run(opts: RunOptions) -> Result<RunResult, RunError> {
         Some(_) if !opts.defects.is_empty() => {
             return Err(RunError::Usage(
                 "--defect applies to the embedded reference server: leave out --target".into(),
+            ));
+        }
+        None if client.is_some() => {
+            return Err(RunError::Usage(
+                "[client] client_id names a client registered at your target: give --target (or `target` in the profile)".into(),
             ));
         }
         Some(_) if opts.layout != reference_server::Layout::default() => {
@@ -180,6 +196,7 @@ pub async fn run(opts: RunOptions) -> Result<RunResult, RunError> {
         scope_check,
         max_expiry_wait: Duration::from_secs(profile.limits.max_expiry_wait_secs),
         echo: !opts.quiet,
+        client,
     });
     let ctx = match chosen {
         Some(r) => {

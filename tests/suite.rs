@@ -328,6 +328,29 @@ async fn usage_and_config_errors_exit_2_with_a_clear_message() {
 
     let out = run(&["--concurrency", "zero"]).await;
     assert_eq!(out.status.code(), Some(2));
+
+    // A pre-registered client belongs to a target; the embedded server does not know it.
+    std::fs::write(&cfg, "[client]\nclient_id = \"c1\"\n").expect("write");
+    let out = run(&["run", "--config", cfg.to_str().expect("path")]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("give --target"), "{}", text(&out));
+
+    for (flags, says) in [
+        (
+            vec!["--layout", "split"],
+            "--layout applies to the embedded",
+        ),
+        (
+            vec!["--defect", "code-reusable"],
+            "--defect applies to the embedded",
+        ),
+    ] {
+        let mut args = vec!["run", "--target", "http://127.0.0.1:9/mcp"];
+        args.extend(flags);
+        let out = run(&args).await;
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+        assert!(text(&out).contains(says), "{}", text(&out));
+    }
 }
 
 #[tokio::test]

@@ -1,8 +1,12 @@
 //! What the server is told at start. Everything it advertises is derived from this.
 
+use std::path::Path;
 use std::time::Duration;
 
+use serde::Deserialize;
+
 use crate::defects::Defects;
+use crate::store::{AuthMethod, Client};
 
 /// Where the authorization server lives relative to the MCP server, and how it is discovered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -89,6 +93,10 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Behaviours broken on purpose, to prove the conformance suite can fail (none by default).
     pub defects: Defects,
+    /// Clients registered before start (`--clients FILE`), kept for the server's lifetime.
+    pub clients: Vec<PreRegisteredClient>,
+    /// No dynamic client registration: no registration endpoint, none in the metadata.
+    pub no_dcr: bool,
 }
 
 impl Default for Config {
@@ -111,6 +119,8 @@ impl Default for Config {
             store_capacity: 100_000,
             max_body_bytes: 64 * 1024,
             defects: Defects::none(),
+            clients: Vec::new(),
+            no_dcr: false,
         }
     }
 }
@@ -122,3 +132,295 @@ pub const DEFAULT_PASSWORD: &str = "wonderland";
 pub const SCOPE_READ: &str = "mcp:read";
 pub const SCOPE_WRITE: &str = "mcp:write";
 pub const SCOPES_SUPPORTED: [&str; 2] = [SCOPE_READ, SCOPE_WRITE];
+
+/// A client known from the start rather than registered (`--clients FILE`). Validated by
+/// [`PreRegisteredClient::new`] or [`load_clients`] with the rules registration applies.
+#[derive(Clone)]
+pub struct PreRegisteredClient {
+    pub client_id: String,
+    pub secret: Option<String>,
+    pub auth_method: AuthMethod,
+    pub redirect_uris: Vec<String>,
+    pub grant_types: Vec<String>,
+}
+
+impl std::fmt::Debug for PreRegisteredClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PreRegisteredClient")
+            .field("client_id", &self.client_id)
+            .field("secret", &self.secret.as_ref().map(|_| "[redacted]"))
+            .field("auth_method", &self.auth_method)
+            .field("redirect_uris", &self.redirect_uris)
+            .field("grant_types", &self.grant_types)
+            .finish()
+    }
+}
+
+/// The grants a pre-registered client gets when its entry names none.
+pub const DEFAULT_CLIENT_GRANTS: [&str; 2] = ["authorization_code", "refresh_token"];
+
+impl PreRegisteredClient {
+    /// A public client (`none`) of the code and refresh grants, for `redirect_uris`.
+    pub fn public(client_id: &str, redirect_uris: &[&str]) -> Self {
+        PreRegisteredClient {
+            client_id: client_id.into(),
+            secret: None,
+            auth_method: AuthMethod::None,
+            redirect_uris: redirect_uris.iter().map(|u| u.to_string()).collect(),
+            grant_types: DEFAULT_CLIENT_GRANTS
+                .iter()
+                .map(|g| g.to_string())
+                .collect(),
+        }
+    }
+
+    /// A confidential client authenticating with `method` and `secret`.
+    pub fn confidential(
+        client_id: &str,
+        secret: &str,
+        method: AuthMethod,
+        redirect_uris: &[&str],
+    ) -> Self {
+        PreRegisteredClient {
+            secret: Some(secret.into()),
+            auth_method: method,
+            ..PreRegisteredClient::public(client_id, redirect_uris)
+        }
+    }
+
+    /// Checks the entry with the rules dynamic registration applies (redirect URIs, grants,
+    /// a secret exactly when the method needs one).
+    pub fn validate(&self) -> Result<(), String> {
+        let id = &self.client_id;
+        if id.is_empty() {
+            return Err("client_id must not be empty".into());
+        }
+        if crate::cimd::is_document_url(id) {
+            return Err(format!(
+                "client {id:?}: a client_id that is an https URL is a client ID metadata document, not a pre-registered client"
+            ));
+        }
+        match (self.auth_method, &self.secret) {
+            (AuthMethod::None, Some(_)) => {
+                return Err(format!(
+                    "client {id:?}: token_endpoint_auth_method \"none\" takes no secret"
+                ));
+            }
+            (m, None) if m != AuthMethod::None => {
+                return Err(format!(
+                    "client {id:?}: token_endpoint_auth_method {:?} needs client_secret_env",
+                    m.as_str()
+                ));
+            }
+            (_, Some(s)) if s.is_empty() => {
+                return Err(format!("client {id:?}: the client secret is empty"));
+            }
+            _ => {}
+        }
+        if self.grant_types.is_empty() {
+            return Err(format!("client {id:?}: grant_types is empty"));
+        }
+        for g in &self.grant_types {
+            if !crate::metadata::GRANT_TYPES.contains(&g.as_str()) {
+                return Err(format!("client {id:?}: grant type {g:?} is not supported"));
+            }
+        }
+        let code_grant = self.grant_types.iter().any(|g| g == "authorization_code");
+        if self.grant_types.iter().any(|g| g == "refresh_token") && !code_grant {
+            return Err(format!(
+                "client {id:?}: refresh_token needs the authorization_code grant"
+            ));
+        }
+        if self.auth_method == AuthMethod::None
+            && self.grant_types.iter().any(|g| g == "client_credentials")
+        {
+            return Err(format!(
+                "client {id:?}: client_credentials requires a confidential client"
+            ));
+        }
+        if code_grant && self.redirect_uris.is_empty() {
+            return Err(format!(
+                "client {id:?}: redirect_uris is required for the authorization_code grant"
+            ));
+        }
+        for uri in &self.redirect_uris {
+            crate::register::check_redirect_uri(uri).map_err(|e| format!("client {id:?}: {e}"))?;
+        }
+        Ok(())
+    }
+
+    /// The store's entry for this client.
+    pub fn to_client(&self) -> Client {
+        Client {
+            client_id: self.client_id.clone(),
+            secret: self.secret.clone(),
+            auth_method: self.auth_method,
+            redirect_uris: self.redirect_uris.clone(),
+            grant_types: self.grant_types.clone(),
+            client_name: None,
+            from_metadata_document: false,
+        }
+    }
+}
+
+/// The file `--clients` names: `[[client]]` entries.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClientsFile {
+    #[serde(default)]
+    client: Vec<ClientEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClientEntry {
+    client_id: String,
+    /// The environment variable holding the secret (never the secret itself).
+    client_secret_env: Option<String>,
+    #[serde(default)]
+    redirect_uris: Vec<String>,
+    token_endpoint_auth_method: Option<String>,
+    grant_types: Option<Vec<String>>,
+}
+
+/// Reads a clients file (TOML). Secrets come from the environment variables it names.
+pub fn load_clients(path: &Path) -> Result<Vec<PreRegisteredClient>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    parse_clients(&text, |var| std::env::var(var).ok())
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Parses a clients file; `env` looks up the variables named by `client_secret_env`.
+pub fn parse_clients(
+    text: &str,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Vec<PreRegisteredClient>, String> {
+    let file: ClientsFile = toml::from_str(text).map_err(|e| {
+        let line = e
+            .span()
+            .map(|s| {
+                format!(
+                    " (line {})",
+                    text[..s.start.min(text.len())].matches('\n').count() + 1
+                )
+            })
+            .unwrap_or_default();
+        format!("{}{line}", e.message().trim())
+    })?;
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for entry in file.client {
+        let id = entry.client_id;
+        if !seen.insert(id.clone()) {
+            return Err(format!("client {id:?} is listed twice"));
+        }
+        let secret = match &entry.client_secret_env {
+            Some(var) => Some(env(var).ok_or_else(|| {
+                format!("client {id:?}: client_secret_env names {var}, which is not set")
+            })?),
+            None => None,
+        };
+        let auth_method = match entry.token_endpoint_auth_method.as_deref() {
+            Some(m) => AuthMethod::parse(m).ok_or_else(|| {
+                format!(
+                    "client {id:?}: token_endpoint_auth_method {m:?} is not one of none, client_secret_basic, client_secret_post"
+                )
+            })?,
+            None if secret.is_some() => AuthMethod::ClientSecretBasic,
+            None => AuthMethod::None,
+        };
+        let client = PreRegisteredClient {
+            client_id: id,
+            secret,
+            auth_method,
+            redirect_uris: entry.redirect_uris,
+            grant_types: entry.grant_types.unwrap_or_else(|| {
+                DEFAULT_CLIENT_GRANTS
+                    .iter()
+                    .map(|g| g.to_string())
+                    .collect()
+            }),
+        };
+        client.validate()?;
+        out.push(client);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(var: &str) -> Option<String> {
+        (var == "SECRET").then(|| "s3cret-value".to_string())
+    }
+
+    #[test]
+    fn a_clients_file_parses_with_defaults() {
+        let c = parse_clients(
+            r#"
+[[client]]
+client_id = "pub"
+redirect_uris = ["http://127.0.0.1:33418/callback"]
+
+[[client]]
+client_id = "conf"
+client_secret_env = "SECRET"
+redirect_uris = ["https://app.example/cb"]
+"#,
+            env,
+        )
+        .expect("parses");
+        assert_eq!(c.len(), 2);
+        assert_eq!(c[0].auth_method, AuthMethod::None);
+        assert_eq!(c[0].grant_types, DEFAULT_CLIENT_GRANTS);
+        assert_eq!(c[1].auth_method, AuthMethod::ClientSecretBasic);
+        assert_eq!(c[1].secret.as_deref(), Some("s3cret-value"));
+        assert!(!format!("{:?}", c[1]).contains("s3cret"));
+    }
+
+    #[test]
+    fn mistakes_in_a_clients_file_are_named() {
+        let cases = [
+            (
+                "[[client]]\nclient_id = \"a\"\nredirect_uri = \"x\"",
+                "redirect_uri",
+            ),
+            (
+                "[[client]]\nclient_id = \"a\"\nclient_secret_env = \"NOPE\"\nredirect_uris = [\"https://a.example/cb\"]",
+                "NOPE",
+            ),
+            (
+                "[[client]]\nclient_id = \"a\"\nredirect_uris = [\"http://evil.example/cb\"]",
+                "not loopback",
+            ),
+            (
+                "[[client]]\nclient_id = \"a\"\nredirect_uris = [\"https://a.example/cb\"]\ntoken_endpoint_auth_method = \"client_secret_basic\"",
+                "client_secret_env",
+            ),
+            (
+                "[[client]]\nclient_id = \"a\"\nredirect_uris = [\"https://a.example/cb\"]\ntoken_endpoint_auth_method = \"private_key_jwt\"",
+                "private_key_jwt",
+            ),
+            (
+                "[[client]]\nclient_id = \"a\"\nredirect_uris = [\"https://a.example/cb\"]\ngrant_types = [\"password\"]",
+                "password",
+            ),
+            (
+                "[[client]]\nclient_id = \"a\"\nredirect_uris = [\"https://a.example/cb\"]\n[[client]]\nclient_id = \"a\"\nredirect_uris = [\"https://a.example/cb\"]",
+                "twice",
+            ),
+            ("[[client]]\nclient_id = \"a\"", "redirect_uris is required"),
+            (
+                "[[client]]\nredirect_uris = [\"https://a.example/cb\"]",
+                "client_id",
+            ),
+        ];
+        for (text, needle) in cases {
+            let e = parse_clients(text, env).expect_err(text);
+            assert!(e.contains(needle), "{text}: {e}");
+            assert!(!e.contains('\n'), "one line: {e}");
+        }
+    }
+}

@@ -70,7 +70,13 @@ pub enum StartError {
     Key(#[from] crypto::KeyError),
     #[error("could not build the HTTP client for client metadata documents: {0}")]
     HttpClient(String),
+    #[error("pre-registered clients: {0}")]
+    Clients(String),
 }
+
+/// How long pre-registered clients are kept: for as long as the server runs.
+const PRE_REGISTERED_LIFETIME: std::time::Duration =
+    std::time::Duration::from_secs(100 * 365 * 24 * 3600);
 
 impl AppState {
     pub fn new(config: Config, mut urls: Urls) -> Result<Self, StartError> {
@@ -80,8 +86,19 @@ impl AppState {
         {
             urls.as_route_prefix = "/oauth2".into();
         }
+        let store = Store::new(config.store_capacity);
+        {
+            let mut tables = store.lock();
+            for c in &config.clients {
+                c.validate().map_err(StartError::Clients)?;
+                tables
+                    .clients
+                    .insert(c.client_id.clone(), c.to_client(), PRE_REGISTERED_LIFETIME)
+                    .map_err(|e| StartError::Clients(e.description.into_owned()))?;
+            }
+        }
         Ok(AppState {
-            store: Store::new(config.store_capacity),
+            store,
             signer: Signer::generate()?,
             mcp_sessions: McpSessions::new(config.store_capacity),
             cimd: cimd::Fetcher::new(&config)?,
@@ -115,9 +132,11 @@ pub fn as_router(state: SharedState) -> Router {
             &u.as_route("token"),
             post(token::token).fallback(token::wrong_method),
         )
-        .route(&u.as_route("register"), post(register::register))
         .route(&u.as_route("revoke"), post(token::revoke))
         .route(&u.as_route("jwks"), get(metadata::jwks));
+    if !state.config.no_dcr {
+        r = r.route(&u.as_route("register"), post(register::register));
+    }
     if !state.defect(Defect::AsMetadataMissing) {
         r = r.route(&u.oidc_route(), get(metadata::openid_configuration));
     }

@@ -1,6 +1,7 @@
 //! `reference-server`: starts the server and prints one JSON line naming its URLs.
 
 use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -51,6 +52,13 @@ struct Cli {
     /// --list-defects names them with the requirements they violate.
     #[arg(long = "defect", value_name = "NAME")]
     defects: Vec<Defect>,
+    /// A TOML file of pre-registered clients (`[[client]]` entries with client_id,
+    /// client_secret_env, redirect_uris, token_endpoint_auth_method, grant_types).
+    #[arg(long, value_name = "FILE")]
+    clients: Option<PathBuf>,
+    /// No dynamic client registration: no registration endpoint, none in the metadata.
+    #[arg(long)]
+    no_dcr: bool,
     /// Print every defect with the requirement IDs it violates, and exit.
     #[arg(long)]
     list_defects: bool,
@@ -72,6 +80,16 @@ async fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let default_password = cli.password == config::DEFAULT_PASSWORD;
+    let clients = match &cli.clients {
+        Some(path) => match config::load_clients(path) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("reference-server: --clients {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => Vec::new(),
+    };
     let config = Config {
         port: cli.port,
         as_port: cli.as_port,
@@ -85,6 +103,8 @@ async fn main() -> ExitCode {
         allow_loopback_http_client_ids: cli.allow_loopback_http_client_ids,
         root_prm: cli.root_prm,
         defects: cli.defects.iter().copied().collect(),
+        clients,
+        no_dcr: cli.no_dcr,
         ..Config::default()
     };
     for d in config.defects.iter() {

@@ -75,6 +75,10 @@ pub fn authorization_server_metadata(state: &SharedState) -> Value {
         "protected_resources": [u.mcp(), u.mcp_alt()],
     });
     if let Some(obj) = doc.as_object_mut() {
+        // Without dynamic registration there is no endpoint to advertise (RFC 8414 §2: OPTIONAL).
+        if state.config.no_dcr {
+            obj.remove("registration_endpoint");
+        }
         if state.defect(Defect::S256NotAdvertised) {
             obj.remove("code_challenge_methods_supported");
         }

@@ -133,3 +133,104 @@ async fn a_defect_flag_breaks_its_behaviour() {
         let _ = child.wait();
     }
 }
+
+fn with_clients_file(text: &str, extra_env: &[(&str, &str)]) -> std::process::Output {
+    let dir = std::env::temp_dir().join(format!(
+        "reference-server-clients-{}-{}",
+        std::process::id(),
+        rand_suffix()
+    ));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("clients.toml");
+    std::fs::write(&path, text).expect("write clients file");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_reference-server"));
+    cmd.args(["--port", "0", "--clients"]).arg(&path);
+    for (k, v) in extra_env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("runs");
+    let _ = std::fs::remove_dir_all(&dir);
+    out
+}
+
+fn rand_suffix() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::Relaxed)
+        ^ std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0)
+}
+
+#[test]
+fn a_bad_clients_file_is_a_usage_error_naming_the_problem() {
+    let cases = [
+        (
+            "[[client]]\nclient_id = \"a\"\nredirect_uris = [\"http://127.0.0.1:1/cb\"]\nsecret = \"x\"",
+            "secret",
+        ),
+        (
+            "[[client]]\nclient_id = \"a\"\nclient_secret_env = \"REFERENCE_SERVER_TEST_UNSET_SECRET\"\nredirect_uris = [\"http://127.0.0.1:1/cb\"]",
+            "REFERENCE_SERVER_TEST_UNSET_SECRET",
+        ),
+        (
+            "[[client]]\nclient_id = \"a\"\nredirect_uris = [\"http://evil.example/cb\"]",
+            "not loopback",
+        ),
+        ("[[client]\nclient_id = ", "line 1"),
+    ];
+    for (text, needle) in cases {
+        let out = with_clients_file(text, &[]);
+        assert_eq!(out.status.code(), Some(2), "{text}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(needle), "{text}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+        assert!(!err.contains("panicked"));
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_reference-server"))
+        .args(["--clients", "/no/such/clients.toml"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/no/such/clients.toml"));
+}
+
+#[tokio::test]
+async fn a_clients_file_and_no_dcr_are_served() {
+    let dir = std::env::temp_dir().join(format!("reference-server-clients-ok-{}", rand_suffix()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("clients.toml");
+    std::fs::write(
+        &path,
+        "[[client]]\nclient_id = \"pre\"\nclient_secret_env = \"REFERENCE_SERVER_TEST_SECRET\"\nredirect_uris = [\"http://127.0.0.1:1/cb\"]\n",
+    )
+    .expect("write");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_reference-server"))
+        .args(["--port", "0", "--no-dcr", "--clients"])
+        .arg(&path)
+        .env("RUST_LOG", "warn")
+        .env("REFERENCE_SERVER_TEST_SECRET", "a-long-enough-secret")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("binary starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("a line");
+    let urls: Value = serde_json::from_str(&line).expect("the line is JSON");
+    reference_server::install_crypto_provider();
+    let meta: Value = reqwest::Client::new()
+        .get(urls["as_metadata"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(meta.get("registration_endpoint").is_none(), "{meta}");
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}
