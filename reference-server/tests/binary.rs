@@ -5,8 +5,39 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_reference-server"))
+}
+
+/// Runs the binary to its end (a usage error, a listing).
+fn run(args: &[&str]) -> std::process::Output {
+    bin().args(args).output().expect("runs")
+}
+
+/// GETs a JSON document.
+async fn get_json(url: &Value) -> Value {
+    reference_server::install_crypto_provider();
+    reqwest::Client::new()
+        .get(url.as_str().expect("a URL"))
+        .send()
+        .await
+        .expect("answered")
+        .json()
+        .await
+        .expect("JSON")
+}
+
 fn spawn(args: &[&str]) -> (std::process::Child, Value) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_reference-server"))
+    spawn_with(args, &[])
+}
+
+/// Starts the server with `args` and `env`, and reads its URL line.
+fn spawn_with(args: &[&str], env: &[(&str, &str)]) -> (std::process::Child, Value) {
+    let mut cmd = bin();
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd
         .args(args)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
@@ -30,16 +61,7 @@ async fn prints_its_urls_and_serves_them() {
             "{k} is on loopback: {v}"
         );
     }
-    reference_server::install_crypto_provider();
-    let http = reqwest::Client::new();
-    let meta: Value = http
-        .get(urls["as_metadata"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let meta = get_json(&urls["as_metadata"]).await;
     assert_eq!(meta["issuer"], urls["issuer"]);
     let _ = child.kill();
     let _ = child.wait();
@@ -66,10 +88,7 @@ async fn layouts_are_chosen_by_flag() {
 
 #[test]
 fn bad_flags_get_a_clear_error_and_exit_2() {
-    let out = Command::new(env!("CARGO_BIN_EXE_reference-server"))
-        .args(["--layout", "nope"])
-        .output()
-        .expect("runs");
+    let out = run(&["--layout", "nope"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("invalid value 'nope'"), "{err}");
@@ -78,10 +97,7 @@ fn bad_flags_get_a_clear_error_and_exit_2() {
 
 #[test]
 fn defects_are_listed_with_their_requirements() {
-    let out = Command::new(env!("CARGO_BIN_EXE_reference-server"))
-        .arg("--list-defects")
-        .output()
-        .expect("runs");
+    let out = run(&["--list-defects"]);
     assert_eq!(out.status.code(), Some(0));
     let table = String::from_utf8_lossy(&out.stdout);
     assert_eq!(table.lines().count(), reference_server::Defect::ALL.len());
@@ -94,10 +110,7 @@ fn defects_are_listed_with_their_requirements() {
 
 #[test]
 fn an_unknown_defect_is_a_usage_error() {
-    let out = Command::new(env!("CARGO_BIN_EXE_reference-server"))
-        .args(["--defect", "no-such-defect"])
-        .output()
-        .expect("runs");
+    let out = run(&["--defect", "no-such-defect"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("unknown defect \"no-such-defect\""), "{err}");
@@ -106,8 +119,6 @@ fn an_unknown_defect_is_a_usage_error() {
 #[tokio::test]
 async fn a_defect_flag_breaks_its_behaviour() {
     // s256-not-advertised: the metadata leaves code_challenge_methods_supported out.
-    reference_server::install_crypto_provider();
-    let http = reqwest::Client::new();
     for (args, advertised) in [
         (vec!["--port", "0"], true),
         (
@@ -116,14 +127,7 @@ async fn a_defect_flag_breaks_its_behaviour() {
         ),
     ] {
         let (mut child, urls) = spawn(&args);
-        let meta: Value = http
-            .get(urls["as_metadata"].as_str().unwrap())
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let meta = get_json(&urls["as_metadata"]).await;
         assert_eq!(
             meta.get("code_challenge_methods_supported").is_some(),
             advertised,
@@ -143,7 +147,7 @@ fn with_clients_file(text: &str, extra_env: &[(&str, &str)]) -> std::process::Ou
     std::fs::create_dir_all(&dir).expect("temp dir");
     let path = dir.join("clients.toml");
     std::fs::write(&path, text).expect("write clients file");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_reference-server"));
+    let mut cmd = bin();
     cmd.args(["--port", "0", "--clients"]).arg(&path);
     for (k, v) in extra_env {
         cmd.env(k, v);
@@ -188,10 +192,7 @@ fn a_bad_clients_file_is_a_usage_error_naming_the_problem() {
         assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
         assert!(!err.contains("panicked"));
     }
-    let out = Command::new(env!("CARGO_BIN_EXE_reference-server"))
-        .args(["--clients", "/no/such/clients.toml"])
-        .output()
-        .expect("runs");
+    let out = run(&["--clients", "/no/such/clients.toml"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/no/such/clients.toml"));
 }
@@ -206,29 +207,12 @@ async fn a_clients_file_and_no_dcr_are_served() {
         "[[client]]\nclient_id = \"pre\"\nclient_secret_env = \"REFERENCE_SERVER_TEST_SECRET\"\nredirect_uris = [\"http://127.0.0.1:1/cb\"]\n",
     )
     .expect("write");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_reference-server"))
-        .args(["--port", "0", "--no-dcr", "--clients"])
-        .arg(&path)
-        .env("RUST_LOG", "warn")
-        .env("REFERENCE_SERVER_TEST_SECRET", "a-long-enough-secret")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("binary starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("a line");
-    let urls: Value = serde_json::from_str(&line).expect("the line is JSON");
-    reference_server::install_crypto_provider();
-    let meta: Value = reqwest::Client::new()
-        .get(urls["as_metadata"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let path = path.to_string_lossy().into_owned();
+    let (mut child, urls) = spawn_with(
+        &["--port", "0", "--no-dcr", "--clients", &path],
+        &[("REFERENCE_SERVER_TEST_SECRET", "a-long-enough-secret")],
+    );
+    let meta = get_json(&urls["as_metadata"]).await;
     assert!(meta.get("registration_endpoint").is_none(), "{meta}");
     let _ = child.kill();
     let _ = child.wait();

@@ -1074,7 +1074,7 @@ pub fn scope_02_challenge_vs_supported(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::testing::{json, response};
+    use crate::checks::testing::{doc, json, response};
     use crate::client::www_authenticate;
     use crate::requirements::Severity;
 
@@ -1083,15 +1083,6 @@ mod tests {
         let r = response(401, &headers, "");
         Probe {
             challenges: www_authenticate::parse_all(r.header_all("www-authenticate")),
-            response: r,
-        }
-    }
-
-    fn doc(body: &str) -> Document {
-        let r = json(200, body);
-        Document {
-            url: Url::parse("https://h/.well-known/x").expect("url"),
-            members: r.json_object().expect("object"),
             response: r,
         }
     }
@@ -1227,18 +1218,9 @@ mod tests {
 #[cfg(test)]
 mod metadata_member_tests {
     use super::*;
-    use crate::checks::testing::{json, response};
+    use crate::checks::testing::{doc, response};
     use crate::client::www_authenticate;
     use crate::requirements::Severity;
-
-    fn doc(body: &str) -> Document {
-        let r = json(200, body);
-        Document {
-            url: Url::parse("https://h/.well-known/x").expect("url"),
-            members: r.json_object().expect("object"),
-            response: r,
-        }
-    }
 
     fn url(s: &str) -> Url {
         Url::parse(s).expect("url")
@@ -1529,17 +1511,8 @@ mod metadata_member_tests {
 #[cfg(test)]
 mod revision_2026_07_28_tests {
     use super::*;
-    use crate::checks::testing::json;
+    use crate::checks::testing::doc;
     use crate::requirements::Severity;
-
-    fn doc(body: &str) -> Document {
-        let r = json(200, body);
-        Document {
-            url: Url::parse("https://h/.well-known/x").expect("url"),
-            members: r.json_object().expect("object"),
-            response: r,
-        }
-    }
 
     #[test]
     fn prm_18_examples() {

@@ -126,6 +126,28 @@ pub(crate) mod testing {
     pub fn json(status: u16, body: &str) -> Response {
         response(status, &[("content-type", "application/json")], body)
     }
+
+    /// A metadata document (PRM or AS metadata) served with `body`.
+    pub fn doc(body: &str) -> crate::client::discovery::Document {
+        let r = json(200, body);
+        crate::client::discovery::Document {
+            url: Url::parse("https://h/.well-known/x").expect("url"),
+            members: r.json_object().expect("object"),
+            response: r,
+        }
+    }
+
+    /// An MCP server's answer: the HTTP response and the JSON-RPC message in its body.
+    pub fn mcp(
+        status: u16,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> crate::client::mcp::McpResponse {
+        crate::client::mcp::McpResponse {
+            message: serde_json::from_str(body).ok(),
+            http: response(status, headers, body),
+        }
+    }
 }
 
 #[cfg(test)]

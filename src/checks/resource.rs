@@ -366,16 +366,8 @@ pub fn scope_10_one_challenge(stepped_up: &str, retry: &McpResponse) -> Option<F
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::testing::response;
+    use crate::checks::testing::mcp;
     use crate::requirements::Severity;
-
-    fn mcp(status: u16, headers: &[(&str, &str)], body: &str) -> McpResponse {
-        let http = response(status, headers, body);
-        McpResponse {
-            message: serde_json::from_str(body).ok(),
-            http,
-        }
-    }
 
     #[test]
     fn invalid_token_examples() {
@@ -443,15 +435,8 @@ mod tests {
 #[cfg(test)]
 mod scope_and_session_tests {
     use super::*;
-    use crate::checks::testing::response;
+    use crate::checks::testing::mcp;
     use crate::requirements::Severity;
-
-    fn mcp(status: u16, headers: &[(&str, &str)], body: &str) -> McpResponse {
-        McpResponse {
-            message: serde_json::from_str(body).ok(),
-            http: response(status, headers, body),
-        }
-    }
 
     const RESULT: &str = r#"{"jsonrpc":"2.0","id":1,"result":{"tools":[]}}"#;
 
@@ -562,15 +547,8 @@ mod scope_and_session_tests {
 #[cfg(test)]
 mod revision_2026_07_28_tests {
     use super::*;
-    use crate::checks::testing::response;
+    use crate::checks::testing::{mcp, response};
     use crate::requirements::Severity;
-
-    fn mcp(status: u16, headers: &[(&str, &str)], body: &str) -> McpResponse {
-        McpResponse {
-            message: serde_json::from_str(body).ok(),
-            http: response(status, headers, body),
-        }
-    }
 
     #[test]
     fn scope_09_examples() {

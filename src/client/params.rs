@@ -51,6 +51,31 @@ impl Param {
     }
 }
 
+impl Param {
+    /// The defined parameter of a wire name (`code_verifier`); `None` for any other name.
+    pub fn by_name(name: &str) -> Option<Param> {
+        [
+            Param::ResponseType,
+            Param::ClientId,
+            Param::ClientSecret,
+            Param::RedirectUri,
+            Param::Scope,
+            Param::State,
+            Param::CodeChallenge,
+            Param::CodeChallengeMethod,
+            Param::Resource,
+            Param::GrantType,
+            Param::Code,
+            Param::CodeVerifier,
+            Param::RefreshToken,
+            Param::Token,
+            Param::TokenTypeHint,
+        ]
+        .into_iter()
+        .find(|p| p.name() == name)
+    }
+}
+
 impl fmt::Display for Param {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
@@ -216,6 +241,18 @@ impl TamperedJson {
 
     pub fn to_value(&self) -> serde_json::Value {
         serde_json::Value::Object(self.members.clone())
+    }
+}
+
+#[cfg(test)]
+mod param_name_tests {
+    use super::*;
+
+    #[test]
+    fn names_map_back_to_params() {
+        assert_eq!(Param::by_name("code_verifier"), Some(Param::CodeVerifier));
+        assert_eq!(Param::by_name("redirect_uri"), Some(Param::RedirectUri));
+        assert_eq!(Param::by_name("harness_x"), None);
     }
 }
 

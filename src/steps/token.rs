@@ -141,12 +141,14 @@ async fn code_for_malformed_verifier(w: &mut World, case: String) {
     .await
 }
 
-#[when("the client redeems the code with code_verifier omitted")]
-async fn redeem_without_verifier(w: &mut World) {
+#[when(
+    regex = r"^the client redeems the code with (code_verifier|client_id|redirect_uri) omitted$"
+)]
+async fn redeem_without(w: &mut World, name: String) {
     w.step(async |w| {
-        redeem(w, false, |p| p.omit(Param::CodeVerifier))
-            .await
-            .map(drop)
+        let param = Param::by_name(&name)
+            .ok_or_else(|| Fault::Harness(format!("unknown parameter {name}")))?;
+        redeem(w, false, |p| p.omit(param)).await.map(drop)
     })
     .await
 }
@@ -608,26 +610,6 @@ async fn made_up_brute_force(w: &mut World, n: usize) {
 async fn redeem_grant_type_twice(w: &mut World) {
     w.step(async |w| {
         redeem(w, false, |p| p.add(Param::GrantType, "authorization_code"))
-            .await
-            .map(drop)
-    })
-    .await
-}
-
-#[when("the client redeems the code with client_id omitted")]
-async fn redeem_without_client_id(w: &mut World) {
-    w.step(async |w| {
-        redeem(w, false, |p| p.omit(Param::ClientId))
-            .await
-            .map(drop)
-    })
-    .await
-}
-
-#[when("the client redeems the code with redirect_uri omitted")]
-async fn redeem_without_redirect_uri(w: &mut World) {
-    w.step(async |w| {
-        redeem(w, false, |p| p.omit(Param::RedirectUri))
             .await
             .map(drop)
     })
