@@ -47,6 +47,38 @@ pub enum Command {
     /// For each requirement of the catalogue: its level, the scenarios that test it, the
     /// defects that prove they can fail, or why it is not tested. Exits 1 on a gap.
     Coverage(CoverageArgs),
+    /// Complete one authorization with the profile's login driver and print where it ended
+    /// (the redirect URL, secrets redacted unless --reveal). For trying out a login script, and
+    /// usable as the program of the command driver.
+    Login(LoginArgs),
+    /// Start the reference server, exactly like the `reference-server` program
+    /// (`mcp-oauth-conformance reference-server --help` lists its flags).
+    #[command(disable_help_flag = true)]
+    ReferenceServer {
+        /// The reference server's flags.
+        #[arg(
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            value_name = "FLAGS"
+        )]
+        args: Vec<std::ffi::OsString>,
+    },
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct LoginArgs {
+    /// The authorization request URL to start from.
+    #[arg(value_name = "AUTHORIZATION_URL")]
+    pub url: String,
+    /// A TOML target profile: its [login] table (driver, user, scripts), allowed_hosts, [tls].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Extra CA certificates to trust (PEM).
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+    /// Print the redirect URL in full, code included (as the command driver needs it).
+    #[arg(long)]
+    pub reveal: bool,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -145,6 +177,10 @@ pub struct RunArgs {
     /// entry that passes now is stale and does.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
+    /// A PEM file of CA certificates to trust besides the system's, for a target whose
+    /// certificate a private CA signed.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
 }
 
 impl Default for RunArgs {
@@ -169,6 +205,7 @@ impl Default for RunArgs {
             defects: Vec::new(),
             layout: Layout::SameOrigin,
             baseline: None,
+            ca_cert: None,
         }
     }
 }
@@ -223,6 +260,7 @@ impl RunArgs {
             defects: self.defects.into_iter().collect(),
             layout: self.layout,
             baseline: self.baseline,
+            ca_cert: self.ca_cert,
             quiet: false,
         }
     }

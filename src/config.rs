@@ -2,7 +2,8 @@
 //! a target the harness cannot discover on its own. Every field has a default, so a profile
 //! holds only what differs.
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -30,6 +31,18 @@ pub struct Profile {
     pub client: Client,
     pub resources: Resources,
     pub scope_check: Option<ScopeCheck>,
+    /// The only hosts the runner contacts (discovery, redirects, login pages). Default: the
+    /// target's host plus the authorization server hosts its metadata names. `*.example.com`
+    /// matches every subdomain of example.com.
+    pub allowed_hosts: Option<Vec<String>>,
+    pub tls: Tls,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Tls {
+    /// A PEM file of extra CA certificates to trust (the `--ca-cert` flag wins).
+    pub ca_cert: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -56,29 +69,235 @@ impl Default for Limits {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Login {
-    pub username: String,
-    /// The password itself. Prefer `password_env`.
-    pub password: Option<String>,
-    /// The environment variable that holds the password.
-    pub password_env: Option<String>,
+/// Which login driver completes login and consent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum DriverKind {
+    /// HTML forms over HTTP: generic, or scripted per page with `[[login.pages]]`.
+    #[default]
+    Form,
+    /// A person: the authorization URL is printed, the redirect is caught on the loopback
+    /// redirect URI or pasted on stdin.
+    Manual,
+    /// A program of the user's: it gets the authorization URL and prints the final redirect URL.
+    Command,
+    /// A real headless Chromium driven through WebDriver (chromedriver), for JavaScript pages.
+    Browser,
 }
 
-impl Default for Login {
-    fn default() -> Self {
-        Login {
-            username: DEFAULT_USERNAME.into(),
-            password: None,
-            password_env: None,
+impl DriverKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            DriverKind::Form => "form",
+            DriverKind::Manual => "manual",
+            DriverKind::Command => "command",
+            DriverKind::Browser => "browser",
         }
     }
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+pub struct Login {
+    /// `form` (default), `manual`, `command` or `browser`.
+    pub driver: DriverKind,
+    pub username: String,
+    /// Never allowed: secrets are not written in profiles (kept only to say so clearly).
+    password: Option<toml::Value>,
+    /// The environment variable that holds the password.
+    pub password_env: Option<String>,
+    /// How long one login may take with the manual, command and browser drivers.
+    pub timeout_secs: u64,
+    /// `form` and `browser`: scripts for known pages, tried in order; a page no script matches
+    /// gets the generic treatment (fill username and password, approve consent).
+    pub pages: Vec<PageScript>,
+    /// `command`: the program and its arguments; the authorization URL is appended.
+    pub command: Vec<String>,
+    /// `manual`: settings.
+    pub manual: Manual,
+    /// `browser`: settings.
+    pub browser: Browser,
+}
+
+impl Default for Login {
+    fn default() -> Self {
+        Login {
+            driver: DriverKind::Form,
+            username: DEFAULT_USERNAME.into(),
+            password: None,
+            password_env: None,
+            timeout_secs: 300,
+            pages: Vec::new(),
+            command: Vec::new(),
+            manual: Manual::default(),
+            browser: Browser::default(),
+        }
+    }
+}
+
+/// One page of a login script: when the page's URL matches `url`, fill `fields` and press
+/// `submit`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageScript {
+    /// A regular expression searched for in the page's URL.
+    pub url: String,
+    /// CSS selector → value. Values may hold `{username}`, `{password}` and `{env:NAME}`.
+    #[serde(default)]
+    pub fields: BTreeMap<String, String>,
+    /// The CSS selector of the button to press. Default: the form's first submit button.
+    pub submit: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Manual {
+    /// Listen on the redirect URI (it must be loopback http) for the browser's redirect, as
+    /// well as reading a pasted redirect URL from stdin.
+    pub listen: bool,
+}
+
+impl Default for Manual {
+    fn default() -> Self {
+        Manual { listen: true }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Browser {
+    /// The Chromium (or Chrome) executable.
+    pub chrome: PathBuf,
+    /// The chromedriver executable (its version must match the browser's).
+    pub chromedriver: PathBuf,
+    /// Run without a window (default true).
+    pub headless: bool,
+    /// More command-line arguments for the browser.
+    pub args: Vec<String>,
+}
+
+impl Default for Browser {
+    fn default() -> Self {
+        Browser {
+            chrome: PathBuf::from("/usr/bin/chromium"),
+            chromedriver: PathBuf::from("/usr/bin/chromedriver"),
+            headless: true,
+            args: Vec::new(),
+        }
+    }
+}
+
+impl Login {
+    fn validate(&self) -> Result<(), String> {
+        if self.password.is_some() {
+            return Err("login.password: secrets are never written in a profile; put the password in an environment variable and name it with password_env".into());
+        }
+        if self.timeout_secs == 0 {
+            return Err("login.timeout_secs must be at least 1".into());
+        }
+        let driver = self.driver.name();
+        match self.driver {
+            DriverKind::Command if self.command.is_empty() => {
+                return Err("login.command: the command driver needs the program to run, e.g. command = [\"./login.sh\"]".into());
+            }
+            DriverKind::Command => {}
+            _ if !self.command.is_empty() => {
+                return Err(format!(
+                    "login.command is for driver = \"command\" (the driver is {driver:?})"
+                ));
+            }
+            _ => {}
+        }
+        if !self.pages.is_empty() && !matches!(self.driver, DriverKind::Form | DriverKind::Browser)
+        {
+            return Err(format!(
+                "login.pages are for the form and browser drivers (the driver is {driver:?})"
+            ));
+        }
+        for (i, page) in self.pages.iter().enumerate() {
+            page.validate()
+                .map_err(|e| format!("login.pages[{i}]: {e}"))?;
+        }
+        Ok(())
+    }
+}
+
+impl PageScript {
+    fn validate(&self) -> Result<(), String> {
+        regex::Regex::new(&self.url).map_err(|e| format!("url {:?}: {e}", self.url))?;
+        let selectors = self.fields.keys().chain(self.submit.as_ref());
+        for s in selectors {
+            scraper::Selector::parse(s)
+                .map_err(|e| format!("{s:?} is not a CSS selector ({e})"))?;
+        }
+        if self.fields.is_empty() && self.submit.is_none() {
+            return Err("give fields, submit or both".into());
+        }
+        for value in self.fields.values() {
+            check_placeholders(value)?;
+        }
+        Ok(())
+    }
+}
+
+/// A field value's placeholders: `{username}`, `{password}`, `{env:NAME}`; `{{` and `}}` are
+/// literal braces.
+fn check_placeholders(value: &str) -> Result<(), String> {
+    expand(value, |_| Some(String::new())).map(drop)
+}
+
+/// Replaces the placeholders of `value`; `lookup` gets `username`, `password` or `env:NAME`.
+pub fn expand(value: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<String, String> {
+    let mut out = String::new();
+    let mut rest = value;
+    while let Some(i) = rest.find(['{', '}']) {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i..];
+        if let Some(t) = tail.strip_prefix("{{") {
+            out.push('{');
+            rest = t;
+        } else if let Some(t) = tail.strip_prefix("}}") {
+            out.push('}');
+            rest = t;
+        } else if let Some(t) = tail.strip_prefix('{') {
+            let Some(end) = t.find('}') else {
+                return Err(format!("{value:?}: an unclosed {{"));
+            };
+            let name = &t[..end];
+            let known = name == "username"
+                || name == "password"
+                || name.strip_prefix("env:").is_some_and(|v| !v.is_empty());
+            if !known {
+                return Err(format!(
+                    "{value:?}: unknown placeholder {{{name}}} (use {{username}}, {{password}} or {{env:NAME}})"
+                ));
+            }
+            out.push_str(
+                &lookup(name).ok_or_else(|| match name.strip_prefix("env:") {
+                    Some(var) => {
+                        format!("{value:?} names the environment variable {var}, which is not set")
+                    }
+                    None => format!("{value:?}: {{{name}}} has no value"),
+                })?,
+            );
+            rest = &t[end + 1..];
+        } else {
+            return Err(format!(
+                "{value:?}: a lone }} (write }}}} for a literal one)"
+            ));
+        }
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct Client {
+    /// How the run gets its client: `dynamic` (RFC 7591 registration; the default without
+    /// `client_id`), `pre-registered` (the default with `client_id`) or `cimd` (`client_id` is
+    /// the URL of a client ID metadata document you publish).
+    pub registration: Option<RegistrationKind>,
     /// The redirect URI the harness registers. Nothing listens there: the login driver stops at
     /// the redirect and reads it.
     pub redirect_uri: String,
@@ -91,9 +310,19 @@ pub struct Client {
     pub token_endpoint_auth_method: Option<String>,
 }
 
+/// How the run's client comes to exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RegistrationKind {
+    Dynamic,
+    PreRegistered,
+    Cimd,
+}
+
 impl Default for Client {
     fn default() -> Self {
         Client {
+            registration: None,
             redirect_uri: "http://127.0.0.1:33418/callback".into(),
             client_id: None,
             client_secret_env: None,
@@ -115,6 +344,31 @@ pub struct PreRegistered {
 
 impl Client {
     fn validate(&self) -> Result<(), String> {
+        match (self.registration, &self.client_id) {
+            (Some(RegistrationKind::Dynamic), Some(_)) => {
+                return Err("client: registration = \"dynamic\" takes no client_id (the run registers its own)".into());
+            }
+            (Some(RegistrationKind::PreRegistered | RegistrationKind::Cimd), None) => {
+                return Err("client: this registration needs client_id".into());
+            }
+            (Some(RegistrationKind::Cimd), Some(id)) => {
+                let u = parse_http_url("client.client_id", id)?;
+                if u.scheme() != "https" || u.path() == "/" {
+                    return Err(format!(
+                        "client.client_id: {id:?} is not a client ID metadata document URL (https, with a path)"
+                    ));
+                }
+                if self.client_secret_env.is_some()
+                    || self
+                        .token_endpoint_auth_method
+                        .as_deref()
+                        .is_some_and(|m| m != "none")
+                {
+                    return Err("client: a client ID metadata document client is public here: no client_secret_env, token_endpoint_auth_method \"none\"".into());
+                }
+            }
+            _ => {}
+        }
         if self.client_id.is_none() {
             for (key, set) in [
                 ("client_secret_env", self.client_secret_env.is_some()),
@@ -160,6 +414,14 @@ impl Client {
     }
 
     /// The pre-registered client, when `client_id` is set; its secret from `client_secret_env`.
+    pub fn registration(&self) -> RegistrationKind {
+        match (self.registration, &self.client_id) {
+            (Some(r), _) => r,
+            (None, Some(_)) => RegistrationKind::PreRegistered,
+            (None, None) => RegistrationKind::Dynamic,
+        }
+    }
+
     pub fn pre_registered(&self) -> Result<Option<PreRegistered>, String> {
         let Some(id) = &self.client_id else {
             return Ok(None);
@@ -247,23 +509,22 @@ impl Profile {
         if let Some(s) = &self.resources.second {
             parse_http_url("resources.second", s)?;
         }
-        if let Some(env) = &self.login.password_env
-            && self.login.password.is_some()
-        {
-            return Err(format!(
-                "login: give password or password_env ({env}), not both"
-            ));
+        self.login.validate()?;
+        if let Some(hosts) = &self.allowed_hosts {
+            for h in hosts {
+                crate::client::hosts::HostPattern::parse(h)
+                    .map_err(|e| format!("allowed_hosts: {e}"))?;
+            }
         }
         Ok(())
     }
 
-    /// The login password: from `password_env`, else `password`, else the reference server's.
+    /// The login password: from `password_env`, else the reference server's.
     pub fn password(&self) -> Result<String, String> {
-        match (&self.login.password_env, &self.login.password) {
-            (Some(var), _) => std::env::var(var)
+        match &self.login.password_env {
+            Some(var) => std::env::var(var)
                 .map_err(|_| format!("login.password_env names {var}, which is not set")),
-            (None, Some(p)) => Ok(p.clone()),
-            (None, None) => Ok(DEFAULT_PASSWORD.into()),
+            None => Ok(DEFAULT_PASSWORD.into()),
         }
     }
 
@@ -310,21 +571,32 @@ mod tests {
     #[test]
     fn a_full_profile_parses() {
         let p = Profile::parse(
-            r#"
+            r##"
 target = "https://mcp.example.com/mcp"
 revision = "2026-07-28"
 concurrency = 4
+allowed_hosts = ["mcp.example.com", "*.auth.example.com"]
 [limits]
 timeout_secs = 5
 [login]
+driver = "form"
 username = "bob"
-password = "builder"
+password_env = "BOB_PASSWORD"
+[[login.pages]]
+url = "/u/login"
+fields = { "#username" = "{username}", "#password" = "{password}" }
+submit = "button[type=submit]"
+[[login.pages]]
+url = "/consent"
+submit = "button[value=accept]"
+[tls]
+ca_cert = "ca.pem"
 [resources]
 second = "https://mcp.example.com/other"
 [scope_check]
 tool = "delete_everything"
 narrow_scope = "read"
-"#,
+"##,
         )
         .expect("parses");
         assert_eq!(p.concurrency, Some(4));
@@ -415,5 +687,83 @@ narrow_scope = "read"
             let e = Profile::parse(text).expect_err(text);
             assert!(e.contains(needle), "{text}: {e}");
         }
+    }
+
+    #[test]
+    fn login_driver_mistakes_are_named() {
+        for (text, needle) in [
+            ("[login]\npassword = \"x\"", "password_env"),
+            ("[login]\ndriver = \"robot\"", "unknown variant"),
+            ("[login]\ndriver = \"command\"", "login.command"),
+            ("[login]\ncommand = [\"x\"]", "driver = \"command\""),
+            ("[login]\ntimeout_secs = 0", "timeout_secs"),
+            (
+                "[login]\ndriver = \"manual\"\n[[login.pages]]\nurl = \"x\"\nsubmit = \"b\"",
+                "form and browser",
+            ),
+            (
+                "[[login.pages]]\nurl = \"(\"\nsubmit = \"b\"",
+                "login.pages[0]: url",
+            ),
+            (
+                "[[login.pages]]\nurl = \"x\"\nsubmit = \"[[\"",
+                "CSS selector",
+            ),
+            ("[[login.pages]]\nurl = \"x\"", "fields, submit"),
+            (
+                "[[login.pages]]\nurl = \"x\"\nfields = { \"#u\" = \"{user}\" }",
+                "unknown placeholder",
+            ),
+            ("[[login.pages]]\nurl = \"x\"\nfolds = 1", "unknown field"),
+            ("allowed_hosts = [\"https://x\"]", "allowed_hosts"),
+            ("[client]\nregistration = \"cimd\"", "needs client_id"),
+            (
+                "[client]\nregistration = \"cimd\"\nclient_id = \"abc\"",
+                "not an absolute URL",
+            ),
+            (
+                "[client]\nregistration = \"dynamic\"\nclient_id = \"abc\"",
+                "takes no client_id",
+            ),
+            ("[tls]\nca = \"x\"", "unknown field"),
+        ] {
+            let e = Profile::parse(text).expect_err(text);
+            assert!(e.contains(needle), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn placeholders_expand_and_braces_escape() {
+        let lookup = |name: &str| match name {
+            "username" => Some("alice".to_string()),
+            "password" => Some("pw".to_string()),
+            "env:OTP" => Some("123456".to_string()),
+            _ => None,
+        };
+        assert_eq!(
+            expand("{username}:{password}", lookup).expect("ok"),
+            "alice:pw"
+        );
+        assert_eq!(expand("{{x}} {env:OTP}", lookup).expect("ok"), "{x} 123456");
+        assert!(
+            expand("{env:MISSING}", lookup)
+                .expect_err("unset")
+                .contains("MISSING")
+        );
+        assert!(expand("a}b", lookup).is_err());
+        assert!(expand("{username", lookup).is_err());
+    }
+
+    #[test]
+    fn the_client_registration_is_inferred() {
+        let p = Profile::parse("").expect("parses");
+        assert_eq!(p.client.registration(), RegistrationKind::Dynamic);
+        let p = Profile::parse("[client]\nclient_id = \"x\"").expect("parses");
+        assert_eq!(p.client.registration(), RegistrationKind::PreRegistered);
+        let p = Profile::parse(
+            "[client]\nregistration = \"cimd\"\nclient_id = \"https://app.example.com/client.json\"",
+        )
+        .expect("parses");
+        assert_eq!(p.client.registration(), RegistrationKind::Cimd);
     }
 }

@@ -10,9 +10,8 @@ use url::Url;
 
 use crate::client::discovery::{self, Discovered};
 use crate::client::http::Http;
-use crate::client::login::FormDriver;
+use crate::client::login::SharedDriver;
 use crate::client::mcp::{McpClient, Revision};
-use crate::client::redact::Secret;
 use crate::client::registration::{RegisteredClient, Registration};
 use crate::config::ScopeCheck;
 use crate::report::ScenarioRecord;
@@ -22,7 +21,7 @@ pub struct Context {
     pub target: Url,
     pub revision: Revision,
     pub http: Http,
-    pub driver: FormDriver,
+    pub driver: SharedDriver,
     pub redirect_uri: Url,
     pub second_resource: Option<Url>,
     pub scope_check: Option<ScopeCheck>,
@@ -38,8 +37,7 @@ pub struct ContextParts {
     pub target: Url,
     pub revision: Revision,
     pub http: Http,
-    pub username: String,
-    pub password: Secret,
+    pub driver: SharedDriver,
     pub redirect_uri: Url,
     pub second_resource: Option<Url>,
     pub scope_check: Option<ScopeCheck>,
@@ -56,16 +54,11 @@ tokio::task_local! {
 
 impl Context {
     pub fn new(p: ContextParts) -> Arc<Context> {
-        let max_steps = p.http.limits().max_redirects + 6;
         Arc::new(Context {
             target: p.target,
             revision: p.revision,
             http: p.http,
-            driver: FormDriver {
-                username: p.username,
-                password: p.password,
-                max_steps,
-            },
+            driver: p.driver,
             redirect_uri: p.redirect_uri,
             second_resource: p.second_resource,
             scope_check: p.scope_check,

@@ -48,10 +48,11 @@ async fn ask(ctx: &Context) -> Result<Detected, String> {
         Some(ctx.target.as_str()),
     );
     let url = oauth::authorization_url(&d.endpoints.authorization, &params);
-    let outcome =
-        crate::client::login::LoginDriver::authorize(&ctx.driver, &http, url, &client.redirect_uri)
-            .await
-            .map_err(|e| format!("login driver: {e}"))?;
+    let outcome = ctx
+        .driver
+        .authorize(&http, url, &client.redirect_uri)
+        .await
+        .map_err(|e| format!("login driver: {e}"))?;
     let code = outcome
         .code()
         .ok_or_else(|| format!("the authorization ended in {}", outcome.describe()))?;

@@ -228,6 +228,24 @@ pub fn lint(features: &[Feature]) -> Vec<String> {
     problems
 }
 
+/// About how many authorizations the scenarios of `features` take: for each scenario, the most
+/// its requirements' login kinds need (catalogue section 17). The manual driver tells the
+/// user this number before the run.
+pub fn logins_needed(features: &[Feature]) -> usize {
+    scenarios(features)
+        .iter()
+        .map(|(_, s)| {
+            ids(s)
+                .iter()
+                .filter_map(|id| crate::requirements::get(id))
+                .flat_map(|r| r.logins())
+                .map(|l| l.authorizations())
+                .max()
+                .unwrap_or(0)
+        })
+        .sum()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

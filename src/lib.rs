@@ -17,6 +17,7 @@ pub mod context;
 pub mod coverage;
 pub mod detect;
 pub mod features;
+pub mod login_once;
 pub mod report;
 pub mod requirements;
 pub mod run;

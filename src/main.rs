@@ -7,7 +7,15 @@ use mcp_oauth_conformance::cli::{Cli, Command};
 use mcp_oauth_conformance::{features, install_crypto_provider, run};
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    // The reference server sets up its own logging and runtime.
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args.get(1).is_some_and(|a| a == "reference-server") {
+        return reference_server::cli::main(
+            std::iter::once("mcp-oauth-conformance reference-server".into())
+                .chain(args.into_iter().skip(2)),
+        );
+    }
+    let cli = match Cli::try_parse_from(args) {
         Ok(c) => c,
         Err(e) => {
             let code = e.exit_code();
@@ -33,6 +41,9 @@ fn main() -> ExitCode {
         Some(Command::Run(args)) => run_suite(args),
         Some(Command::Selftest(args)) => selftest(args),
         Some(Command::Coverage(args)) => coverage(args),
+        Some(Command::Login(args)) => login(args),
+        // Handled before parsing; kept so that --help lists it.
+        Some(Command::ReferenceServer { .. }) => ExitCode::from(2),
         None => run_suite(cli.run),
     }
 }
@@ -202,5 +213,28 @@ fn coverage(args: mcp_oauth_conformance::cli::CoverageArgs) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
+    }
+}
+
+fn login(args: mcp_oauth_conformance::cli::LoginArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(3);
+        }
+    };
+    match runtime.block_on(mcp_oauth_conformance::login_once::run(&args)) {
+        Ok(line) => {
+            mcp_oauth_conformance::out!("{line}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code())
+        }
     }
 }

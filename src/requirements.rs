@@ -88,6 +88,18 @@ pub enum Login {
     Unobservable,
 }
 
+impl Login {
+    /// How many authorizations (logins, or probes a person must look at) a test of this kind
+    /// takes.
+    pub fn authorizations(self) -> usize {
+        match self {
+            Login::Probe | Login::Login | Login::ClientCredentials => 1,
+            Login::TwoLogins => 2,
+            Login::None | Login::Manual | Login::Unobservable => 0,
+        }
+    }
+}
+
 impl Requirement {
     pub fn applies_to(&self, r: Revision) -> bool {
         self.revisions.iter().any(|v| v == r.as_str())

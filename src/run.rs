@@ -14,7 +14,9 @@ use futures::future::LocalBoxFuture;
 use regex::Regex;
 use url::Url;
 
-use crate::client::http::{Http, Limits};
+use crate::client::hosts::{AllowedHosts, HostPattern};
+use crate::client::http::{Http, HttpOptions, Limits};
+use crate::client::login::{self, DriverSetup};
 use crate::client::mcp::{McpClient, Revision};
 use crate::client::redact::Secret;
 use crate::client::registration::RegisteredClient;
@@ -49,6 +51,8 @@ pub struct RunOptions {
     pub layout: reference_server::Layout,
     /// The expected-failures baseline.
     pub baseline: Option<PathBuf>,
+    /// Extra CA certificates to trust (PEM).
+    pub ca_cert: Option<PathBuf>,
     /// Print nothing: no scenario lines, no summary (the self-test runs many suites at once).
     pub quiet: bool,
 }
@@ -182,15 +186,36 @@ pub async fn run(opts: RunOptions) -> Result<RunResult, RunError> {
     if limits.timeout.is_zero() {
         return Err(RunError::Usage("--timeout must be at least 1".into()));
     }
-    let http = Http::new(limits, opts.verbose).map_err(|e| RunError::Harness(e.to_string()))?;
+    let max_steps = limits.max_redirects + 6;
+    let timeout = limits.timeout;
+    let http = transport(
+        &profile,
+        opts.ca_cert.as_deref(),
+        limits,
+        opts.verbose,
+        &target,
+    )?;
+    let driver = login::build(DriverSetup {
+        login: &profile.login,
+        username: profile.login.username.clone(),
+        password: Secret::new(password),
+        max_steps,
+        redirect_uri: redirect_uri.clone(),
+        timeout: Duration::from_secs(profile.login.timeout_secs).max(timeout),
+        // One more with --spec auto: the revision is learned after authorizing once.
+        expected_logins: features::logins_needed(&features) + usize::from(chosen.is_none()),
+    })
+    .map_err(RunError::Usage)?;
+    if !opts.quiet && profile.login.driver != crate::config::DriverKind::Form {
+        eprintln!("Login driver: {}", profile.login.driver.name());
+    }
     preflight(&http, &target, chosen.unwrap_or(crate::detect::FALLBACK)).await?;
 
     let ctx = Context::new(ContextParts {
         target: target.clone(),
         revision: chosen.unwrap_or(crate::detect::FALLBACK),
         http,
-        username: profile.login.username.clone(),
-        password: Secret::new(password),
+        driver,
         redirect_uri,
         second_resource,
         scope_check,
@@ -198,6 +223,9 @@ pub async fn run(opts: RunOptions) -> Result<RunResult, RunError> {
         echo: !opts.quiet,
         client,
     });
+    // Discovery before any scenario: it teaches the allowed hosts the authorization servers
+    // the target names. Its failures are the discovery scenarios' to report.
+    let _ = ctx.discovered().await;
     let ctx = match chosen {
         Some(r) => {
             if !opts.quiet {
@@ -349,6 +377,51 @@ fn create(path: &std::path::Path) -> Result<std::fs::File, RunError> {
 
 /// One request before anything else: a target that cannot be reached stops the run with a
 /// clear message instead of seventy errors.
+/// The run's transport: the profile's allowed hosts (or the default for `target`) and extra
+/// CA certificates (`--ca-cert` wins over the profile's `[tls] ca_cert`).
+pub fn transport(
+    profile: &Profile,
+    ca_cert: Option<&std::path::Path>,
+    limits: Limits,
+    verbose: bool,
+    target: &Url,
+) -> Result<Http, RunError> {
+    let hosts = match &profile.allowed_hosts {
+        Some(list) => {
+            let patterns = list
+                .iter()
+                .map(|h| HostPattern::parse(h))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| RunError::Usage(format!("allowed_hosts: {e}")))?;
+            let hosts = AllowedHosts::fixed(patterns);
+            if !hosts.allows(target) {
+                return Err(RunError::Usage(format!(
+                    "allowed_hosts does not include the target's host {}",
+                    target.host_str().unwrap_or("")
+                )));
+            }
+            hosts
+        }
+        None => AllowedHosts::for_target(target),
+    };
+    let ca_cert_pem = match ca_cert.or(profile.tls.ca_cert.as_deref()) {
+        Some(path) => Some(std::fs::read(path).map_err(|e| {
+            RunError::Usage(format!(
+                "cannot read the CA certificate {}: {e}",
+                path.display()
+            ))
+        })?),
+        None => None,
+    };
+    Http::with_options(HttpOptions {
+        limits,
+        verbose,
+        ca_cert_pem,
+        hosts,
+    })
+    .map_err(|e| RunError::Usage(e.to_string()))
+}
+
 async fn preflight(http: &Http, target: &Url, revision: Revision) -> Result<(), RunError> {
     let mcp = McpClient::new(http.fork(), target.clone(), revision);
     mcp.send(&mcp.opening())

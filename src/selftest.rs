@@ -462,6 +462,7 @@ pub fn run(opts: &SelftestOptions) -> Result<Selftest, RunError> {
         defects: Defects::none(),
         layout: Layout::SameOrigin,
         baseline: None,
+        ca_cert: None,
         quiet: true,
     };
     // Bad features or a bad revision are usage errors once, not once per run.

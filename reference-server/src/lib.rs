@@ -6,6 +6,7 @@
 
 pub mod authorize;
 pub mod cimd;
+pub mod cli;
 pub mod config;
 pub mod crypto;
 pub mod defects;

@@ -285,6 +285,11 @@ pub async fn discover(http: &Http, mcp: &McpClient) -> Result<Discovered, Discov
         .and_then(|c| c.param("scope"))
         .map(str::to_string);
 
+    // The target names its metadata and authorization servers: their hosts may be contacted
+    // (allowed_hosts' default; a no-op when the profile fixes the list).
+    if let Some(u) = probe.resource_metadata() {
+        http.hosts().learn(&u);
+    }
     let (prm, issuer) = if revision.has_prm() {
         let found = find_prm(
             http,
@@ -303,11 +308,18 @@ pub async fn discover(http: &Http, mcp: &McpClient) -> Result<Discovered, Discov
                 actual,
             });
         }
-        let issuer = doc
+        let servers: Vec<Url> = doc
             .strings("authorization_servers")
             .unwrap_or_default()
+            .iter()
+            .filter_map(|s| Url::parse(s).ok())
+            .collect();
+        for s in &servers {
+            http.hosts().learn(s);
+        }
+        let issuer = servers
             .into_iter()
-            .find_map(|s| Url::parse(&s).ok())
+            .next()
             .ok_or(DiscoveryError::NoAuthorizationServer)?;
         (Some((route, doc)), issuer)
     } else {

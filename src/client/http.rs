@@ -10,6 +10,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use url::Url;
 
+use super::hosts::AllowedHosts;
 use super::redact;
 
 /// How much of a body a transcript keeps.
@@ -53,6 +54,23 @@ pub enum TransportError {
         method: String,
         url: String,
         limit: usize,
+    },
+    #[error(
+        "{method} {url}: the server's TLS certificate is not trusted ({reason}). If it is signed by a private CA, give that CA's certificate with --ca-cert FILE (or [tls] ca_cert in the profile)"
+    )]
+    Certificate {
+        method: String,
+        url: String,
+        reason: String,
+    },
+    #[error(
+        "{method} {url}: refused: {host} is not an allowed host. Allowed: {allowed}. To let the runner contact it, list it in the profile's allowed_hosts"
+    )]
+    NotAllowed {
+        method: String,
+        url: String,
+        host: String,
+        allowed: String,
     },
     #[error("{method} {url}: {reason}")]
     Other {
@@ -242,27 +260,77 @@ pub struct Http {
     limits: Limits,
     transcript: Arc<Mutex<Vec<Exchange>>>,
     verbose: bool,
+    hosts: AllowedHosts,
+}
+
+/// How the transport is set up.
+#[derive(Debug, Clone)]
+pub struct HttpOptions {
+    pub limits: Limits,
+    /// Log every exchange (redacted).
+    pub verbose: bool,
+    /// Extra CA certificates to trust (PEM), for a target with a private CA.
+    pub ca_cert_pem: Option<Vec<u8>>,
+    /// The only hosts requests may go to.
+    pub hosts: AllowedHosts,
+}
+
+fn setup_error(reason: String) -> TransportError {
+    TransportError::Other {
+        method: "-".into(),
+        url: "-".into(),
+        reason,
+    }
 }
 
 impl Http {
+    /// A transport that may contact any host and trusts the usual roots (tests).
     pub fn new(limits: Limits, verbose: bool) -> Result<Self, TransportError> {
-        let client = reqwest::Client::builder()
+        Http::with_options(HttpOptions {
+            limits,
+            verbose,
+            ca_cert_pem: None,
+            hosts: AllowedHosts::any(),
+        })
+    }
+
+    pub fn with_options(o: HttpOptions) -> Result<Self, TransportError> {
+        let HttpOptions {
+            limits,
+            verbose,
+            ca_cert_pem,
+            hosts,
+        } = o;
+        let mut builder = reqwest::Client::builder();
+        if let Some(pem) = ca_cert_pem {
+            let certs = reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|e| setup_error(format!("the CA certificate file: {e}")))?;
+            if certs.is_empty() {
+                return Err(setup_error(
+                    "the CA certificate file holds no PEM certificate".into(),
+                ));
+            }
+            builder = builder.tls_certs_merge(certs);
+        }
+        let client = builder
             .redirect(reqwest::redirect::Policy::none())
             .timeout(limits.timeout)
             .connect_timeout(limits.timeout)
             .user_agent(concat!("mcp-oauth-conformance/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| TransportError::Other {
-                method: "-".into(),
-                url: "-".into(),
-                reason: format!("cannot build the HTTP client: {e}"),
-            })?;
+            .map_err(|e| setup_error(format!("cannot build the HTTP client: {e}")))?;
         Ok(Http {
             client,
             limits,
             transcript: Arc::new(Mutex::new(Vec::new())),
             verbose,
+            hosts,
         })
+    }
+
+    /// The hosts this transport may contact (shared by every fork).
+    pub fn hosts(&self) -> &AllowedHosts {
+        &self.hosts
     }
 
     /// The same connection pool and limits with a fresh, separate transcript.
@@ -272,6 +340,7 @@ impl Http {
             limits: self.limits.clone(),
             transcript: Arc::new(Mutex::new(Vec::new())),
             verbose: self.verbose,
+            hosts: self.hosts.clone(),
         }
     }
 
@@ -322,6 +391,17 @@ impl Http {
             elapsed: Duration::ZERO,
         };
 
+        if !self.hosts.allows(&req.url) {
+            let e = TransportError::NotAllowed {
+                method: method.clone(),
+                url: redact::redact_url(&url_text),
+                host: req.url.host_str().unwrap_or("(none)").to_string(),
+                allowed: self.hosts.describe(),
+            };
+            exchange.error = Some(e.to_string());
+            self.record(exchange);
+            return Err(e);
+        }
         let mut builder = self.client.request(req.method.clone(), req.url.clone());
         for (k, v) in &req.headers {
             builder = builder.header(k, v);
@@ -373,6 +453,12 @@ impl Http {
                     url: redact::redact_url(url_text),
                     timeout: self.limits.timeout,
                 }
+            } else if let Some(reason) = certificate_problem(&e) {
+                TransportError::Certificate {
+                    method: method.to_string(),
+                    url: redact::redact_url(url_text),
+                    reason,
+                }
             } else if e.is_connect() {
                 TransportError::Connect {
                     method: method.to_string(),
@@ -408,6 +494,24 @@ impl Http {
             body,
         })
     }
+}
+
+/// The certificate verification failure somewhere in `e`'s chain of causes, if that is what
+/// it is.
+pub fn certificate_problem(e: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        let tls = err.downcast_ref::<rustls::Error>().or_else(|| {
+            err.downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        });
+        if let Some(rustls::Error::InvalidCertificate(c)) = tls {
+            return Some(format!("{c:?}"));
+        }
+        cur = err.source();
+    }
+    None
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {

@@ -4,6 +4,7 @@
 
 pub mod cimd;
 pub mod discovery;
+pub mod hosts;
 pub mod http;
 pub mod login;
 pub mod mcp;

@@ -10,7 +10,7 @@ use url::Url;
 use super::{World, need};
 use crate::checks::authorization as check;
 use crate::checks::token as token_check;
-use crate::client::login::{AuthorizationOutcome, LoginDriver};
+use crate::client::login::AuthorizationOutcome;
 use crate::client::oauth::{self, TokenSet};
 use crate::client::params::{Param, Params};
 use crate::client::pkce::PkceVerifier;

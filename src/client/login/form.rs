@@ -1,11 +1,10 @@
-//! Completing login and consent: what cannot be done over the wire by the protocol alone sits
-//! behind one trait, [`LoginDriver`].
-//!
-//! The `form` driver handles HTML login and consent pages: it follows redirects by hand with
-//! its own cookie jar, reads forms with an HTML parser, fills the configured username and
-//! password, approves consent, and stops at the redirect to the client's redirect URI. It never
-//! fetches a redirect URI, nor leaves the authorization server for another loopback origin
-//! (see [`may_follow`]).
+//! The `form` driver: HTML login and consent pages over plain HTTP. It follows redirects by
+//! hand with its own cookie jar, reads forms with an HTML parser and submits them. Pages a
+//! login script (`[[login.pages]]`) matches are filled as the script says; the others get the
+//! generic treatment: the username and password fields of a login form, the approving button
+//! of a consent form. It stops at the redirect to the client's redirect URI, which it never
+//! fetches, and never leaves the authorization server for another loopback origin (see
+//! [`may_follow`]).
 
 use std::sync::Arc;
 
@@ -15,141 +14,13 @@ use reqwest::header::HeaderValue;
 use scraper::{ElementRef, Html, Selector};
 use url::Url;
 
-use super::http::{Http, Request, Response, TransportError};
-use super::redact::{Secret, redact_url};
-
-/// Where an authorization attempt ended.
-#[derive(Debug, Clone)]
-pub enum AuthorizationOutcome {
-    /// The AS redirected to the redirect URI: `code`, `state`, `iss` or `error` are in `params`.
-    Redirect {
-        location: Url,
-        params: Vec<(String, String)>,
-    },
-    /// The AS showed a page the driver could not go past (an error page, an unknown form).
-    Page {
-        url: Url,
-        status: u16,
-        reason: String,
-    },
-}
-
-impl AuthorizationOutcome {
-    pub fn param(&self, name: &str) -> Option<&str> {
-        match self {
-            AuthorizationOutcome::Redirect { params, .. } => params
-                .iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.as_str()),
-            AuthorizationOutcome::Page { .. } => None,
-        }
-    }
-    pub fn code(&self) -> Option<Secret> {
-        self.param("code").map(Secret::new)
-    }
-    pub fn error(&self) -> Option<&str> {
-        self.param("error")
-    }
-    pub fn describe(&self) -> String {
-        match self {
-            AuthorizationOutcome::Redirect { location, .. } => {
-                format!("a redirect to {}", redact_url(location.as_str()))
-            }
-            AuthorizationOutcome::Page {
-                url,
-                status,
-                reason,
-            } => {
-                format!("a {status} page at {} ({reason})", redact_url(url.as_str()))
-            }
-        }
-    }
-}
-
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum LoginError {
-    #[error(transparent)]
-    Transport(#[from] TransportError),
-    #[error("login did not finish within {0} requests")]
-    TooManySteps(usize),
-    #[error(
-        "the login form came back after submitting the configured credentials (wrong username or password?)"
-    )]
-    Rejected,
-    #[error("{0}")]
-    Unusable(String),
-}
-
-/// Completes the user-facing part of an authorization request.
-pub trait LoginDriver {
-    /// Starts at `url` (the authorization request) and returns where it ended: a redirect to
-    /// `redirect_uri`, or a page it could not go past.
-    fn authorize<'a>(
-        &'a self,
-        http: &'a Http,
-        url: Url,
-        redirect_uri: &'a Url,
-    ) -> LocalBoxFuture<'a, Result<AuthorizationOutcome, LoginError>> {
-        self.authorize_until(http, url, std::slice::from_ref(redirect_uri))
-    }
-
-    /// Like [`LoginDriver::authorize`], but stops at a redirect to any of `stop_at`, none of
-    /// which is ever fetched. Negative tests use it when the AS might wrongly redirect to one
-    /// of several URIs (a tampered redirect URI or the registered one; either of two
-    /// registered ones).
-    fn authorize_until<'a>(
-        &'a self,
-        http: &'a Http,
-        url: Url,
-        stop_at: &'a [Url],
-    ) -> LocalBoxFuture<'a, Result<AuthorizationOutcome, LoginError>>;
-
-    /// Like [`LoginDriver::authorize_until`], and also returns the requests the driver made,
-    /// so that how the AS answered the login form can be checked (AUTHZ-16). A driver that
-    /// cannot say returns no steps.
-    fn authorize_traced<'a>(
-        &'a self,
-        http: &'a Http,
-        url: Url,
-        stop_at: &'a [Url],
-    ) -> LocalBoxFuture<'a, Result<Traced, LoginError>> {
-        Box::pin(async move {
-            let outcome = self.authorize_until(http, url, stop_at).await?;
-            Ok(Traced {
-                outcome,
-                steps: Vec::new(),
-            })
-        })
-    }
-}
-
-/// An authorization's outcome and the requests that led there.
-#[derive(Debug, Clone)]
-pub struct Traced {
-    pub outcome: AuthorizationOutcome,
-    pub steps: Vec<LoginStep>,
-}
-
-/// One request the login driver made, and how it was answered.
-#[derive(Debug, Clone)]
-pub struct LoginStep {
-    pub method: String,
-    pub url: Url,
-    pub status: u16,
-    /// Whether the request carried the user's password (a submitted login form).
-    pub carried_credentials: bool,
-}
-
-impl LoginStep {
-    pub fn describe(&self) -> String {
-        format!(
-            "{} to {} answered {}",
-            self.method,
-            redact_url(self.url.as_str()),
-            self.status
-        )
-    }
-}
+use super::script::{Script, ScriptPage};
+use super::{
+    AuthorizationOutcome, LoginDriver, LoginError, LoginStep, Traced, is_redirect_uri, may_follow,
+    redirect_outcome,
+};
+use crate::client::http::{Http, Request};
+use crate::client::redact::Secret;
 
 /// The HTML form driver.
 #[derive(Debug, Clone)]
@@ -158,6 +29,8 @@ pub struct FormDriver {
     pub password: Secret,
     /// The most requests one authorization may take (redirects plus form posts).
     pub max_steps: usize,
+    /// Scripts for known pages (`[[login.pages]]`); empty for the generic driver.
+    pub script: Script,
 }
 
 impl LoginDriver for FormDriver {
@@ -178,36 +51,6 @@ impl LoginDriver for FormDriver {
     ) -> LocalBoxFuture<'a, Result<Traced, LoginError>> {
         Box::pin(self.run(http, url, stop_at))
     }
-}
-
-/// A loopback host: `127.0.0.0/8`, `[::1]` or `localhost`.
-pub fn is_loopback(u: &Url) -> bool {
-    match u.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        None => false,
-    }
-}
-
-/// Whether the driver may fetch `next`, a redirect target, in an authorization that started at
-/// `start` (the authorization endpoint). It stays on the AS's origin, and leaves it only for
-/// an https host that is not loopback (an identity provider the AS sends the user to), and
-/// only when the AS itself is not on loopback. It never fetches another loopback origin, where
-/// every client's redirect URI lives, nor anything off-box when the target is on this machine.
-pub fn may_follow(start: &Url, next: &Url) -> bool {
-    if next.origin() == start.origin() {
-        return true;
-    }
-    !is_loopback(start) && next.scheme() == "https" && !is_loopback(next)
-}
-
-/// Whether `location` is the client's redirect URI (same scheme, host, port and path).
-pub fn is_redirect_uri(location: &Url, redirect_uri: &Url) -> bool {
-    location.scheme() == redirect_uri.scheme()
-        && location.host_str() == redirect_uri.host_str()
-        && location.port_or_known_default() == redirect_uri.port_or_known_default()
-        && location.path() == redirect_uri.path()
 }
 
 impl FormDriver {
@@ -249,11 +92,7 @@ impl FormDriver {
                 if stop_at.iter().any(|r| is_redirect_uri(&location, r))
                     || !may_follow(&start, &location)
                 {
-                    let params = location
-                        .query_pairs()
-                        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                        .collect();
-                    return done(AuthorizationOutcome::Redirect { location, params }, steps);
+                    return done(redirect_outcome(location), steps);
                 }
                 next = Request::get(location);
                 next_carries_credentials = false;
@@ -267,7 +106,18 @@ impl FormDriver {
             if !resp.status.is_success() {
                 return done(with_reason(page(), "an error status"), steps);
             }
-            let Some(form) = pick_form(&resp) else {
+            let html = Html::parse_document(&resp.text());
+            let form = match self.script.page_for(&url) {
+                Some(script) => Some(scripted_form(&html, script, &url)?),
+                None => pick_form(&html),
+            };
+            let Some(form) = form else {
+                if built_by_script(&html) {
+                    return Err(LoginError::Unusable(format!(
+                        "the page at {} has no HTML form but runs scripts: its form is probably built by JavaScript, which the form driver cannot run. Use the browser driver (driver = \"browser\" in [login])",
+                        crate::client::redact::redact_url(url.as_str())
+                    )));
+                }
                 return done(with_reason(page(), "no login or consent form"), steps);
             };
             if form.is_login {
@@ -373,10 +223,124 @@ fn sel(s: &str) -> Option<Selector> {
     Selector::parse(s).ok()
 }
 
+/// Whether a page without a usable form builds its content with scripts.
+fn built_by_script(html: &Html) -> bool {
+    let (Some(forms), Some(scripts)) = (sel("form"), sel("script")) else {
+        return false;
+    };
+    html.select(&forms).next().is_none() && html.select(&scripts).next().is_some()
+}
+
+/// The form a login script's page describes: the form holding its submit button (or its first
+/// field), with the script's values in the script's fields and every other field as the page
+/// set it.
+fn scripted_form(html: &Html, script: &ScriptPage, url: &Url) -> Result<FoundForm, LoginError> {
+    let at = crate::client::redact::redact_url(url.as_str());
+    let find = |selector: &str| -> Result<ElementRef, LoginError> {
+        let s = Selector::parse(selector)
+            .map_err(|e| LoginError::Unusable(format!("{}: {selector:?}: {e}", script.label())))?;
+        html.select(&s).next().ok_or_else(|| {
+            LoginError::Unusable(format!(
+                "{}: {selector:?} matches nothing on the page at {at}",
+                script.label()
+            ))
+        })
+    };
+    let mut targets = Vec::new();
+    for (selector, value) in &script.fields {
+        let e = find(selector)?;
+        let name = e.value().attr("name").unwrap_or("");
+        if name.is_empty() || !matches!(e.value().name(), "input" | "select" | "textarea") {
+            return Err(LoginError::Unusable(format!(
+                "{}: {selector:?} is not a named input, select or textarea on the page at {at}",
+                script.label()
+            )));
+        }
+        targets.push((e, name.to_string(), value.clone()));
+    }
+    let button = match &script.submit {
+        Some(s) => Some(find(s)?),
+        None => None,
+    };
+    let anchor = button.or_else(|| targets.first().map(|(e, _, _)| *e));
+    let form = anchor
+        .and_then(|e| {
+            e.ancestors()
+                .filter_map(ElementRef::wrap)
+                .find(|a| a.value().name() == "form")
+        })
+        .ok_or_else(|| {
+            LoginError::Unusable(format!(
+                "{}: the submit button and fields are in no form on the page at {at}",
+                script.label()
+            ))
+        })?;
+    let controls = sel("input, select, textarea, button")
+        .ok_or_else(|| LoginError::Unusable("internal: a selector did not parse".into()))?;
+    let mut fields = Vec::new();
+    let mut first_submit = None;
+    let mut is_login = false;
+    for e in form.select(&controls) {
+        let ty = input_type(&e);
+        let tag = e.value().name();
+        is_login |= ty == "password";
+        let name = e.value().attr("name").unwrap_or("").to_string();
+        let is_submit = (tag == "button" && ty != "button" && ty != "reset")
+            || (tag == "input" && (ty == "submit" || ty == "image"));
+        if is_submit {
+            if first_submit.is_none() {
+                first_submit = Some(e);
+            }
+            continue;
+        }
+        if name.is_empty() || e.value().attr("disabled").is_some() {
+            continue;
+        }
+        if let Some((_, _, v)) = targets.iter().find(|(t, _, _)| t.id() == e.id()) {
+            fields.push(Field {
+                name,
+                value: v.expose().to_string(),
+                role: FieldRole::Keep,
+            });
+            continue;
+        }
+        if matches!(ty.as_str(), "checkbox" | "radio") && e.value().attr("checked").is_none() {
+            continue;
+        }
+        let value = match tag {
+            "textarea" => e.text().collect(),
+            "select" => selected_option(&e),
+            _ => e.value().attr("value").unwrap_or("").to_string(),
+        };
+        fields.push(Field {
+            name,
+            value,
+            role: FieldRole::Keep,
+        });
+    }
+    if let Some(b) = button.or(first_submit)
+        && let Some(name) = b.value().attr("name").filter(|n| !n.is_empty())
+    {
+        fields.push(Field {
+            name: name.to_string(),
+            value: b.value().attr("value").unwrap_or("").to_string(),
+            role: FieldRole::Keep,
+        });
+    }
+    Ok(FoundForm {
+        action: form.value().attr("action").map(str::to_string),
+        method_post: form
+            .value()
+            .attr("method")
+            .is_none_or(|m| !m.eq_ignore_ascii_case("get")),
+        is_login,
+        fields,
+    })
+}
+
 /// Chooses the form to submit: a login form (it has a password field), else a consent form
 /// with an approving submit button.
-fn pick_form(resp: &Response) -> Option<FoundForm> {
-    let html = Html::parse_document(&resp.text());
+fn pick_form(html: &Html) -> Option<FoundForm> {
     let forms = sel("form")?;
     let controls = sel("input, button, select, textarea")?;
     let mut consent: Option<FoundForm> = None;
@@ -502,17 +466,13 @@ fn selected_option(e: &ElementRef) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::script::Script;
     use super::*;
-    use reqwest::StatusCode;
-    use reqwest::header::HeaderMap;
+    use crate::config::PageScript;
+    use std::collections::BTreeMap;
 
-    fn page(html: &str) -> Response {
-        Response {
-            url: Url::parse("https://as.example/login").expect("url"),
-            status: StatusCode::OK,
-            headers: HeaderMap::new(),
-            body: html.as_bytes().to_vec(),
-        }
+    fn page(html: &str) -> Html {
+        Html::parse_document(html)
     }
 
     #[test]
@@ -592,5 +552,78 @@ mod tests {
             &Url::parse("http://127.0.0.1:4000/other").expect("url"),
             &r
         ));
+    }
+
+    fn script(fields: &[(&str, &str)], submit: Option<&str>) -> Script {
+        Script::resolve(
+            &[PageScript {
+                url: "login".into(),
+                fields: fields
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect::<BTreeMap<_, _>>(),
+                submit: submit.map(str::to_string),
+            }],
+            "alice",
+            &Secret::new("wonderland"),
+        )
+        .expect("resolves")
+    }
+
+    const TWO_FORMS: &str = r#"<form action="/search"><input name="q" value="s"><button>Go</button></form>
+        <form method="post" action="/u/login"><input type="hidden" name="state" value="st">
+        <input id="who" name="identifier"><input id="otp" name="otp">
+        <input type="checkbox" name="remember" value="1">
+        <button name="action" value="default" id="next">Continue</button></form>"#;
+
+    #[test]
+    fn a_scripted_page_fills_its_selectors_in_the_form_of_its_button() {
+        let s = script(&[("#who", "{username}"), ("#otp", "123456")], Some("#next"));
+        let url = Url::parse("https://as.example/u/login").expect("url");
+        let page_script = s.page_for(&url).expect("matched");
+        let f = scripted_form(&page(TWO_FORMS), page_script, &url).expect("a form");
+        assert_eq!(f.action.as_deref(), Some("/u/login"));
+        assert!(f.method_post && !f.is_login);
+        let pairs: Vec<(String, String)> = f
+            .fields
+            .iter()
+            .map(|x| (x.name.clone(), x.value.clone()))
+            .collect();
+        assert_eq!(
+            pairs,
+            vec![
+                ("state".to_string(), "st".to_string()),
+                ("identifier".to_string(), "alice".to_string()),
+                ("otp".to_string(), "123456".to_string()),
+                ("action".to_string(), "default".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_script_that_does_not_fit_the_page_says_which_selector_failed() {
+        let url = Url::parse("https://as.example/u/login").expect("url");
+        let s = script(&[("#nope", "x")], None);
+        let e = scripted_form(&page(TWO_FORMS), s.page_for(&url).expect("m"), &url)
+            .expect_err("no such field");
+        assert!(e.to_string().contains("\"#nope\" matches nothing"), "{e}");
+        assert!(e.to_string().contains("login.pages[0]"), "{e}");
+        let s = script(&[("button", "x")], None);
+        let e = scripted_form(&page(TWO_FORMS), s.page_for(&url).expect("m"), &url)
+            .expect_err("not a field");
+        assert!(e.to_string().contains("not a named input"), "{e}");
+    }
+
+    #[test]
+    fn a_page_built_by_javascript_is_recognised() {
+        assert!(built_by_script(&page(
+            r#"<div id="app"></div><script src="/login.js"></script>"#
+        )));
+        assert!(!built_by_script(&page(
+            r#"<p>Error: invalid redirect_uri</p>"#
+        )));
+        assert!(!built_by_script(&page(
+            r#"<form><input type="password" name="p"></form><script></script>"#
+        )));
     }
 }

@@ -1,0 +1,171 @@
+//! The reference server's command line: starts the server and prints one JSON line naming its
+//! URLs. The `reference-server` program and `mcp-oauth-conformance reference-server` both run
+//! [`main`].
+
+use std::ffi::OsString;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use crate::{Config, Defect, Layout, config, defects};
+use clap::Parser;
+
+/// A strict OAuth 2.1 authorization server and MCP resource server, for conformance testing.
+///
+/// Binds 127.0.0.1 only. When ready, prints exactly one JSON line on stdout with the URLs
+/// `mcp`, `mcp_alt`, `issuer`, `as_metadata` and `prm`. Logs go to stderr (filter with RUST_LOG).
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Cli {
+    /// Port of the main listener (MCP server, and the AS unless --layout split). 0 takes a free port.
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Port of the authorization server in the split layout. 0 takes a free port.
+    #[arg(long, default_value_t = 0)]
+    as_port: u16,
+    /// Where the authorization server lives and how it is discovered.
+    #[arg(long, value_enum, default_value_t = Layout::SameOrigin)]
+    layout: Layout,
+    /// Username of the test user.
+    #[arg(long, default_value = config::DEFAULT_USERNAME)]
+    username: String,
+    /// Password of the test user (or set REFERENCE_SERVER_PASSWORD).
+    #[arg(long, env = "REFERENCE_SERVER_PASSWORD", default_value = config::DEFAULT_PASSWORD, hide_env_values = true)]
+    password: String,
+    /// Lifetime of an authorization code, in seconds.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    code_ttl: u64,
+    /// Lifetime of an access token, in seconds (1 makes expiry testable).
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    access_token_ttl: u64,
+    /// Lifetime of a refresh token, in seconds (default 90 days).
+    #[arg(long, default_value_t = 90 * 24 * 3600, value_parser = clap::value_parser!(u64).range(1..=31_536_000))]
+    refresh_token_ttl: u64,
+    /// Client registrations allowed per client IP per minute (0: unlimited).
+    #[arg(long, default_value_t = 600)]
+    registration_rate_limit: u32,
+    /// Accept http:// client ID metadata document URLs on loopback hosts (for tests).
+    #[arg(long)]
+    allow_loopback_http_client_ids: bool,
+    /// Also serve the MCP endpoint's protected resource metadata at the root well-known URL.
+    #[arg(long)]
+    root_prm: bool,
+    /// Break one behaviour on purpose (repeatable), to see the conformance suite fail.
+    /// --list-defects names them with the requirements they violate.
+    #[arg(long = "defect", value_name = "NAME")]
+    defects: Vec<Defect>,
+    /// A TOML file of pre-registered clients (`[[client]]` entries with client_id,
+    /// client_secret_env, redirect_uris, token_endpoint_auth_method, grant_types).
+    #[arg(long, value_name = "FILE")]
+    clients: Option<PathBuf>,
+    /// No dynamic client registration: no registration endpoint, none in the metadata.
+    #[arg(long)]
+    no_dcr: bool,
+    /// Print every defect with the requirement IDs it violates, and exit.
+    #[arg(long)]
+    list_defects: bool,
+}
+
+/// Parses `args` (the first is the program name) and runs the server until Ctrl-C.
+pub fn main<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            let code = e.exit_code();
+            let _ = e.print();
+            return ExitCode::from(u8::try_from(code).unwrap_or(2));
+        }
+    };
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt.block_on(serve(cli)),
+        Err(e) => {
+            eprintln!("reference-server: cannot start the async runtime: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn serve(cli: Cli) -> ExitCode {
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .try_init();
+    if cli.list_defects {
+        print!("{}", defects::table());
+        return ExitCode::SUCCESS;
+    }
+    let default_password = cli.password == config::DEFAULT_PASSWORD;
+    let clients = match &cli.clients {
+        Some(path) => match config::load_clients(path) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("reference-server: --clients {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => Vec::new(),
+    };
+    let config = Config {
+        port: cli.port,
+        as_port: cli.as_port,
+        layout: cli.layout,
+        username: cli.username,
+        password: cli.password,
+        code_ttl: Duration::from_secs(cli.code_ttl),
+        access_token_ttl: Duration::from_secs(cli.access_token_ttl),
+        refresh_token_ttl: Duration::from_secs(cli.refresh_token_ttl),
+        registration_rate_limit: cli.registration_rate_limit,
+        allow_loopback_http_client_ids: cli.allow_loopback_http_client_ids,
+        root_prm: cli.root_prm,
+        defects: cli.defects.iter().copied().collect(),
+        clients,
+        no_dcr: cli.no_dcr,
+        ..Config::default()
+    };
+    for d in config.defects.iter() {
+        eprintln!(
+            "DEFECT ON: {d} (violates {}): {}",
+            d.requirements().join(", "),
+            d.description()
+        );
+    }
+    let username = config.username.clone();
+    let server = match crate::start(config).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("reference-server: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let line = match serde_json::to_string(&server.urls) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("reference-server: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    if writeln!(out, "{line}").and_then(|_| out.flush()).is_err() {
+        return ExitCode::from(1);
+    }
+    drop(out);
+    if default_password {
+        eprintln!(
+            "test user: {username} (password: {})",
+            config::DEFAULT_PASSWORD
+        );
+    } else {
+        eprintln!("test user: {username} (password as configured)");
+    }
+    let _ = tokio::signal::ctrl_c().await;
+    server.shutdown().await;
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,223 @@
+//! `allowed_hosts`: the only hosts the runner contacts. Discovery, redirects and login pages
+//! that lead anywhere else are refused before a byte is sent, so a misconfigured or hostile
+//! target cannot steer the runner (and the test user's credentials) to a third party.
+
+use std::sync::{Arc, RwLock};
+
+use url::Url;
+
+/// One entry of `allowed_hosts`: a host name or IP literal, or `*.example.com` for every
+/// subdomain of `example.com` (not `example.com` itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostPattern {
+    Exact(String),
+    Subdomains(String),
+}
+
+impl HostPattern {
+    pub fn parse(text: &str) -> Result<HostPattern, String> {
+        let t = text.trim().to_ascii_lowercase();
+        let (wild, host) = match t.strip_prefix("*.") {
+            Some(rest) => (true, rest.to_string()),
+            None => (false, t.clone()),
+        };
+        // A host alone: no scheme, port, path or further wildcards.
+        let v6 = host.starts_with('[') && host.ends_with(']');
+        let shaped = !host.is_empty() && (v6 || !host.contains(['*', '/', ':', '@', '?', '#']));
+        let parsed = Url::parse(&format!("http://{host}/"))
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string));
+        match parsed {
+            Some(h) if shaped => Ok(if wild {
+                HostPattern::Subdomains(h)
+            } else {
+                HostPattern::Exact(h)
+            }),
+            _ => Err(format!(
+                "{text:?} is not a host name (write hosts only, like \"auth.example.com\" or \"*.example.com\", without scheme or port)"
+            )),
+        }
+    }
+
+    pub fn matches(&self, host: &str) -> bool {
+        let host = host.to_ascii_lowercase();
+        match self {
+            HostPattern::Exact(h) => *h == host,
+            HostPattern::Subdomains(h) => host
+                .strip_suffix(h.as_str())
+                .is_some_and(|prefix| prefix.len() > 1 && prefix.ends_with('.')),
+        }
+    }
+}
+
+/// The hosts a run may contact. Cloning shares the list, so hosts learned during discovery
+/// (the authorization servers a protected resource names) reach every scenario.
+#[derive(Debug, Clone)]
+pub struct AllowedHosts {
+    inner: Arc<RwLock<Inner>>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    patterns: Vec<HostPattern>,
+    /// Set by the profile: then discovery adds nothing.
+    fixed: bool,
+}
+
+impl AllowedHosts {
+    /// Everything allowed (unit tests of components that need a transport).
+    pub fn any() -> Self {
+        AllowedHosts {
+            inner: Arc::new(RwLock::new(Inner {
+                patterns: vec![HostPattern::Subdomains(String::new())],
+                fixed: true,
+            })),
+        }
+    }
+
+    /// The default: the target's host, plus whatever discovery adds.
+    pub fn for_target(target: &Url) -> Self {
+        AllowedHosts {
+            inner: Arc::new(RwLock::new(Inner {
+                patterns: target
+                    .host_str()
+                    .map(|h| HostPattern::Exact(h.to_ascii_lowercase()))
+                    .into_iter()
+                    .collect(),
+                fixed: false,
+            })),
+        }
+    }
+
+    /// The profile's list: exactly these, nothing learned.
+    pub fn fixed(patterns: Vec<HostPattern>) -> Self {
+        AllowedHosts {
+            inner: Arc::new(RwLock::new(Inner {
+                patterns,
+                fixed: true,
+            })),
+        }
+    }
+
+    /// Adds the host of an authorization server the target's metadata names (a no-op when the
+    /// profile fixed the list).
+    pub fn learn(&self, url: &Url) {
+        let Some(host) = url.host_str() else {
+            return;
+        };
+        if let Ok(mut inner) = self.inner.write()
+            && !inner.fixed
+            && !inner.patterns.iter().any(|p| p.matches(host))
+        {
+            inner
+                .patterns
+                .push(HostPattern::Exact(host.to_ascii_lowercase()));
+        }
+    }
+
+    pub fn allows(&self, url: &Url) -> bool {
+        let Some(host) = url.host_str() else {
+            return false;
+        };
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        self.inner.read().is_ok_and(|inner| {
+            inner.patterns.iter().any(|p| match p {
+                HostPattern::Exact(h) => {
+                    h.trim_start_matches('[').trim_end_matches(']') == host.to_ascii_lowercase()
+                }
+                HostPattern::Subdomains(h) if h.is_empty() => true,
+                p => p.matches(host),
+            })
+        })
+    }
+
+    /// The list, for messages.
+    pub fn describe(&self) -> String {
+        self.inner
+            .read()
+            .map(|inner| {
+                let names: Vec<String> = inner
+                    .patterns
+                    .iter()
+                    .map(|p| match p {
+                        HostPattern::Exact(h) => h.clone(),
+                        HostPattern::Subdomains(h) if h.is_empty() => "*".into(),
+                        HostPattern::Subdomains(h) => format!("*.{h}"),
+                    })
+                    .collect();
+                let source = if inner.fixed {
+                    "the profile's allowed_hosts"
+                } else {
+                    "the default: the target's host and the authorization servers its metadata names"
+                };
+                format!("{} ({source})", names.join(", "))
+            })
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn u(s: &str) -> Url {
+        Url::parse(s).expect("url")
+    }
+
+    #[test]
+    fn patterns_parse_hosts_only() {
+        assert_eq!(
+            HostPattern::parse("Auth.Example.com"),
+            Ok(HostPattern::Exact("auth.example.com".into()))
+        );
+        assert_eq!(
+            HostPattern::parse("*.example.com"),
+            Ok(HostPattern::Subdomains("example.com".into()))
+        );
+        assert!(HostPattern::parse("127.0.0.1").is_ok());
+        assert!(HostPattern::parse("[::1]").is_ok());
+        for bad in [
+            "https://x.com",
+            "x.com:443",
+            "x.com/path",
+            "*",
+            "a.*.com",
+            "",
+        ] {
+            assert!(HostPattern::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_wildcard_matches_subdomains_only() {
+        let p = HostPattern::Subdomains("example.com".into());
+        assert!(p.matches("a.example.com"));
+        assert!(p.matches("a.b.example.com"));
+        assert!(!p.matches("example.com"));
+        assert!(!p.matches("badexample.com"));
+    }
+
+    #[test]
+    fn the_default_learns_authorization_servers_and_a_fixed_list_does_not() {
+        let a = AllowedHosts::for_target(&u("https://mcp.example.com/mcp"));
+        assert!(a.allows(&u("https://mcp.example.com/.well-known/x")));
+        assert!(!a.allows(&u("https://auth.example.net/authorize")));
+        a.learn(&u("https://auth.example.net"));
+        assert!(a.allows(&u("https://auth.example.net/authorize")));
+        assert!(a.fork_shares(&u("https://auth.example.net/token")));
+
+        let f = AllowedHosts::fixed(vec![HostPattern::Exact("mcp.example.com".into())]);
+        f.learn(&u("https://auth.example.net"));
+        assert!(!f.allows(&u("https://auth.example.net/authorize")));
+        assert!(f.describe().contains("profile"));
+        assert!(AllowedHosts::any().allows(&u("https://anything.example/")));
+        let v6 = AllowedHosts::for_target(&u("http://[::1]:8080/mcp"));
+        assert!(v6.allows(&u("http://[::1]:9090/token")));
+    }
+
+    impl AllowedHosts {
+        fn fork_shares(&self, url: &Url) -> bool {
+            self.clone().allows(url)
+        }
+    }
+}

@@ -1,0 +1,232 @@
+//! Completing login and consent: what cannot be done over the wire by the protocol alone sits
+//! behind one trait, [`LoginDriver`], with four drivers (the profile's `[login] driver`):
+//!
+//! - [`form`]: HTML forms over HTTP, generic or scripted per page;
+//! - [`manual`]: a person, with the redirect caught on the loopback redirect URI or pasted;
+//! - [`command`]: a program of the user's that prints the final redirect URL;
+//! - [`browser`]: a real headless Chromium through WebDriver, for JavaScript pages.
+
+pub mod browser;
+pub mod command;
+pub mod form;
+pub mod manual;
+pub mod script;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::LocalBoxFuture;
+use url::Url;
+
+use super::http::{Http, TransportError};
+use super::redact::{Secret, redact_url};
+use crate::config::{DriverKind, Login};
+
+pub use form::FormDriver;
+pub use script::Script;
+
+/// Where an authorization attempt ended.
+#[derive(Debug, Clone)]
+pub enum AuthorizationOutcome {
+    /// The AS redirected to the redirect URI: `code`, `state`, `iss` or `error` are in `params`.
+    Redirect {
+        location: Url,
+        params: Vec<(String, String)>,
+    },
+    /// The AS showed a page the driver could not go past (an error page, an unknown form).
+    Page {
+        url: Url,
+        status: u16,
+        reason: String,
+    },
+}
+
+impl AuthorizationOutcome {
+    pub fn param(&self, name: &str) -> Option<&str> {
+        match self {
+            AuthorizationOutcome::Redirect { params, .. } => params
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str()),
+            AuthorizationOutcome::Page { .. } => None,
+        }
+    }
+    pub fn code(&self) -> Option<Secret> {
+        self.param("code").map(Secret::new)
+    }
+    pub fn error(&self) -> Option<&str> {
+        self.param("error")
+    }
+    pub fn describe(&self) -> String {
+        match self {
+            AuthorizationOutcome::Redirect { location, .. } => {
+                format!("a redirect to {}", redact_url(location.as_str()))
+            }
+            AuthorizationOutcome::Page {
+                url,
+                status,
+                reason,
+            } => {
+                format!("a {status} page at {} ({reason})", redact_url(url.as_str()))
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum LoginError {
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    #[error("login did not finish within {0} requests")]
+    TooManySteps(usize),
+    #[error(
+        "the login form came back after submitting the configured credentials (wrong username or password?)"
+    )]
+    Rejected,
+    #[error("{0}")]
+    Unusable(String),
+}
+
+/// Completes the user-facing part of an authorization request.
+pub trait LoginDriver {
+    /// Starts at `url` (the authorization request) and returns where it ended: a redirect to
+    /// `redirect_uri`, or a page it could not go past.
+    fn authorize<'a>(
+        &'a self,
+        http: &'a Http,
+        url: Url,
+        redirect_uri: &'a Url,
+    ) -> LocalBoxFuture<'a, Result<AuthorizationOutcome, LoginError>> {
+        self.authorize_until(http, url, std::slice::from_ref(redirect_uri))
+    }
+
+    /// Like [`LoginDriver::authorize`], but stops at a redirect to any of `stop_at`, none of
+    /// which is ever fetched. Negative tests use it when the AS might wrongly redirect to one
+    /// of several URIs (a tampered redirect URI or the registered one; either of two
+    /// registered ones).
+    fn authorize_until<'a>(
+        &'a self,
+        http: &'a Http,
+        url: Url,
+        stop_at: &'a [Url],
+    ) -> LocalBoxFuture<'a, Result<AuthorizationOutcome, LoginError>>;
+
+    /// Like [`LoginDriver::authorize_until`], and also returns the requests the driver made,
+    /// so that how the AS answered the login form can be checked (AUTHZ-16). A driver that
+    /// cannot say returns no steps.
+    fn authorize_traced<'a>(
+        &'a self,
+        http: &'a Http,
+        url: Url,
+        stop_at: &'a [Url],
+    ) -> LocalBoxFuture<'a, Result<Traced, LoginError>> {
+        Box::pin(async move {
+            let outcome = self.authorize_until(http, url, stop_at).await?;
+            Ok(Traced {
+                outcome,
+                steps: Vec::new(),
+            })
+        })
+    }
+}
+
+/// An authorization's outcome and the requests that led there.
+#[derive(Debug, Clone)]
+pub struct Traced {
+    pub outcome: AuthorizationOutcome,
+    pub steps: Vec<LoginStep>,
+}
+
+/// One request the login driver made, and how it was answered.
+#[derive(Debug, Clone)]
+pub struct LoginStep {
+    pub method: String,
+    pub url: Url,
+    pub status: u16,
+    /// Whether the request carried the user's password (a submitted login form).
+    pub carried_credentials: bool,
+}
+
+impl LoginStep {
+    pub fn describe(&self) -> String {
+        format!(
+            "{} to {} answered {}",
+            self.method,
+            redact_url(self.url.as_str()),
+            self.status
+        )
+    }
+}
+
+/// A login driver shared by every scenario of a run.
+pub type SharedDriver = Arc<dyn LoginDriver + Send + Sync>;
+
+/// What a driver is built from: the profile's `[login]` table and what the run adds.
+pub struct DriverSetup<'a> {
+    pub login: &'a Login,
+    pub username: String,
+    pub password: Secret,
+    /// The most requests one HTTP-driven authorization may take.
+    pub max_steps: usize,
+    /// The redirect URI of the run's client.
+    pub redirect_uri: Url,
+    /// How long one login may take (manual, command, browser).
+    pub timeout: Duration,
+    /// About how many logins the chosen scenarios need (the manual driver says so).
+    pub expected_logins: usize,
+}
+
+/// Builds the profile's driver. Errors are configuration errors, stated for a person.
+pub fn build(setup: DriverSetup<'_>) -> Result<SharedDriver, String> {
+    let script = Script::resolve(&setup.login.pages, &setup.username, &setup.password)?;
+    Ok(match setup.login.driver {
+        DriverKind::Form => Arc::new(FormDriver {
+            username: setup.username,
+            password: setup.password,
+            max_steps: setup.max_steps,
+            script,
+        }),
+        DriverKind::Manual => Arc::new(manual::ManualDriver::new(&setup)?),
+        DriverKind::Command => Arc::new(command::CommandDriver::new(&setup)?),
+        DriverKind::Browser => Arc::new(browser::BrowserDriver::new(&setup, script)?),
+    })
+}
+
+/// The query parameters of a redirect, as an outcome.
+pub fn redirect_outcome(location: Url) -> AuthorizationOutcome {
+    let params = location
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    AuthorizationOutcome::Redirect { location, params }
+}
+
+/// A loopback host: `127.0.0.0/8`, `[::1]` or `localhost`.
+pub fn is_loopback(u: &Url) -> bool {
+    match u.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+/// Whether the driver may fetch `next`, a redirect target, in an authorization that started at
+/// `start` (the authorization endpoint). It stays on the AS's origin, and leaves it only for
+/// an https host that is not loopback (an identity provider the AS sends the user to), and
+/// only when the AS itself is not on loopback. It never fetches another loopback origin, where
+/// every client's redirect URI lives, nor anything off-box when the target is on this machine.
+pub fn may_follow(start: &Url, next: &Url) -> bool {
+    if next.origin() == start.origin() {
+        return true;
+    }
+    !is_loopback(start) && next.scheme() == "https" && !is_loopback(next)
+}
+
+/// Whether `location` is the client's redirect URI (same scheme, host, port and path).
+pub fn is_redirect_uri(location: &Url, redirect_uri: &Url) -> bool {
+    location.scheme() == redirect_uri.scheme()
+        && location.host_str() == redirect_uri.host_str()
+        && location.port_or_known_default() == redirect_uri.port_or_known_default()
+        && location.path() == redirect_uri.path()
+}
