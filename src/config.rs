@@ -353,7 +353,10 @@ impl Client {
             }
             (Some(RegistrationKind::Cimd), Some(id)) => {
                 let u = parse_http_url("client.client_id", id)?;
-                if u.scheme() != "https" || u.path() == "/" {
+                // https, or http on loopback for a document served on this machine (to a
+                // server under test that accepts those).
+                let loopback = crate::client::login::is_loopback(&u);
+                if (u.scheme() != "https" && !loopback) || u.path() == "/" {
                     return Err(format!(
                         "client.client_id: {id:?} is not a client ID metadata document URL (https, with a path)"
                     ));
@@ -613,6 +616,35 @@ narrow_scope = "read"
         assert_eq!(
             p.login.password_env.as_deref(),
             Some("MCP_CONFORMANCE_PASSWORD")
+        );
+        assert_eq!(p.login.pages.len(), 2);
+    }
+
+    #[test]
+    fn every_fixture_profile_parses_and_the_readme_sample_is_one_of_them() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/targets");
+        let mut profiles = 0;
+        for entry in std::fs::read_dir(&dir).expect("fixtures/targets") {
+            let path = entry.expect("entry").path();
+            let name = path.display().to_string();
+            // The reference server's clients file is not a profile.
+            if path.extension().is_none_or(|e| e != "toml") || name.ends_with("-clients.toml") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).expect("readable");
+            Profile::parse(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+            profiles += 1;
+        }
+        assert!(profiles >= 5, "{profiles}");
+        let readme = include_str!("../README.md");
+        let sample = include_str!("../fixtures/targets/form-login.toml");
+        let body = sample
+            .split_once("\n\n")
+            .map(|(_, b)| b)
+            .expect("a header comment");
+        assert!(
+            readme.contains(body),
+            "the README's sample profile is fixtures/targets/form-login.toml"
         );
     }
 

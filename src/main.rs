@@ -25,9 +25,9 @@ fn main() -> ExitCode {
     };
     let verbose = matches!(&cli.command, Some(Command::Run(r)) if r.verbose) || cli.run.verbose;
     let filter = if verbose {
-        "warn,reference_server=error,exchange=info"
+        "warn,reference_server=error,rustls_platform_verifier=off,exchange=info"
     } else {
-        "warn,reference_server=error"
+        "warn,reference_server=error,rustls_platform_verifier=off"
     };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)

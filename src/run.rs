@@ -195,6 +195,11 @@ pub async fn run(opts: RunOptions) -> Result<RunResult, RunError> {
         opts.verbose,
         &target,
     )?;
+    if profile.client.registration() == crate::config::RegistrationKind::Cimd
+        && let Some(c) = &client
+    {
+        check_client_document(&http, c).await?;
+    }
     let driver = login::build(DriverSetup {
         login: &profile.login,
         username: profile.login.username.clone(),
@@ -377,6 +382,47 @@ fn create(path: &std::path::Path) -> Result<std::fs::File, RunError> {
 
 /// One request before anything else: a target that cannot be reached stops the run with a
 /// clear message instead of seventy errors.
+/// A client ID metadata document client (`registration = "cimd"`): before the run, its
+/// document must be reachable, name itself, and list the redirect URI the run uses. A mistake
+/// here is the profile's, so it is a usage error.
+async fn check_client_document(http: &Http, client: &RegisteredClient) -> Result<(), RunError> {
+    let url = parse_http_url("client.client_id", &client.client_id).map_err(RunError::Usage)?;
+    http.hosts().learn(&url);
+    let what = format!("the client ID metadata document {url}");
+    let resp = http
+        .send(crate::client::http::Request::get(url.clone()))
+        .await
+        .map_err(|e| RunError::Usage(format!("{what} cannot be fetched: {e}")))?;
+    if !resp.status.is_success() {
+        return Err(RunError::Usage(format!(
+            "{what} answered {}",
+            resp.status.as_u16()
+        )));
+    }
+    let doc = resp
+        .json_object()
+        .map_err(|e| RunError::Usage(format!("{what}: {e}")))?;
+    if doc.get("client_id").and_then(|v| v.as_str()) != Some(url.as_str()) {
+        return Err(RunError::Usage(format!(
+            "{what} does not name itself as its client_id"
+        )));
+    }
+    let listed = doc
+        .get("redirect_uris")
+        .and_then(|v| v.as_array())
+        .is_some_and(|uris| {
+            uris.iter()
+                .any(|u| u.as_str() == Some(client.redirect_uri.as_str()))
+        });
+    if !listed {
+        return Err(RunError::Usage(format!(
+            "{what} does not list the profile's redirect URI {} in redirect_uris",
+            client.redirect_uri
+        )));
+    }
+    Ok(())
+}
+
 /// The run's transport: the profile's allowed hosts (or the default for `target`) and extra
 /// CA certificates (`--ca-cert` wins over the profile's `[tls] ca_cert`).
 pub fn transport(

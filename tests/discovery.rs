@@ -250,3 +250,72 @@ async fn a_2025_03_26_server_without_metadata_gets_the_default_endpoints() {
         .expect_err("a failing metadata URL is not a missing one");
     assert!(matches!(e, DiscoveryError::NoAsMetadata { .. }), "{e}");
 }
+
+/// The PRM names the same mock by another host name (`localhost`), as a target whose
+/// authorization server lives on another host would.
+fn prm_naming_localhost() -> Answer {
+    Box::new(|base: &str| {
+        let other = base.replace("127.0.0.1", "localhost");
+        ResponseTemplate::new(200).set_body_json(
+            json!({"resource": format!("{base}/mcp"), "authorization_servers": [other]}),
+        )
+    })
+}
+
+fn http_for(hosts: mcp_oauth_conformance::client::hosts::AllowedHosts) -> Http {
+    mcp_oauth_conformance::install_crypto_provider();
+    Http::with_options(mcp_oauth_conformance::client::http::HttpOptions {
+        limits: Limits::default(),
+        verbose: false,
+        ca_cert_pem: None,
+        hosts,
+    })
+    .expect("client")
+}
+
+#[tokio::test]
+async fn by_default_the_authorization_servers_the_prm_names_may_be_contacted() {
+    use mcp_oauth_conformance::client::hosts::AllowedHosts;
+    let meta: Answer = Box::new(|base: &str| {
+        ResponseTemplate::new(200)
+            .set_body_json(as_metadata(&base.replace("127.0.0.1", "localhost")))
+    });
+    let (_s, url) = target(prm_naming_localhost(), meta).await;
+    let h = http_for(AllowedHosts::for_target(&url));
+    let mcp = McpClient::new(h.clone(), url.clone(), Revision::V2025_11_25);
+    let d = discovery::discover(&h, &mcp).await.expect("discovers");
+    assert!(
+        d.endpoints.issuer.contains("localhost"),
+        "{}",
+        d.endpoints.issuer
+    );
+    // A host nobody named stays out of reach.
+    let other = Url::parse("http://127.0.0.2:1/x").expect("url");
+    assert!(!h.hosts().allows(&other));
+}
+
+#[tokio::test]
+async fn a_host_outside_allowed_hosts_is_never_contacted() {
+    use mcp_oauth_conformance::client::hosts::{AllowedHosts, HostPattern};
+    let (_s, url) = target(prm_naming_localhost(), valid_meta()).await;
+    let h = http_for(AllowedHosts::fixed(vec![
+        HostPattern::parse("127.0.0.1").expect("pattern"),
+    ]));
+    let mcp = McpClient::new(h.clone(), url.clone(), Revision::V2025_11_25);
+    let e = discovery::discover(&h, &mcp)
+        .await
+        .expect_err("the AS host is not allowed");
+    let text = e.to_string();
+    assert!(
+        text.contains("localhost is not an allowed host") && text.contains("allowed_hosts"),
+        "{text}"
+    );
+    // Nothing was sent there: the refusal is in the transcript, with no status.
+    let refused: Vec<_> = h
+        .transcript()
+        .into_iter()
+        .filter(|x| x.url.contains("localhost"))
+        .collect();
+    assert!(!refused.is_empty());
+    assert!(refused.iter().all(|x| x.status.is_none()), "{refused:?}");
+}

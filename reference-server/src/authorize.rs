@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use url::Url;
 
-use crate::config::{SCOPE_READ, SCOPES_SUPPORTED};
+use crate::config::{LoginPage, SCOPE_READ, SCOPES_SUPPORTED};
 use crate::error::{ErrorCode, LimitedBody, OAuthError};
 use crate::params::Params;
 use crate::store::{Client, CodeEntry, PendingAuthorization};
@@ -563,7 +563,22 @@ fn begin_login(
     }
     match logged_in {
         Some(_) => see_other(&format!("{}?txn={txn}", state.urls.as_route("consent"))),
-        None => pages::login(&state.urls.as_route("login"), &txn, &client_name, None),
+        None => login_page(state, &txn, &client_name, None),
+    }
+}
+
+/// The login page, as HTML or built by a script (`--login-page`).
+fn login_page(state: &SharedState, txn: &str, client_name: &str, error: Option<&str>) -> Response {
+    let action = state.urls.as_route("login");
+    match state.config.login_page {
+        LoginPage::Html => pages::login(&action, txn, client_name, error),
+        LoginPage::Js => pages::login_js(
+            &action,
+            &state.urls.as_route(pages::LOGIN_SCRIPT),
+            txn,
+            client_name,
+            error,
+        ),
     }
 }
 
@@ -588,8 +603,8 @@ pub async fn login(State(state): State<SharedState>, LimitedBody(body): LimitedB
     let ok_pass = crypto::ct_eq(&pass, &state.config.password);
     if !(ok_user & ok_pass) {
         tracing::info!("login failed");
-        return pages::login(
-            &state.urls.as_route("login"),
+        return login_page(
+            &state,
             &txn,
             &display_name(&pending),
             Some("Invalid username or password."),

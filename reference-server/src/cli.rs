@@ -8,13 +8,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::{Config, Defect, Layout, config, defects};
+use crate::{Config, Defect, Layout, LoginPage, config, defects};
 use clap::Parser;
 
 /// A strict OAuth 2.1 authorization server and MCP resource server, for conformance testing.
 ///
 /// Binds 127.0.0.1 only. When ready, prints exactly one JSON line on stdout with the URLs
-/// `mcp`, `mcp_alt`, `issuer`, `as_metadata` and `prm`. Logs go to stderr (filter with RUST_LOG).
+/// `mcp`, `mcp_alt`, `issuer`, `as_metadata` and `prm` (and, with --tls, `ca_cert`: the CA
+/// certificate file to trust). Logs go to stderr (filter with RUST_LOG).
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Cli {
@@ -62,6 +63,18 @@ struct Cli {
     /// No dynamic client registration: no registration endpoint, none in the metadata.
     #[arg(long)]
     no_dcr: bool,
+    /// Serve HTTPS on every listener, with a certificate authority made at start (its
+    /// certificate is written to --ca-out; its key is never written).
+    #[arg(long)]
+    tls: bool,
+    /// With --tls: where to write the CA certificate (PEM). Default: a file in the temp dir
+    /// named after the process id and port, removed when the server stops on Ctrl-C.
+    #[arg(long, value_name = "FILE", requires = "tls")]
+    ca_out: Option<PathBuf>,
+    /// How the login page is made: `html` is a plain form; `js` has no form in its HTML, and a
+    /// script served next to the login endpoint builds it after the page has loaded.
+    #[arg(long, value_enum, default_value_t = LoginPage::Html)]
+    login_page: LoginPage,
     /// Print every defect with the requirement IDs it violates, and exit.
     #[arg(long)]
     list_defects: bool,
@@ -128,6 +141,9 @@ async fn serve(cli: Cli) -> ExitCode {
         defects: cli.defects.iter().copied().collect(),
         clients,
         no_dcr: cli.no_dcr,
+        tls: cli.tls,
+        ca_out: cli.ca_out,
+        login_page: cli.login_page,
         ..Config::default()
     };
     for d in config.defects.iter() {

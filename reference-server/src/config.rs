@@ -1,6 +1,6 @@
 //! What the server is told at start. Everything it advertises is derived from this.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -59,6 +59,25 @@ impl Layout {
     }
 }
 
+/// How the login page is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum LoginPage {
+    /// A plain HTML form.
+    #[default]
+    Html,
+    /// No form in the HTML: a script served by the AS builds the same form, shortly after load.
+    Js,
+}
+
+impl LoginPage {
+    pub fn name(self) -> &'static str {
+        match self {
+            LoginPage::Html => "html",
+            LoginPage::Js => "js",
+        }
+    }
+}
+
 /// The server's configuration. `Config::default()` is the strict, defect-free baseline.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -97,6 +116,13 @@ pub struct Config {
     pub clients: Vec<PreRegisteredClient>,
     /// No dynamic client registration: no registration endpoint, none in the metadata.
     pub no_dcr: bool,
+    /// Serve HTTPS on every listener, with a CA and server certificate made at start.
+    pub tls: bool,
+    /// Where the CA certificate (PEM) is written with `tls`; `None` picks a file in the temp dir.
+    /// Only meaningful with `tls`.
+    pub ca_out: Option<PathBuf>,
+    /// How the login page is made.
+    pub login_page: LoginPage,
 }
 
 impl Default for Config {
@@ -121,6 +147,9 @@ impl Default for Config {
             defects: Defects::none(),
             clients: Vec::new(),
             no_dcr: false,
+            tls: false,
+            ca_out: None,
+            login_page: LoginPage::Html,
         }
     }
 }

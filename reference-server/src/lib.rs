@@ -18,10 +18,12 @@ pub mod params;
 pub mod register;
 pub mod resource;
 pub mod store;
+pub mod tls;
 pub mod token;
 pub mod urls;
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::Router;
@@ -31,7 +33,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use config::{Config, Layout};
+pub use config::{Config, Layout, LoginPage};
 pub use defects::{Defect, Defects};
 pub use urls::{ServerUrls, Urls};
 
@@ -73,6 +75,14 @@ pub enum StartError {
     HttpClient(String),
     #[error("pre-registered clients: {0}")]
     Clients(String),
+    #[error("TLS: {0}")]
+    Tls(String),
+    #[error("cannot write the CA certificate to {path}: {source}")]
+    CaOut {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// How long pre-registered clients are kept: for as long as the server runs.
@@ -138,6 +148,9 @@ pub fn as_router(state: SharedState) -> Router {
     if !state.config.no_dcr {
         r = r.route(&u.as_route("register"), post(register::register));
     }
+    if state.config.login_page == LoginPage::Js {
+        r = r.route(&u.as_route(pages::LOGIN_SCRIPT), get(pages::login_script));
+    }
     if !state.defect(Defect::AsMetadataMissing) {
         r = r.route(&u.oidc_route(), get(metadata::openid_configuration));
     }
@@ -194,10 +207,15 @@ pub fn app(config: Config) -> Result<Router, StartError> {
 
 /// A server started by [`start`]. Dropping it without [`RunningServer::shutdown`] also stops it.
 pub struct RunningServer {
+    /// The URLs (all `https://` with `tls`), and `ca_cert`, the CA certificate file, with `tls`.
     pub urls: ServerUrls,
+    /// The CA certificate (PEM) clients must trust, with `tls`.
+    pub ca_cert_pem: Option<String>,
     pub state: SharedState,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    /// The CA file to remove at shutdown: one the server chose itself in the temp dir.
+    temp_ca_file: Option<PathBuf>,
 }
 
 impl RunningServer {
@@ -207,59 +225,171 @@ impl RunningServer {
         for t in std::mem::take(&mut self.tasks) {
             let _ = t.await;
         }
+        self.remove_temp_ca_file();
+    }
+
+    fn remove_temp_ca_file(&mut self) {
+        if let Some(path) = self.temp_ca_file.take() {
+            let _ = std::fs::remove_file(path);
+        }
     }
 }
 
 impl Drop for RunningServer {
     fn drop(&mut self) {
         let _ = self.shutdown.send(true);
+        self.remove_temp_ca_file();
     }
 }
 
-async fn bind(port: u16) -> Result<(TcpListener, String), StartError> {
+async fn bind(port: u16, scheme: &str) -> Result<(TcpListener, String), StartError> {
     let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
         .await
         .map_err(|source| StartError::Bind { port, source })?;
     let addr = listener
         .local_addr()
         .map_err(|source| StartError::Bind { port, source })?;
-    Ok((listener, format!("http://{addr}")))
+    Ok((listener, format!("{scheme}://{addr}")))
 }
 
-/// Binds 127.0.0.1 (port 0 takes a free port), and serves until shut down.
+/// Binds 127.0.0.1 (port 0 takes a free port), and serves until shut down. With `config.tls`
+/// every listener serves HTTPS, and the CA certificate is written before this returns.
 pub async fn start(config: Config) -> Result<RunningServer, StartError> {
-    let (main_listener, main_origin) = bind(config.port).await?;
-    let as_listener = if config.layout == Layout::Split {
-        Some(bind(config.as_port).await?)
+    if config.ca_out.is_some() && !config.tls {
+        return Err(StartError::Tls(
+            "a CA certificate file is only written with TLS on".into(),
+        ));
+    }
+    let tls = if config.tls {
+        install_crypto_provider();
+        Some(tls::generate().map_err(StartError::Tls)?)
     } else {
         None
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let (main_listener, main_origin) = bind(config.port, scheme).await?;
+    let as_listener = if config.layout == Layout::Split {
+        Some(bind(config.as_port, scheme).await?)
+    } else {
+        None
+    };
+    // The CA file: where asked, or in the temp dir (then removed at shutdown).
+    let mut temp_ca_file = None;
+    let ca_cert = match &tls {
+        Some(material) => {
+            let port = main_listener
+                .local_addr()
+                .map(|a| a.port())
+                .unwrap_or(config.port);
+            let (path, chosen) = match &config.ca_out {
+                Some(p) => (p.clone(), false),
+                None => (tls::default_ca_path(port), true),
+            };
+            let written =
+                tls::write_ca(&path, &material.ca_pem).map_err(|source| StartError::CaOut {
+                    path: path.display().to_string(),
+                    source,
+                })?;
+            if chosen {
+                temp_ca_file = Some(written.clone());
+            }
+            Some(written.to_string_lossy().into_owned())
+        }
+        None => None,
     };
     let as_origin = as_listener
         .as_ref()
         .map(|(_, o)| o.clone())
         .unwrap_or_else(|| main_origin.clone());
     let urls = Urls::new(config.layout, main_origin, as_origin);
-    let state = Arc::new(AppState::new(config, urls)?);
+    let state = match AppState::new(config, urls) {
+        Ok(s) => Arc::new(s),
+        Err(e) => {
+            if let Some(p) = &temp_ca_file {
+                let _ = std::fs::remove_file(p);
+            }
+            return Err(e);
+        }
+    };
     let (tx, rx) = watch::channel(false);
 
+    let rustls = tls
+        .as_ref()
+        .map(|m| axum_server::tls_rustls::RustlsConfig::from_config(m.server_config.clone()));
     let mut tasks = Vec::new();
     match as_listener {
         Some((as_l, _)) => {
-            tasks.push(serve(main_listener, rs_router(state.clone()), rx.clone()));
-            tasks.push(serve(as_l, as_router(state.clone()), rx));
+            tasks.push(serve(
+                main_listener,
+                rs_router(state.clone()),
+                rx.clone(),
+                rustls.clone(),
+            ));
+            tasks.push(serve(as_l, as_router(state.clone()), rx, rustls));
         }
-        None => tasks.push(serve(main_listener, router(state.clone()), rx)),
+        None => tasks.push(serve(main_listener, router(state.clone()), rx, rustls)),
     }
-    tracing::info!(layout = state.urls.layout.name(), "reference server ready");
+    tracing::info!(
+        layout = state.urls.layout.name(),
+        tls = tls.is_some(),
+        "reference server ready"
+    );
+    let mut printable = state.urls.printable();
+    printable.ca_cert = ca_cert;
     Ok(RunningServer {
-        urls: state.urls.printable(),
+        urls: printable,
+        ca_cert_pem: tls.map(|m| m.ca_pem),
         state,
         shutdown: tx,
         tasks,
+        temp_ca_file,
     })
 }
 
-fn serve(listener: TcpListener, router: Router, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
+fn serve(
+    listener: TcpListener,
+    router: Router,
+    stop: watch::Receiver<bool>,
+    tls: Option<axum_server::tls_rustls::RustlsConfig>,
+) -> JoinHandle<()> {
+    match tls {
+        Some(config) => serve_tls(listener, router, stop, config),
+        None => serve_plain(listener, router, stop),
+    }
+}
+
+fn serve_tls(
+    listener: TcpListener,
+    router: Router,
+    mut stop: watch::Receiver<bool>,
+    config: axum_server::tls_rustls::RustlsConfig,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let handle = axum_server::Handle::<SocketAddr>::new();
+        let on_stop = handle.clone();
+        let watcher = tokio::spawn(async move {
+            let _ = stop.wait_for(|s| *s).await;
+            // Like the plain listener: stop accepting, let in-flight requests finish.
+            on_stop.graceful_shutdown(None);
+        });
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        let result = axum_server::Server::<SocketAddr>::from_listener(listener)
+            .acceptor(axum_server::tls_rustls::RustlsAcceptor::new(config))
+            .handle(handle)
+            .serve(service)
+            .await;
+        watcher.abort();
+        if let Err(e) = result {
+            tracing::error!(error = %e, "listener failed");
+        }
+    })
+}
+
+fn serve_plain(
+    listener: TcpListener,
+    router: Router,
+    mut stop: watch::Receiver<bool>,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         let service = router.into_make_service_with_connect_info::<SocketAddr>();
         let result = axum::serve(listener, service)

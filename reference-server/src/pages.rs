@@ -18,7 +18,20 @@ pub struct ConsentView<'a> {
     pub username: &'a str,
 }
 
+/// The policy of every page: nothing loads, nothing frames it.
+const CSP: &str = "frame-ancestors 'none'; default-src 'none'; style-src 'unsafe-inline'";
+/// The script-built login page's policy: the same, plus scripts from this origin.
+const CSP_WITH_SCRIPT: &str =
+    "frame-ancestors 'none'; default-src 'none'; script-src 'self'; style-src 'unsafe-inline'";
+
+/// The login script's route below the AS endpoint prefix, next to `login`.
+pub const LOGIN_SCRIPT: &str = "login.js";
+
 fn page(status: StatusCode, title: &str, body: String) -> Response {
+    page_with_policy(status, title, body, CSP)
+}
+
+fn page_with_policy(status: StatusCode, title: &str, body: String, csp: &'static str) -> Response {
     let html = format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title></head>\n<body>\n<h1>{}</h1>\n{}\n</body></html>\n",
         text(title),
@@ -31,9 +44,7 @@ fn page(status: StatusCode, title: &str, body: String) -> Response {
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "frame-ancestors 'none'; default-src 'none'; style-src 'unsafe-inline'",
-        ),
+        HeaderValue::from_static(csp),
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(
@@ -59,6 +70,88 @@ pub fn login(action: &str, txn: &str, client_name: &str, error: Option<&str>) ->
         txn = attr(txn),
     );
     page(StatusCode::OK, "Sign in", body)
+}
+
+/// The login page without a form: `script` (a URL on this origin) builds, after a short delay,
+/// the same form [`login`] has from the data attributes of `#login`.
+pub fn login_js(
+    action: &str,
+    script: &str,
+    txn: &str,
+    client_name: &str,
+    error: Option<&str>,
+) -> Response {
+    let body = format!(
+        "<div id=\"login\" data-action=\"{action}\" data-txn=\"{txn}\" data-client-name=\"{client}\" data-error=\"{error}\"></div>\n\
+<noscript><p class=\"error\" role=\"alert\">This sign-in page needs JavaScript. Turn it on and reload the page.</p></noscript>\n\
+<script src=\"{script}\"></script>",
+        action = attr(action),
+        txn = attr(txn),
+        client = attr(client_name),
+        error = attr(error.unwrap_or("")),
+        script = attr(script),
+    );
+    page_with_policy(StatusCode::OK, "Sign in", body, CSP_WITH_SCRIPT)
+}
+
+/// Builds the login form of [`login_js`] with DOM calls, shortly after the document has loaded.
+const LOGIN_JS: &str = r#"(function () {
+  "use strict";
+  function el(tag, attrs, text) {
+    var e = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) { e.setAttribute(k, attrs[k]); });
+    if (text) { e.appendChild(document.createTextNode(text)); }
+    return e;
+  }
+  function build() {
+    var root = document.getElementById("login");
+    if (!root || root.getAttribute("data-ready") === "true") { return; }
+    var data = root.dataset;
+    var intro = el("p", {}, "Sign in to continue to ");
+    intro.appendChild(el("strong", {}, data.clientName || ""));
+    intro.appendChild(document.createTextNode("."));
+    root.appendChild(intro);
+    if (data.error) {
+      root.appendChild(el("p", { "class": "error", "role": "alert" }, data.error));
+    }
+    var form = el("form", { "method": "post", "action": data.action || "" });
+    form.appendChild(el("input", { "type": "hidden", "name": "txn", "value": data.txn || "" }));
+    var user = el("label", {}, "Username ");
+    user.appendChild(el("input", { "type": "text", "name": "username", "autocomplete": "username", "required": "" }));
+    form.appendChild(user);
+    var pass = el("label", {}, "Password ");
+    pass.appendChild(el("input", { "type": "password", "name": "password", "autocomplete": "current-password", "required": "" }));
+    form.appendChild(pass);
+    form.appendChild(el("button", { "type": "submit" }, "Sign in"));
+    root.appendChild(form);
+    root.setAttribute("data-ready", "true");
+  }
+  function later() { window.setTimeout(build, 50); }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", later);
+  } else {
+    later();
+  }
+})();
+"#;
+
+/// GET of the login script.
+pub async fn login_script() -> Response {
+    let mut resp = (StatusCode::OK, LOGIN_JS).into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/javascript; charset=utf-8"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    resp
 }
 
 pub fn consent(v: &ConsentView<'_>) -> Response {
@@ -119,5 +212,24 @@ mod tests {
                 .contains("frame-ancestors 'none'")
         );
         assert!(r.headers().get(header::LOCATION).is_none());
+    }
+
+    #[test]
+    fn the_script_login_page_allows_its_script_and_refuses_framing() {
+        let r = login_js(
+            "/oauth2/login",
+            "/oauth2/login.js",
+            "t\"x",
+            "<b>App</b>",
+            Some("bad \"pw\""),
+        );
+        let csp = r.headers()[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(csp.contains("script-src 'self'"), "{csp}");
+        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+        assert!(csp.contains("default-src 'none'"), "{csp}");
+        assert_eq!(r.headers()[header::X_FRAME_OPTIONS], "DENY");
     }
 }

@@ -24,13 +24,16 @@ pub struct ServerUrls {
     pub as_metadata: String,
     /// The MCP endpoint's protected resource metadata; `null` in the legacy layout.
     pub prm: Option<String>,
+    /// With TLS: the absolute path of the CA certificate (PEM) to trust. Absent without TLS.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_cert: Option<String>,
 }
 
 /// All URLs, derived from the layout: advertised ones and the routes that serve them.
 #[derive(Debug, Clone)]
 pub struct Urls {
     pub layout: Layout,
-    /// Origin of the MCP server (`http://127.0.0.1:P`).
+    /// Origin of the MCP server (`http://127.0.0.1:P`, or `https://` with TLS).
     pub mcp_origin: String,
     /// Origin of the AS (equal to `mcp_origin` except in the `split` layout).
     pub as_origin: String,
@@ -101,6 +104,7 @@ impl Urls {
             issuer: self.issuer.clone(),
             as_metadata: self.as_metadata(),
             prm: self.layout.publishes_prm().then(|| self.prm(MCP_PATH)),
+            ca_cert: None,
         }
     }
 }

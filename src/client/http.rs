@@ -198,6 +198,9 @@ pub struct Request {
     pub url: Url,
     pub headers: Vec<(HeaderName, HeaderValue)>,
     pub body: Option<Body>,
+    /// Form fields whose values transcripts redact besides the usual secret names (a login
+    /// form's password field, whatever it is called; a login script's values).
+    pub secret_fields: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -217,7 +220,14 @@ impl Request {
             url,
             headers: Vec::new(),
             body: None,
+            secret_fields: Vec::new(),
         }
+    }
+
+    /// Marks a form field as secret in transcripts.
+    pub fn secret_field(mut self, name: &str) -> Self {
+        self.secret_fields.push(name.to_string());
+        self
     }
     pub fn get(url: Url) -> Self {
         Request::new(Method::GET, url)
@@ -383,7 +393,10 @@ impl Http {
                     )
                 })
                 .collect(),
-            request_body: req.body.as_ref().map(excerpt_request),
+            request_body: req
+                .body
+                .as_ref()
+                .map(|b| excerpt_request(b, &req.secret_fields)),
             status: None,
             response_headers: Vec::new(),
             response_body: None,
@@ -511,7 +524,17 @@ pub fn certificate_problem(e: &(dyn std::error::Error + 'static)) -> Option<Stri
         }
         cur = err.source();
     }
-    None
+    // The verifier's error may reach us wrapped in a type this crate cannot name; its text is
+    // rustls' own.
+    let text = error_chain(e);
+    text.find("invalid peer certificate: ").map(|i| {
+        let rest = &text[i + "invalid peer certificate: ".len()..];
+        rest.split([':', ')'])
+            .next()
+            .unwrap_or(rest)
+            .trim()
+            .to_string()
+    })
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
@@ -533,11 +556,17 @@ fn truncate(s: &str) -> String {
     format!("{cut}… [{} more bytes]", s.len() - cut.len())
 }
 
-fn excerpt_request(body: &Body) -> String {
+fn excerpt_request(body: &Body, secret_fields: &[String]) -> String {
     match body {
         Body::Form(pairs) => {
             let encoded = url::form_urlencoded::Serializer::new(String::new())
-                .extend_pairs(pairs)
+                .extend_pairs(pairs.iter().map(|(k, v)| {
+                    if secret_fields.contains(k) {
+                        (k.clone(), redact::redact(v))
+                    } else {
+                        (k.clone(), v.clone())
+                    }
+                }))
                 .finish();
             truncate(&redact::redact_form(&encoded))
         }
@@ -564,5 +593,36 @@ fn excerpt_body(body: &[u8]) -> String {
                 truncate(&redact::redact_text(&text))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_certificate_failure_is_recognised_in_the_chain_of_causes() {
+        let inner = std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
+        );
+        assert_eq!(
+            certificate_problem(&inner).as_deref(),
+            Some("UnknownIssuer")
+        );
+        let other = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        assert_eq!(certificate_problem(&other), None);
+    }
+
+    #[test]
+    fn marked_form_fields_are_redacted_whatever_their_name() {
+        let body = Body::Form(vec![
+            ("login".into(), "alice".into()),
+            ("pw".into(), "wonderland-secret".into()),
+        ]);
+        let text = excerpt_request(&body, &["pw".to_string()]);
+        assert!(text.contains("login=alice"), "{text}");
+        assert!(!text.contains("wonderland-secret"), "{text}");
+        assert!(!excerpt_request(&body, &[]).contains("login=x"));
     }
 }

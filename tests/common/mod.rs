@@ -163,7 +163,10 @@ pub fn wait_with_limit(child: Child, limit: Duration) -> Output {
         Ok(out) => out.expect("the child's output"),
         Err(_) => {
             let _ = Command::new("kill").arg("-9").arg(id.to_string()).status();
-            let out = rx.recv().expect("the killed child's output").expect("output");
+            let out = rx
+                .recv()
+                .expect("the killed child's output")
+                .expect("output");
             panic!(
                 "killed after {limit:?}: {}{}",
                 String::from_utf8_lossy(&out.stdout),

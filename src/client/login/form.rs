@@ -140,16 +140,25 @@ impl FormDriver {
             _ => page.clone(),
         };
         let mut pairs = Vec::new();
+        let mut secret = Vec::new();
         for field in form.fields {
             let value = match field.role {
                 FieldRole::Username => self.username.clone(),
                 FieldRole::Password => self.password.expose().to_string(),
                 FieldRole::Keep => field.value,
+                FieldRole::Scripted => field.value,
             };
+            if matches!(field.role, FieldRole::Password | FieldRole::Scripted) {
+                secret.push(field.name.clone());
+            }
             pairs.push((field.name, value));
         }
         Ok(if form.method_post {
-            Request::post(action).form(pairs)
+            let mut r = Request::post(action).form(pairs);
+            for name in &secret {
+                r = r.secret_field(name);
+            }
+            r
         } else {
             let mut u = action;
             u.query_pairs_mut().extend_pairs(pairs);
@@ -181,6 +190,8 @@ enum FieldRole {
     Username,
     Password,
     Keep,
+    /// A login script's value: sent as given, redacted in transcripts.
+    Scripted,
 }
 
 #[derive(Debug)]
@@ -300,7 +311,7 @@ fn scripted_form(html: &Html, script: &ScriptPage, url: &Url) -> Result<FoundFor
             fields.push(Field {
                 name,
                 value: v.expose().to_string(),
-                role: FieldRole::Keep,
+                role: FieldRole::Scripted,
             });
             continue;
         }

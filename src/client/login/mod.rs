@@ -62,6 +62,12 @@ impl AuthorizationOutcome {
             AuthorizationOutcome::Redirect { location, .. } => {
                 format!("a redirect to {}", redact_url(location.as_str()))
             }
+            // Status 0: a person or a program reported the page, not its status.
+            AuthorizationOutcome::Page {
+                url,
+                status: 0,
+                reason,
+            } => format!("a page at {} ({reason})", redact_url(url.as_str())),
             AuthorizationOutcome::Page {
                 url,
                 status,
