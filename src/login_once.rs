@@ -13,7 +13,9 @@ use crate::client::redact::{Secret, redact_url};
 use crate::config::{Profile, parse_http_url};
 use crate::run::RunError;
 
-/// Runs the authorization; returns the line to print (the redirect URL).
+/// Runs the authorization; returns the line to print: the redirect URL, or `page WHAT` when
+/// the authorization server showed a page it did not let the driver past (what the command
+/// driver expects of its program).
 pub async fn run(args: &LoginArgs) -> Result<String, RunError> {
     let profile = match &args.config {
         Some(p) => Profile::load(p).map_err(|e| RunError::Usage(e.to_string()))?,
@@ -55,9 +57,7 @@ pub async fn run(args: &LoginArgs) -> Result<String, RunError> {
     match outcome {
         AuthorizationOutcome::Redirect { location, .. } if args.reveal => Ok(location.to_string()),
         AuthorizationOutcome::Redirect { location, .. } => Ok(redact_url(location.as_str())),
-        page => Err(RunError::Harness(format!(
-            "the authorization ended on {}, not at a redirect",
-            page.describe()
-        ))),
+        // The command driver's answer for "the server showed a page and did not redirect".
+        page @ AuthorizationOutcome::Page { .. } => Ok(format!("page {}", page.describe())),
     }
 }

@@ -209,7 +209,7 @@ struct FoundForm {
     fields: Vec<Field>,
 }
 
-const APPROVE_WORDS: &[&str] = &[
+pub(super) const APPROVE_WORDS: &[&str] = &[
     "approve",
     "allow",
     "accept",
@@ -221,9 +221,9 @@ const APPROVE_WORDS: &[&str] = &[
     "continue",
     "confirm",
 ];
-const DENY_WORDS: &[&str] = &["deny", "reject", "cancel", "decline", "refuse", "no"];
+pub(super) const DENY_WORDS: &[&str] = &["deny", "reject", "cancel", "decline", "refuse", "no"];
 
-fn words_match(text: &str, words: &[&str]) -> bool {
+pub(super) fn words_match(text: &str, words: &[&str]) -> bool {
     let lower = text.to_ascii_lowercase();
     lower
         .split(|c: char| !c.is_ascii_alphanumeric())
