@@ -4,14 +4,14 @@ Feature: The MCP server as resource server (OAuth 2.1 §5, RFC 6750)
 
   @RS-02 @must
   Scenario: RS-02 A valid token in the Authorization header is accepted
-    Given the client holds tokens for the MCP server
+    Given the client holds tokens for the MCP server from a login shared with read-only scenarios
     When the client opens an MCP conversation with the access token
     And the client lists tools with the access token
     Then the MCP server answers every request
 
   @RS-01 @must
   Scenario: RS-01 A request without a token is refused even inside a session
-    Given the client holds tokens for the MCP server
+    Given the client holds tokens for the MCP server from a login shared with read-only scenarios
     When the client opens an MCP conversation with the access token
     And the client lists tools in that conversation without a token
     Then the response status is 401 (RS-01)
@@ -29,7 +29,7 @@ Feature: The MCP server as resource server (OAuth 2.1 §5, RFC 6750)
 
   @RS-05 @must
   Scenario Outline: RS-05 A forged token is refused (<forgery>)
-    Given the client holds tokens for the MCP server
+    Given the client holds tokens for the MCP server from a login shared with read-only scenarios
     When the client lists tools with a token forged with <forgery>
     Then the response status is 401 (RS-05)
 
@@ -48,13 +48,13 @@ Feature: The MCP server as resource server (OAuth 2.1 §5, RFC 6750)
 
   @RS-09 @must
   Scenario: RS-09 A token in the query string is ignored
-    Given the client holds tokens for the MCP server
+    Given the client holds tokens for the MCP server from a login shared with read-only scenarios
     When the client lists tools with the access token in the query string only
     Then the response status is 401 (RS-09)
 
   @RS-11 @must
   Scenario: RS-11 A refresh token presented as a bearer token is refused
-    Given the client holds tokens for the MCP server
+    Given the client holds tokens for the MCP server from a login shared with read-only scenarios
     When the client lists tools with the refresh token as bearer token
     Then the response status is 401 (RS-11)
 
@@ -67,7 +67,7 @@ Feature: The MCP server as resource server (OAuth 2.1 §5, RFC 6750)
 
   @RS-03 @must
   Scenario Outline: RS-03 The auth-scheme name is matched case-insensitively (<scheme>)
-    Given the client holds tokens for the MCP server
+    Given the client holds tokens for the MCP server from a login shared with read-only scenarios
     When the client lists tools with the access token under the scheme <scheme>
     Then the MCP server accepts the request (RS-03)
 
@@ -78,7 +78,7 @@ Feature: The MCP server as resource server (OAuth 2.1 §5, RFC 6750)
 
   @RS-10 @should
   Scenario: RS-10 A token in the header and another in the query: the query copy is not used
-    Given the client holds tokens for the MCP server
+    Given the client holds tokens for the MCP server from a login shared with read-only scenarios
     When the client lists tools with the access token in the header and a made-up token in the query string
     Then the request is served with the header's token or refused with 400 (RS-10)
 
@@ -120,6 +120,6 @@ Feature: The MCP server as resource server (OAuth 2.1 §5, RFC 6750)
 
   @RS-16 @must
   Scenario: RS-16 Session IDs are distinct and unpredictable
-    Given the client holds tokens for the MCP server
+    Given the client holds tokens for the MCP server from a login shared with read-only scenarios
     When the client opens 5 MCP conversations with the access token
     Then the session IDs are distinct and unpredictable (RS-16)

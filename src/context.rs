@@ -3,7 +3,7 @@
 //! scenarios.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::OnceCell;
 use url::Url;
@@ -12,6 +12,7 @@ use crate::client::discovery::{self, Discovered};
 use crate::client::http::Http;
 use crate::client::login::SharedDriver;
 use crate::client::mcp::{McpClient, Revision};
+use crate::client::oauth::TokenSet;
 use crate::client::registration::{RegisteredClient, Registration};
 use crate::config::ScopeCheck;
 use crate::report::ScenarioRecord;
@@ -31,6 +32,37 @@ pub struct Context {
     discovered: OnceCell<Result<Arc<Discovered>, Fault>>,
     client: OnceCell<Result<RegisteredClient, Fault>>,
     pub records: Mutex<Vec<ScenarioRecord>>,
+    /// Whether read-only scenarios share one login (the manual driver: logins cost a person).
+    pub share_logins: bool,
+    /// That shared login's client and tokens.
+    pub shared_grant: tokio::sync::Mutex<Option<SharedGrant>>,
+}
+
+/// Tokens obtained once and presented by several scenarios (catalogue section 17).
+#[derive(Debug, Clone)]
+pub struct SharedGrant {
+    pub client: RegisteredClient,
+    pub tokens: TokenSet,
+    pub granted_scope: Option<String>,
+    obtained: Instant,
+}
+
+impl SharedGrant {
+    pub fn new(client: RegisteredClient, tokens: TokenSet, granted_scope: Option<String>) -> Self {
+        SharedGrant {
+            client,
+            tokens,
+            granted_scope,
+            obtained: Instant::now(),
+        }
+    }
+
+    /// Usable while the access token has more than two minutes to live (or no stated end).
+    pub fn usable(&self) -> bool {
+        self.tokens.expires_in.is_none_or(|secs| {
+            self.obtained.elapsed() + Duration::from_secs(120) < Duration::from_secs(secs)
+        })
+    }
 }
 
 pub struct ContextParts {
@@ -46,6 +78,8 @@ pub struct ContextParts {
     /// A client registered beforehand (the profile's `[client] client_id`): used instead of
     /// registering one.
     pub client: Option<RegisteredClient>,
+    /// Read-only scenarios share one login.
+    pub share_logins: bool,
 }
 
 tokio::task_local! {
@@ -70,6 +104,8 @@ impl Context {
                 None => OnceCell::new(),
             },
             records: Mutex::new(Vec::new()),
+            share_logins: p.share_logins,
+            shared_grant: tokio::sync::Mutex::new(None),
         })
     }
 
@@ -89,6 +125,8 @@ impl Context {
             discovered: OnceCell::new_with(self.discovered.get().cloned()),
             client: OnceCell::new_with(self.client.get().cloned()),
             records: Mutex::new(Vec::new()),
+            share_logins: self.share_logins,
+            shared_grant: tokio::sync::Mutex::new(None),
         })
     }
 

@@ -228,12 +228,20 @@ pub fn lint(features: &[Feature]) -> Vec<String> {
     problems
 }
 
+/// The step of scenarios that may share one login (catalogue section 17).
+pub const SHARED_LOGIN_STEP: &str =
+    "the client holds tokens for the MCP server from a login shared with read-only scenarios";
+
 /// About how many authorizations the scenarios of `features` take: for each scenario, the most
-/// its requirements' login kinds need (catalogue section 17). The manual driver tells the
-/// user this number before the run.
-pub fn logins_needed(features: &[Feature]) -> usize {
-    scenarios(features)
+/// its requirements' login kinds need (catalogue section 17). With `shared`, the scenarios that
+/// take [`SHARED_LOGIN_STEP`] count once between them. The manual driver tells the user this
+/// number before the run.
+pub fn logins_needed(features: &[Feature], shared: bool) -> usize {
+    let all = scenarios(features);
+    let sharing = |s: &Scenario| shared && s.steps.iter().any(|st| st.value == SHARED_LOGIN_STEP);
+    let own: usize = all
         .iter()
+        .filter(|(_, s)| !sharing(s))
         .map(|(_, s)| {
             ids(s)
                 .iter()
@@ -243,7 +251,8 @@ pub fn logins_needed(features: &[Feature]) -> usize {
                 .max()
                 .unwrap_or(0)
         })
-        .sum()
+        .sum();
+    own + usize::from(all.iter().any(|(_, s)| sharing(s)))
 }
 
 #[cfg(test)]

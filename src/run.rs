@@ -188,6 +188,8 @@ pub async fn run(opts: RunOptions) -> Result<RunResult, RunError> {
     }
     let max_steps = limits.max_redirects + 6;
     let timeout = limits.timeout;
+    // A person completes each manual login: read-only scenarios share one (catalogue §17).
+    let share_logins = profile.login.driver == crate::config::DriverKind::Manual;
     let http = transport(
         &profile,
         opts.ca_cert.as_deref(),
@@ -208,7 +210,8 @@ pub async fn run(opts: RunOptions) -> Result<RunResult, RunError> {
         redirect_uri: redirect_uri.clone(),
         timeout: Duration::from_secs(profile.login.timeout_secs).max(timeout),
         // One more with --spec auto: the revision is learned after authorizing once.
-        expected_logins: features::logins_needed(&features) + usize::from(chosen.is_none()),
+        expected_logins: features::logins_needed(&features, share_logins)
+            + usize::from(chosen.is_none()),
     })
     .map_err(RunError::Usage)?;
     if !opts.quiet && profile.login.driver != crate::config::DriverKind::Form {
@@ -227,6 +230,7 @@ pub async fn run(opts: RunOptions) -> Result<RunResult, RunError> {
         max_expiry_wait: Duration::from_secs(profile.limits.max_expiry_wait_secs),
         echo: !opts.quiet,
         client,
+        share_logins,
     });
     // Discovery before any scenario: it teaches the allowed hosts the authorization servers
     // the target names. Its failures are the discovery scenarios' to report.

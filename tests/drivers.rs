@@ -283,6 +283,30 @@ fn the_manual_driver_reads_pasted_redirect_urls_on_stdin() {
 }
 
 #[test]
+fn read_only_scenarios_share_one_manual_login() {
+    fn paste(redirect: &str, stdin: &mut ChildStdin) -> Vec<String> {
+        let _ = stdin.write_all(format!("{redirect}\n").as_bytes());
+        let _ = stdin.flush();
+        Vec::new()
+    }
+    // Tokens that live five minutes: long enough to share (a shared token is reused while it
+    // has more than two minutes left).
+    let server = Server::start(&["--port", "0"]);
+    let mcp = server.url("mcp");
+    let dir = scratch("drivers-manual-shared");
+    let p = manual_profile(&dir, false, free_port());
+    let m = manual_run(
+        &dir,
+        &run_args(&mcp, &p, "@RS-02 or @RS-09 or @RS-11"),
+        paste,
+    );
+    assert_passed(&m.run, &["RS-02", "RS-09", "RS-11"]);
+    assert!(m.stderr.contains("about 1 login"), "{}", m.stderr);
+    assert_eq!(m.stderr.matches("== Login ").count(), 1, "{}", m.stderr);
+    assert_eq!(m.redirects.len(), 1, "{}", m.stderr);
+}
+
+#[test]
 fn the_manual_driver_catches_the_redirect_on_the_loopback_redirect_uri() {
     /// Plays the browser: a request the listener ignores, then the redirect.
     fn browse(redirect: &str, _stdin: &mut ChildStdin) -> Vec<String> {

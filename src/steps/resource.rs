@@ -11,6 +11,7 @@ use crate::checks::resource as check;
 use crate::client::mcp::{Credential, McpClient, McpRequest, McpResponse};
 use crate::client::redact::Secret;
 use crate::client::tokens::{self, Forgery};
+use crate::context::SharedGrant;
 use crate::verdict::{Fault, Outcome};
 
 /// Sends an MCP request and keeps the response as the scenario's latest.
@@ -35,6 +36,11 @@ async fn list_tools(w: &mut World, credential: Credential) -> Outcome {
 /// later request differs from a valid one only in its credential.
 async fn hold_tokens(w: &mut World, scope: Option<String>) -> Outcome {
     obtain_tokens(w, Some(w.ctx.target.to_string()), scope).await?;
+    token_works(w).await
+}
+
+/// The held token opens an MCP conversation (RS-02), which is then put aside.
+async fn token_works(w: &mut World) -> Outcome {
     let mcp = w.mcp();
     let (resp, session) = mcp.open(&w.bearer()?).await?;
     let findings = check::accepted("RS-02", &resp);
@@ -50,6 +56,36 @@ async fn holds_tokens(w: &mut World) {
     w.step(async |w| {
         let scope = w.flow_scope().await?;
         hold_tokens(w, scope).await
+    })
+    .await
+}
+
+/// Catalogue section 17: scenarios that only present the token may share one login. They do
+/// when logins are costly (the manual driver: a person); otherwise each logs in for itself.
+/// A shared token is reused while it has more than two minutes to live.
+#[given("the client holds tokens for the MCP server from a login shared with read-only scenarios")]
+async fn holds_shared_tokens(w: &mut World) {
+    w.step(async |w| {
+        let scope = w.flow_scope().await?;
+        if !w.ctx.share_logins {
+            return hold_tokens(w, scope).await;
+        }
+        let ctx = std::sync::Arc::clone(&w.ctx);
+        let mut shared = ctx.shared_grant.lock().await;
+        if let Some(g) = shared.as_ref().filter(|g| g.usable()) {
+            w.client = Some(g.client.clone());
+            w.granted_scope = g.granted_scope.clone();
+            w.first_tokens = Some(g.tokens.clone());
+            w.tokens = Some(g.tokens.clone());
+            return token_works(w).await;
+        }
+        hold_tokens(w, scope).await?;
+        *shared = Some(SharedGrant::new(
+            w.client()?.clone(),
+            w.tokens()?.clone(),
+            w.granted_scope.clone(),
+        ));
+        Ok(())
     })
     .await
 }
