@@ -454,7 +454,8 @@ pub fn transport(
         }
         None => AllowedHosts::for_target(target),
     };
-    let ca_cert_pem = match ca_cert.or(profile.tls.ca_cert.as_deref()) {
+    let ca_path = ca_cert.or(profile.tls.ca_cert.as_deref());
+    let ca_cert_pem = match ca_path {
         Some(path) => Some(std::fs::read(path).map_err(|e| {
             RunError::Usage(format!(
                 "cannot read the CA certificate {}: {e}",
@@ -469,7 +470,10 @@ pub fn transport(
         ca_cert_pem,
         hosts,
     })
-    .map_err(|e| RunError::Usage(e.to_string()))
+    .map_err(|e| match ca_path {
+        Some(path) => RunError::Usage(format!("{}: {e}", path.display())),
+        None => RunError::Usage(e.to_string()),
+    })
 }
 
 async fn preflight(http: &Http, target: &Url, revision: Revision) -> Result<(), RunError> {

@@ -72,6 +72,9 @@ pub enum TransportError {
         host: String,
         allowed: String,
     },
+    /// The transport could not be set up (before any request).
+    #[error("{0}")]
+    Setup(String),
     #[error("{method} {url}: {reason}")]
     Other {
         method: String,
@@ -286,11 +289,7 @@ pub struct HttpOptions {
 }
 
 fn setup_error(reason: String) -> TransportError {
-    TransportError::Other {
-        method: "-".into(),
-        url: "-".into(),
-        reason,
-    }
+    TransportError::Setup(reason)
 }
 
 impl Http {
@@ -314,7 +313,7 @@ impl Http {
         let mut builder = reqwest::Client::builder();
         if let Some(pem) = ca_cert_pem {
             let certs = reqwest::Certificate::from_pem_bundle(&pem)
-                .map_err(|e| setup_error(format!("the CA certificate file: {e}")))?;
+                .map_err(|e| setup_error(format!("the CA certificate file is not PEM: {e}")))?;
             if certs.is_empty() {
                 return Err(setup_error(
                     "the CA certificate file holds no PEM certificate".into(),

@@ -10,9 +10,9 @@
 //! consent form). The authorization ends when the browser arrives at one of the redirect URIs
 //! it stops at, whose URL the browser still reports although nothing listens there.
 //!
-//! The WebDriver commands are plain JSON over HTTP to chromedriver on 127.0.0.1, with a
-//! timeout on every command, so that a stuck browser ends the login with an error instead of a
-//! hang.
+//! The WebDriver protocol is the `fantoccini` crate's, over plain HTTP to chromedriver on
+//! 127.0.0.1. Every command is given the time left to the login (and a little more), so that a
+//! stuck browser ends the login with an error instead of a hang.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -20,13 +20,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use fantoccini::elements::{Element, ElementRef};
+use fantoccini::error::{CmdError, NewSessionError, WebDriver};
+use fantoccini::{Client, ClientBuilder, Locator};
 use futures::future::LocalBoxFuture;
-use reqwest::Method;
+use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
 use tokio::io::AsyncBufReadExt;
 use tokio::process::{Child, Command};
 use tokio::sync::{OnceCell, Semaphore};
-use tokio::time::{Instant, sleep};
+use tokio::time::{Instant, sleep, timeout, timeout_at};
 use url::Url;
 
 use super::form::{APPROVE_WORDS, DENY_WORDS, words_match};
@@ -38,7 +41,7 @@ use super::{
 use crate::client::http::Http;
 use crate::client::redact::{Secret, redact_url};
 
-/// How WebDriver marks an element reference in JSON.
+/// How WebDriver marks an element reference in the JSON of a script's arguments and results.
 const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 /// The most browsers open at once (fewer on a machine with fewer cores); more authorizations
 /// wait for a free one.
@@ -53,6 +56,8 @@ const FIND_WAIT: Duration = Duration::from_secs(5);
 const POLL: Duration = Duration::from_millis(100);
 /// Added to the time left to one login for the timeout of one WebDriver command.
 const COMMAND_GRACE: Duration = Duration::from_secs(5);
+/// How long quitting a browser may take.
+const QUIT_WAIT: Duration = Duration::from_secs(10);
 /// The most characters kept of chromedriver's output, for error messages.
 const LOG_KEEP: usize = 4000;
 
@@ -200,10 +205,10 @@ impl BrowserDriver {
         let hosts = http.hosts();
         // A failed navigation (the AS redirecting straight to the redirect URI, where nothing
         // listens) is judged by where the browser ended, below.
-        if let Err(e) = s.goto(&start).await
-            && e.is_transport()
+        if let Err(e) = s.wd(s.client.goto(start.as_str())).await
+            && is_transport(&e)
         {
-            return Err(e.into_login("opening the authorization URL", &s.service));
+            return Err(s.fail("opening the authorization URL", &e));
         }
         // How long a pressed button may take to lead anywhere.
         let patience = http.limits().timeout.max(Duration::from_secs(10));
@@ -248,10 +253,8 @@ impl BrowserDriver {
                         self.log_in(s, &form).await?
                     }
                     Found::Consent(button) => {
-                        let token = s.mark(&button).await?;
-                        s.click(&button, "the consent page's approving button")
-                            .await?;
-                        token
+                        s.press(&button, "the consent page's approving button")
+                            .await?
                     }
                     Found::Moved => continue,
                     Found::Unloadable(why) => {
@@ -290,16 +293,8 @@ impl BrowserDriver {
                 .await?;
         }
         match &form.submit {
-            Some(button) => {
-                let token = s.mark(button).await?;
-                s.click(button, "the login form's submit button").await?;
-                Ok(token)
-            }
-            None => {
-                let token = s.mark(&form.form).await?;
-                s.request_submit(&form.form).await?;
-                Ok(token)
-            }
+            Some(button) => s.press(button, "the login form's submit button").await,
+            None => s.submit(&form.form).await,
         }
     }
 
@@ -332,10 +327,10 @@ impl BrowserDriver {
             .execute(
                 "const e = arguments[0]; const f = e.form || e.closest('form'); \
                  return !!(f && f.querySelector('input[type=password i]'));",
-                vec![anchor.json()],
+                vec![arg(&anchor)],
             )
             .await
-            .map_err(|e| e.into_login("reading the scripted page", &s.service))?
+            .map_err(|e| s.fail("reading the scripted page", &e))?
             .as_bool()
             .unwrap_or(false);
         if is_login {
@@ -353,38 +348,23 @@ impl BrowserDriver {
             .await?;
         }
         let what = format!("{}: the submit button", script.label());
-        match button {
-            Some(b) => {
-                let token = s.mark(&b).await?;
-                s.click(&b, &what).await?;
-                Ok(token)
-            }
-            None => {
-                // The form's first submit button, else the form itself.
-                let found = s
-                    .execute(FIRST_SUBMIT, vec![anchor.json()])
-                    .await
-                    .map_err(|e| e.into_login("reading the scripted page", &s.service))?;
-                let first = Element::from_json(&found["button"]);
-                let form = Element::from_json(&found["form"]).ok_or_else(|| {
-                    LoginError::Unusable(format!(
-                        "{}: the fields are in no form on the page at {at}, and the script names no submit button",
-                        script.label()
-                    ))
-                })?;
-                match first {
-                    Some(b) => {
-                        let token = s.mark(&b).await?;
-                        s.click(&b, &what).await?;
-                        Ok(token)
-                    }
-                    None => {
-                        let token = s.mark(&form).await?;
-                        s.request_submit(&form).await?;
-                        Ok(token)
-                    }
-                }
-            }
+        if let Some(b) = &button {
+            return s.press(b, &what).await;
+        }
+        // The form's first submit button, else the form itself.
+        let found = s
+            .execute(FIRST_SUBMIT, vec![arg(&anchor)])
+            .await
+            .map_err(|e| s.fail("reading the scripted page", &e))?;
+        let form = element_ref(&found["form"]).ok_or_else(|| {
+            LoginError::Unusable(format!(
+                "{}: the fields are in no form on the page at {at}, and the script names no submit button",
+                script.label()
+            ))
+        })?;
+        match element_ref(&found["button"]) {
+            Some(b) => s.press(&b, &what).await,
+            None => s.submit(&form).await,
         }
     }
 }
@@ -590,36 +570,63 @@ fn watched(path: &Path, _profiles: &Path) -> Command {
 // ---------------------------------------------------------------------------------------------
 // WebDriver
 
-/// A failed WebDriver command.
-#[derive(Debug)]
-struct WdError {
-    /// The WebDriver error code (`no such element`, …); empty when chromedriver did not answer.
-    code: String,
-    message: String,
+/// Whether chromedriver did not answer at all (or not in time), rather than answer with an
+/// error.
+fn is_transport(e: &CmdError) -> bool {
+    matches!(
+        e,
+        CmdError::Failed(_) | CmdError::FailedC(_) | CmdError::Lost(_)
+    )
 }
 
-impl WdError {
-    fn is_transport(&self) -> bool {
-        self.code.is_empty()
-    }
+/// A command that did not end within the time of the login.
+fn no_answer() -> CmdError {
+    CmdError::Lost(std::io::Error::new(
+        std::io::ErrorKind::TimedOut,
+        "no answer within the time of the login",
+    ))
+}
 
-    fn into_login(self, doing: &str, service: &Service) -> LoginError {
-        if self.is_transport() {
-            let gone = service
+/// What [`CmdError`] a failed new session is: the browser's own error when chromedriver
+/// reports one.
+fn session_error(e: NewSessionError) -> CmdError {
+    match e {
+        NewSessionError::SessionNotCreated(w) => CmdError::Standard(w),
+        NewSessionError::UnexpectedError(e) => e,
+        NewSessionError::Failed(e) => CmdError::Failed(e),
+        NewSessionError::FailedC(e) => CmdError::FailedC(e),
+        NewSessionError::Lost(e) => CmdError::Lost(e),
+        NewSessionError::BadWebdriverUrl(e) => CmdError::BadUrl(e),
+        NewSessionError::NotW3C(v) => {
+            let code = v["error"].as_str().and_then(|c| c.parse().ok());
+            match (code, v["message"].as_str()) {
+                (Some(code), Some(m)) => CmdError::Standard(WebDriver::new(code, m.to_string())),
+                _ => CmdError::NotW3C(v),
+            }
+        }
+    }
+}
+
+/// The clear message of a failed command.
+fn wd_failure(doing: &str, e: &CmdError, service: &Service) -> LoginError {
+    LoginError::Unusable(match e {
+        CmdError::Standard(w) => format!(
+            "{doing}: the browser said {}: {}",
+            w.error,
+            first_line(&w.message)
+        ),
+        e if is_transport(e) => format!(
+            "{doing}: chromedriver did not answer: {e}{}",
+            service
                 .exited()
                 .map(|why| format!("; chromedriver {why}"))
-                .unwrap_or_default();
-            return LoginError::Unusable(format!(
-                "{doing}: chromedriver did not answer: {}{gone}",
-                self.message
-            ));
-        }
-        LoginError::Unusable(format!(
-            "{doing}: the browser said {}: {}",
-            self.code,
-            first_line(&self.message)
-        ))
-    }
+                .unwrap_or_default()
+        ),
+        e => format!(
+            "{doing}: chromedriver gave an unexpected answer: {}",
+            first_line(&e.to_string())
+        ),
+    })
 }
 
 fn first_line(s: &str) -> String {
@@ -631,19 +638,16 @@ fn first_line(s: &str) -> String {
     crate::client::redact::redact_text(&out)
 }
 
-/// An element reference.
-#[derive(Debug, Clone)]
-struct Element(String);
+/// An element reference in a script's result.
+fn element_ref(v: &Value) -> Option<ElementRef> {
+    v.get(ELEMENT_KEY)?
+        .as_str()
+        .map(|id| ElementRef::from(id.to_string()))
+}
 
-impl Element {
-    fn from_json(v: &Value) -> Option<Element> {
-        v.get(ELEMENT_KEY)
-            .and_then(Value::as_str)
-            .map(|s| Element(s.to_string()))
-    }
-    fn json(&self) -> Value {
-        json!({ ELEMENT_KEY: self.0 })
-    }
+/// An element reference as a script's argument.
+fn arg(e: &ElementRef) -> Value {
+    json!({ ELEMENT_KEY: &**e })
 }
 
 static PROFILE_DIRS: AtomicU64 = AtomicU64::new(0);
@@ -651,7 +655,7 @@ static PROFILE_DIRS: AtomicU64 = AtomicU64::new(0);
 /// One browser, for one authorization.
 struct Session {
     service: Arc<Service>,
-    id: String,
+    client: Client,
     dir: PathBuf,
     deadline: Instant,
     closed: bool,
@@ -676,106 +680,81 @@ impl Session {
         let left = deadline
             .saturating_duration_since(Instant::now())
             .max(Duration::from_secs(1));
-        let capabilities = json!({
-            "capabilities": {
-                "alwaysMatch": {
-                    "browserName": "chrome",
-                    "pageLoadStrategy": "normal",
-                    "timeouts": {
-                        "implicit": 0,
-                        "pageLoad": u64::try_from(left.as_millis()).unwrap_or(u64::MAX),
-                        "script": 30_000,
-                    },
-                    "goog:chromeOptions": {
-                        "binary": driver.chrome.display().to_string(),
-                        "args": driver.browser_args(&dir),
-                    },
-                }
-            }
-        });
-        let created = command(
-            &service,
-            Method::POST,
-            &format!("{}/session", service.base),
-            Some(capabilities),
-            deadline,
+        let capabilities = match json!({
+            "browserName": "chrome",
+            "pageLoadStrategy": "normal",
+            "timeouts": {
+                "implicit": 0,
+                "pageLoad": u64::try_from(left.as_millis()).unwrap_or(u64::MAX),
+                "script": 30_000,
+            },
+            "goog:chromeOptions": {
+                "binary": driver.chrome.display().to_string(),
+                "args": driver.browser_args(&dir),
+            },
+        }) {
+            Value::Object(capabilities) => capabilities,
+            _ => serde_json::Map::new(),
+        };
+        let connected = timeout_at(
+            deadline + COMMAND_GRACE,
+            ClientBuilder::new(HttpConnector::new())
+                .capabilities(capabilities)
+                .connect(&service.base),
         )
         .await;
-        let id = created.map(|v| v["sessionId"].as_str().map(str::to_string));
-        match id {
-            Ok(Some(id)) => Ok(Session {
-                service,
-                id,
-                dir,
-                deadline,
-                closed: false,
-            }),
-            other => {
-                let _ = tokio::fs::remove_dir_all(&dir).await;
-                Err(match other {
-                    Err(e) => e.into_login(
-                        &format!(
-                            "starting the browser (login.browser.chrome = {})",
-                            driver.chrome.display()
-                        ),
-                        &service,
-                    ),
-                    _ => LoginError::Unusable(
-                        "starting the browser: chromedriver returned no session id".into(),
-                    ),
-                })
+        let e = match connected {
+            Ok(Ok(client)) => {
+                return Ok(Session {
+                    service,
+                    client,
+                    dir,
+                    deadline,
+                    closed: false,
+                });
             }
-        }
+            Ok(Err(e)) => session_error(e),
+            Err(_) => no_answer(),
+        };
+        let _ = tokio::fs::remove_dir_all(&dir).await;
+        let doing = format!(
+            "starting the browser (login.browser.chrome = {})",
+            driver.chrome.display()
+        );
+        Err(wd_failure(&doing, &e, &service))
     }
 
-    async fn cmd(&self, method: Method, path: &str, body: Option<Value>) -> Result<Value, WdError> {
-        let url = format!("{}/session/{}{path}", self.service.base, self.id);
-        command(&self.service, method, &url, body, self.deadline).await
-    }
-
-    async fn goto(&self, url: &Url) -> Result<(), WdError> {
-        self.cmd(Method::POST, "/url", Some(json!({ "url": url.as_str() })))
+    /// A fantoccini command, given the time left to the login.
+    async fn wd<T>(
+        &self,
+        command: impl Future<Output = Result<T, CmdError>>,
+    ) -> Result<T, CmdError> {
+        timeout_at(self.deadline + COMMAND_GRACE, command)
             .await
-            .map(drop)
+            .unwrap_or_else(|_| Err(no_answer()))
+    }
+
+    fn fail(&self, doing: &str, e: &CmdError) -> LoginError {
+        wd_failure(doing, e, &self.service)
+    }
+
+    fn element(&self, e: &ElementRef) -> Element {
+        Element::from_element_id(self.client.clone(), e.clone())
     }
 
     async fn current_url(&self) -> Result<Url, LoginError> {
-        let v = self
-            .cmd(Method::GET, "/url", None)
+        self.wd(self.client.current_url())
             .await
-            .map_err(|e| e.into_login("reading the browser's URL", &self.service))?;
-        let text = v.as_str().unwrap_or_default();
-        Url::parse(text).map_err(|e| {
-            LoginError::Unusable(format!(
-                "the browser reports the URL {:?}, which does not parse: {e}",
-                redact_url(text)
-            ))
-        })
+            .map_err(|e| match e {
+                CmdError::BadUrl(e) => LoginError::Unusable(format!(
+                    "the browser reports a URL that does not parse: {e}"
+                )),
+                e => self.fail("reading the browser's URL", &e),
+            })
     }
 
-    async fn execute(&self, script: &str, args: Vec<Value>) -> Result<Value, WdError> {
-        self.cmd(
-            Method::POST,
-            "/execute/sync",
-            Some(json!({ "script": script, "args": args })),
-        )
-        .await
-    }
-
-    /// The first element `selector` matches.
-    async fn find(&self, selector: &str) -> Result<Option<Element>, WdError> {
-        match self
-            .cmd(
-                Method::POST,
-                "/element",
-                Some(json!({ "using": "css selector", "value": selector })),
-            )
-            .await
-        {
-            Ok(v) => Ok(Element::from_json(&v)),
-            Err(e) if e.code == "no such element" => Ok(None),
-            Err(e) => Err(e),
-        }
+    async fn execute(&self, script: &str, args: Vec<Value>) -> Result<Value, CmdError> {
+        self.wd(self.client.execute(script, args)).await
     }
 
     /// A login script's selector, waited for a few seconds (pages build their forms late).
@@ -784,164 +763,130 @@ impl Session {
         selector: &str,
         script: &ScriptPage,
         at: &str,
-    ) -> Result<Element, LoginError> {
-        let until = Instant::now() + FIND_WAIT;
-        loop {
-            match self.find(selector).await {
-                Ok(Some(e)) => return Ok(e),
-                Ok(None) if Instant::now() < until.min(self.deadline) => sleep(POLL).await,
-                Ok(None) => {
-                    return Err(LoginError::Unusable(format!(
-                        "{}: {selector:?} matches nothing on the page at {at} (waited {} s)",
-                        script.label(),
-                        FIND_WAIT.as_secs()
-                    )));
-                }
-                Err(e) if e.code == "invalid selector" => {
-                    return Err(LoginError::Unusable(format!(
-                        "{}: {selector:?} is not a CSS selector the browser accepts",
-                        script.label()
-                    )));
-                }
-                Err(e) => {
-                    return Err(e.into_login(
-                        &format!("{}: looking for {selector:?}", script.label()),
-                        &self.service,
-                    ));
-                }
-            }
+    ) -> Result<ElementRef, LoginError> {
+        let patience = FIND_WAIT.min(self.deadline.saturating_duration_since(Instant::now()));
+        let wait = self.client.wait().at_most(patience).every(POLL);
+        match self.wd(wait.for_element(Locator::Css(selector))).await {
+            Ok(e) => Ok(e.element_id()),
+            Err(CmdError::WaitTimeout) => Err(LoginError::Unusable(format!(
+                "{}: {selector:?} matches nothing on the page at {at} (waited {} s)",
+                script.label(),
+                FIND_WAIT.as_secs()
+            ))),
+            Err(e) if e.is_invalid_selector() => Err(LoginError::Unusable(format!(
+                "{}: {selector:?} is not a CSS selector the browser accepts",
+                script.label()
+            ))),
+            Err(e) => Err(self.fail(&format!("{}: looking for {selector:?}", script.label()), &e)),
         }
     }
 
     /// Clears a field and types `text` into it. The text is never part of a message.
-    async fn type_into(&self, e: &Element, text: &str, what: &str) -> Result<(), LoginError> {
-        let base = format!("/element/{}", e.0);
-        let typed = match self
-            .cmd(Method::POST, &format!("{base}/clear"), Some(json!({})))
-            .await
-        {
-            Ok(_) => {
-                self.cmd(
-                    Method::POST,
-                    &format!("{base}/value"),
-                    Some(json!({ "text": text })),
-                )
-                .await
-            }
-            Err(e) => Err(e),
+    async fn type_into(&self, e: &ElementRef, text: &str, what: &str) -> Result<(), LoginError> {
+        let doing = format!("typing into {what}");
+        let field = self.element(e);
+        let typed = async {
+            field.clear().await?;
+            field.send_keys(text).await
         };
-        match typed {
-            Ok(_) => Ok(()),
-            Err(e) if e.is_transport() => {
-                Err(e.into_login(&format!("typing into {what}"), &self.service))
-            }
-            // A field the browser will not type into (covered, styled away): set its value as
-            // a script would, with the events a page listens to.
-            Err(_) => self
-                .execute(
-                    "const e = arguments[0]; e.focus(); e.value = arguments[1]; \
-                     e.dispatchEvent(new Event('input', {bubbles: true})); \
-                     e.dispatchEvent(new Event('change', {bubbles: true}));",
-                    vec![e.json(), Value::String(text.to_string())],
-                )
-                .await
-                .map(drop)
-                .map_err(|err| {
-                    // The browser's message never carries what was typed, but make sure.
-                    let err = WdError {
-                        message: err.message.replace(text, "[redacted]"),
-                        code: err.code,
-                    };
-                    err.into_login(&format!("typing into {what}"), &self.service)
-                }),
+        match self.wd(typed).await {
+            Ok(()) => return Ok(()),
+            Err(err) if is_transport(&err) => return Err(self.fail(&doing, &err)),
+            Err(_) => {}
         }
-    }
-
-    async fn click(&self, e: &Element, what: &str) -> Result<(), LoginError> {
-        match self
-            .cmd(
-                Method::POST,
-                &format!("/element/{}/click", e.0),
-                Some(json!({})),
-            )
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(err) if err.is_transport() => {
-                Err(err.into_login(&format!("pressing {what}"), &self.service))
-            }
-            // A button the browser will not click (covered by another element): click it as
-            // a script would.
-            Err(_) => self
-                .execute("arguments[0].click();", vec![e.json()])
-                .await
-                .map(drop)
-                .or_else(|err| {
-                    // The click led away while the script ran: that is what was wanted.
-                    if err.code == "stale element reference" {
-                        Ok(())
-                    } else {
-                        Err(err.into_login(&format!("pressing {what}"), &self.service))
-                    }
-                }),
-        }
-    }
-
-    async fn request_submit(&self, form: &Element) -> Result<(), LoginError> {
+        // A field the browser will not type into (covered, styled away): set its value as a
+        // script would, with the events a page listens to.
         self.execute(
-            "const f = arguments[0]; if (f.requestSubmit) { f.requestSubmit(); } else { f.submit(); }",
-            vec![form.json()],
+            "const e = arguments[0]; e.focus(); e.value = arguments[1]; \
+             e.dispatchEvent(new Event('input', {bubbles: true})); \
+             e.dispatchEvent(new Event('change', {bubbles: true}));",
+            vec![arg(e), Value::String(text.to_string())],
         )
         .await
         .map(drop)
-        .map_err(|e| e.into_login("submitting the form", &self.service))
+        .map_err(|err| match self.fail(&doing, &err) {
+            // The browser's message never carries what was typed, but make sure.
+            LoginError::Unusable(m) if !text.is_empty() => {
+                LoginError::Unusable(m.replace(text, "[redacted]"))
+            }
+            other => other,
+        })
     }
 
-    /// Marks the current document and remembers `e`, so that [`changed`] can tell a new page
-    /// (or `e` taken away) from the same one. Returns the mark.
-    async fn mark(&self, e: &Element) -> Result<String, LoginError> {
-        let token = format!("{:016x}", rand::random::<u64>());
-        self.execute(
-            "window.__mcpOauthConformanceMark = {token: arguments[0], el: arguments[1]};",
-            vec![Value::String(token.clone()), e.json()],
-        )
-        .await
-        .map_err(|e| e.into_login("reading the page", &self.service))?;
+    async fn click(&self, e: &ElementRef, what: &str) -> Result<(), LoginError> {
+        let doing = format!("pressing {what}");
+        match self.wd(self.element(e).click()).await {
+            Ok(()) => Ok(()),
+            Err(err) if is_transport(&err) => Err(self.fail(&doing, &err)),
+            // A button the browser will not click (covered by another element): click it as
+            // a script would.
+            Err(_) => match self.execute("arguments[0].click();", vec![arg(e)]).await {
+                // The click led away while the script ran: that is what was wanted.
+                Ok(_) => Ok(()),
+                Err(err) if err.is_stale_element_reference() => Ok(()),
+                Err(err) => Err(self.fail(&doing, &err)),
+            },
+        }
+    }
+
+    /// Presses a button; returns the change marker.
+    async fn press(&self, button: &ElementRef, what: &str) -> Result<String, LoginError> {
+        let token = self.mark(button).await?;
+        self.click(button, what).await?;
         Ok(token)
     }
 
-    /// Quits the browser and removes its profile directory.
+    /// Submits a form without pressing a button; returns the change marker.
+    async fn submit(&self, form: &ElementRef) -> Result<String, LoginError> {
+        let token = self.mark(form).await?;
+        self.execute(
+            "const f = arguments[0]; if (f.requestSubmit) { f.requestSubmit(); } else { f.submit(); }",
+            vec![arg(form)],
+        )
+        .await
+        .map_err(|e| self.fail("submitting the form", &e))?;
+        Ok(token)
+    }
+
+    /// Marks the current document and remembers `e`, so that [`wait_for_change`] can tell a
+    /// new page (or `e` taken away) from the same one. Returns the mark.
+    async fn mark(&self, e: &ElementRef) -> Result<String, LoginError> {
+        let token = format!("{:016x}", rand::random::<u64>());
+        self.execute(
+            "window.__mcpOauthConformanceMark = {token: arguments[0], el: arguments[1]};",
+            vec![Value::String(token.clone()), arg(e)],
+        )
+        .await
+        .map_err(|e| self.fail("reading the page", &e))?;
+        Ok(token)
+    }
+
+    /// Quits the browser and removes its profile directory; `None` when that was done already.
+    fn quit(&mut self) -> Option<impl Future<Output = ()> + Send + 'static> {
+        if std::mem::replace(&mut self.closed, true) {
+            return None;
+        }
+        let (client, dir) = (self.client.clone(), self.dir.clone());
+        Some(async move {
+            let _ = timeout(QUIT_WAIT, client.close()).await;
+            remove_profile(&dir).await;
+        })
+    }
+
     async fn close(&mut self) {
-        self.closed = true;
-        let _ = self
-            .service
-            .client
-            .delete(format!("{}/session/{}", self.service.base, self.id))
-            .timeout(Duration::from_secs(10))
-            .send()
-            .await;
-        remove_profile(&self.dir).await;
+        if let Some(quitting) = self.quit() {
+            quitting.await;
+        }
     }
 }
 
 impl Drop for Session {
     /// An authorization abandoned half-way (its future dropped) still quits its browser.
     fn drop(&mut self) {
-        if self.closed {
-            return;
-        }
-        let client = self.service.client.clone();
-        let url = format!("{}/session/{}", self.service.base, self.id);
-        let dir = self.dir.clone();
-        if let Ok(handle) = tokio::runtime::Handle::try_current() {
-            handle.spawn(async move {
-                let _ = client
-                    .delete(url)
-                    .timeout(Duration::from_secs(10))
-                    .send()
-                    .await;
-                remove_profile(&dir).await;
-            });
+        if let Some(quitting) = self.quit()
+            && let Ok(handle) = tokio::runtime::Handle::try_current()
+        {
+            handle.spawn(quitting);
         }
     }
 }
@@ -956,55 +901,16 @@ async fn remove_profile(dir: &Path) {
     }
 }
 
-/// One WebDriver command; the answer's `value`.
-async fn command(
-    service: &Service,
-    method: Method,
-    url: &str,
-    body: Option<Value>,
-    deadline: Instant,
-) -> Result<Value, WdError> {
-    let timeout = deadline.saturating_duration_since(Instant::now()) + COMMAND_GRACE;
-    let mut req = service.client.request(method, url).timeout(timeout);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let resp = req.send().await.map_err(|e| WdError {
-        code: String::new(),
-        message: e.to_string(),
-    })?;
-    let status = resp.status();
-    let text = resp.text().await.map_err(|e| WdError {
-        code: String::new(),
-        message: e.to_string(),
-    })?;
-    let mut v: Value = serde_json::from_str(&text).map_err(|e| WdError {
-        code: "unreadable answer".into(),
-        message: format!("HTTP {status}, not JSON ({e})"),
-    })?;
-    let value = v.get_mut("value").map(Value::take).unwrap_or(Value::Null);
-    if status.is_success() {
-        return Ok(value);
-    }
-    Err(WdError {
-        code: value["error"]
-            .as_str()
-            .map(str::to_string)
-            .unwrap_or_else(|| format!("HTTP {status}")),
-        message: value["message"].as_str().unwrap_or_default().to_string(),
-    })
-}
-
 // ---------------------------------------------------------------------------------------------
 // Pages
 
 /// A generic login form.
 #[derive(Debug)]
 struct LoginForm {
-    form: Element,
-    user: Option<Element>,
-    passwords: Vec<Element>,
-    submit: Option<Element>,
+    form: ElementRef,
+    user: Option<ElementRef>,
+    passwords: Vec<ElementRef>,
+    submit: Option<ElementRef>,
 }
 
 /// What a page offers.
@@ -1012,7 +918,7 @@ struct LoginForm {
 enum Found {
     Login(LoginForm),
     /// The approving button of a consent form.
-    Consent(Element),
+    Consent(ElementRef),
     /// The page went elsewhere by itself.
     Moved,
     /// The browser's own error page (the network error code).
@@ -1100,7 +1006,7 @@ async fn inspect(s: &Session, url: &Url, deadline: Instant) -> Result<Found, Log
         let info = s
             .execute(INSPECT, Vec::new())
             .await
-            .map_err(|e| e.into_login("reading the page", &s.service))?;
+            .map_err(|e| s.fail("reading the page", &e))?;
         if let Some(code) = info["neterror"].as_str().filter(|c| !c.is_empty()) {
             return Ok(Found::Unloadable(code.to_string()));
         }
@@ -1123,18 +1029,15 @@ fn pick(info: &Value) -> Option<Found> {
     let forms = info["forms"].as_array()?;
     let mut consent = None;
     for f in forms {
-        let Some(form) = Element::from_json(&f["form"]) else {
+        let Some(form) = element_ref(&f["form"]) else {
             continue;
         };
-        let submits: Vec<(Element, &str)> = f["submits"]
+        let submits: Vec<(ElementRef, &str)> = f["submits"]
             .as_array()
             .map(|list| {
                 list.iter()
                     .filter_map(|b| {
-                        Some((
-                            Element::from_json(&b["el"])?,
-                            b["label"].as_str().unwrap_or(""),
-                        ))
+                        Some((element_ref(&b["el"])?, b["label"].as_str().unwrap_or("")))
                     })
                     .collect()
             })
@@ -1142,11 +1045,11 @@ fn pick(info: &Value) -> Option<Found> {
         if f["login"].as_bool() == Some(true) {
             let passwords = f["passwords"]
                 .as_array()
-                .map(|l| l.iter().filter_map(Element::from_json).collect())
+                .map(|l| l.iter().filter_map(element_ref).collect())
                 .unwrap_or_default();
             return Some(Found::Login(LoginForm {
                 form,
-                user: Element::from_json(&f["user"]),
+                user: element_ref(&f["user"]),
                 passwords,
                 submit: submits.first().map(|(e, _)| e.clone()),
             }));
@@ -1185,8 +1088,8 @@ async fn wait_for_change(
             Ok(v) if v.as_bool() == Some(true) => return Ok(true),
             Ok(_) => {}
             // Asked while the page was being replaced.
-            Err(e) if !e.is_transport() => return Ok(true),
-            Err(e) => return Err(e.into_login("waiting for the next page", &s.service)),
+            Err(e) if !is_transport(&e) => return Ok(true),
+            Err(e) => return Err(s.fail("waiting for the next page", &e)),
         }
         if Instant::now() >= until {
             return Ok(Instant::now() >= deadline);
@@ -1218,14 +1121,14 @@ mod tests {
         });
         let only_consent = json!({ "forms": [consent.clone()] });
         match pick(&only_consent) {
-            Some(Found::Consent(e)) => assert_eq!(e.0, "ok"),
+            Some(Found::Consent(e)) => assert_eq!(&*e, "ok"),
             other => panic!("{other:?}"),
         }
         match pick(&json!({ "forms": [consent, login] })) {
             Some(Found::Login(f)) => {
-                assert_eq!(f.form.0, "f2");
-                assert_eq!(f.user.map(|e| e.0).as_deref(), Some("u"));
-                assert_eq!(f.submit.map(|e| e.0).as_deref(), Some("go"));
+                assert_eq!(&*f.form, "f2");
+                assert_eq!(f.user.as_deref(), Some("u"));
+                assert_eq!(f.submit.as_deref(), Some("go"));
             }
             other => panic!("{other:?}"),
         }
