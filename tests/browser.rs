@@ -172,3 +172,70 @@ fn a_missing_chromedriver_is_a_usage_error_naming_the_profile_field() {
         );
     }
 }
+
+/// A page that redirects the browser to a host outside `allowed_hosts` (`localhost`, while only
+/// `127.0.0.1` is allowed). The browser follows redirects by itself, before the driver can look,
+/// so only the host resolver rules the driver gives it keep it from connecting: the server,
+/// which counts the requests that arrive for `localhost`, sees none. (For the outcome, a
+/// redirect to another loopback origin ends the authorization there, as with the form driver,
+/// which never fetches one.)
+#[test]
+fn the_browser_never_reaches_a_host_outside_allowed_hosts() {
+    use std::io::{Read, Write};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    if !browser_installed() {
+        return;
+    }
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    let reached_other_host = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&reached_other_host);
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut buf = [0u8; 4096];
+            let n = stream.read(&mut buf).unwrap_or(0);
+            let head = String::from_utf8_lossy(&buf[..n]).to_ascii_lowercase();
+            let response = if head.contains("\r\nhost: localhost") {
+                counter.fetch_add(1, Ordering::SeqCst);
+                "HTTP/1.1 200 OK\r\ncontent-length: 7\r\nconnection: close\r\n\r\nreached"
+                    .to_string()
+            } else {
+                format!(
+                    "HTTP/1.1 302 Found\r\nlocation: http://localhost:{port}/elsewhere\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                )
+            };
+            let _ = stream.write_all(response.as_bytes());
+        }
+    });
+    let dir = scratch("browser-allowed-hosts");
+    let profile = dir.join("p.toml");
+    std::fs::write(
+        &profile,
+        "allowed_hosts = [\"127.0.0.1\"]\n[login]\ndriver = \"browser\"\ntimeout_secs = 30\n",
+    )
+    .expect("profile");
+    let start = format!(
+        "http://127.0.0.1:{port}/authorize?redirect_uri=http%3A%2F%2F127.0.0.1%3A33418%2Fcallback"
+    );
+    let child = std::process::Command::new(common::BIN)
+        .arg("login")
+        .arg("--config")
+        .arg(&profile)
+        .arg(&start)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the runner starts");
+    let out = common::wait_with_limit(child, Duration::from_secs(90));
+    let text = String::from_utf8_lossy(&out.stderr);
+    let ended = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert_eq!(
+        ended.trim(),
+        format!("http://localhost:{port}/elsewhere"),
+        "{text}"
+    );
+    assert_eq!(reached_other_host.load(Ordering::SeqCst), 0, "{text}");
+}

@@ -131,6 +131,24 @@ impl AllowedHosts {
         })
     }
 
+    /// Host resolver rules for a browser that make every host outside the list fail to resolve,
+    /// so that a page cannot take it elsewhere. `None` when everything is allowed.
+    /// `also` are hosts the browser may still be sent to (the redirect URIs it stops at).
+    pub fn resolver_rules(&self, also: &[&str]) -> Option<String> {
+        let inner = self.inner.read().ok()?;
+        let mut rules = vec!["MAP * ~NOTFOUND".to_string()];
+        for p in &inner.patterns {
+            match p {
+                HostPattern::Subdomains(h) if h.is_empty() => return None,
+                HostPattern::Subdomains(h) => rules.push(format!("EXCLUDE *.{h}")),
+                // IP literals are matched too (as written in URLs: `[::1]` for IPv6).
+                HostPattern::Exact(h) => rules.push(format!("EXCLUDE {h}")),
+            }
+        }
+        rules.extend(also.iter().map(|h| format!("EXCLUDE {h}")));
+        Some(rules.join(", "))
+    }
+
     /// The list, for messages.
     pub fn describe(&self) -> String {
         self.inner
@@ -211,6 +229,19 @@ mod tests {
         assert!(!f.allows(&u("https://auth.example.net/authorize")));
         assert!(f.describe().contains("profile"));
         assert!(AllowedHosts::any().allows(&u("https://anything.example/")));
+        assert_eq!(AllowedHosts::any().resolver_rules(&[]), None);
+        let rules = AllowedHosts::fixed(vec![
+            HostPattern::Exact("mcp.example.com".into()),
+            HostPattern::Subdomains("auth.example.com".into()),
+            HostPattern::Exact("127.0.0.1".into()),
+        ])
+        .resolver_rules(&["localhost"]);
+        assert_eq!(
+            rules.as_deref(),
+            Some(
+                "MAP * ~NOTFOUND, EXCLUDE mcp.example.com, EXCLUDE *.auth.example.com, EXCLUDE 127.0.0.1, EXCLUDE localhost"
+            )
+        );
         let v6 = AllowedHosts::for_target(&u("http://[::1]:8080/mcp"));
         assert!(v6.allows(&u("http://[::1]:9090/token")));
     }

@@ -121,7 +121,9 @@ impl BrowserDriver {
 
     /// The browser's command line: quiet (no background traffic on machines without internet),
     /// then the profile's own arguments.
-    fn browser_args(&self, profile_dir: &Path) -> Vec<String> {
+    /// The browser's arguments. `resolver_rules` make host names outside `allowed_hosts` fail
+    /// to resolve, so the browser cannot even connect there.
+    fn browser_args(&self, profile_dir: &Path, resolver_rules: Option<&str>) -> Vec<String> {
         let mut args: Vec<String> = Vec::new();
         if self.headless {
             args.push("--headless=new".into());
@@ -145,6 +147,9 @@ impl BrowserDriver {
             args.push(a.into());
         }
         args.push(format!("--user-data-dir={}", profile_dir.display()));
+        if let Some(rules) = resolver_rules {
+            args.push(format!("--host-resolver-rules={rules}"));
+        }
         args.extend(self.args.iter().cloned());
         args
     }
@@ -174,7 +179,9 @@ impl BrowserDriver {
             .map_err(|_| LoginError::Unusable("the browser driver was shut down".into()))?;
         let service = self.service().await?;
         let deadline = Instant::now() + self.timeout;
-        let mut session = Session::open(service, self, deadline).await?;
+        let stops: Vec<&str> = stop_at.iter().filter_map(|u| u.host_str()).collect();
+        let rules = hosts.resolver_rules(&stops);
+        let mut session = Session::open(service, self, deadline, rules.as_deref()).await?;
         let last = std::cell::RefCell::new(start.clone());
         let driving = self.drive(&session, http, start, stop_at, deadline, &last);
         let result = match tokio::time::timeout_at(deadline + COMMAND_GRACE, driving).await {
@@ -257,11 +264,13 @@ impl BrowserDriver {
                             .await?
                     }
                     Found::Moved => continue,
+                    // A network error, like the form driver's transport errors: no answer
+                    // from the server, so nothing to judge it by.
                     Found::Unloadable(why) => {
-                        return Ok(page(
-                            &current,
-                            &format!("the browser could not load the page: {why}"),
-                        ));
+                        return Err(LoginError::Unusable(format!(
+                            "the browser could not load {}: {why}",
+                            crate::client::redact::redact_url(current.as_str())
+                        )));
                     }
                     Found::Nothing => return Ok(page(&current, "no login or consent form")),
                 },
@@ -390,7 +399,7 @@ fn page(url: &Url, reason: &str) -> AuthorizationOutcome {
 
 fn not_allowed(url: &Url, allowed: &str) -> LoginError {
     LoginError::Unusable(format!(
-        "the browser arrived at {}: {} is not an allowed host. Allowed: {allowed}. To let the browser go there, list it in the profile's allowed_hosts",
+        "the browser was sent to {}: {} is not an allowed host, so the browser could not resolve it. Allowed: {allowed}. To let the browser go there, list it in the profile's allowed_hosts",
         redact_url(url.as_str()),
         url.host_str().unwrap_or("(no host)")
     ))
@@ -666,6 +675,7 @@ impl Session {
         service: Arc<Service>,
         driver: &BrowserDriver,
         deadline: Instant,
+        resolver_rules: Option<&str>,
     ) -> Result<Session, LoginError> {
         let dir = service.profiles.join(format!(
             "session-{}",
@@ -690,7 +700,7 @@ impl Session {
             },
             "goog:chromeOptions": {
                 "binary": driver.chrome.display().to_string(),
-                "args": driver.browser_args(&dir),
+                "args": driver.browser_args(&dir, resolver_rules),
             },
         }) {
             Value::Object(capabilities) => capabilities,
