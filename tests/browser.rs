@@ -11,7 +11,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Run, Server, repo_file, runner, scratch};
+use common::{Run, Server, repo_file, run_args, runner, scratch};
 
 /// A few logins in a fresh browser each take well under this.
 const LIMIT: Duration = Duration::from_secs(180);
@@ -71,21 +71,7 @@ fn the_browser_driver_logs_in_on_a_page_built_by_javascript() {
     let dir = scratch("browser-js-login");
     let profile = repo_file("fixtures/targets/browser.toml");
     let mcp = server.url("mcp");
-    let run = runner(
-        &dir,
-        &[
-            "run",
-            "--target",
-            &mcp,
-            "--config",
-            profile.to_str().expect("utf-8 path"),
-            "--spec",
-            "2025-11-25",
-            "-t",
-            SCENARIOS,
-        ],
-        LIMIT,
-    );
+    let run = runner(&dir, &run_args(&mcp, &profile, SCENARIOS), LIMIT);
     assert_eq!(run.code, Some(0), "{}", run.text);
     for id in ["PKCE-02", "CODE-01", "RS-02"] {
         ran_and_passed(&run, id);
@@ -148,15 +134,7 @@ fn a_missing_chromedriver_is_a_usage_error_naming_the_profile_field() {
     let mcp = server.url("mcp");
     let run = runner(
         &dir,
-        &[
-            "run",
-            "--target",
-            &mcp,
-            "--config",
-            profile.to_str().expect("utf-8 path"),
-            "-t",
-            "@PKCE-02",
-        ],
+        &run_args(&mcp, &profile, "@PKCE-02"),
         Duration::from_secs(60),
     );
     assert_eq!(run.code, Some(2), "{}", run.text);

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::{ChildStdin, Command, Stdio};
 use std::time::Duration;
 
-use common::{BIN, Run, Server, finish, repo_file, runner, runner_command, scratch};
+use common::{BIN, Run, Server, finish, repo_file, run_args, runner, runner_command, scratch};
 use regex::Regex;
 use url::Url;
 
@@ -49,20 +49,6 @@ fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .expect("a free port")
         .port()
-}
-
-fn run_args<'a>(mcp: &'a str, profile: &'a Path, tags: &'a str) -> Vec<&'a str> {
-    vec![
-        "run",
-        "--target",
-        mcp,
-        "--config",
-        profile.to_str().expect("utf-8 path"),
-        "--spec",
-        "2025-11-25",
-        "-t",
-        tags,
-    ]
 }
 
 fn assert_passed(run: &Run, ids: &[&str]) {

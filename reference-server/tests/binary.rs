@@ -1,13 +1,9 @@
 //! The `reference-server` binary: one JSON line naming its URLs, then it serves until killed.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+mod common;
 
+use common::{bin, spawn, spawn_with};
 use serde_json::Value;
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_reference-server"))
-}
 
 /// Runs the binary to its end (a usage error, a listing).
 fn run(args: &[&str]) -> std::process::Output {
@@ -25,30 +21,6 @@ async fn get_json(url: &Value) -> Value {
         .json()
         .await
         .expect("JSON")
-}
-
-fn spawn(args: &[&str]) -> (std::process::Child, Value) {
-    spawn_with(args, &[])
-}
-
-/// Starts the server with `args` and `env`, and reads its URL line.
-fn spawn_with(args: &[&str], env: &[(&str, &str)]) -> (std::process::Child, Value) {
-    let mut cmd = bin();
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("binary starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("a line");
-    let urls: Value = serde_json::from_str(&line).expect("the line is JSON");
-    (child, urls)
 }
 
 #[tokio::test]

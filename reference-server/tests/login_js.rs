@@ -3,13 +3,9 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-
 use common::*;
 use reference_server::{Config, Layout, LoginPage};
 use reqwest::StatusCode;
-use serde_json::Value;
 
 struct Ctx {
     server: reference_server::RunningServer,
@@ -135,70 +131,32 @@ async fn posting_the_script_built_form_signs_in_as_the_html_form_does() {
     let (resp, url) = login_page(&c).await;
     let page = read_script_page(&resp.text().await.unwrap(), &url);
 
+    let sign_in = |password: &'static str| {
+        c.http
+            .post(&page.action)
+            .form(&[
+                ("txn", page.txn.as_str()),
+                ("username", "alice"),
+                ("password", password),
+            ])
+            .send()
+    };
     // A wrong password: the script page again, with the error for the script to show.
-    let resp = c
-        .http
-        .post(&page.action)
-        .form(&[
-            ("txn", page.txn.as_str()),
-            ("username", "alice"),
-            ("password", "wrong"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let resp = sign_in("wrong").await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     assert!(resp.headers().get("set-cookie").is_none());
     let again = read_script_page(&resp.text().await.unwrap(), &url);
     assert_eq!(again.error, "Invalid username or password.");
     assert_eq!(again.txn, page.txn);
 
-    let resp = c
-        .http
-        .post(&page.action)
-        .form(&[
-            ("txn", page.txn.as_str()),
-            ("username", "alice"),
-            ("password", "wonderland"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::SEE_OTHER, "login → consent");
-    let cookie = cookie_of(resp.headers()).expect("session cookie");
-    let consent_url = url::Url::parse(&page.action)
-        .unwrap()
-        .join(&location(&resp))
-        .unwrap()
-        .to_string();
-    let resp = c
-        .http
-        .get(&consent_url)
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::OK);
-    let csp = resp.headers()["content-security-policy"]
+    let resp = sign_in("wonderland").await.unwrap();
+    let (consent_headers, cb) = consent_after_login(&c.http, &page.action, resp).await;
+    let csp = consent_headers["content-security-policy"]
         .to_str()
         .unwrap()
         .to_string();
-    assert!(!csp.contains("script-src"), "consent stays plain: {csp}");
-    let html = resp.text().await.unwrap();
     // The consent page is still a plain HTML form.
-    let form = parse_form(&html, &consent_url);
-    let mut fields = form.fields.clone();
-    fields.push(("decision".into(), "approve".into()));
-    let resp = c
-        .http
-        .post(&form.action)
-        .header("cookie", &cookie)
-        .form(&fields)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
-    let cb = Callback::parse(&location(&resp));
+    assert!(!csp.contains("script-src"), "consent stays plain: {csp}");
     let code = cb.get("code").expect("a code").to_string();
     let (status, _, tokens) = exchange(&c.http, &c.ep, &c.client, &code, &c.server.urls.mcp).await;
     assert_eq!(status, StatusCode::OK, "{tokens}");
@@ -245,23 +203,9 @@ async fn the_html_login_page_serves_no_script() {
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
 }
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_reference-server"))
-}
-
 #[tokio::test]
 async fn the_flag_selects_the_script_page() {
-    let mut child = bin()
-        .args(["--port", "0", "--login-page", "js"])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("binary starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("a line");
-    let urls: Value = serde_json::from_str(&line).expect("the line is JSON");
+    let (child, urls) = spawn(&["--port", "0", "--login-page", "js"]);
     let http = http();
     let resp = http
         .get(format!(
@@ -273,8 +217,7 @@ async fn the_flag_selects_the_script_page() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     assert!(resp.text().await.unwrap().contains("createElement"));
-    let _ = child.kill();
-    let _ = child.wait();
+    stop(child);
 }
 
 #[test]

@@ -3,38 +3,10 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-
 use common::*;
 use reference_server::{Config, Layout};
 use reqwest::StatusCode;
 use serde_json::Value;
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_reference-server"))
-}
-
-/// Starts the binary with `args` and reads its URL line.
-fn spawn(args: &[&str]) -> (std::process::Child, Value) {
-    let mut child = bin()
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("binary starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("a line");
-    let urls: Value = serde_json::from_str(&line).expect("the line is JSON");
-    (child, urls)
-}
-
-fn stop(mut child: std::process::Child) {
-    let _ = child.kill();
-    let _ = child.wait();
-}
 
 /// A client trusting the CA in `pem` (and, as always, the system's roots).
 fn trusting(pem: &[u8]) -> reqwest::Client {

@@ -220,9 +220,11 @@ mod tests {
         let a = AllowedHosts::for_target(&u("https://mcp.example.com/mcp"));
         assert!(a.allows(&u("https://mcp.example.com/.well-known/x")));
         assert!(!a.allows(&u("https://auth.example.net/authorize")));
+        let fork = a.clone();
         a.learn(&u("https://auth.example.net"));
         assert!(a.allows(&u("https://auth.example.net/authorize")));
-        assert!(a.fork_shares(&u("https://auth.example.net/token")));
+        // A clone made earlier shares what was learned since.
+        assert!(fork.allows(&u("https://auth.example.net/token")));
 
         let f = AllowedHosts::fixed(vec![HostPattern::Exact("mcp.example.com".into())]);
         f.learn(&u("https://auth.example.net"));
@@ -244,11 +246,5 @@ mod tests {
         );
         let v6 = AllowedHosts::for_target(&u("http://[::1]:8080/mcp"));
         assert!(v6.allows(&u("http://[::1]:9090/token")));
-    }
-
-    impl AllowedHosts {
-        fn fork_shares(&self, url: &Url) -> bool {
-            self.clone().allows(url)
-        }
     }
 }

@@ -116,6 +116,22 @@ impl Run {
     }
 }
 
+/// `run --target MCP --config PROFILE --spec 2025-11-25 -t TAGS`: a few scenarios against a
+/// separately started server, at a fixed revision (no login spent learning it).
+pub fn run_args<'a>(mcp: &'a str, profile: &'a Path, tags: &'a str) -> Vec<&'a str> {
+    vec![
+        "run",
+        "--target",
+        mcp,
+        "--config",
+        profile.to_str().expect("utf-8 path"),
+        "--spec",
+        "2025-11-25",
+        "-t",
+        tags,
+    ]
+}
+
 /// Runs the runner with `args`, its reports in `dir`; kills it after `limit`.
 pub fn runner(dir: &Path, args: &[&str], limit: Duration) -> Run {
     let mut cmd = runner_command(dir, args);

@@ -3,6 +3,8 @@
 #![allow(dead_code)]
 
 use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -261,13 +263,23 @@ pub async fn login_and_consent(
     fields.push(("username".into(), user.into()));
     fields.push(("password".into(), pass.into()));
     let resp = http.post(&form.action).form(&fields).send().await.unwrap();
+    consent_after_login(http, &form.action, resp).await.1
+}
+
+/// Given the answer to a successful login form posted to `login_action`, approves the consent
+/// page it leads to; returns the consent page's headers and the callback.
+pub async fn consent_after_login(
+    http: &reqwest::Client,
+    login_action: &str,
+    resp: reqwest::Response,
+) -> (HeaderMap, Callback) {
     assert_eq!(
         resp.status(),
         StatusCode::SEE_OTHER,
         "login should redirect to consent"
     );
     let cookie = cookie_of(resp.headers()).expect("session cookie");
-    let consent_url = Url::parse(&form.action)
+    let consent_url = Url::parse(login_action)
         .unwrap()
         .join(&location(&resp))
         .unwrap()
@@ -279,6 +291,7 @@ pub async fn login_and_consent(
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::OK, "consent page expected");
+    let headers = resp.headers().clone();
     let page = resp.text().await.unwrap();
     let form = parse_form(&page, &consent_url);
     let mut fields = form.fields.clone();
@@ -291,7 +304,7 @@ pub async fn login_and_consent(
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
-    Callback::parse(&location(&resp))
+    (headers, Callback::parse(&location(&resp)))
 }
 
 /// A fresh code for `client` and `resource`, through login and consent as the default user.
@@ -459,4 +472,40 @@ pub fn bearer_params(resp: &reqwest::Response) -> HashMap<String, String> {
         .filter_map(|p| p.split_once('='))
         .map(|(k, v)| (k.to_string(), v.trim_matches('"').to_string()))
         .collect()
+}
+
+/// The `reference-server` binary.
+pub fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_reference-server"))
+}
+
+/// Starts the binary with `args` and reads its URL line.
+pub fn spawn(args: &[&str]) -> (Child, Value) {
+    spawn_with(args, &[])
+}
+
+/// Starts the binary with `args` and `env`, and reads its URL line.
+pub fn spawn_with(args: &[&str], env: &[(&str, &str)]) -> (Child, Value) {
+    let mut cmd = bin();
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("binary starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).expect("a line");
+    let urls: Value = serde_json::from_str(&line).expect("the line is JSON");
+    (child, urls)
+}
+
+/// Stops a spawned binary.
+pub fn stop(mut child: Child) {
+    let _ = child.kill();
+    let _ = child.wait();
 }
