@@ -319,3 +319,191 @@ fn check_writable(path: &Path) -> Result<(), RunError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A directory of the test's own for profiles and reports.
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("plan-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("scratch directory");
+        dir
+    }
+
+    /// The options of an empty command line, with reports under `dir`.
+    fn options(dir: &Path) -> RunOptions {
+        RunOptions {
+            target: None,
+            config: None,
+            features: None,
+            tags: None,
+            name: None,
+            junit: dir.join("junit.xml"),
+            json: dir.join("cucumber.json"),
+            results: dir.join("results.json"),
+            concurrency: None,
+            timeout: None,
+            spec: None,
+            strict: false,
+            verbose: false,
+            defects: reference_server::Defects::none(),
+            layout: reference_server::Layout::SameOrigin,
+            baseline: None,
+            ca_cert: None,
+            quiet: true,
+        }
+    }
+
+    fn profile(dir: &Path, text: &str) -> Option<PathBuf> {
+        let path = dir.join("profile.toml");
+        std::fs::write(&path, text).expect("write the profile");
+        Some(path)
+    }
+
+    fn usage_error(opts: RunOptions) -> String {
+        match Plan::new(opts) {
+            Err(RunError::Usage(m)) => m,
+            Err(RunError::Harness(m)) => panic!("a harness error, not a usage error: {m}"),
+            Ok(_) => panic!("planned"),
+        }
+    }
+
+    // Nothing listens there: a plan sends nothing, so it need not.
+    const TARGET: &str = "http://127.0.0.1:9/mcp";
+
+    #[test]
+    fn options_that_do_not_fit_together_are_usage_errors() {
+        let dir = scratch("misfits");
+        let m = usage_error(RunOptions {
+            target: Some(TARGET.into()),
+            defects: reference_server::Defects::only(reference_server::Defect::CodeReusable),
+            ..options(&dir)
+        });
+        assert!(m.contains("--defect applies to the embedded"), "{m}");
+        let m = usage_error(RunOptions {
+            target: Some(TARGET.into()),
+            layout: reference_server::Layout::Split,
+            ..options(&dir)
+        });
+        assert!(m.contains("--layout applies to the embedded"), "{m}");
+        let m = usage_error(RunOptions {
+            config: profile(&dir, "[client]\nclient_id = \"c1\"\n"),
+            ..options(&dir)
+        });
+        assert!(m.contains("give --target"), "{m}");
+        let m = usage_error(RunOptions {
+            target: Some("ftp://127.0.0.1/mcp".into()),
+            ..options(&dir)
+        });
+        assert!(m.contains("--target"), "{m}");
+        let m = usage_error(RunOptions {
+            timeout: Some(0),
+            ..options(&dir)
+        });
+        assert!(m.contains("--timeout must be at least 1"), "{m}");
+        let m = usage_error(RunOptions {
+            name: Some(Regex::new("^NO-SUCH-99 ").expect("regex")),
+            ..options(&dir)
+        });
+        assert!(m.contains("no scenario matches"), "{m}");
+        let m = usage_error(RunOptions {
+            ca_cert: Some(dir.join("missing.pem")),
+            ..options(&dir)
+        });
+        assert!(m.contains("cannot read the CA certificate"), "{m}");
+    }
+
+    #[test]
+    fn an_unwritable_report_path_is_found_before_the_run() {
+        let dir = scratch("unwritable");
+        let file = dir.join("a-file");
+        std::fs::write(&file, "").expect("write");
+        let m = usage_error(RunOptions {
+            target: Some(TARGET.into()),
+            results: file.join("results.json"),
+            ..options(&dir)
+        });
+        assert!(m.contains("cannot create"), "{m}");
+        // A plan that could write them leaves no empty reports behind, and existing ones as
+        // they were.
+        std::fs::write(dir.join("junit.xml"), "earlier").expect("write");
+        Plan::new(RunOptions {
+            target: Some(TARGET.into()),
+            ..options(&dir)
+        })
+        .expect("planned");
+        assert!(!dir.join("results.json").exists());
+        assert_eq!(
+            std::fs::read_to_string(dir.join("junit.xml")).expect("read"),
+            "earlier"
+        );
+    }
+
+    #[test]
+    fn the_plan_counts_what_the_selected_scenarios_need() {
+        let dir = scratch("needs");
+        // RS-01 and RS-02 take a shared login; RS-04 (three examples) none; RS-06 its own.
+        let tags: TagOperation = "@RS-01 or @RS-02 or @RS-04 or @RS-06"
+            .parse()
+            .expect("tags");
+        let selected = RunOptions {
+            tags: Some(tags),
+            ..options(&dir)
+        };
+        let fixed = Plan::new(RunOptions {
+            spec: Some(Revision::V2025_11_25),
+            ..selected.clone()
+        })
+        .expect("planned");
+        assert_eq!(
+            fixed.needs,
+            Needs {
+                scenarios: 6,
+                logins: 3
+            }
+        );
+        assert_eq!(fixed.revision, Some(Revision::V2025_11_25));
+        assert!(matches!(fixed.target, TargetPlan::Embedded { .. }));
+        // `--spec auto` logs in once more to learn the revision.
+        let auto = Plan::new(selected.clone()).expect("planned");
+        assert_eq!(auto.revision, None);
+        assert_eq!(auto.needs.logins, 4);
+        // A person logs in for the manual driver: the read-only scenarios share one login.
+        let manual = Plan::new(RunOptions {
+            target: Some(TARGET.into()),
+            config: profile(
+                &dir,
+                "revision = \"2025-06-18\"\n[login]\ndriver = \"manual\"\n",
+            ),
+            ..selected
+        })
+        .expect("planned");
+        assert_eq!(manual.revision, Some(Revision::V2025_06_18));
+        assert_eq!(
+            manual.needs,
+            Needs {
+                scenarios: 6,
+                logins: 2
+            }
+        );
+    }
+
+    #[test]
+    fn the_embedded_server_gets_its_scope_check_and_a_target_keeps_the_profiles() {
+        let dir = scratch("scope");
+        let embedded = Plan::new(options(&dir)).expect("planned");
+        assert_eq!(
+            embedded.scope_check.map(|s| s.tool).as_deref(),
+            Some("admin")
+        );
+        let given = Plan::new(RunOptions {
+            target: Some(TARGET.into()),
+            concurrency: Some(0),
+            ..options(&dir)
+        })
+        .expect("planned");
+        assert!(given.scope_check.is_none());
+        assert_eq!(given.concurrency, 1);
+    }
+}
