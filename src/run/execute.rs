@@ -49,7 +49,7 @@ pub async fn execute(plan: &Plan, context: &Arc<Context>) -> Result<Executed, Ru
         );
     }
     // Step failures are reported by the scenario records; the default hook's noise is not.
-    let silence = super::silence::PanicSilence::begin();
+    let _silence = super::silence::PanicSilence::begin();
     let cucumber = World::cucumber::<PathBuf>()
         .with_parser(Preparsed)
         .with_writer(writer::Json::new(json_file).discard_stats_writes())
@@ -57,7 +57,6 @@ pub async fn execute(plan: &Plan, context: &Arc<Context>) -> Result<Executed, Ru
         .max_concurrent_scenarios(plan.concurrency)
         .after(after_scenario);
     Arc::clone(context).scope(cucumber.run(features)).await;
-    drop(silence);
 
     let mut records = context
         .records
