@@ -5,7 +5,7 @@
 //! - [`steps`]: the cucumber world and thin step definitions (features in `features/`).
 //! - [`requirements`]: the requirement registry (`requirements.toml`).
 //! - [`report`]: verdicts, JUnit and the console summary.
-//! - [`run`]: one run of the suite.
+//! - [`run`]: one run of the suite, in four stages: plan, resolve the target, execute, report.
 //! - [`selftest`]: the suite against every reference-server defect (proof that checks can fail).
 
 pub mod baseline;

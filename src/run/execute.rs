@@ -1,0 +1,117 @@
+//! The third stage of a run: the scenarios, run with cucumber against a resolved target. The
+//! scenarios whose requirements do not apply to the revision are not run; they are recorded
+//! as skipped, with the reason.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use cucumber::event::ScenarioFinished;
+use cucumber::gherkin::{Feature, Rule, Scenario};
+use cucumber::{World as _, WriterExt as _, cli, writer};
+use futures::FutureExt as _;
+use futures::future::LocalBoxFuture;
+
+use super::error::RunError;
+use super::plan::Plan;
+use super::records::{applies, record_of, skipped};
+use crate::client::mcp::Revision;
+use crate::context::Context;
+use crate::features;
+use crate::report::ScenarioRecord;
+use crate::steps::World;
+
+/// The records of an executed run, in file order, and the revision they were judged by.
+pub struct Executed {
+    pub revision: Revision,
+    pub records: Vec<ScenarioRecord>,
+}
+
+pub async fn execute(plan: &Plan, context: &Arc<Context>) -> Result<Executed, RunError> {
+    let revision = context.revision;
+    let (features, not_applicable) =
+        features::split_off(plan.features.clone(), |s| applies(s, revision));
+    if let Ok(mut records) = context.records.lock() {
+        for (f, s) in &not_applicable {
+            records.push(skipped(f, s, revision));
+        }
+    }
+    let json_file = create(&plan.reports.json)?;
+    create(&plan.reports.junit)?;
+    create(&plan.reports.results)?;
+
+    if !plan.quiet {
+        eprintln!(
+            "Running {} scenarios against {} (MCP {revision}, {} at a time); {} do not apply to this revision\n",
+            features::scenarios(&features).len(),
+            context.target,
+            plan.concurrency,
+            not_applicable.len()
+        );
+    }
+    // Step failures are reported by the scenario records; the default hook's noise is not.
+    let _silence = super::silence::PanicSilence::begin();
+    let cucumber = World::cucumber::<PathBuf>()
+        .with_parser(Preparsed)
+        .with_writer(writer::Json::new(json_file).discard_stats_writes())
+        .with_cli(cli::Opts::<_, _, _, cli::Empty>::default())
+        .max_concurrent_scenarios(plan.concurrency)
+        .after(after_scenario);
+    Arc::clone(context).scope(cucumber.run(features)).await;
+
+    let mut records = context
+        .records
+        .lock()
+        .map(|mut r| std::mem::take(&mut *r))
+        .unwrap_or_default();
+    records.sort_by(|a, b| (a.file.as_str(), a.line).cmp(&(b.file.as_str(), b.line)));
+    Ok(Executed { revision, records })
+}
+
+/// Creates a report file (and its directory).
+fn create(path: &std::path::Path) -> Result<std::fs::File, RunError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| RunError::Usage(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    std::fs::File::create(path)
+        .map_err(|e| RunError::Usage(format!("cannot create {}: {e}", path.display())))
+}
+
+/// Hands cucumber the features already parsed, expanded and filtered.
+struct Preparsed;
+
+impl cucumber::Parser<Vec<Feature>> for Preparsed {
+    type Cli = cli::Empty;
+    type Output = futures::stream::Iter<std::vec::IntoIter<cucumber::parser::Result<Feature>>>;
+
+    fn parse(self, input: Vec<Feature>, _: cli::Empty) -> Self::Output {
+        futures::stream::iter(input.into_iter().map(Ok).collect::<Vec<_>>())
+    }
+}
+
+/// Records each finished scenario and prints its line.
+fn after_scenario<'a>(
+    feature: &'a Feature,
+    _rule: Option<&'a Rule>,
+    scenario: &'a Scenario,
+    finished: &'a ScenarioFinished,
+    world: Option<&'a mut World>,
+) -> LocalBoxFuture<'a, ()> {
+    async move {
+        let Some(ctx) = world
+            .as_ref()
+            .map(|w| w.ctx.clone())
+            .or_else(Context::current)
+        else {
+            return;
+        };
+        let record = record_of(ctx.revision, feature, scenario, finished, world.as_deref());
+        if ctx.echo {
+            crate::out!("{}", record.line());
+        }
+        if let Ok(mut r) = ctx.records.lock() {
+            r.push(record);
+        }
+    }
+    .boxed_local()
+}

@@ -1,0 +1,33 @@
+//! One run of the suite, in four stages, each with its own input and output:
+//!
+//! 1. [`plan`]: the options, the profile and the features, checked: a [`Plan`]. Every usage
+//!    error is found here, before any server starts or any request leaves.
+//! 2. [`resolve`]: the target made ready (the embedded reference server started, the target
+//!    reached, discovery done, the revision chosen or learned): a [`ResolvedTarget`].
+//! 3. [`execute`]: the scenarios run against it: [`Executed`] records.
+//! 4. [`report`]: the baseline applied, the reports written, the summary printed: a
+//!    [`RunResult`] with the exit code.
+
+mod error;
+pub mod execute;
+pub mod plan;
+mod records;
+pub mod report;
+pub mod resolve;
+mod silence;
+mod transport;
+
+pub use error::RunError;
+pub use execute::{Executed, execute};
+pub use plan::{Needs, Plan, RunOptions, load_features};
+pub use report::{RunResult, report};
+pub use resolve::{ResolvedTarget, resolve};
+pub use transport::{TransportSettings, transport};
+
+pub async fn run(opts: RunOptions) -> Result<RunResult, RunError> {
+    let plan = Plan::new(opts)?;
+    let target = resolve(&plan).await?;
+    let executed = execute(&plan, &target.context).await;
+    target.shutdown().await;
+    report(&plan, executed?)
+}

@@ -1,0 +1,509 @@
+//! The first stage of a run: what to run, against what, with which settings. Everything a
+//! user can get wrong is found here, as a usage error, before any server starts or any
+//! request leaves.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use cucumber::gherkin::Feature;
+use cucumber::gherkin::tagexpr::TagOperation;
+use regex::Regex;
+use url::Url;
+
+use super::error::RunError;
+use super::transport::TransportSettings;
+use crate::baseline::Baseline;
+use crate::client::http::Limits;
+use crate::client::mcp::Revision;
+use crate::client::redact::Secret;
+use crate::client::registration::RegisteredClient;
+use crate::config::{self, DriverKind, Profile, RegistrationKind, ScopeCheck, parse_http_url};
+use crate::features::{self, Source};
+
+/// Everything a run needs, from the command line.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub target: Option<String>,
+    pub config: Option<PathBuf>,
+    pub features: Option<PathBuf>,
+    pub tags: Option<TagOperation>,
+    pub name: Option<Regex>,
+    pub junit: PathBuf,
+    pub json: PathBuf,
+    /// The machine-readable verdicts.
+    pub results: PathBuf,
+    pub concurrency: Option<usize>,
+    pub timeout: Option<u64>,
+    pub spec: Option<Revision>,
+    pub strict: bool,
+    pub verbose: bool,
+    /// Defects of the embedded reference server (only without a target).
+    pub defects: reference_server::Defects,
+    /// The layout of the embedded reference server (only without a target).
+    pub layout: reference_server::Layout,
+    /// The expected-failures baseline.
+    pub baseline: Option<PathBuf>,
+    /// Extra CA certificates to trust (PEM).
+    pub ca_cert: Option<PathBuf>,
+    /// Print nothing: no scenario lines, no summary (the self-test runs many suites at once).
+    pub quiet: bool,
+}
+
+/// A run, checked and ready to start.
+#[derive(Debug)]
+pub struct Plan {
+    /// The selected scenarios: parsed, outlines expanded, filtered (never empty).
+    pub features: Vec<Feature>,
+    /// What the selected scenarios take from the target.
+    pub needs: Needs,
+    pub target: TargetPlan,
+    /// The revision to judge by; `None`: learn it from the target (`--spec auto`).
+    pub revision: Option<Revision>,
+    pub transport: TransportSettings,
+    pub login: LoginPlan,
+    pub client: ClientPlan,
+    /// A second protected resource of the same authorization server (the profile's).
+    pub second_resource: Option<Url>,
+    /// The tool and the narrower scope of the insufficient-scope scenarios.
+    pub scope_check: Option<ScopeCheck>,
+    /// The longest the run waits for a token to expire.
+    pub max_expiry_wait: Duration,
+    /// How many scenarios run at once.
+    pub concurrency: usize,
+    pub baseline: Baseline,
+    pub reports: Reports,
+    /// Count SHOULD violations as failures.
+    pub strict: bool,
+    /// Print nothing.
+    pub quiet: bool,
+}
+
+/// What the selected scenarios take from the target, counted before the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Needs {
+    pub scenarios: usize,
+    /// About how many logins (authorizations) the run takes: each scenario's most, the
+    /// scenarios sharing one login counted once between them (catalogue section 17), and one
+    /// more to learn the revision under `--spec auto`.
+    pub logins: usize,
+}
+
+/// What the run is tested against.
+#[derive(Debug, Clone)]
+pub enum TargetPlan {
+    /// `--target`, or the profile's `target`.
+    Given(Url),
+    /// The embedded reference server, started for the run.
+    Embedded {
+        defects: reference_server::Defects,
+        layout: reference_server::Layout,
+    },
+}
+
+/// How logins are completed: the profile's `[login]` table and what the run adds.
+#[derive(Debug, Clone)]
+pub struct LoginPlan {
+    pub table: config::Login,
+    pub password: Secret,
+    /// The most requests one HTTP-driven authorization may take.
+    pub max_steps: usize,
+    /// How long one login may take (manual, command, browser).
+    pub timeout: Duration,
+}
+
+impl LoginPlan {
+    /// A person completes each manual login: read-only scenarios share one (catalogue §17).
+    pub fn shared(&self) -> bool {
+        self.table.driver == DriverKind::Manual
+    }
+}
+
+/// The client the scenarios use.
+#[derive(Debug, Clone)]
+pub struct ClientPlan {
+    /// The redirect URI of every client of the run.
+    pub redirect_uri: Url,
+    /// The profile's pre-registered client, used instead of registering one.
+    pub registered: Option<RegisteredClient>,
+    /// The pre-registered client ID is a client ID metadata document URL (`registration =
+    /// "cimd"`), which is checked before the run.
+    pub metadata_document: bool,
+}
+
+/// Where the reports go.
+#[derive(Debug, Clone)]
+pub struct Reports {
+    pub junit: PathBuf,
+    /// Cucumber JSON.
+    pub json: PathBuf,
+    /// The verdicts as JSON.
+    pub results: PathBuf,
+}
+
+/// How many scenarios run at once when neither the command line nor the profile says.
+const DEFAULT_CONCURRENCY: usize = 16;
+
+impl Plan {
+    /// Reads the profile, the baseline and the features, and checks every option. Sends
+    /// nothing and starts nothing.
+    pub fn new(opts: RunOptions) -> Result<Plan, RunError> {
+        let profile = match &opts.config {
+            Some(p) => Profile::load(p).map_err(|e| RunError::Usage(e.to_string()))?,
+            None => Profile::default(),
+        };
+        let revision = match (&opts.spec, profile.revision.as_deref()) {
+            (Some(r), _) => Some(*r),
+            (None, None | Some("auto")) => None,
+            (None, Some(r)) => Some(r.parse().map_err(RunError::Usage)?),
+        };
+        let baseline = match &opts.baseline {
+            Some(p) => Baseline::load(p).map_err(RunError::Usage)?,
+            None => Baseline::default(),
+        };
+        let features = load_features(&opts)?;
+        if features::scenarios(&features).is_empty() {
+            return Err(RunError::Usage(
+                "no scenario matches the --tags / --name filters".into(),
+            ));
+        }
+        let password = profile.password().map_err(RunError::Usage)?;
+        let client = client_plan(&profile)?;
+        let second_resource = match &profile.resources.second {
+            Some(s) => Some(parse_http_url("resources.second", s).map_err(RunError::Usage)?),
+            None => None,
+        };
+        let target = target_plan(&opts, &profile, &client)?;
+        let mut scope_check = profile.scope_check.clone();
+        if let TargetPlan::Embedded { .. } = target {
+            // The reference server's privileged tool, as its tools/list describes it.
+            scope_check.get_or_insert(ScopeCheck {
+                tool: "admin".into(),
+                narrow_scope: reference_server::config::SCOPE_READ.into(),
+            });
+        }
+        let limits = Limits {
+            timeout: Duration::from_secs(opts.timeout.unwrap_or(profile.limits.timeout_secs)),
+            max_body_bytes: profile.limits.max_body_bytes,
+            max_redirects: profile.limits.max_redirects,
+        };
+        if limits.timeout.is_zero() {
+            return Err(RunError::Usage("--timeout must be at least 1".into()));
+        }
+        let login = LoginPlan {
+            password: Secret::new(password),
+            max_steps: limits.max_redirects + 6,
+            timeout: Duration::from_secs(profile.login.timeout_secs).max(limits.timeout),
+            table: profile.login.clone(),
+        };
+        let transport = TransportSettings::from_profile(
+            &profile,
+            opts.ca_cert.as_deref(),
+            limits,
+            opts.verbose,
+        )?;
+        let reports = Reports {
+            junit: opts.junit,
+            json: opts.json,
+            results: opts.results,
+        };
+        // An unwritable report path stops the run now, not after it.
+        for path in [&reports.json, &reports.junit, &reports.results] {
+            check_writable(path)?;
+        }
+        let needs = Needs {
+            scenarios: features::scenarios(&features).len(),
+            logins: features::logins_needed(&features, login.shared())
+                + usize::from(revision.is_none()),
+        };
+        Ok(Plan {
+            features,
+            needs,
+            target,
+            revision,
+            transport,
+            login,
+            client,
+            second_resource,
+            scope_check,
+            max_expiry_wait: Duration::from_secs(profile.limits.max_expiry_wait_secs),
+            concurrency: opts
+                .concurrency
+                .or(profile.concurrency)
+                .unwrap_or(DEFAULT_CONCURRENCY)
+                .max(1),
+            baseline,
+            reports,
+            strict: opts.strict,
+            quiet: opts.quiet,
+        })
+    }
+}
+
+/// The features of `--features DIR` (else the embedded ones), filtered by `--tags` and
+/// `--name`.
+pub fn load_features(opts: &RunOptions) -> Result<Vec<Feature>, RunError> {
+    let source = match &opts.features {
+        Some(dir) => Source::Dir(dir),
+        None => Source::Embedded,
+    };
+    let all = features::load(source).map_err(|e| RunError::Usage(e.to_string()))?;
+    Ok(features::filter(
+        all,
+        opts.tags.as_ref(),
+        opts.name.as_ref(),
+    ))
+}
+
+fn client_plan(profile: &Profile) -> Result<ClientPlan, RunError> {
+    let redirect_uri = parse_http_url("client.redirect_uri", &profile.client.redirect_uri)
+        .map_err(RunError::Usage)?;
+    let registered = profile
+        .client
+        .pre_registered()
+        .map_err(RunError::Usage)?
+        .map(|c| RegisteredClient {
+            client_id: c.client_id,
+            client_secret: c.client_secret,
+            redirect_uri: redirect_uri.clone(),
+            token_endpoint_auth_method: c.token_endpoint_auth_method,
+        });
+    Ok(ClientPlan {
+        redirect_uri,
+        registered,
+        metadata_document: profile.client.registration() == RegistrationKind::Cimd,
+    })
+}
+
+/// `--target` (or the profile's), else the embedded reference server: the options that
+/// only apply to one of them are refused with the other.
+fn target_plan(
+    opts: &RunOptions,
+    profile: &Profile,
+    client: &ClientPlan,
+) -> Result<TargetPlan, RunError> {
+    match opts.target.as_ref().or(profile.target.as_ref()) {
+        Some(_) if !opts.defects.is_empty() => Err(RunError::Usage(
+            "--defect applies to the embedded reference server: leave out --target".into(),
+        )),
+        None if client.registered.is_some() => Err(RunError::Usage(
+            "[client] client_id names a client registered at your target: give --target (or `target` in the profile)".into(),
+        )),
+        Some(_) if opts.layout != reference_server::Layout::default() => Err(RunError::Usage(
+            "--layout applies to the embedded reference server: leave out --target".into(),
+        )),
+        Some(t) => Ok(TargetPlan::Given(
+            parse_http_url("--target", t).map_err(RunError::Usage)?,
+        )),
+        None => Ok(TargetPlan::Embedded {
+            defects: opts.defects.clone(),
+            layout: opts.layout,
+        }),
+    }
+}
+
+/// Whether a report can be written at `path` (its directory is created). An existing file
+/// is left as it is until the run writes it; a new one is not left behind.
+fn check_writable(path: &Path) -> Result<(), RunError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| RunError::Usage(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    let existed = path.exists();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .map_err(|e| RunError::Usage(format!("cannot create {}: {e}", path.display())))?;
+    if !existed {
+        let _ = std::fs::remove_file(path);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A directory of the test's own for profiles and reports.
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("plan-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("scratch directory");
+        dir
+    }
+
+    /// The options of an empty command line, with reports under `dir`.
+    fn options(dir: &Path) -> RunOptions {
+        RunOptions {
+            target: None,
+            config: None,
+            features: None,
+            tags: None,
+            name: None,
+            junit: dir.join("junit.xml"),
+            json: dir.join("cucumber.json"),
+            results: dir.join("results.json"),
+            concurrency: None,
+            timeout: None,
+            spec: None,
+            strict: false,
+            verbose: false,
+            defects: reference_server::Defects::none(),
+            layout: reference_server::Layout::SameOrigin,
+            baseline: None,
+            ca_cert: None,
+            quiet: true,
+        }
+    }
+
+    fn profile(dir: &Path, text: &str) -> Option<PathBuf> {
+        let path = dir.join("profile.toml");
+        std::fs::write(&path, text).expect("write the profile");
+        Some(path)
+    }
+
+    fn usage_error(opts: RunOptions) -> String {
+        match Plan::new(opts) {
+            Err(RunError::Usage(m)) => m,
+            Err(RunError::Harness(m)) => panic!("a harness error, not a usage error: {m}"),
+            Ok(_) => panic!("planned"),
+        }
+    }
+
+    // Nothing listens there: a plan sends nothing, so it need not.
+    const TARGET: &str = "http://127.0.0.1:9/mcp";
+
+    #[test]
+    fn options_that_do_not_fit_together_are_usage_errors() {
+        let dir = scratch("misfits");
+        let m = usage_error(RunOptions {
+            target: Some(TARGET.into()),
+            defects: reference_server::Defects::only(reference_server::Defect::CodeReusable),
+            ..options(&dir)
+        });
+        assert!(m.contains("--defect applies to the embedded"), "{m}");
+        let m = usage_error(RunOptions {
+            target: Some(TARGET.into()),
+            layout: reference_server::Layout::Split,
+            ..options(&dir)
+        });
+        assert!(m.contains("--layout applies to the embedded"), "{m}");
+        let m = usage_error(RunOptions {
+            config: profile(&dir, "[client]\nclient_id = \"c1\"\n"),
+            ..options(&dir)
+        });
+        assert!(m.contains("give --target"), "{m}");
+        let m = usage_error(RunOptions {
+            target: Some("ftp://127.0.0.1/mcp".into()),
+            ..options(&dir)
+        });
+        assert!(m.contains("--target"), "{m}");
+        let m = usage_error(RunOptions {
+            timeout: Some(0),
+            ..options(&dir)
+        });
+        assert!(m.contains("--timeout must be at least 1"), "{m}");
+        let m = usage_error(RunOptions {
+            name: Some(Regex::new("^NO-SUCH-99 ").expect("regex")),
+            ..options(&dir)
+        });
+        assert!(m.contains("no scenario matches"), "{m}");
+        let m = usage_error(RunOptions {
+            ca_cert: Some(dir.join("missing.pem")),
+            ..options(&dir)
+        });
+        assert!(m.contains("cannot read the CA certificate"), "{m}");
+    }
+
+    #[test]
+    fn an_unwritable_report_path_is_found_before_the_run() {
+        let dir = scratch("unwritable");
+        let file = dir.join("a-file");
+        std::fs::write(&file, "").expect("write");
+        let m = usage_error(RunOptions {
+            target: Some(TARGET.into()),
+            results: file.join("results.json"),
+            ..options(&dir)
+        });
+        assert!(m.contains("cannot create"), "{m}");
+        // A plan that could write them leaves no empty reports behind, and existing ones as
+        // they were.
+        std::fs::write(dir.join("junit.xml"), "earlier").expect("write");
+        Plan::new(RunOptions {
+            target: Some(TARGET.into()),
+            ..options(&dir)
+        })
+        .expect("planned");
+        assert!(!dir.join("results.json").exists());
+        assert_eq!(
+            std::fs::read_to_string(dir.join("junit.xml")).expect("read"),
+            "earlier"
+        );
+    }
+
+    #[test]
+    fn the_plan_counts_what_the_selected_scenarios_need() {
+        let dir = scratch("needs");
+        // RS-01 and RS-02 take a shared login; RS-04 (three examples) none; RS-06 its own.
+        let tags: TagOperation = "@RS-01 or @RS-02 or @RS-04 or @RS-06"
+            .parse()
+            .expect("tags");
+        let selected = RunOptions {
+            tags: Some(tags),
+            ..options(&dir)
+        };
+        let fixed = Plan::new(RunOptions {
+            spec: Some(Revision::V2025_11_25),
+            ..selected.clone()
+        })
+        .expect("planned");
+        assert_eq!(
+            fixed.needs,
+            Needs {
+                scenarios: 6,
+                logins: 3
+            }
+        );
+        assert_eq!(fixed.revision, Some(Revision::V2025_11_25));
+        assert!(matches!(fixed.target, TargetPlan::Embedded { .. }));
+        // `--spec auto` logs in once more to learn the revision.
+        let auto = Plan::new(selected.clone()).expect("planned");
+        assert_eq!(auto.revision, None);
+        assert_eq!(auto.needs.logins, 4);
+        // A person logs in for the manual driver: the read-only scenarios share one login.
+        let manual = Plan::new(RunOptions {
+            target: Some(TARGET.into()),
+            config: profile(
+                &dir,
+                "revision = \"2025-06-18\"\n[login]\ndriver = \"manual\"\n",
+            ),
+            ..selected
+        })
+        .expect("planned");
+        assert_eq!(manual.revision, Some(Revision::V2025_06_18));
+        assert_eq!(
+            manual.needs,
+            Needs {
+                scenarios: 6,
+                logins: 2
+            }
+        );
+    }
+
+    #[test]
+    fn the_embedded_server_gets_its_scope_check_and_a_target_keeps_the_profiles() {
+        let dir = scratch("scope");
+        let embedded = Plan::new(options(&dir)).expect("planned");
+        assert_eq!(
+            embedded.scope_check.map(|s| s.tool).as_deref(),
+            Some("admin")
+        );
+        let given = Plan::new(RunOptions {
+            target: Some(TARGET.into()),
+            concurrency: Some(0),
+            ..options(&dir)
+        })
+        .expect("planned");
+        assert!(given.scope_check.is_none());
+        assert_eq!(given.concurrency, 1);
+    }
+}

@@ -1,0 +1,55 @@
+//! The last stage of a run: the baseline applied to the records, the reports written (JUnit,
+//! results.json; the Cucumber JSON was written while the scenarios ran), the console summary,
+//! and the exit code.
+
+use super::error::RunError;
+use super::execute::Executed;
+use super::plan::Plan;
+use crate::baseline;
+use crate::report::{exit_code, junit, results_json, summary};
+
+/// The outcome of a finished run.
+pub struct RunResult {
+    pub records: Vec<crate::report::ScenarioRecord>,
+    pub exit_code: u8,
+}
+
+pub fn report(plan: &Plan, executed: Executed) -> Result<RunResult, RunError> {
+    let Executed {
+        revision,
+        mut records,
+    } = executed;
+    let stale = plan.baseline.apply(&mut records);
+    for e in &stale {
+        let record = baseline::stale_record(e, revision.as_str());
+        if !plan.quiet {
+            crate::out!(
+                "{}\n      {}",
+                record.line(),
+                record.message.as_deref().unwrap_or("")
+            );
+        }
+        records.push(record);
+    }
+
+    let reports = &plan.reports;
+    let xml = junit::render(&records, plan.strict).map_err(RunError::Harness)?;
+    std::fs::write(&reports.junit, xml)
+        .map_err(|e| RunError::Usage(format!("cannot write {}: {e}", reports.junit.display())))?;
+    if !plan.quiet {
+        crate::out!("\n{}", summary(&records));
+        crate::out!(
+            "JUnit: {}\nResults: {}\nCucumber JSON: {}",
+            reports.junit.display(),
+            reports.results.display(),
+            reports.json.display()
+        );
+    }
+    let exit_code = exit_code(&records, plan.strict);
+    let results = results_json(&records, revision.as_str(), exit_code);
+    let results = serde_json::to_string_pretty(&results)
+        .map_err(|e| RunError::Harness(format!("cannot render the results: {e}")))?;
+    std::fs::write(&reports.results, results)
+        .map_err(|e| RunError::Usage(format!("cannot write {}: {e}", reports.results.display())))?;
+    Ok(RunResult { records, exit_code })
+}

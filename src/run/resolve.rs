@@ -1,0 +1,195 @@
+//! The second stage of a run: the target made ready for scenarios. The embedded reference
+//! server is started (or `--target` taken), the transport and the login driver are built,
+//! the target is reached once, discovery is done, and the revision is chosen or learned.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reference_server::RunningServer;
+use url::Url;
+
+use super::error::RunError;
+use super::plan::{Plan, TargetPlan};
+use crate::client::http::{Http, Request};
+use crate::client::login::{self, DriverSetup, SharedDriver};
+use crate::client::mcp::{McpClient, Revision};
+use crate::client::registration::RegisteredClient;
+use crate::config::{DriverKind, parse_http_url};
+use crate::context::{Context, ContextParts};
+use crate::detect;
+
+/// The access-token lifetime of the embedded reference server: short, so RS-06 can wait it out.
+const EMBEDDED_TOKEN_TTL: Duration = Duration::from_secs(15);
+
+/// A target ready for scenarios.
+pub struct ResolvedTarget {
+    /// What every scenario shares, for the revision the run judges by.
+    pub context: Arc<Context>,
+    /// The embedded reference server, when the run started one.
+    embedded: Option<RunningServer>,
+}
+
+impl ResolvedTarget {
+    /// Stops the embedded reference server, if the run started one.
+    pub async fn shutdown(self) {
+        if let Some(server) = self.embedded {
+            server.shutdown().await;
+        }
+    }
+}
+
+pub async fn resolve(plan: &Plan) -> Result<ResolvedTarget, RunError> {
+    let (target, embedded) = match &plan.target {
+        TargetPlan::Given(url) => (url.clone(), None),
+        TargetPlan::Embedded { defects, layout } => {
+            let (url, server) = start_embedded(defects, *layout, plan.quiet).await?;
+            (url, Some(server))
+        }
+    };
+    let http = plan.transport.build(&target)?;
+    if plan.client.metadata_document
+        && let Some(c) = &plan.client.registered
+    {
+        check_client_document(&http, c).await?;
+    }
+    let driver = login_driver(plan)?;
+    if !plan.quiet && plan.login.table.driver != DriverKind::Form {
+        eprintln!("Login driver: {}", plan.login.table.driver.name());
+    }
+    let provisional = plan.revision.unwrap_or(detect::FALLBACK);
+    preflight(&http, &target, provisional).await?;
+
+    let context = Context::new(ContextParts {
+        target,
+        revision: provisional,
+        http,
+        driver,
+        redirect_uri: plan.client.redirect_uri.clone(),
+        second_resource: plan.second_resource.clone(),
+        scope_check: plan.scope_check.clone(),
+        max_expiry_wait: plan.max_expiry_wait,
+        echo: !plan.quiet,
+        client: plan.client.registered.clone(),
+        share_logins: plan.login.shared(),
+    });
+    // Discovery before any scenario: it teaches the allowed hosts the authorization servers
+    // the target names. Its failures are the discovery scenarios' to report.
+    let _ = context.discovered().await;
+    let context = match plan.revision {
+        Some(r) => {
+            if !plan.quiet {
+                eprintln!("MCP revision: {r} (chosen with --spec or the profile)");
+            }
+            context
+        }
+        None => {
+            let found = detect::detect(&context).await;
+            if !plan.quiet {
+                eprintln!(
+                    "MCP revision: {} (--spec auto: {})",
+                    found.revision, found.reason
+                );
+            }
+            context.for_revision(found.revision)
+        }
+    };
+    Ok(ResolvedTarget { context, embedded })
+}
+
+/// Starts the embedded reference server on a free loopback port.
+async fn start_embedded(
+    defects: &reference_server::Defects,
+    layout: reference_server::Layout,
+    quiet: bool,
+) -> Result<(Url, RunningServer), RunError> {
+    let config = reference_server::config::Config {
+        access_token_ttl: EMBEDDED_TOKEN_TTL,
+        defects: defects.clone(),
+        layout,
+        // Client ID metadata documents served by the harness itself live on loopback http.
+        allow_loopback_http_client_ids: true,
+        ..Default::default()
+    };
+    let server = reference_server::start(config).await.map_err(|e| {
+        RunError::Harness(format!("cannot start the embedded reference server: {e}"))
+    })?;
+    let url = Url::parse(&server.urls.mcp)
+        .map_err(|e| RunError::Harness(format!("the embedded reference server's URL: {e}")))?;
+    if !quiet {
+        let names: Vec<&str> = defects.iter().map(|d| d.name()).collect();
+        match names.as_slice() {
+            [] => eprintln!("Target: the embedded reference server at {url}"),
+            d => eprintln!(
+                "Target: the embedded reference server at {url}, with the defects {}",
+                d.join(", ")
+            ),
+        }
+    }
+    Ok((url, server))
+}
+
+/// The profile's login driver, told how many logins the run takes.
+fn login_driver(plan: &Plan) -> Result<SharedDriver, RunError> {
+    login::build(DriverSetup {
+        login: &plan.login.table,
+        username: plan.login.table.username.clone(),
+        password: plan.login.password.clone(),
+        max_steps: plan.login.max_steps,
+        redirect_uri: plan.client.redirect_uri.clone(),
+        timeout: plan.login.timeout,
+        expected_logins: plan.needs.logins,
+    })
+    .map_err(RunError::Usage)
+}
+
+/// A client ID metadata document client (`registration = "cimd"`): before the run, its
+/// document must be reachable, name itself, and list the redirect URI the run uses. A mistake
+/// here is the profile's, so it is a usage error.
+async fn check_client_document(http: &Http, client: &RegisteredClient) -> Result<(), RunError> {
+    let url = parse_http_url("client.client_id", &client.client_id).map_err(RunError::Usage)?;
+    http.hosts().learn(&url);
+    let what = format!("the client ID metadata document {url}");
+    let resp = http
+        .send(Request::get(url.clone()))
+        .await
+        .map_err(|e| RunError::Usage(format!("{what} cannot be fetched: {e}")))?;
+    if !resp.status.is_success() {
+        return Err(RunError::Usage(format!(
+            "{what} answered {}",
+            resp.status.as_u16()
+        )));
+    }
+    let doc = resp
+        .json_object()
+        .map_err(|e| RunError::Usage(format!("{what}: {e}")))?;
+    if doc.get("client_id").and_then(|v| v.as_str()) != Some(url.as_str()) {
+        return Err(RunError::Usage(format!(
+            "{what} does not name itself as its client_id"
+        )));
+    }
+    let listed = doc
+        .get("redirect_uris")
+        .and_then(|v| v.as_array())
+        .is_some_and(|uris| {
+            uris.iter()
+                .any(|u| u.as_str() == Some(client.redirect_uri.as_str()))
+        });
+    if !listed {
+        return Err(RunError::Usage(format!(
+            "{what} does not list the profile's redirect URI {} in redirect_uris",
+            client.redirect_uri
+        )));
+    }
+    Ok(())
+}
+
+/// One request before anything else: a target that cannot be reached stops the run with a
+/// clear message instead of seventy errors.
+async fn preflight(http: &Http, target: &Url, revision: Revision) -> Result<(), RunError> {
+    let mcp = McpClient::new(http.fork(), target.clone(), revision);
+    mcp.send(&mcp.opening())
+        .await
+        .map(drop)
+        .map_err(|e| RunError::Harness(format!("the target cannot be reached: {e}")))?;
+    Ok(())
+}

@@ -1,0 +1,102 @@
+//! The run's transport: the hosts it may contact, the CA certificates it trusts, its limits.
+//! Read from the profile and the command line when the run is planned; built into an HTTP
+//! client once the target's URL is known.
+
+use std::path::{Path, PathBuf};
+
+use url::Url;
+
+use super::error::RunError;
+use crate::client::hosts::{AllowedHosts, HostPattern};
+use crate::client::http::{Http, HttpOptions, Limits};
+use crate::config::Profile;
+
+/// How the run's HTTP client is to be built.
+#[derive(Debug, Clone)]
+pub struct TransportSettings {
+    pub limits: Limits,
+    /// Log every exchange (redacted).
+    pub verbose: bool,
+    /// The profile's `allowed_hosts`; without it, the target's host (and the hosts discovery
+    /// learns).
+    allowed_hosts: Option<Vec<HostPattern>>,
+    /// Extra CA certificates (PEM), and the file they were read from.
+    ca_cert: Option<(PathBuf, Vec<u8>)>,
+}
+
+impl TransportSettings {
+    /// The profile's allowed hosts and extra CA certificates (`--ca-cert` wins over the
+    /// profile's `[tls] ca_cert`). A mistake in either is a usage error.
+    pub fn from_profile(
+        profile: &Profile,
+        ca_cert: Option<&Path>,
+        limits: Limits,
+        verbose: bool,
+    ) -> Result<TransportSettings, RunError> {
+        let allowed_hosts = match &profile.allowed_hosts {
+            Some(list) => Some(
+                list.iter()
+                    .map(|h| HostPattern::parse(h))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| RunError::Usage(format!("allowed_hosts: {e}")))?,
+            ),
+            None => None,
+        };
+        let ca_cert = match ca_cert.or(profile.tls.ca_cert.as_deref()) {
+            Some(path) => {
+                let pem = std::fs::read(path).map_err(|e| {
+                    RunError::Usage(format!(
+                        "cannot read the CA certificate {}: {e}",
+                        path.display()
+                    ))
+                })?;
+                Some((path.to_path_buf(), pem))
+            }
+            None => None,
+        };
+        Ok(TransportSettings {
+            limits,
+            verbose,
+            allowed_hosts,
+            ca_cert,
+        })
+    }
+
+    /// The HTTP client for a run against `target`.
+    pub fn build(&self, target: &Url) -> Result<Http, RunError> {
+        let hosts = match &self.allowed_hosts {
+            Some(patterns) => {
+                let hosts = AllowedHosts::fixed(patterns.clone());
+                if !hosts.allows(target) {
+                    return Err(RunError::Usage(format!(
+                        "allowed_hosts does not include the target's host {}",
+                        target.host_str().unwrap_or("")
+                    )));
+                }
+                hosts
+            }
+            None => AllowedHosts::for_target(target),
+        };
+        Http::with_options(HttpOptions {
+            limits: self.limits.clone(),
+            verbose: self.verbose,
+            ca_cert_pem: self.ca_cert.as_ref().map(|(_, pem)| pem.clone()),
+            hosts,
+        })
+        .map_err(|e| match &self.ca_cert {
+            Some((path, _)) => RunError::Usage(format!("{}: {e}", path.display())),
+            None => RunError::Usage(e.to_string()),
+        })
+    }
+}
+
+/// The transport for `target` in one step (the `login` subcommand's).
+pub fn transport(
+    profile: &Profile,
+    ca_cert: Option<&Path>,
+    limits: Limits,
+    verbose: bool,
+    target: &Url,
+) -> Result<Http, RunError> {
+    TransportSettings::from_profile(profile, ca_cert, limits, verbose)?.build(target)
+}
