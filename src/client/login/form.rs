@@ -477,9 +477,9 @@ fn selected_option(e: &ElementRef) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::config::PageScript;
     use super::super::script::Script;
     use super::*;
-    use crate::config::PageScript;
     use std::collections::BTreeMap;
 
     fn page(html: &str) -> Html {

@@ -8,6 +8,7 @@
 
 pub mod browser;
 pub mod command;
+pub mod config;
 pub mod form;
 pub mod manual;
 pub mod script;
@@ -20,8 +21,8 @@ use url::Url;
 
 use super::http::{Http, TransportError};
 use super::redact::{Secret, redact_url};
-use crate::config::{DriverKind, Login};
 
+pub use config::{DriverKind, Login, PageScript};
 pub use form::FormDriver;
 pub use script::Script;
 
