@@ -2,20 +2,18 @@
 //! a target the harness cannot discover on its own. Every field has a default, so a profile
 //! holds only what differs.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
 use url::Url;
 
+use crate::client::login::is_loopback;
 use crate::client::mcp::Revision;
 use crate::client::redact::Secret;
 
-/// The reference server's default user. Used when a profile names no user, so that a target
-/// started with `reference-server` works without a profile.
-pub const DEFAULT_USERNAME: &str = "alice";
-pub const DEFAULT_PASSWORD: &str = "wonderland";
+/// The `[login]` section is defined next to the login drivers that read it.
+pub use crate::client::login::config::{DriverKind, Login};
 
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
@@ -67,228 +65,6 @@ impl Default for Limits {
             max_expiry_wait_secs: 30,
         }
     }
-}
-
-/// Which login driver completes login and consent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum DriverKind {
-    /// HTML forms over HTTP: generic, or scripted per page with `[[login.pages]]`.
-    #[default]
-    Form,
-    /// A person: the authorization URL is printed, the redirect is caught on the loopback
-    /// redirect URI or pasted on stdin.
-    Manual,
-    /// A program of the user's: it gets the authorization URL and prints the final redirect URL.
-    Command,
-    /// A real headless Chromium driven through WebDriver (chromedriver), for JavaScript pages.
-    Browser,
-}
-
-impl DriverKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            DriverKind::Form => "form",
-            DriverKind::Manual => "manual",
-            DriverKind::Command => "command",
-            DriverKind::Browser => "browser",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Login {
-    /// `form` (default), `manual`, `command` or `browser`.
-    pub driver: DriverKind,
-    pub username: String,
-    /// Never allowed: secrets are not written in profiles (kept only to say so clearly).
-    password: Option<toml::Value>,
-    /// The environment variable that holds the password.
-    pub password_env: Option<String>,
-    /// How long one login may take with the manual, command and browser drivers.
-    pub timeout_secs: u64,
-    /// `form` and `browser`: scripts for known pages, tried in order; a page no script matches
-    /// gets the generic treatment (fill username and password, approve consent).
-    pub pages: Vec<PageScript>,
-    /// `command`: the program and its arguments; the authorization URL is appended.
-    pub command: Vec<String>,
-    /// `manual`: settings.
-    pub manual: Manual,
-    /// `browser`: settings.
-    pub browser: Browser,
-}
-
-impl Default for Login {
-    fn default() -> Self {
-        Login {
-            driver: DriverKind::Form,
-            username: DEFAULT_USERNAME.into(),
-            password: None,
-            password_env: None,
-            timeout_secs: 300,
-            pages: Vec::new(),
-            command: Vec::new(),
-            manual: Manual::default(),
-            browser: Browser::default(),
-        }
-    }
-}
-
-/// One page of a login script: when the page's URL matches `url`, fill `fields` and press
-/// `submit`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PageScript {
-    /// A regular expression searched for in the page's URL.
-    pub url: String,
-    /// CSS selector → value. Values may hold `{username}`, `{password}` and `{env:NAME}`.
-    #[serde(default)]
-    pub fields: BTreeMap<String, String>,
-    /// The CSS selector of the button to press. Default: the form's first submit button.
-    pub submit: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Manual {
-    /// Listen on the redirect URI (it must be loopback http) for the browser's redirect, as
-    /// well as reading a pasted redirect URL from stdin.
-    pub listen: bool,
-}
-
-impl Default for Manual {
-    fn default() -> Self {
-        Manual { listen: true }
-    }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Browser {
-    /// The Chromium (or Chrome) executable.
-    pub chrome: PathBuf,
-    /// The chromedriver executable (its version must match the browser's).
-    pub chromedriver: PathBuf,
-    /// Run without a window (default true).
-    pub headless: bool,
-    /// More command-line arguments for the browser.
-    pub args: Vec<String>,
-}
-
-impl Default for Browser {
-    fn default() -> Self {
-        Browser {
-            chrome: PathBuf::from("/usr/bin/chromium"),
-            chromedriver: PathBuf::from("/usr/bin/chromedriver"),
-            headless: true,
-            args: Vec::new(),
-        }
-    }
-}
-
-impl Login {
-    fn validate(&self) -> Result<(), String> {
-        if self.password.is_some() {
-            return Err("login.password: secrets are never written in a profile; put the password in an environment variable and name it with password_env".into());
-        }
-        if self.timeout_secs == 0 {
-            return Err("login.timeout_secs must be at least 1".into());
-        }
-        let driver = self.driver.name();
-        match self.driver {
-            DriverKind::Command if self.command.is_empty() => {
-                return Err("login.command: the command driver needs the program to run, e.g. command = [\"./login.sh\"]".into());
-            }
-            DriverKind::Command => {}
-            _ if !self.command.is_empty() => {
-                return Err(format!(
-                    "login.command is for driver = \"command\" (the driver is {driver:?})"
-                ));
-            }
-            _ => {}
-        }
-        if !self.pages.is_empty() && !matches!(self.driver, DriverKind::Form | DriverKind::Browser)
-        {
-            return Err(format!(
-                "login.pages are for the form and browser drivers (the driver is {driver:?})"
-            ));
-        }
-        for (i, page) in self.pages.iter().enumerate() {
-            page.validate()
-                .map_err(|e| format!("login.pages[{i}]: {e}"))?;
-        }
-        Ok(())
-    }
-}
-
-impl PageScript {
-    fn validate(&self) -> Result<(), String> {
-        regex::Regex::new(&self.url).map_err(|e| format!("url {:?}: {e}", self.url))?;
-        let selectors = self.fields.keys().chain(self.submit.as_ref());
-        for s in selectors {
-            scraper::Selector::parse(s)
-                .map_err(|e| format!("{s:?} is not a CSS selector ({e})"))?;
-        }
-        if self.fields.is_empty() && self.submit.is_none() {
-            return Err("give fields, submit or both".into());
-        }
-        for value in self.fields.values() {
-            check_placeholders(value)?;
-        }
-        Ok(())
-    }
-}
-
-/// A field value's placeholders: `{username}`, `{password}`, `{env:NAME}`; `{{` and `}}` are
-/// literal braces.
-fn check_placeholders(value: &str) -> Result<(), String> {
-    expand(value, |_| Some(String::new())).map(drop)
-}
-
-/// Replaces the placeholders of `value`; `lookup` gets `username`, `password` or `env:NAME`.
-pub fn expand(value: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<String, String> {
-    let mut out = String::new();
-    let mut rest = value;
-    while let Some(i) = rest.find(['{', '}']) {
-        out.push_str(&rest[..i]);
-        let tail = &rest[i..];
-        if let Some(t) = tail.strip_prefix("{{") {
-            out.push('{');
-            rest = t;
-        } else if let Some(t) = tail.strip_prefix("}}") {
-            out.push('}');
-            rest = t;
-        } else if let Some(t) = tail.strip_prefix('{') {
-            let Some(end) = t.find('}') else {
-                return Err(format!("{value:?}: an unclosed {{"));
-            };
-            let name = &t[..end];
-            let known = name == "username"
-                || name == "password"
-                || name.strip_prefix("env:").is_some_and(|v| !v.is_empty());
-            if !known {
-                return Err(format!(
-                    "{value:?}: unknown placeholder {{{name}}} (use {{username}}, {{password}} or {{env:NAME}})"
-                ));
-            }
-            out.push_str(
-                &lookup(name).ok_or_else(|| match name.strip_prefix("env:") {
-                    Some(var) => {
-                        format!("{value:?} names the environment variable {var}, which is not set")
-                    }
-                    None => format!("{value:?}: {{{name}}} has no value"),
-                })?,
-            );
-            rest = &t[end + 1..];
-        } else {
-            return Err(format!(
-                "{value:?}: a lone }} (write }}}} for a literal one)"
-            ));
-        }
-    }
-    out.push_str(rest);
-    Ok(out)
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -355,7 +131,7 @@ impl Client {
                 let u = parse_http_url("client.client_id", id)?;
                 // https, or http on loopback for a document served on this machine (to a
                 // server under test that accepts those).
-                let loopback = crate::client::login::is_loopback(&u);
+                let loopback = is_loopback(&u);
                 if (u.scheme() != "https" && !loopback) || u.path() == "/" {
                     return Err(format!(
                         "client.client_id: {id:?} is not a client ID metadata document URL (https, with a path)"
@@ -522,13 +298,9 @@ impl Profile {
         Ok(())
     }
 
-    /// The login password: from `password_env`, else the reference server's.
+    /// The login password: from `login.password_env`, else the reference server's.
     pub fn password(&self) -> Result<String, String> {
-        match &self.login.password_env {
-            Some(var) => std::env::var(var)
-                .map_err(|_| format!("login.password_env names {var}, which is not set")),
-            None => Ok(DEFAULT_PASSWORD.into()),
-        }
+        self.login.password()
     }
 
     pub fn timeout(&self) -> Duration {
@@ -562,6 +334,7 @@ pub fn parse_http_url(field: &str, value: &str) -> Result<Url, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::client::login::config::{DEFAULT_PASSWORD, DEFAULT_USERNAME};
 
     #[test]
     fn an_empty_profile_is_all_defaults() {
@@ -722,31 +495,16 @@ narrow_scope = "read"
     }
 
     #[test]
-    fn login_driver_mistakes_are_named() {
+    fn section_mistakes_are_named() {
         for (text, needle) in [
+            // The [login] section's own mistakes are tested next to it; the profile passes
+            // them on.
             ("[login]\npassword = \"x\"", "password_env"),
             ("[login]\ndriver = \"robot\"", "unknown variant"),
-            ("[login]\ndriver = \"command\"", "login.command"),
-            ("[login]\ncommand = [\"x\"]", "driver = \"command\""),
-            ("[login]\ntimeout_secs = 0", "timeout_secs"),
-            (
-                "[login]\ndriver = \"manual\"\n[[login.pages]]\nurl = \"x\"\nsubmit = \"b\"",
-                "form and browser",
-            ),
             (
                 "[[login.pages]]\nurl = \"(\"\nsubmit = \"b\"",
                 "login.pages[0]: url",
             ),
-            (
-                "[[login.pages]]\nurl = \"x\"\nsubmit = \"[[\"",
-                "CSS selector",
-            ),
-            ("[[login.pages]]\nurl = \"x\"", "fields, submit"),
-            (
-                "[[login.pages]]\nurl = \"x\"\nfields = { \"#u\" = \"{user}\" }",
-                "unknown placeholder",
-            ),
-            ("[[login.pages]]\nurl = \"x\"\nfolds = 1", "unknown field"),
             ("allowed_hosts = [\"https://x\"]", "allowed_hosts"),
             ("[client]\nregistration = \"cimd\"", "needs client_id"),
             (
@@ -762,28 +520,6 @@ narrow_scope = "read"
             let e = Profile::parse(text).expect_err(text);
             assert!(e.contains(needle), "{text}: {e}");
         }
-    }
-
-    #[test]
-    fn placeholders_expand_and_braces_escape() {
-        let lookup = |name: &str| match name {
-            "username" => Some("alice".to_string()),
-            "password" => Some("pw".to_string()),
-            "env:OTP" => Some("123456".to_string()),
-            _ => None,
-        };
-        assert_eq!(
-            expand("{username}:{password}", lookup).expect("ok"),
-            "alice:pw"
-        );
-        assert_eq!(expand("{{x}} {env:OTP}", lookup).expect("ok"), "{x} 123456");
-        assert!(
-            expand("{env:MISSING}", lookup)
-                .expect_err("unset")
-                .contains("MISSING")
-        );
-        assert!(expand("a}b", lookup).is_err());
-        assert!(expand("{username", lookup).is_err());
     }
 
     #[test]

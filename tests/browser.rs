@@ -217,3 +217,49 @@ fn the_browser_never_reaches_a_host_outside_allowed_hosts() {
     );
     assert_eq!(reached_other_host.load(Ordering::SeqCst), 0, "{text}");
 }
+
+/// A login script in the browser: the sign-in page's fields filled by selector, its form
+/// submitted by its own submit button (the script names none), the consent page's approving
+/// button named. With a password the server refuses, the sign-in page coming back is a
+/// refused login, not a loop.
+#[test]
+fn the_browser_driver_follows_a_login_script_and_sees_a_refused_password() {
+    if !browser_installed() {
+        return;
+    }
+    let script = |password: &str| {
+        format!(
+            "[login]\ndriver = \"browser\"\ntimeout_secs = 60\n\n\
+             [[login.pages]]\nurl = '/(authorize|login)([?]|$)'\n\
+             [login.pages.fields]\n\"input[name=username]\" = \"{{username}}\"\n\"input[name=password]\" = \"{password}\"\n\n\
+             [[login.pages]]\nurl = '/consent[?]'\nsubmit = 'button[value=approve]'\n"
+        )
+    };
+    let server = js_login_server();
+    let mcp = server.url("mcp");
+    let dir = scratch("browser-scripted");
+    let profile = dir.join("scripted.toml");
+    std::fs::write(&profile, script("{password}")).expect("profile");
+    let run = runner(&dir, &run_args(&mcp, &profile, "@PKCE-02"), LIMIT);
+    assert_eq!(run.code, Some(0), "{}", run.text);
+    ran_and_passed(&run, "PKCE-02");
+    assert!(run.clean(), "{}", run.junit);
+
+    let dir = scratch("browser-scripted-refused");
+    let profile = dir.join("refused.toml");
+    std::fs::write(&profile, script("not-the-password")).expect("profile");
+    let run = runner(&dir, &run_args(&mcp, &profile, "@PKCE-02"), LIMIT);
+    assert_ne!(run.code, Some(0), "{}", run.text);
+    assert!(
+        run.text.contains("wrong username or password"),
+        "{}",
+        run.text
+    );
+    assert!(!run.text.contains("not-the-password"), "{}", run.text);
+    for case in run.testcases("PKCE-02 ") {
+        assert!(
+            case.contains("<error") && !case.contains("<failure"),
+            "a harness error, not a failure of the target: {case}"
+        );
+    }
+}

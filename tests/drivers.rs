@@ -403,7 +403,8 @@ fn the_scripted_form_profile_logs_into_the_reference_server() {
 
 #[test]
 fn the_fixtures_parse_and_the_command_one_works_with_the_harness_on_path() {
-    use mcp_oauth_conformance::config::{DriverKind, Profile};
+    use mcp_oauth_conformance::client::login::DriverKind;
+    use mcp_oauth_conformance::config::Profile;
     for (name, driver) in [
         ("manual", DriverKind::Manual),
         ("command", DriverKind::Command),

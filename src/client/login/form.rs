@@ -142,13 +142,15 @@ impl FormDriver {
         let mut pairs = Vec::new();
         let mut secret = Vec::new();
         for field in form.fields {
-            let value = match field.role {
-                FieldRole::Username => self.username.clone(),
-                FieldRole::Password => self.password.expose().to_string(),
-                FieldRole::Keep => field.value,
-                FieldRole::Scripted => field.value,
+            // The password and a script's values become plain text only in the request that
+            // sends them, which marks them for redaction.
+            let value = match field.value {
+                FieldValue::Username => self.username.clone(),
+                FieldValue::Password => self.password.expose().to_string(),
+                FieldValue::Page(v) => v,
+                FieldValue::Scripted(v) => v.expose().to_string(),
             };
-            if matches!(field.role, FieldRole::Password | FieldRole::Scripted) {
+            if field.is_secret {
                 secret.push(field.name.clone());
             }
             pairs.push((field.name, value));
@@ -185,20 +187,36 @@ fn with_reason(o: AuthorizationOutcome, why: &str) -> AuthorizationOutcome {
     }
 }
 
+/// What a form field is sent with.
 #[derive(Debug)]
-enum FieldRole {
+enum FieldValue {
+    /// The configured username.
     Username,
+    /// The configured password, put in when the form is sent.
     Password,
-    Keep,
-    /// A login script's value: sent as given, redacted in transcripts.
-    Scripted,
+    /// What the page gave it: a hidden field, a preset option, a button's value.
+    Page(String),
+    /// A login script's value: sent as given, redacted in transcripts. It may be a password or
+    /// a one-time code, so it stays a secret until the request is built.
+    Scripted(Secret),
 }
 
 #[derive(Debug)]
 struct Field {
     name: String,
-    value: String,
-    role: FieldRole,
+    value: FieldValue,
+    /// Redacted in transcripts: the password and a script's values.
+    is_secret: bool,
+}
+
+impl Field {
+    fn page(name: String, value: String) -> Field {
+        Field {
+            name,
+            value: FieldValue::Page(value),
+            is_secret: false,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -310,8 +328,8 @@ fn scripted_form(html: &Html, script: &ScriptPage, url: &Url) -> Result<FoundFor
         if let Some((_, _, v)) = targets.iter().find(|(t, _, _)| t.id() == e.id()) {
             fields.push(Field {
                 name,
-                value: v.expose().to_string(),
-                role: FieldRole::Scripted,
+                value: FieldValue::Scripted(v.clone()),
+                is_secret: true,
             });
             continue;
         }
@@ -323,20 +341,15 @@ fn scripted_form(html: &Html, script: &ScriptPage, url: &Url) -> Result<FoundFor
             "select" => selected_option(&e),
             _ => e.value().attr("value").unwrap_or("").to_string(),
         };
-        fields.push(Field {
-            name,
-            value,
-            role: FieldRole::Keep,
-        });
+        fields.push(Field::page(name, value));
     }
     if let Some(b) = button.or(first_submit)
         && let Some(name) = b.value().attr("name").filter(|n| !n.is_empty())
     {
-        fields.push(Field {
-            name: name.to_string(),
-            value: b.value().attr("value").unwrap_or("").to_string(),
-            role: FieldRole::Keep,
-        });
+        fields.push(Field::page(
+            name.to_string(),
+            b.value().attr("value").unwrap_or("").to_string(),
+        ));
     }
     Ok(FoundForm {
         action: form.value().attr("action").map(str::to_string),
@@ -385,27 +398,32 @@ fn pick_form(html: &Html) -> Option<FoundForm> {
             if name.is_empty() || e.value().attr("disabled").is_some() {
                 continue;
             }
-            let role = if ty == "password" {
-                FieldRole::Password
-            } else if is_login
+            let is_username = is_login
                 && !username_taken
                 && matches!(ty.as_str(), "text" | "email" | "tel" | "")
-                && tag == "input"
-            {
+                && tag == "input";
+            let value = if ty == "password" {
+                FieldValue::Password
+            } else if is_username {
                 username_taken = true;
-                FieldRole::Username
-            } else {
-                FieldRole::Keep
-            };
-            if matches!(ty.as_str(), "checkbox" | "radio") && e.value().attr("checked").is_none() {
+                FieldValue::Username
+            } else if matches!(ty.as_str(), "checkbox" | "radio")
+                && e.value().attr("checked").is_none()
+            {
                 continue;
-            }
-            let value = match tag {
-                "textarea" => e.text().collect(),
-                "select" => selected_option(e),
-                _ => e.value().attr("value").unwrap_or("").to_string(),
+            } else {
+                FieldValue::Page(match tag {
+                    "textarea" => e.text().collect(),
+                    "select" => selected_option(e),
+                    _ => e.value().attr("value").unwrap_or("").to_string(),
+                })
             };
-            fields.push(Field { name, value, role });
+            let is_secret = matches!(value, FieldValue::Password);
+            fields.push(Field {
+                name,
+                value,
+                is_secret,
+            });
         }
         let method_post = form
             .value()
@@ -414,11 +432,7 @@ fn pick_form(html: &Html) -> Option<FoundForm> {
         let action = form.value().attr("action").map(str::to_string);
         if is_login {
             if let Some((n, v)) = first_submit.filter(|(n, _)| !n.is_empty()) {
-                fields.push(Field {
-                    name: n,
-                    value: v,
-                    role: FieldRole::Keep,
-                });
+                fields.push(Field::page(n, v));
             }
             return Some(FoundForm {
                 action,
@@ -431,11 +445,7 @@ fn pick_form(html: &Html) -> Option<FoundForm> {
             && let Some((n, v)) = approve_button
         {
             if !n.is_empty() {
-                fields.push(Field {
-                    name: n,
-                    value: v,
-                    role: FieldRole::Keep,
-                });
+                fields.push(Field::page(n, v));
             }
             consent = Some(FoundForm {
                 action,
@@ -477,13 +487,23 @@ fn selected_option(e: &ElementRef) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::config::PageScript;
     use super::super::script::Script;
     use super::*;
-    use crate::config::PageScript;
     use std::collections::BTreeMap;
 
     fn page(html: &str) -> Html {
         Html::parse_document(html)
+    }
+
+    /// A field's value as sent, with placeholders for the configured user.
+    fn sent(f: &Field) -> String {
+        match &f.value {
+            FieldValue::Username => "{username}".into(),
+            FieldValue::Password => "{password}".into(),
+            FieldValue::Page(v) => v.clone(),
+            FieldValue::Scripted(v) => v.expose().to_string(),
+        }
     }
 
     #[test]
@@ -499,15 +519,15 @@ mod tests {
         let roles: Vec<(String, String)> = f
             .fields
             .iter()
-            .map(|x| (x.name.clone(), format!("{:?}", x.role)))
+            .map(|x| (x.name.clone(), format!("{:?}", x.value)))
             .collect();
         assert_eq!(
             roles,
             vec![
-                ("csrf".into(), "Keep".into()),
+                ("csrf".into(), "Page(\"t1\")".into()),
                 ("email".into(), "Username".into()),
                 ("pw".into(), "Password".into()),
-                ("op".into(), "Keep".into()),
+                ("op".into(), "Page(\"signin\")".into()),
             ]
         );
     }
@@ -523,7 +543,7 @@ mod tests {
         assert!(!f.is_login);
         let last = f.fields.last().expect("the button");
         assert_eq!(
-            (last.name.as_str(), last.value.as_str()),
+            (last.name.as_str(), sent(last).as_str()),
             ("decision", "approve")
         );
         assert!(pick_form(&page("<p>Something went wrong</p>")).is_none());
@@ -595,11 +615,8 @@ mod tests {
         let f = scripted_form(&page(TWO_FORMS), page_script, &url).expect("a form");
         assert_eq!(f.action.as_deref(), Some("/u/login"));
         assert!(f.method_post && !f.is_login);
-        let pairs: Vec<(String, String)> = f
-            .fields
-            .iter()
-            .map(|x| (x.name.clone(), x.value.clone()))
-            .collect();
+        let pairs: Vec<(String, String)> =
+            f.fields.iter().map(|x| (x.name.clone(), sent(x))).collect();
         assert_eq!(
             pairs,
             vec![
@@ -609,6 +626,8 @@ mod tests {
                 ("action".to_string(), "default".to_string()),
             ]
         );
+        // A script's values print redacted.
+        assert!(!format!("{f:?}").contains("123456"), "{f:?}");
     }
 
     #[test]

@@ -24,7 +24,7 @@ use super::{
     redirect_outcome,
 };
 use crate::client::http::Http;
-use crate::client::redact::redact_text;
+use crate::client::redact::{redact_text, redact_url};
 
 /// A person at the keyboard and a browser.
 #[derive(Debug)]
@@ -316,8 +316,8 @@ fn request_url(host: Option<&str>, target: &str, fallback: &Url) -> Option<Url> 
 const RECEIVED_PAGE: &str = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Login received</title></head>\n<body><h1>Login received</h1><p>The conformance harness received the redirect. You can close this window and return to the terminal.</p></body></html>\n";
 const NOT_FOUND_PAGE: &str = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Not found</title></head>\n<body><p>Not found.</p></body></html>\n";
 
-/// What a person (or a login command) answered.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What a person (or a login command) answered. `Debug` redacts the authorization code.
+#[derive(Clone, PartialEq, Eq)]
 pub(super) enum Answer {
     /// The address the browser ended on.
     Redirect(Url),
@@ -327,6 +327,20 @@ pub(super) enum Answer {
     Empty,
     /// Neither a URL nor `page`.
     Garbage,
+}
+
+impl std::fmt::Debug for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Answer::Redirect(u) => f
+                .debug_tuple("Redirect")
+                .field(&redact_url(u.as_str()))
+                .finish(),
+            Answer::Page(reason) => f.debug_tuple("Page").field(reason).finish(),
+            Answer::Empty => f.write_str("Empty"),
+            Answer::Garbage => f.write_str("Garbage"),
+        }
+    }
 }
 
 /// Reads one answer: a URL (http, https, or the scheme of one of `stop_at`), `page` with an
@@ -459,6 +473,11 @@ mod tests {
             Answer::Page("Invalid redirect URI".into())
         );
         assert_eq!(parse_answer("   ", &stop), Answer::Empty);
+        let with_code = parse_answer(
+            "http://127.0.0.1:33418/callback?code=c0de-c0de-c0de-c0de",
+            &stop,
+        );
+        assert!(!format!("{with_code:?}").contains("c0de-c0de-c0de-c0de"));
         assert_eq!(parse_answer("pages are fun", &stop), Answer::Garbage);
         assert_eq!(parse_answer("yes", &stop), Answer::Garbage);
         assert_eq!(parse_answer("hello: world", &stop), Answer::Garbage);

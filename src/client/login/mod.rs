@@ -8,10 +8,12 @@
 
 pub mod browser;
 pub mod command;
+pub mod config;
 pub mod form;
 pub mod manual;
 pub mod script;
 
+use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,14 +21,14 @@ use futures::future::LocalBoxFuture;
 use url::Url;
 
 use super::http::{Http, TransportError};
-use super::redact::{Secret, redact_url};
-use crate::config::{DriverKind, Login};
+use super::redact::{Secret, is_secret_name, redact, redact_url};
 
+pub use config::{DriverKind, Login, PageScript};
 pub use form::FormDriver;
 pub use script::Script;
 
-/// Where an authorization attempt ended.
-#[derive(Debug, Clone)]
+/// Where an authorization attempt ended. `Debug` redacts the authorization code.
+#[derive(Clone)]
 pub enum AuthorizationOutcome {
     /// The AS redirected to the redirect URI: `code`, `state`, `iss` or `error` are in `params`.
     Redirect {
@@ -39,6 +41,40 @@ pub enum AuthorizationOutcome {
         status: u16,
         reason: String,
     },
+}
+
+impl fmt::Debug for AuthorizationOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AuthorizationOutcome::Redirect { location, params } => {
+                let params: Vec<(&str, String)> = params
+                    .iter()
+                    .map(|(k, v)| {
+                        let shown = if is_secret_name(k) {
+                            redact(v)
+                        } else {
+                            v.clone()
+                        };
+                        (k.as_str(), shown)
+                    })
+                    .collect();
+                f.debug_struct("Redirect")
+                    .field("location", &redact_url(location.as_str()))
+                    .field("params", &params)
+                    .finish()
+            }
+            AuthorizationOutcome::Page {
+                url,
+                status,
+                reason,
+            } => f
+                .debug_struct("Page")
+                .field("url", &redact_url(url.as_str()))
+                .field("status", status)
+                .field("reason", reason)
+                .finish(),
+        }
+    }
 }
 
 impl AuthorizationOutcome {
@@ -235,4 +271,33 @@ pub fn is_redirect_uri(location: &Url, redirect_uri: &Url) -> bool {
         && location.host_str() == redirect_uri.host_str()
         && location.port_or_known_default() == redirect_uri.port_or_known_default()
         && location.path() == redirect_uri.path()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_outcome_prints_its_code_redacted() {
+        let code = "SplxlOBeZQQYbYS6WxSbIA-long-code";
+        let location = Url::parse(&format!(
+            "http://127.0.0.1:33418/callback?code={code}&state=xyz"
+        ))
+        .expect("url");
+        let outcome = redirect_outcome(location);
+        assert_eq!(
+            outcome.code().map(|c| c.expose().to_string()).as_deref(),
+            Some(code)
+        );
+        let shown = format!("{outcome:?}");
+        assert!(!shown.contains(code), "{shown}");
+        assert!(shown.contains("xyz"), "{shown}");
+        assert!(!outcome.describe().contains(code));
+        let page = AuthorizationOutcome::Page {
+            url: Url::parse(&format!("https://as.example/error?code={code}")).expect("url"),
+            status: 400,
+            reason: "an error status".into(),
+        };
+        assert!(!format!("{page:?}").contains(code));
+    }
 }

@@ -5,8 +5,8 @@
 use regex::Regex;
 use url::Url;
 
+use super::config::{PageScript, expand};
 use crate::client::redact::Secret;
-use crate::config::{PageScript, expand};
 
 /// The profile's page scripts, with their patterns compiled and their values resolved.
 #[derive(Debug, Clone, Default)]
