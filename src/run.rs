@@ -469,6 +469,8 @@ pub fn transport(
         verbose,
         ca_cert_pem,
         hosts,
+        max_wait: crate::client::ratelimit::DEFAULT_MAX_WAIT,
+        pace: None,
     })
     .map_err(|e| match ca_path {
         Some(path) => RunError::Usage(format!("{}: {e}", path.display())),
