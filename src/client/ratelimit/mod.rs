@@ -4,7 +4,7 @@
 //! a second effect. What it cannot wait for ends the request with [`RateLimited`], which is
 //! the harness's problem, never the target's failure.
 //!
-//! Every fork of a transport shares one [`Ledger`]: requests, limits and waits per endpoint
+//! Every fork of a transport shares one ledger: requests, limits and waits per endpoint
 //! ([`RequestStats`]), and the optional [`Pace`].
 
 mod hints;
