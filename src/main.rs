@@ -25,9 +25,9 @@ fn main() -> ExitCode {
     };
     let verbose = matches!(&cli.command, Some(Command::Run(r)) if r.verbose) || cli.run.verbose;
     let filter = if verbose {
-        "warn,reference_server=error,rustls_platform_verifier=off,exchange=info"
+        "warn,reference_server=error,rustls_platform_verifier=off,rate_limit=info,exchange=info"
     } else {
-        "warn,reference_server=error,rustls_platform_verifier=off"
+        "warn,reference_server=error,rustls_platform_verifier=off,rate_limit=info"
     };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)

@@ -269,6 +269,8 @@ fn http_for(hosts: mcp_oauth_conformance::client::hosts::AllowedHosts) -> Http {
         verbose: false,
         ca_cert_pem: None,
         hosts,
+        max_wait: mcp_oauth_conformance::client::ratelimit::DEFAULT_MAX_WAIT,
+        pace: None,
     })
     .expect("client")
 }

@@ -1,7 +1,7 @@
 //! The one HTTP transport every request goes through: limits (timeout, body cap, no automatic
-//! redirects) and a redacted transcript of every exchange.
+//! redirects), rate limits waited for ([`super::ratelimit`]) and a redacted transcript of
+//! every exchange.
 
-use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -11,10 +11,11 @@ use serde_json::Value;
 use url::Url;
 
 use super::hosts::AllowedHosts;
+use super::ratelimit::{self, Endpoint, Pace, RateLimited, RateLimits};
+pub use super::ratelimit::{RequestStats, Retry};
 use super::redact;
-
-/// How much of a body a transcript keeps.
-const EXCERPT_CHARS: usize = 1500;
+pub use super::transcript::Exchange;
+use super::transcript::{excerpt_body, excerpt_request};
 
 #[derive(Debug, Clone)]
 pub struct Limits {
@@ -72,6 +73,9 @@ pub enum TransportError {
         host: String,
         allowed: String,
     },
+    /// The server limits its rate, and the transport could not wait or send again.
+    #[error("{0}")]
+    RateLimited(RateLimited),
     /// The transport could not be set up (before any request).
     #[error("{0}")]
     Setup(String),
@@ -81,52 +85,6 @@ pub enum TransportError {
         url: String,
         reason: String,
     },
-}
-
-/// One request and its response, redacted, as transcripts show it.
-#[derive(Debug, Clone)]
-pub struct Exchange {
-    pub method: String,
-    pub url: String,
-    pub request_headers: Vec<(String, String)>,
-    pub request_body: Option<String>,
-    pub status: Option<u16>,
-    pub response_headers: Vec<(String, String)>,
-    pub response_body: Option<String>,
-    pub error: Option<String>,
-    pub elapsed: Duration,
-}
-
-impl fmt::Display for Exchange {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "> {} {}", self.method, self.url)?;
-        for (k, v) in &self.request_headers {
-            writeln!(f, "> {k}: {v}")?;
-        }
-        if let Some(b) = &self.request_body {
-            writeln!(f, ">")?;
-            for line in b.lines() {
-                writeln!(f, "> {line}")?;
-            }
-        }
-        match (&self.status, &self.error) {
-            (Some(s), _) => {
-                writeln!(f, "< {s}")?;
-                for (k, v) in &self.response_headers {
-                    writeln!(f, "< {k}: {v}")?;
-                }
-                if let Some(b) = &self.response_body {
-                    writeln!(f, "<")?;
-                    for line in b.lines() {
-                        writeln!(f, "< {line}")?;
-                    }
-                }
-            }
-            (None, Some(e)) => writeln!(f, "! {e}")?,
-            (None, None) => writeln!(f, "! no response")?,
-        }
-        Ok(())
-    }
 }
 
 /// A response whose body has been read (up to the cap).
@@ -204,6 +162,9 @@ pub struct Request {
     /// Form fields whose values transcripts redact besides the usual secret names (a login
     /// form's password field, whatever it is called; a login script's values).
     pub secret_fields: Vec<String>,
+    /// What to do when the server answers "slow down"; `None`: [`Retry::default_for`] the
+    /// method.
+    pub retry: Option<Retry>,
 }
 
 #[derive(Debug, Clone)]
@@ -224,7 +185,15 @@ impl Request {
             headers: Vec::new(),
             body: None,
             secret_fields: Vec::new(),
+            retry: None,
         }
+    }
+
+    /// Says whether the request may be sent again after a rate limit: [`Retry::Idempotent`]
+    /// for a POST without side effects, [`Retry::Never`] where the limit is the answer sought.
+    pub fn retry(mut self, retry: Retry) -> Self {
+        self.retry = Some(retry);
+        self
     }
 
     /// Marks a form field as secret in transcripts.
@@ -266,7 +235,8 @@ impl Request {
     }
 }
 
-/// The transport. Cloning shares the connection pool and the transcript.
+/// The transport. Cloning shares the connection pool, the transcript and the rate-limit wait
+/// budget (one scenario); [`Http::fork`] starts a new transcript and budget.
 #[derive(Clone)]
 pub struct Http {
     client: reqwest::Client,
@@ -274,6 +244,9 @@ pub struct Http {
     transcript: Arc<Mutex<Vec<Exchange>>>,
     verbose: bool,
     hosts: AllowedHosts,
+    rate_limits: RateLimits,
+    /// Rate limits come back as responses, whatever a request is marked.
+    limits_are_answers: bool,
 }
 
 /// How the transport is set up.
@@ -286,6 +259,11 @@ pub struct HttpOptions {
     pub ca_cert_pem: Option<Vec<u8>>,
     /// The only hosts requests may go to.
     pub hosts: AllowedHosts,
+    /// The longest one scenario waits for rate limits, all waits together
+    /// ([`ratelimit::DEFAULT_MAX_WAIT`] unless configured).
+    pub max_wait: Duration,
+    /// A minimum interval between request starts per URL; `None`: as fast as the run goes.
+    pub pace: Option<Pace>,
 }
 
 fn setup_error(reason: String) -> TransportError {
@@ -300,6 +278,8 @@ impl Http {
             verbose,
             ca_cert_pem: None,
             hosts: AllowedHosts::any(),
+            max_wait: ratelimit::DEFAULT_MAX_WAIT,
+            pace: None,
         })
     }
 
@@ -309,6 +289,8 @@ impl Http {
             verbose,
             ca_cert_pem,
             hosts,
+            max_wait,
+            pace,
         } = o;
         let mut builder = reqwest::Client::builder();
         if let Some(pem) = ca_cert_pem {
@@ -334,6 +316,8 @@ impl Http {
             transcript: Arc::new(Mutex::new(Vec::new())),
             verbose,
             hosts,
+            rate_limits: RateLimits::new(max_wait, pace),
+            limits_are_answers: false,
         })
     }
 
@@ -342,7 +326,8 @@ impl Http {
         &self.hosts
     }
 
-    /// The same connection pool and limits with a fresh, separate transcript.
+    /// The same connection pool, limits and request counts with a fresh, separate transcript
+    /// and rate-limit wait budget: one per scenario.
     pub fn fork(&self) -> Self {
         Http {
             client: self.client.clone(),
@@ -350,7 +335,23 @@ impl Http {
             transcript: Arc::new(Mutex::new(Vec::new())),
             verbose: self.verbose,
             hosts: self.hosts.clone(),
+            rate_limits: self.rate_limits.fork(),
+            limits_are_answers: false,
         }
+    }
+
+    /// This transport (same transcript and budget) handing 429s and 503s back as responses
+    /// instead of waiting, for the scenarios that provoke a limit to see it (TOK-10).
+    pub fn rate_limits_as_answers(&self) -> Self {
+        Http {
+            limits_are_answers: true,
+            ..self.clone()
+        }
+    }
+
+    /// Requests, rate limits and waits per endpoint, over every fork of this transport.
+    pub fn stats(&self) -> RequestStats {
+        self.rate_limits.stats()
     }
 
     pub fn limits(&self) -> &Limits {
@@ -374,8 +375,39 @@ impl Http {
         }
     }
 
-    /// Sends one request; never follows redirects.
+    /// Sends one request; never follows redirects. A "slow down" answer is waited for and the
+    /// request sent again as its [`Retry`] allows; each sending is in the transcript.
     pub async fn send(&self, req: Request) -> Result<Response, TransportError> {
+        let retry = match req.retry {
+            _ if self.limits_are_answers => Retry::Never,
+            Some(r) => r,
+            None => Retry::default_for(&req.method),
+        };
+        let endpoint = Endpoint::of(&req.method, &req.url);
+        let mut retries = 0;
+        loop {
+            self.rate_limits.ledger().pace(&endpoint).await;
+            let resp = self.send_once(&req, &endpoint).await?;
+            let Some(delay) = ratelimit::slow_down(resp.status, &resp.headers, retries) else {
+                return Ok(resp);
+            };
+            let limits = &self.rate_limits;
+            match limits
+                .wait_for(retry, &endpoint, resp.status, delay, retries)
+                .await
+            {
+                Ok(true) => retries += 1,
+                Ok(false) => return Ok(resp),
+                Err(e) => return Err(TransportError::RateLimited(e)),
+            }
+        }
+    }
+
+    async fn send_once(
+        &self,
+        req: &Request,
+        endpoint: &Endpoint,
+    ) -> Result<Response, TransportError> {
         let started = Instant::now();
         let method = req.method.to_string();
         let url_text = req.url.to_string();
@@ -418,15 +450,18 @@ impl Http {
         for (k, v) in &req.headers {
             builder = builder.header(k, v);
         }
-        builder = match req.body {
-            Some(Body::Form(pairs)) => builder.form(&pairs),
-            Some(Body::Json(v)) => builder.json(&v),
+        builder = match &req.body {
+            Some(Body::Form(pairs)) => builder.form(pairs),
+            Some(Body::Json(v)) => builder.json(v),
             Some(Body::Raw {
                 content_type,
                 bytes,
-            }) => builder.header("content-type", content_type).body(bytes),
+            }) => builder
+                .header("content-type", content_type)
+                .body(bytes.clone()),
             None => builder,
         };
+        self.rate_limits.ledger().sent(endpoint);
 
         let result = self.read(builder, &method, &url_text, &req.url).await;
         exchange.elapsed = started.elapsed();
@@ -547,54 +582,6 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     out
 }
 
-fn truncate(s: &str) -> String {
-    if s.chars().count() <= EXCERPT_CHARS {
-        return s.to_string();
-    }
-    let cut: String = s.chars().take(EXCERPT_CHARS).collect();
-    format!("{cut}… [{} more bytes]", s.len() - cut.len())
-}
-
-fn excerpt_request(body: &Body, secret_fields: &[String]) -> String {
-    match body {
-        Body::Form(pairs) => {
-            let encoded = url::form_urlencoded::Serializer::new(String::new())
-                .extend_pairs(pairs.iter().map(|(k, v)| {
-                    if secret_fields.contains(k) {
-                        (k.clone(), redact::redact(v))
-                    } else {
-                        (k.clone(), v.clone())
-                    }
-                }))
-                .finish();
-            truncate(&redact::redact_form(&encoded))
-        }
-        Body::Json(v) => {
-            let mut v = v.clone();
-            redact::redact_json(&mut v);
-            truncate(&v.to_string())
-        }
-        Body::Raw { bytes, .. } => truncate(&redact::redact_text(&String::from_utf8_lossy(bytes))),
-    }
-}
-
-fn excerpt_body(body: &[u8]) -> String {
-    match serde_json::from_slice::<Value>(body) {
-        Ok(mut v) => {
-            redact::redact_json(&mut v);
-            truncate(&v.to_string())
-        }
-        Err(_) => {
-            let text = String::from_utf8_lossy(body);
-            if text.contains('=') && !text.contains(['<', ' ', '\n']) {
-                truncate(&redact::redact_form(&text))
-            } else {
-                truncate(&redact::redact_text(&text))
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -611,17 +598,5 @@ mod tests {
         );
         let other = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
         assert_eq!(certificate_problem(&other), None);
-    }
-
-    #[test]
-    fn marked_form_fields_are_redacted_whatever_their_name() {
-        let body = Body::Form(vec![
-            ("login".into(), "alice".into()),
-            ("pw".into(), "wonderland-secret".into()),
-        ]);
-        let text = excerpt_request(&body, &["pw".to_string()]);
-        assert!(text.contains("login=alice"), "{text}");
-        assert!(!text.contains("wonderland-secret"), "{text}");
-        assert!(!excerpt_request(&body, &[]).contains("login=x"));
     }
 }

@@ -16,11 +16,27 @@ use serde_json::{Value, json};
 use url::Url;
 
 use super::http::{Http, Request, Response, TransportError};
+use super::ratelimit::Retry;
 use super::redact::Secret;
 
 pub const META_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
 pub const META_CAPABILITIES: &str = "io.modelcontextprotocol/clientCapabilities";
 pub const META_CLIENT_INFO: &str = "io.modelcontextprotocol/clientInfo";
+
+/// MCP methods that change nothing on the server, so a rate-limited one may be sent again
+/// (a tool call may have effects: it is sent again only after a 429).
+const WITHOUT_SIDE_EFFECTS: &[&str] = &[
+    "initialize",
+    "notifications/initialized",
+    "server/discover",
+    "ping",
+    "tools/list",
+    "resources/list",
+    "resources/templates/list",
+    "resources/read",
+    "prompts/list",
+    "prompts/get",
+];
 
 /// The MCP specification revisions the harness speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -259,6 +275,9 @@ impl McpClient {
             obj.insert("id".into(), json!(id));
         }
         let mut http_req = Request::post(url);
+        if WITHOUT_SIDE_EFFECTS.contains(&req.method.as_str()) {
+            http_req = http_req.retry(Retry::Idempotent);
+        }
         for (k, v) in headers {
             http_req = http_req.header(&k, &v);
         }

@@ -7,6 +7,7 @@ use url::Url;
 use super::params::TamperedJson;
 
 use super::http::{Http, Request, Response, TransportError};
+use super::ratelimit::Retry;
 use super::redact::Secret;
 
 /// Client metadata to register. Valid by construction; changed only through
@@ -99,10 +100,12 @@ impl Registration {
     }
 
     pub async fn send(&self, http: &Http, endpoint: &Url) -> Result<Response, TransportError> {
+        // Registering again only makes another client: safe to send again after a limit.
         http.send(
             Request::post(endpoint.clone())
                 .header("accept", "application/json")
-                .json(self.body.to_value()),
+                .json(self.body.to_value())
+                .retry(Retry::Idempotent),
         )
         .await
     }

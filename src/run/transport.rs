@@ -82,6 +82,8 @@ impl TransportSettings {
             verbose: self.verbose,
             ca_cert_pem: self.ca_cert.as_ref().map(|(_, pem)| pem.clone()),
             hosts,
+            max_wait: crate::client::ratelimit::DEFAULT_MAX_WAIT,
+            pace: None,
         })
         .map_err(|e| match &self.ca_cert {
             Some((path, _)) => RunError::Usage(format!("{}: {e}", path.display())),
