@@ -87,7 +87,7 @@ Feature: Authorization endpoint (OAuth 2.1 §4.1.1, §4.1.2; RFC 9207)
     When the client requests authorization with response_type set to "token"
     Then the implicit grant is refused with "unsupported_response_type" and no token (AUTHZ-06)
 
-  @AUTHZ-07 @must
+  @AUTHZ-07 @should
   Scenario Outline: AUTHZ-07 A repeated parameter is refused with invalid_request (<param>)
     When the client requests authorization with <param> sent twice
     Then the authorization is refused with "invalid_request" and no code (AUTHZ-07)

@@ -38,7 +38,7 @@ Feature: Authorization code redemption (OAuth 2.1 §4.1.3)
     And the second client redeems the code
     Then the token request is refused with "invalid_grant" (CODE-05)
 
-  @CODE-06 @must
+  @CODE-06 @should
   Scenario: CODE-06 A redirect_uri that differs from the authorization request is refused
     When the client obtains an authorization code
     And the client redeems the code with redirect_uri set to another loopback URI

@@ -40,7 +40,7 @@ Feature: PKCE (RFC 7636, OAuth 2.1 §4.1)
     Then the token request is refused with "invalid_request" or "invalid_grant" (PKCE-07)
 
   # The challenge is made from the malformed verifier, so only the grammar check can refuse it.
-  @PKCE-08 @must
+  @PKCE-08 @should
   Scenario Outline: PKCE-08 A code_verifier that breaks the grammar is refused (<case>)
     When the client obtains an authorization code for a code_verifier of <case>
     And the client redeems the code
@@ -91,7 +91,7 @@ Feature: PKCE (RFC 7636, OAuth 2.1 §4.1)
     And the client redeems the code issued without a challenge with a code_verifier
     Then the token request is refused with "invalid_request" (PKCE-10)
 
-  @PKCE-11 @must
+  @PKCE-11 @should
   Scenario: PKCE-11 A code_challenge_method the AS accepts is advertised (plain)
     When the client requests authorization with code_challenge_method plain and the verifier as code_challenge
     Then the authorization is refused, or plain is advertised (PKCE-11)

@@ -20,7 +20,7 @@ Feature: Dynamic client registration (RFC 7591)
     When the client registers a public client with redirect_uris set to "not a uri"
     Then the registration is refused with 400 and a JSON error
 
-  @DCR-06 @must
+  @DCR-06 @should
   Scenario Outline: DCR-06 A bad redirect URI is refused with invalid_redirect_uri (<case>)
     When the client registers a public client with redirect_uris set to "<redirect_uri>"
     Then the registration is refused with "invalid_redirect_uri" (DCR-06)
@@ -63,7 +63,7 @@ Feature: Dynamic client registration (RFC 7591)
     When the client registers a public client
     Then the response holds no client_secret (DCR-04)
 
-  @DCR-08 @must
+  @DCR-08 @should
   Scenario Outline: DCR-08 Invalid metadata is refused with invalid_client_metadata or replaced (<case>)
     When the client registers a public client with the metadata <members>
     Then the registration is refused with invalid_client_metadata, or the response shows a valid value for <members> (DCR-08)

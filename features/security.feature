@@ -7,7 +7,7 @@ Feature: Transport security (OAuth 2.1 §1.5, MCP security considerations)
     When the client looks for AS metadata at every well-known URL in order
     Then every URL of the discovery chain is https, or http on a loopback host
 
-  @SEC-02 @must
+  @SEC-02 @should
   Scenario Outline: SEC-02 A redirect URI that is neither localhost nor https is not registered (<case>)
     Given the authorization server offers dynamic client registration
     When the client registers a public client with redirect_uris set to "<redirect_uri>"

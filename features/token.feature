@@ -33,7 +33,7 @@ Feature: The token endpoint (OAuth 2.1 §3.2)
       | foo      |
 
   # A real code, so that only the repeated parameter can be wrong with the request.
-  @TOK-04 @must
+  @TOK-04 @should
   Scenario: TOK-04 A repeated token request parameter gets invalid_request
     When the client obtains an authorization code
     And the client redeems the code with grant_type sent twice
@@ -50,7 +50,7 @@ Feature: The token endpoint (OAuth 2.1 §3.2)
     When the client redeems a made-up code with a wrong client secret
     Then the token request is refused with 401 invalid_client and a Basic challenge (TOK-06)
 
-  @TOK-07 @must
+  @TOK-07 @should
   Scenario: TOK-07 Two client authentication methods in one request get invalid_request
     Given a confidential client registered with "client_secret_basic"
     When the client redeems a made-up code with its secret both in the Authorization header and in the body

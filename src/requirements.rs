@@ -43,6 +43,28 @@ impl fmt::Display for Severity {
     }
 }
 
+/// What a violation costs: the reports say which failures put something at risk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Impact {
+    /// Something is granted that must not be: a token, a code, access.
+    Security,
+    /// A client that follows the specifications breaks.
+    Interop,
+    /// Neither.
+    Hygiene,
+}
+
+impl fmt::Display for Impact {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Impact::Security => "security",
+            Impact::Interop => "interop",
+            Impact::Hygiene => "hygiene",
+        })
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Requirement {
@@ -52,12 +74,18 @@ pub struct Requirement {
     /// The level as the catalogue states it (it may differ by revision).
     pub level: String,
     pub severity: Severity,
+    /// What a violation costs.
+    pub impact: Impact,
     /// Revisions whose grade differs from `severity` (ASM-08 is a SHOULD before 2025-11-25).
     #[serde(default)]
     pub severity_by_revision: BTreeMap<String, Severity>,
     /// The party the rule binds: AS, RS, MCP-AS (2025-03-26), Proxy.
     pub binds: String,
     pub sources: String,
+    /// The normative text, verbatim from one of `sources` ("…" where shortened), addressed to
+    /// the party the rule binds where the specifications have such text; "(paraphrase) " marks
+    /// the catalogue's own words.
+    pub quote: String,
     pub revisions: Vec<String>,
     /// What a black-box test needs, as the catalogue states it (see [`Login`]).
     pub login: String,
@@ -325,8 +353,59 @@ mod tests {
     fn bad_registries_are_errors() {
         assert!(parse("[X-01]\ntext = 1").is_err());
         assert!(
-            parse("[X-01]\ntext='t'\nlevel='MUST'\nseverity='must'\nbinds='AS'\nsources='s'\nrevisions=['1999-01-01']\nlogin='N'")
+            parse("[X-01]\ntext='t'\nlevel='MUST'\nseverity='must'\nimpact='interop'\nbinds='AS'\nsources='s'\nquote='q'\nrevisions=['1999-01-01']\nlogin='N'")
                 .is_err()
+        );
+    }
+
+    #[test]
+    fn every_requirement_has_an_impact_and_a_quote() {
+        let r = registry().expect("requirements.toml parses");
+        for (id, req) in r {
+            assert!(!req.quote.trim().is_empty(), "{id}: empty quote");
+            let quote = req.quote.trim_start_matches("(paraphrase) ");
+            assert!(!quote.trim().is_empty(), "{id}: a paraphrase says nothing");
+            // Spec text at MUST level is uppercase (RFC 8174); a quote without any keyword is
+            // either a paraphrase or a definition, and then says so by its REQUIRED/OPTIONAL.
+            if req.severity == Severity::Must && !req.quote.starts_with("(paraphrase) ") {
+                assert!(
+                    ["MUST", "REQUIRED", "SHALL"]
+                        .iter()
+                        .any(|k| quote.contains(k)),
+                    "{id}: graded must, but the quote states no MUST: {quote}"
+                );
+            }
+            if req.level.starts_with("SHOULD (derived)") {
+                assert_ne!(
+                    req.severity,
+                    Severity::Must,
+                    "{id}: a derived rule is graded must"
+                );
+                assert!(
+                    req.level.starts_with("SHOULD (derived): "),
+                    "{id}: a derived level says why: {}",
+                    req.level
+                );
+            }
+        }
+        assert_eq!(r["PKCE-06"].impact, Impact::Security);
+        assert_eq!(r["PRM-08"].impact, Impact::Interop);
+        assert_eq!(
+            r["PKCE-08"].severity,
+            Severity::Should,
+            "the verifier grammar binds the client"
+        );
+        // Without the field, or with a value outside the three, the catalogue does not parse.
+        let base = "[X-01]\ntext='t'\nlevel='MUST'\nseverity='must'\nbinds='AS'\nsources='s'\nrevisions=['2025-11-25']\nlogin='N'\n";
+        assert!(parse(&format!("{base}impact='interop'\nquote='q'")).is_ok());
+        assert!(parse(&format!("{base}quote='q'")).is_err(), "no impact");
+        assert!(
+            parse(&format!("{base}impact='interop'")).is_err(),
+            "no quote"
+        );
+        assert!(
+            parse(&format!("{base}impact='fatal'\nquote='q'")).is_err(),
+            "unknown impact"
         );
     }
 
