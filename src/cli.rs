@@ -155,6 +155,15 @@ pub struct RunArgs {
     /// Per-request timeout in seconds (default 10).
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout: Option<u64>,
+    /// The longest a scenario waits for rate limits (429, or 503 with Retry-After), in seconds,
+    /// all its waits together (default 120). A longer wait makes the scenario an error ("not
+    /// run: rate limited"), never a failure.
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(0..=86400))]
+    pub max_wait: Option<u64>,
+    /// Spread requests to each endpoint: at most N starts per minute (`N/min`), second (`N/s`)
+    /// or hour (`N/h`), for a target whose rate limits are known in advance.
+    #[arg(long, value_name = "N/min")]
+    pub pace: Option<crate::client::ratelimit::Pace>,
     /// The MCP revision to judge by: auto (default: the newest the target supports, learned
     /// after authorizing once), 2025-03-26, 2025-06-18, 2025-11-25 or 2026-07-28.
     #[arg(long, value_name = "REVISION|auto")]
@@ -199,6 +208,8 @@ impl Default for RunArgs {
             results: PathBuf::from("reports/results.json"),
             concurrency: None,
             timeout: None,
+            max_wait: None,
+            pace: None,
             spec: None,
             strict: false,
             verbose: false,
@@ -251,6 +262,8 @@ impl RunArgs {
             results: self.results,
             concurrency: self.concurrency.map(usize::from),
             timeout: self.timeout,
+            max_wait: self.max_wait,
+            pace: self.pace,
             spec: match self.spec {
                 Some(SpecChoice::Fixed(r)) => Some(r),
                 Some(SpecChoice::Auto) | None => None,

@@ -455,6 +455,8 @@ pub fn run(opts: &SelftestOptions) -> Result<Selftest, RunError> {
         results: PathBuf::new(),
         concurrency: None,
         timeout: None,
+        max_wait: None,
+        pace: None,
         // Defects are judged under one fixed revision, never one learned from the target.
         spec: Some(opts.spec.unwrap_or(Revision::V2025_11_25)),
         strict: false,

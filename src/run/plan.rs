@@ -34,6 +34,10 @@ pub struct RunOptions {
     pub results: PathBuf,
     pub concurrency: Option<usize>,
     pub timeout: Option<u64>,
+    /// The longest a scenario waits for rate limits, in seconds (default 120).
+    pub max_wait: Option<u64>,
+    /// At most so many request starts per endpoint and period.
+    pub pace: Option<crate::client::ratelimit::Pace>,
     pub spec: Option<Revision>,
     pub strict: bool,
     pub verbose: bool,
@@ -195,12 +199,16 @@ impl Plan {
             timeout: Duration::from_secs(profile.login.timeout_secs).max(limits.timeout),
             table: profile.login.clone(),
         };
-        let transport = TransportSettings::from_profile(
+        let mut transport = TransportSettings::from_profile(
             &profile,
             opts.ca_cert.as_deref(),
             limits,
             opts.verbose,
         )?;
+        if let Some(secs) = opts.max_wait {
+            transport.max_wait = Duration::from_secs(secs);
+        }
+        transport.pace = opts.pace;
         let reports = Reports {
             junit: opts.junit,
             json: opts.json,
@@ -344,6 +352,8 @@ mod tests {
             results: dir.join("results.json"),
             concurrency: None,
             timeout: None,
+            max_wait: None,
+            pace: None,
             spec: None,
             strict: false,
             verbose: false,

@@ -3,12 +3,14 @@
 //! client once the target's URL is known.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use url::Url;
 
 use super::error::RunError;
 use crate::client::hosts::{AllowedHosts, HostPattern};
 use crate::client::http::{Http, HttpOptions, Limits};
+use crate::client::ratelimit::{DEFAULT_MAX_WAIT, Pace};
 use crate::config::Profile;
 
 /// How the run's HTTP client is to be built.
@@ -22,6 +24,10 @@ pub struct TransportSettings {
     allowed_hosts: Option<Vec<HostPattern>>,
     /// Extra CA certificates (PEM), and the file they were read from.
     ca_cert: Option<(PathBuf, Vec<u8>)>,
+    /// The longest one scenario waits for rate limits, all its waits together.
+    pub max_wait: Duration,
+    /// At most so many request starts per endpoint and period (`--pace`).
+    pub pace: Option<Pace>,
 }
 
 impl TransportSettings {
@@ -59,6 +65,8 @@ impl TransportSettings {
             verbose,
             allowed_hosts,
             ca_cert,
+            max_wait: DEFAULT_MAX_WAIT,
+            pace: None,
         })
     }
 
@@ -82,8 +90,8 @@ impl TransportSettings {
             verbose: self.verbose,
             ca_cert_pem: self.ca_cert.as_ref().map(|(_, pem)| pem.clone()),
             hosts,
-            max_wait: crate::client::ratelimit::DEFAULT_MAX_WAIT,
-            pace: None,
+            max_wait: self.max_wait,
+            pace: self.pace,
         })
         .map_err(|e| match &self.ca_cert {
             Some((path, _)) => RunError::Usage(format!("{}: {e}", path.display())),
