@@ -40,6 +40,10 @@ pub struct RunOptions {
     pub json: PathBuf,
     /// The machine-readable verdicts.
     pub results: PathBuf,
+    /// The HTML report (none in the self-test's runs).
+    pub html: Option<PathBuf>,
+    /// Where the Markdown summary goes, if anywhere.
+    pub summary: report::markdown::Destinations,
     pub concurrency: Option<usize>,
     pub timeout: Option<u64>,
     pub spec: Option<Revision>,
@@ -235,6 +239,7 @@ pub async fn run(opts: RunOptions) -> Result<RunResult, RunError> {
     // Discovery before any scenario: it teaches the allowed hosts the authorization servers
     // the target names. Its failures are the discovery scenarios' to report.
     let _ = ctx.discovered().await;
+    let mut revision_reason = String::new();
     let ctx = match chosen {
         Some(r) => {
             if !opts.quiet {
@@ -250,10 +255,27 @@ pub async fn run(opts: RunOptions) -> Result<RunResult, RunError> {
                     found.revision, found.reason
                 );
             }
+            revision_reason = found.reason.to_string();
             ctx.for_revision(found.revision)
         }
     };
     let revision = ctx.revision;
+    let revision_reason = match chosen {
+        Some(_) => "chosen with --spec or the profile".to_string(),
+        None => format!("--spec auto: {}", revision_reason),
+    };
+    let target_label = match &embedded {
+        Some(_) if opts.defects.is_empty() => format!("the embedded reference server at {target}"),
+        Some(_) => format!(
+            "the embedded reference server at {target}, with the defects {}",
+            opts.defects
+                .iter()
+                .map(|d| d.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        None => target.to_string(),
+    };
     // Scenarios whose requirements do not apply to the revision are not run: they are reported
     // as skipped, with the reason.
     let (features, not_applicable) = features::split_off(features, |s| applies(s, revision));
@@ -271,6 +293,9 @@ pub async fn run(opts: RunOptions) -> Result<RunResult, RunError> {
     // Fail on an unwritable report path now, not after the run.
     create(&opts.junit)?;
     create(&opts.results)?;
+    if let Some(html) = &opts.html {
+        create(html)?;
+    }
 
     if !opts.quiet {
         eprintln!(
@@ -319,6 +344,9 @@ pub async fn run(opts: RunOptions) -> Result<RunResult, RunError> {
             opts.results.display(),
             opts.json.display()
         );
+        if let Some(html) = &opts.html {
+            crate::out!("HTML report: {}", html.display());
+        }
     }
     let exit_code = report::exit_code(&records, opts.strict);
     let results = report::results_json(&records, revision.as_str(), exit_code);
@@ -326,6 +354,18 @@ pub async fn run(opts: RunOptions) -> Result<RunResult, RunError> {
         .map_err(|e| RunError::Harness(format!("cannot render the results: {e}")))?;
     std::fs::write(&opts.results, results)
         .map_err(|e| RunError::Usage(format!("cannot write {}: {e}", opts.results.display())))?;
+    let info = report::view::RunInfo {
+        target: target_label,
+        revision: revision.as_str().into(),
+        revision_reason,
+        exit_code,
+        strict: opts.strict,
+        finished: std::time::SystemTime::now(),
+    };
+    if let Some(html) = &opts.html {
+        report::html::write(html, &records, &info).map_err(RunError::Usage)?;
+    }
+    report::markdown::write(&opts.summary, &records, &info).map_err(RunError::Usage)?;
     Ok(RunResult { records, exit_code })
 }
 
