@@ -61,7 +61,8 @@ pub fn render_within(records: &[ScenarioRecord], info: &RunInfo, limit: usize) -
         if problems.is_empty() {
             continue;
         }
-        let head = format!("\n### {title}\n\n| ID | scenario | actual |\n|---|---|---|\n");
+        let head =
+            format!("\n### {title}\n\n| verdict | ID | scenario | actual |\n|---|---|---|---|\n");
         if left_out > 0 || out.len() + head.len() > budget {
             left_out += problems.len();
             continue;
@@ -69,7 +70,8 @@ pub fn render_within(records: &[ScenarioRecord], info: &RunInfo, limit: usize) -
         out.push_str(&head);
         for p in problems {
             let row = format!(
-                "| {} | {} | {} |\n",
+                "| {} | {} | {} | {} |\n",
+                p.verdict.to_uppercase(),
                 cell(&p.id),
                 cell(&p.scenario),
                 cell(&p.one_line)
