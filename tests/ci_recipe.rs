@@ -128,3 +128,25 @@ fn the_shell_recipe_passes_on_the_exit_code_and_says_what_it_means() {
     assert_eq!(code, Some(2), "{output}");
     assert!(output.contains("usage or configuration error"), "{output}");
 }
+
+/// The recipes start with `mcp-oauth-conformance --version`: the version, and the MCP
+/// revisions the catalogue covers.
+#[test]
+fn the_version_names_the_catalogue_revisions() {
+    let out = Command::new(BIN)
+        .arg("--version")
+        .output()
+        .expect("the binary runs");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with(&format!(
+            "mcp-oauth-conformance {} (catalogue: MCP ",
+            env!("CARGO_PKG_VERSION")
+        )),
+        "{text}"
+    );
+    for r in mcp_oauth_conformance::client::mcp::Revision::ALL {
+        assert!(text.contains(r.as_str()), "{text}");
+    }
+}

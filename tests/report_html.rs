@@ -352,7 +352,7 @@ fn hostile_record() -> ScenarioRecord {
         warned: vec!["PRM-04".into()],
         transcript: vec![Exchange {
             method: "POST".into(),
-            url: format!("http://127.0.0.1:1/token?x=\"><img src=x onerror=alert(1)>"),
+            url: "http://127.0.0.1:1/token?x=\"><img src=x onerror=alert(1)>".into(),
             request_headers: vec![("content-type".into(), SCRIPT.into())],
             request_body: Some("grant_type=authorization_code".into()),
             status: Some(400),
