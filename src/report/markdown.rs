@@ -52,8 +52,9 @@ pub fn render_within(records: &[ScenarioRecord], info: &RunInfo, limit: usize) -
     let budget = limit.saturating_sub(RESERVE).max(out.len());
     let mut left_out = 0usize;
     let known_title = format!("Known failures ({} in the baseline)", view.known.len());
+    let failures: Vec<Problem> = view.failures.iter().chain(&view.errors).cloned().collect();
     let sections: [(&str, &[Problem]); 3] = [
-        ("Failures and errors", &view.failures),
+        ("Failures and errors", &failures),
         ("Warnings (SHOULD not met)", &view.warnings),
         (&known_title, &view.known),
     ];

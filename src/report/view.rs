@@ -200,7 +200,7 @@ pub struct RequirementView {
     pub scenarios: Vec<ScenarioView>,
     /// Scenarios shown in full under another ID that also test this one.
     pub also: Vec<ScenarioRef>,
-    /// Opened on load: something is wrong with it.
+    /// Opened on load: the target failed it.
     pub open: bool,
     /// Lower-case ID and text: a search that matches them shows all its scenarios.
     pub search: String,
@@ -264,7 +264,10 @@ pub struct ReportView {
     pub totals: Vec<Count>,
     /// Empty when the catalogue has no `impact` field.
     pub impacts: Vec<ImpactRow>,
+    /// Failures (the target broke a MUST).
     pub failures: Vec<Problem>,
+    /// Errors (no verdict could be reached).
+    pub errors: Vec<Problem>,
     pub warnings: Vec<Problem>,
     pub known: Vec<Problem>,
     pub areas: Vec<AreaView>,
@@ -487,18 +490,18 @@ impl ReportView {
     pub fn new(records: &[ScenarioRecord], info: &RunInfo) -> ReportView {
         let anchors = anchors(records);
         let mut failures = Vec::new();
+        let mut errors = Vec::new();
         let mut warnings = Vec::new();
         let mut known = Vec::new();
         for (r, a) in records.iter().zip(&anchors) {
             match r.verdict {
-                Verdict::Fail | Verdict::Error => failures.push(problem(r, a)),
+                Verdict::Fail => failures.push(problem(r, a)),
+                Verdict::Error => errors.push(problem(r, a)),
                 Verdict::Known => known.push(problem(r, a)),
                 _ => {}
             }
             warnings.extend(warning_problems(r, a));
         }
-        // Failures before errors: what the target broke comes first.
-        failures.sort_by_key(|p| p.verdict != "fail");
 
         // Requirement by requirement: full scenarios under their first ID, pointers elsewhere.
         let mut full: BTreeMap<String, Vec<ScenarioView>> = BTreeMap::new();
@@ -552,7 +555,7 @@ impl ReportView {
                         .map(|(label, url)| Link { label, url })
                         .collect(),
                     verdict: key(*verdict),
-                    open: matches!(verdict, Verdict::Fail | Verdict::Error),
+                    open: *verdict == Verdict::Fail,
                     scenarios,
                     also,
                     search: format!(
@@ -596,6 +599,7 @@ impl ReportView {
             verdicts: totals.iter().filter(|c| c.count > 0).cloned().collect(),
             totals,
             failures,
+            errors,
             warnings,
             known,
             areas,
