@@ -1,6 +1,7 @@
 //! Scenario records and what is made of them: the console lines, the summary by
 //! requirement, JUnit (`junit`), and the exit code.
 
+pub mod finding;
 pub mod html;
 pub mod junit;
 pub mod markdown;
