@@ -15,7 +15,7 @@ use crate::run::RunOptions;
 #[derive(Debug, Parser)]
 #[command(
     name = "mcp-oauth-conformance",
-    version,
+    version = crate::report::view::harness_version(),
     about = "Conformance tests for MCP OAuth: an MCP client that checks an MCP server and its authorization server against the specs",
     long_about = "Conformance tests for MCP OAuth.\n\n\
         Acts as an MCP client against a target MCP server and the authorization server it names, \
@@ -34,6 +34,8 @@ pub struct Cli {
     pub run: RunArgs,
 }
 
+// Parsed once per process: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the suite (the default).
@@ -149,6 +151,13 @@ pub struct RunArgs {
     /// Where to write the verdicts as JSON (pass, info, warn, skip, known, fail, error).
     #[arg(long, value_name = "PATH", default_value = "reports/results.json")]
     pub results: PathBuf,
+    /// Where to write the HTML report (one self-contained page).
+    #[arg(long, value_name = "PATH", default_value = "reports/report.html")]
+    pub html: PathBuf,
+    /// Where to write a Markdown summary for CI; it is also appended to $GITHUB_STEP_SUMMARY
+    /// when that variable is set.
+    #[arg(long, value_name = "PATH")]
+    pub summary: Option<PathBuf>,
     /// How many scenarios run at once (default 16).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub concurrency: Option<u16>,
@@ -206,6 +215,8 @@ impl Default for RunArgs {
             junit: PathBuf::from("reports/junit.xml"),
             json: PathBuf::from("reports/cucumber.json"),
             results: PathBuf::from("reports/results.json"),
+            html: PathBuf::from("reports/report.html"),
+            summary: None,
             concurrency: None,
             timeout: None,
             max_wait: None,
@@ -260,6 +271,8 @@ impl RunArgs {
             junit: self.junit,
             json: self.json,
             results: self.results,
+            html: Some(self.html),
+            summary: crate::report::markdown::Destinations::from_env(self.summary),
             concurrency: self.concurrency.map(usize::from),
             timeout: self.timeout,
             max_wait: self.max_wait,

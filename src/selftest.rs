@@ -453,6 +453,8 @@ pub fn run(opts: &SelftestOptions) -> Result<Selftest, RunError> {
         junit: PathBuf::new(),
         json: PathBuf::new(),
         results: PathBuf::new(),
+        html: None,
+        summary: Default::default(),
         concurrency: None,
         timeout: None,
         max_wait: None,

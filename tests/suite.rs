@@ -80,6 +80,7 @@ async fn run_with_reports(name: &str, args: &[&str]) -> (Output, String, PathBuf
         junit.to_str().expect("path").to_string(),
         json.to_str().expect("path").to_string(),
         results.to_str().expect("path").to_string(),
+        dir.join("report.html").to_str().expect("path").to_string(),
     ];
     let mut all = args.to_vec();
     all.extend([
@@ -89,6 +90,8 @@ async fn run_with_reports(name: &str, args: &[&str]) -> (Output, String, PathBuf
         &paths[1],
         "--results",
         &paths[2],
+        "--html",
+        &paths[3],
     ]);
     let out = run(&all).await;
     let xml = std::fs::read_to_string(&junit).unwrap_or_default();

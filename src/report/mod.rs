@@ -1,7 +1,11 @@
 //! Scenario records and what is made of them: the console lines, the summary by
 //! requirement, JUnit (`junit`), and the exit code.
 
+pub mod finding;
+pub mod html;
 pub mod junit;
+pub mod markdown;
+pub mod view;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -163,6 +167,10 @@ pub fn exit_code(records: &[ScenarioRecord], strict: bool) -> u8 {
     }
 }
 
+/// The version of `results.json`'s layout (`schemas/results.schema.json`): raised when a field
+/// changes meaning or goes away, not when one is added.
+pub const RESULTS_SCHEMA_VERSION: u32 = 1;
+
 /// The machine-readable verdicts (`reports/results.json`): every scenario with its
 /// requirements, level, verdict (pass, info, warn, skip, known, fail, error), message and
 /// warnings, then the totals. The Cucumber JSON cannot express these verdicts.
@@ -192,6 +200,7 @@ pub fn results_json(
         })
         .collect();
     serde_json::json!({
+        "schema_version": RESULTS_SCHEMA_VERSION,
         "revision": revision,
         "exit_code": exit_code,
         "totals": {

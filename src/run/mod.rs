@@ -21,13 +21,14 @@ pub use error::RunError;
 pub use execute::{Executed, execute};
 pub use plan::{Needs, Plan, RunOptions, load_features};
 pub use report::{RunResult, report};
-pub use resolve::{ResolvedTarget, resolve};
+pub use resolve::{ResolvedTarget, TargetInfo, resolve};
 pub use transport::{TransportSettings, transport};
 
 pub async fn run(opts: RunOptions) -> Result<RunResult, RunError> {
     let plan = Plan::new(opts)?;
     let target = resolve(&plan).await?;
     let executed = execute(&plan, &target.context).await;
+    let about = target.about.clone();
     target.shutdown().await;
-    report(&plan, executed?)
+    report(&plan, executed?, &about)
 }

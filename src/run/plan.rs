@@ -32,6 +32,10 @@ pub struct RunOptions {
     pub json: PathBuf,
     /// The machine-readable verdicts.
     pub results: PathBuf,
+    /// The HTML report (none in the self-test's runs).
+    pub html: Option<PathBuf>,
+    /// Where the Markdown summary goes, if anywhere.
+    pub summary: crate::report::markdown::Destinations,
     pub concurrency: Option<usize>,
     pub timeout: Option<u64>,
     /// The longest a scenario waits for rate limits, in seconds (default 120).
@@ -142,6 +146,10 @@ pub struct Reports {
     pub json: PathBuf,
     /// The verdicts as JSON.
     pub results: PathBuf,
+    /// The HTML report.
+    pub html: Option<PathBuf>,
+    /// Where the Markdown summary goes.
+    pub summary: crate::report::markdown::Destinations,
 }
 
 /// How many scenarios run at once when neither the command line nor the profile says.
@@ -213,9 +221,14 @@ impl Plan {
             junit: opts.junit,
             json: opts.json,
             results: opts.results,
+            html: opts.html,
+            summary: opts.summary,
         };
         // An unwritable report path stops the run now, not after it.
-        for path in [&reports.json, &reports.junit, &reports.results] {
+        for path in [&reports.json, &reports.junit, &reports.results]
+            .into_iter()
+            .chain(reports.html.as_ref())
+        {
             check_writable(path)?;
         }
         let needs = Needs {
@@ -350,6 +363,8 @@ mod tests {
             junit: dir.join("junit.xml"),
             json: dir.join("cucumber.json"),
             results: dir.join("results.json"),
+            html: None,
+            summary: Default::default(),
             concurrency: None,
             timeout: None,
             max_wait: None,

@@ -5,6 +5,7 @@
 use super::error::RunError;
 use super::execute::Executed;
 use super::plan::Plan;
+use super::resolve::TargetInfo;
 use crate::baseline;
 use crate::report::{exit_code, junit, results_json, summary};
 
@@ -14,7 +15,7 @@ pub struct RunResult {
     pub exit_code: u8,
 }
 
-pub fn report(plan: &Plan, executed: Executed) -> Result<RunResult, RunError> {
+pub fn report(plan: &Plan, executed: Executed, about: &TargetInfo) -> Result<RunResult, RunError> {
     let Executed {
         revision,
         mut records,
@@ -44,6 +45,9 @@ pub fn report(plan: &Plan, executed: Executed) -> Result<RunResult, RunError> {
             reports.results.display(),
             reports.json.display()
         );
+        if let Some(html) = &reports.html {
+            crate::out!("HTML report: {}", html.display());
+        }
     }
     let exit_code = exit_code(&records, plan.strict);
     let results = results_json(&records, revision.as_str(), exit_code);
@@ -51,5 +55,17 @@ pub fn report(plan: &Plan, executed: Executed) -> Result<RunResult, RunError> {
         .map_err(|e| RunError::Harness(format!("cannot render the results: {e}")))?;
     std::fs::write(&reports.results, results)
         .map_err(|e| RunError::Usage(format!("cannot write {}: {e}", reports.results.display())))?;
+    let info = crate::report::view::RunInfo {
+        target: about.label.clone(),
+        revision: revision.as_str().into(),
+        revision_reason: about.revision_reason.clone(),
+        exit_code,
+        strict: plan.strict,
+        finished: std::time::SystemTime::now(),
+    };
+    if let Some(html) = &reports.html {
+        crate::report::html::write(html, &records, &info).map_err(RunError::Usage)?;
+    }
+    crate::report::markdown::write(&reports.summary, &records, &info).map_err(RunError::Usage)?;
     Ok(RunResult { records, exit_code })
 }

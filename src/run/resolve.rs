@@ -27,6 +27,17 @@ pub struct ResolvedTarget {
     pub context: Arc<Context>,
     /// The embedded reference server, when the run started one.
     embedded: Option<RunningServer>,
+    /// What the reports say of the target and the revision.
+    pub about: TargetInfo,
+}
+
+/// What the reports say of the target: what it is, and why the run judges by its revision.
+#[derive(Debug, Clone)]
+pub struct TargetInfo {
+    /// The target's URL, or the embedded reference server with its defects.
+    pub label: String,
+    /// Why this revision (`--spec`, or what `--spec auto` learned).
+    pub revision_reason: String,
 }
 
 impl ResolvedTarget {
@@ -75,25 +86,46 @@ pub async fn resolve(plan: &Plan) -> Result<ResolvedTarget, RunError> {
     // Discovery before any scenario: it teaches the allowed hosts the authorization servers
     // the target names. Its failures are the discovery scenarios' to report.
     let _ = context.discovered().await;
-    let context = match plan.revision {
+    let (context, revision_reason) = match plan.revision {
         Some(r) => {
+            let reason = "chosen with --spec or the profile".to_string();
             if !plan.quiet {
-                eprintln!("MCP revision: {r} (chosen with --spec or the profile)");
+                eprintln!("MCP revision: {r} ({reason})");
             }
-            context
+            (context, reason)
         }
         None => {
             let found = detect::detect(&context).await;
+            let reason = format!("--spec auto: {}", found.reason);
             if !plan.quiet {
-                eprintln!(
-                    "MCP revision: {} (--spec auto: {})",
-                    found.revision, found.reason
-                );
+                eprintln!("MCP revision: {} ({reason})", found.revision);
             }
-            context.for_revision(found.revision)
+            (context.for_revision(found.revision), reason)
         }
     };
-    Ok(ResolvedTarget { context, embedded })
+    let label = match &plan.target {
+        TargetPlan::Given(url) => url.to_string(),
+        TargetPlan::Embedded { defects, .. } if defects.is_empty() => {
+            format!("the embedded reference server at {}", context.target)
+        }
+        TargetPlan::Embedded { defects, .. } => format!(
+            "the embedded reference server at {}, with the defects {}",
+            context.target,
+            defects
+                .iter()
+                .map(|d| d.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    Ok(ResolvedTarget {
+        context,
+        embedded,
+        about: TargetInfo {
+            label,
+            revision_reason,
+        },
+    })
 }
 
 /// Starts the embedded reference server on a free loopback port.

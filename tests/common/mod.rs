@@ -149,6 +149,8 @@ pub fn runner_command(dir: &Path, args: &[&str]) -> Command {
         .arg(dir.join("cucumber.json"))
         .arg("--results")
         .arg(dir.join("results.json"))
+        .arg("--html")
+        .arg(dir.join("report.html"))
         .stdin(Stdio::null());
     cmd
 }
