@@ -176,7 +176,7 @@ impl RunRecords {
         self.outcome.as_deref().unwrap_or(&[])
     }
 
-    fn requirements(&self) -> &'static [&'static str] {
+    fn requirements(&self) -> &'static [req::Id] {
         self.defect.map(Defect::requirements).unwrap_or(&[])
     }
 
@@ -188,12 +188,17 @@ impl RunRecords {
 
     fn fails_on_defect(&self, r: &ScenarioRecord) -> bool {
         let reqs = self.requirements();
-        r.verdict == Verdict::Fail && r.violated.as_deref().is_some_and(|v| reqs.contains(&v))
+        r.verdict == Verdict::Fail
+            && r.violated
+                .as_deref()
+                .is_some_and(|v| reqs.iter().any(|id| *id == v))
     }
 
     fn warns_on_defect(&self, r: &ScenarioRecord) -> bool {
         let reqs = self.requirements();
-        r.warned.iter().any(|w| reqs.contains(&w.as_str()))
+        r.warned
+            .iter()
+            .any(|w| reqs.iter().any(|id| *id == w.as_str()))
     }
 
     /// The scenarios that caught the defect.
@@ -365,7 +370,7 @@ impl Selftest {
             out.push_str(&format!(
                 "| `{}` | {} | {caught} | {} | {collateral} | {} | {} |\n",
                 defect.name(),
-                defect.requirements().join(", "),
+                defect.requirement_list(", "),
                 cell(&catching),
                 d.errors(),
                 cell(&why)
@@ -424,7 +429,7 @@ fn cell(s: &str) -> String {
 pub fn uncovered(features: &[cucumber::gherkin::Feature]) -> Vec<String> {
     let covered: BTreeSet<&str> = Defect::ALL
         .iter()
-        .flat_map(|d| d.requirements().iter().copied())
+        .flat_map(|d| d.requirements().iter().map(|id| id.as_str()))
         .chain(NO_DEFECT.iter().map(|(id, _)| *id))
         .collect();
     let mut out: Vec<String> = features::scenarios(features)
@@ -737,7 +742,7 @@ mod tests {
         for d in Defect::ALL {
             for id in d.requirements() {
                 assert!(
-                    crate::requirements::get(id).is_some(),
+                    crate::requirements::get(id.as_str()).is_some(),
                     "{d}: {id} is not in requirements.toml"
                 );
             }

@@ -149,7 +149,7 @@ async fn serve(cli: Cli) -> ExitCode {
     for d in config.defects.iter() {
         eprintln!(
             "DEFECT ON: {d} (violates {}): {}",
-            d.requirements().join(", "),
+            d.requirement_list(", "),
             d.description()
         );
     }
