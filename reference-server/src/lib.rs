@@ -11,6 +11,7 @@ pub mod config;
 pub mod crypto;
 pub mod defects;
 pub mod error;
+pub mod layout;
 pub mod mcp;
 pub mod metadata;
 pub mod pages;
@@ -33,8 +34,9 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use config::{Config, Layout, LoginPage};
+pub use config::{Config, LoginPage};
 pub use defects::{Defect, Defects};
+pub use layout::Layout;
 pub use urls::{ServerUrls, Urls};
 
 use crate::crypto::Signer;
