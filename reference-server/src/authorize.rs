@@ -9,11 +9,14 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use url::Url;
 
-use crate::config::{LoginPage, SCOPE_READ, SCOPES_SUPPORTED};
+use crate::config::LoginPage;
 use crate::error::{ErrorCode, LimitedBody, OAuthError};
 use crate::params::Params;
+use crate::protocol::{
+    self, GrantType, HTTP, PKCE_PLAIN, PKCE_S256, RESPONSE_TYPE_CODE, SCOPE_READ, SCOPES_SUPPORTED,
+};
 use crate::store::{Client, CodeEntry, PendingAuthorization};
-use crate::{Defect, SharedState, cimd, crypto, pages};
+use crate::{Defect, SharedState, crypto, pages};
 
 const SESSION_COOKIE: &str = "rs_session";
 
@@ -119,7 +122,7 @@ fn after_credentials(state: &SharedState, location: &str) -> Response {
 fn refuse_client(state: &SharedState, params: &Params, message: impl AsRef<str>) -> Response {
     // Client ID metadata documents have defects of their own (CIMD-*).
     let document_client =
-        matches!(params.one("client_id"), Ok(Some(id)) if cimd::is_document_url(id));
+        matches!(params.one("client_id"), Ok(Some(id)) if protocol::is_document_url(id));
     if state.defect(Defect::RedirectsUnknownClientErrors)
         && !document_client
         && let Ok(Some(uri)) = params.one("redirect_uri")
@@ -172,8 +175,8 @@ fn redirect_allowed(state: &SharedState, registered: &str, requested: &str) -> b
 fn loosely_equal_loopback(registered: &str, requested: &str) -> bool {
     match (Url::parse(registered), Url::parse(requested)) {
         (Ok(a), Ok(b)) => {
-            crate::register::is_loopback_host(&a)
-                && crate::register::is_loopback_host(&b)
+            protocol::is_loopback_host(&a)
+                && protocol::is_loopback_host(&b)
                 && a.path().eq_ignore_ascii_case(b.path())
                 && a.query() == b.query()
         }
@@ -183,7 +186,7 @@ fn loosely_equal_loopback(registered: &str, requested: &str) -> bool {
 
 /// `http://127.0.0.1:P/rest` → `http://127.0.0.1/rest`; `None` unless the host is a loopback IP literal.
 fn strip_loopback_port(uri: &str) -> Option<String> {
-    let rest = uri.strip_prefix("http://")?;
+    let rest = uri.strip_prefix(HTTP)?.strip_prefix("://")?;
     let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(end);
     let host = match authority.rsplit_once(':') {
@@ -263,7 +266,7 @@ pub fn check_scope(requested: Option<&str>) -> Result<Vec<String>, OAuthError> {
 }
 
 async fn lookup_client(state: &SharedState, client_id: &str) -> Result<Client, String> {
-    if cimd::is_document_url(client_id) {
+    if protocol::is_document_url(client_id) {
         // CIMD-01: the document is fetched when the client_id is a URL.
         return state.cimd.client(client_id).await;
     }
@@ -368,7 +371,7 @@ async fn authorize_checked(state: &SharedState, headers: &HeaderMap, query: &str
             let all_loopback = client
                 .redirect_uris
                 .iter()
-                .all(|r| Url::parse(r).is_ok_and(|u| crate::register::is_loopback_host(&u)));
+                .all(|r| Url::parse(r).is_ok_and(|u| protocol::is_loopback_host(&u)));
             let pending = PendingAuthorization {
                 client_id: client.client_id.clone(),
                 client_name: client.client_name.clone(),
@@ -379,7 +382,7 @@ async fn authorize_checked(state: &SharedState, headers: &HeaderMap, query: &str
                 code_challenge: checked.code_challenge,
                 scope: checked.scope,
                 resource: checked.resource,
-                refresh_allowed: client.allows_grant("refresh_token"),
+                refresh_allowed: client.allows_grant(GrantType::RefreshToken),
                 subject: None,
                 csrf: crypto::random_token(24),
                 session: None,
@@ -439,7 +442,7 @@ fn check_request(
     match one("response_type") {
         None if state.defect(Defect::ResponseTypeDefaulted) => {}
         None => return Err(OAuthError::invalid_request("response_type is missing")),
-        Some("code") => {}
+        Some(RESPONSE_TYPE_CODE) => {}
         Some(_) if state.defect(Defect::ResponseTypeWrongError) => {
             return Err(OAuthError::invalid_request(
                 "only response_type=code is supported",
@@ -452,7 +455,7 @@ fn check_request(
             ));
         }
     }
-    if !client.allows_grant("authorization_code") {
+    if !client.allows_grant(GrantType::AuthorizationCode) {
         return Err(OAuthError::new(
             ErrorCode::UnauthorizedClient,
             "this client is not registered for the authorization_code grant",
@@ -476,11 +479,11 @@ fn check_request(
     };
     // PKCE-11: only the advertised S256. With the `plain-accepted-unadvertised` defect, plain
     // is accepted and its challenge stored hashed (the S256 of the verifier is then its S256).
-    let plain = one("code_challenge_method") == Some("plain")
+    let plain = one("code_challenge_method") == Some(PKCE_PLAIN)
         && state.defect(Defect::PlainAcceptedUnadvertised);
     match one("code_challenge_method") {
-        Some("S256") => {}
-        Some("plain") if plain => {}
+        Some(PKCE_S256) => {}
+        Some(PKCE_PLAIN) if plain => {}
         Some(_) if state.defect(Defect::PkceMethodUnchecked) => {}
         None => {
             return Err(OAuthError::invalid_request(

@@ -12,19 +12,16 @@ use url::Url;
 use crate::StartError;
 use crate::config::Config;
 use crate::defects::{Defect, Defects};
-use crate::register::{check_redirect_uri, is_loopback_host};
-use crate::store::{AuthMethod, Client};
+use crate::protocol::{
+    AuthMethod, DEFAULT_GRANT_TYPES, GrantType, HTTP, HTTPS, check_redirect_uri, is_loopback_host,
+};
+use crate::store::Client;
 
 /// The longest a valid document is cached, whatever its headers say.
 const MAX_CACHE: Duration = Duration::from_secs(3600);
 /// How long the `cimd-errors-cached` defect remembers a failure.
 const DEFECTIVE_ERROR_CACHE: Duration = Duration::from_secs(60);
 const MAX_CACHE_ENTRIES: usize = 1000;
-
-/// Whether a `client_id` is a metadata document URL rather than a registered ID.
-pub fn is_document_url(client_id: &str) -> bool {
-    client_id.starts_with("https://") || client_id.starts_with("http://")
-}
 
 pub struct Fetcher {
     http: reqwest::Client,
@@ -158,8 +155,8 @@ impl Fetcher {
     fn check_scheme_and_host(&self, url: Url) -> Result<Url, String> {
         let loopback = is_loopback_host(&url);
         match url.scheme() {
-            "https" => {}
-            "http" if loopback && self.allow_loopback_http => {}
+            HTTPS => {}
+            HTTP if loopback && self.allow_loopback_http => {}
             _ => return Err("a client_id URL must use https".into()),
         }
         if !self.allow_loopback_http && (loopback || is_private_ip(&url)) {
@@ -302,7 +299,7 @@ fn parse_document_with(url: &str, doc: &Value, defects: &Defects) -> Result<Clie
     }
     match obj.get("token_endpoint_auth_method") {
         None | Some(Value::Null) => {}
-        Some(Value::String(m)) if m == "none" => {}
+        Some(Value::String(m)) if AuthMethod::parse(m) == Some(AuthMethod::None) => {}
         Some(Value::String(m)) if secret_accepted && m.starts_with("client_secret_") => {}
         Some(Value::String(m))
             if m == "private_key_jwt" && defects.has(Defect::CimdConfidentialUnauthenticated) => {}
@@ -322,10 +319,13 @@ fn parse_document_with(url: &str, doc: &Value, defects: &Defects) -> Result<Clie
                     .ok_or("grant_types must be strings")
             })
             .collect::<Result<Vec<_>, _>>()?,
-        None | Some(Value::Null) => vec!["authorization_code".to_string()],
+        None | Some(Value::Null) => DEFAULT_GRANT_TYPES.map(str::to_owned).to_vec(),
         Some(_) => return Err("grant_types must be an array".into()),
     };
-    if grant_types.iter().any(|g| g == "client_credentials") {
+    if grant_types
+        .iter()
+        .any(|g| g == GrantType::ClientCredentials.as_str())
+    {
         return Err("a public client cannot use client_credentials".into());
     }
     Ok(Client {

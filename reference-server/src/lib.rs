@@ -16,6 +16,7 @@ pub mod mcp;
 pub mod metadata;
 pub mod pages;
 pub mod params;
+pub mod protocol;
 pub mod register;
 pub mod resource;
 pub mod store;

@@ -19,8 +19,8 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use serde_json::{Value, json};
 
-use crate::config::SCOPE_WRITE;
 use crate::defects::{Defect, Defects};
+use crate::protocol::{SCOPE_READ, SCOPE_WRITE};
 
 pub const SUPPORTED_VERSIONS: &[&str] = &["2025-03-26", "2025-06-18", "2025-11-25", "2026-07-28"];
 /// The stateless generation.
@@ -465,7 +465,7 @@ impl Ctx<'_> {
         }
         if self.needs_write(method, params) {
             return McpOutcome::InsufficientScope {
-                required: vec![crate::config::SCOPE_READ, SCOPE_WRITE],
+                required: vec![SCOPE_READ, SCOPE_WRITE],
             };
         }
         match method {
@@ -561,7 +561,7 @@ impl Ctx<'_> {
         }
         if self.needs_write(method, params) {
             return McpOutcome::InsufficientScope {
-                required: vec![crate::config::SCOPE_READ, SCOPE_WRITE],
+                required: vec![SCOPE_READ, SCOPE_WRITE],
             };
         }
         let result_meta = json!({META_SERVER_INFO: server_info()});

@@ -11,7 +11,11 @@ use serde_json::{Map, Value, json};
 use url::Url;
 
 use crate::error::{ErrorCode, OAuthError};
-use crate::store::{AuthMethod, Client};
+use crate::protocol::{
+    self, AuthMethod, DEFAULT_GRANT_TYPES, GrantType, HTTP, HTTPS, RESPONSE_TYPE_CODE,
+    RESPONSE_TYPES,
+};
+use crate::store::Client;
 use crate::{Defect, Defects, SharedState, crypto};
 
 /// How long a confidential client's secret stays valid (DCR-03: the expiry is always stated).
@@ -47,36 +51,6 @@ const ECHOED_MEMBERS: [&str; 12] = [
     "software_version",
     "application_type",
 ];
-
-/// DCR-06 / DCR-11 / SEC-02: a redirect URI must be https, or http on a loopback host, and have
-/// no fragment. Private-use schemes are refused too (DCR-10).
-pub fn check_redirect_uri(raw: &str) -> Result<Url, String> {
-    let url =
-        Url::parse(raw).map_err(|_| format!("redirect URI {raw:?} is not an absolute URI"))?;
-    if url.fragment().is_some() || raw.contains('#') {
-        return Err(format!("redirect URI {raw:?} has a fragment"));
-    }
-    match url.scheme() {
-        "https" if url.host().is_some() => Ok(url),
-        "http" if is_loopback_host(&url) => Ok(url),
-        "http" => Err(format!(
-            "redirect URI {raw:?} uses http on a host that is not loopback"
-        )),
-        _ => Err(format!(
-            "redirect URI {raw:?} must use https, or http on a loopback host"
-        )),
-    }
-}
-
-/// `127.0.0.1` (any 127/8 address), `[::1]` or `localhost`.
-pub fn is_loopback_host(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        None => false,
-    }
-}
 
 /// Reads the body under the size limit; a rejection is an OAuth error.
 async fn read_body(
@@ -306,38 +280,39 @@ fn validate(meta: &Map<String, Value>, defects: &Defects) -> Result<Client, OAut
             ));
         }
     };
-    let grant_types =
-        string_list(meta, "grant_types")?.unwrap_or_else(|| vec!["authorization_code".to_string()]);
-    let response_types =
-        string_list(meta, "response_types")?.unwrap_or_else(|| vec!["code".to_string()]);
+    let grant_types = string_list(meta, "grant_types")?
+        .unwrap_or_else(|| DEFAULT_GRANT_TYPES.map(str::to_owned).to_vec());
+    let response_types = string_list(meta, "response_types")?
+        .unwrap_or_else(|| vec![RESPONSE_TYPE_CODE.to_string()]);
     for g in &grant_types {
-        if !crate::metadata::GRANT_TYPES.contains(&g.as_str()) {
+        if GrantType::parse(g).is_none() {
             return Err(OAuthError::invalid_client_metadata(format!(
                 "grant type {g:?} is not supported"
             )));
         }
     }
     for r in &response_types {
-        if !crate::metadata::RESPONSE_TYPES.contains(&r.as_str()) {
+        if !RESPONSE_TYPES.contains(&r.as_str()) {
             return Err(OAuthError::invalid_client_metadata(format!(
                 "response type {r:?} is not supported"
             )));
         }
     }
     // RFC 7591 §2.1: grant types and response types must agree.
-    let code_grant = grant_types.iter().any(|g| g == "authorization_code");
-    if code_grant != response_types.iter().any(|r| r == "code") {
+    let has_grant = |grant: GrantType| grant_types.iter().any(|g| g == grant.as_str());
+    let code_grant = has_grant(GrantType::AuthorizationCode);
+    if code_grant != response_types.iter().any(|r| r == RESPONSE_TYPE_CODE) {
         return Err(OAuthError::invalid_client_metadata(
             "grant_types and response_types are inconsistent",
         ));
     }
-    if grant_types.iter().any(|g| g == "refresh_token") && !code_grant {
+    if has_grant(GrantType::RefreshToken) && !code_grant {
         return Err(OAuthError::invalid_client_metadata(
             "refresh_token needs the authorization_code grant",
         ));
     }
     // TOK-09: client_credentials is for confidential clients only.
-    if auth_method == AuthMethod::None && grant_types.iter().any(|g| g == "client_credentials") {
+    if auth_method == AuthMethod::None && has_grant(GrantType::ClientCredentials) {
         return Err(OAuthError::invalid_client_metadata(
             "client_credentials requires a confidential client",
         ));
@@ -359,13 +334,13 @@ fn validate(meta: &Map<String, Value>, defects: &Defects) -> Result<Client, OAut
         // DCR-10: a private-use scheme without a dot is refused (by `check_redirect_uri`).
         if defects.has(Defect::DcrPrivateUseSchemeAccepted)
             && Url::parse(uri)
-                .is_ok_and(|u| !matches!(u.scheme(), "http" | "https") && !u.scheme().contains('.'))
+                .is_ok_and(|u| !matches!(u.scheme(), HTTP | HTTPS) && !u.scheme().contains('.'))
         {
             continue;
         }
-        let url = check_redirect_uri(uri).map_err(OAuthError::invalid_redirect_uri)?;
+        let url = protocol::check_redirect_uri(uri).map_err(OAuthError::invalid_redirect_uri)?;
         if defects.has(Defect::DcrRefusesLoopback)
-            && url.scheme() == "http"
+            && url.scheme() == HTTP
             && url.host_str() != Some("127.0.0.1")
         {
             return Err(OAuthError::invalid_redirect_uri(
@@ -407,8 +382,8 @@ fn registration_response(client: &Client, meta: &Map<String, Value>) -> Value {
         json!(client.auth_method.as_str()),
     );
     out.insert("grant_types".into(), json!(client.grant_types));
-    let response_types: Vec<&str> = if client.allows_grant("authorization_code") {
-        vec!["code"]
+    let response_types: Vec<&str> = if client.allows_grant(GrantType::AuthorizationCode) {
+        vec![RESPONSE_TYPE_CODE]
     } else {
         vec![]
     };
@@ -431,27 +406,6 @@ mod tests {
 
     fn meta(v: Value) -> Map<String, Value> {
         v.as_object().cloned().unwrap()
-    }
-
-    #[test]
-    fn redirect_uris_must_be_https_or_loopback_http_without_fragment() {
-        for ok in [
-            "https://c.example/cb",
-            "http://127.0.0.1:3000/cb",
-            "http://[::1]:3000/cb",
-            "http://localhost:3000/cb",
-        ] {
-            assert!(check_redirect_uri(ok).is_ok(), "{ok}");
-        }
-        for bad in [
-            "http://evil.example/cb",
-            "https://c.example/cb#frag",
-            "/cb",
-            "not a uri",
-            "myapp:/cb",
-        ] {
-            assert!(check_redirect_uri(bad).is_err(), "{bad}");
-        }
     }
 
     #[test]

@@ -9,9 +9,9 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::config::SCOPE_READ;
 use crate::crypto::TokenRejection;
 use crate::mcp::{self, McpOutcome, Principal};
+use crate::protocol::{SCOPE_OFFLINE_ACCESS, SCOPE_READ};
 use crate::urls::{MCP_ALT_PATH, MCP_PATH, WK_PRM};
 use crate::{Defect, SharedState};
 
@@ -181,7 +181,7 @@ fn serve(
                 required.truncate(1);
             }
             if state.defect(Defect::InsufficientScopeOffersOfflineAccess) {
-                required.push("offline_access");
+                required.push(SCOPE_OFFLINE_ACCESS);
             }
             challenge(
                 state,

@@ -17,8 +17,9 @@ use crate::authorize::{check_resource, check_scope};
 use crate::crypto::{self, AccessClaims};
 use crate::error::{ErrorCode, LimitedBody, OAuthError};
 use crate::params::Params;
-use crate::store::{AuthMethod, Client, Grant, RefreshEntry, Tables};
-use crate::{Defect, SharedState, cimd};
+use crate::protocol::{self, AuthMethod, GrantType};
+use crate::store::{Client, Grant, RefreshEntry, Tables};
+use crate::{Defect, SharedState};
 
 /// An authenticated (or, for public clients, identified) client.
 struct Authenticated {
@@ -133,14 +134,16 @@ fn authenticate(state: &SharedState, creds: Credentials) -> Result<Authenticated
             "send the client secret with HTTP Basic",
         ));
     }
-    let client = if cimd::is_document_url(&creds.client_id) {
+    let client = if protocol::is_document_url(&creds.client_id) {
         // A client metadata document client is public: its bindings live in the code and grant.
         Client {
             client_id: creds.client_id.clone(),
             secret: None,
             auth_method: AuthMethod::None,
             redirect_uris: vec![],
-            grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+            grant_types: [GrantType::AuthorizationCode, GrantType::RefreshToken]
+                .map(|g| g.as_str().to_owned())
+                .to_vec(),
             client_name: None,
             from_metadata_document: true,
         }
@@ -214,10 +217,11 @@ fn record_failed_secret(state: &SharedState, client_id: &str) {
 }
 
 /// A successful token response (CODE-01, REFRESH-09): never cached.
-fn token_response(state: &SharedState, grant_type: &str, body: Value) -> Response {
+fn token_response(state: &SharedState, grant_type: Option<GrantType>, body: Value) -> Response {
     let mut resp = (StatusCode::OK, axum::Json(body)).into_response();
     if state.defect(Defect::TokenCacheControlMissing)
-        || (grant_type == "refresh_token" && state.defect(Defect::RefreshCacheControlMissing))
+        || (grant_type == Some(GrantType::RefreshToken)
+            && state.defect(Defect::RefreshCacheControlMissing))
     {
         return resp;
     }
@@ -321,14 +325,15 @@ async fn handle(
         ));
     }
     // TOK-02, TOK-03.
-    let grant_type = match params.one("grant_type").ok().flatten() {
-        None if state.defect(Defect::GrantTypeDefaulted) => "authorization_code",
-        None => return Err(OAuthError::invalid_request("grant_type is missing")),
-        Some(g @ ("authorization_code" | "refresh_token" | "client_credentials")) => g,
-        Some(_) if state.defect(Defect::UnsupportedGrantAsInvalidRequest) => {
+    let sent = params.one("grant_type").ok().flatten();
+    let grant_type = match (sent, sent.and_then(GrantType::parse)) {
+        (_, Some(grant)) => grant,
+        (None, _) if state.defect(Defect::GrantTypeDefaulted) => GrantType::AuthorizationCode,
+        (None, _) => return Err(OAuthError::invalid_request("grant_type is missing")),
+        (Some(_), None) if state.defect(Defect::UnsupportedGrantAsInvalidRequest) => {
             return Err(OAuthError::invalid_request("invalid grant_type"));
         }
-        Some(_) => {
+        (Some(_), None) => {
             return Err(OAuthError::new(
                 ErrorCode::UnsupportedGrantType,
                 "unsupported grant_type",
@@ -336,7 +341,7 @@ async fn handle(
         }
     };
     let creds = credentials(state, headers, &params)?;
-    let client = if grant_type == "refresh_token"
+    let client = if grant_type == GrantType::RefreshToken
         && creds.secret.is_none()
         && state.defect(Defect::RefreshWithoutClientAuth)
     {
@@ -347,7 +352,8 @@ async fn handle(
         authenticate(state, creds)?.client
     };
     // TOK-09: client_credentials is for confidential clients only.
-    let public_client_credentials = grant_type == "client_credentials" && !client.is_confidential();
+    let public_client_credentials =
+        grant_type == GrantType::ClientCredentials && !client.is_confidential();
     if public_client_credentials && !state.defect(Defect::ClientCredentialsForPublicClients) {
         return Err(OAuthError::new(
             ErrorCode::UnauthorizedClient,
@@ -362,11 +368,11 @@ async fn handle(
     }
     racy_single_use_check(state, grant_type, &params).await?;
     let body = match grant_type {
-        "authorization_code" => authorization_code(state, &client, &params)?,
-        "refresh_token" => refresh(state, &client, &params)?,
-        _ => client_credentials(state, &client, &params)?,
+        GrantType::AuthorizationCode => authorization_code(state, &client, &params)?,
+        GrantType::RefreshToken => refresh(state, &client, &params)?,
+        GrantType::ClientCredentials => client_credentials(state, &client, &params)?,
     };
-    Ok(token_response(state, grant_type, body))
+    Ok(token_response(state, Some(grant_type), body))
 }
 
 /// Only for the `repeated-token-param-accepted` defect: the first value of each parameter.
@@ -387,16 +393,18 @@ fn first_values(raw: &[u8]) -> Params {
 /// those defects this does nothing: single use is checked atomically with the redemption.
 async fn racy_single_use_check(
     state: &SharedState,
-    grant_type: &str,
+    grant_type: GrantType,
     params: &Params,
 ) -> Result<(), OAuthError> {
     let used_grant = {
         let t = state.store.lock();
         match grant_type {
-            "authorization_code" if state.defect(Defect::CodeSingleUseRace) => one(params, "code")
-                .and_then(|c| t.codes.get(c))
-                .map(|e| e.redeemed_grant.clone()),
-            "refresh_token" if state.defect(Defect::RefreshSingleUseRace) => {
+            GrantType::AuthorizationCode if state.defect(Defect::CodeSingleUseRace) => {
+                one(params, "code")
+                    .and_then(|c| t.codes.get(c))
+                    .map(|e| e.redeemed_grant.clone())
+            }
+            GrantType::RefreshToken if state.defect(Defect::RefreshSingleUseRace) => {
                 one(params, "refresh_token")
                     .and_then(|r| t.refresh_tokens.get(r))
                     .map(|e| e.rotated.then(|| e.grant_id.clone()))
@@ -446,7 +454,7 @@ fn authorization_code(
     if entry.client_id != client.client_id
         && !state.defect(Defect::CodeNotClientBound)
         && !(state.defect(Defect::CimdCodeNotClientBound)
-            && cimd::is_document_url(&entry.client_id))
+            && protocol::is_document_url(&entry.client_id))
     {
         return Err(OAuthError::invalid_grant(
             "the code was issued to another client",
@@ -782,7 +790,7 @@ pub async fn revoke(
             }
         }
     }
-    Ok(token_response(&state, "revocation", json!({})))
+    Ok(token_response(&state, None, json!({})))
 }
 
 #[cfg(test)]
