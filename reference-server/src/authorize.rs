@@ -10,13 +10,15 @@ use axum::response::{IntoResponse, Response};
 use url::Url;
 
 use crate::config::LoginPage;
+use crate::defects::Defect;
 use crate::error::{ErrorCode, LimitedBody, OAuthError};
 use crate::params::Params;
 use crate::protocol::{
     self, GrantType, HTTP, PKCE_PLAIN, PKCE_S256, RESPONSE_TYPE_CODE, SCOPE_READ, SCOPES_SUPPORTED,
 };
+use crate::state::SharedState;
 use crate::store::{Client, CodeEntry, PendingAuthorization};
-use crate::{Defect, SharedState, crypto, pages};
+use crate::{crypto, pages};
 
 const SESSION_COOKIE: &str = "rs_session";
 
@@ -794,7 +796,7 @@ fn leaked_access_token(
     pending: &crate::store::PendingAuthorization,
     subject: &str,
 ) -> Option<String> {
-    let now = crate::now_secs();
+    let now = crate::clock::now_secs();
     let claims = crypto::AccessClaims {
         iss: state.urls.issuer.clone(),
         sub: subject.to_string(),

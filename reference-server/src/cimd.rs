@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use url::Url;
 
-use crate::StartError;
 use crate::config::Config;
 use crate::defects::{Defect, Defects};
 use crate::protocol::{
@@ -34,8 +33,9 @@ pub struct Fetcher {
 }
 
 impl Fetcher {
-    pub fn new(config: &Config) -> Result<Self, StartError> {
-        crate::install_crypto_provider();
+    /// The fetcher, or why its HTTP client cannot be built.
+    pub fn new(config: &Config) -> Result<Self, String> {
+        crate::tls::install_crypto_provider();
         let http = reqwest::Client::builder()
             .timeout(config.cimd_fetch_timeout)
             .connect_timeout(config.cimd_fetch_timeout)
@@ -47,7 +47,7 @@ impl Fetcher {
             })
             .user_agent("mcp-oauth-conformance-reference-server")
             .build()
-            .map_err(|e| StartError::HttpClient(e.to_string()))?;
+            .map_err(|e| e.to_string())?;
         Ok(Fetcher {
             http,
             allow_loopback_http: config.allow_loopback_http_client_ids,

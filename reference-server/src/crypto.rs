@@ -167,7 +167,8 @@ impl Signer {
         if defects.has(Defect::SignatureUnchecked) {
             let claims: AccessClaims = jsonwebtoken::dangerous::insecure_decode_claims(token)
                 .map_err(|_| TokenRejection::Malformed)?;
-            if claims.exp <= crate::now_secs() && !defects.has(Defect::ExpiredTokenAccepted) {
+            if claims.exp <= crate::clock::now_secs() && !defects.has(Defect::ExpiredTokenAccepted)
+            {
                 return Err(TokenRejection::Expired);
             }
             return check_issuer_and_audience(claims, issuer, audience, defects);

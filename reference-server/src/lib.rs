@@ -3,10 +3,22 @@
 //! requirement catalogue.
 //!
 //! `start(config)` binds 127.0.0.1 and serves; `app(config)` gives the router for `oneshot` tests.
+//!
+//! The modules form layers, each importing only from the layers before it (no cycles):
+//!
+//! 1. leaves: `protocol` (the values the server supports), `layout`, `clock`, `error`,
+//!    `params`, `pages`;
+//! 2. `defects`, `urls`, `store`, `crypto`, `tls`, then `config`;
+//! 3. the machinery the endpoints share: `cimd` (metadata document fetcher), `mcp` (the MCP
+//!    protocol behind the OAuth layer), then `state`;
+//! 4. the endpoints: `metadata` (discovery), `register`, `authorize`, `token`, `resource` (the
+//!    MCP endpoints as protected resources);
+//! 5. this root, which routes the endpoints, and `cli`, which starts it.
 
 pub mod authorize;
 pub mod cimd;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod defects;
@@ -19,6 +31,7 @@ pub mod params;
 pub mod protocol;
 pub mod register;
 pub mod resource;
+pub mod state;
 pub mod store;
 pub mod tls;
 pub mod token;
@@ -40,97 +53,8 @@ pub use defects::{Defect, Defects};
 pub use layout::Layout;
 pub use urls::{ServerUrls, Urls};
 
-use crate::crypto::Signer;
-use crate::mcp::McpSessions;
-use crate::store::Store;
-
-/// Seconds since the Unix epoch.
-pub fn now_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
-/// Everything a request handler can reach.
-pub struct AppState {
-    pub config: Config,
-    pub urls: Urls,
-    pub store: Store,
-    pub signer: Signer,
-    pub mcp_sessions: McpSessions,
-    pub cimd: cimd::Fetcher,
-}
-
-pub type SharedState = Arc<AppState>;
-
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    #[error("could not bind 127.0.0.1:{port}: {source}")]
-    Bind {
-        port: u16,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error(transparent)]
-    Key(#[from] crypto::KeyError),
-    #[error("could not build the HTTP client for client metadata documents: {0}")]
-    HttpClient(String),
-    #[error("pre-registered clients: {0}")]
-    Clients(String),
-    #[error("TLS: {0}")]
-    Tls(String),
-    #[error("cannot write the CA certificate to {path}: {source}")]
-    CaOut {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
-}
-
-/// How long pre-registered clients are kept: for as long as the server runs.
-const PRE_REGISTERED_LIFETIME: std::time::Duration =
-    std::time::Duration::from_secs(100 * 365 * 24 * 3600);
-
-impl AppState {
-    pub fn new(config: Config, mut urls: Urls) -> Result<Self, StartError> {
-        // The `legacy-default-endpoints-missing` defect moves the 2025-03-26 endpoints (LEG-02).
-        if urls.layout == Layout::Legacy20250326
-            && config.defects.has(Defect::LegacyDefaultEndpointsMissing)
-        {
-            urls.as_route_prefix = "/oauth2".into();
-        }
-        let store = Store::new(config.store_capacity);
-        {
-            let mut tables = store.lock();
-            for c in &config.clients {
-                c.validate().map_err(StartError::Clients)?;
-                tables
-                    .clients
-                    .insert(c.client_id.clone(), c.to_client(), PRE_REGISTERED_LIFETIME)
-                    .map_err(|e| StartError::Clients(e.description.into_owned()))?;
-            }
-        }
-        Ok(AppState {
-            store,
-            signer: Signer::generate()?,
-            mcp_sessions: McpSessions::new(config.store_capacity),
-            cimd: cimd::Fetcher::new(&config)?,
-            config,
-            urls,
-        })
-    }
-
-    /// Whether the server runs with defect `d` (never, by default).
-    pub fn defect(&self, d: Defect) -> bool {
-        self.config.defects.has(d)
-    }
-}
-
-/// rustls needs one process-wide crypto provider; the first caller installs ring's.
-pub fn install_crypto_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
+pub use state::{AppState, SharedState, StartError};
+pub use tls::install_crypto_provider;
 
 /// The routes of the authorization server, at the paths the layout gives them.
 pub fn as_router(state: SharedState) -> Router {

@@ -8,12 +8,12 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use serde_json::{Value, json};
 
-use crate::SharedState;
 use crate::defects::Defect;
 use crate::protocol::{
     AUTH_METHODS, BEARER_METHODS, CODE_CHALLENGE_METHODS, GRANT_TYPES, RESPONSE_MODES,
     RESPONSE_TYPE_CODE, RESPONSE_TYPES, SCOPE_OFFLINE_ACCESS, SCOPES_SUPPORTED,
 };
+use crate::state::SharedState;
 use crate::urls::{MCP_ALT_PATH, MCP_PATH};
 
 /// RFC 8414 §2 metadata (ASM-01..08, ASM-12..16). Every member has a value (ASM-12).

@@ -10,13 +10,15 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 use url::Url;
 
+use crate::crypto;
+use crate::defects::{Defect, Defects};
 use crate::error::{ErrorCode, OAuthError};
 use crate::protocol::{
     self, AuthMethod, DEFAULT_GRANT_TYPES, GrantType, HTTP, HTTPS, RESPONSE_TYPE_CODE,
     RESPONSE_TYPES,
 };
+use crate::state::SharedState;
 use crate::store::Client;
-use crate::{Defect, Defects, SharedState, crypto};
 
 /// How long a confidential client's secret stays valid (DCR-03: the expiry is always stated).
 const SECRET_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
@@ -365,7 +367,7 @@ fn validate(meta: &Map<String, Value>, defects: &Defects) -> Result<Client, OAut
 
 /// DCR-02 / DCR-03: `client_id`, the secret with its expiry, and every registered value.
 fn registration_response(client: &Client, meta: &Map<String, Value>) -> Value {
-    let now = crate::now_secs();
+    let now = crate::clock::now_secs();
     let mut out = Map::new();
     out.insert("client_id".into(), json!(client.client_id));
     out.insert("client_id_issued_at".into(), json!(now));

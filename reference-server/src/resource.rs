@@ -10,10 +10,11 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::crypto::TokenRejection;
+use crate::defects::Defect;
 use crate::mcp::{self, McpOutcome, Principal};
 use crate::protocol::{SCOPE_OFFLINE_ACCESS, SCOPE_READ};
+use crate::state::SharedState;
 use crate::urls::{MCP_ALT_PATH, MCP_PATH, WK_PRM};
-use crate::{Defect, SharedState};
 
 /// What the `Authorization` header holds.
 enum Presented<'a> {

@@ -236,7 +236,7 @@ impl Tables {
         };
         grant.revoked = true;
         let tokens = std::mem::take(&mut grant.access_tokens);
-        let now = crate::now_secs();
+        let now = crate::clock::now_secs();
         for (jti, exp) in tokens {
             let ttl = Duration::from_secs(exp.saturating_sub(now) + 1);
             // A full revocation list cannot be allowed to un-revoke anything: the grant stays marked.

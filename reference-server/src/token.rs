@@ -15,11 +15,12 @@ use serde_json::{Value, json};
 
 use crate::authorize::{check_resource, check_scope};
 use crate::crypto::{self, AccessClaims};
+use crate::defects::Defect;
 use crate::error::{ErrorCode, LimitedBody, OAuthError};
 use crate::params::Params;
 use crate::protocol::{self, AuthMethod, GrantType};
+use crate::state::SharedState;
 use crate::store::{Client, Grant, RefreshEntry, Tables};
-use crate::{Defect, SharedState};
 
 /// An authenticated (or, for public clients, identified) client.
 struct Authenticated {
@@ -686,7 +687,7 @@ fn issue(
     // SCOPE-06: with the `granted-scope-unstated` defect the grant is narrowed unannounced.
     let unstated = state.defect(Defect::GrantedScopeUnstated) && scope.len() > 1;
     let scope = if unstated { &scope[..1] } else { scope };
-    let now = crate::now_secs();
+    let now = crate::clock::now_secs();
     let ttl = state.config.access_token_ttl.as_secs().max(1);
     let jti = crypto::random_token(16);
     let claims = AccessClaims {
@@ -785,7 +786,7 @@ pub async fn revoke(
             if let Ok(c) = state.signer.verify(token, &state.urls.issuer, &aud)
                 && c.client_id == client.client_id
             {
-                let ttl = Duration::from_secs(c.exp.saturating_sub(crate::now_secs()) + 1);
+                let ttl = Duration::from_secs(c.exp.saturating_sub(crate::clock::now_secs()) + 1);
                 let _ = t.revoked_access_tokens.insert(c.jti, (), ttl);
             }
         }
