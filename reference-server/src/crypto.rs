@@ -184,6 +184,7 @@ impl Signer {
             return Err(TokenRejection::WrongType);
         }
         let mut v = Validation::new(Algorithm::ES256);
+        // RS-06: an expired token is refused, with no leeway.
         v.leeway = 0;
         v.validate_exp = !defects.has(Defect::ExpiredTokenAccepted);
         v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
@@ -199,7 +200,7 @@ impl Signer {
                     }
                     _ => TokenRejection::Malformed,
                 }
-            })?;
+            })?; // RS-05: the signature
         check_issuer_and_audience(data.claims, issuer, audience, defects)
     }
 }

@@ -74,6 +74,8 @@ async fn read_body(
     Ok((parts.headers, bytes, ip))
 }
 
+/// POST on the registration endpoint. DCR-05: every error is a JSON error object; DCR-08:
+/// invalid metadata is `invalid_client_metadata`.
 pub async fn register(State(state): State<SharedState>, req: Request) -> Response {
     match register_client(&state, req).await {
         Ok(r) => r,
@@ -92,35 +94,42 @@ pub async fn register(State(state): State<SharedState>, req: Request) -> Respons
     }
 }
 
+/// The registration's steps, in order.
 async fn register_client(state: &SharedState, req: Request) -> Result<Response, OAuthError> {
     let (headers, body, ip) = read_body(state, req).await?;
     check_rate_limit(state, ip)?;
     let meta = parse_metadata(&headers, &body)?;
     let client = validate(&meta, &state.config.defects)?;
-    let mut response = registration_response(&client, &meta);
-    if state.defect(Defect::DcrMetadataNotEchoed)
-        && let Some(obj) = response.as_object_mut()
-    {
-        obj.remove("redirect_uris");
-        obj.remove("client_name");
-    }
     state
         .store
         .lock()
         .clients
         .insert(client.client_id.clone(), client.clone(), CLIENT_LIFETIME)?;
     tracing::info!(client_id = %client.client_id, method = client.auth_method.as_str(), "client registered");
+    Ok(registered(state, &client, &meta))
+}
+
+/// The answer to a successful registration: DCR-01: 201; DCR-02: what was registered;
+/// DCR-03: a secret's expiry; DCR-13: never cached.
+fn registered(state: &SharedState, client: &Client, meta: &Map<String, Value>) -> Response {
+    let mut response = registration_response(client, meta);
+    if let Some(obj) = response.as_object_mut() {
+        // DCR-02 broken on purpose: the registered metadata is not echoed.
+        if state.defect(Defect::DcrMetadataNotEchoed) {
+            obj.remove("redirect_uris");
+            obj.remove("client_name");
+        }
+        // DCR-03 broken on purpose: the secret comes without its expiry.
+        if state.defect(Defect::DcrSecretExpiryMissing) {
+            obj.remove("client_secret_expires_at");
+        }
+    }
+    // DCR-01: 201 Created.
     let status = if state.defect(Defect::DcrWrongStatus) {
         StatusCode::OK
     } else {
         StatusCode::CREATED
     };
-    // DCR-03: a secret always comes with its expiry.
-    if state.defect(Defect::DcrSecretExpiryMissing)
-        && let Some(obj) = response.as_object_mut()
-    {
-        obj.remove("client_secret_expires_at");
-    }
     let mut resp = (status, axum::Json(response)).into_response();
     // DCR-13: the response may carry a secret.
     if !state.defect(Defect::DcrCacheControlMissing) {
@@ -129,7 +138,7 @@ async fn register_client(state: &SharedState, req: Request) -> Result<Response, 
         resp.headers_mut()
             .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     }
-    Ok(resp)
+    resp
 }
 
 /// A fixed window per client IP; the limit comes from the configuration (0: unlimited).
@@ -218,8 +227,29 @@ const KNOWN_MEMBERS: [&str; 7] = [
     "application_type",
 ];
 
-/// The ordered checks of RFC 7591 §2 and §3.2.2. Unknown members are ignored (DCR-09).
+/// The ordered checks of RFC 7591 §2 and §3.2.2 on the client metadata.
 fn validate(meta: &Map<String, Value>, defects: &Defects) -> Result<Client, OAuthError> {
+    check_unknown_members(meta, defects)?; // DCR-09
+    check_member_types(meta)?; // DCR-08
+    let auth_method = token_endpoint_auth_method(meta)?;
+    let grant_types = check_grant_types(meta, auth_method)?; // TOK-09
+    let redirect_uris = check_redirect_uris(meta, &grant_types, defects)?; // DCR-06, DCR-07, DCR-10, DCR-11
+    Ok(Client {
+        client_id: crypto::random_token(18),
+        secret: (auth_method != AuthMethod::None).then(|| crypto::random_token(32)),
+        auth_method,
+        redirect_uris,
+        grant_types,
+        client_name: meta
+            .get("client_name")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        from_metadata_document: false,
+    })
+}
+
+/// DCR-09: a metadata member the server does not know is ignored.
+fn check_unknown_members(meta: &Map<String, Value>, defects: &Defects) -> Result<(), OAuthError> {
     if defects.has(Defect::DcrRejectsUnknownMembers)
         && let Some(unknown) = meta.keys().find(|k| {
             !KNOWN_MEMBERS.contains(&k.as_str())
@@ -231,7 +261,11 @@ fn validate(meta: &Map<String, Value>, defects: &Defects) -> Result<Client, OAut
             "unknown member {unknown}"
         )));
     }
-    // DCR-08: member types.
+    Ok(())
+}
+
+/// DCR-08: a member of the wrong type is invalid client metadata.
+fn check_member_types(meta: &Map<String, Value>) -> Result<(), OAuthError> {
     for name in STRING_MEMBERS {
         if meta
             .get(name)
@@ -267,21 +301,32 @@ fn validate(meta: &Map<String, Value>, defects: &Defects) -> Result<Client, OAut
             "application_type must be \"native\" or \"web\"",
         ));
     }
+    Ok(())
+}
 
-    // RFC 7591 §2 defaults.
-    let auth_method = match meta.get("token_endpoint_auth_method") {
-        None | Some(Value::Null) => AuthMethod::ClientSecretBasic,
+/// `token_endpoint_auth_method`: one the server supports, `client_secret_basic` when absent
+/// (RFC 7591 §2).
+fn token_endpoint_auth_method(meta: &Map<String, Value>) -> Result<AuthMethod, OAuthError> {
+    match meta.get("token_endpoint_auth_method") {
+        None | Some(Value::Null) => Ok(AuthMethod::ClientSecretBasic),
         Some(Value::String(s)) => AuthMethod::parse(s).ok_or_else(|| {
             OAuthError::invalid_client_metadata(format!(
                 "token_endpoint_auth_method {s:?} is not supported"
             ))
-        })?,
-        Some(_) => {
-            return Err(OAuthError::invalid_client_metadata(
-                "token_endpoint_auth_method must be a string",
-            ));
-        }
-    };
+        }),
+        Some(_) => Err(OAuthError::invalid_client_metadata(
+            "token_endpoint_auth_method must be a string",
+        )),
+    }
+}
+
+/// `grant_types` and `response_types`: ones the server supports (`authorization_code` and `code`
+/// when absent), agreeing with each other (RFC 7591 §2.1); `refresh_token` only beside the code
+/// grant; TOK-09: `client_credentials` only for a confidential client.
+fn check_grant_types(
+    meta: &Map<String, Value>,
+    auth_method: AuthMethod,
+) -> Result<Vec<String>, OAuthError> {
     let grant_types = string_list(meta, "grant_types")?
         .unwrap_or_else(|| DEFAULT_GRANT_TYPES.map(str::to_owned).to_vec());
     let response_types = string_list(meta, "response_types")?
@@ -300,7 +345,6 @@ fn validate(meta: &Map<String, Value>, defects: &Defects) -> Result<Client, OAut
             )));
         }
     }
-    // RFC 7591 §2.1: grant types and response types must agree.
     let has_grant = |grant: GrantType| grant_types.iter().any(|g| g == grant.as_str());
     let code_grant = has_grant(GrantType::AuthorizationCode);
     if code_grant != response_types.iter().any(|r| r == RESPONSE_TYPE_CODE) {
@@ -313,15 +357,27 @@ fn validate(meta: &Map<String, Value>, defects: &Defects) -> Result<Client, OAut
             "refresh_token needs the authorization_code grant",
         ));
     }
-    // TOK-09: client_credentials is for confidential clients only.
     if auth_method == AuthMethod::None && has_grant(GrantType::ClientCredentials) {
         return Err(OAuthError::invalid_client_metadata(
             "client_credentials requires a confidential client",
         ));
     }
+    Ok(grant_types)
+}
 
-    // DCR-06, DCR-07, DCR-11.
+/// `redirect_uris`: required for the code grant (DCR-07); each https, or http on a loopback
+/// host (DCR-06, SEC-02, and LEG-06 in 2025-03-26), every loopback host (DCR-11), never a
+/// private-use scheme without a dot (DCR-10).
+fn check_redirect_uris(
+    meta: &Map<String, Value>,
+    grant_types: &[String],
+    defects: &Defects,
+) -> Result<Vec<String>, OAuthError> {
+    let code_grant = grant_types
+        .iter()
+        .any(|g| g == GrantType::AuthorizationCode.as_str());
     let redirect_uris = string_list(meta, "redirect_uris")?.unwrap_or_default();
+    // DCR-07: a code-flow client must register its redirect URIs.
     if code_grant && redirect_uris.is_empty() && !defects.has(Defect::DcrRedirectUrisOptional) {
         return Err(OAuthError::invalid_redirect_uri(
             "redirect_uris is required for the authorization_code grant",
@@ -340,7 +396,9 @@ fn validate(meta: &Map<String, Value>, defects: &Defects) -> Result<Client, OAut
         {
             continue;
         }
+        // DCR-06, SEC-02, LEG-06: https, or http on a loopback host; no fragment.
         let url = protocol::check_redirect_uri(uri).map_err(OAuthError::invalid_redirect_uri)?;
+        // DCR-11: every loopback host, not only 127.0.0.1.
         if defects.has(Defect::DcrRefusesLoopback)
             && url.scheme() == HTTP
             && url.host_str() != Some("127.0.0.1")
@@ -350,19 +408,7 @@ fn validate(meta: &Map<String, Value>, defects: &Defects) -> Result<Client, OAut
             ));
         }
     }
-
-    Ok(Client {
-        client_id: crypto::random_token(18),
-        secret: (auth_method != AuthMethod::None).then(|| crypto::random_token(32)),
-        auth_method,
-        redirect_uris,
-        grant_types,
-        client_name: meta
-            .get("client_name")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
-        from_metadata_document: false,
-    })
+    Ok(redirect_uris)
 }
 
 /// DCR-02 / DCR-03: `client_id`, the secret with its expiry, and every registered value.
