@@ -263,12 +263,14 @@ pub fn parse_document(url: &str, doc: &Value) -> Result<Client, String> {
 
 /// [`parse_document`], with the checks the server's defects disable left out.
 fn parse_document_with(url: &str, doc: &Value, defects: &Defects) -> Result<Client, String> {
+    // CIMD-04: the document is read strictly: one JSON object, each member of its own type.
     let lenient = defects.has(Defect::CimdLenientDocument);
     let obj = match doc {
         Value::Array(a) if lenient => a.first().and_then(Value::as_object),
         _ => doc.as_object(),
     }
     .ok_or("the client metadata document is not a JSON object")?;
+    // CIMD-02: the document's client_id is exactly its URL.
     match obj.get("client_id").and_then(Value::as_str) {
         Some(id) if id == url => {}
         Some(_) if defects.has(Defect::CimdClientIdUnchecked) => {}
@@ -297,6 +299,8 @@ fn parse_document_with(url: &str, doc: &Value, defects: &Defects) -> Result<Clie
     {
         return Err("a client metadata document must not contain a client secret".into());
     }
+    // CIMD-08: no shared secret; CIMD-09: and no other client authentication, which this server
+    // would have to verify: a metadata document client is public here.
     match obj.get("token_endpoint_auth_method") {
         None | Some(Value::Null) => {}
         Some(Value::String(m)) if AuthMethod::parse(m) == Some(AuthMethod::None) => {}

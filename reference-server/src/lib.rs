@@ -81,9 +81,11 @@ pub fn as_router(state: SharedState) -> Router {
     if state.config.login_page == LoginPage::Js {
         r = r.route(&u.as_route(pages::LOGIN_SCRIPT), get(pages::login_script));
     }
+    // ASM-02: the AS publishes metadata: OpenID Connect discovery always, ...
     if !state.defect(Defect::AsMetadataMissing) {
         r = r.route(&u.oidc_route(), get(metadata::openid_configuration));
     }
+    // ... ASM-01: and RFC 8414 metadata, but in the `oidc-only` layout.
     if state.urls.layout != Layout::OidcOnly
         && !state.defect(Defect::Rfc8414MetadataMissing)
         && !state.defect(Defect::AsMetadataMissing)
@@ -107,6 +109,8 @@ pub fn rs_router(state: SharedState) -> Router {
     let mut r = Router::new()
         .route(urls::MCP_PATH, any(resource::mcp_primary))
         .route(urls::MCP_ALT_PATH, any(resource::mcp_alt));
+    // PRM-07: every MCP server publishes its protected resource metadata (RFC 9728; not in the
+    // 2025-03-26 layout), PRM-05: at its path-inserted well-known URL.
     if state.urls.layout.publishes_prm() && !state.defect(Defect::PrmMissing) {
         r = r.route(&Urls::prm_route(urls::MCP_ALT_PATH), get(metadata::prm_alt));
         r = if state.defect(Defect::PrmNotPathInserted) {

@@ -19,6 +19,7 @@ use crate::urls::{MCP_ALT_PATH, MCP_PATH};
 /// RFC 8414 §2 metadata (ASM-01..08, ASM-12..16). Every member has a value (ASM-12).
 pub fn authorization_server_metadata(state: &SharedState) -> Value {
     let u = &state.urls;
+    // ASM-06: endpoints are absolute URLs.
     let endpoint = |name: &str| {
         if state.defect(Defect::EndpointsRelative) {
             u.as_route(name)
@@ -26,6 +27,7 @@ pub fn authorization_server_metadata(state: &SharedState) -> Value {
             u.as_endpoint(name)
         }
     };
+    // ASM-04: the issuer is exactly the issuer identifier the document was found by.
     let issuer = if state.defect(Defect::IssuerMismatch) {
         format!("{}/", u.issuer)
     } else {
@@ -52,6 +54,7 @@ pub fn authorization_server_metadata(state: &SharedState) -> Value {
         "grant_types_supported": GRANT_TYPES,
         "token_endpoint_auth_methods_supported": AUTH_METHODS,
         "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
+        // ASM-08, PKCE-11: the PKCE methods, exactly those the authorization endpoint accepts.
         "code_challenge_methods_supported": CODE_CHALLENGE_METHODS,
         // RFC 9207: every authorization response carries `iss` (AUTHZ-14, ASM-16).
         "authorization_response_iss_parameter_supported": true,
@@ -118,7 +121,8 @@ fn registration_endpoint(state: &SharedState) -> String {
     endpoint
 }
 
-/// A metadata document: JSON, or text/plain with the `*-wrong-content-type` defects.
+/// A metadata document: JSON (ASM-03, PRM-08), or text/plain with the `*-wrong-content-type`
+/// defects.
 fn document(doc: Value, as_text: bool) -> Response {
     let mut resp = Json(doc).into_response();
     if as_text {

@@ -259,8 +259,8 @@ enum Bearer {
 }
 
 /// The bearer token of the request: from the `Authorization` header only (RS-09), its scheme
-/// case-insensitive (RS-03), not empty (RS-04). PRM-01, RS-01: a request without one is
-/// refused with 401, a session ID being no credential.
+/// case-insensitive (RS-03), not empty (RS-04). PRM-01 (LEG-03 in 2025-03-26), RS-01: a
+/// request without one is refused with 401, a session ID being no credential.
 fn bearer_token(
     state: &SharedState,
     resource: &str,
