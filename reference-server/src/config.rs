@@ -112,7 +112,8 @@ pub const DEFAULT_PASSWORD: &str = "wonderland";
 pub use crate::protocol::{SCOPE_READ, SCOPE_WRITE, SCOPES_SUPPORTED};
 
 /// A client known from the start rather than registered (`--clients FILE`). Validated by
-/// [`PreRegisteredClient::new`] or [`load_clients`] with the rules registration applies.
+/// [`PreRegisteredClient::validate`] (which [`load_clients`] calls) with the rules registration
+/// applies.
 #[derive(Clone)]
 pub struct PreRegisteredClient {
     pub client_id: String,

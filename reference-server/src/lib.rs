@@ -4,13 +4,14 @@
 //!
 //! `start(config)` binds 127.0.0.1 and serves; `app(config)` gives the router for `oneshot` tests.
 //!
-//! The modules form layers, each importing only from the layers before it (no cycles):
+//! The modules form layers, and each imports only modules listed before it (no cycles):
 //!
 //! 1. leaves: `protocol` (the values the server supports), `layout`, `clock`, `error`,
 //!    `params`, `pages`;
 //! 2. `defects`, `urls`, `store`, `crypto`, `tls`, then `config`;
 //! 3. the machinery the endpoints share: `cimd` (metadata document fetcher), `mcp` (the MCP
-//!    protocol behind the OAuth layer), then `state`;
+//!    protocol behind the OAuth layer), then `state`, and the checks both the authorization
+//!    and the token endpoint make: `pkce`, `scope`, `resource_binding`;
 //! 4. the endpoints: `metadata` (discovery), `register`, `authorize`, `token`, `resource` (the
 //!    MCP endpoints as protected resources);
 //! 5. this root, which routes the endpoints, and `cli`, which starts it.

@@ -1,13 +1,13 @@
 //! The authorization endpoint (AUTHZ-*), login and consent.
 //!
 //! The endpoint is one ordered list of checks, read top to bottom in [`authorize`] and
-//! [`check_request`]: the client and its redirect URI first, whose failures are shown on a page
+//! `check_request`: the client and its redirect URI first, whose failures are shown on a page
 //! and never redirected (AUTHZ-04); then the request itself (repeated and unknown parameters,
 //! response type, PKCE, scope, resource), whose failures go back to the redirect URI with
-//! `state` and `iss`. A request that passes goes on to login and consent ([`consent`]).
+//! `state` and `iss`. A request that passes goes on to login and consent (`consent`).
 
 mod checks;
-pub mod consent;
+mod consent;
 mod redirect;
 
 use axum::extract::{RawQuery, State};

@@ -9,7 +9,7 @@
 //!   (HeaderMismatch, -32020); results carry `resultType`.
 //!
 //! Answers are JSON, or a one-event SSE stream when the client accepts only `text/event-stream`.
-//! The two generations are [`session`] and [`stateless`].
+//! The two generations are `session` and `stateless`.
 
 mod session;
 mod stateless;

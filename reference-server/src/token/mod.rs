@@ -1,10 +1,10 @@
 //! The token endpoint (TOK-*, and the grants' CODE-*, PKCE-*, REFRESH-*, RES-06) and the RFC
 //! 7009 revocation endpoint ([`revoke`]).
 //!
-//! A token request is one ordered list of checks, read top to bottom in [`handle`]: the
-//! request's shape, the grant type, client authentication ([`client_auth`]), whether the client
-//! may use the grant, then the grant's own checks ([`code`], [`refresh`],
-//! [`client_credentials`]). Each grant runs under the store's lock, so single use and rotation
+//! A token request is one ordered list of checks, read top to bottom in `handle`: the
+//! request's shape, the grant type, client authentication (`client_auth`), whether the client
+//! may use the grant, then the grant's own checks (`code`, `refresh`,
+//! `client_credentials`). Each grant runs under the store's lock, so single use and rotation
 //! are atomic.
 
 mod client_auth;
