@@ -62,7 +62,7 @@ impl Coverage {
                 let defects = Defect::ALL
                     .iter()
                     .copied()
-                    .filter(|d| d.requirements().contains(&r.id.as_str()))
+                    .filter(|d| d.requirements().iter().any(|id| *id == r.id.as_str()))
                     .collect();
                 let status = match (&r.not_tested, scenarios.is_empty()) {
                     (_, false) => Status::Tested,

@@ -23,132 +23,22 @@ use crate::run::{self, RunError, RunOptions};
 /// Empty: every MUST scenario has a defect.
 pub const NO_DEFECT: &[(&str, &str)] = &[];
 
-/// Defects that legitimately break more than [`COLLATERAL_LIMIT`] other scenarios (failures, or
-/// scenarios that cannot run because a precondition broke), and why.
-pub const WIDE_DEFECTS: &[(Defect, &str)] = &[
-    (
-        Defect::UnauthenticatedAllowed,
-        "discovery starts from the 401: without it no flow can find the authorization server",
-    ),
-    (
-        Defect::PrmMissing,
-        "every scenario that reads the PRM document (PRM-03, PRM-05, PRM-08..10) has none to read",
-    ),
-    (
-        Defect::PrmNoAuthorizationServers,
-        "without an authorization server no flow can start",
-    ),
-    (
-        Defect::AsMetadataMissing,
-        "without AS metadata no flow can find the endpoints",
-    ),
-    (
-        Defect::PrmResourceMismatch,
-        "a client must discard a PRM document whose resource does not match (RFC 9728 §3.3), so no flow can start",
-    ),
-    (
-        Defect::DcrErrorNotJson,
-        "DCR-06 and DCR-07 name the error code a refusal carries, which a client can read only from a JSON body",
-    ),
-    (
-        Defect::IssuerMismatch,
-        "a client must discard metadata whose issuer does not match, so no flow can start",
-    ),
-    (
-        Defect::EndpointsRelative,
-        "relative endpoints cannot be used, so no flow can start",
-    ),
-    (
-        Defect::RegistrationEndpointPlainHttp,
-        "the harness registers its client only at an https (or loopback) registration endpoint, so no flow can start",
-    ),
-    (
-        Defect::AuthorizeGetUnsupported,
-        "every flow starts with a GET on the authorization endpoint",
-    ),
-    (
-        Defect::PkcePlainComparison,
-        "every flow redeems a code with S256, and none can",
-    ),
-    (
-        Defect::ValidTokenRefused,
-        "every scenario that uses an access token at the MCP server is refused",
-    ),
-];
-
-/// Defects whose rule binds only under another revision (or reference-server layout) than the
-/// self-test's own, with the reason. They run under it.
-pub const RUN_UNDER: &[(Defect, Revision, Layout, &str)] = &[
-    (
-        Defect::InvalidTokenChallengeWithoutPrm,
-        Revision::V2025_06_18,
-        Layout::SameOrigin,
-        "RS-15 is a MUST in 2025-06-18 and a SHOULD from 2025-11-25",
-    ),
-    (
-        Defect::Rfc8414MetadataMissing,
-        Revision::V2025_06_18,
-        Layout::SameOrigin,
-        "in 2025-11-25 OpenID Connect discovery may stand in for RFC 8414 metadata",
-    ),
-    (
-        Defect::LegacyMetadataMisplaced,
-        Revision::V2025_03_26,
-        Layout::Legacy20250326,
-        "the authorization base URL and its metadata location are 2025-03-26 rules (LEG-01)",
-    ),
-    (
-        Defect::LegacyDefaultEndpointsMissing,
-        Revision::V2025_03_26,
-        Layout::Legacy20250326,
-        "the default endpoints are a 2025-03-26 rule (LEG-02)",
-    ),
-    (
-        Defect::LegacyUnauthenticatedAllowed,
-        Revision::V2025_03_26,
-        Layout::Legacy20250326,
-        "LEG-03 is the 2025-03-26 form of the 401 rule",
-    ),
-    (
-        Defect::LegacyPkceNotRequired,
-        Revision::V2025_03_26,
-        Layout::Legacy20250326,
-        "LEG-05 is the 2025-03-26 form of the PKCE rule",
-    ),
-    (
-        Defect::LegacyRedirectUrisUnchecked,
-        Revision::V2025_03_26,
-        Layout::Legacy20250326,
-        "LEG-06 (localhost or https redirect URIs) is a 2025-03-26 rule",
-    ),
-    (
-        Defect::PrmListsOfflineAccess,
-        Revision::V2026_07_28,
-        Layout::SameOrigin,
-        "PRM-18 (no offline_access in PRM) is a 2026-07-28 rule",
-    ),
-    (
-        Defect::InsufficientScopeOffersOfflineAccess,
-        Revision::V2026_07_28,
-        Layout::SameOrigin,
-        "SCOPE-09 (no offline_access in challenges) is a 2026-07-28 rule",
-    ),
-    (
-        Defect::InsufficientScopeChallengePartial,
-        Revision::V2026_07_28,
-        Layout::SameOrigin,
-        "SCOPE-10 (every needed scope in one challenge) is a 2026-07-28 rule",
-    ),
-];
-
-fn run_under(d: Defect) -> Option<(Revision, Layout, &'static str)> {
-    RUN_UNDER
-        .iter()
-        .find(|(x, _, _, _)| *x == d)
-        .map(|(_, r, l, why)| (*r, *l, *why))
+/// The revision and layout a defect is judged under, when its rule binds only under another
+/// revision (or reference-server layout) than the self-test's own (the defect table says which,
+/// and why).
+fn run_under(d: Defect, base: &RunOptions) -> Result<(Option<Revision>, Layout), String> {
+    let revision = match d.revision() {
+        Some(r) => Some(
+            r.parse::<Revision>()
+                .map_err(|e| format!("the defect table gives {d} the revision {r:?}: {e}"))?,
+        ),
+        None => base.spec,
+    };
+    Ok((revision, d.layout().unwrap_or(base.layout)))
 }
 
-/// The most collateral failures a defect may cause without a reason in [`WIDE_DEFECTS`].
+/// The most collateral failures a defect may cause without a reason
+/// ([`Defect::collateral`]).
 pub const COLLATERAL_LIMIT: usize = 3;
 
 /// What the self-test is asked to do.
@@ -176,7 +66,7 @@ impl RunRecords {
         self.outcome.as_deref().unwrap_or(&[])
     }
 
-    fn requirements(&self) -> &'static [&'static str] {
+    fn requirements(&self) -> &'static [req::Id] {
         self.defect.map(Defect::requirements).unwrap_or(&[])
     }
 
@@ -188,12 +78,17 @@ impl RunRecords {
 
     fn fails_on_defect(&self, r: &ScenarioRecord) -> bool {
         let reqs = self.requirements();
-        r.verdict == Verdict::Fail && r.violated.as_deref().is_some_and(|v| reqs.contains(&v))
+        r.verdict == Verdict::Fail
+            && r.violated
+                .as_deref()
+                .is_some_and(|v| reqs.iter().any(|id| *id == v))
     }
 
     fn warns_on_defect(&self, r: &ScenarioRecord) -> bool {
         let reqs = self.requirements();
-        r.warned.iter().any(|w| reqs.contains(&w.as_str()))
+        r.warned
+            .iter()
+            .any(|w| reqs.iter().any(|id| *id == w.as_str()))
     }
 
     /// The scenarios that caught the defect.
@@ -260,7 +155,7 @@ impl Selftest {
             .iter()
             .filter(|d| d.collateral().len() > COLLATERAL_LIMIT)
             .filter_map(|d| d.defect)
-            .filter(|d| wide_reason(*d).is_none())
+            .filter(|d| d.collateral().is_none())
             .collect()
     }
 
@@ -354,18 +249,22 @@ impl Selftest {
                 Ok(_) => ("yes", catching.join("<br>")),
             };
             let collateral = d.collateral().len();
-            let mut why = match wide_reason(defect) {
+            let mut why = match defect.collateral() {
                 Some(w) => w.to_string(),
                 None if collateral > COLLATERAL_LIMIT => "**no reason given**".into(),
                 None => String::new(),
             };
-            if let Some((r, l, reason)) = run_under(defect) {
-                why = format!("run under MCP {r}, layout {}: {reason}. {why}", l.name());
+            if let Some(reason) = defect.because() {
+                why = format!(
+                    "run under MCP {}, layout {}: {reason}. {why}",
+                    defect.revision().unwrap_or(&self.revision.to_string()),
+                    defect.layout().unwrap_or_default().name()
+                );
             }
             out.push_str(&format!(
                 "| `{}` | {} | {caught} | {} | {collateral} | {} | {} |\n",
                 defect.name(),
-                defect.requirements().join(", "),
+                defect.requirement_list(", "),
                 cell(&catching),
                 d.errors(),
                 cell(&why)
@@ -411,10 +310,6 @@ impl Selftest {
     }
 }
 
-fn wide_reason(d: Defect) -> Option<&'static str> {
-    WIDE_DEFECTS.iter().find(|(w, _)| *w == d).map(|(_, r)| *r)
-}
-
 /// A Markdown table cell: no pipes or line breaks from the text itself.
 fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
@@ -424,7 +319,7 @@ fn cell(s: &str) -> String {
 pub fn uncovered(features: &[cucumber::gherkin::Feature]) -> Vec<String> {
     let covered: BTreeSet<&str> = Defect::ALL
         .iter()
-        .flat_map(|d| d.requirements().iter().copied())
+        .flat_map(|d| d.requirements().iter().map(|id| id.as_str()))
         .chain(NO_DEFECT.iter().map(|(id, _)| *id))
         .collect();
     let mut out: Vec<String> = features::scenarios(features)
@@ -441,10 +336,10 @@ pub fn uncovered(features: &[cucumber::gherkin::Feature]) -> Vec<String> {
     out
 }
 
-/// Runs the clean suite and one suite per defect, `jobs` at a time, each on a thread of its
-/// own with its own runtime (so that the runs use every core).
-pub fn run(opts: &SelftestOptions) -> Result<Selftest, RunError> {
-    let base = RunOptions {
+/// The options every run starts from: the embedded reference server without defects, judged
+/// under one fixed revision.
+fn base_options(opts: &SelftestOptions) -> RunOptions {
+    RunOptions {
         target: None,
         config: None,
         features: opts.features.clone(),
@@ -468,7 +363,13 @@ pub fn run(opts: &SelftestOptions) -> Result<Selftest, RunError> {
         baseline: None,
         ca_cert: None,
         quiet: true,
-    };
+    }
+}
+
+/// Runs the clean suite and one suite per defect, `jobs` at a time, each on a thread of its
+/// own with its own runtime (so that the runs use every core).
+pub fn run(opts: &SelftestOptions) -> Result<Selftest, RunError> {
+    let base = base_options(opts);
     // Bad features or a bad revision are usage errors once, not once per run.
     let features = run::load_features(&base)?;
     let revision = opts.spec.unwrap_or(Revision::V2025_11_25);
@@ -508,21 +409,26 @@ pub fn run(opts: &SelftestOptions) -> Result<Selftest, RunError> {
                     let next = queue.lock().unwrap_or_else(|e| e.into_inner()).pop_front();
                     let Some(defect) = next else { break };
                     let dir = opts.reports.join(defect.map_or("clean", |d| d.name()));
-                    let run_opts = RunOptions {
-                        junit: dir.join("junit.xml"),
-                        json: dir.join("cucumber.json"),
-                        results: dir.join("results.json"),
-                        defects: defect.map(Defects::only).unwrap_or_default(),
-                        spec: defect.and_then(run_under).map(|(r, _, _)| r).or(base.spec),
-                        layout: defect
-                            .and_then(run_under)
-                            .map_or(base.layout, |(_, l, _)| l),
-                        ..base.clone()
+                    let under =
+                        defect.map_or(Ok((base.spec, base.layout)), |d| run_under(d, &base));
+                    let outcome = match under {
+                        Ok((spec, layout)) => {
+                            let run_opts = RunOptions {
+                                junit: dir.join("junit.xml"),
+                                json: dir.join("cucumber.json"),
+                                results: dir.join("results.json"),
+                                defects: defect.map(Defects::only).unwrap_or_default(),
+                                spec,
+                                layout,
+                                ..base.clone()
+                            };
+                            runtime
+                                .block_on(run::run(run_opts))
+                                .map(|r| r.records)
+                                .map_err(|e| e.to_string())
+                        }
+                        Err(e) => Err(e),
                     };
-                    let outcome = runtime
-                        .block_on(run::run(run_opts))
-                        .map(|r| r.records)
-                        .map_err(|e| e.to_string());
                     let mark = match (&outcome, defect) {
                         (Err(_), _) => "ERROR",
                         (Ok(_), None) => "done",
@@ -741,13 +647,35 @@ mod tests {
         for d in Defect::ALL {
             for id in d.requirements() {
                 assert!(
-                    crate::requirements::get(id).is_some(),
+                    crate::requirements::get(id.as_str()).is_some(),
                     "{d}: {id} is not in requirements.toml"
                 );
             }
         }
         for (id, _) in NO_DEFECT {
             assert!(crate::requirements::get(id).is_some(), "{id}");
+        }
+    }
+
+    #[test]
+    fn every_defect_judged_elsewhere_names_a_known_revision() {
+        let base = base_options(&SelftestOptions {
+            defects: Vec::new(),
+            features: None,
+            spec: None,
+            jobs: 1,
+            reports: PathBuf::new(),
+        });
+        assert_eq!(base.spec, Some(Revision::V2025_11_25));
+        for d in Defect::ALL {
+            let (revision, layout) = run_under(*d, &base).expect("a known revision");
+            if d.revision().is_none() {
+                assert_eq!(revision, base.spec, "{d}");
+            }
+            if d.layout() == Some(Layout::Legacy20250326) {
+                assert_eq!(revision, Some(Revision::V2025_03_26), "{d}");
+            }
+            assert_eq!(layout, d.layout().unwrap_or_default(), "{d}");
         }
     }
 }

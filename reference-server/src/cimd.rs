@@ -9,22 +9,18 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use url::Url;
 
-use crate::StartError;
 use crate::config::Config;
 use crate::defects::{Defect, Defects};
-use crate::register::{check_redirect_uri, is_loopback_host};
-use crate::store::{AuthMethod, Client};
+use crate::protocol::{
+    AuthMethod, DEFAULT_GRANT_TYPES, GrantType, HTTP, HTTPS, check_redirect_uri, is_loopback_host,
+};
+use crate::store::Client;
 
 /// The longest a valid document is cached, whatever its headers say.
 const MAX_CACHE: Duration = Duration::from_secs(3600);
 /// How long the `cimd-errors-cached` defect remembers a failure.
 const DEFECTIVE_ERROR_CACHE: Duration = Duration::from_secs(60);
 const MAX_CACHE_ENTRIES: usize = 1000;
-
-/// Whether a `client_id` is a metadata document URL rather than a registered ID.
-pub fn is_document_url(client_id: &str) -> bool {
-    client_id.starts_with("https://") || client_id.starts_with("http://")
-}
 
 pub struct Fetcher {
     http: reqwest::Client,
@@ -37,8 +33,9 @@ pub struct Fetcher {
 }
 
 impl Fetcher {
-    pub fn new(config: &Config) -> Result<Self, StartError> {
-        crate::install_crypto_provider();
+    /// The fetcher, or why its HTTP client cannot be built.
+    pub fn new(config: &Config) -> Result<Self, String> {
+        crate::tls::install_crypto_provider();
         let http = reqwest::Client::builder()
             .timeout(config.cimd_fetch_timeout)
             .connect_timeout(config.cimd_fetch_timeout)
@@ -50,7 +47,7 @@ impl Fetcher {
             })
             .user_agent("mcp-oauth-conformance-reference-server")
             .build()
-            .map_err(|e| StartError::HttpClient(e.to_string()))?;
+            .map_err(|e| e.to_string())?;
         Ok(Fetcher {
             http,
             allow_loopback_http: config.allow_loopback_http_client_ids,
@@ -158,8 +155,8 @@ impl Fetcher {
     fn check_scheme_and_host(&self, url: Url) -> Result<Url, String> {
         let loopback = is_loopback_host(&url);
         match url.scheme() {
-            "https" => {}
-            "http" if loopback && self.allow_loopback_http => {}
+            HTTPS => {}
+            HTTP if loopback && self.allow_loopback_http => {}
             _ => return Err("a client_id URL must use https".into()),
         }
         if !self.allow_loopback_http && (loopback || is_private_ip(&url)) {
@@ -266,12 +263,14 @@ pub fn parse_document(url: &str, doc: &Value) -> Result<Client, String> {
 
 /// [`parse_document`], with the checks the server's defects disable left out.
 fn parse_document_with(url: &str, doc: &Value, defects: &Defects) -> Result<Client, String> {
+    // CIMD-04: the document is read strictly: one JSON object, each member of its own type.
     let lenient = defects.has(Defect::CimdLenientDocument);
     let obj = match doc {
         Value::Array(a) if lenient => a.first().and_then(Value::as_object),
         _ => doc.as_object(),
     }
     .ok_or("the client metadata document is not a JSON object")?;
+    // CIMD-02: the document's client_id is exactly its URL.
     match obj.get("client_id").and_then(Value::as_str) {
         Some(id) if id == url => {}
         Some(_) if defects.has(Defect::CimdClientIdUnchecked) => {}
@@ -300,9 +299,11 @@ fn parse_document_with(url: &str, doc: &Value, defects: &Defects) -> Result<Clie
     {
         return Err("a client metadata document must not contain a client secret".into());
     }
+    // CIMD-08: no shared secret; CIMD-09: and no other client authentication, which this server
+    // would have to verify: a metadata document client is public here.
     match obj.get("token_endpoint_auth_method") {
         None | Some(Value::Null) => {}
-        Some(Value::String(m)) if m == "none" => {}
+        Some(Value::String(m)) if AuthMethod::parse(m) == Some(AuthMethod::None) => {}
         Some(Value::String(m)) if secret_accepted && m.starts_with("client_secret_") => {}
         Some(Value::String(m))
             if m == "private_key_jwt" && defects.has(Defect::CimdConfidentialUnauthenticated) => {}
@@ -322,10 +323,13 @@ fn parse_document_with(url: &str, doc: &Value, defects: &Defects) -> Result<Clie
                     .ok_or("grant_types must be strings")
             })
             .collect::<Result<Vec<_>, _>>()?,
-        None | Some(Value::Null) => vec!["authorization_code".to_string()],
+        None | Some(Value::Null) => DEFAULT_GRANT_TYPES.map(str::to_owned).to_vec(),
         Some(_) => return Err("grant_types must be an array".into()),
     };
-    if grant_types.iter().any(|g| g == "client_credentials") {
+    if grant_types
+        .iter()
+        .any(|g| g == GrantType::ClientCredentials.as_str())
+    {
         return Err("a public client cannot use client_credentials".into());
     }
     Ok(Client {

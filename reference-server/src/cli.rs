@@ -8,7 +8,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::{Config, Defect, Layout, LoginPage, config, defects};
+use crate::config::{self, Config, LoginPage};
+use crate::defects::{self, Defect};
+use crate::layout::Layout;
 use clap::Parser;
 
 /// A strict OAuth 2.1 authorization server and MCP resource server, for conformance testing.
@@ -149,7 +151,7 @@ async fn serve(cli: Cli) -> ExitCode {
     for d in config.defects.iter() {
         eprintln!(
             "DEFECT ON: {d} (violates {}): {}",
-            d.requirements().join(", "),
+            d.requirement_list(", "),
             d.description()
         );
     }

@@ -6,58 +6,9 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::defects::Defects;
-use crate::store::{AuthMethod, Client};
-
-/// Where the authorization server lives relative to the MCP server, and how it is discovered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum Layout {
-    /// AS and MCP server on one origin; the issuer is the origin.
-    #[default]
-    SameOrigin,
-    /// The AS on its own port, so on an origin of its own.
-    Split,
-    /// The issuer has a path (`/tenant1`); metadata only at the path-inserted well-known URLs.
-    IssuerPath,
-    /// No RFC 8414 document: the AS is found only through OpenID Connect discovery.
-    OidcOnly,
-    /// MCP 2025-03-26: no PRM, metadata at the MCP origin, endpoints `/authorize`, `/token`, `/register`.
-    #[value(name = "legacy-2025-03-26")]
-    Legacy20250326,
-}
-
-impl Layout {
-    pub fn name(self) -> &'static str {
-        match self {
-            Layout::SameOrigin => "same-origin",
-            Layout::Split => "split",
-            Layout::IssuerPath => "issuer-path",
-            Layout::OidcOnly => "oidc-only",
-            Layout::Legacy20250326 => "legacy-2025-03-26",
-        }
-    }
-
-    /// The path the issuer carries (empty for a root issuer).
-    pub fn issuer_path(self) -> &'static str {
-        match self {
-            Layout::IssuerPath => "/tenant1",
-            _ => "",
-        }
-    }
-
-    /// Whether protected resource metadata (RFC 9728) is published at all.
-    pub fn publishes_prm(self) -> bool {
-        self != Layout::Legacy20250326
-    }
-
-    /// Where the AS endpoints sit below the issuer.
-    pub fn endpoint_prefix(self) -> &'static str {
-        match self {
-            // LEG-02: the 2025-03-26 default endpoints.
-            Layout::Legacy20250326 => "",
-            _ => "/oauth2",
-        }
-    }
-}
+use crate::layout::Layout;
+use crate::protocol::{self, AuthMethod, GrantType};
+use crate::store::Client;
 
 /// How the login page is made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -157,13 +108,12 @@ impl Default for Config {
 pub const DEFAULT_USERNAME: &str = "alice";
 pub const DEFAULT_PASSWORD: &str = "wonderland";
 
-/// The scopes this server knows. `mcp:read` is granted by default; `mcp:write` unlocks `admin`.
-pub const SCOPE_READ: &str = "mcp:read";
-pub const SCOPE_WRITE: &str = "mcp:write";
-pub const SCOPES_SUPPORTED: [&str; 2] = [SCOPE_READ, SCOPE_WRITE];
+/// The scopes this server knows, for whoever configures a client of it.
+pub use crate::protocol::{SCOPE_READ, SCOPE_WRITE, SCOPES_SUPPORTED};
 
 /// A client known from the start rather than registered (`--clients FILE`). Validated by
-/// [`PreRegisteredClient::new`] or [`load_clients`] with the rules registration applies.
+/// [`PreRegisteredClient::validate`] (which [`load_clients`] calls) with the rules registration
+/// applies.
 #[derive(Clone)]
 pub struct PreRegisteredClient {
     pub client_id: String,
@@ -186,7 +136,10 @@ impl std::fmt::Debug for PreRegisteredClient {
 }
 
 /// The grants a pre-registered client gets when its entry names none.
-pub const DEFAULT_CLIENT_GRANTS: [&str; 2] = ["authorization_code", "refresh_token"];
+pub const DEFAULT_CLIENT_GRANTS: [&str; 2] = [
+    GrantType::AuthorizationCode.as_str(),
+    GrantType::RefreshToken.as_str(),
+];
 
 impl PreRegisteredClient {
     /// A public client (`none`) of the code and refresh grants, for `redirect_uris`.
@@ -224,7 +177,7 @@ impl PreRegisteredClient {
         if id.is_empty() {
             return Err("client_id must not be empty".into());
         }
-        if crate::cimd::is_document_url(id) {
+        if protocol::is_document_url(id) {
             return Err(format!(
                 "client {id:?}: a client_id that is an https URL is a client ID metadata document, not a pre-registered client"
             ));
@@ -250,19 +203,17 @@ impl PreRegisteredClient {
             return Err(format!("client {id:?}: grant_types is empty"));
         }
         for g in &self.grant_types {
-            if !crate::metadata::GRANT_TYPES.contains(&g.as_str()) {
+            if GrantType::parse(g).is_none() {
                 return Err(format!("client {id:?}: grant type {g:?} is not supported"));
             }
         }
-        let code_grant = self.grant_types.iter().any(|g| g == "authorization_code");
-        if self.grant_types.iter().any(|g| g == "refresh_token") && !code_grant {
+        let code_grant = self.allows(GrantType::AuthorizationCode);
+        if self.allows(GrantType::RefreshToken) && !code_grant {
             return Err(format!(
                 "client {id:?}: refresh_token needs the authorization_code grant"
             ));
         }
-        if self.auth_method == AuthMethod::None
-            && self.grant_types.iter().any(|g| g == "client_credentials")
-        {
+        if self.auth_method == AuthMethod::None && self.allows(GrantType::ClientCredentials) {
             return Err(format!(
                 "client {id:?}: client_credentials requires a confidential client"
             ));
@@ -273,9 +224,13 @@ impl PreRegisteredClient {
             ));
         }
         for uri in &self.redirect_uris {
-            crate::register::check_redirect_uri(uri).map_err(|e| format!("client {id:?}: {e}"))?;
+            protocol::check_redirect_uri(uri).map_err(|e| format!("client {id:?}: {e}"))?;
         }
         Ok(())
+    }
+
+    fn allows(&self, grant: GrantType) -> bool {
+        self.grant_types.iter().any(|g| g == grant.as_str())
     }
 
     /// The store's entry for this client.
@@ -353,7 +308,8 @@ pub fn parse_clients(
         let auth_method = match entry.token_endpoint_auth_method.as_deref() {
             Some(m) => AuthMethod::parse(m).ok_or_else(|| {
                 format!(
-                    "client {id:?}: token_endpoint_auth_method {m:?} is not one of none, client_secret_basic, client_secret_post"
+                    "client {id:?}: token_endpoint_auth_method {m:?} is not one of {}",
+                    protocol::AUTH_METHODS.join(", ")
                 )
             })?,
             None if secret.is_some() => AuthMethod::ClientSecretBasic,

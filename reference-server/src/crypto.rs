@@ -167,7 +167,8 @@ impl Signer {
         if defects.has(Defect::SignatureUnchecked) {
             let claims: AccessClaims = jsonwebtoken::dangerous::insecure_decode_claims(token)
                 .map_err(|_| TokenRejection::Malformed)?;
-            if claims.exp <= crate::now_secs() && !defects.has(Defect::ExpiredTokenAccepted) {
+            if claims.exp <= crate::clock::now_secs() && !defects.has(Defect::ExpiredTokenAccepted)
+            {
                 return Err(TokenRejection::Expired);
             }
             return check_issuer_and_audience(claims, issuer, audience, defects);
@@ -183,6 +184,7 @@ impl Signer {
             return Err(TokenRejection::WrongType);
         }
         let mut v = Validation::new(Algorithm::ES256);
+        // RS-06: an expired token is refused, with no leeway.
         v.leeway = 0;
         v.validate_exp = !defects.has(Defect::ExpiredTokenAccepted);
         v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
@@ -198,7 +200,7 @@ impl Signer {
                     }
                     _ => TokenRejection::Malformed,
                 }
-            })?;
+            })?; // RS-05: the signature
         check_issuer_and_audience(data.claims, issuer, audience, defects)
     }
 }

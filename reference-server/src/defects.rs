@@ -4,12 +4,41 @@
 //! Each defect is named after the behaviour it breaks and lists the requirement IDs it
 //! violates. The switch sits at the one check it disables (`state.defect(Defect::X)`); there
 //! are no forked handlers. `Config::default()` has none.
+//!
+//! The table is sorted by area, in the order of the specifications' flow: discovery, registration,
+//! client ID metadata documents, authorization, PKCE, code redemption, the token endpoint,
+//! refresh, resource binding, the resource server, scope, security, and the 2025-03-26 rules.
+//! What the self-test needs to know about a defect is part of its entry:
+//!
+//! - `collateral`: why the defect may break more than a few scenarios besides its own
+//!   (a precondition of many flows);
+//! - `revision`, `layout`, `because`: the MCP revision (and server layout) under which the
+//!   defect's rule binds, when it is not the self-test's own, and why.
 
 use std::collections::BTreeSet;
 use std::fmt;
 
+use crate::layout::Layout;
+
+/// `Some(x)` for an optional table field that is there, `None` for one that is not.
+macro_rules! optional {
+    () => {
+        None
+    };
+    ($x:expr) => {
+        Some($x)
+    };
+}
+
 macro_rules! defects {
-    ($( $variant:ident = $name:literal, [$($req:literal),+ $(,)?], $what:literal; )+) => {
+    ($(
+        $variant:ident = $name:literal, [$($req:ident),+ $(,)?], $what:literal
+        $(, collateral: $collateral:literal)?
+        $(, revision: $revision:literal)?
+        $(, layout: $layout:ident)?
+        $(, because: $because:literal)?
+        ;
+    )+) => {
         /// One named defect.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub enum Defect {
@@ -26,323 +55,381 @@ macro_rules! defects {
             }
 
             /// The requirement IDs this defect violates.
-            pub fn requirements(self) -> &'static [&'static str] {
-                match self { $( Defect::$variant => &[$($req),+], )+ }
+            pub fn requirements(self) -> &'static [req::Id] {
+                match self { $( Defect::$variant => &[$(req::$req),+], )+ }
             }
 
             /// What the server does wrong with this defect on.
             pub fn description(self) -> &'static str {
                 match self { $( Defect::$variant => $what, )+ }
             }
+
+            /// Why this defect may break many scenarios besides those of its own requirements,
+            /// for the few that break a precondition of every flow.
+            pub fn collateral(self) -> Option<&'static str> {
+                match self { $( Defect::$variant => optional!($($collateral)?), )+ }
+            }
+
+            /// The MCP revision (`2025-03-26`) under which this defect's rule binds, when that is
+            /// not the revision the self-test judges by. See [`Defect::because`].
+            pub fn revision(self) -> Option<&'static str> {
+                match self { $( Defect::$variant => optional!($($revision)?), )+ }
+            }
+
+            /// The server layout this defect's rule needs, when it is not the default one.
+            pub fn layout(self) -> Option<Layout> {
+                match self { $( Defect::$variant => optional!($(Layout::$layout)?), )+ }
+            }
+
+            /// Why the defect is judged under its own [`Defect::revision`] or [`Defect::layout`].
+            pub fn because(self) -> Option<&'static str> {
+                match self { $( Defect::$variant => optional!($($because)?), )+ }
+            }
         }
     };
 }
 
 defects! {
-    // Discovery: the 401 challenge and protected resource metadata.
-    UnauthenticatedAllowed = "unauthenticated-allowed", ["PRM-01"],
-        "an MCP request without credentials is served instead of refused with 401";
-    WwwAuthenticateMissing = "www-authenticate-missing", ["PRM-02", "PRM-03"],
+    // Discovery: the 401 challenge and protected resource metadata (PRM).
+    UnauthenticatedAllowed = "unauthenticated-allowed", [PRM_01],
+        "an MCP request without credentials is served instead of refused with 401",
+        collateral: "discovery starts from the 401: without it no flow can find the authorization server";
+    WwwAuthenticateMissing = "www-authenticate-missing", [PRM_02, PRM_03],
         "401 and 403 answers carry no WWW-Authenticate header";
-    ChallengeErrorWithoutCredentials = "challenge-error-without-credentials", ["PRM-04"],
+    ChallengeErrorWithoutCredentials = "challenge-error-without-credentials", [PRM_04],
         "the challenge to a request without credentials carries error=\"invalid_token\"";
-    PrmNotPathInserted = "prm-not-path-inserted", ["PRM-05"],
+    PrmNotPathInserted = "prm-not-path-inserted", [PRM_05],
         "the MCP endpoint's PRM is served only at the root well-known URL (the header points there)";
-    PrmMissing = "prm-missing", ["PRM-07"],
-        "no protected resource metadata is served at all (the header still names its URL)";
-    PrmWrongContentType = "prm-wrong-content-type", ["PRM-08"],
+    PrmMissing = "prm-missing", [PRM_07],
+        "no protected resource metadata is served at all (the header still names its URL)",
+        collateral: "every scenario that reads the PRM document (PRM-03, PRM-05, PRM-08..10) has none to read";
+    PrmWrongContentType = "prm-wrong-content-type", [PRM_08],
         "protected resource metadata is served as text/plain";
-    PrmResourceMismatch = "prm-resource-mismatch", ["PRM-09"],
-        "the PRM resource differs from the MCP server URL by a trailing slash";
-    PrmNoAuthorizationServers = "prm-no-authorization-servers", ["PRM-10"],
-        "the PRM authorization_servers list is empty";
-
-    // Authorization server metadata.
-    Rfc8414MetadataMissing = "rfc8414-metadata-missing", ["ASM-01"],
-        "no RFC 8414 metadata document is served (OpenID Connect discovery still is)";
-    AsMetadataMissing = "as-metadata-missing", ["ASM-02"],
-        "neither RFC 8414 nor OpenID Connect metadata is served";
-    AsMetadataWrongContentType = "as-metadata-wrong-content-type", ["ASM-03"],
-        "authorization server metadata is served as text/plain";
-    IssuerMismatch = "issuer-mismatch", ["ASM-04"],
-        "the metadata issuer has a trailing slash the issuer identifier lacks";
-    EndpointsRelative = "endpoints-relative", ["ASM-06"],
-        "authorization_endpoint and token_endpoint are advertised as relative paths";
-    CodeNotAdvertised = "code-not-advertised", ["ASM-07"],
-        "response_types_supported leaves out code";
-    ImplicitAdvertised = "implicit-advertised", ["ASM-07"],
-        "response_types_supported lists token (the implicit grant) beside code";
-    S256NotAdvertised = "s256-not-advertised", ["ASM-08"],
-        "code_challenge_methods_supported is left out of the metadata";
-
-    // Dynamic client registration.
-    DcrWrongStatus = "dcr-wrong-status", ["DCR-01"],
-        "a successful registration answers 200 instead of 201";
-    DcrMetadataNotEchoed = "dcr-metadata-not-echoed", ["DCR-02"],
-        "the registration response leaves out the registered redirect_uris and client_name";
-    DcrErrorNotJson = "dcr-error-not-json", ["DCR-05"],
-        "registration errors are plain text instead of a JSON error object";
-    DcrAcceptsAnyRedirect = "dcr-accepts-any-redirect", ["DCR-06", "SEC-02"],
-        "any redirect URI is registered: plain http, fragments, relative references, non-URIs";
-    DcrRedirectUrisOptional = "dcr-redirect-uris-optional", ["DCR-07"],
-        "a code-flow client is registered without redirect_uris";
-    DcrRejectsUnknownMembers = "dcr-rejects-unknown-members", ["DCR-09"],
-        "a registration with a metadata member the server does not know is refused";
-    DcrRefusesLoopback = "dcr-refuses-loopback", ["DCR-11"],
-        "http redirect URIs on [::1] and localhost are refused (only 127.0.0.1 is accepted)";
-
-    // The authorization endpoint.
-    RedirectPrefixMatch = "redirect-prefix-match", ["AUTHZ-02"],
-        "a redirect URI matches when a registered one is a prefix of it";
-    LoopbackRedirectLooselyMatched = "loopback-redirect-loosely-matched", ["AUTHZ-02"],
-        "a loopback redirect URI matches any loopback host and scheme, and its path ignores case";
-    RedirectsUnknownClientErrors = "redirects-unknown-client-errors", ["AUTHZ-04"],
-        "an unknown or missing client_id is answered with an error redirect to the redirect_uri sent";
-    RedirectUriDefaulted = "redirect-uri-defaulted", ["AUTHZ-04"],
-        "a request without redirect_uri from a client with several goes to the first one";
-    StateDroppedOnError = "state-dropped-on-error", ["AUTHZ-11"],
-        "error redirects leave out state";
-    StateReencoded = "state-reencoded", ["AUTHZ-11"],
-        "state comes back percent-encoded once more than it was sent";
-    IssMissing = "iss-missing", ["AUTHZ-14"],
-        "authorization responses leave out iss although the metadata advertises it";
-
-    // PKCE.
-    PkceNotRequired = "pkce-not-required", ["PKCE-01"],
-        "an authorization request without code_challenge is accepted and its code redeemed without a verifier";
-    PkcePlainComparison = "pkce-plain-comparison", ["PKCE-02"],
-        "the verifier is compared with the challenge as plain, so no S256 redemption succeeds";
-    PkceMethodUnchecked = "pkce-method-unchecked", ["PKCE-03"],
-        "any code_challenge_method is accepted (and treated as S256)";
-    PkceVerifierUnchecked = "pkce-verifier-unchecked", ["PKCE-06"],
-        "the code_verifier is not compared with the code_challenge";
-    PkceVerifierOptional = "pkce-verifier-optional", ["PKCE-07"],
-        "a redemption without code_verifier is accepted";
-    VerifierLengthUnchecked = "verifier-length-unchecked", ["PKCE-08"],
-        "a code_verifier outside the RFC 7636 grammar (length, characters) is accepted when it matches";
-    PkceChallengeAsVerifier = "pkce-challenge-as-verifier", ["PKCE-09"],
-        "a verifier equal to the challenge is accepted (plain comparison as a fallback)";
-
-    // Code redemption.
-    TokenCacheControlMissing = "token-cache-control-missing", ["CODE-01"],
-        "token responses carry no Cache-Control: no-store";
-    CodeReusable = "code-reusable", ["CODE-02"],
-        "an authorization code can be redeemed any number of times";
-    CodeSingleUseRace = "code-single-use-race", ["CODE-02"],
-        "single use is checked before a pause and recorded after it, so concurrent redemptions all succeed";
-    CodeReplayNoRevoke = "code-replay-no-revoke", ["CODE-03"],
-        "a replayed code is refused, but the tokens of its first redemption stay valid";
-    CodeNotClientBound = "code-not-client-bound", ["CODE-05"],
-        "a code can be redeemed by any client";
-    TokenRedirectUriUnchecked = "token-redirect-uri-unchecked", ["CODE-06"],
-        "the token request's redirect_uri is not compared with the authorization request's";
-    UnknownCodeServerError = "unknown-code-server-error", ["CODE-08"],
-        "an unknown code gets 500 server_error instead of invalid_grant";
-
-    // Refresh tokens.
-    RefreshNotRotated = "refresh-not-rotated", ["REFRESH-01", "REFRESH-02"],
-        "a refresh returns the same refresh token, which stays valid";
-    RefreshSingleUseRace = "refresh-single-use-race", ["REFRESH-02"],
-        "rotation is checked before a pause and recorded after it, so concurrent refreshes all succeed";
-    RefreshReuseUndetected = "refresh-reuse-undetected", ["REFRESH-03"],
-        "a replaced refresh token is refused, but its reuse does not revoke the grant";
-    RefreshNotClientBound = "refresh-not-client-bound", ["REFRESH-04"],
-        "a refresh token can be used by any client";
-    RefreshScopeWidening = "refresh-scope-widening", ["REFRESH-05"],
-        "a refresh may ask for, and gets, scopes the grant never had";
-    RefreshScopeDropped = "refresh-scope-dropped", ["REFRESH-06"],
-        "a refresh without scope grants no scope at all instead of the original one";
-    UnknownRefreshServerError = "unknown-refresh-server-error", ["REFRESH-10"],
-        "an unknown refresh token gets 500 server_error instead of invalid_grant";
-
-    // Resource indicators and audience.
-    ResourceIgnored = "resource-ignored", ["RES-02", "RS-07"],
-        "the requested resource is ignored: every token's audience is the primary MCP server";
-    InvalidTargetAccepted = "invalid-target-accepted", ["RES-03"],
-        "a malformed resource (relative, with a fragment) is accepted and replaced by the default";
-    AudienceNotChecked = "audience-not-checked", ["RS-07"],
-        "the MCP servers accept tokens issued for any resource of this AS";
-
-    // The MCP server as resource server.
-    SessionWithoutToken = "session-without-token", ["RS-01"],
-        "a request with a live Mcp-Session-Id and no token is served";
-    ValidTokenRefused = "valid-token-refused", ["RS-02"],
-        "the MCP servers verify tokens with a key the AS never signed with, refusing every token";
-    EmptyBearerAccepted = "empty-bearer-accepted", ["RS-04"],
-        "an Authorization header with an empty bearer token is served as an anonymous reader";
-    MalformedTokenBadRequest = "malformed-token-bad-request", ["RS-04"],
-        "a bearer token that is not a JWT gets 400 invalid_request instead of 401 invalid_token";
-    AlgNoneAccepted = "alg-none-accepted", ["RS-05"],
-        "an unsigned token (alg none) is accepted when its claims are right";
-    SignatureUnchecked = "signature-unchecked", ["RS-05"],
-        "the MCP servers read token claims without verifying the signature";
-    ExpiredTokenAccepted = "expired-token-accepted", ["RS-06"],
-        "the MCP servers do not check exp";
-    QueryTokenAccepted = "query-token-accepted", ["RS-09"],
-        "an access_token query parameter is accepted in place of the Authorization header";
-    RefreshTokenAsBearer = "refresh-token-as-bearer", ["RS-11"],
-        "a refresh token presented as a bearer token is accepted";
-    InsufficientScopeAs401 = "insufficient-scope-as-401", ["SCOPE-03"],
-        "a token without the scope an operation needs gets 401 invalid_token instead of 403 insufficient_scope";
-
-    // Client ID metadata documents and 2025-03-26 (added)
-    CimdClientIdUnchecked = "cimd-client-id-unchecked", ["CIMD-02"],
-        "a client ID metadata document is used although its client_id differs from its URL";
-    CimdRedirectUriUnlisted = "cimd-redirect-uri-unlisted", ["CIMD-03"],
-        "a metadata document client may use a redirect_uri its document does not list";
-    CimdLenientDocument = "cimd-lenient-document", ["CIMD-04"],
-        "metadata documents are read leniently: trailing data ignored, an array's first element used, a redirect_uris string taken as a list, a missing client_id taken to be the URL";
-    CimdErrorsCached = "cimd-errors-cached", ["CIMD-06"],
-        "a failed or invalid metadata document fetch is cached for a minute, so a fixed document is not fetched again";
-    CimdUrlUnchecked = "cimd-url-unchecked", ["CIMD-07"],
-        "client_id URLs without a path, or with userinfo, dot segments or a fragment, are fetched and used";
-    CimdSecretAccepted = "cimd-secret-accepted", ["CIMD-08"],
-        "a metadata document with client_secret or a shared-secret token_endpoint_auth_method is accepted (as a public client)";
-    CimdConfidentialUnauthenticated = "cimd-confidential-unauthenticated", ["CIMD-09"],
-        "a metadata document declaring private_key_jwt is accepted, but its client is treated as public: no client authentication is required";
-    CimdRedirectFollowed = "cimd-redirect-followed", ["CIMD-10"],
-        "a redirect answered for a metadata document URL is followed";
-    CimdSizeUnlimited = "cimd-size-unlimited", ["CIMD-11"],
-        "metadata documents of any size are read";
-    CimdCodeNotClientBound = "cimd-code-not-client-bound", ["CIMD-13"],
-        "a code issued to a metadata document client can be redeemed by any client";
-    LegacyMetadataMisplaced = "legacy-metadata-misplaced", ["LEG-01"],
-        "legacy layout: the RFC 8414 metadata is served below the MCP path, not at the authorization base URL";
-    LegacyDefaultEndpointsMissing = "legacy-default-endpoints-missing", ["LEG-02"],
-        "legacy layout: no RFC 8414 metadata, and the endpoints sit under /oauth2 instead of the default paths";
-    LegacyUnauthenticatedAllowed = "legacy-unauthenticated-allowed", ["LEG-03", "PRM-01"],
-        "an MCP request without credentials is served instead of refused with 401 (the 2025-03-26 rule)";
-    LegacyPkceNotRequired = "legacy-pkce-not-required", ["LEG-05", "PKCE-01"],
-        "an authorization request without code_challenge is accepted and its code redeemed without a verifier (the 2025-03-26 rule)";
-    LegacyRedirectUrisUnchecked = "legacy-redirect-uris-unchecked", ["LEG-06", "DCR-06", "SEC-02"],
-        "any redirect URI is registered, neither localhost nor https required (the 2025-03-26 rule)";
-
-    // Authorization endpoint and registration (added)
-    AuthorizeGetUnsupported = "authorize-get-unsupported", ["AUTHZ-01"],
-        "the authorization endpoint answers GET with 405 Method Not Allowed, as if it took only POST";
-    LoopbackPortFixed = "loopback-port-fixed", ["AUTHZ-03"],
-        "a loopback IP redirect URI must use its registered port too";
-    ResponseTypeDefaulted = "response-type-defaulted", ["AUTHZ-05"],
-        "an authorization request without response_type is taken as response_type=code";
-    ResponseTypeWrongError = "response-type-wrong-error", ["AUTHZ-05", "AUTHZ-06"],
-        "an unsupported response_type (token, or an unknown one) is refused with invalid_request instead of unsupported_response_type";
-    RepeatedParametersAccepted = "repeated-parameters-accepted", ["AUTHZ-07"],
-        "a repeated authorization parameter is not refused: its first value is used";
-    EmptyParametersKept = "empty-parameters-kept", ["AUTHZ-08"],
-        "an authorization parameter sent without a value counts as sent: scope= asks for no scope (invalid_scope), and code_challenge= switches PKCE off";
-    UnknownParameterRefused = "unknown-parameter-refused", ["AUTHZ-09"],
-        "an authorization request carrying a parameter the server does not know is refused with invalid_request";
-    AuthorizeCors = "authorize-cors", ["AUTHZ-10"],
-        "the authorization endpoint answers cross-origin requests with Access-Control-Allow-Origin echoing the Origin";
-    SuccessStateRepeated = "success-state-repeated", ["AUTHZ-12"],
-        "the redirect that delivers the code carries state twice";
-    ChallengeInCode = "challenge-in-code", ["AUTHZ-15"],
-        "the authorization code carries the code_challenge in the clear";
-    LoginRedirect307 = "login-redirect-307", ["AUTHZ-16"],
-        "the login form's POST, which carries the password, is answered with 307 Temporary Redirect";
-    ErrorDescriptionIllegalChars = "error-description-illegal-characters", ["AUTHZ-18"],
-        "authorization error redirects carry an error_description with a double quote and a non-ASCII character";
-    DcrSecretExpiryMissing = "dcr-secret-expiry-missing", ["DCR-03"],
-        "a registration response with a client_secret leaves out client_secret_expires_at";
-    DcrInvalidMetadataWrongError = "dcr-invalid-metadata-wrong-error", ["DCR-08"],
-        "invalid client metadata is refused with invalid_request instead of invalid_client_metadata";
-    DcrPrivateUseSchemeAccepted = "dcr-private-use-scheme-accepted", ["DCR-10"],
-        "a redirect URI with a private-use scheme without a dot (myapp:/cb) is registered";
-    DcrCacheControlMissing = "dcr-cache-control-missing", ["DCR-13"],
-        "registration responses, which may carry a client_secret, have no Cache-Control: no-store";
-
-    // Token endpoint (TOK) and the rest of code/PKCE/refresh/resource (added)
-    TokenErrorWrongContentType = "token-error-wrong-content-type", ["TOK-01"],
-        "token endpoint errors carry their JSON body labelled as text/plain";
-    GrantTypeDefaulted = "grant-type-defaulted", ["TOK-02"],
-        "a token request without grant_type is treated as authorization_code";
-    UnsupportedGrantAsInvalidRequest = "unsupported-grant-as-invalid-request", ["TOK-03"],
-        "an unknown or removed grant_type gets invalid_request instead of unsupported_grant_type";
-    RepeatedTokenParamAccepted = "repeated-token-param-accepted", ["TOK-04"],
-        "a repeated token request parameter is accepted (its first value is used)";
-    EmptyTokenParamKept = "empty-token-param-kept", ["TOK-05"],
-        "an empty grant_type is read as a grant type (unsupported_grant_type) instead of as absent";
-    BasicAuthFailure400 = "basic-auth-failure-400", ["TOK-06"],
-        "a failed HTTP Basic client authentication gets 400 without WWW-Authenticate";
-    TwoAuthMethodsAccepted = "two-auth-methods-accepted", ["TOK-07"],
-        "a request with both HTTP Basic and client_secret in the body is accepted (Basic wins)";
-    ClientSecretPostRefused = "client-secret-post-refused", ["TOK-08"],
-        "a client secret in the body is refused with invalid_request, even for client_secret_post clients";
-    ClientCredentialsForPublicClients = "client-credentials-for-public-clients", ["TOK-09"],
-        "a public client gets client_credentials tokens, whatever grant types it registered";
-    SecretBruteForceUnthrottled = "secret-brute-force-unthrottled", ["TOK-10"],
-        "any number of wrong client secrets is checked, with no throttling";
-    TokenGetAccepted = "token-get-accepted", ["TOK-11"],
-        "a GET on the token endpoint with the parameters in its query is served as a token request";
-    CodeReplayRevokesBeforeChecks = "code-replay-revokes-before-checks", ["CODE-04"],
-        "a replayed code revokes its grant before the request is checked, even when it is invalid";
-    PublicClientIdOptional = "public-client-id-optional", ["CODE-09"],
-        "a code redemption without client_id (or authentication) is served for the code's client";
-    TokenUnknownParamRefused = "token-unknown-param-refused", ["CODE-10"],
-        "a token request with a parameter the endpoint does not know is refused with invalid_request";
-    PkceDowngrade = "pkce-downgrade", ["PKCE-01", "PKCE-10"],
-        "an authorization request without code_challenge is accepted, and its code redeemed with any code_verifier";
-    PlainAcceptedUnadvertised = "plain-accepted-unadvertised", ["PKCE-11"],
-        "code_challenge_method=plain is accepted though the metadata advertises only S256";
-    RefreshResourceUnbound = "refresh-resource-unbound", ["REFRESH-07"],
-        "a refresh with another served resource issues a token for that resource";
-    RefreshWithoutClientAuth = "refresh-without-client-auth", ["REFRESH-08"],
-        "a confidential client may refresh with its client_id alone, without its secret";
-    RefreshCacheControlMissing = "refresh-cache-control-missing", ["REFRESH-09"],
-        "refresh responses carry no Cache-Control: no-store";
-    RefreshTokenGuessable = "refresh-token-guessable", ["REFRESH-11"],
-        "refresh tokens carry 32 random bits (6 characters)";
-
-    // Discovery, resource server, scope and transport security (added)
-    PrmEmptyMember = "prm-empty-member", ["PRM-12"],
+    PrmResourceMismatch = "prm-resource-mismatch", [PRM_09],
+        "the PRM resource differs from the MCP server URL by a trailing slash",
+        collateral: "a client must discard a PRM document whose resource does not match (RFC 9728 §3.3), so no flow can start";
+    PrmNoAuthorizationServers = "prm-no-authorization-servers", [PRM_10],
+        "the PRM authorization_servers list is empty",
+        collateral: "without an authorization server no flow can start";
+    PrmEmptyMember = "prm-empty-member", [PRM_12],
         "protected resource metadata carries resource_documentation as an empty string";
-    PrmFlagNotBoolean = "prm-flag-not-boolean", ["PRM-13"],
+    PrmFlagNotBoolean = "prm-flag-not-boolean", [PRM_13],
         "protected resource metadata gives tls_client_certificate_bound_access_tokens as the string \"false\"";
-    PrmSignedMetadataUnsigned = "prm-signed-metadata-unsigned", ["PRM-16"],
+    PrmSignedMetadataUnsigned = "prm-signed-metadata-unsigned", [PRM_16],
         "protected resource metadata carries signed_metadata as an unsigned JWS (alg none) without iss";
-    BearerSchemeCaseSensitive = "bearer-scheme-case-sensitive", ["RS-03"],
-        "only the exact spelling Bearer is read as a bearer token; bearer or BEARER count as no credentials";
-    ScopeNotEnforced = "scope-not-enforced", ["RS-13"],
-        "tools/call of admin is carried out without the mcp:write scope";
-    InsufficientScopeAs400 = "insufficient-scope-as-400", ["RS-14"],
-        "a token without the scope an operation needs gets 400 invalid_request instead of 403";
-    InvalidTokenChallengeWithoutPrm = "invalid-token-challenge-without-prm", ["RS-15"],
-        "401 answers to an invalid token leave resource_metadata out of the challenge";
-    PredictableSessionIds = "predictable-session-ids", ["RS-16"],
-        "session IDs are a counter (1, 2, 3, ...)";
-    IssuerWithQuery = "issuer-with-query", ["ASM-05"],
+    PrmListsOfflineAccess = "prm-lists-offline-access", [PRM_18],
+        "protected resource metadata lists offline_access in scopes_supported",
+        revision: "2026-07-28",
+        because: "PRM-18 (no offline_access in PRM) is a 2026-07-28 rule";
+
+    // Discovery: authorization server metadata (ASM).
+    Rfc8414MetadataMissing = "rfc8414-metadata-missing", [ASM_01],
+        "no RFC 8414 metadata document is served (OpenID Connect discovery still is)",
+        revision: "2025-06-18",
+        because: "in 2025-11-25 OpenID Connect discovery may stand in for RFC 8414 metadata";
+    AsMetadataMissing = "as-metadata-missing", [ASM_02],
+        "neither RFC 8414 nor OpenID Connect metadata is served",
+        collateral: "without AS metadata no flow can find the endpoints";
+    AsMetadataWrongContentType = "as-metadata-wrong-content-type", [ASM_03],
+        "authorization server metadata is served as text/plain";
+    IssuerMismatch = "issuer-mismatch", [ASM_04],
+        "the metadata issuer has a trailing slash the issuer identifier lacks",
+        collateral: "a client must discard metadata whose issuer does not match, so no flow can start";
+    IssuerWithQuery = "issuer-with-query", [ASM_05],
         "the issuer identifier (PRM authorization_servers, metadata issuer) carries a query component";
-    OidcPkceNotAdvertised = "oidc-pkce-not-advertised", ["ASM-09"],
+    EndpointsRelative = "endpoints-relative", [ASM_06],
+        "authorization_endpoint and token_endpoint are advertised as relative paths",
+        collateral: "relative endpoints cannot be used, so no flow can start";
+    CodeNotAdvertised = "code-not-advertised", [ASM_07],
+        "response_types_supported leaves out code";
+    ImplicitAdvertised = "implicit-advertised", [ASM_07],
+        "response_types_supported lists token (the implicit grant) beside code";
+    S256NotAdvertised = "s256-not-advertised", [ASM_08],
+        "code_challenge_methods_supported is left out of the metadata";
+    OidcPkceNotAdvertised = "oidc-pkce-not-advertised", [ASM_09],
         "the OpenID Connect discovery document leaves out code_challenge_methods_supported";
-    CimdFlagNotBoolean = "cimd-flag-not-boolean", ["ASM-11"],
+    CimdFlagNotBoolean = "cimd-flag-not-boolean", [ASM_11],
         "client_id_metadata_document_supported is the string \"true\" instead of a boolean";
-    AsMetadataEmptyMember = "as-metadata-empty-member", ["ASM-12"],
+    AsMetadataEmptyMember = "as-metadata-empty-member", [ASM_12],
         "authorization server metadata carries ui_locales_supported as an empty array";
-    JwksUriPlainHttp = "jwks-uri-plain-http", ["ASM-13", "SEC-01"],
+    JwksUriPlainHttp = "jwks-uri-plain-http", [ASM_13, SEC_01],
         "jwks_uri is advertised as plain http on a host that is not loopback";
-    IssFlagMissing = "iss-flag-missing", ["ASM-16"],
+    IssFlagMissing = "iss-flag-missing", [ASM_16],
         "authorization_response_iss_parameter_supported is left out although authorization responses carry iss";
 
-    // Resource server scope challenges and 2026-07-28 discovery (added)
-    PrmListsOfflineAccess = "prm-lists-offline-access", ["PRM-18"],
-        "protected resource metadata lists offline_access in scopes_supported";
-    InsufficientScopeOffersOfflineAccess = "insufficient-scope-offers-offline-access", ["SCOPE-09"],
-        "insufficient_scope challenges add offline_access to the scope they name";
-    InsufficientScopeChallengePartial = "insufficient-scope-challenge-partial", ["SCOPE-10", "SCOPE-04"],
-        "an insufficient_scope challenge names only the first scope the operation needs (mcp:read), not all of them (mcp:read mcp:write)";
+    // Dynamic client registration (DCR).
+    DcrWrongStatus = "dcr-wrong-status", [DCR_01],
+        "a successful registration answers 200 instead of 201";
+    DcrMetadataNotEchoed = "dcr-metadata-not-echoed", [DCR_02],
+        "the registration response leaves out the registered redirect_uris and client_name";
+    DcrSecretExpiryMissing = "dcr-secret-expiry-missing", [DCR_03],
+        "a registration response with a client_secret leaves out client_secret_expires_at";
+    DcrErrorNotJson = "dcr-error-not-json", [DCR_05],
+        "registration errors are plain text instead of a JSON error object",
+        collateral: "DCR-06 and DCR-07 name the error code a refusal carries, which a client can read only from a JSON body";
+    DcrAcceptsAnyRedirect = "dcr-accepts-any-redirect", [DCR_06, SEC_02],
+        "any redirect URI is registered: plain http, fragments, relative references, non-URIs";
+    DcrRedirectUrisOptional = "dcr-redirect-uris-optional", [DCR_07],
+        "a code-flow client is registered without redirect_uris";
+    DcrInvalidMetadataWrongError = "dcr-invalid-metadata-wrong-error", [DCR_08],
+        "invalid client metadata is refused with invalid_request instead of invalid_client_metadata";
+    DcrRejectsUnknownMembers = "dcr-rejects-unknown-members", [DCR_09],
+        "a registration with a metadata member the server does not know is refused";
+    DcrPrivateUseSchemeAccepted = "dcr-private-use-scheme-accepted", [DCR_10],
+        "a redirect URI with a private-use scheme without a dot (myapp:/cb) is registered";
+    DcrRefusesLoopback = "dcr-refuses-loopback", [DCR_11],
+        "http redirect URIs on [::1] and localhost are refused (only 127.0.0.1 is accepted)";
+    RegistrationEndpointPlainHttp = "registration-endpoint-plain-http", [DCR_12, ASM_13, SEC_01],
+        "registration_endpoint is advertised as plain http on a host that is not loopback",
+        collateral: "the harness registers its client only at an https (or loopback) registration endpoint, so no flow can start";
+    DcrCacheControlMissing = "dcr-cache-control-missing", [DCR_13],
+        "registration responses, which may carry a client_secret, have no Cache-Control: no-store";
 
-    // Scope grants, transport security and 2026-07-28 registration (added)
-    GrantedScopeUnstated = "granted-scope-unstated", ["SCOPE-06"],
+    // Client ID metadata documents (CIMD).
+    CimdClientIdUnchecked = "cimd-client-id-unchecked", [CIMD_02],
+        "a client ID metadata document is used although its client_id differs from its URL";
+    CimdRedirectUriUnlisted = "cimd-redirect-uri-unlisted", [CIMD_03],
+        "a metadata document client may use a redirect_uri its document does not list";
+    CimdLenientDocument = "cimd-lenient-document", [CIMD_04],
+        "metadata documents are read leniently: trailing data ignored, an array's first element used, a redirect_uris string taken as a list, a missing client_id taken to be the URL";
+    CimdErrorsCached = "cimd-errors-cached", [CIMD_06],
+        "a failed or invalid metadata document fetch is cached for a minute, so a fixed document is not fetched again";
+    CimdUrlUnchecked = "cimd-url-unchecked", [CIMD_07],
+        "client_id URLs without a path, or with userinfo, dot segments or a fragment, are fetched and used";
+    CimdSecretAccepted = "cimd-secret-accepted", [CIMD_08],
+        "a metadata document with client_secret or a shared-secret token_endpoint_auth_method is accepted (as a public client)";
+    CimdConfidentialUnauthenticated = "cimd-confidential-unauthenticated", [CIMD_09],
+        "a metadata document declaring private_key_jwt is accepted, but its client is treated as public: no client authentication is required";
+    CimdRedirectFollowed = "cimd-redirect-followed", [CIMD_10],
+        "a redirect answered for a metadata document URL is followed";
+    CimdSizeUnlimited = "cimd-size-unlimited", [CIMD_11],
+        "metadata documents of any size are read";
+    CimdCodeNotClientBound = "cimd-code-not-client-bound", [CIMD_13],
+        "a code issued to a metadata document client can be redeemed by any client";
+
+    // The authorization endpoint (AUTHZ).
+    AuthorizeGetUnsupported = "authorize-get-unsupported", [AUTHZ_01],
+        "the authorization endpoint answers GET with 405 Method Not Allowed, as if it took only POST",
+        collateral: "every flow starts with a GET on the authorization endpoint";
+    RedirectPrefixMatch = "redirect-prefix-match", [AUTHZ_02],
+        "a redirect URI matches when a registered one is a prefix of it";
+    LoopbackRedirectLooselyMatched = "loopback-redirect-loosely-matched", [AUTHZ_02],
+        "a loopback redirect URI matches any loopback host and scheme, and its path ignores case";
+    LoopbackPortFixed = "loopback-port-fixed", [AUTHZ_03],
+        "a loopback IP redirect URI must use its registered port too";
+    RedirectsUnknownClientErrors = "redirects-unknown-client-errors", [AUTHZ_04],
+        "an unknown or missing client_id is answered with an error redirect to the redirect_uri sent";
+    RedirectUriDefaulted = "redirect-uri-defaulted", [AUTHZ_04],
+        "a request without redirect_uri from a client with several goes to the first one";
+    ResponseTypeDefaulted = "response-type-defaulted", [AUTHZ_05],
+        "an authorization request without response_type is taken as response_type=code";
+    ResponseTypeWrongError = "response-type-wrong-error", [AUTHZ_05, AUTHZ_06],
+        "an unsupported response_type (token, or an unknown one) is refused with invalid_request instead of unsupported_response_type";
+    RepeatedParametersAccepted = "repeated-parameters-accepted", [AUTHZ_07],
+        "a repeated authorization parameter is not refused: its first value is used";
+    EmptyParametersKept = "empty-parameters-kept", [AUTHZ_08],
+        "an authorization parameter sent without a value counts as sent: scope= asks for no scope (invalid_scope), and code_challenge= switches PKCE off";
+    UnknownParameterRefused = "unknown-parameter-refused", [AUTHZ_09],
+        "an authorization request carrying a parameter the server does not know is refused with invalid_request";
+    AuthorizeCors = "authorize-cors", [AUTHZ_10],
+        "the authorization endpoint answers cross-origin requests with Access-Control-Allow-Origin echoing the Origin";
+    StateDroppedOnError = "state-dropped-on-error", [AUTHZ_11],
+        "error redirects leave out state";
+    StateReencoded = "state-reencoded", [AUTHZ_11],
+        "state comes back percent-encoded once more than it was sent";
+    SuccessStateRepeated = "success-state-repeated", [AUTHZ_12],
+        "the redirect that delivers the code carries state twice";
+    IssMissing = "iss-missing", [AUTHZ_14],
+        "authorization responses leave out iss although the metadata advertises it";
+    ChallengeInCode = "challenge-in-code", [AUTHZ_15],
+        "the authorization code carries the code_challenge in the clear";
+    LoginRedirect307 = "login-redirect-307", [AUTHZ_16],
+        "the login form's POST, which carries the password, is answered with 307 Temporary Redirect";
+    ErrorDescriptionIllegalChars = "error-description-illegal-characters", [AUTHZ_18],
+        "authorization error redirects carry an error_description with a double quote and a non-ASCII character";
+
+    // PKCE.
+    PkceNotRequired = "pkce-not-required", [PKCE_01],
+        "an authorization request without code_challenge is accepted and its code redeemed without a verifier";
+    PkcePlainComparison = "pkce-plain-comparison", [PKCE_02],
+        "the verifier is compared with the challenge as plain, so no S256 redemption succeeds",
+        collateral: "every flow redeems a code with S256, and none can";
+    PkceMethodUnchecked = "pkce-method-unchecked", [PKCE_03],
+        "any code_challenge_method is accepted (and treated as S256)";
+    PkceVerifierUnchecked = "pkce-verifier-unchecked", [PKCE_06],
+        "the code_verifier is not compared with the code_challenge";
+    PkceVerifierOptional = "pkce-verifier-optional", [PKCE_07],
+        "a redemption without code_verifier is accepted";
+    VerifierLengthUnchecked = "verifier-length-unchecked", [PKCE_08],
+        "a code_verifier outside the RFC 7636 grammar (length, characters) is accepted when it matches";
+    PkceChallengeAsVerifier = "pkce-challenge-as-verifier", [PKCE_09],
+        "a verifier equal to the challenge is accepted (plain comparison as a fallback)";
+    PkceDowngrade = "pkce-downgrade", [PKCE_01, PKCE_10],
+        "an authorization request without code_challenge is accepted, and its code redeemed with any code_verifier";
+    PlainAcceptedUnadvertised = "plain-accepted-unadvertised", [PKCE_11],
+        "code_challenge_method=plain is accepted though the metadata advertises only S256";
+
+    // Code redemption (CODE).
+    TokenCacheControlMissing = "token-cache-control-missing", [CODE_01],
+        "token responses carry no Cache-Control: no-store";
+    CodeReusable = "code-reusable", [CODE_02],
+        "an authorization code can be redeemed any number of times";
+    CodeSingleUseRace = "code-single-use-race", [CODE_02],
+        "single use is checked before a pause and recorded after it, so concurrent redemptions all succeed";
+    CodeReplayNoRevoke = "code-replay-no-revoke", [CODE_03],
+        "a replayed code is refused, but the tokens of its first redemption stay valid";
+    CodeReplayRevokesBeforeChecks = "code-replay-revokes-before-checks", [CODE_04],
+        "a replayed code revokes its grant before the request is checked, even when it is invalid";
+    CodeNotClientBound = "code-not-client-bound", [CODE_05],
+        "a code can be redeemed by any client";
+    TokenRedirectUriUnchecked = "token-redirect-uri-unchecked", [CODE_06],
+        "the token request's redirect_uri is not compared with the authorization request's";
+    UnknownCodeServerError = "unknown-code-server-error", [CODE_08],
+        "an unknown code gets 500 server_error instead of invalid_grant";
+    PublicClientIdOptional = "public-client-id-optional", [CODE_09],
+        "a code redemption without client_id (or authentication) is served for the code's client";
+    TokenUnknownParamRefused = "token-unknown-param-refused", [CODE_10],
+        "a token request with a parameter the endpoint does not know is refused with invalid_request";
+
+    // The token endpoint (TOK).
+    TokenErrorWrongContentType = "token-error-wrong-content-type", [TOK_01],
+        "token endpoint errors carry their JSON body labelled as text/plain";
+    GrantTypeDefaulted = "grant-type-defaulted", [TOK_02],
+        "a token request without grant_type is treated as authorization_code";
+    UnsupportedGrantAsInvalidRequest = "unsupported-grant-as-invalid-request", [TOK_03],
+        "an unknown or removed grant_type gets invalid_request instead of unsupported_grant_type";
+    RepeatedTokenParamAccepted = "repeated-token-param-accepted", [TOK_04],
+        "a repeated token request parameter is accepted (its first value is used)";
+    EmptyTokenParamKept = "empty-token-param-kept", [TOK_05],
+        "an empty grant_type is read as a grant type (unsupported_grant_type) instead of as absent";
+    BasicAuthFailure400 = "basic-auth-failure-400", [TOK_06],
+        "a failed HTTP Basic client authentication gets 400 without WWW-Authenticate";
+    TwoAuthMethodsAccepted = "two-auth-methods-accepted", [TOK_07],
+        "a request with both HTTP Basic and client_secret in the body is accepted (Basic wins)";
+    ClientSecretPostRefused = "client-secret-post-refused", [TOK_08],
+        "a client secret in the body is refused with invalid_request, even for client_secret_post clients";
+    ClientCredentialsForPublicClients = "client-credentials-for-public-clients", [TOK_09],
+        "a public client gets client_credentials tokens, whatever grant types it registered";
+    SecretBruteForceUnthrottled = "secret-brute-force-unthrottled", [TOK_10],
+        "any number of wrong client secrets is checked, with no throttling";
+    TokenGetAccepted = "token-get-accepted", [TOK_11],
+        "a GET on the token endpoint with the parameters in its query is served as a token request";
+
+    // Refresh tokens (REFRESH).
+    RefreshNotRotated = "refresh-not-rotated", [REFRESH_01, REFRESH_02],
+        "a refresh returns the same refresh token, which stays valid";
+    RefreshSingleUseRace = "refresh-single-use-race", [REFRESH_02],
+        "rotation is checked before a pause and recorded after it, so concurrent refreshes all succeed";
+    RefreshReuseUndetected = "refresh-reuse-undetected", [REFRESH_03],
+        "a replaced refresh token is refused, but its reuse does not revoke the grant";
+    RefreshNotClientBound = "refresh-not-client-bound", [REFRESH_04],
+        "a refresh token can be used by any client";
+    RefreshScopeWidening = "refresh-scope-widening", [REFRESH_05],
+        "a refresh may ask for, and gets, scopes the grant never had";
+    RefreshScopeDropped = "refresh-scope-dropped", [REFRESH_06],
+        "a refresh without scope grants no scope at all instead of the original one";
+    RefreshResourceUnbound = "refresh-resource-unbound", [REFRESH_07],
+        "a refresh with another served resource issues a token for that resource";
+    RefreshWithoutClientAuth = "refresh-without-client-auth", [REFRESH_08],
+        "a confidential client may refresh with its client_id alone, without its secret";
+    RefreshCacheControlMissing = "refresh-cache-control-missing", [REFRESH_09],
+        "refresh responses carry no Cache-Control: no-store";
+    UnknownRefreshServerError = "unknown-refresh-server-error", [REFRESH_10],
+        "an unknown refresh token gets 500 server_error instead of invalid_grant";
+    RefreshTokenGuessable = "refresh-token-guessable", [REFRESH_11],
+        "refresh tokens carry 32 random bits (6 characters)";
+
+    // Resource indicators and audience (RES).
+    ResourceIgnored = "resource-ignored", [RES_02, RS_07],
+        "the requested resource is ignored: every token's audience is the primary MCP server";
+    InvalidTargetAccepted = "invalid-target-accepted", [RES_03],
+        "a malformed resource (relative, with a fragment) is accepted and replaced by the default";
+    AudienceNotChecked = "audience-not-checked", [RS_07],
+        "the MCP servers accept tokens issued for any resource of this AS";
+
+    // The MCP server as resource server (RS).
+    SessionWithoutToken = "session-without-token", [RS_01],
+        "a request with a live Mcp-Session-Id and no token is served";
+    ValidTokenRefused = "valid-token-refused", [RS_02],
+        "the MCP servers verify tokens with a key the AS never signed with, refusing every token",
+        collateral: "every scenario that uses an access token at the MCP server is refused";
+    BearerSchemeCaseSensitive = "bearer-scheme-case-sensitive", [RS_03],
+        "only the exact spelling Bearer is read as a bearer token; bearer or BEARER count as no credentials";
+    EmptyBearerAccepted = "empty-bearer-accepted", [RS_04],
+        "an Authorization header with an empty bearer token is served as an anonymous reader";
+    MalformedTokenBadRequest = "malformed-token-bad-request", [RS_04],
+        "a bearer token that is not a JWT gets 400 invalid_request instead of 401 invalid_token";
+    AlgNoneAccepted = "alg-none-accepted", [RS_05],
+        "an unsigned token (alg none) is accepted when its claims are right";
+    SignatureUnchecked = "signature-unchecked", [RS_05],
+        "the MCP servers read token claims without verifying the signature";
+    ExpiredTokenAccepted = "expired-token-accepted", [RS_06],
+        "the MCP servers do not check exp";
+    QueryTokenAccepted = "query-token-accepted", [RS_09],
+        "an access_token query parameter is accepted in place of the Authorization header";
+    RefreshTokenAsBearer = "refresh-token-as-bearer", [RS_11],
+        "a refresh token presented as a bearer token is accepted";
+    ScopeNotEnforced = "scope-not-enforced", [RS_13],
+        "tools/call of admin is carried out without the mcp:write scope";
+    InsufficientScopeAs400 = "insufficient-scope-as-400", [RS_14],
+        "a token without the scope an operation needs gets 400 invalid_request instead of 403";
+    InvalidTokenChallengeWithoutPrm = "invalid-token-challenge-without-prm", [RS_15],
+        "401 answers to an invalid token leave resource_metadata out of the challenge",
+        revision: "2025-06-18",
+        because: "RS-15 is a MUST in 2025-06-18 and a SHOULD from 2025-11-25";
+    PredictableSessionIds = "predictable-session-ids", [RS_16],
+        "session IDs are a counter (1, 2, 3, ...)";
+
+    // Scope (SCOPE).
+    InsufficientScopeAs401 = "insufficient-scope-as-401", [SCOPE_03],
+        "a token without the scope an operation needs gets 401 invalid_token instead of 403 insufficient_scope";
+    GrantedScopeUnstated = "granted-scope-unstated", [SCOPE_06],
         "of several requested scopes only the first is granted, and the token response leaves scope out as if all were";
-    UnknownScopeWrongError = "unknown-scope-wrong-error", ["SCOPE-08"],
+    UnknownScopeWrongError = "unknown-scope-wrong-error", [SCOPE_08],
         "an authorization request with an unknown scope is refused with invalid_request instead of invalid_scope";
-    AccessTokenInRedirect = "access-token-in-redirect", ["SEC-04"],
+    InsufficientScopeOffersOfflineAccess = "insufficient-scope-offers-offline-access", [SCOPE_09],
+        "insufficient_scope challenges add offline_access to the scope they name",
+        revision: "2026-07-28",
+        because: "SCOPE-09 (no offline_access in challenges) is a 2026-07-28 rule";
+    InsufficientScopeChallengePartial = "insufficient-scope-challenge-partial", [SCOPE_10, SCOPE_04],
+        "an insufficient_scope challenge names only the first scope the operation needs (mcp:read), not all of them (mcp:read mcp:write)",
+        revision: "2026-07-28",
+        because: "SCOPE-10 (every needed scope in one challenge) is a 2026-07-28 rule";
+
+    // Transport and token security (SEC).
+    AccessTokenInRedirect = "access-token-in-redirect", [SEC_04],
         "the redirect that delivers the code also carries an access token in its query";
-    RegistrationEndpointPlainHttp = "registration-endpoint-plain-http", ["DCR-12", "ASM-13", "SEC-01"],
-        "registration_endpoint is advertised as plain http on a host that is not loopback";
+
+    // MCP 2025-03-26 (LEG): judged under that revision, against the legacy layout.
+    LegacyMetadataMisplaced = "legacy-metadata-misplaced", [LEG_01],
+        "legacy layout: the RFC 8414 metadata is served below the MCP path, not at the authorization base URL",
+        revision: "2025-03-26", layout: Legacy20250326,
+        because: "the authorization base URL and its metadata location are 2025-03-26 rules (LEG-01)";
+    LegacyDefaultEndpointsMissing = "legacy-default-endpoints-missing", [LEG_02],
+        "legacy layout: no RFC 8414 metadata, and the endpoints sit under /oauth2 instead of the default paths",
+        revision: "2025-03-26", layout: Legacy20250326,
+        because: "the default endpoints are a 2025-03-26 rule (LEG-02)";
+    LegacyUnauthenticatedAllowed = "legacy-unauthenticated-allowed", [LEG_03, PRM_01],
+        "an MCP request without credentials is served instead of refused with 401 (the 2025-03-26 rule)",
+        revision: "2025-03-26", layout: Legacy20250326,
+        because: "LEG-03 is the 2025-03-26 form of the 401 rule";
+    LegacyPkceNotRequired = "legacy-pkce-not-required", [LEG_05, PKCE_01],
+        "an authorization request without code_challenge is accepted and its code redeemed without a verifier (the 2025-03-26 rule)",
+        revision: "2025-03-26", layout: Legacy20250326,
+        because: "LEG-05 is the 2025-03-26 form of the PKCE rule";
+    LegacyRedirectUrisUnchecked = "legacy-redirect-uris-unchecked", [LEG_06, DCR_06, SEC_02],
+        "any redirect URI is registered, neither localhost nor https required (the 2025-03-26 rule)",
+        revision: "2025-03-26", layout: Legacy20250326,
+        because: "LEG-06 (localhost or https redirect URIs) is a 2025-03-26 rule";
 }
 
 impl Defect {
+    /// The requirement IDs, joined by `sep` (`PKCE-01,PKCE-10`).
+    pub fn requirement_list(self, sep: &str) -> String {
+        let ids: Vec<&str> = self.requirements().iter().map(|id| id.as_str()).collect();
+        ids.join(sep)
+    }
+
     /// The defect of a name, if there is one.
     pub fn parse(name: &str) -> Option<Defect> {
         Defect::ALL.iter().copied().find(|d| d.name() == name)
@@ -409,7 +496,7 @@ pub fn table() -> String {
         out.push_str(&format!(
             "{:<width$}  {:<22}  {}\n",
             d.name(),
-            d.requirements().join(","),
+            d.requirement_list(","),
             d.description()
         ));
     }
@@ -433,17 +520,37 @@ mod tests {
     }
 
     #[test]
-    fn requirement_ids_look_like_ids() {
+    fn requirement_ids_are_catalogue_ids() {
         for d in Defect::ALL {
             for id in d.requirements() {
-                let (area, num) = id.split_once('-').expect("AREA-NN");
-                assert!(area.bytes().all(|b| b.is_ascii_uppercase()), "{id}");
+                assert_eq!(req::Id::parse(id.as_str()), Some(*id), "{d}: {id}");
+            }
+        }
+        assert_eq!(
+            Defect::PkceDowngrade.requirement_list(", "),
+            "PKCE-01, PKCE-10"
+        );
+    }
+
+    #[test]
+    fn a_defect_judged_elsewhere_says_where_and_why() {
+        for d in Defect::ALL {
+            let elsewhere = d.revision().is_some() || d.layout().is_some();
+            assert_eq!(elsewhere, d.because().is_some(), "{d}");
+            if let Some(r) = d.revision() {
                 assert!(
-                    num.len() == 2 && num.bytes().all(|b| b.is_ascii_digit()),
-                    "{id}"
+                    ["2025-03-26", "2025-06-18", "2025-11-25", "2026-07-28"].contains(&r),
+                    "{d}: {r}"
                 );
             }
         }
+        assert_eq!(
+            Defect::LegacyPkceNotRequired.layout(),
+            Some(Layout::Legacy20250326)
+        );
+        assert_eq!(Defect::PrmListsOfflineAccess.layout(), None);
+        assert!(Defect::PkcePlainComparison.collateral().is_some());
+        assert_eq!(Defect::PkceVerifierUnchecked.collateral(), None);
     }
 
     #[test]

@@ -3,20 +3,39 @@
 //! requirement catalogue.
 //!
 //! `start(config)` binds 127.0.0.1 and serves; `app(config)` gives the router for `oneshot` tests.
+//!
+//! The modules form layers, and each imports only modules listed before it (no cycles):
+//!
+//! 1. leaves: `protocol` (the values the server supports), `layout`, `clock`, `error`,
+//!    `params`, `pages`;
+//! 2. `defects`, `urls`, `store`, `crypto`, `tls`, then `config`;
+//! 3. the machinery the endpoints share: `cimd` (metadata document fetcher), `mcp` (the MCP
+//!    protocol behind the OAuth layer), then `state`, and the checks both the authorization
+//!    and the token endpoint make: `pkce`, `scope`, `resource_binding`;
+//! 4. the endpoints: `metadata` (discovery), `register`, `authorize`, `token`, `resource` (the
+//!    MCP endpoints as protected resources);
+//! 5. this root, which routes the endpoints, and `cli`, which starts it.
 
 pub mod authorize;
 pub mod cimd;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod defects;
 pub mod error;
+pub mod layout;
 pub mod mcp;
 pub mod metadata;
 pub mod pages;
 pub mod params;
+pub mod pkce;
+pub mod protocol;
 pub mod register;
 pub mod resource;
+pub mod resource_binding;
+pub mod scope;
+pub mod state;
 pub mod store;
 pub mod tls;
 pub mod token;
@@ -33,101 +52,13 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use config::{Config, Layout, LoginPage};
+pub use config::{Config, LoginPage};
 pub use defects::{Defect, Defects};
+pub use layout::Layout;
 pub use urls::{ServerUrls, Urls};
 
-use crate::crypto::Signer;
-use crate::mcp::McpSessions;
-use crate::store::Store;
-
-/// Seconds since the Unix epoch.
-pub fn now_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
-/// Everything a request handler can reach.
-pub struct AppState {
-    pub config: Config,
-    pub urls: Urls,
-    pub store: Store,
-    pub signer: Signer,
-    pub mcp_sessions: McpSessions,
-    pub cimd: cimd::Fetcher,
-}
-
-pub type SharedState = Arc<AppState>;
-
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    #[error("could not bind 127.0.0.1:{port}: {source}")]
-    Bind {
-        port: u16,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error(transparent)]
-    Key(#[from] crypto::KeyError),
-    #[error("could not build the HTTP client for client metadata documents: {0}")]
-    HttpClient(String),
-    #[error("pre-registered clients: {0}")]
-    Clients(String),
-    #[error("TLS: {0}")]
-    Tls(String),
-    #[error("cannot write the CA certificate to {path}: {source}")]
-    CaOut {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
-}
-
-/// How long pre-registered clients are kept: for as long as the server runs.
-const PRE_REGISTERED_LIFETIME: std::time::Duration =
-    std::time::Duration::from_secs(100 * 365 * 24 * 3600);
-
-impl AppState {
-    pub fn new(config: Config, mut urls: Urls) -> Result<Self, StartError> {
-        // The `legacy-default-endpoints-missing` defect moves the 2025-03-26 endpoints (LEG-02).
-        if urls.layout == Layout::Legacy20250326
-            && config.defects.has(Defect::LegacyDefaultEndpointsMissing)
-        {
-            urls.as_route_prefix = "/oauth2".into();
-        }
-        let store = Store::new(config.store_capacity);
-        {
-            let mut tables = store.lock();
-            for c in &config.clients {
-                c.validate().map_err(StartError::Clients)?;
-                tables
-                    .clients
-                    .insert(c.client_id.clone(), c.to_client(), PRE_REGISTERED_LIFETIME)
-                    .map_err(|e| StartError::Clients(e.description.into_owned()))?;
-            }
-        }
-        Ok(AppState {
-            store,
-            signer: Signer::generate()?,
-            mcp_sessions: McpSessions::new(config.store_capacity),
-            cimd: cimd::Fetcher::new(&config)?,
-            config,
-            urls,
-        })
-    }
-
-    /// Whether the server runs with defect `d` (never, by default).
-    pub fn defect(&self, d: Defect) -> bool {
-        self.config.defects.has(d)
-    }
-}
-
-/// rustls needs one process-wide crypto provider; the first caller installs ring's.
-pub fn install_crypto_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
+pub use state::{AppState, SharedState, StartError};
+pub use tls::install_crypto_provider;
 
 /// The routes of the authorization server, at the paths the layout gives them.
 pub fn as_router(state: SharedState) -> Router {
@@ -151,9 +82,11 @@ pub fn as_router(state: SharedState) -> Router {
     if state.config.login_page == LoginPage::Js {
         r = r.route(&u.as_route(pages::LOGIN_SCRIPT), get(pages::login_script));
     }
+    // ASM-02: the AS publishes metadata: OpenID Connect discovery always, ...
     if !state.defect(Defect::AsMetadataMissing) {
         r = r.route(&u.oidc_route(), get(metadata::openid_configuration));
     }
+    // ... ASM-01: and RFC 8414 metadata, but in the `oidc-only` layout.
     if state.urls.layout != Layout::OidcOnly
         && !state.defect(Defect::Rfc8414MetadataMissing)
         && !state.defect(Defect::AsMetadataMissing)
@@ -177,6 +110,8 @@ pub fn rs_router(state: SharedState) -> Router {
     let mut r = Router::new()
         .route(urls::MCP_PATH, any(resource::mcp_primary))
         .route(urls::MCP_ALT_PATH, any(resource::mcp_alt));
+    // PRM-07: every MCP server publishes its protected resource metadata (RFC 9728; not in the
+    // 2025-03-26 layout), PRM-05: at its path-inserted well-known URL.
     if state.urls.layout.publishes_prm() && !state.defect(Defect::PrmMissing) {
         r = r.route(&Urls::prm_route(urls::MCP_ALT_PATH), get(metadata::prm_alt));
         r = if state.defect(Defect::PrmNotPathInserted) {

@@ -8,28 +8,18 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use serde_json::{Value, json};
 
-use crate::config::SCOPES_SUPPORTED;
-use crate::store::AuthMethod;
+use crate::defects::Defect;
+use crate::protocol::{
+    AUTH_METHODS, BEARER_METHODS, CODE_CHALLENGE_METHODS, GRANT_TYPES, RESPONSE_MODES,
+    RESPONSE_TYPE_CODE, RESPONSE_TYPES, SCOPE_OFFLINE_ACCESS, SCOPES_SUPPORTED,
+};
+use crate::state::SharedState;
 use crate::urls::{MCP_ALT_PATH, MCP_PATH};
-use crate::{Defect, SharedState};
-
-/// The response types the authorization endpoint accepts (ASM-07: `code` only).
-pub const RESPONSE_TYPES: [&str; 1] = ["code"];
-/// The grants the token endpoint serves (ASM-14: listed explicitly, no implicit or password).
-pub const GRANT_TYPES: [&str; 3] = ["authorization_code", "refresh_token", "client_credentials"];
-/// The PKCE methods the authorization endpoint accepts (ASM-08, PKCE-04: no `plain`).
-pub const CODE_CHALLENGE_METHODS: [&str; 1] = ["S256"];
-/// ASM-15: `none` is listed because public clients are accepted.
-pub const AUTH_METHODS: [AuthMethod; 3] = [
-    AuthMethod::None,
-    AuthMethod::ClientSecretBasic,
-    AuthMethod::ClientSecretPost,
-];
 
 /// RFC 8414 §2 metadata (ASM-01..08, ASM-12..16). Every member has a value (ASM-12).
 pub fn authorization_server_metadata(state: &SharedState) -> Value {
     let u = &state.urls;
-    let auth_methods: Vec<&str> = AUTH_METHODS.iter().map(|m| m.as_str()).collect();
+    // ASM-06: endpoints are absolute URLs.
     let endpoint = |name: &str| {
         if state.defect(Defect::EndpointsRelative) {
             u.as_route(name)
@@ -37,13 +27,15 @@ pub fn authorization_server_metadata(state: &SharedState) -> Value {
             u.as_endpoint(name)
         }
     };
+    // ASM-04: the issuer is exactly the issuer identifier the document was found by.
     let issuer = if state.defect(Defect::IssuerMismatch) {
         format!("{}/", u.issuer)
     } else {
         advertised_issuer(state)
     };
+    // ASM-07: the code flow only; the defects list the implicit grant, or leave code out.
     let response_types: &[&str] = if state.defect(Defect::ImplicitAdvertised) {
-        &["code", "token"]
+        &[RESPONSE_TYPE_CODE, "token"]
     } else if state.defect(Defect::CodeNotAdvertised) {
         &["code id_token"]
     } else {
@@ -58,10 +50,11 @@ pub fn authorization_server_metadata(state: &SharedState) -> Value {
         "jwks_uri": jwks_uri(state),
         "scopes_supported": SCOPES_SUPPORTED,
         "response_types_supported": response_types,
-        "response_modes_supported": ["query"],
+        "response_modes_supported": RESPONSE_MODES,
         "grant_types_supported": GRANT_TYPES,
-        "token_endpoint_auth_methods_supported": auth_methods,
-        "revocation_endpoint_auth_methods_supported": auth_methods,
+        "token_endpoint_auth_methods_supported": AUTH_METHODS,
+        "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
+        // ASM-08, PKCE-11: the PKCE methods, exactly those the authorization endpoint accepts.
         "code_challenge_methods_supported": CODE_CHALLENGE_METHODS,
         // RFC 9207: every authorization response carries `iss` (AUTHZ-14, ASM-16).
         "authorization_response_iss_parameter_supported": true,
@@ -128,7 +121,8 @@ fn registration_endpoint(state: &SharedState) -> String {
     endpoint
 }
 
-/// A metadata document: JSON, or text/plain with the `*-wrong-content-type` defects.
+/// A metadata document: JSON (ASM-03, PRM-08), or text/plain with the `*-wrong-content-type`
+/// defects.
 fn document(doc: Value, as_text: bool) -> Response {
     let mut resp = Json(doc).into_response();
     if as_text {
@@ -186,7 +180,7 @@ pub fn protected_resource_metadata(state: &SharedState, resource_path: &str) -> 
         "authorization_servers": servers,
         "scopes_supported": SCOPES_SUPPORTED,
         // PRM-14: the header only, never the query.
-        "bearer_methods_supported": ["header"],
+        "bearer_methods_supported": BEARER_METHODS,
         "resource_name": if resource_path == MCP_PATH { "reference MCP server" } else { "reference MCP server (second resource)" },
     });
     if let Some(obj) = doc.as_object_mut() {
@@ -197,7 +191,7 @@ pub fn protected_resource_metadata(state: &SharedState, resource_path: &str) -> 
         // PRM-18: offline_access is not a resource requirement (MCP 2026-07-28 §10).
         if state.defect(Defect::PrmListsOfflineAccess) {
             let mut scopes = SCOPES_SUPPORTED.to_vec();
-            scopes.push("offline_access");
+            scopes.push(SCOPE_OFFLINE_ACCESS);
             obj.insert("scopes_supported".into(), json!(scopes));
         }
         // PRM-13: the flags are JSON booleans.

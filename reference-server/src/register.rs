@@ -10,9 +10,15 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 use url::Url;
 
+use crate::crypto;
+use crate::defects::{Defect, Defects};
 use crate::error::{ErrorCode, OAuthError};
-use crate::store::{AuthMethod, Client};
-use crate::{Defect, Defects, SharedState, crypto};
+use crate::protocol::{
+    self, AuthMethod, DEFAULT_GRANT_TYPES, GrantType, HTTP, HTTPS, RESPONSE_TYPE_CODE,
+    RESPONSE_TYPES,
+};
+use crate::state::SharedState;
+use crate::store::Client;
 
 /// How long a confidential client's secret stays valid (DCR-03: the expiry is always stated).
 const SECRET_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
@@ -48,36 +54,6 @@ const ECHOED_MEMBERS: [&str; 12] = [
     "application_type",
 ];
 
-/// DCR-06 / DCR-11 / SEC-02: a redirect URI must be https, or http on a loopback host, and have
-/// no fragment. Private-use schemes are refused too (DCR-10).
-pub fn check_redirect_uri(raw: &str) -> Result<Url, String> {
-    let url =
-        Url::parse(raw).map_err(|_| format!("redirect URI {raw:?} is not an absolute URI"))?;
-    if url.fragment().is_some() || raw.contains('#') {
-        return Err(format!("redirect URI {raw:?} has a fragment"));
-    }
-    match url.scheme() {
-        "https" if url.host().is_some() => Ok(url),
-        "http" if is_loopback_host(&url) => Ok(url),
-        "http" => Err(format!(
-            "redirect URI {raw:?} uses http on a host that is not loopback"
-        )),
-        _ => Err(format!(
-            "redirect URI {raw:?} must use https, or http on a loopback host"
-        )),
-    }
-}
-
-/// `127.0.0.1` (any 127/8 address), `[::1]` or `localhost`.
-pub fn is_loopback_host(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        None => false,
-    }
-}
-
 /// Reads the body under the size limit; a rejection is an OAuth error.
 async fn read_body(
     state: &SharedState,
@@ -98,6 +74,8 @@ async fn read_body(
     Ok((parts.headers, bytes, ip))
 }
 
+/// POST on the registration endpoint. DCR-05: every error is a JSON error object; DCR-08:
+/// invalid metadata is `invalid_client_metadata`.
 pub async fn register(State(state): State<SharedState>, req: Request) -> Response {
     match register_client(&state, req).await {
         Ok(r) => r,
@@ -116,35 +94,42 @@ pub async fn register(State(state): State<SharedState>, req: Request) -> Respons
     }
 }
 
+/// The registration's steps, in order.
 async fn register_client(state: &SharedState, req: Request) -> Result<Response, OAuthError> {
     let (headers, body, ip) = read_body(state, req).await?;
     check_rate_limit(state, ip)?;
     let meta = parse_metadata(&headers, &body)?;
     let client = validate(&meta, &state.config.defects)?;
-    let mut response = registration_response(&client, &meta);
-    if state.defect(Defect::DcrMetadataNotEchoed)
-        && let Some(obj) = response.as_object_mut()
-    {
-        obj.remove("redirect_uris");
-        obj.remove("client_name");
-    }
     state
         .store
         .lock()
         .clients
         .insert(client.client_id.clone(), client.clone(), CLIENT_LIFETIME)?;
     tracing::info!(client_id = %client.client_id, method = client.auth_method.as_str(), "client registered");
+    Ok(registered(state, &client, &meta))
+}
+
+/// The answer to a successful registration: DCR-01: 201; DCR-02: what was registered;
+/// DCR-03: a secret's expiry; DCR-13: never cached.
+fn registered(state: &SharedState, client: &Client, meta: &Map<String, Value>) -> Response {
+    let mut response = registration_response(client, meta);
+    if let Some(obj) = response.as_object_mut() {
+        // DCR-02 broken on purpose: the registered metadata is not echoed.
+        if state.defect(Defect::DcrMetadataNotEchoed) {
+            obj.remove("redirect_uris");
+            obj.remove("client_name");
+        }
+        // DCR-03 broken on purpose: the secret comes without its expiry.
+        if state.defect(Defect::DcrSecretExpiryMissing) {
+            obj.remove("client_secret_expires_at");
+        }
+    }
+    // DCR-01: 201 Created.
     let status = if state.defect(Defect::DcrWrongStatus) {
         StatusCode::OK
     } else {
         StatusCode::CREATED
     };
-    // DCR-03: a secret always comes with its expiry.
-    if state.defect(Defect::DcrSecretExpiryMissing)
-        && let Some(obj) = response.as_object_mut()
-    {
-        obj.remove("client_secret_expires_at");
-    }
     let mut resp = (status, axum::Json(response)).into_response();
     // DCR-13: the response may carry a secret.
     if !state.defect(Defect::DcrCacheControlMissing) {
@@ -153,7 +138,7 @@ async fn register_client(state: &SharedState, req: Request) -> Result<Response, 
         resp.headers_mut()
             .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     }
-    Ok(resp)
+    resp
 }
 
 /// A fixed window per client IP; the limit comes from the configuration (0: unlimited).
@@ -242,8 +227,29 @@ const KNOWN_MEMBERS: [&str; 7] = [
     "application_type",
 ];
 
-/// The ordered checks of RFC 7591 §2 and §3.2.2. Unknown members are ignored (DCR-09).
+/// The ordered checks of RFC 7591 §2 and §3.2.2 on the client metadata.
 fn validate(meta: &Map<String, Value>, defects: &Defects) -> Result<Client, OAuthError> {
+    check_unknown_members(meta, defects)?; // DCR-09
+    check_member_types(meta)?; // DCR-08
+    let auth_method = token_endpoint_auth_method(meta)?;
+    let grant_types = check_grant_types(meta, auth_method)?; // TOK-09
+    let redirect_uris = check_redirect_uris(meta, &grant_types, defects)?; // DCR-06, DCR-07, DCR-10, DCR-11
+    Ok(Client {
+        client_id: crypto::random_token(18),
+        secret: (auth_method != AuthMethod::None).then(|| crypto::random_token(32)),
+        auth_method,
+        redirect_uris,
+        grant_types,
+        client_name: meta
+            .get("client_name")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        from_metadata_document: false,
+    })
+}
+
+/// DCR-09: a metadata member the server does not know is ignored.
+fn check_unknown_members(meta: &Map<String, Value>, defects: &Defects) -> Result<(), OAuthError> {
     if defects.has(Defect::DcrRejectsUnknownMembers)
         && let Some(unknown) = meta.keys().find(|k| {
             !KNOWN_MEMBERS.contains(&k.as_str())
@@ -255,7 +261,11 @@ fn validate(meta: &Map<String, Value>, defects: &Defects) -> Result<Client, OAut
             "unknown member {unknown}"
         )));
     }
-    // DCR-08: member types.
+    Ok(())
+}
+
+/// DCR-08: a member of the wrong type is invalid client metadata.
+fn check_member_types(meta: &Map<String, Value>) -> Result<(), OAuthError> {
     for name in STRING_MEMBERS {
         if meta
             .get(name)
@@ -291,60 +301,83 @@ fn validate(meta: &Map<String, Value>, defects: &Defects) -> Result<Client, OAut
             "application_type must be \"native\" or \"web\"",
         ));
     }
+    Ok(())
+}
 
-    // RFC 7591 §2 defaults.
-    let auth_method = match meta.get("token_endpoint_auth_method") {
-        None | Some(Value::Null) => AuthMethod::ClientSecretBasic,
+/// `token_endpoint_auth_method`: one the server supports, `client_secret_basic` when absent
+/// (RFC 7591 §2).
+fn token_endpoint_auth_method(meta: &Map<String, Value>) -> Result<AuthMethod, OAuthError> {
+    match meta.get("token_endpoint_auth_method") {
+        None | Some(Value::Null) => Ok(AuthMethod::ClientSecretBasic),
         Some(Value::String(s)) => AuthMethod::parse(s).ok_or_else(|| {
             OAuthError::invalid_client_metadata(format!(
                 "token_endpoint_auth_method {s:?} is not supported"
             ))
-        })?,
-        Some(_) => {
-            return Err(OAuthError::invalid_client_metadata(
-                "token_endpoint_auth_method must be a string",
-            ));
-        }
-    };
-    let grant_types =
-        string_list(meta, "grant_types")?.unwrap_or_else(|| vec!["authorization_code".to_string()]);
-    let response_types =
-        string_list(meta, "response_types")?.unwrap_or_else(|| vec!["code".to_string()]);
+        }),
+        Some(_) => Err(OAuthError::invalid_client_metadata(
+            "token_endpoint_auth_method must be a string",
+        )),
+    }
+}
+
+/// `grant_types` and `response_types`: ones the server supports (`authorization_code` and `code`
+/// when absent), agreeing with each other (RFC 7591 §2.1); `refresh_token` only beside the code
+/// grant; TOK-09: `client_credentials` only for a confidential client.
+fn check_grant_types(
+    meta: &Map<String, Value>,
+    auth_method: AuthMethod,
+) -> Result<Vec<String>, OAuthError> {
+    let grant_types = string_list(meta, "grant_types")?
+        .unwrap_or_else(|| DEFAULT_GRANT_TYPES.map(str::to_owned).to_vec());
+    let response_types = string_list(meta, "response_types")?
+        .unwrap_or_else(|| vec![RESPONSE_TYPE_CODE.to_string()]);
     for g in &grant_types {
-        if !crate::metadata::GRANT_TYPES.contains(&g.as_str()) {
+        if GrantType::parse(g).is_none() {
             return Err(OAuthError::invalid_client_metadata(format!(
                 "grant type {g:?} is not supported"
             )));
         }
     }
     for r in &response_types {
-        if !crate::metadata::RESPONSE_TYPES.contains(&r.as_str()) {
+        if !RESPONSE_TYPES.contains(&r.as_str()) {
             return Err(OAuthError::invalid_client_metadata(format!(
                 "response type {r:?} is not supported"
             )));
         }
     }
-    // RFC 7591 §2.1: grant types and response types must agree.
-    let code_grant = grant_types.iter().any(|g| g == "authorization_code");
-    if code_grant != response_types.iter().any(|r| r == "code") {
+    let has_grant = |grant: GrantType| grant_types.iter().any(|g| g == grant.as_str());
+    let code_grant = has_grant(GrantType::AuthorizationCode);
+    if code_grant != response_types.iter().any(|r| r == RESPONSE_TYPE_CODE) {
         return Err(OAuthError::invalid_client_metadata(
             "grant_types and response_types are inconsistent",
         ));
     }
-    if grant_types.iter().any(|g| g == "refresh_token") && !code_grant {
+    if has_grant(GrantType::RefreshToken) && !code_grant {
         return Err(OAuthError::invalid_client_metadata(
             "refresh_token needs the authorization_code grant",
         ));
     }
-    // TOK-09: client_credentials is for confidential clients only.
-    if auth_method == AuthMethod::None && grant_types.iter().any(|g| g == "client_credentials") {
+    if auth_method == AuthMethod::None && has_grant(GrantType::ClientCredentials) {
         return Err(OAuthError::invalid_client_metadata(
             "client_credentials requires a confidential client",
         ));
     }
+    Ok(grant_types)
+}
 
-    // DCR-06, DCR-07, DCR-11.
+/// `redirect_uris`: required for the code grant (DCR-07); each https, or http on a loopback
+/// host (DCR-06, SEC-02, and LEG-06 in 2025-03-26), every loopback host (DCR-11), never a
+/// private-use scheme without a dot (DCR-10).
+fn check_redirect_uris(
+    meta: &Map<String, Value>,
+    grant_types: &[String],
+    defects: &Defects,
+) -> Result<Vec<String>, OAuthError> {
+    let code_grant = grant_types
+        .iter()
+        .any(|g| g == GrantType::AuthorizationCode.as_str());
     let redirect_uris = string_list(meta, "redirect_uris")?.unwrap_or_default();
+    // DCR-07: a code-flow client must register its redirect URIs.
     if code_grant && redirect_uris.is_empty() && !defects.has(Defect::DcrRedirectUrisOptional) {
         return Err(OAuthError::invalid_redirect_uri(
             "redirect_uris is required for the authorization_code grant",
@@ -359,13 +392,15 @@ fn validate(meta: &Map<String, Value>, defects: &Defects) -> Result<Client, OAut
         // DCR-10: a private-use scheme without a dot is refused (by `check_redirect_uri`).
         if defects.has(Defect::DcrPrivateUseSchemeAccepted)
             && Url::parse(uri)
-                .is_ok_and(|u| !matches!(u.scheme(), "http" | "https") && !u.scheme().contains('.'))
+                .is_ok_and(|u| !matches!(u.scheme(), HTTP | HTTPS) && !u.scheme().contains('.'))
         {
             continue;
         }
-        let url = check_redirect_uri(uri).map_err(OAuthError::invalid_redirect_uri)?;
+        // DCR-06, SEC-02, LEG-06: https, or http on a loopback host; no fragment.
+        let url = protocol::check_redirect_uri(uri).map_err(OAuthError::invalid_redirect_uri)?;
+        // DCR-11: every loopback host, not only 127.0.0.1.
         if defects.has(Defect::DcrRefusesLoopback)
-            && url.scheme() == "http"
+            && url.scheme() == HTTP
             && url.host_str() != Some("127.0.0.1")
         {
             return Err(OAuthError::invalid_redirect_uri(
@@ -373,24 +408,12 @@ fn validate(meta: &Map<String, Value>, defects: &Defects) -> Result<Client, OAut
             ));
         }
     }
-
-    Ok(Client {
-        client_id: crypto::random_token(18),
-        secret: (auth_method != AuthMethod::None).then(|| crypto::random_token(32)),
-        auth_method,
-        redirect_uris,
-        grant_types,
-        client_name: meta
-            .get("client_name")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
-        from_metadata_document: false,
-    })
+    Ok(redirect_uris)
 }
 
 /// DCR-02 / DCR-03: `client_id`, the secret with its expiry, and every registered value.
 fn registration_response(client: &Client, meta: &Map<String, Value>) -> Value {
-    let now = crate::now_secs();
+    let now = crate::clock::now_secs();
     let mut out = Map::new();
     out.insert("client_id".into(), json!(client.client_id));
     out.insert("client_id_issued_at".into(), json!(now));
@@ -407,8 +430,8 @@ fn registration_response(client: &Client, meta: &Map<String, Value>) -> Value {
         json!(client.auth_method.as_str()),
     );
     out.insert("grant_types".into(), json!(client.grant_types));
-    let response_types: Vec<&str> = if client.allows_grant("authorization_code") {
-        vec!["code"]
+    let response_types: Vec<&str> = if client.allows_grant(GrantType::AuthorizationCode) {
+        vec![RESPONSE_TYPE_CODE]
     } else {
         vec![]
     };
@@ -431,27 +454,6 @@ mod tests {
 
     fn meta(v: Value) -> Map<String, Value> {
         v.as_object().cloned().unwrap()
-    }
-
-    #[test]
-    fn redirect_uris_must_be_https_or_loopback_http_without_fragment() {
-        for ok in [
-            "https://c.example/cb",
-            "http://127.0.0.1:3000/cb",
-            "http://[::1]:3000/cb",
-            "http://localhost:3000/cb",
-        ] {
-            assert!(check_redirect_uri(ok).is_ok(), "{ok}");
-        }
-        for bad in [
-            "http://evil.example/cb",
-            "https://c.example/cb#frag",
-            "/cb",
-            "not a uri",
-            "myapp:/cb",
-        ] {
-            assert!(check_redirect_uri(bad).is_err(), "{bad}");
-        }
     }
 
     #[test]

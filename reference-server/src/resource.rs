@@ -9,11 +9,12 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::config::SCOPE_READ;
 use crate::crypto::TokenRejection;
+use crate::defects::Defect;
 use crate::mcp::{self, McpOutcome, Principal};
+use crate::protocol::{SCOPE_OFFLINE_ACCESS, SCOPE_READ};
+use crate::state::SharedState;
 use crate::urls::{MCP_ALT_PATH, MCP_PATH, WK_PRM};
-use crate::{Defect, SharedState};
 
 /// What the `Authorization` header holds.
 enum Presented<'a> {
@@ -181,7 +182,7 @@ fn serve(
                 required.truncate(1);
             }
             if state.defect(Defect::InsufficientScopeOffersOfflineAccess) {
-                required.push("offline_access");
+                required.push(SCOPE_OFFLINE_ACCESS);
             }
             challenge(
                 state,
@@ -202,63 +203,19 @@ fn authenticate(
     headers: &HeaderMap,
     query: Option<&str>,
 ) -> Result<Principal, Box<Response>> {
-    let refuse = |status, error| Box::new(challenge(state, path, status, SCOPE_READ, error));
-    let token = match presented(headers, state.defect(Defect::BearerSchemeCaseSensitive)) {
-        Presented::Token(t) => t.to_string(),
-        // PRM-01, RS-01: every request needs a token.
-        Presented::Nothing => match without_token(state, resource, headers, query) {
-            Bypass::Token(t) => t,
-            Bypass::Principal(p) => return Ok(p),
-            Bypass::None => return Err(refuse(StatusCode::UNAUTHORIZED, None)),
-        },
-        Presented::Malformed(_)
-            if state.defect(Defect::EmptyBearerAccepted) && bearer_is_empty(headers) =>
-        {
-            return Ok(Principal {
-                subject: "anonymous".into(),
-                client_id: String::new(),
-                scopes: vec![SCOPE_READ.to_string()],
-            });
-        }
-        Presented::Malformed(why) => {
-            return Err(refuse(
-                StatusCode::BAD_REQUEST,
-                Some(("invalid_request", why)),
-            ));
-        }
-    };
-    // RS-04..07: signature, type, issuer, audience (this exact resource), expiry.
-    let verified = if state.defect(Defect::ValidTokenRefused) {
-        Err(TokenRejection::BadSignature)
-    } else {
-        state
-            .signer
-            .verify_with(&token, &state.urls.issuer, resource, &state.config.defects)
-    };
-    let claims = match verified {
-        Ok(c) => c,
-        Err(TokenRejection::Malformed) if state.defect(Defect::MalformedTokenBadRequest) => {
-            return Err(refuse(
-                StatusCode::BAD_REQUEST,
-                Some(("invalid_request", "malformed token")),
-            ));
-        }
-        Err(why) => {
-            if state.defect(Defect::RefreshTokenAsBearer)
-                && let Some(p) = refresh_principal(state, &token)
-            {
-                return Ok(p);
-            }
-            tracing::info!(reason = %why, "bearer token refused");
-            return Err(refuse(
-                StatusCode::UNAUTHORIZED,
-                Some(("invalid_token", &why.to_string())),
-            ));
-        }
-    };
+    let refuse = Refuser { state, path };
+    let token = match bearer_token(state, resource, headers, query, &refuse)? {
+        Bearer::Token(t) => t,
+        // Only defects let a request through without a verified token.
+        Bearer::Let(p) => return Ok(p),
+    }; // PRM-01, RS-01, RS-03, RS-04, RS-09
+    let claims = match verify_token(state, resource, &token, &refuse)? {
+        Verified::Claims(c) => c,
+        Verified::Let(p) => return Ok(p),
+    }; // RS-02, RS-04..07, RS-11
     // RS-12: revoked by code replay, refresh reuse or RFC 7009.
     if state.store.lock().access_token_revoked(&claims.jti) {
-        return Err(refuse(
+        return Err(refuse.refuse(
             StatusCode::UNAUTHORIZED,
             Some(("invalid_token", "the token has been revoked")),
         ));
@@ -266,7 +223,7 @@ fn authenticate(
     let scopes: Vec<String> = claims.scopes().map(str::to_owned).collect();
     // RS-13: reading needs mcp:read.
     if !scopes.iter().any(|s| s == SCOPE_READ) {
-        return Err(refuse(
+        return Err(refuse.refuse(
             StatusCode::FORBIDDEN,
             Some((
                 "insufficient_scope",
@@ -279,6 +236,107 @@ fn authenticate(
         client_id: claims.client_id,
         scopes,
     })
+}
+
+/// Refusals of requests to the resource at `path`, challenging for the scope reading needs.
+struct Refuser<'a> {
+    state: &'a SharedState,
+    path: &'a str,
+}
+
+impl Refuser<'_> {
+    /// The refusal with `status` and, for a request that carried credentials, its error.
+    fn refuse(&self, status: StatusCode, error: Option<(&str, &str)>) -> Box<Response> {
+        Box::new(challenge(self.state, self.path, status, SCOPE_READ, error))
+    }
+}
+
+/// What the credentials checks let through.
+enum Bearer {
+    Token(String),
+    /// Only with a defect: a principal without a verified token.
+    Let(Principal),
+}
+
+/// The bearer token of the request: from the `Authorization` header only (RS-09), its scheme
+/// case-insensitive (RS-03), not empty (RS-04). PRM-01 (LEG-03 in 2025-03-26), RS-01: a
+/// request without one is refused with 401, a session ID being no credential.
+fn bearer_token(
+    state: &SharedState,
+    resource: &str,
+    headers: &HeaderMap,
+    query: Option<&str>,
+    refuse: &Refuser<'_>,
+) -> Result<Bearer, Box<Response>> {
+    match presented(headers, state.defect(Defect::BearerSchemeCaseSensitive)) {
+        Presented::Token(t) => Ok(Bearer::Token(t.to_string())),
+        Presented::Nothing => match without_token(state, resource, headers, query) {
+            Bypass::Token(t) => Ok(Bearer::Token(t)),
+            Bypass::Principal(p) => Ok(Bearer::Let(p)),
+            Bypass::None => Err(refuse.refuse(StatusCode::UNAUTHORIZED, None)),
+        },
+        // RS-04: an empty bearer token is a malformed request.
+        Presented::Malformed(_)
+            if state.defect(Defect::EmptyBearerAccepted) && bearer_is_empty(headers) =>
+        {
+            Ok(Bearer::Let(Principal {
+                subject: "anonymous".into(),
+                client_id: String::new(),
+                scopes: vec![SCOPE_READ.to_string()],
+            }))
+        }
+        Presented::Malformed(why) => {
+            Err(refuse.refuse(StatusCode::BAD_REQUEST, Some(("invalid_request", why))))
+        }
+    }
+}
+
+/// What token verification lets through.
+enum Verified {
+    Claims(crate::crypto::AccessClaims),
+    /// Only with the `refresh-token-as-bearer` defect: the principal of a refresh token.
+    Let(Principal),
+}
+
+/// RS-02: a token this AS issued for this resource is accepted; RS-04..07 (in
+/// [`Signer::verify_with`](crate::crypto::Signer::verify_with)): signature, type, issuer,
+/// audience (this exact resource) and expiry, or 401 `invalid_token`. RS-11: a refresh token
+/// is no access token.
+fn verify_token(
+    state: &SharedState,
+    resource: &str,
+    token: &str,
+    refuse: &Refuser<'_>,
+) -> Result<Verified, Box<Response>> {
+    let verified = if state.defect(Defect::ValidTokenRefused) {
+        Err(TokenRejection::BadSignature)
+    } else {
+        state
+            .signer
+            .verify_with(token, &state.urls.issuer, resource, &state.config.defects)
+    };
+    match verified {
+        Ok(c) => Ok(Verified::Claims(c)),
+        // RS-04: a token that is not a JWT is an invalid token (401), not a bad request.
+        Err(TokenRejection::Malformed) if state.defect(Defect::MalformedTokenBadRequest) => {
+            Err(refuse.refuse(
+                StatusCode::BAD_REQUEST,
+                Some(("invalid_request", "malformed token")),
+            ))
+        }
+        Err(why) => {
+            if state.defect(Defect::RefreshTokenAsBearer)
+                && let Some(p) = refresh_principal(state, token)
+            {
+                return Ok(Verified::Let(p));
+            }
+            tracing::info!(reason = %why, "bearer token refused");
+            Err(refuse.refuse(
+                StatusCode::UNAUTHORIZED,
+                Some(("invalid_token", &why.to_string())),
+            ))
+        }
+    }
 }
 
 /// Whether the one Authorization header is `Bearer` with nothing after it.

@@ -7,6 +7,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::error::OAuthError;
+use crate::protocol::{AuthMethod, GrantType};
 
 /// A table whose entries expire and whose size is bounded.
 #[derive(Debug)]
@@ -73,32 +74,6 @@ impl<V> Table<V> {
     }
 }
 
-/// How a client authenticates at the token endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AuthMethod {
-    None,
-    ClientSecretBasic,
-    ClientSecretPost,
-}
-
-impl AuthMethod {
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "none" => Some(AuthMethod::None),
-            "client_secret_basic" => Some(AuthMethod::ClientSecretBasic),
-            "client_secret_post" => Some(AuthMethod::ClientSecretPost),
-            _ => None,
-        }
-    }
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AuthMethod::None => "none",
-            AuthMethod::ClientSecretBasic => "client_secret_basic",
-            AuthMethod::ClientSecretPost => "client_secret_post",
-        }
-    }
-}
-
 /// A registered client, or one described by a client ID metadata document.
 #[derive(Clone)]
 pub struct Client {
@@ -125,8 +100,8 @@ impl std::fmt::Debug for Client {
 }
 
 impl Client {
-    pub fn allows_grant(&self, grant: &str) -> bool {
-        self.grant_types.iter().any(|g| g == grant)
+    pub fn allows_grant(&self, grant: GrantType) -> bool {
+        self.grant_types.iter().any(|g| g == grant.as_str())
     }
     pub fn is_confidential(&self) -> bool {
         self.auth_method != AuthMethod::None
@@ -261,7 +236,7 @@ impl Tables {
         };
         grant.revoked = true;
         let tokens = std::mem::take(&mut grant.access_tokens);
-        let now = crate::now_secs();
+        let now = crate::clock::now_secs();
         for (jti, exp) in tokens {
             let ttl = Duration::from_secs(exp.saturating_sub(now) + 1);
             // A full revocation list cannot be allowed to un-revoke anything: the grant stays marked.

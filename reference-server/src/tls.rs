@@ -112,7 +112,7 @@ pub fn write_ca(path: &Path, pem: &str) -> Result<PathBuf, std::io::Error> {
 
 /// Valid from the day before today to [`VALIDITY_DAYS`] later (whole days, UTC).
 fn set_validity(params: &mut CertificateParams) {
-    let today = i64::try_from(crate::now_secs() / 86_400).unwrap_or(0);
+    let today = i64::try_from(crate::clock::now_secs() / 86_400).unwrap_or(0);
     let day = |n: i64| {
         let (y, m, d) = civil_from_days(n);
         rcgen::date_time_ymd(y, m, d)
@@ -135,6 +135,11 @@ fn civil_from_days(days: i64) -> (i32, u8, u8) {
     (y as i32, m as u8, d as u8)
 }
 
+/// rustls needs one process-wide crypto provider; the first caller installs ring's.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,7 +154,7 @@ mod tests {
 
     #[test]
     fn material_is_made() {
-        crate::install_crypto_provider();
+        install_crypto_provider();
         let m = generate().expect("generates");
         assert!(m.ca_pem.starts_with("-----BEGIN CERTIFICATE-----"));
         assert!(!m.ca_pem.contains("PRIVATE KEY"));

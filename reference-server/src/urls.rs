@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::config::Layout;
+use crate::layout::Layout;
 
 /// Paths of the MCP endpoints, each a protected resource of its own.
 pub const MCP_PATH: &str = "/mcp";

@@ -6,7 +6,7 @@ mod common;
 use common::*;
 use reference_server::Config;
 use reference_server::config::PreRegisteredClient;
-use reference_server::store::AuthMethod;
+use reference_server::protocol::AuthMethod;
 use reqwest::StatusCode;
 
 fn preregistered_config() -> Config {

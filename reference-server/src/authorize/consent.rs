@@ -1,0 +1,305 @@
+//! Login and consent: the pages between a checked authorization request and its response.
+//!
+//! The user signs in (a session cookie remembers them), then approves or denies on a consent
+//! page protected by an anti-CSRF token bound to that session. Approval issues the code
+//! (AUTHZ-15: random, carrying nothing of the request) and redirects with it.
+
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::Response;
+use url::Url;
+
+use super::redirect::{Redirect, after_credentials, see_other};
+use crate::config::LoginPage;
+use crate::crypto;
+use crate::defects::Defect;
+use crate::error::{ErrorCode, LimitedBody, OAuthError};
+use crate::pages;
+use crate::params::Params;
+use crate::state::SharedState;
+use crate::store::{CodeEntry, PendingAuthorization};
+
+const SESSION_COOKIE: &str = "rs_session";
+
+fn session_from(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == SESSION_COOKIE)
+        .map(|(_, v)| v.to_string())
+}
+
+/// The logged-in user of this request's session, if any.
+fn session_user(state: &SharedState, headers: &HeaderMap) -> Option<(String, String)> {
+    let sid = session_from(headers)?;
+    let user = state.store.lock().sessions.get(&sid).cloned()?;
+    Some((sid, user))
+}
+
+/// Stores the validated request and shows the login page, or the consent page to a user with a session.
+pub(super) fn begin_login(
+    state: &SharedState,
+    headers: &HeaderMap,
+    mut pending: PendingAuthorization,
+) -> Response {
+    let txn = crypto::random_token(24);
+    let logged_in = session_user(state, headers);
+    if let Some((sid, user)) = &logged_in {
+        pending.subject = Some(user.clone());
+        pending.session = Some(sid.clone());
+    }
+    let client_name = display_name(&pending);
+    if let Err(e) = state
+        .store
+        .lock()
+        .pending
+        .insert(txn.clone(), pending, state.config.login_ttl)
+    {
+        return pages::error(StatusCode::SERVICE_UNAVAILABLE, &e.description);
+    }
+    match logged_in {
+        Some(_) => see_other(&format!("{}?txn={txn}", state.urls.as_route("consent"))),
+        None => login_page(state, &txn, &client_name, None),
+    }
+}
+
+/// The login page, as HTML or built by a script (`--login-page`).
+fn login_page(state: &SharedState, txn: &str, client_name: &str, error: Option<&str>) -> Response {
+    let action = state.urls.as_route("login");
+    match state.config.login_page {
+        LoginPage::Html => pages::login(&action, txn, client_name, error),
+        LoginPage::Js => pages::login_js(
+            &action,
+            &state.urls.as_route(pages::LOGIN_SCRIPT),
+            txn,
+            client_name,
+            error,
+        ),
+    }
+}
+
+fn display_name(p: &PendingAuthorization) -> String {
+    p.client_name.clone().unwrap_or_else(|| p.client_id.clone())
+}
+
+/// POST of the login form.
+pub async fn login(State(state): State<SharedState>, LimitedBody(body): LimitedBody) -> Response {
+    let params = Params::parse(&body);
+    let field = |n: &str| params.one(n).ok().flatten().unwrap_or("").to_string();
+    let txn = field("txn");
+    let Some(pending) = state.store.lock().pending.get(&txn).cloned() else {
+        return pages::error(
+            StatusCode::BAD_REQUEST,
+            "this sign-in has expired; start again",
+        );
+    };
+    let (user, pass) = (field("username"), field("password"));
+    // Both are compared in constant time, and both always.
+    let ok_user = crypto::ct_eq(&user, &state.config.username);
+    let ok_pass = crypto::ct_eq(&pass, &state.config.password);
+    if !(ok_user & ok_pass) {
+        tracing::info!("login failed");
+        return login_page(
+            &state,
+            &txn,
+            &display_name(&pending),
+            Some("Invalid username or password."),
+        );
+    }
+    let sid = crypto::random_token(32);
+    {
+        let mut t = state.store.lock();
+        if let Err(e) = t
+            .sessions
+            .insert(sid.clone(), user.clone(), state.config.login_ttl)
+        {
+            return pages::error(StatusCode::SERVICE_UNAVAILABLE, &e.description);
+        }
+        match t.pending.get_mut(&txn) {
+            Some(p) => {
+                p.subject = Some(user);
+                p.session = Some(sid.clone());
+            }
+            None => {
+                return pages::error(
+                    StatusCode::BAD_REQUEST,
+                    "this sign-in has expired; start again",
+                );
+            }
+        }
+    }
+    let mut resp = after_credentials(
+        &state,
+        &format!("{}?txn={txn}", state.urls.as_route("consent")),
+    );
+    // HttpOnly and SameSite; Secure is added when served over https.
+    let secure = if state.urls.as_origin.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={sid}; Path=/; HttpOnly; SameSite=Lax{secure}"
+    )) {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    resp
+}
+
+/// The pending request named by `txn`, if this browser's session is the one that logged in.
+fn pending_for_session(
+    state: &SharedState,
+    headers: &HeaderMap,
+    txn: &str,
+) -> Result<PendingAuthorization, Box<Response>> {
+    let expired = || {
+        Box::new(pages::error(
+            StatusCode::BAD_REQUEST,
+            "this authorization request has expired; start again",
+        ))
+    };
+    let pending = state
+        .store
+        .lock()
+        .pending
+        .get(txn)
+        .cloned()
+        .ok_or_else(expired)?;
+    let sid = session_from(headers);
+    match (&pending.session, &sid) {
+        (Some(a), Some(b)) if crypto::ct_eq(a, b) => Ok(pending),
+        _ => Err(Box::new(pages::error(
+            StatusCode::FORBIDDEN,
+            "sign in first",
+        ))),
+    }
+}
+
+/// GET of the consent page.
+pub async fn consent_page(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let params = Params::parse(query.as_deref().unwrap_or("").as_bytes());
+    let txn = params.one("txn").ok().flatten().unwrap_or("").to_string();
+    let pending = match pending_for_session(&state, &headers, &txn) {
+        Ok(p) => p,
+        Err(r) => return *r,
+    };
+    let host = Url::parse(&pending.redirect_uri)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_default();
+    let name = display_name(&pending);
+    pages::consent(&pages::ConsentView {
+        action: &state.urls.as_route("consent"),
+        txn: &txn,
+        csrf: &pending.csrf,
+        client_name: &name,
+        client_id: &pending.client_id,
+        redirect_host: &host,
+        all_redirects_loopback: pending.all_redirects_loopback,
+        scopes: &pending.scope,
+        resource: &pending.resource,
+        username: pending.subject.as_deref().unwrap_or(""),
+    })
+}
+
+/// POST of the consent form: checks the anti-CSRF token, then issues the code or `access_denied`.
+pub async fn consent_decision(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    LimitedBody(body): LimitedBody,
+) -> Response {
+    let params = Params::parse(&body);
+    let field = |n: &str| params.one(n).ok().flatten().unwrap_or("").to_string();
+    let txn = field("txn");
+    let pending = match pending_for_session(&state, &headers, &txn) {
+        Ok(p) => p,
+        Err(r) => return *r,
+    };
+    if !crypto::ct_eq(&field("csrf"), &pending.csrf) {
+        return pages::error(
+            StatusCode::FORBIDDEN,
+            "the consent form was not submitted from this server",
+        );
+    }
+    // The pending request is used once, whatever the decision.
+    if state.store.lock().pending.remove(&txn).is_none() {
+        return pages::error(
+            StatusCode::BAD_REQUEST,
+            "this authorization request has expired; start again",
+        );
+    }
+    let redirect = Redirect::new(&state, pending.redirect_uri.clone(), pending.state.clone());
+    let Some(subject) = pending.subject.clone() else {
+        return pages::error(StatusCode::FORBIDDEN, "sign in first");
+    };
+    if field("decision") != "approve" {
+        return redirect.error(OAuthError::new(
+            ErrorCode::AccessDenied,
+            "the user denied access",
+        ));
+    }
+    // AUTHZ-15: the code is random and carries nothing of the challenge.
+    let code = if state.defect(Defect::ChallengeInCode) {
+        format!("{}.{}", crypto::random_token(32), pending.code_challenge)
+    } else {
+        crypto::random_token(32)
+    };
+    // SEC-04: tokens never travel in a URL; only the code does.
+    let leaked = if state.defect(Defect::AccessTokenInRedirect) {
+        leaked_access_token(&state, &pending, &subject)
+    } else {
+        None
+    };
+    let entry = CodeEntry {
+        client_id: pending.client_id,
+        redirect_uri: pending.redirect_uri,
+        redirect_uri_sent: pending.redirect_uri_sent,
+        code_challenge: pending.code_challenge,
+        scope: pending.scope,
+        resource: pending.resource,
+        subject,
+        refresh_allowed: pending.refresh_allowed,
+        redeemed_grant: None,
+    };
+    if let Err(e) = state
+        .store
+        .lock()
+        .codes
+        .insert(code.clone(), entry, state.config.code_ttl)
+    {
+        return redirect.error(e);
+    }
+    tracing::info!("authorization code issued");
+    match &leaked {
+        Some(token) => redirect.to(&[("code", &code), ("access_token", token)]),
+        None => redirect.to(&[("code", &code)]),
+    }
+}
+
+/// Only with the `access-token-in-redirect` defect: a signed access token for the request
+/// being approved, to put beside the code.
+fn leaked_access_token(
+    state: &SharedState,
+    pending: &PendingAuthorization,
+    subject: &str,
+) -> Option<String> {
+    let now = crate::clock::now_secs();
+    let claims = crypto::AccessClaims {
+        iss: state.urls.issuer.clone(),
+        sub: subject.to_string(),
+        aud: pending.resource.clone(),
+        client_id: pending.client_id.clone(),
+        scope: pending.scope.join(" "),
+        exp: now + state.config.access_token_ttl.as_secs().max(1),
+        iat: now,
+        jti: crypto::random_token(16),
+    };
+    state.signer.sign(&claims).ok()
+}

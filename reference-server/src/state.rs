@@ -1,0 +1,88 @@
+//! The state every request handler reaches: the configuration, the URLs, the store, the signing
+//! key, the MCP sessions and the client ID metadata document fetcher.
+
+use std::sync::Arc;
+
+use crate::cimd;
+use crate::config::Config;
+use crate::crypto::{self, Signer};
+use crate::defects::Defect;
+use crate::layout::Layout;
+use crate::mcp::McpSessions;
+use crate::store::Store;
+use crate::urls::Urls;
+
+/// Everything a request handler can reach.
+pub struct AppState {
+    pub config: Config,
+    pub urls: Urls,
+    pub store: Store,
+    pub signer: Signer,
+    pub mcp_sessions: McpSessions,
+    pub cimd: cimd::Fetcher,
+}
+
+pub type SharedState = Arc<AppState>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("could not bind 127.0.0.1:{port}: {source}")]
+    Bind {
+        port: u16,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Key(#[from] crypto::KeyError),
+    #[error("could not build the HTTP client for client metadata documents: {0}")]
+    HttpClient(String),
+    #[error("pre-registered clients: {0}")]
+    Clients(String),
+    #[error("TLS: {0}")]
+    Tls(String),
+    #[error("cannot write the CA certificate to {path}: {source}")]
+    CaOut {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// How long pre-registered clients are kept: for as long as the server runs.
+const PRE_REGISTERED_LIFETIME: std::time::Duration =
+    std::time::Duration::from_secs(100 * 365 * 24 * 3600);
+
+impl AppState {
+    pub fn new(config: Config, mut urls: Urls) -> Result<Self, StartError> {
+        // The `legacy-default-endpoints-missing` defect moves the 2025-03-26 endpoints (LEG-02).
+        if urls.layout == Layout::Legacy20250326
+            && config.defects.has(Defect::LegacyDefaultEndpointsMissing)
+        {
+            urls.as_route_prefix = "/oauth2".into();
+        }
+        let store = Store::new(config.store_capacity);
+        {
+            let mut tables = store.lock();
+            for c in &config.clients {
+                c.validate().map_err(StartError::Clients)?;
+                tables
+                    .clients
+                    .insert(c.client_id.clone(), c.to_client(), PRE_REGISTERED_LIFETIME)
+                    .map_err(|e| StartError::Clients(e.description.into_owned()))?;
+            }
+        }
+        Ok(AppState {
+            store,
+            signer: Signer::generate()?,
+            mcp_sessions: McpSessions::new(config.store_capacity),
+            cimd: cimd::Fetcher::new(&config).map_err(StartError::HttpClient)?,
+            config,
+            urls,
+        })
+    }
+
+    /// Whether the server runs with defect `d` (never, by default).
+    pub fn defect(&self, d: Defect) -> bool {
+        self.config.defects.has(d)
+    }
+}

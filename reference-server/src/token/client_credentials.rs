@@ -1,0 +1,38 @@
+//! The `client_credentials` grant: tokens for a confidential client itself (TOK-09 has checked,
+//! before, that the client is confidential and registered for it).
+
+use serde_json::Value;
+
+use super::issue::issue;
+use super::one;
+use crate::crypto;
+use crate::error::OAuthError;
+use crate::params::Params;
+use crate::resource_binding::check_resource;
+use crate::scope::check_scope;
+use crate::state::SharedState;
+use crate::store::{Client, Grant};
+
+/// The scope and resource asked for (SCOPE-08, RES-02..05), then an access token: no refresh
+/// token for this grant.
+pub(super) fn client_credentials(
+    state: &SharedState,
+    client: &Client,
+    params: &Params,
+) -> Result<Value, OAuthError> {
+    let scope = check_scope(one(params, "scope"))?;
+    let resource = check_resource(state, params.all("resource"))?;
+    let grant_id = crypto::random_token(16);
+    let grant = Grant {
+        subject: client.client_id.clone(),
+        client_id: client.client_id.clone(),
+        scope: scope.clone(),
+        resource,
+        revoked: false,
+        access_tokens: vec![],
+    };
+    let mut t = state.store.lock();
+    t.grants
+        .insert(grant_id.clone(), grant, state.config.access_token_ttl)?;
+    issue(state, &mut t, &grant_id, &scope, false)
+}

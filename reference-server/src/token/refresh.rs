@@ -1,0 +1,156 @@
+//! The `refresh_token` grant (REFRESH-*): a refresh token is used once, by its client, for no
+//! more than its grant, and is replaced by a new one each time.
+
+use serde_json::{Value, json};
+
+use super::issue::issue;
+use super::one;
+use crate::defects::Defect;
+use crate::error::OAuthError;
+use crate::params::Params;
+use crate::resource_binding::check_resource;
+use crate::scope::check_scope;
+use crate::state::SharedState;
+use crate::store::{Client, Grant, RefreshEntry, Tables};
+
+/// The refresh token's checks, in order, under the store's lock (so rotation is atomic).
+pub(super) fn refresh(
+    state: &SharedState,
+    client: &Client,
+    params: &Params,
+) -> Result<Value, OAuthError> {
+    let Some(token) = one(params, "refresh_token") else {
+        return Err(OAuthError::invalid_request("refresh_token is missing"));
+    };
+    let mut t = state.store.lock();
+    let (entry, grant) = find_refresh_token(state, &t, token)?; // REFRESH-10
+    check_client_binding(state, &grant, client)?; // REFRESH-04
+    if grant.revoked {
+        return Err(OAuthError::invalid_grant(
+            "the refresh token has been revoked",
+        ));
+    }
+    check_single_use(state, &mut t, &entry)?; // REFRESH-02, REFRESH-03
+    let scope = refreshed_scope(state, &grant, one(params, "scope"))?; // REFRESH-05, REFRESH-06
+    check_same_resource(state, &mut t, &entry, &grant, params)?; // REFRESH-07
+    rotate(state, &mut t, token, &entry, &scope) // REFRESH-01
+}
+
+/// REFRESH-10: an unknown or expired refresh token gets `invalid_grant`.
+fn find_refresh_token(
+    state: &SharedState,
+    t: &Tables,
+    token: &str,
+) -> Result<(RefreshEntry, Grant), OAuthError> {
+    let unknown = || OAuthError::invalid_grant("the refresh token is invalid or has expired");
+    let Some(entry) = t.refresh_tokens.get(token).cloned() else {
+        if state.defect(Defect::UnknownRefreshServerError) {
+            return Err(OAuthError::server_error());
+        }
+        return Err(unknown());
+    };
+    let grant = t.grants.get(&entry.grant_id).cloned().ok_or_else(unknown)?;
+    Ok((entry, grant))
+}
+
+/// REFRESH-04: a refresh token is bound to the client it was issued to.
+fn check_client_binding(
+    state: &SharedState,
+    grant: &Grant,
+    client: &Client,
+) -> Result<(), OAuthError> {
+    if grant.client_id != client.client_id && !state.defect(Defect::RefreshNotClientBound) {
+        return Err(OAuthError::invalid_grant(
+            "the refresh token was issued to another client",
+        ));
+    }
+    Ok(())
+}
+
+/// REFRESH-02: a replaced refresh token is refused; REFRESH-03: and its reuse revokes the grant.
+fn check_single_use(
+    state: &SharedState,
+    t: &mut Tables,
+    entry: &RefreshEntry,
+) -> Result<(), OAuthError> {
+    if entry.rotated && !state.defect(Defect::RefreshSingleUseRace) {
+        if !state.defect(Defect::RefreshReuseUndetected) {
+            t.revoke_grant(&entry.grant_id);
+        }
+        tracing::warn!("refresh token reused; its grant was revoked");
+        return Err(OAuthError::invalid_grant(
+            "the refresh token has already been used",
+        ));
+    }
+    Ok(())
+}
+
+/// REFRESH-05: the scope is never wider than the grant's; REFRESH-06: by default it is the
+/// grant's.
+fn refreshed_scope(
+    state: &SharedState,
+    grant: &Grant,
+    requested: Option<&str>,
+) -> Result<Vec<String>, OAuthError> {
+    match requested {
+        None if state.defect(Defect::RefreshScopeDropped) => Ok(Vec::new()),
+        None => Ok(grant.scope.clone()),
+        Some(s) if state.defect(Defect::RefreshScopeWidening) => Ok(s
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()),
+        Some(s) => {
+            let requested = check_scope(Some(s))?;
+            if let Some(extra) = requested.iter().find(|s| !grant.scope.contains(s)) {
+                return Err(OAuthError::invalid_scope(format!(
+                    "scope {extra} was not granted"
+                )));
+            }
+            Ok(requested)
+        }
+    }
+}
+
+/// REFRESH-07: a refresh stays bound to the resource that was consented to.
+fn check_same_resource(
+    state: &SharedState,
+    t: &mut Tables,
+    entry: &RefreshEntry,
+    grant: &Grant,
+    params: &Params,
+) -> Result<(), OAuthError> {
+    if params.all("resource").is_empty() {
+        return Ok(());
+    }
+    let r = check_resource(state, params.all("resource"))?;
+    if r != grant.resource && state.defect(Defect::RefreshResourceUnbound) {
+        if let Some(g) = t.grants.get_mut(&entry.grant_id) {
+            g.resource = r;
+        }
+    } else if r != grant.resource {
+        return Err(OAuthError::invalid_target(
+            "resource differs from the grant",
+        ));
+    }
+    Ok(())
+}
+
+/// REFRESH-01: the refresh token is replaced by a new one (rotation), and marked used.
+fn rotate(
+    state: &SharedState,
+    t: &mut Tables,
+    token: &str,
+    entry: &RefreshEntry,
+    scope: &[String],
+) -> Result<Value, OAuthError> {
+    if state.defect(Defect::RefreshNotRotated) {
+        let mut body = issue(state, t, &entry.grant_id, scope, false)?;
+        body["refresh_token"] = json!(token);
+        return Ok(body);
+    }
+    if let Some(e) = t.refresh_tokens.get_mut(token) {
+        e.rotated = true;
+    }
+    issue(state, t, &entry.grant_id, scope, true)
+}

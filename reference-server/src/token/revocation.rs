@@ -1,0 +1,47 @@
+//! The RFC 7009 revocation endpoint.
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use serde_json::json;
+
+use super::client_auth::revoking_client;
+use super::issue::token_response;
+use super::{form_params, one};
+use crate::error::{LimitedBody, OAuthError};
+use crate::state::SharedState;
+
+/// A refresh token revokes its grant; an access token is added to the revocation list. Only the
+/// client a token was issued to can revoke it. Unknown tokens are not an error (RFC 7009 §2.2).
+pub async fn revoke(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    LimitedBody(body): LimitedBody,
+) -> Result<Response, OAuthError> {
+    let params = form_params(&headers, &body)?;
+    let client = revoking_client(&state, &headers, &params)?;
+    let Some(token) = one(&params, "token") else {
+        return Err(OAuthError::invalid_request("token is missing"));
+    };
+    let mut t = state.store.lock();
+    if let Some(entry) = t.refresh_tokens.get(token).cloned() {
+        if t.grants
+            .get(&entry.grant_id)
+            .is_some_and(|g| g.client_id == client.client_id)
+        {
+            t.revoke_grant(&entry.grant_id);
+        }
+    } else {
+        for aud in [state.urls.mcp(), state.urls.mcp_alt()] {
+            if let Ok(c) = state.signer.verify(token, &state.urls.issuer, &aud)
+                && c.client_id == client.client_id
+            {
+                let ttl = Duration::from_secs(c.exp.saturating_sub(crate::clock::now_secs()) + 1);
+                let _ = t.revoked_access_tokens.insert(c.jti, (), ttl);
+            }
+        }
+    }
+    Ok(token_response(&state, None, json!({})))
+}
