@@ -11,6 +11,7 @@ use std::time::Duration;
 use crate::config::{self, Config, LoginPage};
 use crate::defects::{self, Defect};
 use crate::layout::Layout;
+use crate::variants::{self, Variant};
 use clap::Parser;
 
 /// A strict OAuth 2.1 authorization server and MCP resource server, for conformance testing.
@@ -58,6 +59,13 @@ struct Cli {
     /// --list-defects names them with the requirements they violate.
     #[arg(long = "defect", value_name = "NAME")]
     defects: Vec<Defect>,
+    /// Switch on one behaviour the specifications allow (repeatable), to see the conformance
+    /// suite pass it. --list-variants names them with what allows each.
+    #[arg(long = "variant", value_name = "NAME")]
+    variants: Vec<Variant>,
+    /// The window of the rate-limit variants, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86400))]
+    rate_limit_window: u64,
     /// A TOML file of pre-registered clients (`[[client]]` entries with client_id,
     /// client_secret_env, redirect_uris, token_endpoint_auth_method, grant_types).
     #[arg(long, value_name = "FILE")]
@@ -80,6 +88,9 @@ struct Cli {
     /// Print every defect with the requirement IDs it violates, and exit.
     #[arg(long)]
     list_defects: bool,
+    /// Print every variant with what it changes and what allows it, and exit.
+    #[arg(long)]
+    list_variants: bool,
 }
 
 /// Parses `args` (the first is the program name) and runs the server until Ctrl-C.
@@ -117,6 +128,10 @@ async fn serve(cli: Cli) -> ExitCode {
         print!("{}", defects::table());
         return ExitCode::SUCCESS;
     }
+    if cli.list_variants {
+        print!("{}", variants::table());
+        return ExitCode::SUCCESS;
+    }
     let default_password = cli.password == config::DEFAULT_PASSWORD;
     let clients = match &cli.clients {
         Some(path) => match config::load_clients(path) {
@@ -141,6 +156,8 @@ async fn serve(cli: Cli) -> ExitCode {
         allow_loopback_http_client_ids: cli.allow_loopback_http_client_ids,
         root_prm: cli.root_prm,
         defects: cli.defects.iter().copied().collect(),
+        variants: cli.variants.iter().copied().collect(),
+        rate_limit_window: Duration::from_secs(cli.rate_limit_window),
         clients,
         no_dcr: cli.no_dcr,
         tls: cli.tls,
@@ -154,6 +171,9 @@ async fn serve(cli: Cli) -> ExitCode {
             d.requirement_list(", "),
             d.description()
         );
+    }
+    for v in config.variants.iter() {
+        eprintln!("VARIANT ON: {v}: {}", v.description());
     }
     let username = config.username.clone();
     let server = match crate::start(config).await {

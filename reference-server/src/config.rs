@@ -9,6 +9,7 @@ use crate::defects::Defects;
 use crate::layout::Layout;
 use crate::protocol::{self, AuthMethod, GrantType};
 use crate::store::Client;
+use crate::variants::Variants;
 
 /// How the login page is made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -63,6 +64,11 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Behaviours broken on purpose, to prove the conformance suite can fail (none by default).
     pub defects: Defects,
+    /// Behaviours the specifications allow, switched on to prove the suite passes them (none by
+    /// default).
+    pub variants: Variants,
+    /// The window of the rate-limit variants.
+    pub rate_limit_window: Duration,
     /// Clients registered before start (`--clients FILE`), kept for the server's lifetime.
     pub clients: Vec<PreRegisteredClient>,
     /// No dynamic client registration: no registration endpoint, none in the metadata.
@@ -96,6 +102,8 @@ impl Default for Config {
             store_capacity: 100_000,
             max_body_bytes: 64 * 1024,
             defects: Defects::none(),
+            variants: Variants::none(),
+            rate_limit_window: Duration::from_secs(60),
             clients: Vec::new(),
             no_dcr: false,
             tls: false,

@@ -40,6 +40,7 @@ pub mod store;
 pub mod tls;
 pub mod token;
 pub mod urls;
+pub mod variants;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -56,6 +57,7 @@ pub use config::{Config, LoginPage};
 pub use defects::{Defect, Defects};
 pub use layout::Layout;
 pub use urls::{ServerUrls, Urls};
+pub use variants::{Variant, Variants};
 
 pub use state::{AppState, SharedState, StartError};
 pub use tls::install_crypto_provider;
@@ -102,6 +104,10 @@ pub fn as_router(state: SharedState) -> Router {
         r = r.route(&route, get(metadata::oauth_metadata));
     }
     r.layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            variants::shapes::layer,
+        ))
         .with_state(state)
 }
 
@@ -124,6 +130,10 @@ pub fn rs_router(state: SharedState) -> Router {
         }
     }
     r.layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            variants::shapes::layer,
+        ))
         .with_state(state)
 }
 

@@ -11,6 +11,8 @@ use crate::layout::Layout;
 use crate::mcp::McpSessions;
 use crate::store::Store;
 use crate::urls::Urls;
+use crate::variants::Variant;
+use crate::variants::shapes::Shapes;
 
 /// Everything a request handler can reach.
 pub struct AppState {
@@ -20,6 +22,8 @@ pub struct AppState {
     pub signer: Signer,
     pub mcp_sessions: McpSessions,
     pub cimd: cimd::Fetcher,
+    /// What the response-shaping variants remember between requests (rate-limit windows).
+    pub shapes: Shapes,
 }
 
 pub type SharedState = Arc<AppState>;
@@ -76,6 +80,7 @@ impl AppState {
             signer: Signer::generate()?,
             mcp_sessions: McpSessions::new(config.store_capacity),
             cimd: cimd::Fetcher::new(&config).map_err(StartError::HttpClient)?,
+            shapes: Shapes::default(),
             config,
             urls,
         })
@@ -84,5 +89,10 @@ impl AppState {
     /// Whether the server runs with defect `d` (never, by default).
     pub fn defect(&self, d: Defect) -> bool {
         self.config.defects.has(d)
+    }
+
+    /// Whether the server runs with variant `v` (never, by default).
+    pub fn variant(&self, v: Variant) -> bool {
+        self.config.variants.has(v)
     }
 }
