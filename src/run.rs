@@ -286,6 +286,7 @@ pub async fn run(opts: RunOptions) -> Result<RunResult, RunError> {
         .with_writer(writer::Json::new(json_file).discard_stats_writes())
         .with_cli(cli::Opts::<_, _, _, cli::Empty>::default())
         .max_concurrent_scenarios(concurrency)
+        .before(crate::steps::before_scenario)
         .after(after_scenario);
     Arc::clone(&ctx).scope(cucumber.run(features)).await;
     drop(silence);
@@ -578,16 +579,21 @@ fn record_of(
         .map(|w| w.warnings.iter().map(ToString::to_string).collect())
         .unwrap_or_default();
     let warned = world
-        .map(|w| w.warnings.iter().map(|v| v.0.requirement.clone()).collect())
+        .map(|w| {
+            w.warnings
+                .iter()
+                .map(|v| v.0.requirement.to_string())
+                .collect()
+        })
         .unwrap_or_default();
     let observations: Vec<String> = world
         .map(|w| w.observations.iter().map(ToString::to_string).collect())
         .unwrap_or_default();
     let (verdict, message, violated) = match (world.and_then(|w| w.fault.clone()), finished) {
-        (Some(Fault::Violation(v)), _) if ids.contains(&v.requirement) => (
+        (Some(Fault::Violation(v)), _) if ids.iter().any(|id| v.requirement == id.as_str()) => (
             Verdict::Fail,
             Some(format!("violation of {v}")),
-            Some(v.requirement.clone()),
+            Some(v.requirement.to_string()),
         ),
         (Some(Fault::Violation(v)), _) => (
             Verdict::Error,

@@ -12,10 +12,24 @@ use crate::client::http::Response;
 use crate::client::login::{AuthorizationOutcome, LoginStep, is_redirect_uri};
 use crate::verdict::Violation;
 
+/// Judged by [`refused_with`].
+pub const JUDGED_BY_AUTHORIZATION_REFUSAL: &[req::Id] = &[
+    req::AUTHZ_05, // no response_type, or an unknown one (O21 §4.1.1, §4.1.2.1)
+    req::AUTHZ_07, // a repeated parameter: invalid_request (O21 §3.1, §4.1.2.1)
+];
+
+/// The requirements [`refused_with`] judges: every area's list.
+pub const AUTHORIZATION_REFUSAL_JUDGES: &[&[req::Id]] = &[
+    JUDGED_BY_AUTHORIZATION_REFUSAL,
+    super::pkce::JUDGED_BY_AUTHORIZATION_REFUSAL,
+    super::resource_binding::JUDGED_BY_AUTHORIZATION_REFUSAL,
+    super::legacy::JUDGED_BY_AUTHORIZATION_REFUSAL,
+];
+
 /// Refused with `error` and no code. An error page (no redirect) also refuses, but not in the
 /// way OAuth 2.1 §4.1.2.1 asks for a valid client and redirect URI: graded as a warning.
 /// Whether the error redirect echoes `state` is AUTHZ-11's question, not this check's.
-pub fn refused_with(id: &str, outcome: &AuthorizationOutcome, error: &str) -> Findings {
+pub fn refused_with(id: req::Id, outcome: &AuthorizationOutcome, error: &str) -> Findings {
     let expected = format!("a redirect with error={error}, and no code");
     match outcome {
         AuthorizationOutcome::Redirect { .. } if outcome.code().is_some() => {
@@ -66,14 +80,14 @@ pub fn authz_02_variant_refused(outcome: &AuthorizationOutcome, variant: &Url) -
     match outcome {
         AuthorizationOutcome::Redirect { location, .. } if redirects_to(location, variant) => {
             vec![Violation::new(
-                "AUTHZ-02",
+                req::AUTHZ_02,
                 expected,
                 format!("{} carrying {}", outcome.describe(), carried(outcome)),
             )]
         }
         AuthorizationOutcome::Redirect { .. } if outcome.code().is_some() => {
             vec![Violation::new(
-                "AUTHZ-02",
+                req::AUTHZ_02,
                 expected,
                 format!(
                     "{} carrying a code: the request was accepted",
@@ -94,7 +108,7 @@ pub fn authz_02_variant_refused(outcome: &AuthorizationOutcome, variant: &Url) -
 pub fn authz_04_not_redirected(outcome: &AuthorizationOutcome) -> Findings {
     match outcome {
         AuthorizationOutcome::Redirect { .. } => vec![Violation::new(
-            "AUTHZ-04",
+            req::AUTHZ_04,
             "an error shown to the user, and no redirect to the client's redirect URI",
             format!("{} carrying {}", outcome.describe(), carried(outcome)),
         )],
@@ -113,12 +127,12 @@ pub fn authz_11_state_echoed(outcome: &AuthorizationOutcome, sent: &str) -> Find
     match outcome.param("state") {
         Some(s) if s == sent => Vec::new(),
         Some(s) => vec![Violation::new(
-            "AUTHZ-11",
+            req::AUTHZ_11,
             expected,
             format!("state {s:?}, with {}", carried(outcome)),
         )],
         None => vec![Violation::new(
-            "AUTHZ-11",
+            req::AUTHZ_11,
             expected,
             format!("no state, with {}", carried(outcome)),
         )],
@@ -139,7 +153,7 @@ pub fn authz_11_code_with_state(outcome: &AuthorizationOutcome, sent: &str) -> F
         AuthorizationOutcome::Page { .. } => outcome.describe(),
     };
     vec![
-        Violation::new("AUTHZ-11", "a code with the request's state", actual).as_warning(
+        Violation::new(req::AUTHZ_11, "a code with the request's state", actual).as_warning(
             "a valid request with a legal state (1*VSCHAR) was refused, so the success response could not be checked",
         ),
     ]
@@ -163,12 +177,12 @@ pub fn authz_14_iss(outcome: &AuthorizationOutcome, issuer: &str, advertised: bo
     match outcome.param("iss") {
         Some(iss) if iss == issuer => Vec::new(),
         Some(iss) => vec![Violation::new(
-            "AUTHZ-14",
+            req::AUTHZ_14,
             format!("iss equal to the metadata issuer {issuer:?}"),
             format!("iss {iss:?} in the {response}"),
         )],
         None if advertised => vec![Violation::new(
-            "AUTHZ-14",
+            req::AUTHZ_14,
             format!(
                 "iss {issuer:?} (the metadata sets authorization_response_iss_parameter_supported to true)"
             ),
@@ -187,12 +201,12 @@ pub fn authz_01_get_supported(resp: &Response) -> Findings {
     match status {
         200..=399 => Vec::new(),
         405 | 501 => vec![Violation::new(
-            "AUTHZ-01",
+            req::AUTHZ_01,
             expected,
             format!("{}: GET is not supported", describe(resp)),
         )],
         _ => {
-            vec![Violation::new("AUTHZ-01", expected, describe(resp)).as_warning(
+            vec![Violation::new(req::AUTHZ_01, expected, describe(resp)).as_warning(
             "GET reached the endpoint, but a valid request was refused with an error status",
         )]
         }
@@ -210,12 +224,12 @@ pub fn authz_03_port_accepted(outcome: &AuthorizationOutcome, other_port: &Url) 
             Vec::new()
         }
         AuthorizationOutcome::Redirect { .. } => vec![Violation::new(
-            "AUTHZ-03",
+            req::AUTHZ_03,
             expected,
             format!("{} carrying {}", outcome.describe(), carried(outcome)),
         )],
         AuthorizationOutcome::Page { .. } => {
-            vec![Violation::new("AUTHZ-03", expected, outcome.describe())]
+            vec![Violation::new(req::AUTHZ_03, expected, outcome.describe())]
         }
     }
 }
@@ -229,13 +243,13 @@ pub fn authz_06_implicit_refused(outcome: &AuthorizationOutcome) -> Findings {
         });
         if in_fragment || outcome.param("access_token").is_some() {
             return vec![Violation::new(
-                "AUTHZ-06",
+                req::AUTHZ_06,
                 "a redirect with error=unsupported_response_type, and no token",
                 "an access_token was issued in the redirect (the implicit grant)",
             )];
         }
     }
-    refused_with("AUTHZ-06", outcome, "unsupported_response_type")
+    refused_with(req::AUTHZ_06, outcome, "unsupported_response_type")
 }
 
 /// The words of a failure message for an outcome: where it went and what it carried.
@@ -270,7 +284,7 @@ pub fn authz_08_same_outcome(
         return Vec::new();
     }
     vec![Violation::new(
-        "AUTHZ-08",
+        req::AUTHZ_08,
         format!("{name}= treated as {name} omitted, which got {a}"),
         format!("{name}= got {b}"),
     )]
@@ -283,7 +297,7 @@ pub fn authz_09_unknown_ignored(outcome: &AuthorizationOutcome, name: &str) -> F
         return Vec::new();
     }
     vec![Violation::new(
-        "AUTHZ-09",
+        req::AUTHZ_09,
         format!("a code: the unknown parameter {name} ignored"),
         match outcome {
             AuthorizationOutcome::Redirect { .. } => {
@@ -300,7 +314,7 @@ pub fn authz_10_no_cors(what: &str, resp: &Response) -> Findings {
     match resp.header("access-control-allow-origin") {
         None => Vec::new(),
         Some(v) => vec![Violation::new(
-            "AUTHZ-10",
+            req::AUTHZ_10,
             format!("no Access-Control-Allow-Origin on the answer to {what}"),
             format!(
                 "Access-Control-Allow-Origin: {v} ({})",
@@ -315,7 +329,7 @@ pub fn authz_10_no_cors(what: &str, resp: &Response) -> Findings {
 pub fn authz_12_success_shape(outcome: &AuthorizationOutcome) -> Findings {
     let AuthorizationOutcome::Redirect { params, .. } = outcome else {
         return vec![Violation::new(
-            "AUTHZ-12",
+            req::AUTHZ_12,
             "a redirect carrying a code",
             outcome.describe(),
         )];
@@ -330,12 +344,12 @@ pub fn authz_12_success_shape(outcome: &AuthorizationOutcome) -> Findings {
     match codes.as_slice() {
         [one] if !one.is_empty() => {}
         [_] => out.push(Violation::new(
-            "AUTHZ-12",
+            req::AUTHZ_12,
             "one non-empty code",
             "an empty code",
         )),
         many => out.push(Violation::new(
-            "AUTHZ-12",
+            req::AUTHZ_12,
             "exactly one code",
             format!("{} code parameters", many.len()),
         )),
@@ -344,7 +358,7 @@ pub fn authz_12_success_shape(outcome: &AuthorizationOutcome) -> Findings {
         let n = count(name);
         if n > 1 {
             out.push(Violation::new(
-                "AUTHZ-12",
+                req::AUTHZ_12,
                 format!("{name} at most once"),
                 format!("{name} {n} times"),
             ));
@@ -352,7 +366,7 @@ pub fn authz_12_success_shape(outcome: &AuthorizationOutcome) -> Findings {
     }
     if let Some(e) = outcome.error() {
         out.push(Violation::new(
-            "AUTHZ-12",
+            req::AUTHZ_12,
             "no error in a success response",
             format!("error={e} beside the code"),
         ));
@@ -402,7 +416,7 @@ pub fn authz_15_challenge_hidden(outcome: &AuthorizationOutcome, challenge: &str
         return Vec::new();
     }
     vec![Violation::new(
-        "AUTHZ-15",
+        req::AUTHZ_15,
         expected,
         format!("the code_challenge appears in {}", places.join(", ")),
     )]
@@ -419,7 +433,7 @@ pub fn authz_16_no_307_after_credentials(steps: &[LoginStep]) -> Option<Findings
     }
     let mut out = Vec::new();
     for s in posts {
-        let v = |expected: &str| Violation::new("AUTHZ-16", expected, s.describe());
+        let v = |expected: &str| Violation::new(req::AUTHZ_16, expected, s.describe());
         match s.status {
             307 => out.push(v("no 307 after a request carrying the user's credentials")),
             308 => out.push(
@@ -475,7 +489,7 @@ pub fn authz_18_error_syntax(outcome: &AuthorizationOutcome) -> Findings {
     let mut out = Vec::new();
     if !AUTHORIZATION_ERROR_CODES.contains(&error) {
         out.push(Violation::new(
-            "AUTHZ-18",
+            req::AUTHZ_18,
             "an error code OAuth 2.1 §4.1.2.1 (or a registered extension) defines",
             format!("error={error:?}"),
         ));
@@ -485,7 +499,7 @@ pub fn authz_18_error_syntax(outcome: &AuthorizationOutcome) -> Findings {
             && let Some(bad) = v.chars().find(|c| !is_error_char(*c))
         {
             out.push(Violation::new(
-                "AUTHZ-18",
+                req::AUTHZ_18,
                 format!("{name} within %x20-21 / %x23-5B / %x5D-7E"),
                 format!("{name} {v:?} contains {bad:?}"),
             ));
@@ -496,7 +510,7 @@ pub fn authz_18_error_syntax(outcome: &AuthorizationOutcome) -> Findings {
         && let Some(bad) = uri.chars().find(|c| *c == ' ' || !is_error_char(*c))
     {
         out.push(Violation::new(
-            "AUTHZ-18",
+            req::AUTHZ_18,
             "error_uri within %x21 / %x23-5B / %x5D-7E",
             format!("error_uri {uri:?} contains {bad:?}"),
         ));
@@ -511,7 +525,7 @@ pub fn authz_18_error_syntax(outcome: &AuthorizationOutcome) -> Findings {
 /// ([`super::token::scope_08_dropped`]). A page refuses, but not as §4.1.2.1 asks for a valid
 /// client and redirect URI: a warning.
 pub fn scope_08_refused(outcome: &AuthorizationOutcome, sent_state: &str) -> Findings {
-    const ID: &str = "SCOPE-08";
+    const ID: req::Id = req::SCOPE_08;
     let expected = format!("a redirect with error=invalid_scope and state {sent_state:?}");
     match outcome {
         AuthorizationOutcome::Page { .. } => {
@@ -561,7 +575,7 @@ pub fn authz_20_iss_sent(outcome: &AuthorizationOutcome) -> Findings {
         "authorization response"
     };
     vec![Violation::new(
-        "AUTHZ-20",
+        req::AUTHZ_20,
         format!("iss in the {response}"),
         format!("no iss, with {}", carried(outcome)),
     )]
@@ -601,19 +615,22 @@ mod tests {
     #[test]
     fn refusal_examples() {
         let ok = redirect(&[("error", "invalid_request"), ("state", "s1")]);
-        assert!(refused_with("PKCE-01", &ok, "invalid_request").is_empty());
+        assert!(refused_with(req::PKCE_01, &ok, "invalid_request").is_empty());
         let code = redirect(&[("code", "abc"), ("state", "s1")]);
         assert_eq!(
-            refused_with("PKCE-01", &code, "invalid_request")[0].actual,
+            refused_with(req::PKCE_01, &code, "invalid_request")[0].actual,
             "a code was issued"
         );
         let wrong = redirect(&[("error", "server_error"), ("state", "s1")]);
-        assert_eq!(refused_with("PKCE-01", &wrong, "invalid_request").len(), 1);
+        assert_eq!(
+            refused_with(req::PKCE_01, &wrong, "invalid_request").len(),
+            1
+        );
         // A missing state is AUTHZ-11's finding, never PKCE-01's.
         let no_state = redirect(&[("error", "invalid_request")]);
-        assert!(refused_with("PKCE-01", &no_state, "invalid_request").is_empty());
+        assert!(refused_with(req::PKCE_01, &no_state, "invalid_request").is_empty());
         assert_eq!(
-            refused_with("PKCE-01", &page(), "invalid_request")[0].severity(),
+            refused_with(req::PKCE_01, &page(), "invalid_request")[0].severity(),
             Severity::Should
         );
     }
@@ -673,7 +690,7 @@ mod tests {
         assert!(authz_04_not_redirected(&page()).is_empty());
         let f = authz_04_not_redirected(&redirect(&[("error", "invalid_client")]));
         assert_eq!(f.len(), 1);
-        assert_eq!(f[0].requirement, "AUTHZ-04");
+        assert_eq!(f[0].requirement, req::AUTHZ_04);
         assert!(f[0].actual.ends_with("carrying error=invalid_client"));
         assert_eq!(
             authz_04_not_redirected(&redirect(&[("code", "c")])).len(),

@@ -10,16 +10,28 @@ use crate::client::http::Response;
 use crate::client::mcp::Revision;
 use crate::verdict::Violation;
 
+/// Judged by [`status_is`].
+pub const JUDGED_BY_STATUS: &[req::Id] = &[
+    req::PRM_01, // an MCP request without credentials: 401 (MCP-C §4.2; O21 §5.3.1)
+];
+
+/// The requirements [`status_is`] judges: every area's list.
+pub const STATUS_JUDGES: &[&[req::Id]] = &[
+    JUDGED_BY_STATUS,
+    super::legacy::JUDGED_BY_STATUS,
+    super::resource::JUDGED_BY_STATUS,
+];
+
 /// The parameters RFC 6750 §3 allows at most once.
 const SINGLE_PARAMS: [&str; 5] = ["realm", "scope", "error", "error_description", "error_uri"];
 
 /// PRM-01: a request without credentials gets 401.
 pub fn prm_01_unauthenticated_refused(resp: &Response) -> Findings {
-    status_is("PRM-01", resp, 401)
+    status_is(req::PRM_01, resp, 401)
 }
 
 /// A response has exactly this status.
-pub fn status_is(id: &str, resp: &Response, status: u16) -> Findings {
+pub fn status_is(id: req::Id, resp: &Response, status: u16) -> Findings {
     if resp.status.as_u16() == status {
         Vec::new()
     } else {
@@ -38,7 +50,7 @@ pub fn prm_02_bearer_challenge(probe: &Probe) -> Findings {
     let challenges = match &probe.challenges {
         Err(e) => {
             return vec![Violation::new(
-                "PRM-02",
+                req::PRM_02,
                 "a parseable WWW-Authenticate header",
                 format!("{e}: {raw:?}"),
             )];
@@ -51,11 +63,11 @@ pub fn prm_02_bearer_challenge(probe: &Probe) -> Findings {
         } else {
             format!("challenges without Bearer: {raw:?}")
         };
-        return vec![Violation::new("PRM-02", "a Bearer challenge", actual)];
+        return vec![Violation::new(req::PRM_02, "a Bearer challenge", actual)];
     };
     if bearer.params.is_empty() {
         return vec![Violation::new(
-            "PRM-02",
+            req::PRM_02,
             "a Bearer challenge with at least one auth-param",
             format!("{raw:?}"),
         )];
@@ -67,7 +79,7 @@ pub fn prm_02_bearer_challenge(probe: &Probe) -> Findings {
         .collect();
     if !repeated.is_empty() {
         return vec![Violation::new(
-            "PRM-02",
+            req::PRM_02,
             "realm, scope, error, error_description and error_uri at most once each",
             format!("repeated: {} in {raw:?}", repeated.join(", ")),
         )];
@@ -89,22 +101,22 @@ pub fn prm_03_resource_metadata(
             return Vec::new();
         }
         return vec![Violation::new(
-            "PRM-03",
+            req::PRM_03,
             "resource_metadata in the Bearer challenge",
             "no resource_metadata parameter",
         )];
     };
     match Url::parse(raw) {
         Err(e) => vec![Violation::new(
-            "PRM-03",
+            req::PRM_03,
             "an absolute URL",
             format!("{raw:?} ({e})"),
         )],
         Ok(u) if !is_https_or_loopback(&u) => {
-            vec![Violation::new("PRM-03", "an https URL", raw.to_string())]
+            vec![Violation::new(req::PRM_03, "an https URL", raw.to_string())]
         }
         Ok(_) if served_by_header.is_none() => vec![Violation::new(
-            "PRM-03",
+            req::PRM_03,
             "the resource_metadata URL serves a PRM document",
             format!("{raw} did not answer 200 with a JSON object"),
         )],
@@ -116,7 +128,7 @@ pub fn prm_03_resource_metadata(
 pub fn prm_04_no_error_without_credentials(probe: &Probe) -> Findings {
     match probe.bearer().and_then(|c| c.param("error")) {
         Some(e) => vec![Violation::new(
-            "PRM-04",
+            req::PRM_04,
             "no error parameter",
             format!("error=\"{e}\""),
         )],
@@ -136,7 +148,7 @@ pub fn prm_05_path_inserted(
         return Vec::new();
     }
     let v = Violation::new(
-        "PRM-05",
+        req::PRM_05,
         format!("200 with a JSON object at {url}"),
         describe(resp),
     );
@@ -148,7 +160,7 @@ pub fn prm_05_path_inserted(
 }
 
 /// PRM-08: status 200, `application/json` (parameters allowed), a JSON object.
-pub fn prm_08_json_object(id: &str, resp: &Response) -> Findings {
+pub fn prm_08_json_object(id: req::Id, resp: &Response) -> Findings {
     let mut out = Vec::new();
     if resp.status.as_u16() != 200 {
         out.push(Violation::new(id, "status 200", describe(resp)));
@@ -173,14 +185,14 @@ pub fn prm_08_json_object(id: &str, resp: &Response) -> Findings {
 pub fn prm_09_resource_matches(requested: &Url, doc: &Document) -> Findings {
     let Some(actual) = doc.members.get("resource") else {
         return vec![Violation::new(
-            "PRM-09",
+            req::PRM_09,
             format!("resource {:?}", requested.as_str()),
             "no resource member",
         )];
     };
     let Some(actual) = actual.as_str() else {
         return vec![Violation::new(
-            "PRM-09",
+            req::PRM_09,
             "resource as a string",
             format!("{actual}"),
         )];
@@ -189,7 +201,7 @@ pub fn prm_09_resource_matches(requested: &Url, doc: &Document) -> Findings {
         return Vec::new();
     }
     vec![Violation::new(
-        "PRM-09",
+        req::PRM_09,
         format!("resource {:?}", requested.as_str()),
         format!(
             "resource {actual:?} ({})",
@@ -222,13 +234,13 @@ pub fn prm_10_authorization_servers(doc: &Document) -> Findings {
     let expected = "a non-empty array of issuer URLs";
     let Some(v) = doc.members.get("authorization_servers") else {
         return vec![Violation::new(
-            "PRM-10",
+            req::PRM_10,
             expected,
             "no authorization_servers member",
         )];
     };
     let Some(list) = v.as_array().filter(|a| !a.is_empty()) else {
-        return vec![Violation::new("PRM-10", expected, v.to_string())];
+        return vec![Violation::new(req::PRM_10, expected, v.to_string())];
     };
     let mut out = Vec::new();
     for item in list {
@@ -243,7 +255,7 @@ pub fn prm_10_authorization_servers(doc: &Document) -> Findings {
         };
         if let Some(p) = problem {
             out.push(Violation::new(
-                "PRM-10",
+                req::PRM_10,
                 "each entry an issuer URL",
                 format!("{item}: {p}"),
             ));
@@ -259,7 +271,7 @@ pub fn asm_01_oauth_metadata(url: &Url, resp: &Response, doc: Option<&Document>)
         return Vec::new();
     }
     vec![Violation::new(
-        "ASM-01",
+        req::ASM_01,
         format!("200 with a JSON object at {url}"),
         describe(resp),
     )]
@@ -270,12 +282,12 @@ pub fn asm_04_issuer(expected: &str, doc: &Document) -> Findings {
     match doc.members.get("issuer").and_then(Value::as_str) {
         Some(actual) if actual == expected => Vec::new(),
         Some(actual) => vec![Violation::new(
-            "ASM-04",
+            req::ASM_04,
             format!("issuer {expected:?}"),
             format!("issuer {actual:?} ({})", difference(expected, actual)),
         )],
         None => vec![Violation::new(
-            "ASM-04",
+            req::ASM_04,
             format!("issuer {expected:?}"),
             "no issuer string",
         )],
@@ -297,7 +309,7 @@ pub fn asm_06_endpoints(doc: &Document) -> Findings {
         };
         if let Some(p) = problem {
             out.push(Violation::new(
-                "ASM-06",
+                req::ASM_06,
                 format!("{name} as an absolute https URL"),
                 p,
             ));
@@ -310,7 +322,7 @@ pub fn asm_06_endpoints(doc: &Document) -> Findings {
 pub fn asm_07_response_types(doc: &Document) -> Findings {
     let Some(types) = doc.strings("response_types_supported") else {
         return vec![Violation::new(
-            "ASM-07",
+            req::ASM_07,
             "response_types_supported including \"code\"",
             "missing or not an array",
         )];
@@ -318,7 +330,7 @@ pub fn asm_07_response_types(doc: &Document) -> Findings {
     let mut out = Vec::new();
     if !types.iter().any(|t| t == "code") {
         out.push(Violation::new(
-            "ASM-07",
+            req::ASM_07,
             "response_types_supported including \"code\"",
             format!("{types:?}"),
         ));
@@ -326,7 +338,7 @@ pub fn asm_07_response_types(doc: &Document) -> Findings {
     if types.iter().any(|t| t.split(' ').any(|p| p == "token")) {
         out.push(
             Violation::new(
-                "ASM-07",
+                req::ASM_07,
                 "no implicit response type (\"token\")",
                 format!("{types:?}"),
             )
@@ -348,7 +360,7 @@ pub fn asm_08_pkce_methods(doc: &Document) -> Findings {
     }
     // A SHOULD before 2025-11-25: the registry grades it by revision.
     vec![Violation::new(
-        "ASM-08",
+        req::ASM_08,
         "code_challenge_methods_supported including \"S256\"",
         match methods {
             Some(m) => format!("{m:?}"),
@@ -364,7 +376,7 @@ pub fn prm_06_root_document(mcp: &Url, resp: &Response, doc: Option<&Document>) 
     let Some(doc) = doc else {
         if resp.status.as_u16() == 200 {
             return vec![Violation::new(
-                "PRM-06",
+                req::PRM_06,
                 "a root PRM document, when served, as a JSON object",
                 describe(resp),
             )];
@@ -377,7 +389,7 @@ pub fn prm_06_root_document(mcp: &Url, resp: &Response, doc: Option<&Document>) 
     match doc.str("resource") {
         Some(r) if accepted.iter().any(|a| a == r) => Vec::new(),
         other => vec![Violation::new(
-            "PRM-06",
+            req::PRM_06,
             format!("resource {origin:?} (the origin) or {:?}", mcp.as_str()),
             match other {
                 Some(r) => format!("resource {r:?}"),
@@ -396,7 +408,7 @@ fn is_catch_all(scope: &str) -> bool {
 /// PRM-11: `scopes_supported` is RECOMMENDED; when present a non-empty array of strings,
 /// without catch-all values.
 pub fn prm_11_scopes_supported(doc: &Document) -> Findings {
-    let id = "PRM-11";
+    let id = req::PRM_11;
     let expected = "scopes_supported as a non-empty array of scope strings";
     let Some(v) = doc.members.get("scopes_supported") else {
         return vec![Violation::new(id, expected, "no scopes_supported member")];
@@ -425,7 +437,7 @@ pub fn prm_11_scopes_supported(doc: &Document) -> Findings {
 
 /// PRM-12 and ASM-12: members with no value (null, "", []) are left out. `allowed_empty`
 /// names the members an empty array is meaningful for.
-pub fn no_empty_members(id: &str, doc: &Document, allowed_empty: &[&str]) -> Findings {
+pub fn no_empty_members(id: req::Id, doc: &Document, allowed_empty: &[&str]) -> Findings {
     let empty: Vec<String> = doc
         .members
         .iter()
@@ -451,7 +463,7 @@ pub fn no_empty_members(id: &str, doc: &Document, allowed_empty: &[&str]) -> Fin
 /// `none`, the boolean flags are JSON booleans and the list members are arrays of strings
 /// (RFC 9728 §2).
 pub fn prm_13_member_types(doc: &Document) -> Findings {
-    let id = "PRM-13";
+    let id = req::PRM_13;
     let mut out = Vec::new();
     if let Some(v) = doc.members.get("jwks_uri") {
         let problem = match v.as_str().map(Url::parse) {
@@ -520,14 +532,14 @@ pub fn prm_14_bearer_methods(doc: &Document) -> Findings {
     let mut out = Vec::new();
     if methods.iter().any(|m| m == "query") {
         out.push(Violation::new(
-            "PRM-14",
+            req::PRM_14,
             "no \"query\" bearer method (OAuth 2.1 §5.1 forbids tokens in the query)",
             format!("{methods:?}"),
         ));
     }
     if !methods.iter().any(|m| m == "header") {
         out.push(Violation::new(
-            "PRM-14",
+            req::PRM_14,
             "the \"header\" bearer method",
             format!("{methods:?}"),
         ));
@@ -556,14 +568,14 @@ pub fn prm_16_signed_metadata(doc: &Document) -> Findings {
     };
     let expected = "signed_metadata as a compact JWS whose payload has iss and no signed_metadata";
     let Some(jws) = v.as_str() else {
-        return vec![Violation::new("PRM-16", expected, format!("{v}"))];
+        return vec![Violation::new(req::PRM_16, expected, format!("{v}"))];
     };
     let parts: Vec<&str> = jws.split('.').collect();
     let (header, payload) = match parts.as_slice() {
         [h, p, s] if !s.is_empty() => (jws_segment(h), jws_segment(p)),
         _ => {
             return vec![Violation::new(
-                "PRM-16",
+                req::PRM_16,
                 expected,
                 format!(
                     "not three JWS segments with a signature ({} segments)",
@@ -574,7 +586,7 @@ pub fn prm_16_signed_metadata(doc: &Document) -> Findings {
     };
     let (Some(header), Some(payload)) = (header, payload) else {
         return vec![Violation::new(
-            "PRM-16",
+            req::PRM_16,
             expected,
             "a header or payload that is not base64url JSON",
         )];
@@ -583,21 +595,21 @@ pub fn prm_16_signed_metadata(doc: &Document) -> Findings {
     match header.get("alg").and_then(Value::as_str) {
         Some(alg) if !alg.eq_ignore_ascii_case("none") => {}
         other => out.push(Violation::new(
-            "PRM-16",
+            req::PRM_16,
             "a signed JWS (alg other than none)",
             format!("alg {other:?}"),
         )),
     }
     if !payload.get("iss").is_some_and(Value::is_string) {
         out.push(Violation::new(
-            "PRM-16",
+            req::PRM_16,
             "an iss claim in signed_metadata",
             "no iss string",
         ));
     }
     if payload.contains_key("signed_metadata") {
         out.push(Violation::new(
-            "PRM-16",
+            req::PRM_16,
             "no signed_metadata inside signed_metadata",
             "a nested signed_metadata",
         ));
@@ -619,7 +631,7 @@ pub fn prm_17_listed_by_as(mcp: &Url, as_doc: &Document) -> Findings {
         return Vec::new();
     }
     vec![Violation::new(
-        "PRM-17",
+        req::PRM_17,
         format!("protected_resources listing {:?}", mcp.as_str()),
         v.to_string(),
     )]
@@ -641,12 +653,12 @@ fn issuer_problem(issuer: &str) -> Option<String> {
 pub fn asm_05_issuer_syntax(doc: &Document) -> Findings {
     let expected = "issuer as an https URL without query or fragment";
     match doc.members.get("issuer") {
-        None => vec![Violation::new("ASM-05", expected, "no issuer member")],
+        None => vec![Violation::new(req::ASM_05, expected, "no issuer member")],
         Some(Value::String(s)) => match issuer_problem(s) {
-            Some(p) => vec![Violation::new("ASM-05", expected, format!("{s:?}: {p}"))],
+            Some(p) => vec![Violation::new(req::ASM_05, expected, format!("{s:?}: {p}"))],
             None => Vec::new(),
         },
-        Some(v) => vec![Violation::new("ASM-05", expected, v.to_string())],
+        Some(v) => vec![Violation::new(req::ASM_05, expected, v.to_string())],
     }
 }
 
@@ -656,7 +668,7 @@ pub fn asm_09_oidc_pkce(doc: &Document) -> Findings {
     match doc.members.get("code_challenge_methods_supported") {
         Some(Value::Array(a)) if !a.is_empty() => Vec::new(),
         other => vec![Violation::new(
-            "ASM-09",
+            req::ASM_09,
             "code_challenge_methods_supported in the OpenID Connect metadata",
             match other {
                 Some(v) => v.to_string(),
@@ -686,7 +698,7 @@ pub fn asm_10_registration_endpoint(doc: &Document) -> Findings {
         .and_then(endpoint_problem)
     {
         Some(p) => vec![Violation::new(
-            "ASM-10",
+            req::ASM_10,
             "registration_endpoint as an absolute https URL",
             p,
         )],
@@ -701,14 +713,14 @@ pub fn asm_11_cimd_advertised(doc: &Document) -> Findings {
         Some(Value::Bool(true)) => Vec::new(),
         Some(Value::Bool(false)) | None => vec![
             Violation::new(
-                "ASM-11",
+                req::ASM_11,
                 "client_id_metadata_document_supported: true",
                 "CIMD not advertised",
             )
             .as_warning("MCP 2025-11-25 says the AS SHOULD support client ID metadata documents"),
         ],
         Some(v) => vec![Violation::new(
-            "ASM-11",
+            req::ASM_11,
             "client_id_metadata_document_supported as a JSON boolean",
             v.to_string(),
         )],
@@ -730,7 +742,7 @@ pub fn asm_13_endpoints_https(doc: &Document) -> Findings {
         .into_iter()
         .filter_map(|(name, v)| {
             endpoint_problem(v)
-                .map(|p| Violation::new("ASM-13", format!("{name} as an https URL"), p))
+                .map(|p| Violation::new(req::ASM_13, format!("{name} as an https URL"), p))
         })
         .collect()
 }
@@ -738,7 +750,7 @@ pub fn asm_13_endpoints_https(doc: &Document) -> Findings {
 /// ASM-14: `grant_types_supported` is explicit (RFC 8414's default includes implicit), lists
 /// `authorization_code`, and lists neither `implicit` nor `password`.
 pub fn asm_14_grant_types(doc: &Document) -> Findings {
-    let id = "ASM-14";
+    let id = req::ASM_14;
     let Some(grants) = doc.strings("grant_types_supported") else {
         return vec![Violation::new(
             id,
@@ -777,7 +789,7 @@ pub fn asm_15_public_clients(doc: &Document, public_client_accepted: bool) -> Fi
     match doc.strings("token_endpoint_auth_methods_supported") {
         Some(m) if m.iter().any(|x| x == "none") => Vec::new(),
         other => vec![Violation::new(
-            "ASM-15",
+            req::ASM_15,
             "token_endpoint_auth_methods_supported including \"none\" (a public client was registered)",
             match other {
                 Some(m) => format!("{m:?}"),
@@ -798,7 +810,7 @@ pub fn asm_16_iss_advertised(doc: &Document, iss_returned: bool) -> Findings {
         Some(Value::Bool(b)) => *b,
         Some(v) => {
             return vec![Violation::new(
-                "ASM-16",
+                req::ASM_16,
                 "authorization_response_iss_parameter_supported as a JSON boolean",
                 v.to_string(),
             )];
@@ -808,7 +820,7 @@ pub fn asm_16_iss_advertised(doc: &Document, iss_returned: bool) -> Findings {
         return Vec::new();
     }
     vec![Violation::new(
-        "ASM-16",
+        req::ASM_16,
         format!(
             "authorization_response_iss_parameter_supported {iss_returned}, as iss was {}",
             if iss_returned {
@@ -852,7 +864,7 @@ pub fn asm_17_documents_agree(oauth: &Document, oidc: &Document) -> Findings {
             // A member only one document has is not a disagreement unless both name it.
             match (a, b) {
                 (Some(a), Some(b)) if a != b => Some(Violation::new(
-                    "ASM-17",
+                    req::ASM_17,
                     format!("the same {name} in both documents"),
                     format!("RFC 8414 {a}, OpenID Connect {b}"),
                 )),
@@ -876,12 +888,12 @@ pub fn asm_18_every_issuer_resolves(lookups: &[IssuerLookup]) -> Findings {
         .iter()
         .filter_map(|l| match &l.document {
             None => Some(Violation::new(
-                "ASM-18",
+                req::ASM_18,
                 format!("metadata for {}", l.issuer),
                 format!("none; tried: {}", l.tried),
             )),
             Some(d) if d.str("issuer") != Some(l.issuer.as_str()) => Some(Violation::new(
-                "ASM-18",
+                req::ASM_18,
                 format!("metadata whose issuer is {:?}", l.issuer),
                 format!("issuer {:?}", d.str("issuer")),
             )),
@@ -904,7 +916,7 @@ pub fn sec_01_https_everywhere(urls: &[(String, String)]) -> Findings {
             };
             problem.map(|p| {
                 Violation::new(
-                    "SEC-01",
+                    req::SEC_01,
                     format!("{what} over https"),
                     format!("{raw}: {p}"),
                 )
@@ -928,12 +940,12 @@ pub fn is_scope_syntax(scope: &str) -> bool {
 pub fn scope_01_challenge_scope(probe: &Probe) -> Findings {
     match probe.bearer().and_then(|c| c.param("scope")) {
         None => vec![Violation::new(
-            "SCOPE-01",
+            req::SCOPE_01,
             "a scope parameter in the Bearer challenge",
             "no scope parameter",
         )],
         Some(s) if !is_scope_syntax(s) => vec![Violation::new(
-            "SCOPE-01",
+            req::SCOPE_01,
             "space-separated scope tokens (RFC 6749 §3.3)",
             format!("scope={s:?}"),
         )],
@@ -959,7 +971,7 @@ pub fn prm_18_no_offline_access(doc: &Document) -> Findings {
         return Vec::new();
     }
     vec![Violation::new(
-        "PRM-18",
+        req::PRM_18,
         "scopes_supported without offline_access (refresh tokens are not a resource requirement)",
         format!(
             "scopes_supported: {}",
@@ -982,7 +994,7 @@ pub fn asm_19_not_dcr_only(doc: &Document) -> Findings {
         return Vec::new();
     }
     vec![Violation::new(
-        "ASM-19",
+        req::ASM_19,
         "client_id_metadata_document_supported: true beside the registration_endpoint (CIMD is the migration path from the deprecated DCR)",
         "a registration_endpoint and no client ID metadata document support: clients without a pre-registration must use dynamic client registration, deprecated in 2026-07-28",
     )]
@@ -1041,7 +1053,7 @@ pub fn scope_02_challenge_vs_supported(
         "any relation (recorded when the challenge names scopes scopes_supported does not list)";
     let Some(supported) = supported else {
         return Some(vec![Violation::new(
-            "SCOPE-02",
+            req::SCOPE_02,
             expected,
             format!(
                 "the challenge names {:?}; PRM has no scopes_supported to relate it to",
@@ -1060,7 +1072,7 @@ pub fn scope_02_challenge_vs_supported(
         .filter(|t| !listed.contains(t))
         .collect();
     Some(vec![Violation::new(
-        "SCOPE-02",
+        req::SCOPE_02,
         expected,
         format!(
             "the challenged scope {:?} is {relation} scopes_supported {:?} (not listed: {})",
@@ -1147,15 +1159,15 @@ mod tests {
     #[test]
     fn prm_08_09_10_examples() {
         let ok = json(200, r#"{"resource":"https://h/mcp"}"#);
-        assert!(prm_08_json_object("PRM-08", &ok).is_empty());
+        assert!(prm_08_json_object(req::PRM_08, &ok).is_empty());
         let html = response(200, &[("content-type", "text/html")], "<html>");
-        assert_eq!(prm_08_json_object("PRM-08", &html).len(), 2);
+        assert_eq!(prm_08_json_object(req::PRM_08, &html).len(), 2);
         let charset = response(
             200,
             &[("content-type", "application/json; charset=utf-8")],
             "{}",
         );
-        assert!(prm_08_json_object("PRM-08", &charset).is_empty());
+        assert!(prm_08_json_object(req::PRM_08, &charset).is_empty());
 
         let mcp = Url::parse("https://h/mcp").expect("url");
         assert!(prm_09_resource_matches(&mcp, &doc(r#"{"resource":"https://h/mcp"}"#)).is_empty());
@@ -1258,17 +1270,17 @@ mod metadata_member_tests {
     #[test]
     fn empty_members_examples() {
         let ok = doc(r#"{"resource":"https://h/mcp","bearer_methods_supported":[]}"#);
-        assert!(no_empty_members("PRM-12", &ok, &["bearer_methods_supported"]).is_empty());
+        assert!(no_empty_members(req::PRM_12, &ok, &["bearer_methods_supported"]).is_empty());
         let bad = doc(
             r#"{"resource":"https://h/mcp","resource_name":"","jwks_uri":null,"scopes_supported":[]}"#,
         );
-        let f = no_empty_members("PRM-12", &bad, &["bearer_methods_supported"]);
+        let f = no_empty_members(req::PRM_12, &bad, &["bearer_methods_supported"]);
         assert_eq!(f.len(), 1);
         for m in ["resource_name", "jwks_uri", "scopes_supported"] {
             assert!(f[0].actual.contains(m), "{m}");
         }
         let as_bad = doc(r#"{"issuer":"https://as","ui_locales_supported":[]}"#);
-        assert_eq!(no_empty_members("ASM-12", &as_bad, &[]).len(), 1);
+        assert_eq!(no_empty_members(req::ASM_12, &as_bad, &[]).len(), 1);
     }
 
     #[test]

@@ -3,10 +3,15 @@
 
 pub mod authorization;
 pub mod cimd;
+pub mod code;
 pub mod discovery;
 pub mod legacy;
+pub mod pkce;
+pub mod refresh;
 pub mod registration;
 pub mod resource;
+pub mod resource_binding;
+pub mod scope;
 pub mod tok;
 pub mod token;
 
@@ -47,7 +52,7 @@ pub fn describe(resp: &Response) -> String {
 
 /// An OAuth error response: one of `statuses`, a JSON body, and `error` one of `allowed`.
 /// A success that issued tokens is the worst case and says so.
-pub fn oauth_refusal(id: &str, resp: &Response, statuses: &[u16], allowed: &[&str]) -> Findings {
+pub fn oauth_refusal(id: req::Id, resp: &Response, statuses: &[u16], allowed: &[&str]) -> Findings {
     let expected = format!(
         "{} with error {}",
         join_or(&statuses.iter().map(u16::to_string).collect::<Vec<_>>()),
@@ -161,21 +166,21 @@ mod tests {
             400,
             r#"{"error":"invalid_grant","error_description":"bad"}"#,
         );
-        assert!(oauth_refusal("PKCE-06", &ok, &[400], &["invalid_grant"]).is_empty());
+        assert!(oauth_refusal(req::PKCE_06, &ok, &[400], &["invalid_grant"]).is_empty());
         let wrong = json(400, r#"{"error":"invalid_request"}"#);
-        let f = oauth_refusal("PKCE-06", &wrong, &[400], &["invalid_grant"]);
+        let f = oauth_refusal(req::PKCE_06, &wrong, &[400], &["invalid_grant"]);
         assert_eq!(f.len(), 1);
         assert!(f[0].actual.contains("invalid_request"));
         let issued = json(
             200,
             r#"{"access_token":"eyJhbGciOi.x.y","token_type":"Bearer"}"#,
         );
-        let f = oauth_refusal("PKCE-06", &issued, &[400], &["invalid_grant"]);
+        let f = oauth_refusal(req::PKCE_06, &issued, &[400], &["invalid_grant"]);
         assert!(f[0].actual.starts_with("tokens were issued"));
         assert!(!f[0].actual.contains("eyJhbGciOi.x.y"));
         let not_json = super::testing::response(400, &[], "nope");
         assert_eq!(
-            oauth_refusal("PKCE-06", &not_json, &[400], &["invalid_grant"]).len(),
+            oauth_refusal(req::PKCE_06, &not_json, &[400], &["invalid_grant"]).len(),
             1
         );
     }

@@ -6,8 +6,33 @@ use crate::client::mcp::McpResponse;
 use crate::client::www_authenticate;
 use crate::verdict::Violation;
 
+/// Judged by the MCP server's status code ([`super::discovery::status_is`]).
+pub const JUDGED_BY_STATUS: &[req::Id] = &[
+    req::RS_01, // no token inside a session: 401 (MCP-C §9.1)
+    req::RS_05, // a forged token: 401 (O21 §5.2, §7.1.1)
+    req::RS_09, // a token in the query string only: 401 (O21 §5.1)
+    req::RS_11, // a refresh token as bearer token: 401 (O21 §1.3.2, §5.2)
+    req::RS_12, // a revoked access token: 401 (O21 §5.2; 6750 §3.1)
+    req::RS_14, // 403 for insufficient scope, 401 for an unknown token (MCP-C §10)
+];
+
+/// Judged by [`invalid_token`]: 401 with `error="invalid_token"`.
+pub const JUDGED_BY_INVALID_TOKEN: &[req::Id] = &[
+    req::RS_04, // a malformed or unknown token (O21 §5.3.2; 6750 §3.1)
+    req::RS_06, // an expired token (O21 §5.2)
+];
+
+/// Judged by [`accepted`].
+pub const JUDGED_BY_ACCEPTANCE: &[req::Id] = &[
+    req::RS_03, // the auth-scheme name in another case (O21 §5.1.1)
+];
+
+/// The requirements [`accepted`] judges: every area's list.
+pub const ACCEPTANCE_JUDGES: &[&[req::Id]] =
+    &[JUDGED_BY_ACCEPTANCE, super::scope::JUDGED_BY_ACCEPTANCE];
+
 /// The MCP server answered: 2xx with a JSON-RPC result (for requests; 202 for notifications).
-pub fn accepted(id: &str, resp: &McpResponse) -> Findings {
+pub fn accepted(id: req::Id, resp: &McpResponse) -> Findings {
     if !resp.http.status.is_success() {
         return vec![Violation::new(
             id,
@@ -26,7 +51,7 @@ pub fn accepted(id: &str, resp: &McpResponse) -> Findings {
 }
 
 /// Refused with 401 (any 2xx is the failure this exists to catch).
-pub fn refused_401(id: &str, resp: &McpResponse) -> Findings {
+pub fn refused_401(id: req::Id, resp: &McpResponse) -> Findings {
     if resp.http.status.as_u16() == 401 {
         Vec::new()
     } else {
@@ -36,7 +61,7 @@ pub fn refused_401(id: &str, resp: &McpResponse) -> Findings {
 
 /// RS-04 and RS-06: 401 (MUST) whose Bearer challenge says `error="invalid_token"` (SHOULD).
 /// An empty token may also get 400 `invalid_request`.
-pub fn invalid_token(id: &str, resp: &McpResponse, empty_token: bool) -> Findings {
+pub fn invalid_token(id: req::Id, resp: &McpResponse, empty_token: bool) -> Findings {
     let status = resp.http.status.as_u16();
     let challenges =
         www_authenticate::parse_all(resp.http.header_all("www-authenticate")).unwrap_or_default();
@@ -69,7 +94,7 @@ pub fn invalid_token(id: &str, resp: &McpResponse, empty_token: bool) -> Finding
 /// SCOPE-03: 403 with a Bearer challenge holding `error="insufficient_scope"`, `scope` and
 /// `resource_metadata`.
 pub fn scope_03_insufficient_scope(resp: &McpResponse) -> Findings {
-    let id = "SCOPE-03";
+    let id = req::SCOPE_03;
     if resp.http.status.is_success() && resp.error().is_none() {
         return vec![Violation::new(
             id,
@@ -130,7 +155,7 @@ pub fn rs_10_query_copy_not_read(resp: &McpResponse) -> Findings {
         return Vec::new();
     }
     vec![Violation::new(
-        "RS-10",
+        req::RS_10,
         "the request served with the header's token, or 400 invalid_request",
         format!("{} (the query copy was read)", describe(&resp.http)),
     )]
@@ -140,7 +165,7 @@ pub fn rs_10_query_copy_not_read(resp: &McpResponse) -> Findings {
 pub fn rs_13_not_carried_out(resp: &McpResponse) -> Findings {
     if carried_out(resp) {
         return vec![Violation::new(
-            "RS-13",
+            req::RS_13,
             "the operation refused (403)",
             format!("the operation was carried out: {}", describe(&resp.http)),
         )];
@@ -159,7 +184,7 @@ pub fn rs_15_resource_metadata(resp: &McpResponse) -> Option<Findings> {
         Vec::new()
     } else {
         vec![Violation::new(
-            "RS-15",
+            req::RS_15,
             "resource_metadata in the 401's Bearer challenge",
             format!(
                 "WWW-Authenticate: {:?}",
@@ -176,7 +201,7 @@ const MIN_SESSION_ID_BITS: f64 = 64.0;
 /// them (after any common prefix and suffix) carries at least 64 bits by a rough estimate
 /// (its length times log2 of the alphabet seen in it).
 pub fn rs_16_session_ids(ids: &[String]) -> Findings {
-    let id = "RS-16";
+    let id = req::RS_16;
     let expected = "distinct, unpredictable session IDs (at least 64 bits that vary)";
     let shown = || {
         ids.iter()
@@ -271,7 +296,7 @@ pub fn scope_05_same_challenge(first: &McpResponse, second: &McpResponse) -> Fin
         return Vec::new();
     }
     vec![Violation::new(
-        "SCOPE-05",
+        req::SCOPE_05,
         format!(
             "the same challenge twice: {} error={:?} scope={:?}",
             a.0,
@@ -302,7 +327,7 @@ pub fn scope_09_no_offline_access(resp: &Response) -> Findings {
                 .any(|t| t == crate::checks::discovery::OFFLINE_ACCESS) =>
         {
             vec![Violation::new(
-                "SCOPE-09",
+                req::SCOPE_09,
                 "a challenged scope without offline_access (refresh tokens are not a resource requirement)",
                 format!("{} with scope={s:?}", resp.status.as_u16()),
             )]
@@ -352,7 +377,7 @@ pub fn scope_10_one_challenge(stepped_up: &str, retry: &McpResponse) -> Option<F
     }
     let again = challenged_scope(retry).unwrap_or_default();
     Some(vec![Violation::new(
-        "SCOPE-10",
+        req::SCOPE_10,
         format!(
             "the operation carried out after one step-up, to {stepped_up:?} (the scope requested before plus the challenged one)"
         ),
@@ -379,7 +404,7 @@ mod tests {
             )],
             "",
         );
-        assert!(invalid_token("RS-04", &good, false).is_empty());
+        assert!(invalid_token(req::RS_04, &good, false).is_empty());
         let bare = mcp(
             401,
             &[(
@@ -389,12 +414,12 @@ mod tests {
             "",
         );
         assert_eq!(
-            invalid_token("RS-04", &bare, false)[0].severity(),
+            invalid_token(req::RS_04, &bare, false)[0].severity(),
             Severity::Should
         );
         let ok = mcp(200, &[], r#"{"jsonrpc":"2.0","id":1,"result":{}}"#);
         assert_eq!(
-            invalid_token("RS-04", &ok, false)[0].severity(),
+            invalid_token(req::RS_04, &ok, false)[0].severity(),
             Severity::Must
         );
         let refused_empty = mcp(
@@ -402,12 +427,12 @@ mod tests {
             &[("www-authenticate", r#"Bearer error="invalid_request""#)],
             "",
         );
-        assert!(invalid_token("RS-04", &refused_empty, true).is_empty());
+        assert!(invalid_token(req::RS_04, &refused_empty, true).is_empty());
         // A 400 without a Bearer challenge may come from the MCP layer after the empty token
         // was let through.
-        assert_eq!(invalid_token("RS-04", &mcp(400, &[], ""), true).len(), 1);
-        assert!(accepted("RS-02", &ok).is_empty());
-        assert_eq!(refused_401("RS-09", &ok).len(), 1);
+        assert_eq!(invalid_token(req::RS_04, &mcp(400, &[], ""), true).len(), 1);
+        assert!(accepted(req::RS_02, &ok).is_empty());
+        assert_eq!(refused_401(req::RS_09, &ok).len(), 1);
     }
 
     #[test]

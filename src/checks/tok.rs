@@ -8,6 +8,22 @@ use crate::client::http::Response;
 use crate::client::www_authenticate;
 use crate::verdict::Violation;
 
+/// Judged by the token endpoint's refusal ([`super::token::refused_with`]).
+pub const JUDGED_BY_TOKEN_REFUSAL: &[req::Id] = &[
+    req::TOK_02, // no grant_type: invalid_request (O21 §3.2.2)
+    req::TOK_03, // an unknown or removed grant type: unsupported_grant_type (O21 §3.2.4)
+    req::TOK_04, // a repeated parameter: invalid_request (O21 §3.2)
+    req::TOK_05, // an empty grant_type counts as absent: invalid_request (O21 §3.2)
+    req::TOK_07, // two client authentication methods: invalid_request (O21 §2.4)
+    req::TOK_08, // a wrong client secret in the body: invalid_client (O21 §2.4.1)
+    req::TOK_09, // client_credentials for a public client (O21 §4.2)
+];
+
+/// Judged by a successful token response ([`super::token::issued`]).
+pub const JUDGED_BY_ISSUANCE: &[req::Id] = &[
+    req::TOK_08, // a client secret in the body authenticates (O21 §2.4.1)
+];
+
 /// The error codes a token endpoint may send: OAuth 2.1 §3.2.4, plus `invalid_target` from
 /// RFC 8707 §2.
 pub const TOKEN_ERROR_CODES: [&str; 7] = [
@@ -24,7 +40,7 @@ pub const TOKEN_ERROR_CODES: [&str; 7] = [
 /// `application/json` object whose `error` is a registered code, and whose `error_description`
 /// and `error_uri`, when present, are strings.
 pub fn tok_01_error_shape(resp: &Response) -> Findings {
-    const ID: &str = "TOK-01";
+    const ID: req::Id = req::TOK_01;
     if resp.status.is_success() {
         return vec![Violation::new(
             ID,
@@ -86,7 +102,7 @@ pub fn tok_01_error_shape(resp: &Response) -> Findings {
 /// TOK-06: a client that authenticated with the `Authorization` header and failed gets 401
 /// `invalid_client` with a `WWW-Authenticate` challenge of the scheme it used (Basic).
 pub fn tok_06_basic_failure(resp: &Response) -> Findings {
-    const ID: &str = "TOK-06";
+    const ID: req::Id = req::TOK_06;
     let expected = "401 with error invalid_client and WWW-Authenticate: Basic";
     let mut out = super::oauth_refusal(ID, resp, &[401], &["invalid_client"]);
     if !out.is_empty() {
@@ -114,7 +130,8 @@ pub fn tok_10_throttled(wrong: &[Response], right_after: &Response) -> Findings 
         .chain(std::iter::once(right_after))
         .any(|r| r.status.as_u16() == 429);
     let locked_out = right_after.status.as_u16() == 401
-        || super::oauth_refusal("TOK-10", right_after, &[400, 401], &["invalid_client"]).is_empty();
+        || super::oauth_refusal(req::TOK_10, right_after, &[400, 401], &["invalid_client"])
+            .is_empty();
     if throttled || locked_out {
         return Vec::new();
     }
@@ -125,7 +142,7 @@ pub fn tok_10_throttled(wrong: &[Response], right_after: &Response) -> Findings 
     statuses.dedup();
     vec![
         Violation::new(
-            "TOK-10",
+            req::TOK_10,
             format!(
                 "throttling (429) or a lockout after {} wrong secrets",
                 wrong.len()
@@ -149,7 +166,7 @@ pub fn tok_11_https(endpoint: &Url) -> Findings {
         Vec::new()
     } else {
         vec![Violation::new(
-            "TOK-11",
+            req::TOK_11,
             "an https token endpoint",
             endpoint.to_string(),
         )]
@@ -169,7 +186,7 @@ pub fn tok_11_get_not_served(resp: &Response) -> Findings {
     }
     vec![
         Violation::new(
-            "TOK-11",
+            req::TOK_11,
             "a GET token request refused (405, or an OAuth error)",
             format!("tokens were issued: {}", describe(resp)),
         )

@@ -13,8 +13,30 @@ use crate::client::oauth::{OAuthError, TokenSet};
 use crate::client::tokens;
 use crate::verdict::Violation;
 
+/// The requirements [`refused_with`] judges: every area's list.
+pub const REFUSAL_JUDGES: &[&[req::Id]] = &[
+    super::pkce::JUDGED_BY_TOKEN_REFUSAL,
+    super::code::JUDGED_BY_TOKEN_REFUSAL,
+    super::tok::JUDGED_BY_TOKEN_REFUSAL,
+    super::refresh::JUDGED_BY_TOKEN_REFUSAL,
+    super::resource_binding::JUDGED_BY_TOKEN_REFUSAL,
+    super::cimd::JUDGED_BY_TOKEN_REFUSAL,
+];
+
+/// The requirements [`issued`] judges: every area's list.
+pub const ISSUANCE_JUDGES: &[&[req::Id]] = &[
+    super::pkce::JUDGED_BY_ISSUANCE,
+    super::code::JUDGED_BY_ISSUANCE,
+    super::tok::JUDGED_BY_ISSUANCE,
+    super::resource_binding::JUDGED_BY_ISSUANCE,
+];
+
+/// The requirements [`exactly_one_success`] judges: every area's list.
+pub const RACE_JUDGES: &[&[req::Id]] =
+    &[super::code::JUDGED_BY_RACE, super::refresh::JUDGED_BY_RACE];
+
 /// A successful token response: 200, JSON, `access_token` and `token_type`.
-pub fn issued(id: &str, resp: &Response) -> Findings {
+pub fn issued(id: req::Id, resp: &Response) -> Findings {
     match TokenSet::from_response(resp) {
         Ok(_) => Vec::new(),
         Err(e) => vec![Violation::new(
@@ -28,21 +50,21 @@ pub fn issued(id: &str, resp: &Response) -> Findings {
 /// CODE-01: as [`issued`], plus `token_type` Bearer (any case), `Cache-Control: no-store`, and
 /// `expires_in` (recommended: a warning when missing).
 pub fn code_01_bearer_no_store(resp: &Response) -> Findings {
-    let mut out = issued("CODE-01", resp);
+    let mut out = issued(req::CODE_01, resp);
     if !out.is_empty() {
         return out;
     }
     if let Ok(t) = TokenSet::from_response(resp) {
         if !t.token_type.eq_ignore_ascii_case("bearer") {
             out.push(Violation::new(
-                "CODE-01",
+                req::CODE_01,
                 "token_type Bearer",
                 format!("token_type {:?}", t.token_type),
             ));
         }
         if t.expires_in.is_none() {
             out.push(
-                Violation::new("CODE-01", "expires_in", "no expires_in")
+                Violation::new(req::CODE_01, "expires_in", "no expires_in")
                     .as_warning("expires_in is RECOMMENDED"),
             );
         }
@@ -54,7 +76,7 @@ pub fn code_01_bearer_no_store(resp: &Response) -> Findings {
         .any(|d| d.trim().eq_ignore_ascii_case("no-store"));
     if !no_store {
         out.push(Violation::new(
-            "CODE-01",
+            req::CODE_01,
             "Cache-Control: no-store",
             resp.header("cache-control")
                 .map_or("no Cache-Control".into(), |v| format!("Cache-Control: {v}")),
@@ -64,7 +86,7 @@ pub fn code_01_bearer_no_store(resp: &Response) -> Findings {
 }
 
 /// A token request refused with one of the allowed codes (400; 401 for `invalid_client`).
-pub fn refused_with(id: &str, resp: &Response, allowed: &[&str]) -> Findings {
+pub fn refused_with(id: req::Id, resp: &Response, allowed: &[&str]) -> Findings {
     let statuses: &[u16] = if allowed.contains(&"invalid_client") {
         &[400, 401]
     } else {
@@ -75,7 +97,7 @@ pub fn refused_with(id: &str, resp: &Response, allowed: &[&str]) -> Findings {
 
 /// The race checks: of many concurrent redemptions, exactly one succeeds and every other is
 /// refused with `error`.
-pub fn exactly_one_success(id: &str, responses: &[Response], error: &str) -> Findings {
+pub fn exactly_one_success(id: req::Id, responses: &[Response], error: &str) -> Findings {
     let successes = responses.iter().filter(|r| r.status.is_success()).count();
     let refused_right = responses
         .iter()
@@ -107,19 +129,19 @@ pub fn exactly_one_success(id: &str, responses: &[Response], error: &str) -> Fin
 pub fn refresh_01_rotated(old: &str, resp: &Response) -> Findings {
     match TokenSet::from_response(resp) {
         Err(e) => vec![Violation::new(
-            "REFRESH-01",
+            req::REFRESH_01,
             "a successful refresh",
             format!("{e}: {}", describe(resp)),
         )],
         Ok(t) => match t.refresh_token {
             None => vec![Violation::new(
-                "REFRESH-01",
+                req::REFRESH_01,
                 "a new refresh_token",
                 "no refresh_token in the response",
             )],
             Some(new) if new.expose() == old => {
                 vec![Violation::new(
-                    "REFRESH-01",
+                    req::REFRESH_01,
                     "a refresh_token different from the old one",
                     "the same refresh_token",
                 )]
@@ -141,7 +163,7 @@ pub fn refresh_06_scope_kept(original: &str, responses: &[Response]) -> Findings
     for (i, r) in responses.iter().enumerate() {
         match TokenSet::from_response(r) {
             Err(e) => out.push(Violation::new(
-                "REFRESH-06",
+                req::REFRESH_06,
                 "a successful refresh",
                 format!("refresh {}: {e}", i + 1),
             )),
@@ -150,7 +172,7 @@ pub fn refresh_06_scope_kept(original: &str, responses: &[Response]) -> Findings
                     && norm(&s) != norm(original)
                 {
                     out.push(Violation::new(
-                        "REFRESH-06",
+                        req::REFRESH_06,
                         format!("scope {original:?}"),
                         format!("refresh {}: scope {s:?}", i + 1),
                     ));
@@ -170,7 +192,7 @@ fn has_no_store(resp: &Response) -> bool {
 }
 
 /// A successful token response that may not be cached (REFRESH-09: O21 §3.2.3).
-pub fn issued_no_store(id: &str, resp: &Response) -> Findings {
+pub fn issued_no_store(id: req::Id, resp: &Response) -> Findings {
     let mut out = issued(id, resp);
     if out.is_empty() && !has_no_store(resp) {
         out.push(Violation::new(
@@ -187,7 +209,7 @@ pub fn issued_no_store(id: &str, resp: &Response) -> Findings {
 /// §2.2 leaves the code open, `invalid_target` fits best), or the token it yields is refused by
 /// that resource (`at_other`, present only when tokens were issued).
 pub fn refresh_07_resource_bound(refresh: &Response, at_other: Option<&McpResponse>) -> Findings {
-    const ID: &str = "REFRESH-07";
+    const ID: req::Id = req::REFRESH_07;
     if !refresh.status.is_success() {
         return match OAuthError::from_response(refresh) {
             Some(_) if refresh.status.is_client_error() => Vec::new(),
@@ -255,7 +277,7 @@ pub fn refresh_11_unguessable(token: &str) -> Findings {
     }
     vec![
         Violation::new(
-            "REFRESH-11",
+            req::REFRESH_11,
             "a refresh token of at least 128 bits",
             format!(
                 "a {}-character refresh token: about {bits:.0} bits",
@@ -272,7 +294,7 @@ pub fn refresh_12_short_lived(expires_in: u64, max_secs: u64) -> Findings {
         return Vec::new();
     }
     vec![Violation::new(
-        "REFRESH-12",
+        req::REFRESH_12,
         format!("expires_in at most {max_secs} seconds"),
         format!("expires_in {expires_in}"),
     )]
@@ -280,7 +302,7 @@ pub fn refresh_12_short_lived(expires_in: u64, max_secs: u64) -> Findings {
 
 /// RES-05, RES-09: the AS either goes on (a code) or refuses with `invalid_target` (RFC 8707
 /// §2.1, §2); any other answer is outside what the spec allows.
-pub fn code_or_invalid_target(id: &str, outcome: &AuthorizationOutcome) -> Findings {
+pub fn code_or_invalid_target(id: req::Id, outcome: &AuthorizationOutcome) -> Findings {
     if outcome.code().is_some() || outcome.error() == Some("invalid_target") {
         return Vec::new();
     }
@@ -306,7 +328,7 @@ pub fn pkce_11_accepted_is_advertised(
         return Vec::new();
     }
     vec![Violation::new(
-        "PKCE-11",
+        req::PKCE_11,
         format!("code_challenge_method {method} refused, or advertised"),
         format!(
             "a code was issued for {method}, but code_challenge_methods_supported is [{}]",
@@ -321,7 +343,7 @@ pub fn res_08_no_trailing_slash(resource: &str) -> Findings {
         return Vec::new();
     }
     vec![Violation::new(
-        "RES-08",
+        req::RES_08,
         "a resource URI without a trailing slash",
         format!("resource {resource:?}"),
     )]
@@ -348,7 +370,7 @@ fn token_scope_claim(body: &serde_json::Map<String, Value>) -> Option<String> {
 /// harness sees the grant only where the access token is a JWT with a `scope` claim: a claim
 /// that differs from the request while the response says nothing is the violation.
 pub fn scope_06_granted_scope_stated(
-    id: &str,
+    id: req::Id,
     requested: Option<&str>,
     resp: &Response,
 ) -> Findings {
@@ -394,7 +416,7 @@ pub fn scope_06_granted_scope_stated(
 /// a warning, since an AS may define scopes as it likes. A grant that drops it silently (the
 /// JWT's `scope` claim lacks it, the response says nothing) is the violation.
 pub fn scope_08_dropped(requested: &str, unknown: &str, resp: &Response) -> Findings {
-    const ID: &str = "SCOPE-08";
+    const ID: req::Id = req::SCOPE_08;
     let expected = format!("tokens whose stated scope leaves out {unknown:?}");
     let body = match resp.json_object() {
         Ok(b) if resp.status.is_success() => b,
@@ -464,7 +486,7 @@ pub fn sec_04_no_token_in_locations(exchanges: &[Exchange]) -> Findings {
                         .filter(|n| n == "access_token" || n == "refresh_token")
                         .map(move |name| {
                             Violation::new(
-                                "SEC-04",
+                                req::SEC_04,
                                 "no token in any URL: no access_token or refresh_token in a Location",
                                 format!(
                                     "the answer to {} {} redirected to {location}, carrying {name}",
@@ -518,7 +540,7 @@ mod tests {
         let lose = json(400, r#"{"error":"invalid_grant"}"#);
         assert!(
             exactly_one_success(
-                "CODE-02",
+                req::CODE_02,
                 &[win.clone(), lose.clone(), lose.clone()],
                 "invalid_grant"
             )
@@ -526,7 +548,7 @@ mod tests {
         );
         assert_eq!(
             exactly_one_success(
-                "CODE-02",
+                req::CODE_02,
                 &[win.clone(), win.clone(), lose.clone()],
                 "invalid_grant"
             )
@@ -534,12 +556,12 @@ mod tests {
             1
         );
         assert_eq!(
-            exactly_one_success("CODE-02", &[lose.clone(), lose.clone()], "invalid_grant").len(),
+            exactly_one_success(req::CODE_02, &[lose.clone(), lose.clone()], "invalid_grant").len(),
             1
         );
         let err = json(500, r#"{"error":"server_error"}"#);
         assert_eq!(
-            exactly_one_success("CODE-02", &[win, err], "invalid_grant").len(),
+            exactly_one_success(req::CODE_02, &[win, err], "invalid_grant").len(),
             1
         );
     }
@@ -554,8 +576,8 @@ mod tests {
             ],
             OK,
         );
-        assert!(issued_no_store("REFRESH-09", &stored).is_empty());
-        assert_eq!(issued_no_store("REFRESH-09", &json(200, OK)).len(), 1);
+        assert!(issued_no_store(req::REFRESH_09, &stored).is_empty());
+        assert_eq!(issued_no_store(req::REFRESH_09, &json(200, OK)).len(), 1);
     }
 
     #[test]
@@ -598,12 +620,13 @@ mod tests {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
         };
-        assert!(code_or_invalid_target("RES-05", &redirect(&[("code", "c")])).is_empty());
+        assert!(code_or_invalid_target(req::RES_05, &redirect(&[("code", "c")])).is_empty());
         assert!(
-            code_or_invalid_target("RES-05", &redirect(&[("error", "invalid_target")])).is_empty()
+            code_or_invalid_target(req::RES_05, &redirect(&[("error", "invalid_target")]))
+                .is_empty()
         );
         assert_eq!(
-            code_or_invalid_target("RES-09", &redirect(&[("error", "invalid_request")])).len(),
+            code_or_invalid_target(req::RES_09, &redirect(&[("error", "invalid_request")])).len(),
             1
         );
         let page = AuthorizationOutcome::Page {
@@ -611,7 +634,7 @@ mod tests {
             status: 500,
             reason: "error".into(),
         };
-        assert_eq!(code_or_invalid_target("RES-05", &page).len(), 1);
+        assert_eq!(code_or_invalid_target(req::RES_05, &page).len(), 1);
 
         let s256 = vec!["S256".to_string()];
         assert!(
@@ -688,16 +711,16 @@ mod tests {
         let requested = Some("mcp:read mcp:write");
         // Stated, whatever it says.
         let stated = token_response(Some("mcp:read"), Some("mcp:read"));
-        assert!(scope_06_granted_scope_stated("SCOPE-06", requested, &stated).is_empty());
+        assert!(scope_06_granted_scope_stated(req::SCOPE_06, requested, &stated).is_empty());
         // Left out, and the token grants what was asked (in another order).
         let same = token_response(Some("mcp:write mcp:read"), None);
-        assert!(scope_06_granted_scope_stated("SCOPE-06", requested, &same).is_empty());
+        assert!(scope_06_granted_scope_stated(req::SCOPE_06, requested, &same).is_empty());
         // Left out, and nothing shows the grant: the response's word stands.
         let opaque = json(200, r#"{"access_token":"opaque","token_type":"Bearer"}"#);
-        assert!(scope_06_granted_scope_stated("SCOPE-06", requested, &opaque).is_empty());
+        assert!(scope_06_granted_scope_stated(req::SCOPE_06, requested, &opaque).is_empty());
         // Left out while the token grants less: the violation.
         let narrowed = token_response(Some("mcp:read"), None);
-        let f = scope_06_granted_scope_stated("SCOPE-06", requested, &narrowed);
+        let f = scope_06_granted_scope_stated(req::SCOPE_06, requested, &narrowed);
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].severity(), Severity::Must);
         assert!(f[0].expected.contains("\"mcp:read\""));
@@ -706,7 +729,7 @@ mod tests {
             r#"{"access_token":"a","token_type":"Bearer","scope":["a"]}"#,
         );
         assert_eq!(
-            scope_06_granted_scope_stated("SCOPE-06", requested, &not_a_string).len(),
+            scope_06_granted_scope_stated(req::SCOPE_06, requested, &not_a_string).len(),
             1
         );
     }

@@ -137,7 +137,7 @@ pub async fn obtain_code_for(w: &mut World, req: AuthorizationRequest) -> Outcom
             None => outcome.describe(),
         };
         return Err(Violation::new(
-            "PKCE-02",
+            req::PKCE_02,
             "an authorization code for a valid S256 request",
             actual,
         )
@@ -172,7 +172,7 @@ pub async fn obtain_tokens(
     let resp = oauth::post_form(&w.http, &d.endpoints.token, &client, &params).await?;
     let tokens = TokenSet::from_response(&resp).map_err(|e| {
         Violation::new(
-            "PKCE-02",
+            req::PKCE_02,
             "tokens for a valid S256 redemption",
             format!("{e}: {}", crate::checks::describe(&resp)),
         )
@@ -233,11 +233,15 @@ async fn with_resource(w: &mut World, resource: String) {
         .await
 }
 
-#[then(regex = r#"^the authorization is refused with "([^"]+)" and no code \(([A-Z]+-\d{2})\)$"#)]
-async fn authorization_refused(w: &mut World, error: String, id: String) {
+#[then(regex = r#"^the authorization is refused with "([^"]+)" and no code$"#)]
+async fn authorization_refused(w: &mut World, error: String) {
     w.step(async |w| {
         let outcome = need(w.authorization.as_ref(), "an authorization attempt")?;
-        let f = check::refused_with(&id, outcome, &error);
+        let id = w.judged(
+            "the authorization refusal",
+            check::AUTHORIZATION_REFUSAL_JUDGES,
+        )?;
+        let f = check::refused_with(id, outcome, &error);
         w.expect(f)
     })
     .await

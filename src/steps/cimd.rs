@@ -232,11 +232,12 @@ async fn with_mismatched_client_id(w: &mut World, variant: String) {
     .await
 }
 
-#[then(regex = r"^the authorization is refused without a redirect \((CIMD-\d{2})\)$")]
-async fn refused_without_redirect(w: &mut World, id: String) {
+#[then(regex = r"^the authorization is refused without a redirect$")]
+async fn refused_without_redirect(w: &mut World) {
     w.step(async |w| {
         let outcome = need(w.authorization.as_ref(), "an authorization attempt")?;
-        let f = check::document_refused(&id, outcome);
+        let id = w.judged("the document refusal", &[check::JUDGED_BY_DOCUMENT_REFUSAL])?;
+        let f = check::document_refused(id, outcome);
         w.expect(f)
     })
     .await

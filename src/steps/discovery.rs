@@ -93,10 +93,11 @@ async fn opening_without_credentials(w: &mut World) {
     .await
 }
 
-#[then(regex = r"^the response status is (\d{3}) \(([A-Z]+-\d{2})\)$")]
-async fn response_status_is(w: &mut World, status: u16, id: String) {
+#[then(regex = r"^the response status is (\d{3})$")]
+async fn response_status_is(w: &mut World, status: u16) {
     w.step(async |w| {
-        let findings = check::status_is(&id, w.last_response()?, status);
+        let id = w.judged("the status check", check::STATUS_JUDGES)?;
+        let findings = check::status_is(id, w.last_response()?, status);
         w.expect(findings)
     })
     .await
@@ -205,7 +206,7 @@ async fn some_route_yields_prm(w: &mut World) {
         }
         let tried = tried(w);
         let v = crate::verdict::Violation::new(
-            "PRM-07",
+            req::PRM_07,
             "a PRM document from the challenge or a well-known URL",
             format!("none; tried: {tried}"),
         );
@@ -218,7 +219,7 @@ async fn some_route_yields_prm(w: &mut World) {
 async fn prm_json_object(w: &mut World) {
     w.step(async |w| {
         let resp = prm_found(w)?.response.clone();
-        let f = check::prm_08_json_object("PRM-08", &resp);
+        let f = check::prm_08_json_object(req::PRM_08, &resp);
         w.expect(f)
     })
     .await
@@ -303,7 +304,7 @@ async fn some_as_metadata(w: &mut World) {
         }
         let tried = tried(w);
         let v = crate::verdict::Violation::new(
-            "ASM-02",
+            req::ASM_02,
             "AS metadata at one of the well-known URLs",
             format!("none; tried: {tried}"),
         );
@@ -316,7 +317,7 @@ async fn some_as_metadata(w: &mut World) {
 async fn as_metadata_json(w: &mut World) {
     w.step(async |w| {
         let resp = as_found(w)?.response.clone();
-        let f = check::prm_08_json_object("ASM-03", &resp);
+        let f = check::prm_08_json_object(req::ASM_03, &resp);
         w.expect(f)
     })
     .await
@@ -394,7 +395,7 @@ async fn prm_scopes_supported(w: &mut World) {
 #[then("no PRM member other than bearer_methods_supported is empty")]
 async fn prm_no_empty_members(w: &mut World) {
     w.step(async |w| {
-        let f = check::no_empty_members("PRM-12", prm_found(w)?, &["bearer_methods_supported"]);
+        let f = check::no_empty_members(req::PRM_12, prm_found(w)?, &["bearer_methods_supported"]);
         w.expect(f)
     })
     .await
@@ -515,7 +516,7 @@ async fn cimd_advertised(w: &mut World) {
 #[then("no AS metadata member is empty")]
 async fn as_no_empty_members(w: &mut World) {
     w.step(async |w| {
-        let f = check::no_empty_members("ASM-12", as_found(w)?, &[]);
+        let f = check::no_empty_members(req::ASM_12, as_found(w)?, &[]);
         w.expect(f)
     })
     .await

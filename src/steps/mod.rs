@@ -10,6 +10,9 @@ mod resource;
 mod token;
 
 use std::fmt;
+
+use cucumber::gherkin::{Feature, Rule, Scenario};
+use futures::future::LocalBoxFuture;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -35,6 +38,8 @@ pub struct World {
     /// This scenario's transport: its transcript is attached to the scenario's report.
     pub http: Http,
     pub started: Instant,
+    /// The requirement IDs of the scenario's tags, set before its first step.
+    pub requirements: Vec<req::Id>,
     /// Why the scenario stopped early, if it did.
     pub fault: Option<Fault>,
     pub warnings: Vec<Warning>,
@@ -115,6 +120,7 @@ impl World {
             http: ctx.http.fork(),
             ctx,
             started: Instant::now(),
+            requirements: Vec::new(),
             fault: None,
             warnings: Vec::new(),
             observations: Vec::new(),
@@ -154,12 +160,56 @@ impl World {
         })
     }
 
+    /// Takes the scenario's requirement IDs from its tags. A scenario without one cannot be
+    /// judged: it ends at its first step with a harness error.
+    fn begin(&mut self, scenario: &Scenario) {
+        self.requirements = scenario
+            .tags
+            .iter()
+            .filter_map(|t| req::Id::parse(t.trim_start_matches('@')))
+            .collect();
+        if self.requirements.is_empty() {
+            self.fault = Some(Fault::Harness(format!(
+                "the scenario {:?} has no tag naming a requirement of the catalogue",
+                scenario.name
+            )));
+        }
+    }
+
+    /// The requirement a generic check judges in this scenario: the one of the scenario's IDs
+    /// that `judged` (every area's list of what `check` judges) names. A scenario with none,
+    /// or with several, is a harness error: the step was not written for it.
+    pub fn judged(&self, check: &str, judged: &[&[req::Id]]) -> Outcome<req::Id> {
+        let mine: Vec<req::Id> = self
+            .requirements
+            .iter()
+            .copied()
+            .filter(|id| judged.iter().any(|list| list.contains(id)))
+            .collect();
+        match mine.as_slice() {
+            [id] => Ok(*id),
+            _ => {
+                let names = |ids: &mut dyn Iterator<Item = req::Id>| {
+                    ids.map(req::Id::as_str).collect::<Vec<_>>().join(", ")
+                };
+                Err(Fault::Harness(format!(
+                    "{check} judges {}; this scenario's requirements are {}: name exactly one of them in the check module of its area",
+                    names(&mut judged.iter().flat_map(|l| l.iter().copied())),
+                    names(&mut self.requirements.iter().copied()),
+                )))
+            }
+        }
+    }
+
     /// Runs a step body. A fault is kept for the report and ends the scenario (cucumber sees
     /// a failed step whose message is the fault's text).
     pub async fn step<F>(&mut self, body: F)
     where
         F: AsyncFnOnce(&mut World) -> Outcome,
     {
+        if let Some(fault) = &self.fault {
+            panic!("{fault}");
+        }
         if let Err(fault) = body(self).await {
             let text = fault.to_string();
             self.fault = Some(fault);
@@ -227,6 +277,17 @@ impl World {
             .last()
             .ok_or_else(|| Fault::Harness("step order: no MCP response yet".into()))
     }
+}
+
+/// The hook run before each scenario: the World learns the scenario's requirement IDs.
+pub fn before_scenario<'a>(
+    _feature: &'a Feature,
+    _rule: Option<&'a Rule>,
+    scenario: &'a Scenario,
+    world: &'a mut World,
+) -> LocalBoxFuture<'a, ()> {
+    world.begin(scenario);
+    Box::pin(std::future::ready(()))
 }
 
 /// Shorthand for "this step needs something an earlier step provides".

@@ -77,10 +77,11 @@ async fn register_with_unknown(w: &mut World, member: String) {
     .await
 }
 
-#[then(regex = r"^the registration response is 201 with a JSON object \(([A-Z]+-\d{2})\)$")]
-async fn created(w: &mut World, id: String) {
+#[then(regex = r"^the registration response is 201 with a JSON object$")]
+async fn created(w: &mut World) {
     w.step(async |w| {
-        let f = check::created(&id, response(w)?);
+        let id = w.judged("the creation check", &[check::JUDGED_BY_CREATION])?;
+        let f = check::created(id, response(w)?);
         w.expect(f)
     })
     .await
@@ -107,19 +108,27 @@ async fn refused_shape(w: &mut World) {
     .await
 }
 
-#[then(regex = r#"^the registration is refused with "([^"]+)" \(([A-Z]+-\d{2})\)$"#)]
-async fn refused_with(w: &mut World, error: String, id: String) {
+#[then(regex = r#"^the registration is refused with "([^"]+)"$"#)]
+async fn refused_with(w: &mut World, error: String) {
     w.step(async |w| {
-        let f = check::refused_with(&id, response(w)?, &[error.as_str()]);
+        let id = w.judged(
+            "the registration refusal",
+            check::REGISTRATION_REFUSAL_JUDGES,
+        )?;
+        let f = check::refused_with(id, response(w)?, &[error.as_str()]);
         w.expect(f)
     })
     .await
 }
 
-#[then(regex = r#"^the registration is refused with "([^"]+)" or "([^"]+)" \(([A-Z]+-\d{2})\)$"#)]
-async fn refused_with_either(w: &mut World, a: String, b: String, id: String) {
+#[then(regex = r#"^the registration is refused with "([^"]+)" or "([^"]+)"$"#)]
+async fn refused_with_either(w: &mut World, a: String, b: String) {
     w.step(async |w| {
-        let f = check::refused_with(&id, response(w)?, &[a.as_str(), b.as_str()]);
+        let id = w.judged(
+            "the registration refusal",
+            check::REGISTRATION_REFUSAL_JUDGES,
+        )?;
+        let f = check::refused_with(id, response(w)?, &[a.as_str(), b.as_str()]);
         w.expect(f)
     })
     .await

@@ -43,7 +43,7 @@ async fn hold_tokens(w: &mut World, scope: Option<String>) -> Outcome {
 async fn token_works(w: &mut World) -> Outcome {
     let mcp = w.mcp();
     let (resp, session) = mcp.open(&w.bearer()?).await?;
-    let findings = check::accepted("RS-02", &resp);
+    let findings = check::accepted(req::RS_02, &resp);
     w.mcp_responses.push(resp);
     w.expect(findings)?;
     w.session = session;
@@ -120,7 +120,7 @@ async fn answers_every_request(w: &mut World) {
         let f = w
             .mcp_responses
             .iter()
-            .flat_map(|r| check::accepted("RS-02", r))
+            .flat_map(|r| check::accepted(req::RS_02, r))
             .collect();
         w.expect(f)
     })
@@ -156,12 +156,11 @@ async fn list_with_bad_token(w: &mut World, case: String) {
     .await
 }
 
-#[then(
-    regex = r"^the MCP server refuses the token with 401 and error invalid_token \(([A-Z]+-\d{2})\)$"
-)]
-async fn refuses_invalid_token(w: &mut World, id: String) {
+#[then(regex = r"^the MCP server refuses the token with 401 and error invalid_token$")]
+async fn refuses_invalid_token(w: &mut World) {
     w.step(async |w| {
-        let f = check::invalid_token(&id, w.last_mcp()?, w.empty_token);
+        let id = w.judged("the invalid_token check", &[check::JUDGED_BY_INVALID_TOKEN])?;
+        let f = check::invalid_token(id, w.last_mcp()?, w.empty_token);
         w.expect(f)
     })
     .await
@@ -292,7 +291,7 @@ async fn target_accepts(w: &mut World) {
     w.step(async |w| {
         let mcp = w.mcp();
         let resp = open_with_token(w, &mcp).await?;
-        let f = check::accepted("RES-02", &resp);
+        let f = check::accepted(req::RES_02, &resp);
         w.expect(f)
     })
     .await
@@ -304,7 +303,7 @@ async fn second_refuses(w: &mut World) {
         let second = need(w.second_resource.clone(), "a second resource")?;
         let mcp = McpClient::new(w.http.clone(), second, w.ctx.revision);
         let resp = open_with_token(w, &mcp).await?;
-        let f = check::refused_401("RS-07", &resp);
+        let f = check::refused_401(req::RS_07, &resp);
         w.expect(f)
     })
     .await
@@ -315,7 +314,7 @@ async fn target_refuses(w: &mut World) {
     w.step(async |w| {
         let mcp = w.mcp();
         let resp = open_with_token(w, &mcp).await?;
-        let f = check::refused_401("RS-07", &resp);
+        let f = check::refused_401(req::RS_07, &resp);
         w.expect(f)
     })
     .await
@@ -332,10 +331,11 @@ async fn list_with_scheme(w: &mut World, scheme: String) {
     .await
 }
 
-#[then(regex = r"^the MCP server accepts the request \(([A-Z]+-\d{2})\)$")]
-async fn accepts_request(w: &mut World, id: String) {
+#[then(regex = r"^the MCP server accepts the request$")]
+async fn accepts_request(w: &mut World) {
     w.step(async |w| {
-        let f = check::accepted(&id, w.last_mcp()?);
+        let id = w.judged("the acceptance check", check::ACCEPTANCE_JUDGES)?;
+        let f = check::accepted(id, w.last_mcp()?);
         w.expect(f)
     })
     .await
@@ -434,7 +434,7 @@ async fn opens_many(w: &mut World, n: usize) {
         w.mcp_responses.clear();
         for _ in 0..n {
             let (resp, session) = mcp.open(&bearer).await?;
-            let f = check::accepted("RS-02", &resp);
+            let f = check::accepted(req::RS_02, &resp);
             w.mcp_responses.push(resp);
             w.expect(f)?;
             if session.is_none() {

@@ -203,10 +203,11 @@ async fn redeem_made_up(w: &mut World) {
     .await
 }
 
-#[then(regex = r"^the token response is 200 with an access token \(([A-Z]+-\d{2})\)$")]
-async fn token_issued(w: &mut World, id: String) {
+#[then(regex = r"^the token response is 200 with an access token$")]
+async fn token_issued(w: &mut World) {
     w.step(async |w| {
-        let f = check::issued(&id, w.last_token_response()?);
+        let id = w.judged("the issuance check", check::ISSUANCE_JUDGES)?;
+        let f = check::issued(id, w.last_token_response()?);
         w.expect(f)
     })
     .await
@@ -221,30 +222,31 @@ async fn token_issued_no_store(w: &mut World) {
     .await
 }
 
-#[then(regex = r#"^the token request is refused with "([^"]+)" \(([A-Z]+-\d{2})\)$"#)]
-async fn token_refused(w: &mut World, error: String, id: String) {
+#[then(regex = r#"^the token request is refused with "([^"]+)"$"#)]
+async fn token_refused(w: &mut World, error: String) {
     w.step(async |w| {
-        let f = check::refused_with(&id, w.last_token_response()?, &[error.as_str()]);
+        let id = w.judged("the token refusal", check::REFUSAL_JUDGES)?;
+        let f = check::refused_with(id, w.last_token_response()?, &[error.as_str()]);
         w.expect(f)
     })
     .await
 }
 
-#[then(regex = r#"^the token request is refused with "([^"]+)" or "([^"]+)" \(([A-Z]+-\d{2})\)$"#)]
-async fn token_refused_either(w: &mut World, a: String, b: String, id: String) {
+#[then(regex = r#"^the token request is refused with "([^"]+)" or "([^"]+)"$"#)]
+async fn token_refused_either(w: &mut World, a: String, b: String) {
     w.step(async |w| {
-        let f = check::refused_with(&id, w.last_token_response()?, &[a.as_str(), b.as_str()]);
+        let id = w.judged("the token refusal", check::REFUSAL_JUDGES)?;
+        let f = check::refused_with(id, w.last_token_response()?, &[a.as_str(), b.as_str()]);
         w.expect(f)
     })
     .await
 }
 
-#[then(
-    regex = r#"^exactly one redemption succeeds and the others get "([^"]+)" \(([A-Z]+-\d{2})\)$"#
-)]
-async fn exactly_one(w: &mut World, error: String, id: String) {
+#[then(regex = r#"^exactly one redemption succeeds and the others get "([^"]+)"$"#)]
+async fn exactly_one(w: &mut World, error: String) {
     w.step(async |w| {
-        let f = check::exactly_one_success(&id, &w.token_responses, &error);
+        let id = w.judged("the race check", check::RACE_JUDGES)?;
+        let f = check::exactly_one_success(id, &w.token_responses, &error);
         w.expect(f)
     })
     .await
@@ -265,7 +267,7 @@ async fn present_first_access_token(w: &mut World) -> Outcome<crate::client::mcp
 async fn first_access_token_refused(w: &mut World) {
     w.step(async |w| {
         let resp = present_first_access_token(w).await?;
-        let f = rs_check::refused_401("CODE-03", &resp);
+        let f = rs_check::refused_401(req::CODE_03, &resp);
         w.mcp_responses.push(resp);
         w.expect(f)
     })
@@ -280,7 +282,7 @@ async fn first_refresh_token_refused(w: &mut World) {
             return Ok(());
         };
         let resp = refresh_with(w, false, &rt, |p| p).await?;
-        let f = check::refused_with("CODE-03", &resp, &["invalid_grant"]);
+        let f = check::refused_with(req::CODE_03, &resp, &["invalid_grant"]);
         w.expect(f)
     })
     .await
@@ -889,13 +891,12 @@ async fn tok_11_get(w: &mut World) {
     .await
 }
 
-#[then(
-    regex = r#"^the token request is refused with "([^"]+)", "([^"]+)" or "([^"]+)" \(([A-Z]+-\d{2})\)$"#
-)]
-async fn token_refused_any_of_three(w: &mut World, a: String, b: String, c: String, id: String) {
+#[then(regex = r#"^the token request is refused with "([^"]+)", "([^"]+)" or "([^"]+)"$"#)]
+async fn token_refused_any_of_three(w: &mut World, a: String, b: String, c: String) {
     w.step(async |w| {
         let allowed = [a.as_str(), b.as_str(), c.as_str()];
-        let f = check::refused_with(&id, w.last_token_response()?, &allowed);
+        let id = w.judged("the token refusal", check::REFUSAL_JUDGES)?;
+        let f = check::refused_with(id, w.last_token_response()?, &allowed);
         w.expect(f)
     })
     .await
@@ -905,7 +906,7 @@ async fn token_refused_any_of_three(w: &mut World, a: String, b: String, c: Stri
 async fn first_access_token_accepted(w: &mut World) {
     w.step(async |w| {
         let resp = present_first_access_token(w).await?;
-        let f = rs_check::accepted("CODE-04", &resp);
+        let f = rs_check::accepted(req::CODE_04, &resp);
         w.mcp_responses.push(resp);
         w.expect(f)
     })
@@ -938,7 +939,7 @@ async fn refresh_07(w: &mut World) {
 #[then("the refresh response carries Cache-Control no-store (REFRESH-09)")]
 async fn refresh_09(w: &mut World) {
     w.step(async |w| {
-        let f = check::issued_no_store("REFRESH-09", w.last_token_response()?);
+        let f = check::issued_no_store(req::REFRESH_09, w.last_token_response()?);
         w.expect(f)
     })
     .await
@@ -968,13 +969,15 @@ async fn refresh_12(w: &mut World, max: u64) {
     .await
 }
 
-#[then(
-    regex = r#"^the authorization yields a code or is refused with "invalid_target" \(([A-Z]+-\d{2})\)$"#
-)]
-async fn code_or_invalid_target(w: &mut World, id: String) {
+#[then(regex = r#"^the authorization yields a code or is refused with "invalid_target"$"#)]
+async fn code_or_invalid_target(w: &mut World) {
     w.step(async |w| {
         let outcome = need(w.authorization.as_ref(), "an authorization attempt")?;
-        let f = check::code_or_invalid_target(&id, outcome);
+        let id = w.judged(
+            "the code-or-invalid_target check",
+            &[crate::checks::resource_binding::JUDGED_BY_CODE_OR_INVALID_TARGET],
+        )?;
+        let f = check::code_or_invalid_target(id, outcome);
         w.expect(f)
     })
     .await
@@ -1001,7 +1004,7 @@ async fn res_07_accepted(w: &mut World) {
         let mcp = w.mcp();
         let (resp, _) = mcp.open(&w.bearer()?).await?;
         w.last_response = Some(resp.http.clone());
-        let f = rs_check::accepted("RES-07", &resp);
+        let f = rs_check::accepted(req::RES_07, &resp);
         w.mcp_responses.push(resp);
         w.expect(f)
     })
@@ -1070,7 +1073,7 @@ async fn tokens_for_every_scope(w: &mut World) {
 async fn granted_scope_stated(w: &mut World) {
     w.step(async |w| {
         let f = check::scope_06_granted_scope_stated(
-            "SCOPE-06",
+            req::SCOPE_06,
             w.requested_scope.as_deref(),
             w.last_token_response()?,
         );
