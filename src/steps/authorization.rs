@@ -185,7 +185,7 @@ pub async fn obtain_tokens(
 }
 
 #[given("a registered client")]
-async fn a_registered_client(w: &mut World) {
+async fn a_registered_client(w: &mut World) -> Outcome {
     w.step(async |w| {
         w.client = Some(w.ctx.client().await?);
         Ok(())
@@ -194,7 +194,7 @@ async fn a_registered_client(w: &mut World) {
 }
 
 #[given("a second registered client")]
-async fn a_second_client(w: &mut World) {
+async fn a_second_client(w: &mut World) -> Outcome {
     w.step(async |w| {
         let http = w.http.clone();
         w.second_client = Some(w.ctx.register(&http).await?);
@@ -210,7 +210,7 @@ async fn tampered(w: &mut World, tamper: impl FnOnce(Params) -> Params) -> Outco
 }
 
 #[when("the client requests authorization with code_challenge and code_challenge_method omitted")]
-async fn without_challenge(w: &mut World) {
+async fn without_challenge(w: &mut World) -> Outcome {
     w.step(async |w| {
         tampered(w, |p| {
             p.omit(Param::CodeChallenge)
@@ -222,19 +222,19 @@ async fn without_challenge(w: &mut World) {
 }
 
 #[when(expr = "the client requests authorization with code_challenge_method set to {string}")]
-async fn with_method(w: &mut World, method: String) {
+async fn with_method(w: &mut World, method: String) -> Outcome {
     w.step(async |w| tampered(w, |p| p.tamper(Param::CodeChallengeMethod, method)).await)
         .await
 }
 
 #[when(expr = "the client requests authorization with resource set to {string}")]
-async fn with_resource(w: &mut World, resource: String) {
+async fn with_resource(w: &mut World, resource: String) -> Outcome {
     w.step(async |w| tampered(w, |p| p.tamper(Param::Resource, resource)).await)
         .await
 }
 
 #[then(regex = r#"^the authorization is refused with "([^"]+)" and no code$"#)]
-async fn authorization_refused(w: &mut World, error: String) {
+async fn authorization_refused(w: &mut World, error: String) -> Outcome {
     w.step(async |w| {
         let outcome = need(w.authorization.as_ref(), "an authorization attempt")?;
         let id = w.judged(
@@ -248,7 +248,7 @@ async fn authorization_refused(w: &mut World, error: String) {
 }
 
 #[when("the client obtains an authorization code")]
-async fn obtains_code(w: &mut World) {
+async fn obtains_code(w: &mut World) -> Outcome {
     w.step(async |w| {
         let scope = w.flow_scope().await?;
         let resource = Some(w.ctx.target.to_string());
@@ -258,7 +258,7 @@ async fn obtains_code(w: &mut World) {
 }
 
 #[given("a second protected resource")]
-async fn second_resource(w: &mut World) {
+async fn second_resource(w: &mut World) -> Outcome {
     w.step(async |w| {
         let d = w.ctx.discovered().await?;
         let target = w.ctx.target.as_str();
@@ -283,7 +283,7 @@ async fn second_resource(w: &mut World) {
 }
 
 #[when("the client obtains tokens for the MCP server")]
-async fn tokens_for_target(w: &mut World) {
+async fn tokens_for_target(w: &mut World) -> Outcome {
     w.step(async |w| {
         let scope = w.flow_scope().await?;
         obtain_tokens(w, Some(w.ctx.target.to_string()), scope).await
@@ -292,7 +292,7 @@ async fn tokens_for_target(w: &mut World) {
 }
 
 #[when("the client obtains tokens for the second resource")]
-async fn tokens_for_second(w: &mut World) {
+async fn tokens_for_second(w: &mut World) -> Outcome {
     w.step(async |w| {
         let second = need(w.second_resource.clone(), "a second resource")?;
         let scope = w.flow_scope().await?;
@@ -415,7 +415,7 @@ fn swap_case(c: &str) -> String {
 }
 
 #[when(regex = r"^the client requests authorization with redirect_uri changed by (.+)$")]
-async fn with_redirect_variant(w: &mut World, variant: String) {
+async fn with_redirect_variant(w: &mut World, variant: String) -> Outcome {
     w.step(async |w| {
         let variant = RedirectVariant::from_str(&variant).map_err(Fault::Harness)?;
         let registered = w.client()?.redirect_uri.clone();
@@ -432,7 +432,7 @@ async fn with_redirect_variant(w: &mut World, variant: String) {
 #[then(
     regex = r"^the authorization is not redirected to the redirect_uri changed by (.+) \(AUTHZ-02\)$"
 )]
-async fn variant_refused(w: &mut World, variant: String) {
+async fn variant_refused(w: &mut World, variant: String) -> Outcome {
     w.step(async |w| {
         let variant = RedirectVariant::from_str(&variant).map_err(Fault::Harness)?;
         let changed = variant
@@ -446,7 +446,7 @@ async fn variant_refused(w: &mut World, variant: String) {
 }
 
 #[when("the client requests authorization with client_id set to an unknown client")]
-async fn with_unknown_client(w: &mut World) {
+async fn with_unknown_client(w: &mut World) -> Outcome {
     w.step(async |w| {
         let unknown = format!("harness-unknown-client-{}", oauth::random_state());
         tampered(w, |p| p.tamper(Param::ClientId, unknown)).await
@@ -455,7 +455,7 @@ async fn with_unknown_client(w: &mut World) {
 }
 
 #[when("the client requests authorization with client_id omitted")]
-async fn without_client_id(w: &mut World) {
+async fn without_client_id(w: &mut World) -> Outcome {
     w.step(async |w| tampered(w, |p| p.omit(Param::ClientId)).await)
         .await
 }
@@ -470,7 +470,7 @@ fn second_redirect_uri(first: &Url) -> Url {
 }
 
 #[given("a client registered with two redirect URIs")]
-async fn client_with_two_redirect_uris(w: &mut World) {
+async fn client_with_two_redirect_uris(w: &mut World) -> Outcome {
     w.step(async |w| {
         let d = w.ctx.discovered().await?;
         let Some(endpoint) = d.endpoints.registration.clone() else {
@@ -497,7 +497,7 @@ async fn client_with_two_redirect_uris(w: &mut World) {
 }
 
 #[when("that client requests authorization with redirect_uri omitted")]
-async fn two_redirect_uris_without_redirect_uri(w: &mut World) {
+async fn two_redirect_uris_without_redirect_uri(w: &mut World) -> Outcome {
     w.step(async |w| {
         let client = need(w.second_client.clone(), "a client with two redirect URIs")?;
         let scope = w.flow_scope().await?;
@@ -514,7 +514,7 @@ async fn two_redirect_uris_without_redirect_uri(w: &mut World) {
 }
 
 #[then("the authorization is not redirected to the client (AUTHZ-04)")]
-async fn not_redirected(w: &mut World) {
+async fn not_redirected(w: &mut World) -> Outcome {
     w.step(async |w| {
         let outcome = need(w.authorization.as_ref(), "an authorization attempt")?;
         let f = check::authz_04_not_redirected(outcome);
@@ -535,7 +535,7 @@ fn url_sensitive_state() -> String {
 }
 
 #[when("the client requests authorization with a 64-character state containing %, + and ~")]
-async fn with_sensitive_state(w: &mut World) {
+async fn with_sensitive_state(w: &mut World) -> Outcome {
     w.step(async |w| {
         let mut req = AuthorizationRequest::for_target(w).await?;
         req.state = url_sensitive_state();
@@ -548,7 +548,7 @@ async fn with_sensitive_state(w: &mut World) {
 #[when(
     regex = r#"^the client requests authorization with code_challenge_method set to "([^"]+)" and a 64-character state containing %, \+ and ~$"#
 )]
-async fn with_method_and_sensitive_state(w: &mut World, method: String) {
+async fn with_method_and_sensitive_state(w: &mut World, method: String) -> Outcome {
     w.step(async |w| {
         let mut req = AuthorizationRequest::for_target(w).await?;
         req.state = url_sensitive_state();
@@ -575,7 +575,7 @@ fn error_redirect(w: &World) -> Outcome<&AuthorizationOutcome> {
 }
 
 #[then("the code comes back with the request's state, byte-exact (AUTHZ-11)")]
-async fn code_with_state(w: &mut World) {
+async fn code_with_state(w: &mut World) -> Outcome {
     w.step(async |w| {
         let outcome = need(w.authorization.as_ref(), "an authorization attempt")?;
         let state = need(w.state.as_deref(), "state")?;
@@ -586,7 +586,7 @@ async fn code_with_state(w: &mut World) {
 }
 
 #[then("the error comes back with the request's state, byte-exact (AUTHZ-11)")]
-async fn error_with_state(w: &mut World) {
+async fn error_with_state(w: &mut World) -> Outcome {
     w.step(async |w| {
         let outcome = error_redirect(w)?;
         let state = need(w.state.as_deref(), "state")?;
@@ -614,7 +614,7 @@ async fn issuer_and_iss_support(w: &World) -> Outcome<(String, bool)> {
 #[then(
     "the code comes back with iss equal to the metadata issuer, when iss is sent or advertised (AUTHZ-14)"
 )]
-async fn code_with_iss(w: &mut World) {
+async fn code_with_iss(w: &mut World) -> Outcome {
     w.step(async |w| {
         let (issuer, advertised) = issuer_and_iss_support(w).await?;
         let outcome = need(w.authorization.as_ref(), "an authorization attempt")?;
@@ -627,7 +627,7 @@ async fn code_with_iss(w: &mut World) {
 #[then(
     "the error comes back with iss equal to the metadata issuer, when iss is sent or advertised (AUTHZ-14)"
 )]
-async fn error_with_iss(w: &mut World) {
+async fn error_with_iss(w: &mut World) -> Outcome {
     w.step(async |w| {
         let (issuer, advertised) = issuer_and_iss_support(w).await?;
         let outcome = error_redirect(w)?;
@@ -640,7 +640,7 @@ async fn error_with_iss(w: &mut World) {
 // AUTHZ-01: GET.
 
 #[when("the client sends a valid authorization request by GET")]
-async fn valid_get(w: &mut World) {
+async fn valid_get(w: &mut World) -> Outcome {
     w.step(async |w| {
         let req = AuthorizationRequest::for_target(w).await?;
         let (url, _) = authorization_url_for(w, &req, |p| p).await?;
@@ -652,7 +652,7 @@ async fn valid_get(w: &mut World) {
 }
 
 #[then("the authorization endpoint answers with a page or a redirect (AUTHZ-01)")]
-async fn answers_get(w: &mut World) {
+async fn answers_get(w: &mut World) -> Outcome {
     w.step(async |w| {
         let (_, resp) = need(
             w.endpoint_responses.last(),
@@ -692,7 +692,7 @@ fn on_another_port(uri: &Url) -> Result<Url, String> {
 }
 
 #[given(regex = r"^a client registered with its redirect URI on (\S+)$")]
-async fn client_on_loopback_host(w: &mut World, host: String) {
+async fn client_on_loopback_host(w: &mut World, host: String) -> Outcome {
     w.step(async |w| {
         let uri = on_loopback_host(&w.ctx.redirect_uri, &host).map_err(Fault::Skip)?;
         if uri == w.ctx.redirect_uri {
@@ -721,7 +721,7 @@ async fn client_on_loopback_host(w: &mut World, host: String) {
 }
 
 #[when("that client requests authorization with its redirect URI on another port")]
-async fn on_other_port(w: &mut World) {
+async fn on_other_port(w: &mut World) -> Outcome {
     w.step(async |w| {
         let client = need(
             w.second_client.clone(),
@@ -740,7 +740,7 @@ async fn on_other_port(w: &mut World) {
 }
 
 #[then("the code is delivered to the redirect URI on the other port (AUTHZ-03)")]
-async fn delivered_to_other_port(w: &mut World) {
+async fn delivered_to_other_port(w: &mut World) -> Outcome {
     w.step(async |w| {
         let outcome = need(w.authorization.as_ref(), "an authorization attempt")?;
         if let Some(fault) = get_refused(w, outcome) {
@@ -756,19 +756,19 @@ async fn delivered_to_other_port(w: &mut World) {
 // AUTHZ-05, AUTHZ-06: response_type.
 
 #[when("the client requests authorization with response_type omitted")]
-async fn without_response_type(w: &mut World) {
+async fn without_response_type(w: &mut World) -> Outcome {
     w.step(async |w| tampered(w, |p| p.omit(Param::ResponseType)).await)
         .await
 }
 
 #[when(expr = "the client requests authorization with response_type set to {string}")]
-async fn with_response_type(w: &mut World, value: String) {
+async fn with_response_type(w: &mut World, value: String) -> Outcome {
     w.step(async |w| tampered(w, |p| p.tamper(Param::ResponseType, value)).await)
         .await
 }
 
 #[then("the implicit grant is refused with \"unsupported_response_type\" and no token (AUTHZ-06)")]
-async fn implicit_refused(w: &mut World) {
+async fn implicit_refused(w: &mut World) -> Outcome {
     w.step(async |w| {
         let outcome = need(w.authorization.as_ref(), "an authorization attempt")?;
         let f = check::authz_06_implicit_refused(outcome);
@@ -792,7 +792,7 @@ fn named_param(name: &str) -> Outcome<Param> {
 }
 
 #[when(regex = r"^the client requests authorization with (state|code_challenge) sent twice$")]
-async fn sent_twice(w: &mut World, name: String) {
+async fn sent_twice(w: &mut World, name: String) -> Outcome {
     w.step(async |w| {
         let param = named_param(&name)?;
         // A second value as valid as the first: only the repetition is wrong.
@@ -808,7 +808,7 @@ async fn sent_twice(w: &mut World, name: String) {
 #[when(
     regex = r"^the client requests authorization once with (scope|code_challenge) omitted and once with (?:scope|code_challenge) empty$"
 )]
-async fn omitted_then_empty(w: &mut World, name: String) {
+async fn omitted_then_empty(w: &mut World, name: String) -> Outcome {
     w.step(async |w| {
         let param = named_param(&name)?;
         tampered(w, |p| p.omit(param)).await?;
@@ -819,7 +819,7 @@ async fn omitted_then_empty(w: &mut World, name: String) {
 }
 
 #[then(regex = r"^both requests end the same way for (scope|code_challenge) \(AUTHZ-08\)$")]
-async fn same_way(w: &mut World, name: String) {
+async fn same_way(w: &mut World, name: String) -> Outcome {
     w.step(async |w| {
         let omitted = need(w.compared_authorization.as_ref(), "the request without it")?;
         let empty = need(w.authorization.as_ref(), "the request with it empty")?;
@@ -832,13 +832,13 @@ async fn same_way(w: &mut World, name: String) {
 const UNKNOWN_PARAMETER: &str = "harness_x";
 
 #[when("the client requests authorization with the unknown parameter harness_x=1 added")]
-async fn with_unknown_parameter(w: &mut World) {
+async fn with_unknown_parameter(w: &mut World) -> Outcome {
     w.step(async |w| tampered(w, |p| p.add(Param::Unknown(UNKNOWN_PARAMETER), "1")).await)
         .await
 }
 
 #[then("the code comes back, the unknown parameter ignored (AUTHZ-09)")]
-async fn unknown_ignored(w: &mut World) {
+async fn unknown_ignored(w: &mut World) -> Outcome {
     w.step(async |w| {
         let outcome = need(w.authorization.as_ref(), "an authorization attempt")?;
         if let Some(fault) = get_refused(w, outcome) {
@@ -853,7 +853,7 @@ async fn unknown_ignored(w: &mut World) {
 // AUTHZ-10: no CORS.
 
 #[when(expr = "a script on {string} sends a valid authorization request and its CORS preflight")]
-async fn cross_origin(w: &mut World, origin: String) {
+async fn cross_origin(w: &mut World, origin: String) -> Outcome {
     w.step(async |w| {
         let req = AuthorizationRequest::for_target(w).await?;
         let (url, _) = authorization_url_for(w, &req, |p| p).await?;
@@ -867,7 +867,7 @@ async fn cross_origin(w: &mut World, origin: String) {
 }
 
 #[then("neither answer carries Access-Control-Allow-Origin (AUTHZ-10)")]
-async fn no_cors(w: &mut World) {
+async fn no_cors(w: &mut World) -> Outcome {
     w.step(async |w| {
         let f = w
             .endpoint_responses
@@ -882,7 +882,7 @@ async fn no_cors(w: &mut World) {
 // AUTHZ-12, AUTHZ-15, AUTHZ-16: the success response and the login.
 
 #[then("the success response has one code, state and iss at most once, and no error (AUTHZ-12)")]
-async fn success_shape(w: &mut World) {
+async fn success_shape(w: &mut World) -> Outcome {
     w.step(async |w| {
         let outcome = need(w.authorization.as_ref(), "an authorization attempt")?;
         let f = check::authz_12_success_shape(outcome);
@@ -892,7 +892,7 @@ async fn success_shape(w: &mut World) {
 }
 
 #[then("the authorization response does not reveal the code challenge (AUTHZ-15)")]
-async fn challenge_hidden(w: &mut World) {
+async fn challenge_hidden(w: &mut World) -> Outcome {
     w.step(async |w| {
         let outcome = need(w.authorization.as_ref(), "an authorization attempt")?;
         let challenge = need(w.verifier.as_ref(), "the verifier")?.challenge();
@@ -903,7 +903,7 @@ async fn challenge_hidden(w: &mut World) {
 }
 
 #[then("the request that carried the user's credentials was not answered with 307 (AUTHZ-16)")]
-async fn no_307(w: &mut World) {
+async fn no_307(w: &mut World) -> Outcome {
     w.step(async |w| {
         let f = check::authz_16_no_307_after_credentials(&w.login_steps).ok_or_else(|| {
             Fault::Skip(if w.login_steps.is_empty() {
@@ -920,7 +920,7 @@ async fn no_307(w: &mut World) {
 // AUTHZ-18: the error response's syntax.
 
 #[then("the error uses a defined code and allowed characters (AUTHZ-18)")]
-async fn error_syntax(w: &mut World) {
+async fn error_syntax(w: &mut World) -> Outcome {
     w.step(async |w| {
         let outcome = error_redirect(w)?;
         let f = check::authz_18_error_syntax(outcome);
@@ -932,7 +932,7 @@ async fn error_syntax(w: &mut World) {
 // SCOPE-08: a scope the AS cannot know.
 
 #[when(expr = "the client requests authorization for the flow's scope plus {string}")]
-async fn with_unknown_scope(w: &mut World, unknown: String) {
+async fn with_unknown_scope(w: &mut World, unknown: String) -> Outcome {
     w.step(async |w| {
         let scope = match w.flow_scope().await? {
             Some(flow) => format!("{flow} {unknown}"),
@@ -947,7 +947,7 @@ async fn with_unknown_scope(w: &mut World, unknown: String) {
 #[then(
     expr = "{string} is refused with invalid_scope and the request's state, or dropped from a grant the token response states \\(SCOPE-08)"
 )]
-async fn unknown_scope_refused_or_dropped(w: &mut World, unknown: String) {
+async fn unknown_scope_refused_or_dropped(w: &mut World, unknown: String) -> Outcome {
     w.step(async |w| {
         let outcome = need(w.authorization.as_ref(), "an authorization attempt")?;
         let f = if outcome.code().is_some() {
@@ -964,7 +964,7 @@ async fn unknown_scope_refused_or_dropped(w: &mut World, unknown: String) {
 // AUTHZ-20: iss sent in every authorization response (2026-07-28).
 
 #[then("the code comes back with iss (AUTHZ-20)")]
-async fn code_carries_iss(w: &mut World) {
+async fn code_carries_iss(w: &mut World) -> Outcome {
     w.step(async |w| {
         let outcome = need(w.authorization.as_ref(), "an authorization attempt")?;
         let f = check::authz_20_iss_sent(outcome);
@@ -974,7 +974,7 @@ async fn code_carries_iss(w: &mut World) {
 }
 
 #[then("the error comes back with iss (AUTHZ-20)")]
-async fn error_carries_iss(w: &mut World) {
+async fn error_carries_iss(w: &mut World) -> Outcome {
     w.step(async |w| {
         let outcome = error_redirect(w)?;
         let f = check::authz_20_iss_sent(outcome);

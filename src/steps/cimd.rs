@@ -59,7 +59,7 @@ fn is_loopback(u: &Url) -> bool {
 }
 
 #[given("the authorization server accepts client ID metadata documents the harness serves")]
-async fn accepts_documents(w: &mut World) {
+async fn accepts_documents(w: &mut World) -> Outcome {
     w.step(async |w| {
         let d = w.ctx.discovered().await?;
         let (_, metadata) = &d.as_metadata;
@@ -153,7 +153,7 @@ fn valid_document(w: &World) -> Outcome<MetadataDocument> {
 }
 
 #[when("the client requests authorization with the URL of a valid metadata document as client_id")]
-async fn with_valid_document(w: &mut World) {
+async fn with_valid_document(w: &mut World) -> Outcome {
     w.step(async |w| {
         serve(w, Served::document(valid_document(w)?))?;
         authorize(w, Vec::new(), None).await
@@ -162,7 +162,7 @@ async fn with_valid_document(w: &mut World) {
 }
 
 #[then("the AS fetched the metadata document (CIMD-01)")]
-async fn fetched(w: &mut World) {
+async fn fetched(w: &mut World) -> Outcome {
     w.step(async |w| {
         let s = scenario(w)?;
         let f = check::cimd_01_document_fetched(s.server.fetches(&s.path).len(), &s.client_id);
@@ -219,7 +219,7 @@ impl ClientIdVariant {
 #[when(
     regex = r"^the client requests authorization with a metadata document whose client_id has (.+)$"
 )]
-async fn with_mismatched_client_id(w: &mut World, variant: String) {
+async fn with_mismatched_client_id(w: &mut World, variant: String) -> Outcome {
     w.step(async |w| {
         let variant = ClientIdVariant::from_str(&variant).map_err(Fault::Harness)?;
         let other = variant
@@ -233,7 +233,7 @@ async fn with_mismatched_client_id(w: &mut World, variant: String) {
 }
 
 #[then(regex = r"^the authorization is refused without a redirect$")]
-async fn refused_without_redirect(w: &mut World) {
+async fn refused_without_redirect(w: &mut World) -> Outcome {
     w.step(async |w| {
         let outcome = need(w.authorization.as_ref(), "an authorization attempt")?;
         let id = w.judged("the document refusal", &[check::JUDGED_BY_DOCUMENT_REFUSAL])?;
@@ -253,7 +253,7 @@ fn unlisted_redirect_uri(listed: &Url) -> Url {
 }
 
 #[when("the client requests authorization with a redirect_uri its metadata document does not list")]
-async fn with_unlisted_redirect(w: &mut World) {
+async fn with_unlisted_redirect(w: &mut World) -> Outcome {
     w.step(async |w| {
         serve(w, Served::document(valid_document(w)?))?;
         let listed = w.ctx.redirect_uri.clone();
@@ -264,7 +264,7 @@ async fn with_unlisted_redirect(w: &mut World) {
 }
 
 #[then("the authorization is not redirected to the unlisted redirect_uri (CIMD-03)")]
-async fn unlisted_refused(w: &mut World) {
+async fn unlisted_refused(w: &mut World) -> Outcome {
     w.step(async |w| {
         let unlisted = unlisted_redirect_uri(&w.ctx.redirect_uri);
         let outcome = need(w.authorization.as_ref(), "an authorization attempt")?;
@@ -346,7 +346,7 @@ impl BrokenDocument {
 }
 
 #[when(regex = r"^the client requests authorization with a metadata document that is (.+)$")]
-async fn with_broken_document(w: &mut World, case: String) {
+async fn with_broken_document(w: &mut World, case: String) -> Outcome {
     w.step(async |w| {
         let case = BrokenDocument::from_str(&case).map_err(Fault::Harness)?;
         let valid = valid_document(w)?;
@@ -401,7 +401,7 @@ impl BrokenUrl {
 }
 
 #[when(regex = r"^the client requests authorization with a client_id URL that has (.+)$")]
-async fn with_broken_url(w: &mut World, case: String) {
+async fn with_broken_url(w: &mut World, case: String) -> Outcome {
     w.step(async |w| {
         let case = BrokenUrl::from_str(&case).map_err(Fault::Harness)?;
         let s = w
@@ -419,7 +419,7 @@ async fn with_broken_url(w: &mut World, case: String) {
 }
 
 #[when("the client requests authorization while the metadata document URL answers 500")]
-async fn while_failing(w: &mut World) {
+async fn while_failing(w: &mut World) -> Outcome {
     w.step(async |w| {
         serve(w, Served::status(500))?;
         authorize(w, Vec::new(), None).await
@@ -428,7 +428,7 @@ async fn while_failing(w: &mut World) {
 }
 
 #[when("the metadata document is fixed and the client requests authorization again")]
-async fn again_when_fixed(w: &mut World) {
+async fn again_when_fixed(w: &mut World) -> Outcome {
     w.step(async |w| {
         serve(w, Served::document(valid_document(w)?))?;
         authorize(w, Vec::new(), None).await
@@ -437,7 +437,7 @@ async fn again_when_fixed(w: &mut World) {
 }
 
 #[then("the fixed document is fetched again and a code is issued (CIMD-06)")]
-async fn fetched_again(w: &mut World) {
+async fn fetched_again(w: &mut World) -> Outcome {
     w.step(async |w| {
         let s = scenario(w)?;
         let fetches = s.server.fetches(&s.path).len();
@@ -457,7 +457,7 @@ async fn obtain_code(w: &mut World) -> Outcome {
 }
 
 #[when("the client obtains an authorization code as a metadata document client")]
-async fn code_as_document_client(w: &mut World) {
+async fn code_as_document_client(w: &mut World) -> Outcome {
     w.step(async |w| {
         serve(w, Served::document(valid_document(w)?))?;
         obtain_code(w).await
@@ -466,7 +466,7 @@ async fn code_as_document_client(w: &mut World) {
 }
 
 #[when("the client obtains an authorization code as a private_key_jwt metadata document client")]
-async fn code_as_confidential_client(w: &mut World) {
+async fn code_as_confidential_client(w: &mut World) -> Outcome {
     w.step(async |w| {
         let s = scenario(w)?;
         let jwks = public_jwks().map_err(Fault::Harness)?;
@@ -506,7 +506,7 @@ async fn redeem_as(w: &mut World, client: &RegisteredClient) -> Outcome {
 }
 
 #[when("the client redeems the code without client authentication")]
-async fn redeem_unauthenticated(w: &mut World) {
+async fn redeem_unauthenticated(w: &mut World) -> Outcome {
     w.step(async |w| {
         let client = scenario(w)?.client(&w.ctx.redirect_uri);
         redeem_as(w, &client).await
@@ -515,7 +515,7 @@ async fn redeem_unauthenticated(w: &mut World) {
 }
 
 #[when("another metadata document client redeems the code")]
-async fn redeem_as_other(w: &mut World) {
+async fn redeem_as_other(w: &mut World) -> Outcome {
     w.step(async |w| {
         let s = scenario(w)?;
         let other_id = s.server.url("/other-client.json");

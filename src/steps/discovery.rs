@@ -83,7 +83,7 @@ fn prm_found(w: &World) -> Outcome<&crate::client::discovery::Document> {
 }
 
 #[when("the client sends the opening MCP request without credentials")]
-async fn opening_without_credentials(w: &mut World) {
+async fn opening_without_credentials(w: &mut World) -> Outcome {
     w.step(async |w| {
         let p = discovery::probe(&w.mcp()).await?;
         w.last_response = Some(p.response.clone());
@@ -94,7 +94,7 @@ async fn opening_without_credentials(w: &mut World) {
 }
 
 #[then(regex = r"^the response status is (\d{3})$")]
-async fn response_status_is(w: &mut World, status: u16) {
+async fn response_status_is(w: &mut World, status: u16) -> Outcome {
     w.step(async |w| {
         let id = w.judged("the status check", check::STATUS_JUDGES)?;
         let findings = check::status_is(id, w.last_response()?, status);
@@ -104,7 +104,7 @@ async fn response_status_is(w: &mut World, status: u16) {
 }
 
 #[then("the response has a Bearer challenge with at least one parameter and no repeated parameter")]
-async fn bearer_challenge(w: &mut World) {
+async fn bearer_challenge(w: &mut World) -> Outcome {
     w.step(async |w| {
         let f = check::prm_02_bearer_challenge(need(w.probe.as_ref(), "probe")?);
         w.expect(f)
@@ -113,7 +113,7 @@ async fn bearer_challenge(w: &mut World) {
 }
 
 #[then("the Bearer challenge's resource_metadata is an absolute URL that serves PRM")]
-async fn challenge_names_prm(w: &mut World) {
+async fn challenge_names_prm(w: &mut World) -> Outcome {
     w.step(async |w| {
         requires_prm(w)?;
         let probe = need(w.probe.clone(), "probe")?;
@@ -146,7 +146,7 @@ async fn challenge_names_prm(w: &mut World) {
 }
 
 #[then("the Bearer challenge has no error parameter")]
-async fn no_error_param(w: &mut World) {
+async fn no_error_param(w: &mut World) -> Outcome {
     w.step(async |w| {
         let f = check::prm_04_no_error_without_credentials(need(w.probe.as_ref(), "probe")?);
         w.expect(f)
@@ -164,7 +164,7 @@ async fn fetch_into_world(w: &mut World, url: url::Url, what: &str) -> Outcome {
 }
 
 #[when("the client fetches PRM from the path-inserted well-known URL")]
-async fn fetch_path_inserted_prm(w: &mut World) {
+async fn fetch_path_inserted_prm(w: &mut World) -> Outcome {
     w.step(async |w| {
         requires_prm(w)?;
         let url = wellknown::path_inserted(&w.ctx.target, wellknown::PRM_SUFFIX);
@@ -174,7 +174,7 @@ async fn fetch_path_inserted_prm(w: &mut World) {
 }
 
 #[then("the well-known PRM document is served")]
-async fn well_known_prm_served(w: &mut World) {
+async fn well_known_prm_served(w: &mut World) -> Outcome {
     w.step(async |w| {
         let (url, resp, doc) = need(w.fetched.clone(), "a fetched document")?;
         let other = if doc.is_none() {
@@ -190,7 +190,7 @@ async fn well_known_prm_served(w: &mut World) {
 }
 
 #[when("the client looks for PRM by every route")]
-async fn look_for_prm_step(w: &mut World) {
+async fn look_for_prm_step(w: &mut World) -> Outcome {
     w.step(async |w| {
         requires_prm(w)?;
         look_for_prm(w).await
@@ -199,7 +199,7 @@ async fn look_for_prm_step(w: &mut World) {
 }
 
 #[then("some route yields a PRM document")]
-async fn some_route_yields_prm(w: &mut World) {
+async fn some_route_yields_prm(w: &mut World) -> Outcome {
     w.step(async |w| {
         if w.prm.is_some() {
             return Ok(());
@@ -216,7 +216,7 @@ async fn some_route_yields_prm(w: &mut World) {
 }
 
 #[then("the PRM response is 200 with an application/json object")]
-async fn prm_json_object(w: &mut World) {
+async fn prm_json_object(w: &mut World) -> Outcome {
     w.step(async |w| {
         let resp = prm_found(w)?.response.clone();
         let f = check::prm_08_json_object(req::PRM_08, &resp);
@@ -226,7 +226,7 @@ async fn prm_json_object(w: &mut World) {
 }
 
 #[then("the PRM resource equals the MCP server URL exactly")]
-async fn prm_resource_matches(w: &mut World) {
+async fn prm_resource_matches(w: &mut World) -> Outcome {
     w.step(async |w| {
         let f = check::prm_09_resource_matches(&w.ctx.target, prm_found(w)?);
         w.expect(f)
@@ -235,7 +235,7 @@ async fn prm_resource_matches(w: &mut World) {
 }
 
 #[then("the PRM authorization_servers is a non-empty list of issuer URLs")]
-async fn prm_authorization_servers(w: &mut World) {
+async fn prm_authorization_servers(w: &mut World) -> Outcome {
     w.step(async |w| {
         let f = check::prm_10_authorization_servers(prm_found(w)?);
         w.expect(f)
@@ -244,7 +244,7 @@ async fn prm_authorization_servers(w: &mut World) {
 }
 
 #[when("the client fetches RFC 8414 metadata for the issuer")]
-async fn fetch_oauth_metadata(w: &mut World) {
+async fn fetch_oauth_metadata(w: &mut World) -> Outcome {
     w.step(async |w| {
         let (_, issuer) = issuer(w).await?;
         let url = wellknown::path_inserted(&issuer, wellknown::OAUTH_AS_SUFFIX);
@@ -254,7 +254,7 @@ async fn fetch_oauth_metadata(w: &mut World) {
 }
 
 #[then("the RFC 8414 metadata document is served")]
-async fn oauth_metadata_served(w: &mut World) {
+async fn oauth_metadata_served(w: &mut World) -> Outcome {
     w.step(async |w| {
         let (url, resp, doc) = need(w.fetched.clone(), "a fetched document")?;
         if doc.is_none() && w.ctx.revision >= crate::client::mcp::Revision::V2025_11_25 {
@@ -270,7 +270,7 @@ async fn oauth_metadata_served(w: &mut World) {
 }
 
 #[when("the client looks for AS metadata at every well-known URL in order")]
-async fn look_for_as_metadata(w: &mut World) {
+async fn look_for_as_metadata(w: &mut World) -> Outcome {
     w.step(async |w| {
         let (text, issuer) = issuer(w).await?;
         let mut attempts = Vec::new();
@@ -297,7 +297,7 @@ fn as_found(w: &World) -> Outcome<&crate::client::discovery::Document> {
 }
 
 #[then("some AS metadata URL yields a document")]
-async fn some_as_metadata(w: &mut World) {
+async fn some_as_metadata(w: &mut World) -> Outcome {
     w.step(async |w| {
         if w.as_metadata.is_some() {
             return Ok(());
@@ -314,7 +314,7 @@ async fn some_as_metadata(w: &mut World) {
 }
 
 #[then("the AS metadata response is 200 with an application/json object")]
-async fn as_metadata_json(w: &mut World) {
+async fn as_metadata_json(w: &mut World) -> Outcome {
     w.step(async |w| {
         let resp = as_found(w)?.response.clone();
         let f = check::prm_08_json_object(req::ASM_03, &resp);
@@ -324,7 +324,7 @@ async fn as_metadata_json(w: &mut World) {
 }
 
 #[then("the metadata issuer equals the issuer identifier exactly")]
-async fn issuer_matches(w: &mut World) {
+async fn issuer_matches(w: &mut World) -> Outcome {
     w.step(async |w| {
         let expected = need(w.issuer.clone(), "issuer")?;
         let f = check::asm_04_issuer(&expected, as_found(w)?);
@@ -334,7 +334,7 @@ async fn issuer_matches(w: &mut World) {
 }
 
 #[then("the authorization and token endpoints are absolute URLs without fragments")]
-async fn endpoints_absolute(w: &mut World) {
+async fn endpoints_absolute(w: &mut World) -> Outcome {
     w.step(async |w| {
         let f = check::asm_06_endpoints(as_found(w)?);
         w.expect(f)
@@ -343,7 +343,7 @@ async fn endpoints_absolute(w: &mut World) {
 }
 
 #[then("response_types_supported includes code and not token")]
-async fn response_types(w: &mut World) {
+async fn response_types(w: &mut World) -> Outcome {
     w.step(async |w| {
         let f = check::asm_07_response_types(as_found(w)?);
         w.expect(f)
@@ -352,7 +352,7 @@ async fn response_types(w: &mut World) {
 }
 
 #[then("code_challenge_methods_supported includes S256")]
-async fn pkce_methods(w: &mut World) {
+async fn pkce_methods(w: &mut World) -> Outcome {
     w.step(async |w| {
         let f = check::asm_08_pkce_methods(as_found(w)?);
         w.expect(f)
@@ -364,7 +364,7 @@ async fn pkce_methods(w: &mut World) {
 // the discovery chain (SEC-01) and the challenge's scope (SCOPE-01).
 
 #[when("the client fetches PRM from the root well-known URL")]
-async fn fetch_root_prm(w: &mut World) {
+async fn fetch_root_prm(w: &mut World) -> Outcome {
     w.step(async |w| {
         requires_prm(w)?;
         let url = wellknown::root(&w.ctx.target, wellknown::PRM_SUFFIX);
@@ -374,7 +374,7 @@ async fn fetch_root_prm(w: &mut World) {
 }
 
 #[then("a root PRM document, if served, names the origin or the MCP server URL as its resource")]
-async fn root_prm_resource(w: &mut World) {
+async fn root_prm_resource(w: &mut World) -> Outcome {
     w.step(async |w| {
         let (_, resp, doc) = need(w.fetched.clone(), "a fetched document")?;
         let f = check::prm_06_root_document(&w.ctx.target, &resp, doc.as_ref());
@@ -384,7 +384,7 @@ async fn root_prm_resource(w: &mut World) {
 }
 
 #[then("the PRM scopes_supported is a non-empty list without catch-all scopes")]
-async fn prm_scopes_supported(w: &mut World) {
+async fn prm_scopes_supported(w: &mut World) -> Outcome {
     w.step(async |w| {
         let f = check::prm_11_scopes_supported(prm_found(w)?);
         w.expect(f)
@@ -393,7 +393,7 @@ async fn prm_scopes_supported(w: &mut World) {
 }
 
 #[then("no PRM member other than bearer_methods_supported is empty")]
-async fn prm_no_empty_members(w: &mut World) {
+async fn prm_no_empty_members(w: &mut World) -> Outcome {
     w.step(async |w| {
         let f = check::no_empty_members(req::PRM_12, prm_found(w)?, &["bearer_methods_supported"]);
         w.expect(f)
@@ -402,7 +402,7 @@ async fn prm_no_empty_members(w: &mut World) {
 }
 
 #[then("the PRM optional members have the types RFC 9728 gives them")]
-async fn prm_member_types(w: &mut World) {
+async fn prm_member_types(w: &mut World) -> Outcome {
     w.step(async |w| {
         let f = check::prm_13_member_types(prm_found(w)?);
         w.expect(f)
@@ -411,7 +411,7 @@ async fn prm_member_types(w: &mut World) {
 }
 
 #[then("the PRM bearer_methods_supported, if present, offers the header and not the query")]
-async fn prm_bearer_methods(w: &mut World) {
+async fn prm_bearer_methods(w: &mut World) -> Outcome {
     w.step(async |w| {
         let f = check::prm_14_bearer_methods(prm_found(w)?);
         w.expect(f)
@@ -422,7 +422,7 @@ async fn prm_bearer_methods(w: &mut World) {
 #[then(
     "the PRM signed_metadata, if present, is a JWS whose payload has iss and no signed_metadata"
 )]
-async fn prm_signed_metadata(w: &mut World) {
+async fn prm_signed_metadata(w: &mut World) -> Outcome {
     w.step(async |w| {
         let f = check::prm_16_signed_metadata(prm_found(w)?);
         w.expect(f)
@@ -431,7 +431,7 @@ async fn prm_signed_metadata(w: &mut World) {
 }
 
 #[then("the AS metadata protected_resources, if present, lists the MCP server URL")]
-async fn as_lists_resource(w: &mut World) {
+async fn as_lists_resource(w: &mut World) -> Outcome {
     w.step(async |w| {
         let f = check::prm_17_listed_by_as(&w.ctx.target, as_found(w)?);
         w.expect(f)
@@ -440,7 +440,7 @@ async fn as_lists_resource(w: &mut World) {
 }
 
 #[then("the metadata issuer is an https URL without query or fragment")]
-async fn issuer_syntax(w: &mut World) {
+async fn issuer_syntax(w: &mut World) -> Outcome {
     w.step(async |w| {
         let f = check::asm_05_issuer_syntax(as_found(w)?);
         w.expect(f)
@@ -480,7 +480,7 @@ async fn fetch_oidc(w: &mut World, issuer: &Url) -> Outcome<Option<discovery::Do
 }
 
 #[then("the OpenID Connect metadata, if served, lists code_challenge_methods_supported")]
-async fn oidc_lists_pkce(w: &mut World) {
+async fn oidc_lists_pkce(w: &mut World) -> Outcome {
     w.step(async |w| {
         let (_, issuer) = issuer(w).await?;
         let Some(doc) = fetch_oidc(w, &issuer).await? else {
@@ -496,7 +496,7 @@ async fn oidc_lists_pkce(w: &mut World) {
 }
 
 #[then("registration_endpoint, if present, is an absolute https URL")]
-async fn registration_endpoint(w: &mut World) {
+async fn registration_endpoint(w: &mut World) -> Outcome {
     w.step(async |w| {
         let f = check::asm_10_registration_endpoint(as_found(w)?);
         w.expect(f)
@@ -505,7 +505,7 @@ async fn registration_endpoint(w: &mut World) {
 }
 
 #[then("client_id_metadata_document_supported is the boolean true")]
-async fn cimd_advertised(w: &mut World) {
+async fn cimd_advertised(w: &mut World) -> Outcome {
     w.step(async |w| {
         let f = check::asm_11_cimd_advertised(as_found(w)?);
         w.expect(f)
@@ -514,7 +514,7 @@ async fn cimd_advertised(w: &mut World) {
 }
 
 #[then("no AS metadata member is empty")]
-async fn as_no_empty_members(w: &mut World) {
+async fn as_no_empty_members(w: &mut World) -> Outcome {
     w.step(async |w| {
         let f = check::no_empty_members(req::ASM_12, as_found(w)?, &[]);
         w.expect(f)
@@ -523,7 +523,7 @@ async fn as_no_empty_members(w: &mut World) {
 }
 
 #[then("every endpoint URL in the AS metadata is https")]
-async fn endpoints_https(w: &mut World) {
+async fn endpoints_https(w: &mut World) -> Outcome {
     w.step(async |w| {
         let f = check::asm_13_endpoints_https(as_found(w)?);
         w.expect(f)
@@ -534,7 +534,7 @@ async fn endpoints_https(w: &mut World) {
 #[then(
     "grant_types_supported is explicit, with authorization_code and without implicit or password"
 )]
-async fn grant_types(w: &mut World) {
+async fn grant_types(w: &mut World) -> Outcome {
     w.step(async |w| {
         let f = check::asm_14_grant_types(as_found(w)?);
         w.expect(f)
@@ -543,7 +543,7 @@ async fn grant_types(w: &mut World) {
 }
 
 #[then("token_endpoint_auth_methods_supported lists none when a public client was registered")]
-async fn auth_methods_none(w: &mut World) {
+async fn auth_methods_none(w: &mut World) -> Outcome {
     w.step(async |w| {
         let public = match w.ctx.client().await {
             Ok(c) => c.token_endpoint_auth_method == "none",
@@ -560,7 +560,7 @@ async fn auth_methods_none(w: &mut World) {
 #[then(
     "authorization_response_iss_parameter_supported matches whether the authorization response carried iss"
 )]
-async fn iss_flag_matches(w: &mut World) {
+async fn iss_flag_matches(w: &mut World) -> Outcome {
     w.step(async |w| {
         let outcome = need(w.authorization.clone(), "an authorization response")?;
         if !matches!(
@@ -582,7 +582,7 @@ async fn iss_flag_matches(w: &mut World) {
 #[then(
     "the RFC 8414 and OpenID Connect metadata, where both are served, agree on issuer and endpoints"
 )]
-async fn metadata_documents_agree(w: &mut World) {
+async fn metadata_documents_agree(w: &mut World) -> Outcome {
     w.step(async |w| {
         let (_, issuer) = issuer(w).await?;
         let url = wellknown::path_inserted(&issuer, wellknown::OAUTH_AS_SUFFIX);
@@ -604,7 +604,7 @@ async fn metadata_documents_agree(w: &mut World) {
 }
 
 #[then("every authorization server PRM lists resolves to metadata with its own issuer")]
-async fn every_issuer_resolves(w: &mut World) {
+async fn every_issuer_resolves(w: &mut World) -> Outcome {
     w.step(async |w| {
         let entries = prm_found(w)?
             .strings("authorization_servers")
@@ -639,7 +639,7 @@ async fn every_issuer_resolves(w: &mut World) {
 }
 
 #[then("every URL of the discovery chain is https, or http on a loopback host")]
-async fn discovery_chain_https(w: &mut World) {
+async fn discovery_chain_https(w: &mut World) -> Outcome {
     w.step(async |w| {
         let mut urls = vec![("the MCP server".to_string(), w.ctx.target.to_string())];
         if let Some(raw) = w
@@ -675,7 +675,7 @@ async fn discovery_chain_https(w: &mut World) {
 }
 
 #[then("the Bearer challenge carries a scope parameter in scope syntax")]
-async fn challenge_scope(w: &mut World) {
+async fn challenge_scope(w: &mut World) -> Outcome {
     w.step(async |w| {
         let f = check::scope_01_challenge_scope(need(w.probe.as_ref(), "probe")?);
         w.expect(f)
@@ -687,7 +687,7 @@ async fn challenge_scope(w: &mut World) {
 // challenge's relation to scopes_supported (SCOPE-02).
 
 #[then("the PRM scopes_supported does not list offline_access (PRM-18)")]
-async fn prm_no_offline_access(w: &mut World) {
+async fn prm_no_offline_access(w: &mut World) -> Outcome {
     w.step(async |w| {
         let f = check::prm_18_no_offline_access(prm_found(w)?);
         w.expect(f)
@@ -698,7 +698,7 @@ async fn prm_no_offline_access(w: &mut World) {
 #[then(
     "a registration_endpoint, if offered, comes with client ID metadata document support (ASM-19)"
 )]
-async fn not_dcr_only(w: &mut World) {
+async fn not_dcr_only(w: &mut World) -> Outcome {
     w.step(async |w| {
         let f = check::asm_19_not_dcr_only(as_found(w)?);
         w.expect(f)
@@ -707,7 +707,7 @@ async fn not_dcr_only(w: &mut World) {
 }
 
 #[then("a challenged scope that PRM scopes_supported does not list is recorded (SCOPE-02)")]
-async fn challenge_vs_scopes_supported(w: &mut World) {
+async fn challenge_vs_scopes_supported(w: &mut World) -> Outcome {
     w.step(async |w| {
         requires_prm(w)?;
         let challenged = need(w.probe.as_ref(), "probe")?

@@ -52,7 +52,7 @@ fn misplaced_candidates(mcp: &Url) -> Outcome<Vec<Url>> {
 }
 
 #[when("the client fetches AS metadata from the authorization base URL")]
-async fn fetch_base_metadata(w: &mut World) {
+async fn fetch_base_metadata(w: &mut World) -> Outcome {
     w.step(async |w| {
         let root = at_base(&w.ctx.target, WK_AS)?;
         let resp = get_metadata(w, &root).await?;
@@ -69,7 +69,7 @@ async fn fetch_base_metadata(w: &mut World) {
 }
 
 #[then("the metadata is served there, or the server has none anywhere (LEG-01)")]
-async fn metadata_location(w: &mut World) {
+async fn metadata_location(w: &mut World) -> Outcome {
     w.step(async |w| {
         let root = at_base(&w.ctx.target, WK_AS)?;
         let f = check::leg_01_metadata_location(w.last_response()?, &root, &w.legacy_probes);
@@ -79,7 +79,7 @@ async fn metadata_location(w: &mut World) {
 }
 
 #[given("the server publishes no metadata at the authorization base URL")]
-async fn no_base_metadata(w: &mut World) {
+async fn no_base_metadata(w: &mut World) -> Outcome {
     w.step(async |w| {
         let root = at_base(&w.ctx.target, WK_AS)?;
         let resp = get_metadata(w, &root).await?;
@@ -95,7 +95,7 @@ async fn no_base_metadata(w: &mut World) {
 }
 
 #[when("the client probes the default /authorize and /token endpoints")]
-async fn probe_defaults(w: &mut World) {
+async fn probe_defaults(w: &mut World) -> Outcome {
     w.step(async |w| {
         // Deliberately incomplete requests: only whether an endpoint answers matters here.
         let probe = Params::new()
@@ -125,7 +125,7 @@ async fn probe_defaults(w: &mut World) {
 }
 
 #[then("both default endpoints answer (LEG-02)")]
-async fn defaults_answer(w: &mut World) {
+async fn defaults_answer(w: &mut World) -> Outcome {
     w.step(async |w| {
         let [(_, a), (_, t)] = w.legacy_probes.as_slice() else {
             return Err(Fault::Harness(
@@ -139,7 +139,7 @@ async fn defaults_answer(w: &mut World) {
 }
 
 #[when("the client looks for a way to obtain a client ID")]
-async fn look_for_registration(w: &mut World) {
+async fn look_for_registration(w: &mut World) -> Outcome {
     w.step(async |w| {
         let d = w.ctx.discovered().await?;
         if d.endpoints.registration.is_some() {
@@ -156,7 +156,7 @@ async fn look_for_registration(w: &mut World) {
 }
 
 #[then("a registration endpoint is advertised, or the default /register registers (LEG-04)")]
-async fn registration_offered(w: &mut World) {
+async fn registration_offered(w: &mut World) -> Outcome {
     w.step(async |w| {
         let d = w.ctx.discovered().await?;
         let f = check::leg_04_registration_offered(
@@ -171,7 +171,7 @@ async fn registration_offered(w: &mut World) {
 #[then(
     "every token response limits the token's lifetime and the refresh rotated the refresh token (LEG-07)"
 )]
-async fn limited_and_rotated(w: &mut World) {
+async fn limited_and_rotated(w: &mut World) -> Outcome {
     w.step(async |w| {
         let issued = need(w.token_responses.first(), "the code redemption's response")?;
         let old = need(

@@ -201,20 +201,21 @@ impl World {
         }
     }
 
-    /// Runs a step body. A fault is kept for the report and ends the scenario (cucumber sees
-    /// a failed step whose message is the fault's text).
-    pub async fn step<F>(&mut self, body: F)
+    /// Runs a step body. A fault ends the scenario: it is kept for the report, and returned so
+    /// that cucumber records the step as failed with the fault's text. A scenario that could not
+    /// begin (see [`World::begin`]) fails at its first step.
+    pub async fn step<F>(&mut self, body: F) -> Outcome
     where
         F: AsyncFnOnce(&mut World) -> Outcome,
     {
         if let Some(fault) = &self.fault {
-            panic!("{fault}");
+            return Err(fault.clone());
         }
-        if let Err(fault) = body(self).await {
-            let text = fault.to_string();
-            self.fault = Some(fault);
-            panic!("{text}");
+        let outcome = body(self).await;
+        if let Err(fault) = &outcome {
+            self.fault = Some(fault.clone());
         }
+        outcome
     }
 
     /// Applies a check's findings: SHOULD-graded ones become warnings, informational ones

@@ -27,7 +27,7 @@ fn response(w: &World) -> Outcome<&crate::client::http::Response> {
 }
 
 #[given("the authorization server offers dynamic client registration")]
-async fn offers_dcr(w: &mut World) {
+async fn offers_dcr(w: &mut World) -> Outcome {
     w.step(async |w| {
         let d = w.ctx.discovered().await?;
         if d.endpoints.registration.is_none() {
@@ -41,7 +41,7 @@ async fn offers_dcr(w: &mut World) {
 }
 
 #[when("the client registers a public client")]
-async fn register_public(w: &mut World) {
+async fn register_public(w: &mut World) -> Outcome {
     w.step(async |w| {
         let reg = Registration::public_client(&w.ctx.redirect_uri);
         register(w, reg).await
@@ -50,7 +50,7 @@ async fn register_public(w: &mut World) {
 }
 
 #[when(expr = "the client registers a public client with redirect_uris set to {string}")]
-async fn register_with_redirect(w: &mut World, uri: String) {
+async fn register_with_redirect(w: &mut World, uri: String) -> Outcome {
     w.step(async |w| {
         let reg =
             Registration::public_client(&w.ctx.redirect_uri).tamper("redirect_uris", json!([uri]));
@@ -60,7 +60,7 @@ async fn register_with_redirect(w: &mut World, uri: String) {
 }
 
 #[when("the client registers a public client without redirect_uris")]
-async fn register_without_redirect(w: &mut World) {
+async fn register_without_redirect(w: &mut World) -> Outcome {
     w.step(async |w| {
         let reg = Registration::public_client(&w.ctx.redirect_uri).omit("redirect_uris");
         register(w, reg).await
@@ -69,7 +69,7 @@ async fn register_without_redirect(w: &mut World) {
 }
 
 #[when(expr = "the client registers a public client with an unknown member {string}")]
-async fn register_with_unknown(w: &mut World, member: String) {
+async fn register_with_unknown(w: &mut World, member: String) -> Outcome {
     w.step(async |w| {
         let reg = Registration::public_client(&w.ctx.redirect_uri).tamper(&member, json!("1"));
         register(w, reg).await
@@ -78,7 +78,7 @@ async fn register_with_unknown(w: &mut World, member: String) {
 }
 
 #[then(regex = r"^the registration response is 201 with a JSON object$")]
-async fn created(w: &mut World) {
+async fn created(w: &mut World) -> Outcome {
     w.step(async |w| {
         let id = w.judged("the creation check", &[check::JUDGED_BY_CREATION])?;
         let f = check::created(id, response(w)?);
@@ -88,7 +88,7 @@ async fn created(w: &mut World) {
 }
 
 #[then("the registration response holds a client_id and echoes the registered metadata")]
-async fn echoes(w: &mut World) {
+async fn echoes(w: &mut World) -> Outcome {
     w.step(async |w| {
         let sent = need(w.registration.as_ref(), "registration")?
             .members()
@@ -100,7 +100,7 @@ async fn echoes(w: &mut World) {
 }
 
 #[then("the registration is refused with 400 and a JSON error")]
-async fn refused_shape(w: &mut World) {
+async fn refused_shape(w: &mut World) -> Outcome {
     w.step(async |w| {
         let f = check::dcr_05_error_shape(response(w)?);
         w.expect(f)
@@ -109,7 +109,7 @@ async fn refused_shape(w: &mut World) {
 }
 
 #[then(regex = r#"^the registration is refused with "([^"]+)"$"#)]
-async fn refused_with(w: &mut World, error: String) {
+async fn refused_with(w: &mut World, error: String) -> Outcome {
     w.step(async |w| {
         let id = w.judged(
             "the registration refusal",
@@ -122,7 +122,7 @@ async fn refused_with(w: &mut World, error: String) {
 }
 
 #[then(regex = r#"^the registration is refused with "([^"]+)" or "([^"]+)"$"#)]
-async fn refused_with_either(w: &mut World, a: String, b: String) {
+async fn refused_with_either(w: &mut World, a: String, b: String) -> Outcome {
     w.step(async |w| {
         let id = w.judged(
             "the registration refusal",
@@ -135,7 +135,7 @@ async fn refused_with_either(w: &mut World, a: String, b: String) {
 }
 
 #[when("the client registers a confidential client with client_secret_basic")]
-async fn register_confidential(w: &mut World) {
+async fn register_confidential(w: &mut World) -> Outcome {
     w.step(async |w| {
         let reg = Registration::confidential_client(&w.ctx.redirect_uri);
         register(w, reg).await
@@ -154,7 +154,7 @@ fn metadata_members(text: &str) -> Outcome<Map<String, Value>> {
 }
 
 #[when(regex = r"^the client registers a public client with the metadata (\{.*\})$")]
-async fn register_with_metadata(w: &mut World, members: String) {
+async fn register_with_metadata(w: &mut World, members: String) -> Outcome {
     w.step(async |w| {
         let members = metadata_members(&members)?;
         let reg = members.into_iter().fold(
@@ -169,7 +169,7 @@ async fn register_with_metadata(w: &mut World, members: String) {
 #[then(
     regex = r"^the registration is refused with invalid_client_metadata, or the response shows a valid value for (\{.*\}) \(DCR-08\)$"
 )]
-async fn refused_or_substituted(w: &mut World, members: String) {
+async fn refused_or_substituted(w: &mut World, members: String) -> Outcome {
     w.step(async |w| {
         let tampered = metadata_members(&members)?;
         let f = check::dcr_08_refused_or_substituted(response(w)?, &tampered);
@@ -179,7 +179,7 @@ async fn refused_or_substituted(w: &mut World, members: String) {
 }
 
 #[then("a client_secret in the response comes with client_secret_expires_at (DCR-03)")]
-async fn secret_expiry(w: &mut World) {
+async fn secret_expiry(w: &mut World) -> Outcome {
     w.step(async |w| {
         let f = check::dcr_03_secret_expiry(response(w)?);
         w.expect(f)
@@ -188,7 +188,7 @@ async fn secret_expiry(w: &mut World) {
 }
 
 #[then("the response holds no client_secret (DCR-04)")]
-async fn no_secret(w: &mut World) {
+async fn no_secret(w: &mut World) -> Outcome {
     w.step(async |w| {
         let f = check::dcr_04_no_secret(response(w)?);
         w.expect(f)
@@ -197,7 +197,7 @@ async fn no_secret(w: &mut World) {
 }
 
 #[then("the registration endpoint is https (DCR-12)")]
-async fn registration_tls(w: &mut World) {
+async fn registration_tls(w: &mut World) -> Outcome {
     w.step(async |w| {
         let d = w.ctx.discovered().await?;
         let endpoint = need(d.endpoints.registration.clone(), "registration endpoint")?;
@@ -208,7 +208,7 @@ async fn registration_tls(w: &mut World) {
 }
 
 #[then("a response carrying a client_secret has Cache-Control: no-store (DCR-13)")]
-async fn secret_not_cached(w: &mut World) {
+async fn secret_not_cached(w: &mut World) -> Outcome {
     w.step(async |w| {
         let f = check::dcr_13_no_store(response(w)?).ok_or_else(|| {
             Fault::Skip("the AS issued no client_secret, so no response carried one".into())
@@ -219,7 +219,7 @@ async fn secret_not_cached(w: &mut World) {
 }
 
 #[when("the client just registered requests authorization at once")]
-async fn new_client_authorizes(w: &mut World) {
+async fn new_client_authorizes(w: &mut World) -> Outcome {
     w.step(async |w| {
         let redirect_uri = w.ctx.redirect_uri.clone();
         let resp = response(w)?;
@@ -238,7 +238,7 @@ async fn new_client_authorizes(w: &mut World) {
 }
 
 #[then("the authorization endpoint takes up the new client (DCR-14)")]
-async fn new_client_taken_up(w: &mut World) {
+async fn new_client_taken_up(w: &mut World) -> Outcome {
     w.step(async |w| {
         let outcome = need(w.authorization.as_ref(), "an authorization attempt")?;
         let f = check::dcr_14_usable(outcome);
@@ -248,7 +248,7 @@ async fn new_client_taken_up(w: &mut World) {
 }
 
 #[then("the registration is open, or refused with 401 or invalid_token (DCR-15)")]
-async fn open_or_token_required(w: &mut World) {
+async fn open_or_token_required(w: &mut World) -> Outcome {
     w.step(async |w| {
         let f = check::dcr_15_open_or_token_required(response(w)?);
         w.expect(f)
@@ -259,7 +259,7 @@ async fn open_or_token_required(w: &mut World) {
 // SEC-02: only localhost or https redirect URIs.
 
 #[then("the registration is refused: a redirect URI is localhost or https (SEC-02)")]
-async fn non_local_http_refused(w: &mut World) {
+async fn non_local_http_refused(w: &mut World) -> Outcome {
     w.step(async |w| {
         let reg = need(w.registration.as_ref(), "registration")?;
         let uri = reg
@@ -289,7 +289,7 @@ fn native_redirect_uris() -> Outcome<Vec<Url>> {
 }
 
 #[when("the client registers a native public client with loopback redirect URIs")]
-async fn register_native(w: &mut World) {
+async fn register_native(w: &mut World) -> Outcome {
     w.step(async |w| {
         let reg = Registration::public_client_of_type("native", &native_redirect_uris()?);
         register(w, reg).await
@@ -298,7 +298,7 @@ async fn register_native(w: &mut World) {
 }
 
 #[when(expr = "the client registers a web public client with redirect_uris set to {string}")]
-async fn register_web(w: &mut World, uri: String) {
+async fn register_web(w: &mut World, uri: String) -> Outcome {
     w.step(async |w| {
         let uri = Url::parse(&uri).map_err(|e| Fault::Harness(format!("{uri}: {e}")))?;
         let reg = Registration::public_client_of_type("web", &[uri]);
@@ -308,7 +308,7 @@ async fn register_web(w: &mut World, uri: String) {
 }
 
 #[then("the registration response is 201, application_type native if echoed (DCR-16)")]
-async fn native_accepted(w: &mut World) {
+async fn native_accepted(w: &mut World) -> Outcome {
     w.step(async |w| {
         let f = check::dcr_16_native_accepted(response(w)?);
         w.expect(f)
@@ -319,7 +319,7 @@ async fn native_accepted(w: &mut World) {
 #[then(
     "the registration is recorded: accepted, or refused with invalid_redirect_uri or invalid_client_metadata (DCR-17)"
 )]
-async fn web_loopback_recorded(w: &mut World) {
+async fn web_loopback_recorded(w: &mut World) -> Outcome {
     w.step(async |w| {
         let f = check::dcr_17_web_loopback(response(w)?);
         w.expect(f)

@@ -52,7 +52,7 @@ async fn token_works(w: &mut World) -> Outcome {
 }
 
 #[given("the client holds tokens for the MCP server")]
-async fn holds_tokens(w: &mut World) {
+async fn holds_tokens(w: &mut World) -> Outcome {
     w.step(async |w| {
         let scope = w.flow_scope().await?;
         hold_tokens(w, scope).await
@@ -64,7 +64,7 @@ async fn holds_tokens(w: &mut World) {
 /// when logins are costly (the manual driver: a person); otherwise each logs in for itself.
 /// A shared token is reused while it has more than two minutes to live.
 #[given("the client holds tokens for the MCP server from a login shared with read-only scenarios")]
-async fn holds_shared_tokens(w: &mut World) {
+async fn holds_shared_tokens(w: &mut World) -> Outcome {
     w.step(async |w| {
         let scope = w.flow_scope().await?;
         if !w.ctx.share_logins {
@@ -91,7 +91,7 @@ async fn holds_shared_tokens(w: &mut World) {
 }
 
 #[when("the client opens an MCP conversation with the access token")]
-async fn opens(w: &mut World) {
+async fn opens(w: &mut World) -> Outcome {
     w.step(async |w| {
         let mcp = w.mcp();
         let (resp, session) = mcp.open(&w.bearer()?).await?;
@@ -106,7 +106,7 @@ async fn opens(w: &mut World) {
 }
 
 #[when("the client lists tools with the access token")]
-async fn list_with_token(w: &mut World) {
+async fn list_with_token(w: &mut World) -> Outcome {
     w.step(async |w| {
         let c = w.bearer()?;
         list_tools(w, c).await
@@ -115,7 +115,7 @@ async fn list_with_token(w: &mut World) {
 }
 
 #[then("the MCP server answers every request")]
-async fn answers_every_request(w: &mut World) {
+async fn answers_every_request(w: &mut World) -> Outcome {
     w.step(async |w| {
         let f = w
             .mcp_responses
@@ -128,13 +128,13 @@ async fn answers_every_request(w: &mut World) {
 }
 
 #[when("the client lists tools in that conversation without a token")]
-async fn list_without_token(w: &mut World) {
+async fn list_without_token(w: &mut World) -> Outcome {
     w.step(async |w| list_tools(w, Credential::None).await)
         .await
 }
 
 #[when(regex = r"^the client lists tools with the bearer token (.+)$")]
-async fn list_with_bad_token(w: &mut World, case: String) {
+async fn list_with_bad_token(w: &mut World, case: String) -> Outcome {
     w.step(async |w| {
         let token = match case.as_str() {
             "of 32 random bytes" => {
@@ -157,7 +157,7 @@ async fn list_with_bad_token(w: &mut World, case: String) {
 }
 
 #[then(regex = r"^the MCP server refuses the token with 401 and error invalid_token$")]
-async fn refuses_invalid_token(w: &mut World) {
+async fn refuses_invalid_token(w: &mut World) -> Outcome {
     w.step(async |w| {
         let id = w.judged("the invalid_token check", &[check::JUDGED_BY_INVALID_TOKEN])?;
         let f = check::invalid_token(id, w.last_mcp()?, w.empty_token);
@@ -167,7 +167,7 @@ async fn refuses_invalid_token(w: &mut World) {
 }
 
 #[when(regex = r"^the client lists tools with a token forged with (.+)$")]
-async fn list_with_forged(w: &mut World, forgery: String) {
+async fn list_with_forged(w: &mut World, forgery: String) -> Outcome {
     w.step(async |w| {
         let forgery = Forgery::from_str(&forgery).map_err(Fault::Harness)?;
         let d = w.ctx.discovered().await?;
@@ -192,7 +192,7 @@ async fn list_with_forged(w: &mut World, forgery: String) {
 }
 
 #[when("the access token has expired")]
-async fn token_expired(w: &mut World) {
+async fn token_expired(w: &mut World) -> Outcome {
     w.step(async |w| {
         let Some(lifetime) = w.tokens()?.expires_in else {
             return Err(Fault::Skip("the token response has no expires_in, so expiry cannot be timed".into()));
@@ -212,7 +212,7 @@ async fn token_expired(w: &mut World) {
 }
 
 #[when("the client lists tools with the access token in the query string only")]
-async fn list_with_query_token(w: &mut World) {
+async fn list_with_query_token(w: &mut World) -> Outcome {
     w.step(async |w| {
         let t = w.tokens()?.access_token.clone();
         list_tools(w, Credential::Query(t)).await
@@ -221,7 +221,7 @@ async fn list_with_query_token(w: &mut World) {
 }
 
 #[when("the client lists tools with the refresh token as bearer token")]
-async fn list_with_refresh_token(w: &mut World) {
+async fn list_with_refresh_token(w: &mut World) -> Outcome {
     w.step(async |w| {
         let rt = w
             .tokens()?
@@ -234,7 +234,7 @@ async fn list_with_refresh_token(w: &mut World) {
 }
 
 #[given("a privileged operation and a scope that does not cover it")]
-async fn privileged_operation(w: &mut World) {
+async fn privileged_operation(w: &mut World) -> Outcome {
     w.step(async |w| {
         if w.ctx.scope_check.is_none() {
             return Err(Fault::Skip(
@@ -247,7 +247,7 @@ async fn privileged_operation(w: &mut World) {
 }
 
 #[given("the client holds tokens for the MCP server with only that scope")]
-async fn holds_narrow_tokens(w: &mut World) {
+async fn holds_narrow_tokens(w: &mut World) -> Outcome {
     w.step(async |w| {
         let sc = need(w.ctx.scope_check.clone(), "a scope check")?;
         hold_tokens(w, Some(sc.narrow_scope)).await
@@ -256,7 +256,7 @@ async fn holds_narrow_tokens(w: &mut World) {
 }
 
 #[when("the client calls the privileged operation")]
-async fn calls_privileged(w: &mut World) {
+async fn calls_privileged(w: &mut World) -> Outcome {
     w.step(async |w| {
         let sc = need(w.ctx.scope_check.clone(), "a scope check")?;
         let mcp = w.mcp();
@@ -270,7 +270,7 @@ async fn calls_privileged(w: &mut World) {
 }
 
 #[then("the response is 403 with error insufficient_scope, scope and resource_metadata")]
-async fn insufficient_scope(w: &mut World) {
+async fn insufficient_scope(w: &mut World) -> Outcome {
     w.step(async |w| {
         let f = check::scope_03_insufficient_scope(w.last_mcp()?);
         w.expect(f)
@@ -287,7 +287,7 @@ async fn open_with_token(w: &mut World, mcp: &McpClient) -> Outcome<McpResponse>
 }
 
 #[then("the MCP server accepts the access token")]
-async fn target_accepts(w: &mut World) {
+async fn target_accepts(w: &mut World) -> Outcome {
     w.step(async |w| {
         let mcp = w.mcp();
         let resp = open_with_token(w, &mcp).await?;
@@ -298,7 +298,7 @@ async fn target_accepts(w: &mut World) {
 }
 
 #[then("the second resource refuses the access token")]
-async fn second_refuses(w: &mut World) {
+async fn second_refuses(w: &mut World) -> Outcome {
     w.step(async |w| {
         let second = need(w.second_resource.clone(), "a second resource")?;
         let mcp = McpClient::new(w.http.clone(), second, w.ctx.revision);
@@ -310,7 +310,7 @@ async fn second_refuses(w: &mut World) {
 }
 
 #[then("the MCP server refuses the access token with 401")]
-async fn target_refuses(w: &mut World) {
+async fn target_refuses(w: &mut World) -> Outcome {
     w.step(async |w| {
         let mcp = w.mcp();
         let resp = open_with_token(w, &mcp).await?;
@@ -323,7 +323,7 @@ async fn target_refuses(w: &mut World) {
 // RS-03, RS-10, RS-12..16 and the scope steps (SCOPE-04, SCOPE-05, SCOPE-07).
 
 #[when(regex = r#"^the client lists tools with the access token under the scheme "([^"]+)"$"#)]
-async fn list_with_scheme(w: &mut World, scheme: String) {
+async fn list_with_scheme(w: &mut World, scheme: String) -> Outcome {
     w.step(async |w| {
         let token = w.tokens()?.access_token.clone();
         list_tools(w, Credential::Scheme(scheme, token)).await
@@ -332,7 +332,7 @@ async fn list_with_scheme(w: &mut World, scheme: String) {
 }
 
 #[then(regex = r"^the MCP server accepts the request$")]
-async fn accepts_request(w: &mut World) {
+async fn accepts_request(w: &mut World) -> Outcome {
     w.step(async |w| {
         let id = w.judged("the acceptance check", check::ACCEPTANCE_JUDGES)?;
         let f = check::accepted(id, w.last_mcp()?);
@@ -344,7 +344,7 @@ async fn accepts_request(w: &mut World) {
 #[when(
     "the client lists tools with the access token in the header and a made-up token in the query string"
 )]
-async fn list_with_header_and_query(w: &mut World) {
+async fn list_with_header_and_query(w: &mut World) -> Outcome {
     w.step(async |w| {
         use base64::Engine;
         use rand::RngCore;
@@ -365,7 +365,7 @@ async fn list_with_header_and_query(w: &mut World) {
 }
 
 #[then("the request is served with the header's token or refused with 400 (RS-10)")]
-async fn query_copy_not_read(w: &mut World) {
+async fn query_copy_not_read(w: &mut World) -> Outcome {
     w.step(async |w| {
         let f = check::rs_10_query_copy_not_read(w.last_mcp()?);
         w.expect(f)
@@ -374,7 +374,7 @@ async fn query_copy_not_read(w: &mut World) {
 }
 
 #[when("the client revokes the access token")]
-async fn revokes_access_token(w: &mut World) {
+async fn revokes_access_token(w: &mut World) -> Outcome {
     w.step(async |w| {
         let d = w.ctx.discovered().await?;
         let Some(endpoint) = d.endpoints.revocation.clone() else {
@@ -399,7 +399,7 @@ async fn revokes_access_token(w: &mut World) {
 }
 
 #[then("the privileged operation is not carried out (RS-13)")]
-async fn privileged_not_carried_out(w: &mut World) {
+async fn privileged_not_carried_out(w: &mut World) -> Outcome {
     w.step(async |w| {
         let f = check::rs_13_not_carried_out(w.last_mcp()?);
         w.expect(f)
@@ -408,7 +408,7 @@ async fn privileged_not_carried_out(w: &mut World) {
 }
 
 #[then("the 401 challenge carries resource_metadata (RS-15)")]
-async fn challenge_has_resource_metadata(w: &mut World) {
+async fn challenge_has_resource_metadata(w: &mut World) -> Outcome {
     w.step(async |w| {
         let Some(f) = check::rs_15_resource_metadata(w.last_mcp()?) else {
             return Err(Fault::Harness(
@@ -421,7 +421,7 @@ async fn challenge_has_resource_metadata(w: &mut World) {
 }
 
 #[when(expr = "the client opens {int} MCP conversations with the access token")]
-async fn opens_many(w: &mut World, n: usize) {
+async fn opens_many(w: &mut World, n: usize) -> Outcome {
     w.step(async |w| {
         if w.ctx.revision.is_stateless() {
             return Err(Fault::Skip(format!(
@@ -449,7 +449,7 @@ async fn opens_many(w: &mut World, n: usize) {
 }
 
 #[then("the session IDs are distinct and unpredictable (RS-16)")]
-async fn session_ids_unpredictable(w: &mut World) {
+async fn session_ids_unpredictable(w: &mut World) -> Outcome {
     w.step(async |w| {
         let ids: Vec<String> = w
             .mcp_responses
@@ -463,7 +463,7 @@ async fn session_ids_unpredictable(w: &mut World) {
 }
 
 #[when("the client obtains tokens for the scope the challenge names")]
-async fn step_up(w: &mut World) {
+async fn step_up(w: &mut World) -> Outcome {
     w.step(async |w| {
         let Some(scope) = check::challenged_scope(w.last_mcp()?) else {
             return Err(Fault::Harness(
@@ -476,7 +476,7 @@ async fn step_up(w: &mut World) {
 }
 
 #[then("the two answers carry the same challenge (SCOPE-05)")]
-async fn same_challenge(w: &mut World) {
+async fn same_challenge(w: &mut World) -> Outcome {
     w.step(async |w| {
         let [.., first, second] = w.mcp_responses.as_slice() else {
             return Err(Fault::Harness("step order: two answers needed".into()));
@@ -491,7 +491,7 @@ async fn same_challenge(w: &mut World) {
 // scope the operation needs (SCOPE-10).
 
 #[then("the Bearer challenge's scope does not name offline_access (SCOPE-09)")]
-async fn challenge_without_offline_access(w: &mut World) {
+async fn challenge_without_offline_access(w: &mut World) -> Outcome {
     w.step(async |w| {
         let f = check::scope_09_no_offline_access(w.last_response()?);
         w.expect(f)
@@ -502,7 +502,7 @@ async fn challenge_without_offline_access(w: &mut World) {
 #[when(
     "the client obtains tokens for the scope it requested together with the scope the challenge names"
 )]
-async fn step_up_to_union(w: &mut World) {
+async fn step_up_to_union(w: &mut World) -> Outcome {
     w.step(async |w| {
         let sc = need(w.ctx.scope_check.clone(), "a scope check")?;
         let first = w.last_mcp()?;
@@ -532,7 +532,7 @@ async fn step_up_to_union(w: &mut World) {
 }
 
 #[then("the operation is not challenged for scope a second time (SCOPE-10)")]
-async fn not_challenged_again(w: &mut World) {
+async fn not_challenged_again(w: &mut World) -> Outcome {
     w.step(async |w| {
         let union = need(w.stepped_up_scope.clone(), "a step-up to the challenged scope")?;
         let retry = w.last_mcp()?;

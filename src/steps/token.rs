@@ -91,25 +91,25 @@ fn record(w: &mut World, resp: Response) {
 }
 
 #[when("the client redeems the code")]
-async fn redeem_code(w: &mut World) {
+async fn redeem_code(w: &mut World) -> Outcome {
     w.step(async |w| redeem(w, false, |p| p).await.map(drop))
         .await
 }
 
 #[when("the client redeems the same code again")]
-async fn redeem_again(w: &mut World) {
+async fn redeem_again(w: &mut World) -> Outcome {
     w.step(async |w| redeem(w, false, |p| p).await.map(drop))
         .await
 }
 
 #[when("the second client redeems the code")]
-async fn second_redeems(w: &mut World) {
+async fn second_redeems(w: &mut World) -> Outcome {
     w.step(async |w| redeem(w, true, |p| p).await.map(drop))
         .await
 }
 
 #[when(regex = r"^the client redeems the code with code_verifier set to (.+)$")]
-async fn redeem_with_verifier(w: &mut World, case: String) {
+async fn redeem_with_verifier(w: &mut World, case: String) -> Outcome {
     w.step(async |w| {
         let case = VerifierCase::from_str(&case).map_err(Fault::Harness)?;
         let value = case.value(need(w.verifier.as_ref(), "a verifier")?);
@@ -123,7 +123,7 @@ async fn redeem_with_verifier(w: &mut World, case: String) {
 /// PKCE-08: the challenge is made from a verifier that breaks the RFC 7636 grammar, so that
 /// only the grammar check can refuse its redemption (the S256 comparison would succeed).
 #[when(regex = r"^the client obtains an authorization code for a code_verifier of (.+)$")]
-async fn code_for_malformed_verifier(w: &mut World, case: String) {
+async fn code_for_malformed_verifier(w: &mut World, case: String) -> Outcome {
     w.step(async |w| {
         let case = VerifierCase::from_str(&case).map_err(Fault::Harness)?;
         if matches!(
@@ -144,7 +144,7 @@ async fn code_for_malformed_verifier(w: &mut World, case: String) {
 #[when(
     regex = r"^the client redeems the code with (code_verifier|client_id|redirect_uri) omitted$"
 )]
-async fn redeem_without(w: &mut World, name: String) {
+async fn redeem_without(w: &mut World, name: String) -> Outcome {
     w.step(async |w| {
         let param = Param::by_name(&name)
             .ok_or_else(|| Fault::Harness(format!("unknown parameter {name}")))?;
@@ -154,7 +154,7 @@ async fn redeem_without(w: &mut World, name: String) {
 }
 
 #[when("the client redeems the code with redirect_uri set to another loopback URI")]
-async fn redeem_other_redirect(w: &mut World) {
+async fn redeem_other_redirect(w: &mut World) -> Outcome {
     w.step(async |w| {
         let mut other = w.client()?.redirect_uri.clone();
         other.set_path("/another-callback");
@@ -166,7 +166,7 @@ async fn redeem_other_redirect(w: &mut World) {
 }
 
 #[when(expr = "the client redeems the code {int} times concurrently")]
-async fn redeem_concurrently(w: &mut World, n: usize) {
+async fn redeem_concurrently(w: &mut World, n: usize) -> Outcome {
     w.step(async |w| {
         let client = w.client()?.clone();
         let params = oauth::code_params(
@@ -194,7 +194,7 @@ async fn race(w: &mut World, client: &RegisteredClient, params: &Params, n: usiz
 }
 
 #[when("the client redeems a made-up code")]
-async fn redeem_made_up(w: &mut World) {
+async fn redeem_made_up(w: &mut World) -> Outcome {
     w.step(async |w| {
         w.code = Some(Secret::new(oauth::random_state()));
         w.verifier = Some(PkceVerifier::random());
@@ -204,7 +204,7 @@ async fn redeem_made_up(w: &mut World) {
 }
 
 #[then(regex = r"^the token response is 200 with an access token$")]
-async fn token_issued(w: &mut World) {
+async fn token_issued(w: &mut World) -> Outcome {
     w.step(async |w| {
         let id = w.judged("the issuance check", check::ISSUANCE_JUDGES)?;
         let f = check::issued(id, w.last_token_response()?);
@@ -214,7 +214,7 @@ async fn token_issued(w: &mut World) {
 }
 
 #[then("the token response is 200 with a bearer access token and Cache-Control no-store")]
-async fn token_issued_no_store(w: &mut World) {
+async fn token_issued_no_store(w: &mut World) -> Outcome {
     w.step(async |w| {
         let f = check::code_01_bearer_no_store(w.last_token_response()?);
         w.expect(f)
@@ -223,7 +223,7 @@ async fn token_issued_no_store(w: &mut World) {
 }
 
 #[then(regex = r#"^the token request is refused with "([^"]+)"$"#)]
-async fn token_refused(w: &mut World, error: String) {
+async fn token_refused(w: &mut World, error: String) -> Outcome {
     w.step(async |w| {
         let id = w.judged("the token refusal", check::REFUSAL_JUDGES)?;
         let f = check::refused_with(id, w.last_token_response()?, &[error.as_str()]);
@@ -233,7 +233,7 @@ async fn token_refused(w: &mut World, error: String) {
 }
 
 #[then(regex = r#"^the token request is refused with "([^"]+)" or "([^"]+)"$"#)]
-async fn token_refused_either(w: &mut World, a: String, b: String) {
+async fn token_refused_either(w: &mut World, a: String, b: String) -> Outcome {
     w.step(async |w| {
         let id = w.judged("the token refusal", check::REFUSAL_JUDGES)?;
         let f = check::refused_with(id, w.last_token_response()?, &[a.as_str(), b.as_str()]);
@@ -243,7 +243,7 @@ async fn token_refused_either(w: &mut World, a: String, b: String) {
 }
 
 #[then(regex = r#"^exactly one redemption succeeds and the others get "([^"]+)"$"#)]
-async fn exactly_one(w: &mut World, error: String) {
+async fn exactly_one(w: &mut World, error: String) -> Outcome {
     w.step(async |w| {
         let id = w.judged("the race check", check::RACE_JUDGES)?;
         let f = check::exactly_one_success(id, &w.token_responses, &error);
@@ -264,7 +264,7 @@ async fn present_first_access_token(w: &mut World) -> Outcome<crate::client::mcp
 }
 
 #[then("the access token from the first redemption is refused by the MCP server")]
-async fn first_access_token_refused(w: &mut World) {
+async fn first_access_token_refused(w: &mut World) -> Outcome {
     w.step(async |w| {
         let resp = present_first_access_token(w).await?;
         let f = rs_check::refused_401(req::CODE_03, &resp);
@@ -275,7 +275,7 @@ async fn first_access_token_refused(w: &mut World) {
 }
 
 #[then("the refresh token from the first redemption is refused")]
-async fn first_refresh_token_refused(w: &mut World) {
+async fn first_refresh_token_refused(w: &mut World) -> Outcome {
     w.step(async |w| {
         let first = need(w.first_tokens.clone(), "tokens from the first redemption")?;
         let Some(rt) = first.refresh_token else {
@@ -310,7 +310,7 @@ fn current_refresh(w: &World) -> Outcome<Secret> {
 }
 
 #[given("the client holds tokens with a refresh token")]
-async fn holds_refresh_token(w: &mut World) {
+async fn holds_refresh_token(w: &mut World) -> Outcome {
     w.step(async |w| {
         let scope = w.flow_scope().await?;
         obtain_tokens(w, Some(w.ctx.target.to_string()), scope).await?;
@@ -323,7 +323,7 @@ async fn holds_refresh_token(w: &mut World) {
 }
 
 #[when("the client refreshes")]
-async fn refreshes(w: &mut World) {
+async fn refreshes(w: &mut World) -> Outcome {
     w.step(async |w| {
         let old = current_refresh(w)?;
         let resp = refresh_with(w, false, &old, |p| p).await?;
@@ -342,7 +342,7 @@ async fn refreshes(w: &mut World) {
 }
 
 #[when("the client refreshes with the replaced refresh token")]
-async fn refresh_with_replaced(w: &mut World) {
+async fn refresh_with_replaced(w: &mut World) -> Outcome {
     w.step(async |w| {
         let old = need(w.replaced_refresh.clone(), "a replaced refresh token")?;
         refresh_with(w, false, &old, |p| p).await.map(drop)
@@ -351,7 +351,7 @@ async fn refresh_with_replaced(w: &mut World) {
 }
 
 #[when("the client refreshes with the newest refresh token")]
-async fn refresh_with_newest(w: &mut World) {
+async fn refresh_with_newest(w: &mut World) -> Outcome {
     w.step(async |w| {
         let rt = current_refresh(w)?;
         refresh_with(w, false, &rt, |p| p).await.map(drop)
@@ -360,7 +360,7 @@ async fn refresh_with_newest(w: &mut World) {
 }
 
 #[when(expr = "the client refreshes {int} times concurrently with the same refresh token")]
-async fn refresh_concurrently(w: &mut World, n: usize) {
+async fn refresh_concurrently(w: &mut World, n: usize) -> Outcome {
     w.step(async |w| {
         let rt = current_refresh(w)?;
         let client = w.client()?.clone();
@@ -371,7 +371,7 @@ async fn refresh_concurrently(w: &mut World, n: usize) {
 }
 
 #[when("the second client refreshes with the client's refresh token")]
-async fn second_client_refreshes(w: &mut World) {
+async fn second_client_refreshes(w: &mut World) -> Outcome {
     w.step(async |w| {
         let rt = current_refresh(w)?;
         refresh_with(w, true, &rt, |p| p).await.map(drop)
@@ -380,7 +380,7 @@ async fn second_client_refreshes(w: &mut World) {
 }
 
 #[when(expr = "the client refreshes with scope set to the granted scope plus {string}")]
-async fn refresh_wider_scope(w: &mut World, extra: String) {
+async fn refresh_wider_scope(w: &mut World, extra: String) -> Outcome {
     w.step(async |w| {
         let rt = current_refresh(w)?;
         let scope = match w.granted_scope.as_deref() {
@@ -395,7 +395,7 @@ async fn refresh_wider_scope(w: &mut World, extra: String) {
 }
 
 #[when("the client refreshes with a made-up refresh token")]
-async fn refresh_made_up(w: &mut World) {
+async fn refresh_made_up(w: &mut World) -> Outcome {
     w.step(async |w| {
         let rt = Secret::new(oauth::random_state());
         refresh_with(w, false, &rt, |p| p).await.map(drop)
@@ -404,7 +404,7 @@ async fn refresh_made_up(w: &mut World) {
 }
 
 #[then("the refresh response carries a refresh token different from the old one")]
-async fn rotated(w: &mut World) {
+async fn rotated(w: &mut World) -> Outcome {
     w.step(async |w| {
         let old = need(
             w.replaced_refresh.clone(),
@@ -417,7 +417,7 @@ async fn rotated(w: &mut World) {
 }
 
 #[then("every refresh response grants the originally granted scope")]
-async fn scope_kept(w: &mut World) {
+async fn scope_kept(w: &mut World) -> Outcome {
     w.step(async |w| {
         let original = w.granted_scope.clone().ok_or_else(|| {
             Fault::Skip("the grant's scope is unknown: none was requested and the token response named none".into())
@@ -464,7 +464,7 @@ async fn use_confidential_client(w: &mut World, reg: Registration, method: &str)
 }
 
 #[given(expr = "a confidential client registered with {string}")]
-async fn confidential_client(w: &mut World, method: String) {
+async fn confidential_client(w: &mut World, method: String) -> Outcome {
     w.step(async |w| {
         let reg = Registration::confidential_client_using(&w.ctx.redirect_uri, &method);
         use_confidential_client(w, reg, &method).await
@@ -473,7 +473,7 @@ async fn confidential_client(w: &mut World, method: String) {
 }
 
 #[given(expr = "a confidential client registered with {string} for client_credentials")]
-async fn client_credentials_client(w: &mut World, method: String) {
+async fn client_credentials_client(w: &mut World, method: String) -> Outcome {
     w.step(async |w| {
         let d = w.ctx.discovered().await?;
         // RFC 8414 §2: without grant_types_supported, the default leaves client_credentials out.
@@ -518,7 +518,7 @@ fn wrong_secret() -> Secret {
 }
 
 #[when("the client redeems a made-up code with grant_type omitted")]
-async fn made_up_without_grant_type(w: &mut World) {
+async fn made_up_without_grant_type(w: &mut World) -> Outcome {
     w.step(async |w| {
         let client = w.client()?.clone();
         redeem_made_up_as(w, &client, |p| p.omit(Param::GrantType))
@@ -529,7 +529,7 @@ async fn made_up_without_grant_type(w: &mut World) {
 }
 
 #[when("the client redeems a made-up code with grant_type empty")]
-async fn made_up_empty_grant_type(w: &mut World) {
+async fn made_up_empty_grant_type(w: &mut World) -> Outcome {
     w.step(async |w| {
         let client = w.client()?.clone();
         redeem_made_up_as(w, &client, |p| p.tamper(Param::GrantType, ""))
@@ -540,7 +540,7 @@ async fn made_up_empty_grant_type(w: &mut World) {
 }
 
 #[when(expr = "the client redeems a made-up code with grant_type set to {string}")]
-async fn made_up_with_grant_type(w: &mut World, grant: String) {
+async fn made_up_with_grant_type(w: &mut World, grant: String) -> Outcome {
     w.step(async |w| {
         let client = w.client()?.clone();
         redeem_made_up_as(w, &client, |p| p.tamper(Param::GrantType, grant))
@@ -551,7 +551,7 @@ async fn made_up_with_grant_type(w: &mut World, grant: String) {
 }
 
 #[when("the client redeems a made-up code with client_id set to an unknown client")]
-async fn made_up_unknown_client(w: &mut World) {
+async fn made_up_unknown_client(w: &mut World) -> Outcome {
     w.step(async |w| {
         let client = w.client()?.clone();
         let unknown = format!("harness-unknown-client-{}", oauth::random_state());
@@ -563,7 +563,7 @@ async fn made_up_unknown_client(w: &mut World) {
 }
 
 #[when("the client redeems a made-up code with a wrong client secret")]
-async fn made_up_wrong_secret(w: &mut World) {
+async fn made_up_wrong_secret(w: &mut World) -> Outcome {
     w.step(async |w| {
         let client = w.client()?.with_secret(wrong_secret());
         redeem_made_up_as(w, &client, |p| p).await.map(drop)
@@ -574,7 +574,7 @@ async fn made_up_wrong_secret(w: &mut World) {
 #[when(
     "the client redeems a made-up code with its secret both in the Authorization header and in the body"
 )]
-async fn made_up_two_auth_methods(w: &mut World) {
+async fn made_up_two_auth_methods(w: &mut World) -> Outcome {
     w.step(async |w| {
         let client = w.client()?.clone();
         if !client.uses_basic() {
@@ -596,7 +596,7 @@ async fn made_up_two_auth_methods(w: &mut World) {
 #[when(
     expr = "the client redeems a made-up code with a wrong client secret {int} times, then with the right one"
 )]
-async fn made_up_brute_force(w: &mut World, n: usize) {
+async fn made_up_brute_force(w: &mut World, n: usize) -> Outcome {
     w.step(async |w| {
         let client = w.client()?.clone();
         let wrong = client.with_secret(wrong_secret());
@@ -609,7 +609,7 @@ async fn made_up_brute_force(w: &mut World, n: usize) {
 }
 
 #[when("the client redeems the code with grant_type sent twice")]
-async fn redeem_grant_type_twice(w: &mut World) {
+async fn redeem_grant_type_twice(w: &mut World) -> Outcome {
     w.step(async |w| {
         redeem(w, false, |p| p.add(Param::GrantType, "authorization_code"))
             .await
@@ -619,7 +619,7 @@ async fn redeem_grant_type_twice(w: &mut World) {
 }
 
 #[when(expr = "the client redeems the code with an unknown parameter {string}")]
-async fn redeem_with_unknown_param(w: &mut World, name: String) {
+async fn redeem_with_unknown_param(w: &mut World, name: String) -> Outcome {
     w.step(async |w| {
         // Param::Unknown takes a static name: only the names the feature files use.
         let param = match name.as_str() {
@@ -636,7 +636,7 @@ async fn redeem_with_unknown_param(w: &mut World, name: String) {
 }
 
 #[when("the client redeems the code with resource set to the second resource")]
-async fn redeem_for_second_resource(w: &mut World) {
+async fn redeem_for_second_resource(w: &mut World) -> Outcome {
     w.step(async |w| {
         let second = need(w.second_resource.clone(), "a second resource")?;
         redeem(w, false, |p| p.tamper(Param::Resource, second.as_str()))
@@ -647,7 +647,7 @@ async fn redeem_for_second_resource(w: &mut World) {
 }
 
 #[when("the client redeems the code with a GET request")]
-async fn redeem_with_get(w: &mut World) {
+async fn redeem_with_get(w: &mut World) -> Outcome {
     w.step(async |w| {
         let client = w.client()?.clone();
         let d = w.ctx.discovered().await?;
@@ -665,7 +665,7 @@ async fn redeem_with_get(w: &mut World) {
 }
 
 #[when("the client requests a client_credentials token")]
-async fn client_credentials_request(w: &mut World) {
+async fn client_credentials_request(w: &mut World) -> Outcome {
     w.step(async |w| {
         let client = w.client()?.clone();
         let scope = w.flow_scope().await?;
@@ -683,7 +683,7 @@ async fn client_credentials_request(w: &mut World) {
 }
 
 #[when("the client refreshes with resource set to the second resource")]
-async fn refresh_for_second_resource(w: &mut World) {
+async fn refresh_for_second_resource(w: &mut World) -> Outcome {
     w.step(async |w| {
         let second = need(w.second_resource.clone(), "a second resource")?;
         let rt = current_refresh(w)?;
@@ -697,7 +697,7 @@ async fn refresh_for_second_resource(w: &mut World) {
 }
 
 #[when("the client refreshes without client authentication")]
-async fn refresh_unauthenticated(w: &mut World) {
+async fn refresh_unauthenticated(w: &mut World) -> Outcome {
     w.step(async |w| {
         let client = w.client()?.clone();
         let rt = current_refresh(w)?;
@@ -713,7 +713,7 @@ async fn refresh_unauthenticated(w: &mut World) {
 }
 
 #[when("the client redeems the code issued without a challenge with a code_verifier")]
-async fn redeem_unchallenged_code(w: &mut World) {
+async fn redeem_unchallenged_code(w: &mut World) -> Outcome {
     w.step(async |w| {
         let outcome = need(w.authorization.as_ref(), "an authorization attempt")?;
         let Some(code) = outcome.code() else {
@@ -735,7 +735,7 @@ async fn authorize_tampered(w: &mut World, tamper: impl FnOnce(Params) -> Params
 }
 
 #[given("the authorization server does not advertise plain")]
-async fn plain_not_advertised(w: &mut World) {
+async fn plain_not_advertised(w: &mut World) -> Outcome {
     w.step(async |w| {
         let d = w.ctx.discovered().await?;
         if d.endpoints.code_challenge_methods.iter().any(|m| m == "plain") {
@@ -749,7 +749,7 @@ async fn plain_not_advertised(w: &mut World) {
 }
 
 #[when("the client requests authorization with code_challenge_method omitted")]
-async fn without_method(w: &mut World) {
+async fn without_method(w: &mut World) -> Outcome {
     w.step(async |w| authorize_tampered(w, |p| p.omit(Param::CodeChallengeMethod)).await)
         .await
 }
@@ -769,7 +769,7 @@ fn malformed_challenge(case: &str) -> Result<String, String> {
 }
 
 #[when(regex = r"^the client requests authorization with a code_challenge of (.+)$")]
-async fn with_malformed_challenge(w: &mut World, case: String) {
+async fn with_malformed_challenge(w: &mut World, case: String) -> Outcome {
     w.step(async |w| {
         let challenge = malformed_challenge(&case).map_err(Fault::Harness)?;
         authorize_tampered(w, |p| p.tamper(Param::CodeChallenge, challenge)).await
@@ -780,7 +780,7 @@ async fn with_malformed_challenge(w: &mut World, case: String) {
 #[when(
     "the client requests authorization with code_challenge_method plain and the verifier as code_challenge"
 )]
-async fn with_plain_challenge(w: &mut World) {
+async fn with_plain_challenge(w: &mut World) -> Outcome {
     w.step(async |w| {
         let mut req = AuthorizationRequest::for_target(w).await?;
         let verifier = PkceVerifier::random().secret().to_string();
@@ -796,7 +796,7 @@ async fn with_plain_challenge(w: &mut World) {
 }
 
 #[when("the client requests authorization with resource omitted")]
-async fn without_resource(w: &mut World) {
+async fn without_resource(w: &mut World) -> Outcome {
     w.step(async |w| authorize_tampered(w, |p| p.omit(Param::Resource)).await)
         .await
 }
@@ -804,7 +804,7 @@ async fn without_resource(w: &mut World) {
 #[when(
     "the client requests authorization with resource set to the MCP server and the second resource"
 )]
-async fn with_two_resources(w: &mut World) {
+async fn with_two_resources(w: &mut World) -> Outcome {
     w.step(async |w| {
         let second = need(w.second_resource.clone(), "a second resource")?;
         authorize_tampered(w, |p| p.add(Param::Resource, second.as_str())).await
@@ -815,7 +815,7 @@ async fn with_two_resources(w: &mut World) {
 #[when(
     "the client obtains tokens for the MCP server with the resource's scheme and host in upper case"
 )]
-async fn tokens_for_uppercase_resource(w: &mut World) {
+async fn tokens_for_uppercase_resource(w: &mut World) -> Outcome {
     w.step(async |w| {
         let resource = uppercase_scheme_and_host(&w.ctx.target);
         let scope = w.flow_scope().await?;
@@ -843,7 +843,7 @@ fn uppercase_scheme_and_host(u: &url::Url) -> String {
 // Then.
 
 #[then("the token error is a 400 JSON object with a registered error code (TOK-01)")]
-async fn tok_01(w: &mut World) {
+async fn tok_01(w: &mut World) -> Outcome {
     w.step(async |w| {
         let f = tok_check::tok_01_error_shape(w.last_token_response()?);
         w.expect(f)
@@ -852,7 +852,7 @@ async fn tok_01(w: &mut World) {
 }
 
 #[then("the token request is refused with 401 invalid_client and a Basic challenge (TOK-06)")]
-async fn tok_06(w: &mut World) {
+async fn tok_06(w: &mut World) -> Outcome {
     w.step(async |w| {
         let f = tok_check::tok_06_basic_failure(w.last_token_response()?);
         w.expect(f)
@@ -861,7 +861,7 @@ async fn tok_06(w: &mut World) {
 }
 
 #[then("the token endpoint throttled the wrong secrets or locked the client out (TOK-10)")]
-async fn tok_10(w: &mut World) {
+async fn tok_10(w: &mut World) -> Outcome {
     w.step(async |w| {
         let Some((right, wrong)) = w.token_responses.split_last() else {
             return Err(Fault::Harness("step order: no token responses yet".into()));
@@ -873,7 +873,7 @@ async fn tok_10(w: &mut World) {
 }
 
 #[then("the token endpoint is https, or http on a loopback host (TOK-11)")]
-async fn tok_11_https(w: &mut World) {
+async fn tok_11_https(w: &mut World) -> Outcome {
     w.step(async |w| {
         let d = w.ctx.discovered().await?;
         let f = tok_check::tok_11_https(&d.endpoints.token);
@@ -883,7 +883,7 @@ async fn tok_11_https(w: &mut World) {
 }
 
 #[then("the GET token request issued no tokens (TOK-11)")]
-async fn tok_11_get(w: &mut World) {
+async fn tok_11_get(w: &mut World) -> Outcome {
     w.step(async |w| {
         let f = tok_check::tok_11_get_not_served(w.last_token_response()?);
         w.expect(f)
@@ -892,7 +892,7 @@ async fn tok_11_get(w: &mut World) {
 }
 
 #[then(regex = r#"^the token request is refused with "([^"]+)", "([^"]+)" or "([^"]+)"$"#)]
-async fn token_refused_any_of_three(w: &mut World, a: String, b: String, c: String) {
+async fn token_refused_any_of_three(w: &mut World, a: String, b: String, c: String) -> Outcome {
     w.step(async |w| {
         let allowed = [a.as_str(), b.as_str(), c.as_str()];
         let id = w.judged("the token refusal", check::REFUSAL_JUDGES)?;
@@ -903,7 +903,7 @@ async fn token_refused_any_of_three(w: &mut World, a: String, b: String, c: Stri
 }
 
 #[then("the access token from the first redemption is accepted by the MCP server (CODE-04)")]
-async fn first_access_token_accepted(w: &mut World) {
+async fn first_access_token_accepted(w: &mut World) -> Outcome {
     w.step(async |w| {
         let resp = present_first_access_token(w).await?;
         let f = rs_check::accepted(req::CODE_04, &resp);
@@ -916,7 +916,7 @@ async fn first_access_token_accepted(w: &mut World) {
 #[then(
     "the refresh is refused, or its access token is refused by the second resource (REFRESH-07)"
 )]
-async fn refresh_07(w: &mut World) {
+async fn refresh_07(w: &mut World) -> Outcome {
     w.step(async |w| {
         let refresh = w.last_token_response()?.clone();
         let at_other = match TokenSet::from_response(&refresh) {
@@ -937,7 +937,7 @@ async fn refresh_07(w: &mut World) {
 }
 
 #[then("the refresh response carries Cache-Control no-store (REFRESH-09)")]
-async fn refresh_09(w: &mut World) {
+async fn refresh_09(w: &mut World) -> Outcome {
     w.step(async |w| {
         let f = check::issued_no_store(req::REFRESH_09, w.last_token_response()?);
         w.expect(f)
@@ -946,7 +946,7 @@ async fn refresh_09(w: &mut World) {
 }
 
 #[then("the refresh token is long and random enough not to be guessed (REFRESH-11)")]
-async fn refresh_11(w: &mut World) {
+async fn refresh_11(w: &mut World) -> Outcome {
     w.step(async |w| {
         let rt = current_refresh(w)?;
         let f = check::refresh_11_unguessable(rt.expose());
@@ -956,7 +956,7 @@ async fn refresh_11(w: &mut World) {
 }
 
 #[then(regex = r"^the access token lives at most (\d+) seconds \(REFRESH-12\)$")]
-async fn refresh_12(w: &mut World, max: u64) {
+async fn refresh_12(w: &mut World, max: u64) -> Outcome {
     w.step(async |w| {
         let Some(expires_in) = w.tokens()?.expires_in else {
             return Err(Fault::Skip(
@@ -970,7 +970,7 @@ async fn refresh_12(w: &mut World, max: u64) {
 }
 
 #[then(regex = r#"^the authorization yields a code or is refused with "invalid_target"$"#)]
-async fn code_or_invalid_target(w: &mut World) {
+async fn code_or_invalid_target(w: &mut World) -> Outcome {
     w.step(async |w| {
         let outcome = need(w.authorization.as_ref(), "an authorization attempt")?;
         let id = w.judged(
@@ -984,7 +984,7 @@ async fn code_or_invalid_target(w: &mut World) {
 }
 
 #[then("the authorization is refused, or plain is advertised (PKCE-11)")]
-async fn pkce_11(w: &mut World) {
+async fn pkce_11(w: &mut World) -> Outcome {
     w.step(async |w| {
         let d = w.ctx.discovered().await?;
         let outcome = need(w.authorization.as_ref(), "an authorization attempt")?;
@@ -999,7 +999,7 @@ async fn pkce_11(w: &mut World) {
 }
 
 #[then("the MCP server accepts the access token (RES-07)")]
-async fn res_07_accepted(w: &mut World) {
+async fn res_07_accepted(w: &mut World) -> Outcome {
     w.step(async |w| {
         let mcp = w.mcp();
         let (resp, _) = mcp.open(&w.bearer()?).await?;
@@ -1012,7 +1012,7 @@ async fn res_07_accepted(w: &mut World) {
 }
 
 #[then("the PRM resource has no trailing slash (RES-08)")]
-async fn res_08(w: &mut World) {
+async fn res_08(w: &mut World) -> Outcome {
     w.step(async |w| {
         let d = w.ctx.discovered().await?;
         let Some(resource) = d.prm.as_ref().and_then(|(_, doc)| doc.str("resource")) else {
@@ -1029,7 +1029,7 @@ async fn res_08(w: &mut World) {
 // SCOPE-06, SCOPE-08 and SEC-04.
 
 #[when("the client redeems the code, if the authorization issued one")]
-async fn redeem_if_issued(w: &mut World) {
+async fn redeem_if_issued(w: &mut World) -> Outcome {
     w.step(async |w| {
         let outcome = need(w.authorization.as_ref(), "an authorization attempt")?;
         let Some(code) = outcome.code() else {
@@ -1058,7 +1058,7 @@ async fn every_listed_scope(w: &World) -> Outcome<Option<String>> {
 }
 
 #[when("the client obtains tokens for the MCP server with every scope the resource lists")]
-async fn tokens_for_every_scope(w: &mut World) {
+async fn tokens_for_every_scope(w: &mut World) -> Outcome {
     w.step(async |w| {
         let scope = every_listed_scope(w).await?;
         w.requested_scope = scope.clone();
@@ -1070,7 +1070,7 @@ async fn tokens_for_every_scope(w: &mut World) {
 #[then(
     "the token response states the granted scope, or the access token grants the scope requested (SCOPE-06)"
 )]
-async fn granted_scope_stated(w: &mut World) {
+async fn granted_scope_stated(w: &mut World) -> Outcome {
     w.step(async |w| {
         let f = check::scope_06_granted_scope_stated(
             req::SCOPE_06,
@@ -1083,7 +1083,7 @@ async fn granted_scope_stated(w: &mut World) {
 }
 
 #[then("no Location the client was sent carries an access_token or refresh_token (SEC-04)")]
-async fn no_token_in_locations(w: &mut World) {
+async fn no_token_in_locations(w: &mut World) -> Outcome {
     w.step(async |w| {
         let f = check::sec_04_no_token_in_locations(&w.http.transcript());
         w.expect(f)
