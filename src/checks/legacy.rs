@@ -15,7 +15,7 @@ pub const JUDGED_BY_AUTHORIZATION_REFUSAL: &[req::Id] = &[
     req::LEG_05, // no code_challenge: PKCE is required (MCP-A Implementation Requirements)
 ];
 
-/// Judged by the MCP server's status code ([`super::discovery::status_is`]).
+/// Judged by the MCP server's status code ([`super::resource_server::status_is`]).
 pub const JUDGED_BY_STATUS: &[req::Id] = &[
     req::LEG_03, // a request without credentials: 401 (MCP-A)
 ];

@@ -9,10 +9,10 @@ pub mod legacy;
 pub mod pkce;
 pub mod refresh;
 pub mod registration;
-pub mod resource;
 pub mod resource_binding;
+pub mod resource_server;
 pub mod scope;
-pub mod tok;
+pub mod security;
 pub mod token;
 
 use crate::client::http::Response;
@@ -139,6 +139,34 @@ pub(crate) mod testing {
             url: Url::parse("https://h/.well-known/x").expect("url"),
             members: r.json_object().expect("object"),
             response: r,
+        }
+    }
+
+    /// An authorization that ended in a redirect to `location` carrying `params`.
+    pub fn redirect_to(
+        location: &str,
+        params: &[(&str, &str)],
+    ) -> crate::client::login::AuthorizationOutcome {
+        crate::client::login::AuthorizationOutcome::Redirect {
+            location: Url::parse(location).expect("url"),
+            params: params
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    /// An authorization that ended in a redirect to the loopback redirect URI.
+    pub fn redirect(params: &[(&str, &str)]) -> crate::client::login::AuthorizationOutcome {
+        redirect_to("http://127.0.0.1:1/cb", params)
+    }
+
+    /// An authorization that ended at an error page of the AS.
+    pub fn page() -> crate::client::login::AuthorizationOutcome {
+        crate::client::login::AuthorizationOutcome::Page {
+            url: Url::parse("https://as/authorize").expect("url"),
+            status: 400,
+            reason: "an error status".into(),
         }
     }
 

@@ -246,29 +246,6 @@ pub fn dcr_15_open_or_token_required(resp: &Response) -> Findings {
     )]
 }
 
-/// SEC-02 (MCP security considerations: every redirect URI is localhost or https): a
-/// registration with `uri`, which is neither, is not accepted as sent. Any refusal will do
-/// (its error code is DCR-06's question); a 2xx passes only with `uri` left out of the
-/// registered `redirect_uris` (what the response says is authoritative, RFC 7591 §3.2.1).
-pub fn sec_02_redirect_refused(resp: &Response, uri: &str) -> Findings {
-    if !resp.status.is_success() {
-        return Vec::new();
-    }
-    let registered = resp.json_object().ok().and_then(|b| {
-        b.get("redirect_uris")
-            .and_then(Value::as_array)
-            .map(|a| a.iter().any(|v| v.as_str() == Some(uri)))
-    });
-    if registered == Some(false) {
-        return Vec::new();
-    }
-    vec![Violation::new(
-        req::SEC_02,
-        format!("{uri} refused: a redirect URI is localhost or https"),
-        format!("{}: the client was registered", describe(resp)),
-    )]
-}
-
 /// DCR-16 (MCP 2026-07-28 reg §3.1: an MCP client MUST send `application_type`, `native` for
 /// a local client; RFC 7591 §2: members the AS does not know are ignored): a native public
 /// client with loopback redirect URIs is registered, 201 with a JSON object, and an echoed
@@ -472,31 +449,6 @@ mod tests {
             dcr_15_open_or_token_required(&json(403, r#"{"error":"access_denied"}"#)).len(),
             1
         );
-    }
-
-    #[test]
-    fn sec_02_examples() {
-        let uri = "http://client.example/callback";
-        let refused = json(400, r#"{"error":"invalid_redirect_uri"}"#);
-        assert!(sec_02_redirect_refused(&refused, uri).is_empty());
-        // Any refusal: the error code is DCR-06's question.
-        assert!(
-            sec_02_redirect_refused(&json(400, r#"{"error":"invalid_request"}"#), uri).is_empty()
-        );
-        let registered = json(
-            201,
-            r#"{"client_id":"c","redirect_uris":["http://client.example/callback"]}"#,
-        );
-        let f = sec_02_redirect_refused(&registered, uri);
-        assert_eq!(f.len(), 1);
-        assert_eq!(f[0].severity(), Severity::Must);
-        let replaced = json(
-            201,
-            r#"{"client_id":"c","redirect_uris":["https://client.example/callback"]}"#,
-        );
-        assert!(sec_02_redirect_refused(&replaced, uri).is_empty());
-        let silent = json(201, r#"{"client_id":"c"}"#);
-        assert_eq!(sec_02_redirect_refused(&silent, uri).len(), 1);
     }
 
     #[test]

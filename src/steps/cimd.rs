@@ -1,5 +1,5 @@
 //! Client ID metadata document steps: the harness serves its own documents (valid, or broken
-//! on purpose) on a loopback port and uses their URLs as client IDs.
+//! on purpose) on a loopback port and uses their URLs as client IDs (CIMD-*).
 
 use std::str::FromStr;
 
@@ -7,14 +7,19 @@ use cucumber::{given, then, when};
 use serde_json::{Value, json};
 use url::Url;
 
-use super::authorization::{AuthorizationRequest, obtain_code_for, send_authorization};
+use super::flow::{AuthorizationRequest, obtain_code_for, redeem_as, send_authorization};
 use super::{World, need};
 use crate::checks::cimd as check;
 use crate::client::cimd::{DocumentServer, MetadataDocument, Served, public_jwks};
-use crate::client::oauth;
 use crate::client::params::Param;
 use crate::client::registration::RegisteredClient;
 use crate::verdict::{Fault, Outcome};
+
+/// The scenario's document server, once the background started it.
+#[derive(Debug, Default)]
+pub struct Documents {
+    scenario: Option<CimdScenario>,
+}
 
 /// The path of the scenario's main document.
 const DOC: &str = "/client.json";
@@ -45,7 +50,10 @@ fn client_for(client_id: &str, redirect_uri: &Url) -> RegisteredClient {
 }
 
 fn scenario(w: &World) -> Outcome<&CimdScenario> {
-    need(w.cimd.as_ref(), "a client ID metadata document server")
+    need(
+        w.cimd.scenario.as_ref(),
+        "a client ID metadata document server",
+    )
 }
 
 /// Whether `u`'s host is a loopback name or address.
@@ -93,7 +101,7 @@ async fn accepts_documents(w: &mut World) -> Outcome {
                 &w.ctx.redirect_uri,
             )),
         );
-        w.cimd = Some(CimdScenario {
+        w.cimd.scenario = Some(CimdScenario {
             client_id: server.url(DOC),
             path: DOC.into(),
             server,
@@ -111,7 +119,7 @@ async fn accepts_documents(w: &mut World) -> Outcome {
                 control.describe()
             )));
         }
-        w.authorization = None;
+        w.flow.take_outcome();
         Ok(())
     })
     .await
@@ -235,7 +243,7 @@ async fn with_mismatched_client_id(w: &mut World, variant: String) -> Outcome {
 #[then(regex = r"^the authorization is refused without a redirect$")]
 async fn refused_without_redirect(w: &mut World) -> Outcome {
     w.step(async |w| {
-        let outcome = need(w.authorization.as_ref(), "an authorization attempt")?;
+        let outcome = w.flow.outcome()?;
         let id = w.judged("the document refusal", &[check::JUDGED_BY_DOCUMENT_REFUSAL])?;
         let f = check::document_refused(id, outcome);
         w.expect(f)
@@ -267,7 +275,7 @@ async fn with_unlisted_redirect(w: &mut World) -> Outcome {
 async fn unlisted_refused(w: &mut World) -> Outcome {
     w.step(async |w| {
         let unlisted = unlisted_redirect_uri(&w.ctx.redirect_uri);
-        let outcome = need(w.authorization.as_ref(), "an authorization attempt")?;
+        let outcome = w.flow.outcome()?;
         let f = check::cimd_03_unlisted_refused(outcome, &unlisted);
         w.expect(f)
     })
@@ -406,6 +414,7 @@ async fn with_broken_url(w: &mut World, case: String) -> Outcome {
         let case = BrokenUrl::from_str(&case).map_err(Fault::Harness)?;
         let s = w
             .cimd
+            .scenario
             .as_mut()
             .ok_or_else(|| Fault::Harness("step order: no document server".into()))?;
         let (client_id, path) = case.client_id(s.server.origin());
@@ -441,7 +450,7 @@ async fn fetched_again(w: &mut World) -> Outcome {
     w.step(async |w| {
         let s = scenario(w)?;
         let fetches = s.server.fetches(&s.path).len();
-        let outcome = need(w.authorization.as_ref(), "an authorization attempt")?;
+        let outcome = w.flow.outcome()?;
         let f = check::cimd_06_fetched_again(outcome, fetches);
         w.expect(f)
     })
@@ -476,7 +485,7 @@ async fn code_as_confidential_client(w: &mut World) -> Outcome {
             .tamper("jwks_uri", json!(s.server.url("/jwks.json")));
         serve(w, Served::document(doc))?;
         authorize(w, Vec::new(), None).await?;
-        let outcome = need(w.authorization.as_ref(), "an authorization attempt")?;
+        let outcome = w.flow.outcome()?;
         // CIMD §4.1 lets an AS accept public clients only: then there is nothing to test.
         let Some(code) = outcome.code() else {
             return Err(Fault::Skip(format!(
@@ -484,32 +493,17 @@ async fn code_as_confidential_client(w: &mut World) -> Outcome {
                 outcome.describe()
             )));
         };
-        w.code = Some(code);
+        w.flow.use_code(code);
         Ok(())
     })
     .await
-}
-
-/// Redeems the world's code as `client`, sending no client authentication beyond client_id.
-async fn redeem_as(w: &mut World, client: &RegisteredClient) -> Outcome {
-    let d = w.ctx.discovered().await?;
-    let params = oauth::code_params(
-        client,
-        need(w.code.as_ref(), "an authorization code")?,
-        need(w.verifier.as_ref(), "a verifier")?,
-        Some(w.ctx.target.as_str()),
-    );
-    let resp = oauth::post_form(&w.http, &d.endpoints.token, client, &params).await?;
-    w.last_response = Some(resp.clone());
-    w.token_responses.push(resp);
-    Ok(())
 }
 
 #[when("the client redeems the code without client authentication")]
 async fn redeem_unauthenticated(w: &mut World) -> Outcome {
     w.step(async |w| {
         let client = scenario(w)?.client(&w.ctx.redirect_uri);
-        redeem_as(w, &client).await
+        redeem_as(w, &client).await.map(drop)
     })
     .await
 }
@@ -522,7 +516,7 @@ async fn redeem_as_other(w: &mut World) -> Outcome {
         let doc = MetadataDocument::public_client(&other_id, &w.ctx.redirect_uri);
         s.server.serve("/other-client.json", Served::document(doc));
         let other = client_for(&other_id, &w.ctx.redirect_uri);
-        redeem_as(w, &other).await
+        redeem_as(w, &other).await.map(drop)
     })
     .await
 }

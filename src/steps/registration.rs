@@ -1,29 +1,43 @@
-//! Registration steps (RFC 7591).
+//! Registration steps (RFC 7591, DCR-*).
 
 use cucumber::{given, then, when};
 use serde_json::{Map, Value, json};
 use url::Url;
 
-use super::authorization::{AuthorizationRequest, send_authorization};
+use super::flow::{AuthorizationRequest, send_authorization};
 use super::{World, need};
 use crate::checks::registration as check;
+use crate::client::http::Response;
 use crate::client::registration::{RegisteredClient, Registration};
 use crate::verdict::{Fault, Outcome};
 
+/// The scenario's registration request and the registration endpoint's answer.
+#[derive(Debug, Default)]
+pub struct Registrations {
+    sent: Option<Registration>,
+    response: Option<Response>,
+}
+
+impl Registrations {
+    /// The registration request sent.
+    pub fn sent(&self) -> Outcome<&Registration> {
+        need(self.sent.as_ref(), "a registration")
+    }
+
+    /// The registration endpoint's answer.
+    pub fn response(&self) -> Outcome<&Response> {
+        need(self.response.as_ref(), "a registration response")
+    }
+}
+
+/// Sends `reg` to the registration endpoint the AS metadata names.
 async fn register(w: &mut World, reg: Registration) -> Outcome {
     let d = w.ctx.discovered().await?;
     let endpoint = need(d.endpoints.registration.clone(), "registration endpoint")?;
     let resp = reg.send(&w.http, &endpoint).await?;
-    w.registration = Some(reg);
-    w.registration_response = Some(resp);
+    w.registration.sent = Some(reg);
+    w.registration.response = Some(resp);
     Ok(())
-}
-
-fn response(w: &World) -> Outcome<&crate::client::http::Response> {
-    need(
-        w.registration_response.as_ref(),
-        "no registration response yet",
-    )
 }
 
 #[given("the authorization server offers dynamic client registration")]
@@ -81,7 +95,7 @@ async fn register_with_unknown(w: &mut World, member: String) -> Outcome {
 async fn created(w: &mut World) -> Outcome {
     w.step(async |w| {
         let id = w.judged("the creation check", &[check::JUDGED_BY_CREATION])?;
-        let f = check::created(id, response(w)?);
+        let f = check::created(id, w.registration.response()?);
         w.expect(f)
     })
     .await
@@ -90,10 +104,8 @@ async fn created(w: &mut World) -> Outcome {
 #[then("the registration response holds a client_id and echoes the registered metadata")]
 async fn echoes(w: &mut World) -> Outcome {
     w.step(async |w| {
-        let sent = need(w.registration.as_ref(), "registration")?
-            .members()
-            .clone();
-        let f = check::dcr_02_echo(&sent, response(w)?);
+        let sent = w.registration.sent()?.members().clone();
+        let f = check::dcr_02_echo(&sent, w.registration.response()?);
         w.expect(f)
     })
     .await
@@ -102,7 +114,7 @@ async fn echoes(w: &mut World) -> Outcome {
 #[then("the registration is refused with 400 and a JSON error")]
 async fn refused_shape(w: &mut World) -> Outcome {
     w.step(async |w| {
-        let f = check::dcr_05_error_shape(response(w)?);
+        let f = check::dcr_05_error_shape(w.registration.response()?);
         w.expect(f)
     })
     .await
@@ -115,7 +127,7 @@ async fn refused_with(w: &mut World, error: String) -> Outcome {
             "the registration refusal",
             check::REGISTRATION_REFUSAL_JUDGES,
         )?;
-        let f = check::refused_with(id, response(w)?, &[error.as_str()]);
+        let f = check::refused_with(id, w.registration.response()?, &[error.as_str()]);
         w.expect(f)
     })
     .await
@@ -128,7 +140,7 @@ async fn refused_with_either(w: &mut World, a: String, b: String) -> Outcome {
             "the registration refusal",
             check::REGISTRATION_REFUSAL_JUDGES,
         )?;
-        let f = check::refused_with(id, response(w)?, &[a.as_str(), b.as_str()]);
+        let f = check::refused_with(id, w.registration.response()?, &[a.as_str(), b.as_str()]);
         w.expect(f)
     })
     .await
@@ -172,7 +184,7 @@ async fn register_with_metadata(w: &mut World, members: String) -> Outcome {
 async fn refused_or_substituted(w: &mut World, members: String) -> Outcome {
     w.step(async |w| {
         let tampered = metadata_members(&members)?;
-        let f = check::dcr_08_refused_or_substituted(response(w)?, &tampered);
+        let f = check::dcr_08_refused_or_substituted(w.registration.response()?, &tampered);
         w.expect(f)
     })
     .await
@@ -181,7 +193,7 @@ async fn refused_or_substituted(w: &mut World, members: String) -> Outcome {
 #[then("a client_secret in the response comes with client_secret_expires_at (DCR-03)")]
 async fn secret_expiry(w: &mut World) -> Outcome {
     w.step(async |w| {
-        let f = check::dcr_03_secret_expiry(response(w)?);
+        let f = check::dcr_03_secret_expiry(w.registration.response()?);
         w.expect(f)
     })
     .await
@@ -190,7 +202,7 @@ async fn secret_expiry(w: &mut World) -> Outcome {
 #[then("the response holds no client_secret (DCR-04)")]
 async fn no_secret(w: &mut World) -> Outcome {
     w.step(async |w| {
-        let f = check::dcr_04_no_secret(response(w)?);
+        let f = check::dcr_04_no_secret(w.registration.response()?);
         w.expect(f)
     })
     .await
@@ -210,7 +222,7 @@ async fn registration_tls(w: &mut World) -> Outcome {
 #[then("a response carrying a client_secret has Cache-Control: no-store (DCR-13)")]
 async fn secret_not_cached(w: &mut World) -> Outcome {
     w.step(async |w| {
-        let f = check::dcr_13_no_store(response(w)?).ok_or_else(|| {
+        let f = check::dcr_13_no_store(w.registration.response()?).ok_or_else(|| {
             Fault::Skip("the AS issued no client_secret, so no response carried one".into())
         })?;
         w.expect(f)
@@ -222,7 +234,7 @@ async fn secret_not_cached(w: &mut World) -> Outcome {
 async fn new_client_authorizes(w: &mut World) -> Outcome {
     w.step(async |w| {
         let redirect_uri = w.ctx.redirect_uri.clone();
-        let resp = response(w)?;
+        let resp = w.registration.response()?;
         let client = RegisteredClient::from_response(resp, &redirect_uri).ok_or_else(|| {
             Fault::Harness(format!(
                 "could not run: the registration failed ({}); see DCR-01",
@@ -240,7 +252,7 @@ async fn new_client_authorizes(w: &mut World) -> Outcome {
 #[then("the authorization endpoint takes up the new client (DCR-14)")]
 async fn new_client_taken_up(w: &mut World) -> Outcome {
     w.step(async |w| {
-        let outcome = need(w.authorization.as_ref(), "an authorization attempt")?;
+        let outcome = w.flow.outcome()?;
         let f = check::dcr_14_usable(outcome);
         w.expect(f)
     })
@@ -250,30 +262,13 @@ async fn new_client_taken_up(w: &mut World) -> Outcome {
 #[then("the registration is open, or refused with 401 or invalid_token (DCR-15)")]
 async fn open_or_token_required(w: &mut World) -> Outcome {
     w.step(async |w| {
-        let f = check::dcr_15_open_or_token_required(response(w)?);
+        let f = check::dcr_15_open_or_token_required(w.registration.response()?);
         w.expect(f)
     })
     .await
 }
 
 // SEC-02: only localhost or https redirect URIs.
-
-#[then("the registration is refused: a redirect URI is localhost or https (SEC-02)")]
-async fn non_local_http_refused(w: &mut World) -> Outcome {
-    w.step(async |w| {
-        let reg = need(w.registration.as_ref(), "registration")?;
-        let uri = reg
-            .members()
-            .get("redirect_uris")
-            .and_then(|v| v.get(0))
-            .and_then(Value::as_str)
-            .ok_or_else(|| Fault::Harness("the registration sent no redirect URI".into()))?
-            .to_string();
-        let f = check::sec_02_redirect_refused(response(w)?, &uri);
-        w.expect(f)
-    })
-    .await
-}
 
 // DCR-16, DCR-17: application_type (2026-07-28).
 
@@ -310,7 +305,7 @@ async fn register_web(w: &mut World, uri: String) -> Outcome {
 #[then("the registration response is 201, application_type native if echoed (DCR-16)")]
 async fn native_accepted(w: &mut World) -> Outcome {
     w.step(async |w| {
-        let f = check::dcr_16_native_accepted(response(w)?);
+        let f = check::dcr_16_native_accepted(w.registration.response()?);
         w.expect(f)
     })
     .await
@@ -321,7 +316,7 @@ async fn native_accepted(w: &mut World) -> Outcome {
 )]
 async fn web_loopback_recorded(w: &mut World) -> Outcome {
     w.step(async |w| {
-        let f = check::dcr_17_web_loopback(response(w)?);
+        let f = check::dcr_17_web_loopback(w.registration.response()?);
         w.expect(f)
     })
     .await

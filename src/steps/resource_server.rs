@@ -1,40 +1,105 @@
-//! Steps at the MCP server as resource server: presenting tokens, good and bad.
+//! Steps at the MCP server as resource server: presenting tokens, good and bad, and reading
+//! its answers (RS-*).
 
 use std::str::FromStr;
 use std::time::Duration;
 
 use cucumber::{given, then, when};
 
-use super::authorization::obtain_tokens;
+use super::flow::obtain_tokens;
 use super::{World, need};
-use crate::checks::resource as check;
+use crate::checks::resource_server as check;
+use crate::client::http::Response;
 use crate::client::mcp::{Credential, McpClient, McpRequest, McpResponse};
 use crate::client::redact::Secret;
 use crate::client::tokens::{self, Forgery};
 use crate::context::SharedGrant;
 use crate::verdict::{Fault, Outcome};
 
+/// The MCP server's answers in this scenario, and the session they belong to.
+#[derive(Debug, Default)]
+pub struct Answers {
+    responses: Vec<McpResponse>,
+    /// The last answer "the response" of a step means: an MCP answer, or the answer to the
+    /// discovery probe.
+    last: Option<Response>,
+    session: Option<String>,
+    /// The last credential presented was an empty bearer token (RS-04 allows 400 for it).
+    empty_token: bool,
+}
+
+impl Answers {
+    /// Keeps an MCP answer as the scenario's latest.
+    pub fn answered(&mut self, resp: McpResponse) {
+        self.last = Some(resp.http.clone());
+        self.responses.push(resp);
+    }
+
+    /// Keeps an HTTP answer of the MCP server that is not an MCP message (the probe).
+    pub fn answered_http(&mut self, resp: Response) {
+        self.last = Some(resp);
+    }
+
+    pub fn last(&self) -> Outcome<&Response> {
+        self.last
+            .as_ref()
+            .ok_or_else(|| Fault::Harness("step order: no response yet".into()))
+    }
+
+    pub fn last_mcp(&self) -> Outcome<&McpResponse> {
+        self.responses
+            .last()
+            .ok_or_else(|| Fault::Harness("step order: no MCP response yet".into()))
+    }
+
+    /// Every MCP answer of the scenario, in order.
+    pub fn all(&self) -> &[McpResponse] {
+        &self.responses
+    }
+
+    pub fn session(&self) -> Option<String> {
+        self.session.clone()
+    }
+}
+
 /// Sends an MCP request and keeps the response as the scenario's latest.
-async fn send(w: &mut World, mcp: &McpClient, req: McpRequest) -> Outcome {
+pub async fn send(w: &mut World, mcp: &McpClient, req: McpRequest) -> Outcome {
     let resp = mcp.send(&req).await?;
-    w.last_response = Some(resp.http.clone());
-    w.mcp_responses.push(resp);
+    w.resource_server.answered(resp);
     Ok(())
 }
 
 /// `tools/list` with a credential, inside the scenario's session when there is one.
-async fn list_tools(w: &mut World, credential: Credential) -> Outcome {
+pub async fn list_tools(w: &mut World, credential: Credential) -> Outcome {
     let mcp = w.mcp();
     let req = mcp
         .tools_list()
         .with_credential(credential)
-        .with_session(w.session.clone());
+        .with_session(w.resource_server.session());
     send(w, &mcp, req).await
+}
+
+/// Opens a conversation at `mcp` with the scenario's access token and keeps the response.
+pub async fn open_with_token(w: &mut World, mcp: &McpClient) -> Outcome<McpResponse> {
+    let (resp, _) = mcp.open(&w.flow.bearer()?).await?;
+    w.resource_server.answered(resp.clone());
+    Ok(resp)
+}
+
+/// Opens a conversation with `credential` and keeps the response.
+pub async fn open_with(
+    w: &mut World,
+    mcp: &McpClient,
+    credential: &Credential,
+) -> Outcome<McpResponse> {
+    let (resp, _) = mcp.open(credential).await?;
+    w.resource_server.answered(resp.clone());
+    Ok(resp)
 }
 
 /// Tokens for the MCP server, and (2025 revisions) a session opened with them, so that a
 /// later request differs from a valid one only in its credential.
-async fn hold_tokens(w: &mut World, scope: Option<String>) -> Outcome {
+pub async fn hold_tokens(w: &mut World, scope: Option<String>) -> Outcome {
     obtain_tokens(w, Some(w.ctx.target.to_string()), scope).await?;
     token_works(w).await
 }
@@ -42,12 +107,12 @@ async fn hold_tokens(w: &mut World, scope: Option<String>) -> Outcome {
 /// The held token opens an MCP conversation (RS-02), which is then put aside.
 async fn token_works(w: &mut World) -> Outcome {
     let mcp = w.mcp();
-    let (resp, session) = mcp.open(&w.bearer()?).await?;
-    let findings = check::accepted(req::RS_02, &resp);
-    w.mcp_responses.push(resp);
+    let (resp, session) = mcp.open(&w.flow.bearer()?).await?;
+    let findings = check::rs_02_accepted(&resp);
+    w.resource_server.responses.push(resp);
     w.expect(findings)?;
-    w.session = session;
-    w.mcp_responses.clear();
+    w.resource_server.session = session;
+    w.resource_server.responses.clear();
     Ok(())
 }
 
@@ -73,17 +138,15 @@ async fn holds_shared_tokens(w: &mut World) -> Outcome {
         let ctx = std::sync::Arc::clone(&w.ctx);
         let mut shared = ctx.shared_grant.lock().await;
         if let Some(g) = shared.as_ref().filter(|g| g.usable()) {
-            w.client = Some(g.client.clone());
-            w.granted_scope = g.granted_scope.clone();
-            w.first_tokens = Some(g.tokens.clone());
-            w.tokens = Some(g.tokens.clone());
+            w.flow
+                .hold(g.client.clone(), g.tokens.clone(), g.granted_scope.clone());
             return token_works(w).await;
         }
         hold_tokens(w, scope).await?;
         *shared = Some(SharedGrant::new(
-            w.client()?.clone(),
-            w.tokens()?.clone(),
-            w.granted_scope.clone(),
+            w.flow.client()?.clone(),
+            w.flow.tokens()?.clone(),
+            w.flow.granted_scope().map(str::to_string),
         ));
         Ok(())
     })
@@ -94,11 +157,10 @@ async fn holds_shared_tokens(w: &mut World) -> Outcome {
 async fn opens(w: &mut World) -> Outcome {
     w.step(async |w| {
         let mcp = w.mcp();
-        let (resp, session) = mcp.open(&w.bearer()?).await?;
-        w.last_response = Some(resp.http.clone());
-        w.mcp_responses.push(resp);
+        let (resp, session) = mcp.open(&w.flow.bearer()?).await?;
+        w.resource_server.answered(resp);
         if session.is_some() {
-            w.session = session;
+            w.resource_server.session = session;
         }
         Ok(())
     })
@@ -108,7 +170,7 @@ async fn opens(w: &mut World) -> Outcome {
 #[when("the client lists tools with the access token")]
 async fn list_with_token(w: &mut World) -> Outcome {
     w.step(async |w| {
-        let c = w.bearer()?;
+        let c = w.flow.bearer()?;
         list_tools(w, c).await
     })
     .await
@@ -118,9 +180,10 @@ async fn list_with_token(w: &mut World) -> Outcome {
 async fn answers_every_request(w: &mut World) -> Outcome {
     w.step(async |w| {
         let f = w
-            .mcp_responses
+            .resource_server
+            .responses
             .iter()
-            .flat_map(|r| check::accepted(req::RS_02, r))
+            .flat_map(check::rs_02_accepted)
             .collect();
         w.expect(f)
     })
@@ -137,30 +200,37 @@ async fn list_without_token(w: &mut World) -> Outcome {
 async fn list_with_bad_token(w: &mut World, case: String) -> Outcome {
     w.step(async |w| {
         let token = match case.as_str() {
-            "of 32 random bytes" => {
-                use base64::Engine;
-                use rand::RngCore;
-                let mut b = [0u8; 32];
-                rand::rng().fill_bytes(&mut b);
-                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
-            }
-            "left empty" => String::new(),
+            "of 32 random bytes" => random_token(),
+            "left empty" => Secret::new(""),
             quoted if quoted.starts_with('"') && quoted.ends_with('"') && quoted.len() >= 2 => {
-                quoted[1..quoted.len() - 1].to_string()
+                Secret::new(&quoted[1..quoted.len() - 1])
             }
             other => return Err(Fault::Harness(format!("unknown token case: {other}"))),
         };
-        w.empty_token = token.is_empty();
-        list_tools(w, Credential::Bearer(Secret::new(token))).await
+        w.resource_server.empty_token = token.expose().is_empty();
+        list_tools(w, Credential::Bearer(token)).await
     })
     .await
 }
 
-#[then(regex = r"^the MCP server refuses the token with 401 and error invalid_token$")]
+/// 32 random bytes, base64url: a token no AS issued.
+fn random_token() -> Secret {
+    use base64::Engine;
+    use rand::RngCore;
+    let mut b = [0u8; 32];
+    rand::rng().fill_bytes(&mut b);
+    Secret::new(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b))
+}
+
+#[then("the MCP server refuses the token with 401 and error invalid_token")]
 async fn refuses_invalid_token(w: &mut World) -> Outcome {
     w.step(async |w| {
         let id = w.judged("the invalid_token check", &[check::JUDGED_BY_INVALID_TOKEN])?;
-        let f = check::invalid_token(id, w.last_mcp()?, w.empty_token);
+        let f = check::invalid_token(
+            id,
+            w.resource_server.last_mcp()?,
+            w.resource_server.empty_token,
+        );
         w.expect(f)
     })
     .await
@@ -179,7 +249,7 @@ async fn list_with_forged(w: &mut World, forgery: String) -> Outcome {
         let token = match forgery {
             Forgery::AlgNone => tokens::alg_none(&claims),
             Forgery::ForeignKey => tokens::foreign_key(&claims).map_err(Fault::Harness)?,
-            Forgery::EditedPayload => tokens::edited_payload(&w.tokens()?.access_token)
+            Forgery::EditedPayload => tokens::edited_payload(&w.flow.tokens()?.access_token)
                 .ok_or_else(|| {
                     Fault::Skip(
                         "the access token is not a JWT, so its payload cannot be edited".into(),
@@ -194,7 +264,7 @@ async fn list_with_forged(w: &mut World, forgery: String) -> Outcome {
 #[when("the access token has expired")]
 async fn token_expired(w: &mut World) -> Outcome {
     w.step(async |w| {
-        let Some(lifetime) = w.tokens()?.expires_in else {
+        let Some(lifetime) = w.flow.tokens()?.expires_in else {
             return Err(Fault::Skip("the token response has no expires_in, so expiry cannot be timed".into()));
         };
         let max = w.ctx.max_expiry_wait;
@@ -214,7 +284,7 @@ async fn token_expired(w: &mut World) -> Outcome {
 #[when("the client lists tools with the access token in the query string only")]
 async fn list_with_query_token(w: &mut World) -> Outcome {
     w.step(async |w| {
-        let t = w.tokens()?.access_token.clone();
+        let t = w.flow.tokens()?.access_token.clone();
         list_tools(w, Credential::Query(t)).await
     })
     .await
@@ -224,33 +294,12 @@ async fn list_with_query_token(w: &mut World) -> Outcome {
 async fn list_with_refresh_token(w: &mut World) -> Outcome {
     w.step(async |w| {
         let rt = w
+            .flow
             .tokens()?
             .refresh_token
             .clone()
             .ok_or_else(|| Fault::Skip("the AS issued no refresh token".into()))?;
         list_tools(w, Credential::Bearer(rt)).await
-    })
-    .await
-}
-
-#[given("a privileged operation and a scope that does not cover it")]
-async fn privileged_operation(w: &mut World) -> Outcome {
-    w.step(async |w| {
-        if w.ctx.scope_check.is_none() {
-            return Err(Fault::Skip(
-                "no privileged operation configured ([scope_check] tool and narrow_scope)".into(),
-            ));
-        }
-        Ok(())
-    })
-    .await
-}
-
-#[given("the client holds tokens for the MCP server with only that scope")]
-async fn holds_narrow_tokens(w: &mut World) -> Outcome {
-    w.step(async |w| {
-        let sc = need(w.ctx.scope_check.clone(), "a scope check")?;
-        hold_tokens(w, Some(sc.narrow_scope)).await
     })
     .await
 }
@@ -262,48 +311,42 @@ async fn calls_privileged(w: &mut World) -> Outcome {
         let mcp = w.mcp();
         let req = mcp
             .tools_call(&sc.tool, serde_json::json!({}))
-            .with_credential(w.bearer()?)
-            .with_session(w.session.clone());
+            .with_credential(w.flow.bearer()?)
+            .with_session(w.resource_server.session());
         send(w, &mcp, req).await
     })
     .await
 }
 
-#[then("the response is 403 with error insufficient_scope, scope and resource_metadata")]
-async fn insufficient_scope(w: &mut World) -> Outcome {
+#[then(regex = r"^the response status is (\d{3})$")]
+async fn response_status_is(w: &mut World, status: u16) -> Outcome {
     w.step(async |w| {
-        let f = check::scope_03_insufficient_scope(w.last_mcp()?);
+        let id = w.judged("the status check", check::STATUS_JUDGES)?;
+        let f = check::status_is(id, w.resource_server.last()?, status);
         w.expect(f)
     })
     .await
 }
 
-/// Opens a conversation at `mcp` with the world's access token and keeps the response.
-async fn open_with_token(w: &mut World, mcp: &McpClient) -> Outcome<McpResponse> {
-    let (resp, _) = mcp.open(&w.bearer()?).await?;
-    w.last_response = Some(resp.http.clone());
-    w.mcp_responses.push(resp.clone());
-    Ok(resp)
-}
-
-#[then("the MCP server accepts the access token")]
-async fn target_accepts(w: &mut World) -> Outcome {
+#[then("the MCP server accepts the request")]
+async fn accepts_request(w: &mut World) -> Outcome {
     w.step(async |w| {
-        let mcp = w.mcp();
-        let resp = open_with_token(w, &mcp).await?;
-        let f = check::accepted(req::RES_02, &resp);
+        let id = w.judged("the acceptance check", check::ACCEPTANCE_JUDGES)?;
+        let f = check::accepted(id, w.resource_server.last_mcp()?);
         w.expect(f)
     })
     .await
 }
+
+// RS-07: a token for one resource is refused by another.
 
 #[then("the second resource refuses the access token")]
 async fn second_refuses(w: &mut World) -> Outcome {
     w.step(async |w| {
-        let second = need(w.second_resource.clone(), "a second resource")?;
+        let second = w.resource_binding.second()?;
         let mcp = McpClient::new(w.http.clone(), second, w.ctx.revision);
         let resp = open_with_token(w, &mcp).await?;
-        let f = check::refused_401(req::RS_07, &resp);
+        let f = check::rs_07_other_audience_refused(&resp);
         w.expect(f)
     })
     .await
@@ -314,29 +357,19 @@ async fn target_refuses(w: &mut World) -> Outcome {
     w.step(async |w| {
         let mcp = w.mcp();
         let resp = open_with_token(w, &mcp).await?;
-        let f = check::refused_401(req::RS_07, &resp);
+        let f = check::rs_07_other_audience_refused(&resp);
         w.expect(f)
     })
     .await
 }
 
-// RS-03, RS-10, RS-12..16 and the scope steps (SCOPE-04, SCOPE-05, SCOPE-07).
+// RS-03, RS-10, RS-12, RS-13, RS-15, RS-16.
 
 #[when(regex = r#"^the client lists tools with the access token under the scheme "([^"]+)"$"#)]
 async fn list_with_scheme(w: &mut World, scheme: String) -> Outcome {
     w.step(async |w| {
-        let token = w.tokens()?.access_token.clone();
+        let token = w.flow.tokens()?.access_token.clone();
         list_tools(w, Credential::Scheme(scheme, token)).await
-    })
-    .await
-}
-
-#[then(regex = r"^the MCP server accepts the request$")]
-async fn accepts_request(w: &mut World) -> Outcome {
-    w.step(async |w| {
-        let id = w.judged("the acceptance check", check::ACCEPTANCE_JUDGES)?;
-        let f = check::accepted(id, w.last_mcp()?);
-        w.expect(f)
     })
     .await
 }
@@ -346,19 +379,14 @@ async fn accepts_request(w: &mut World) -> Outcome {
 )]
 async fn list_with_header_and_query(w: &mut World) -> Outcome {
     w.step(async |w| {
-        use base64::Engine;
-        use rand::RngCore;
-        let mut b = [0u8; 32];
-        rand::rng().fill_bytes(&mut b);
-        let made_up = Secret::new(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b));
+        let made_up = random_token();
         let mcp = w.mcp();
         let req = mcp
             .tools_list()
-            .with_credential(w.bearer()?)
-            .with_session(w.session.clone());
+            .with_credential(w.flow.bearer()?)
+            .with_session(w.resource_server.session());
         let resp = mcp.send_with_query_token(&req, &made_up).await?;
-        w.last_response = Some(resp.http.clone());
-        w.mcp_responses.push(resp);
+        w.resource_server.answered(resp);
         Ok(())
     })
     .await
@@ -367,7 +395,7 @@ async fn list_with_header_and_query(w: &mut World) -> Outcome {
 #[then("the request is served with the header's token or refused with 400 (RS-10)")]
 async fn query_copy_not_read(w: &mut World) -> Outcome {
     w.step(async |w| {
-        let f = check::rs_10_query_copy_not_read(w.last_mcp()?);
+        let f = check::rs_10_query_copy_not_read(w.resource_server.last_mcp()?);
         w.expect(f)
     })
     .await
@@ -382,8 +410,8 @@ async fn revokes_access_token(w: &mut World) -> Outcome {
                 "the AS metadata has no revocation_endpoint (RFC 7009)".into(),
             ));
         };
-        let client = w.client()?.clone();
-        let token = w.tokens()?.access_token.clone();
+        let client = w.flow.client()?.clone();
+        let token = w.flow.tokens()?.access_token.clone();
         let resp =
             crate::client::oauth::revoke(&w.http, &endpoint, &client, &token, "access_token")
                 .await?;
@@ -401,7 +429,7 @@ async fn revokes_access_token(w: &mut World) -> Outcome {
 #[then("the privileged operation is not carried out (RS-13)")]
 async fn privileged_not_carried_out(w: &mut World) -> Outcome {
     w.step(async |w| {
-        let f = check::rs_13_not_carried_out(w.last_mcp()?);
+        let f = check::rs_13_not_carried_out(w.resource_server.last_mcp()?);
         w.expect(f)
     })
     .await
@@ -410,7 +438,7 @@ async fn privileged_not_carried_out(w: &mut World) -> Outcome {
 #[then("the 401 challenge carries resource_metadata (RS-15)")]
 async fn challenge_has_resource_metadata(w: &mut World) -> Outcome {
     w.step(async |w| {
-        let Some(f) = check::rs_15_resource_metadata(w.last_mcp()?) else {
+        let Some(f) = check::rs_15_resource_metadata(w.resource_server.last_mcp()?) else {
             return Err(Fault::Harness(
                 "could not run: the request was not refused with 401 (see RS-04)".into(),
             ));
@@ -430,12 +458,12 @@ async fn opens_many(w: &mut World, n: usize) -> Outcome {
             )));
         }
         let mcp = w.mcp();
-        let bearer = w.bearer()?;
-        w.mcp_responses.clear();
+        let bearer = w.flow.bearer()?;
+        w.resource_server.responses.clear();
         for _ in 0..n {
             let (resp, session) = mcp.open(&bearer).await?;
-            let f = check::accepted(req::RS_02, &resp);
-            w.mcp_responses.push(resp);
+            let f = check::rs_02_accepted(&resp);
+            w.resource_server.responses.push(resp);
             w.expect(f)?;
             if session.is_none() {
                 return Err(Fault::Skip(
@@ -452,96 +480,12 @@ async fn opens_many(w: &mut World, n: usize) -> Outcome {
 async fn session_ids_unpredictable(w: &mut World) -> Outcome {
     w.step(async |w| {
         let ids: Vec<String> = w
-            .mcp_responses
+            .resource_server
+            .responses
             .iter()
             .filter_map(|r| r.session_id().map(str::to_string))
             .collect();
         let f = check::rs_16_session_ids(&ids);
-        w.expect(f)
-    })
-    .await
-}
-
-#[when("the client obtains tokens for the scope the challenge names")]
-async fn step_up(w: &mut World) -> Outcome {
-    w.step(async |w| {
-        let Some(scope) = check::challenged_scope(w.last_mcp()?) else {
-            return Err(Fault::Harness(
-                "could not run: the refusal names no scope to step up to (see SCOPE-03)".into(),
-            ));
-        };
-        hold_tokens(w, Some(scope)).await
-    })
-    .await
-}
-
-#[then("the two answers carry the same challenge (SCOPE-05)")]
-async fn same_challenge(w: &mut World) -> Outcome {
-    w.step(async |w| {
-        let [.., first, second] = w.mcp_responses.as_slice() else {
-            return Err(Fault::Harness("step order: two answers needed".into()));
-        };
-        let f = check::scope_05_same_challenge(first, second);
-        w.expect(f)
-    })
-    .await
-}
-
-// MCP 2026-07-28 scope challenges: no offline_access (SCOPE-09), one challenge naming every
-// scope the operation needs (SCOPE-10).
-
-#[then("the Bearer challenge's scope does not name offline_access (SCOPE-09)")]
-async fn challenge_without_offline_access(w: &mut World) -> Outcome {
-    w.step(async |w| {
-        let f = check::scope_09_no_offline_access(w.last_response()?);
-        w.expect(f)
-    })
-    .await
-}
-
-#[when(
-    "the client obtains tokens for the scope it requested together with the scope the challenge names"
-)]
-async fn step_up_to_union(w: &mut World) -> Outcome {
-    w.step(async |w| {
-        let sc = need(w.ctx.scope_check.clone(), "a scope check")?;
-        let first = w.last_mcp()?;
-        let challenged = match check::challenged_scope(first) {
-            Some(s) if check::is_insufficient_scope(first) => s,
-            _ => {
-                return Err(Fault::Harness(
-                    "could not run: the operation was not refused with an insufficient_scope challenge naming a scope (see SCOPE-03)".into(),
-                ));
-            }
-        };
-        // MCP-D §11.1.2: the union of the previously requested scope and the challenged one.
-        let union = check::scope_union(&sc.narrow_scope, &challenged);
-        hold_tokens(w, Some(union.clone())).await?;
-        let granted = w.granted_scope.clone().unwrap_or_default();
-        let missing = check::scopes_missing(&union, &granted);
-        if !missing.is_empty() {
-            return Err(Fault::Skip(format!(
-                "the AS granted {granted:?}, without {}: a second challenge would not be the MCP server's doing",
-                missing.join(" ")
-            )));
-        }
-        w.stepped_up_scope = Some(union);
-        Ok(())
-    })
-    .await
-}
-
-#[then("the operation is not challenged for scope a second time (SCOPE-10)")]
-async fn not_challenged_again(w: &mut World) -> Outcome {
-    w.step(async |w| {
-        let union = need(w.stepped_up_scope.clone(), "a step-up to the challenged scope")?;
-        let retry = w.last_mcp()?;
-        let Some(f) = check::scope_10_one_challenge(&union, retry) else {
-            return Err(Fault::Harness(format!(
-                "could not run: the retried operation was neither carried out nor refused for scope: {}",
-                crate::checks::describe(&retry.http)
-            )));
-        };
         w.expect(f)
     })
     .await

@@ -1,12 +1,13 @@
-//! Checks of the MCP server as resource server (RS-*) and its scope challenges (SCOPE-03..10).
+//! The MCP server as resource server (OAuth 2.1 §5, RFC 6750): status codes, tokens accepted
+//! and refused, the challenge of a refusal, and sessions (RS-*).
 
-use super::{Findings, describe};
+use crate::checks::{Findings, describe};
 use crate::client::http::Response;
 use crate::client::mcp::McpResponse;
 use crate::client::www_authenticate;
 use crate::verdict::Violation;
 
-/// Judged by the MCP server's status code ([`super::discovery::status_is`]).
+/// Judged by the MCP server's status code ([`status_is`]).
 pub const JUDGED_BY_STATUS: &[req::Id] = &[
     req::RS_01, // no token inside a session: 401 (MCP-C §9.1)
     req::RS_05, // a forged token: 401 (O21 §5.2, §7.1.1)
@@ -14,6 +15,13 @@ pub const JUDGED_BY_STATUS: &[req::Id] = &[
     req::RS_11, // a refresh token as bearer token: 401 (O21 §1.3.2, §5.2)
     req::RS_12, // a revoked access token: 401 (O21 §5.2; 6750 §3.1)
     req::RS_14, // 403 for insufficient scope, 401 for an unknown token (MCP-C §10)
+];
+
+/// The requirements [`status_is`] judges: every area's list.
+pub const STATUS_JUDGES: &[&[req::Id]] = &[
+    JUDGED_BY_STATUS,
+    super::discovery::challenge::JUDGED_BY_STATUS,
+    super::legacy::JUDGED_BY_STATUS,
 ];
 
 /// Judged by [`invalid_token`]: 401 with `error="invalid_token"`.
@@ -30,6 +38,19 @@ pub const JUDGED_BY_ACCEPTANCE: &[req::Id] = &[
 /// The requirements [`accepted`] judges: every area's list.
 pub const ACCEPTANCE_JUDGES: &[&[req::Id]] =
     &[JUDGED_BY_ACCEPTANCE, super::scope::JUDGED_BY_ACCEPTANCE];
+
+/// A response has exactly this status.
+pub fn status_is(id: req::Id, resp: &Response, status: u16) -> Findings {
+    if resp.status.as_u16() == status {
+        Vec::new()
+    } else {
+        vec![Violation::new(
+            id,
+            format!("status {status}"),
+            describe(resp),
+        )]
+    }
+}
 
 /// The MCP server answered: 2xx with a JSON-RPC result (for requests; 202 for notifications).
 pub fn accepted(id: req::Id, resp: &McpResponse) -> Findings {
@@ -57,6 +78,16 @@ pub fn refused_401(id: req::Id, resp: &McpResponse) -> Findings {
     } else {
         vec![Violation::new(id, "401", describe(&resp.http))]
     }
+}
+
+/// RS-02: a valid token in the Authorization header is accepted.
+pub fn rs_02_accepted(resp: &McpResponse) -> Findings {
+    accepted(req::RS_02, resp)
+}
+
+/// RS-07: a token issued for another resource (another audience) is refused with 401.
+pub fn rs_07_other_audience_refused(resp: &McpResponse) -> Findings {
+    refused_401(req::RS_07, resp)
 }
 
 /// RS-04 and RS-06: 401 (MUST) whose Bearer challenge says `error="invalid_token"` (SHOULD).
@@ -91,51 +122,8 @@ pub fn invalid_token(id: req::Id, resp: &McpResponse, empty_token: bool) -> Find
     }
 }
 
-/// SCOPE-03: 403 with a Bearer challenge holding `error="insufficient_scope"`, `scope` and
-/// `resource_metadata`.
-pub fn scope_03_insufficient_scope(resp: &McpResponse) -> Findings {
-    let id = req::SCOPE_03;
-    if resp.http.status.is_success() && resp.error().is_none() {
-        return vec![Violation::new(
-            id,
-            "403 insufficient_scope",
-            format!("the operation was carried out: {}", describe(&resp.http)),
-        )];
-    }
-    if resp.http.status.as_u16() != 403 {
-        return vec![Violation::new(id, "403", describe(&resp.http))];
-    }
-    let challenges =
-        www_authenticate::parse_all(resp.http.header_all("www-authenticate")).unwrap_or_default();
-    let Some(bearer) = challenges.iter().find(|c| c.is("Bearer")) else {
-        return vec![Violation::new(
-            id,
-            "a Bearer challenge",
-            "no Bearer challenge",
-        )];
-    };
-    let mut out = Vec::new();
-    if bearer.param("error") != Some("insufficient_scope") {
-        out.push(Violation::new(
-            id,
-            "error=\"insufficient_scope\"",
-            format!("error={:?}", bearer.param("error")),
-        ));
-    }
-    for p in ["scope", "resource_metadata"] {
-        if bearer.param(p).is_none() {
-            out.push(Violation::new(
-                id,
-                format!("{p} in the challenge"),
-                format!("no {p}"),
-            ));
-        }
-    }
-    out
-}
-
 /// The Bearer challenge of a response, if it has one.
-fn bearer_challenge(resp: &McpResponse) -> Option<www_authenticate::Challenge> {
+pub fn bearer_challenge(resp: &McpResponse) -> Option<www_authenticate::Challenge> {
     www_authenticate::parse_all(resp.http.header_all("www-authenticate"))
         .unwrap_or_default()
         .into_iter()
@@ -143,7 +131,7 @@ fn bearer_challenge(resp: &McpResponse) -> Option<www_authenticate::Challenge> {
 }
 
 /// Whether the MCP server carried out the request: 2xx with a JSON-RPC result.
-fn carried_out(resp: &McpResponse) -> bool {
+pub fn carried_out(resp: &McpResponse) -> bool {
     resp.http.status.is_success() && resp.result().is_some()
 }
 
@@ -273,121 +261,6 @@ pub fn rs_16_session_ids(ids: &[String]) -> Findings {
     Vec::new()
 }
 
-/// SCOPE-05: two answers to the same operation carry the same challenge (status, `error` and
-/// the `scope` set).
-pub fn scope_05_same_challenge(first: &McpResponse, second: &McpResponse) -> Findings {
-    let summary = |r: &McpResponse| {
-        let c = bearer_challenge(r);
-        let mut scope: Vec<String> = c
-            .as_ref()
-            .and_then(|c| c.param("scope"))
-            .map(|s| s.split(' ').map(str::to_string).collect())
-            .unwrap_or_default();
-        scope.sort();
-        (
-            r.http.status.as_u16(),
-            c.as_ref()
-                .and_then(|c| c.param("error").map(str::to_string)),
-            scope,
-        )
-    };
-    let (a, b) = (summary(first), summary(second));
-    if a == b {
-        return Vec::new();
-    }
-    vec![Violation::new(
-        req::SCOPE_05,
-        format!(
-            "the same challenge twice: {} error={:?} scope={:?}",
-            a.0,
-            a.1,
-            a.2.join(" ")
-        ),
-        format!("{} error={:?} scope={:?}", b.0, b.1, b.2.join(" ")),
-    )]
-}
-
-/// The `scope` a response's Bearer challenge names (SCOPE-04's step-up request).
-pub fn challenged_scope(resp: &McpResponse) -> Option<String> {
-    bearer_challenge(resp).and_then(|c| c.param("scope").map(str::to_string))
-}
-
-/// SCOPE-09 (MCP-D §10): MCP servers SHOULD NOT put `offline_access` in the `scope` of a
-/// `WWW-Authenticate` challenge (401 or 403): refresh tokens are not a resource requirement.
-/// A response without a Bearer challenge or without `scope` has nothing to check here.
-pub fn scope_09_no_offline_access(resp: &Response) -> Findings {
-    let scope = www_authenticate::parse_all(resp.header_all("www-authenticate"))
-        .unwrap_or_default()
-        .into_iter()
-        .find(|c| c.is("Bearer"))
-        .and_then(|c| c.param("scope").map(str::to_string));
-    match scope {
-        Some(s)
-            if s.split(' ')
-                .any(|t| t == crate::checks::discovery::OFFLINE_ACCESS) =>
-        {
-            vec![Violation::new(
-                req::SCOPE_09,
-                "a challenged scope without offline_access (refresh tokens are not a resource requirement)",
-                format!("{} with scope={s:?}", resp.status.as_u16()),
-            )]
-        }
-        _ => Vec::new(),
-    }
-}
-
-/// The step-up scope set of MCP-D §11.1.2: the union of the scope requested before and the
-/// scope the challenge names, in that order, without repeats.
-pub fn scope_union(requested: &str, challenged: &str) -> String {
-    let mut out: Vec<&str> = Vec::new();
-    for t in requested.split(' ').chain(challenged.split(' ')) {
-        if !t.is_empty() && !out.contains(&t) {
-            out.push(t);
-        }
-    }
-    out.join(" ")
-}
-
-/// The scope tokens of `wanted` that `granted` lacks.
-pub fn scopes_missing(wanted: &str, granted: &str) -> Vec<String> {
-    let granted: Vec<&str> = granted.split(' ').collect();
-    wanted
-        .split(' ')
-        .filter(|t| !t.is_empty() && !granted.contains(t))
-        .map(str::to_string)
-        .collect()
-}
-
-/// Whether a response refuses for insufficient scope: its Bearer challenge says
-/// `error="insufficient_scope"`.
-pub fn is_insufficient_scope(resp: &McpResponse) -> bool {
-    bearer_challenge(resp).is_some_and(|c| c.param("error") == Some("insufficient_scope"))
-}
-
-/// SCOPE-10 (MCP-D §11.1.1): the first insufficient_scope challenge named every scope the
-/// operation needs, so that after stepping up to `stepped_up` (the scope held before plus the
-/// challenged one) the same operation is not challenged again. `None` when the retry was
-/// neither carried out nor refused for scope (nothing SCOPE-10 can judge).
-pub fn scope_10_one_challenge(stepped_up: &str, retry: &McpResponse) -> Option<Findings> {
-    if carried_out(retry) {
-        return Some(Vec::new());
-    }
-    if !is_insufficient_scope(retry) {
-        return None;
-    }
-    let again = challenged_scope(retry).unwrap_or_default();
-    Some(vec![Violation::new(
-        req::SCOPE_10,
-        format!(
-            "the operation carried out after one step-up, to {stepped_up:?} (the scope requested before plus the challenged one)"
-        ),
-        format!(
-            "a second insufficient_scope challenge for the same operation: {} scope={again:?}",
-            retry.http.status.as_u16()
-        ),
-    )])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -434,34 +307,6 @@ mod tests {
         assert!(accepted(req::RS_02, &ok).is_empty());
         assert_eq!(refused_401(req::RS_09, &ok).len(), 1);
     }
-
-    #[test]
-    fn scope_03_examples() {
-        let good = mcp(
-            403,
-            &[(
-                "www-authenticate",
-                r#"Bearer error="insufficient_scope", scope="a b", resource_metadata="https://h/x""#,
-            )],
-            "",
-        );
-        assert!(scope_03_insufficient_scope(&good).is_empty());
-        let thin = mcp(
-            403,
-            &[("www-authenticate", r#"Bearer error="insufficient_scope""#)],
-            "",
-        );
-        assert_eq!(scope_03_insufficient_scope(&thin).len(), 2);
-        let done = mcp(200, &[], r#"{"jsonrpc":"2.0","id":1,"result":{}}"#);
-        assert_eq!(scope_03_insufficient_scope(&done).len(), 1);
-    }
-}
-
-#[cfg(test)]
-mod scope_and_session_tests {
-    use super::*;
-    use crate::checks::testing::mcp;
-    use crate::requirements::Severity;
 
     const RESULT: &str = r#"{"jsonrpc":"2.0","id":1,"result":{"tools":[]}}"#;
 
@@ -534,120 +379,5 @@ mod scope_and_session_tests {
         assert_eq!(rs_16_session_ids(&prefixed)[0].severity(), Severity::Must);
         let repeated = vec![uuids[0].clone(), uuids[0].clone()];
         assert_eq!(rs_16_session_ids(&repeated).len(), 1);
-    }
-
-    #[test]
-    fn scope_05_examples() {
-        let a = mcp(
-            403,
-            &[(
-                "www-authenticate",
-                r#"Bearer error="insufficient_scope", scope="a b""#,
-            )],
-            "",
-        );
-        let same = mcp(
-            403,
-            &[(
-                "www-authenticate",
-                r#"Bearer scope="b a", error="insufficient_scope""#,
-            )],
-            "",
-        );
-        assert!(scope_05_same_challenge(&a, &same).is_empty());
-        let other = mcp(
-            403,
-            &[(
-                "www-authenticate",
-                r#"Bearer error="insufficient_scope", scope="a""#,
-            )],
-            "",
-        );
-        let f = scope_05_same_challenge(&a, &other);
-        assert_eq!(f[0].severity(), Severity::Should);
-        assert_eq!(challenged_scope(&a).as_deref(), Some("a b"));
-    }
-}
-
-#[cfg(test)]
-mod revision_2026_07_28_tests {
-    use super::*;
-    use crate::checks::testing::{mcp, response};
-    use crate::requirements::Severity;
-
-    #[test]
-    fn scope_09_examples() {
-        // The MCP-D §6 401 example and the §11.1.1 403 example.
-        let r401 = response(
-            401,
-            &[(
-                "www-authenticate",
-                r#"Bearer resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource", scope="files:read""#,
-            )],
-            "",
-        );
-        assert!(scope_09_no_offline_access(&r401).is_empty());
-        let r403 = response(
-            403,
-            &[(
-                "www-authenticate",
-                r#"Bearer error="insufficient_scope", scope="files:write offline_access""#,
-            )],
-            "",
-        );
-        let f = scope_09_no_offline_access(&r403);
-        assert_eq!(f[0].severity(), Severity::Should);
-        assert!(f[0].actual.starts_with("403"));
-        let similar = response(
-            401,
-            &[("www-authenticate", r#"Bearer scope="offline_access_logs""#)],
-            "",
-        );
-        assert!(scope_09_no_offline_access(&similar).is_empty());
-        assert!(scope_09_no_offline_access(&response(401, &[], "")).is_empty());
-    }
-
-    #[test]
-    fn scope_union_and_missing() {
-        assert_eq!(
-            scope_union("mcp:read", "mcp:read mcp:write"),
-            "mcp:read mcp:write"
-        );
-        assert_eq!(scope_union("a b", "c"), "a b c");
-        assert_eq!(scope_union("", "c"), "c");
-        assert!(scopes_missing("a b", "b a").is_empty());
-        assert_eq!(scopes_missing("a b c", "a"), vec!["b", "c"]);
-    }
-
-    #[test]
-    fn scope_10_examples() {
-        let done = mcp(
-            200,
-            &[],
-            r#"{"jsonrpc":"2.0","id":1,"result":{"content":[]}}"#,
-        );
-        assert_eq!(
-            scope_10_one_challenge("files:read files:write", &done),
-            Some(Vec::new())
-        );
-        let again = mcp(
-            403,
-            &[(
-                "www-authenticate",
-                r#"Bearer error="insufficient_scope", scope="files:admin""#,
-            )],
-            "",
-        );
-        let f = scope_10_one_challenge("files:read files:write", &again).expect("judged");
-        assert_eq!(f[0].severity(), Severity::Should);
-        assert!(f[0].actual.contains("files:admin"));
-        let other = mcp(
-            401,
-            &[("www-authenticate", r#"Bearer error="invalid_token""#)],
-            "",
-        );
-        assert_eq!(scope_10_one_challenge("files:read", &other), None);
-        assert!(is_insufficient_scope(&again));
-        assert!(!is_insufficient_scope(&other));
     }
 }
