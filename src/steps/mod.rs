@@ -201,3 +201,47 @@ pub fn before_scenario<'a>(
 pub fn need<T>(v: Option<T>, what: &str) -> Outcome<T> {
     v.ok_or_else(|| Fault::Harness(format!("step order: {what}")))
 }
+
+/// An OAuth error code a scenario expects: one registered for the authorization, token,
+/// registration or resource endpoints (RFC 6749, 6750, 7591, 8707, OpenID Connect). A feature
+/// file naming any other fails when its step is matched, not at run time.
+#[derive(Debug, Clone, PartialEq, Eq, cucumber::Parameter)]
+#[param(
+    name = "oauth_error",
+    regex = "invalid_request|invalid_client|invalid_grant|unauthorized_client|unsupported_grant_type|invalid_scope|access_denied|unsupported_response_type|server_error|temporarily_unavailable|invalid_target|invalid_redirect_uri|invalid_client_metadata|invalid_software_statement|unapproved_software_statement|invalid_token|insufficient_scope|interaction_required|login_required|account_selection_required|consent_required|invalid_request_uri|invalid_request_object|request_not_supported|request_uri_not_supported|registration_not_supported"
+)]
+pub struct OAuthErrorCode(String);
+
+impl OAuthErrorCode {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::str::FromStr for OAuthErrorCode {
+    type Err = std::convert::Infallible;
+
+    /// The step's regex admits only registered codes.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(OAuthErrorCode(s.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use cucumber::Parameter as _;
+
+    use super::*;
+
+    #[test]
+    fn every_error_code_the_checks_know_is_an_oauth_error_parameter() {
+        let re = regex::Regex::new(&format!("^(?:{})$", OAuthErrorCode::REGEX)).expect("regex");
+        let known = crate::checks::authorization::response::AUTHORIZATION_ERROR_CODES
+            .iter()
+            .chain(crate::checks::token::TOKEN_ERROR_CODES.iter());
+        for code in known {
+            assert!(re.is_match(code), "{code}");
+        }
+        assert!(!re.is_match("invalid_grnat"));
+    }
+}

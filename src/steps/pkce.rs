@@ -11,18 +11,21 @@ use super::flow::{
 };
 use crate::checks::pkce as check;
 use crate::client::params::Param;
-use crate::client::pkce::PkceVerifier;
+use crate::client::pkce::{MalformedChallenge, MalformedVerifier, PkceChallenge, PkceVerifier};
 use crate::verdict::{Fault, Outcome};
 
-/// The verifier tamperings of PKCE-06, -08 and -09.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The verifier tamperings of PKCE-06, -08 and -09, as the feature files name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, cucumber::Parameter)]
+#[param(
+    name = "verifier_case",
+    regex = r#"a different valid verifier|the code_challenge|42 characters|129 characters|43 characters including "!""#
+)]
 pub enum VerifierCase {
-    /// A well-formed verifier that is not the one the challenge was made from.
+    /// A well-formed verifier that is not the one the challenge was made from (PKCE-06).
     DifferentValid,
-    Chars42,
-    Chars129,
-    IllegalCharacter,
+    /// The S256 challenge sent as the verifier (PKCE-09).
     TheChallenge,
+    Malformed(MalformedVerifier),
 }
 
 impl FromStr for VerifierCase {
@@ -30,33 +33,75 @@ impl FromStr for VerifierCase {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Ok(match s {
             "a different valid verifier" => VerifierCase::DifferentValid,
-            "42 characters" => VerifierCase::Chars42,
-            "129 characters" => VerifierCase::Chars129,
-            "43 characters including \"!\"" => VerifierCase::IllegalCharacter,
             "the code_challenge" => VerifierCase::TheChallenge,
-            other => return Err(format!("unknown code_verifier case: {other}")),
+            other => VerifierCase::Malformed(malformed_verifier(other)?),
         })
     }
 }
 
 impl VerifierCase {
-    fn value(self, real: &PkceVerifier) -> String {
+    /// The verifier to send instead of `real`.
+    fn verifier(self, real: &PkceVerifier) -> PkceVerifier {
         match self {
-            VerifierCase::DifferentValid => PkceVerifier::random().secret().to_string(),
-            VerifierCase::Chars42 => "a".repeat(42),
-            VerifierCase::Chars129 => "a".repeat(129),
-            VerifierCase::IllegalCharacter => format!("{}!", "a".repeat(42)),
-            VerifierCase::TheChallenge => real.challenge().as_str().to_string(),
+            VerifierCase::DifferentValid => PkceVerifier::random(),
+            VerifierCase::TheChallenge => PkceVerifier::from_challenge(&real.challenge()),
+            VerifierCase::Malformed(how) => PkceVerifier::malformed(how),
         }
     }
 }
 
-#[when(regex = r"^the client redeems the code with code_verifier set to (.+)$")]
-async fn redeem_with_verifier(w: &mut World, case: String) -> Outcome {
+/// A verifier that breaks the RFC 7636 grammar (PKCE-08), as the feature files name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, cucumber::Parameter)]
+#[param(
+    name = "malformed_verifier",
+    regex = r#"42 characters|129 characters|43 characters including "!""#
+)]
+pub struct MalformedVerifierCase(MalformedVerifier);
+
+impl FromStr for MalformedVerifierCase {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        malformed_verifier(s).map(MalformedVerifierCase)
+    }
+}
+
+fn malformed_verifier(s: &str) -> Result<MalformedVerifier, String> {
+    Ok(match s {
+        "42 characters" => MalformedVerifier::TooShort,
+        "129 characters" => MalformedVerifier::TooLong,
+        "43 characters including \"!\"" => MalformedVerifier::IllegalCharacter,
+        other => return Err(format!("unknown code_verifier case: {other}")),
+    })
+}
+
+/// The malformed challenges of PKCE-05 (OAuth 2.1 Appendix A.18: 43 to 128 unreserved
+/// characters), as the feature files name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, cucumber::Parameter)]
+#[param(
+    name = "challenge_case",
+    regex = r#"42 characters|129 characters|43 characters including "[+/=]""#
+)]
+pub struct ChallengeCase(MalformedChallenge);
+
+impl FromStr for ChallengeCase {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(ChallengeCase(match s {
+            "42 characters" => MalformedChallenge::TooShort,
+            "129 characters" => MalformedChallenge::TooLong,
+            "43 characters including \"+\"" => MalformedChallenge::Plus,
+            "43 characters including \"/\"" => MalformedChallenge::Slash,
+            "43 characters including \"=\"" => MalformedChallenge::Padding,
+            other => return Err(format!("unknown code_challenge case: {other}")),
+        }))
+    }
+}
+
+#[when(expr = "the client redeems the code with code_verifier set to {verifier_case}")]
+async fn redeem_with_verifier(w: &mut World, case: VerifierCase) -> Outcome {
     w.step(async |w| {
-        let case = VerifierCase::from_str(&case).map_err(Fault::Harness)?;
-        let value = case.value(w.flow.verifier()?);
-        redeem(w, false, |p| p.tamper(Param::CodeVerifier, value))
+        let verifier = case.verifier(w.flow.verifier()?);
+        redeem(w, false, |p| p.tamper(Param::CodeVerifier, verifier))
             .await
             .map(drop)
     })
@@ -65,22 +110,13 @@ async fn redeem_with_verifier(w: &mut World, case: String) -> Outcome {
 
 /// PKCE-08: the challenge is made from a verifier that breaks the RFC 7636 grammar, so that
 /// only the grammar check can refuse its redemption (the S256 comparison would succeed).
-#[when(regex = r"^the client obtains an authorization code for a code_verifier of (.+)$")]
-async fn code_for_malformed_verifier(w: &mut World, case: String) -> Outcome {
+#[when(
+    expr = "the client obtains an authorization code for a code_verifier of {malformed_verifier}"
+)]
+async fn code_for_malformed_verifier(w: &mut World, case: MalformedVerifierCase) -> Outcome {
     w.step(async |w| {
-        let case = VerifierCase::from_str(&case).map_err(Fault::Harness)?;
-        if matches!(
-            case,
-            VerifierCase::DifferentValid | VerifierCase::TheChallenge
-        ) {
-            return Err(Fault::Harness(format!(
-                "{case:?} is not a malformed verifier (a feature file and the steps disagree)"
-            )));
-        }
         let mut req = AuthorizationRequest::for_target(w).await?;
-        req.verifier = Some(PkceVerifier::from_string(
-            case.value(&PkceVerifier::random()),
-        ));
+        req.verifier = Some(PkceVerifier::malformed(case.0));
         obtain_code_for(w, req).await
     })
     .await
@@ -121,25 +157,11 @@ async fn without_method(w: &mut World) -> Outcome {
         .await
 }
 
-/// The malformed challenges of PKCE-05 (OAuth 2.1 Appendix A.18: 43 to 128 unreserved
-/// characters).
-fn malformed_challenge(case: &str) -> Result<String, String> {
-    let base = PkceVerifier::random().challenge().as_str().to_string();
-    Ok(match case {
-        "42 characters" => "a".repeat(42),
-        "129 characters" => "a".repeat(129),
-        "43 characters including \"+\"" => format!("{}+", &base[..42]),
-        "43 characters including \"/\"" => format!("{}/", &base[..42]),
-        "43 characters including \"=\"" => format!("{}=", &base[..42]),
-        other => return Err(format!("unknown code_challenge case: {other}")),
-    })
-}
-
-#[when(regex = r"^the client requests authorization with a code_challenge of (.+)$")]
-async fn with_malformed_challenge(w: &mut World, case: String) -> Outcome {
+#[when(expr = "the client requests authorization with a code_challenge of {challenge_case}")]
+async fn with_malformed_challenge(w: &mut World, case: ChallengeCase) -> Outcome {
     w.step(async |w| {
-        let challenge = malformed_challenge(&case).map_err(Fault::Harness)?;
-        request_tampered(w, |p| p.tamper(Param::CodeChallenge, challenge)).await
+        let challenge = PkceChallenge::malformed(case.0);
+        request_tampered(w, |p| p.tamper(Param::CodeChallenge, challenge.as_str())).await
     })
     .await
 }
@@ -150,11 +172,12 @@ async fn with_malformed_challenge(w: &mut World, case: String) -> Outcome {
 async fn with_plain_challenge(w: &mut World) -> Outcome {
     w.step(async |w| {
         let mut req = AuthorizationRequest::for_target(w).await?;
-        let verifier = PkceVerifier::random().secret().to_string();
-        req.verifier = Some(PkceVerifier::from_string(verifier.clone()));
+        let verifier = PkceVerifier::random();
+        let plain = verifier.plain_challenge();
+        req.verifier = Some(verifier);
         send_authorization(w, req, |p| {
             p.tamper(Param::CodeChallengeMethod, "plain")
-                .tamper(Param::CodeChallenge, verifier)
+                .tamper(Param::CodeChallenge, plain.as_str())
         })
         .await
         .map(drop)
@@ -175,4 +198,41 @@ async fn pkce_11(w: &mut World) -> Outcome {
         w.expect(f)
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use cucumber::Parameter as _;
+
+    use super::*;
+
+    /// Every case a feature file names matches its parameter's regex and parses.
+    #[test]
+    fn the_cases_of_the_feature_files_parse() {
+        let matches = |regex: &str, s: &str| {
+            regex::Regex::new(&format!("^(?:{regex})$"))
+                .expect("regex")
+                .is_match(s)
+        };
+        for case in [
+            "a different valid verifier",
+            "the code_challenge",
+            "42 characters",
+            "129 characters",
+            "43 characters including \"!\"",
+        ] {
+            assert!(matches(VerifierCase::REGEX, case), "{case}");
+            assert!(VerifierCase::from_str(case).is_ok(), "{case}");
+        }
+        assert!(!matches(MalformedVerifierCase::REGEX, "the code_challenge"));
+        for case in ["+", "/", "="] {
+            let case = format!("43 characters including \"{case}\"");
+            assert!(matches(ChallengeCase::REGEX, &case), "{case}");
+            assert!(ChallengeCase::from_str(&case).is_ok(), "{case}");
+        }
+        assert!(!matches(
+            ChallengeCase::REGEX,
+            "43 characters including \"!\""
+        ));
+    }
 }

@@ -5,7 +5,7 @@ use serde_json::{Map, Value, json};
 use url::Url;
 
 use super::flow::{AuthorizationRequest, send_authorization};
-use super::{World, need};
+use super::{OAuthErrorCode, World, need};
 use crate::checks::registration as check;
 use crate::client::http::Response;
 use crate::client::registration::{RegisteredClient, Registration};
@@ -120,8 +120,8 @@ async fn refused_shape(w: &mut World) -> Outcome {
     .await
 }
 
-#[then(regex = r#"^the registration is refused with "([^"]+)"$"#)]
-async fn refused_with(w: &mut World, error: String) -> Outcome {
+#[then(expr = "the registration is refused with \"{oauth_error}\"")]
+async fn refused_with(w: &mut World, error: OAuthErrorCode) -> Outcome {
     w.step(async |w| {
         let id = w.judged(
             "the registration refusal",
@@ -133,8 +133,8 @@ async fn refused_with(w: &mut World, error: String) -> Outcome {
     .await
 }
 
-#[then(regex = r#"^the registration is refused with "([^"]+)" or "([^"]+)"$"#)]
-async fn refused_with_either(w: &mut World, a: String, b: String) -> Outcome {
+#[then(expr = "the registration is refused with \"{oauth_error}\" or \"{oauth_error}\"")]
+async fn refused_with_either(w: &mut World, a: OAuthErrorCode, b: OAuthErrorCode) -> Outcome {
     w.step(async |w| {
         let id = w.judged(
             "the registration refusal",

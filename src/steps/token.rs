@@ -5,7 +5,7 @@
 use cucumber::{then, when};
 
 use super::flow::{record_issued, redeem, redemption};
-use super::{World, need};
+use super::{OAuthErrorCode, World, need};
 use crate::checks::token as check;
 use crate::client::http::Response;
 use crate::client::oauth;
@@ -25,8 +25,8 @@ async fn token_issued(w: &mut World) -> Outcome {
     .await
 }
 
-#[then(regex = r#"^the token request is refused with "([^"]+)"$"#)]
-async fn token_refused(w: &mut World, error: String) -> Outcome {
+#[then(expr = "the token request is refused with \"{oauth_error}\"")]
+async fn token_refused(w: &mut World, error: OAuthErrorCode) -> Outcome {
     w.step(async |w| {
         let id = w.judged("the token refusal", check::REFUSAL_JUDGES)?;
         let f = check::refused_with(id, w.flow.last_token_response()?, &[error.as_str()]);
@@ -35,8 +35,8 @@ async fn token_refused(w: &mut World, error: String) -> Outcome {
     .await
 }
 
-#[then(regex = r#"^the token request is refused with "([^"]+)" or "([^"]+)"$"#)]
-async fn token_refused_either(w: &mut World, a: String, b: String) -> Outcome {
+#[then(expr = "the token request is refused with \"{oauth_error}\" or \"{oauth_error}\"")]
+async fn token_refused_either(w: &mut World, a: OAuthErrorCode, b: OAuthErrorCode) -> Outcome {
     w.step(async |w| {
         let id = w.judged("the token refusal", check::REFUSAL_JUDGES)?;
         let f = check::refused_with(id, w.flow.last_token_response()?, &[a.as_str(), b.as_str()]);
@@ -45,11 +45,11 @@ async fn token_refused_either(w: &mut World, a: String, b: String) -> Outcome {
     .await
 }
 
-#[then(regex = r#"^exactly one redemption succeeds and the others get "([^"]+)"$"#)]
-async fn exactly_one(w: &mut World, error: String) -> Outcome {
+#[then(expr = "exactly one redemption succeeds and the others get \"{oauth_error}\"")]
+async fn exactly_one(w: &mut World, error: OAuthErrorCode) -> Outcome {
     w.step(async |w| {
         let id = w.judged("the race check", check::RACE_JUDGES)?;
-        let f = check::exactly_one_success(id, w.flow.token_responses(), &error);
+        let f = check::exactly_one_success(id, w.flow.token_responses(), error.as_str());
         w.expect(f)
     })
     .await
@@ -146,11 +146,9 @@ async fn made_up_two_auth_methods(w: &mut World) -> Outcome {
             ));
         }
         let secret = need(client.client_secret.clone(), "a client secret")?;
-        redeem_made_up_as(w, &client, |p| {
-            p.add(Param::ClientSecret, secret.expose().to_string())
-        })
-        .await
-        .map(drop)
+        redeem_made_up_as(w, &client, |p| p.add(Param::ClientSecret, secret))
+            .await
+            .map(drop)
     })
     .await
 }
@@ -259,8 +257,15 @@ async fn tok_11_get(w: &mut World) -> Outcome {
     .await
 }
 
-#[then(regex = r#"^the token request is refused with "([^"]+)", "([^"]+)" or "([^"]+)"$"#)]
-async fn token_refused_any_of_three(w: &mut World, a: String, b: String, c: String) -> Outcome {
+#[then(
+    expr = "the token request is refused with \"{oauth_error}\", \"{oauth_error}\" or \"{oauth_error}\""
+)]
+async fn token_refused_any_of_three(
+    w: &mut World,
+    a: OAuthErrorCode,
+    b: OAuthErrorCode,
+    c: OAuthErrorCode,
+) -> Outcome {
     w.step(async |w| {
         let allowed = [a.as_str(), b.as_str(), c.as_str()];
         let id = w.judged("the token refusal", check::REFUSAL_JUDGES)?;

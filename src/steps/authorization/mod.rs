@@ -11,7 +11,7 @@ use url::Url;
 use super::flow::{
     AuthorizationRequest, authorization_url_for, request_tampered, send_authorization,
 };
-use super::{World, need};
+use super::{OAuthErrorCode, World, need};
 use crate::checks::authorization::{self as check, response};
 use crate::client::http::Response;
 use crate::client::login::AuthorizationOutcome;
@@ -54,15 +54,15 @@ async fn with_method(w: &mut World, method: String) -> Outcome {
         .await
 }
 
-#[then(regex = r#"^the authorization is refused with "([^"]+)" and no code$"#)]
-async fn authorization_refused(w: &mut World, error: String) -> Outcome {
+#[then(expr = "the authorization is refused with \"{oauth_error}\" and no code")]
+async fn authorization_refused(w: &mut World, error: OAuthErrorCode) -> Outcome {
     w.step(async |w| {
         let outcome = w.flow.outcome()?;
         let id = w.judged(
             "the authorization refusal",
             check::AUTHORIZATION_REFUSAL_JUDGES,
         )?;
-        let f = check::refused_with(id, outcome, &error);
+        let f = check::refused_with(id, outcome, error.as_str());
         w.expect(f)
     })
     .await
