@@ -75,12 +75,12 @@ Feature: Authorization endpoint (OAuth 2.1 §4.1.1, §4.1.2; RFC 9207)
   @AUTHZ-05 @must
   Scenario: AUTHZ-05 A request without response_type is refused with invalid_request
     When the client requests authorization with response_type omitted
-    Then the authorization is refused with "invalid_request" and no code (AUTHZ-05)
+    Then the authorization is refused with "invalid_request" and no code
 
   @AUTHZ-05 @must
   Scenario: AUTHZ-05 An unknown response_type is refused with unsupported_response_type
     When the client requests authorization with response_type set to "harness_unknown"
-    Then the authorization is refused with "unsupported_response_type" and no code (AUTHZ-05)
+    Then the authorization is refused with "unsupported_response_type" and no code
 
   @AUTHZ-06 @must
   Scenario: AUTHZ-06 response_type=token (the implicit grant) is refused
@@ -90,7 +90,7 @@ Feature: Authorization endpoint (OAuth 2.1 §4.1.1, §4.1.2; RFC 9207)
   @AUTHZ-07 @should
   Scenario Outline: AUTHZ-07 A repeated parameter is refused with invalid_request (<param>)
     When the client requests authorization with <param> sent twice
-    Then the authorization is refused with "invalid_request" and no code (AUTHZ-07)
+    Then the authorization is refused with "invalid_request" and no code
 
     Examples:
       | param          |

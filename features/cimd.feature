@@ -14,7 +14,7 @@ Feature: Client ID metadata documents (draft-ietf-oauth-client-id-metadata-docum
   @CIMD-02 @must
   Scenario Outline: CIMD-02 A document whose client_id differs from its URL is refused (<variant>)
     When the client requests authorization with a metadata document whose client_id has <variant>
-    Then the authorization is refused without a redirect (CIMD-02)
+    Then the authorization is refused without a redirect
 
     Examples:
       | variant                      |
@@ -30,7 +30,7 @@ Feature: Client ID metadata documents (draft-ietf-oauth-client-id-metadata-docum
   @CIMD-04 @must
   Scenario Outline: CIMD-04 A document that is not valid JSON with the required members is refused (<case>)
     When the client requests authorization with a metadata document that is <case>
-    Then the authorization is refused without a redirect (CIMD-04)
+    Then the authorization is refused without a redirect
 
     Examples:
       | case                              |
@@ -42,7 +42,7 @@ Feature: Client ID metadata documents (draft-ietf-oauth-client-id-metadata-docum
   @CIMD-05 @should
   Scenario Outline: CIMD-05 A failed fetch aborts the authorization (<status>)
     When the client requests authorization with a metadata document that is <status>
-    Then the authorization is refused without a redirect (CIMD-05)
+    Then the authorization is refused without a redirect
 
     Examples:
       | status |
@@ -60,7 +60,7 @@ Feature: Client ID metadata documents (draft-ietf-oauth-client-id-metadata-docum
   @CIMD-07 @should
   Scenario Outline: CIMD-07 A client_id URL that breaks the URL rules is refused (<case>)
     When the client requests authorization with a client_id URL that has <case>
-    Then the authorization is refused without a redirect (CIMD-07)
+    Then the authorization is refused without a redirect
 
     Examples:
       | case          |
@@ -72,7 +72,7 @@ Feature: Client ID metadata documents (draft-ietf-oauth-client-id-metadata-docum
   @CIMD-08 @should
   Scenario Outline: CIMD-08 A document with a shared secret is refused (<case>)
     When the client requests authorization with a metadata document that is <case>
-    Then the authorization is refused without a redirect (CIMD-08)
+    Then the authorization is refused without a redirect
 
     Examples:
       | case                                           |
@@ -83,20 +83,20 @@ Feature: Client ID metadata documents (draft-ietf-oauth-client-id-metadata-docum
   Scenario: CIMD-09 A private_key_jwt document client must authenticate at the token endpoint
     When the client obtains an authorization code as a private_key_jwt metadata document client
     And the client redeems the code without client authentication
-    Then the token request is refused with "invalid_client" (CIMD-09)
+    Then the token request is refused with "invalid_client"
 
   @CIMD-10 @should
   Scenario: CIMD-10 A redirect from the document URL is not followed
     When the client requests authorization with a metadata document that is a 302 redirect to a valid document
-    Then the authorization is refused without a redirect (CIMD-10)
+    Then the authorization is refused without a redirect
 
   @CIMD-11 @should
   Scenario: CIMD-11 An oversized document is refused
     When the client requests authorization with a metadata document that is a valid document padded to 2 MB
-    Then the authorization is refused without a redirect (CIMD-11)
+    Then the authorization is refused without a redirect
 
   @CIMD-13 @must
   Scenario: CIMD-13 A code issued to a document client is bound to its URL client_id
     When the client obtains an authorization code as a metadata document client
     And another metadata document client redeems the code
-    Then the token request is refused with "invalid_grant" (CIMD-13)
+    Then the token request is refused with "invalid_grant"

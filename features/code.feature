@@ -15,13 +15,13 @@ Feature: Authorization code redemption (OAuth 2.1 §4.1.3)
     When the client obtains an authorization code
     And the client redeems the code
     And the client redeems the same code again
-    Then the token request is refused with "invalid_grant" (CODE-02)
+    Then the token request is refused with "invalid_grant"
 
   @CODE-02 @must @race
   Scenario: CODE-02 Twenty concurrent redemptions of one code yield exactly one token
     When the client obtains an authorization code
     And the client redeems the code 20 times concurrently
-    Then exactly one redemption succeeds and the others get "invalid_grant" (CODE-02)
+    Then exactly one redemption succeeds and the others get "invalid_grant"
 
   @CODE-03 @should
   Scenario: CODE-03 Replaying a code revokes the tokens of the first redemption
@@ -36,18 +36,18 @@ Feature: Authorization code redemption (OAuth 2.1 §4.1.3)
     Given a second registered client
     When the client obtains an authorization code
     And the second client redeems the code
-    Then the token request is refused with "invalid_grant" (CODE-05)
+    Then the token request is refused with "invalid_grant"
 
   @CODE-06 @should
   Scenario: CODE-06 A redirect_uri that differs from the authorization request is refused
     When the client obtains an authorization code
     And the client redeems the code with redirect_uri set to another loopback URI
-    Then the token request is refused with "invalid_grant" (CODE-06)
+    Then the token request is refused with "invalid_grant"
 
   @CODE-08 @must
   Scenario: CODE-08 A made-up code is refused
     When the client redeems a made-up code
-    Then the token request is refused with "invalid_grant" (CODE-08)
+    Then the token request is refused with "invalid_grant"
 
   @CODE-04 @should
   Scenario: CODE-04 A replay with a wrong verifier does not revoke the first redemption's tokens
@@ -60,17 +60,17 @@ Feature: Authorization code redemption (OAuth 2.1 §4.1.3)
   Scenario: CODE-07 A redemption without redirect_uri works
     When the client obtains an authorization code
     And the client redeems the code with redirect_uri omitted
-    Then the token response is 200 with an access token (CODE-07)
+    Then the token response is 200 with an access token
 
   # A real code: with a made-up one, invalid_grant would not show that client_id was required.
   @CODE-09 @must
   Scenario: CODE-09 A public client's redemption without client_id is refused
     When the client obtains an authorization code
     And the client redeems the code with client_id omitted
-    Then the token request is refused with "invalid_request", "invalid_client" or "invalid_grant" (CODE-09)
+    Then the token request is refused with "invalid_request", "invalid_client" or "invalid_grant"
 
   @CODE-10 @must
   Scenario: CODE-10 An unknown token request parameter is ignored
     When the client obtains an authorization code
     And the client redeems the code with an unknown parameter "harness_x"
-    Then the token response is 200 with an access token (CODE-10)
+    Then the token response is 200 with an access token

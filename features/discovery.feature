@@ -6,7 +6,7 @@ Feature: Discovery: the 401 challenge, protected resource metadata and AS metada
   @PRM-01 @must
   Scenario: PRM-01 An MCP request without credentials is refused with 401
     When the client sends the opening MCP request without credentials
-    Then the response status is 401 (PRM-01)
+    Then the response status is 401
 
   @PRM-02 @must
   Scenario: PRM-02 The 401 carries a Bearer challenge with parameters, none repeated

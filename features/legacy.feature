@@ -17,7 +17,7 @@ Feature: MCP 2025-03-26: the authorization base URL, its metadata and default en
   @LEG-03 @must
   Scenario: LEG-03 An MCP request without credentials is refused with 401
     When the client sends the opening MCP request without credentials
-    Then the response status is 401 (LEG-03)
+    Then the response status is 401
 
   @LEG-04 @should
   Scenario: LEG-04 A client can obtain a client ID by registration
@@ -28,13 +28,13 @@ Feature: MCP 2025-03-26: the authorization base URL, its metadata and default en
   Scenario: LEG-05 PKCE is required: a request without code_challenge is refused
     Given a registered client
     When the client requests authorization with code_challenge and code_challenge_method omitted
-    Then the authorization is refused with "invalid_request" and no code (LEG-05)
+    Then the authorization is refused with "invalid_request" and no code
 
   @LEG-06 @must
   Scenario Outline: LEG-06 A redirect URI that is neither localhost nor https is refused (<case>)
     Given the authorization server offers dynamic client registration
     When the client registers a public client with redirect_uris set to "<redirect_uri>"
-    Then the registration is refused with "invalid_redirect_uri" or "invalid_client_metadata" (LEG-06)
+    Then the registration is refused with "invalid_redirect_uri" or "invalid_client_metadata"
 
     Examples:
       | case                  | redirect_uri              |

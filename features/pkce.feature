@@ -8,18 +8,18 @@ Feature: PKCE (RFC 7636, OAuth 2.1 §4.1)
   @PKCE-01 @must
   Scenario: PKCE-01 An authorization request without code_challenge is refused
     When the client requests authorization with code_challenge and code_challenge_method omitted
-    Then the authorization is refused with "invalid_request" and no code (PKCE-01)
+    Then the authorization is refused with "invalid_request" and no code
 
   @PKCE-02 @must
   Scenario: PKCE-02 S256 works end to end
     When the client obtains an authorization code
     And the client redeems the code
-    Then the token response is 200 with an access token (PKCE-02)
+    Then the token response is 200 with an access token
 
   @PKCE-03 @must
   Scenario Outline: PKCE-03 An unsupported code_challenge_method is refused (<method>)
     When the client requests authorization with code_challenge_method set to "<method>"
-    Then the authorization is refused with "invalid_request" and no code (PKCE-03)
+    Then the authorization is refused with "invalid_request" and no code
 
     Examples:
       | method |
@@ -31,20 +31,20 @@ Feature: PKCE (RFC 7636, OAuth 2.1 §4.1)
   Scenario: PKCE-06 A wrong code_verifier gets invalid_grant and no tokens
     When the client obtains an authorization code
     And the client redeems the code with code_verifier set to a different valid verifier
-    Then the token request is refused with "invalid_grant" (PKCE-06)
+    Then the token request is refused with "invalid_grant"
 
   @PKCE-07 @must
   Scenario: PKCE-07 A redemption without code_verifier is refused
     When the client obtains an authorization code
     And the client redeems the code with code_verifier omitted
-    Then the token request is refused with "invalid_request" or "invalid_grant" (PKCE-07)
+    Then the token request is refused with "invalid_request" or "invalid_grant"
 
   # The challenge is made from the malformed verifier, so only the grammar check can refuse it.
   @PKCE-08 @should
   Scenario Outline: PKCE-08 A code_verifier that breaks the grammar is refused (<case>)
     When the client obtains an authorization code for a code_verifier of <case>
     And the client redeems the code
-    Then the token request is refused with "invalid_request" or "invalid_grant" (PKCE-08)
+    Then the token request is refused with "invalid_request" or "invalid_grant"
 
     Examples:
       | case                        |
@@ -56,25 +56,25 @@ Feature: PKCE (RFC 7636, OAuth 2.1 §4.1)
   Scenario: PKCE-09 Sending the S256 challenge as the verifier is refused
     When the client obtains an authorization code
     And the client redeems the code with code_verifier set to the code_challenge
-    Then the token request is refused with "invalid_grant" (PKCE-09)
+    Then the token request is refused with "invalid_grant"
 
   @PKCE-04 @should
   Scenario: PKCE-04 code_challenge_method plain is refused when it is not advertised
     Given the authorization server does not advertise plain
     When the client requests authorization with code_challenge_method set to "plain"
-    Then the authorization is refused with "invalid_request" and no code (PKCE-04)
+    Then the authorization is refused with "invalid_request" and no code
 
   # Without a method the challenge is plain (RFC 7636 §4.3).
   @PKCE-04 @should
   Scenario: PKCE-04 A missing code_challenge_method (plain) is refused when plain is not advertised
     Given the authorization server does not advertise plain
     When the client requests authorization with code_challenge_method omitted
-    Then the authorization is refused with "invalid_request" and no code (PKCE-04)
+    Then the authorization is refused with "invalid_request" and no code
 
   @PKCE-05 @should
   Scenario Outline: PKCE-05 A malformed code_challenge is refused (<case>)
     When the client requests authorization with a code_challenge of <case>
-    Then the authorization is refused with "invalid_request" and no code (PKCE-05)
+    Then the authorization is refused with "invalid_request" and no code
 
     Examples:
       | case                        |
@@ -89,7 +89,7 @@ Feature: PKCE (RFC 7636, OAuth 2.1 §4.1)
   Scenario: PKCE-10 A code issued without a challenge cannot be redeemed with a code_verifier
     When the client requests authorization with code_challenge and code_challenge_method omitted
     And the client redeems the code issued without a challenge with a code_verifier
-    Then the token request is refused with "invalid_request" (PKCE-10)
+    Then the token request is refused with "invalid_request"
 
   @PKCE-11 @should
   Scenario: PKCE-11 A code_challenge_method the AS accepts is advertised (plain)

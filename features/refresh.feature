@@ -15,30 +15,30 @@ Feature: Refresh tokens (OAuth 2.1 §4.3)
   Scenario: REFRESH-02 A replaced refresh token is refused
     When the client refreshes
     And the client refreshes with the replaced refresh token
-    Then the token request is refused with "invalid_grant" (REFRESH-02)
+    Then the token request is refused with "invalid_grant"
 
   @REFRESH-02 @must @race
   Scenario: REFRESH-02 Twenty concurrent refreshes with one token yield exactly one success
     When the client refreshes 20 times concurrently with the same refresh token
-    Then exactly one redemption succeeds and the others get "invalid_grant" (REFRESH-02)
+    Then exactly one redemption succeeds and the others get "invalid_grant"
 
   @REFRESH-03 @must
   Scenario: REFRESH-03 Reusing a replaced refresh token revokes the live one
     When the client refreshes
     And the client refreshes with the replaced refresh token
     And the client refreshes with the newest refresh token
-    Then the token request is refused with "invalid_grant" (REFRESH-03)
+    Then the token request is refused with "invalid_grant"
 
   @REFRESH-04 @must
   Scenario: REFRESH-04 A refresh token is bound to its client
     Given a second registered client
     When the second client refreshes with the client's refresh token
-    Then the token request is refused with "invalid_grant" (REFRESH-04)
+    Then the token request is refused with "invalid_grant"
 
   @REFRESH-05 @must
   Scenario: REFRESH-05 A refresh cannot widen the scope
     When the client refreshes with scope set to the granted scope plus "harness:not-granted"
-    Then the token request is refused with "invalid_scope" (REFRESH-05)
+    Then the token request is refused with "invalid_scope"
 
   @REFRESH-06 @must
   Scenario: REFRESH-06 Refreshing without scope keeps the original scope
@@ -49,7 +49,7 @@ Feature: Refresh tokens (OAuth 2.1 §4.3)
   @REFRESH-10 @must
   Scenario: REFRESH-10 A made-up refresh token is refused
     When the client refreshes with a made-up refresh token
-    Then the token request is refused with "invalid_grant" (REFRESH-10)
+    Then the token request is refused with "invalid_grant"
 
   @REFRESH-07 @must
   Scenario: REFRESH-07 A refresh token is bound to the consented resource
@@ -63,7 +63,7 @@ Feature: Refresh tokens (OAuth 2.1 §4.3)
     Given a confidential client registered with "client_secret_basic"
     And the client holds tokens with a refresh token
     When the client refreshes without client authentication
-    Then the token request is refused with "invalid_client" (REFRESH-08)
+    Then the token request is refused with "invalid_client"
 
   @REFRESH-09 @must
   Scenario: REFRESH-09 A refresh response is not cached

@@ -8,7 +8,7 @@ Feature: Dynamic client registration (RFC 7591)
   @DCR-01 @must
   Scenario: DCR-01 Registering a public client yields 201 with a JSON body
     When the client registers a public client
-    Then the registration response is 201 with a JSON object (DCR-01)
+    Then the registration response is 201 with a JSON object
 
   @DCR-02 @must
   Scenario: DCR-02 The registration response holds client_id and the registered metadata
@@ -23,7 +23,7 @@ Feature: Dynamic client registration (RFC 7591)
   @DCR-06 @should
   Scenario Outline: DCR-06 A bad redirect URI is refused with invalid_redirect_uri (<case>)
     When the client registers a public client with redirect_uris set to "<redirect_uri>"
-    Then the registration is refused with "invalid_redirect_uri" (DCR-06)
+    Then the registration is refused with "invalid_redirect_uri"
 
     Examples:
       | case                  | redirect_uri            |
@@ -35,17 +35,17 @@ Feature: Dynamic client registration (RFC 7591)
   @DCR-07 @must
   Scenario: DCR-07 A code-flow client without redirect URIs is refused
     When the client registers a public client without redirect_uris
-    Then the registration is refused with "invalid_redirect_uri" or "invalid_client_metadata" (DCR-07)
+    Then the registration is refused with "invalid_redirect_uri" or "invalid_client_metadata"
 
   @DCR-09 @must
   Scenario: DCR-09 Unknown metadata members are ignored
     When the client registers a public client with an unknown member "x_harness_unknown"
-    Then the registration response is 201 with a JSON object (DCR-09)
+    Then the registration response is 201 with a JSON object
 
   @DCR-11 @should
   Scenario Outline: DCR-11 A loopback redirect URI is accepted (<host>)
     When the client registers a public client with redirect_uris set to "http://<host>:49152/callback"
-    Then the registration response is 201 with a JSON object (DCR-11)
+    Then the registration response is 201 with a JSON object
 
     Examples:
       | host      |
@@ -79,7 +79,7 @@ Feature: Dynamic client registration (RFC 7591)
   @DCR-10 @should
   Scenario: DCR-10 A private-use scheme without a dot is refused
     When the client registers a public client with redirect_uris set to "myapp:/cb"
-    Then the registration is refused with "invalid_redirect_uri" (DCR-10)
+    Then the registration is refused with "invalid_redirect_uri"
 
   @DCR-13 @should
   Scenario: DCR-13 A registration response carrying a client_secret is not cached

@@ -8,7 +8,7 @@ Feature: Resource indicators (RFC 8707) and audience binding
   Scenario: RES-01 resource on the authorization and token requests is tolerated
     When the client obtains an authorization code
     And the client redeems the code
-    Then the token response is 200 with an access token (RES-01)
+    Then the token response is 200 with an access token
 
   @RES-02 @RS-07 @must
   Scenario: RES-02 RS-07 A token for one resource works there and not at a second resource
@@ -26,7 +26,7 @@ Feature: Resource indicators (RFC 8707) and audience binding
   @RES-03 @should
   Scenario Outline: RES-03 A malformed resource is refused with invalid_target (<case>)
     When the client requests authorization with resource set to "<resource>"
-    Then the authorization is refused with "invalid_target" and no code (RES-03)
+    Then the authorization is refused with "invalid_target" and no code
 
     Examples:
       | case          | resource                  |
@@ -36,19 +36,19 @@ Feature: Resource indicators (RFC 8707) and audience binding
   @RES-04 @should
   Scenario: RES-04 An unknown resource is refused with invalid_target
     When the client requests authorization with resource set to "https://unknown.example/mcp"
-    Then the authorization is refused with "invalid_target" and no code (RES-04)
+    Then the authorization is refused with "invalid_target" and no code
 
   @RES-05 @info
   Scenario: RES-05 Without resource the AS applies a default or refuses with invalid_target
     When the client requests authorization with resource omitted
-    Then the authorization yields a code or is refused with "invalid_target" (RES-05)
+    Then the authorization yields a code or is refused with "invalid_target"
 
   @RES-06 @should
   Scenario: RES-06 A token request for a resource that was not authorized is refused
     Given a second protected resource
     When the client obtains an authorization code
     And the client redeems the code with resource set to the second resource
-    Then the token request is refused with "invalid_target" (RES-06)
+    Then the token request is refused with "invalid_target"
 
   @RES-07 @should
   Scenario: RES-07 The resource with its scheme and host in upper case is accepted
@@ -63,4 +63,4 @@ Feature: Resource indicators (RFC 8707) and audience binding
   Scenario: RES-09 Several resources in one request get a code or invalid_target
     Given a second protected resource
     When the client requests authorization with resource set to the MCP server and the second resource
-    Then the authorization yields a code or is refused with "invalid_target" (RES-09)
+    Then the authorization yields a code or is refused with "invalid_target"

@@ -14,12 +14,12 @@ Feature: The MCP server as resource server (OAuth 2.1 §5, RFC 6750)
     Given the client holds tokens for the MCP server from a login shared with read-only scenarios
     When the client opens an MCP conversation with the access token
     And the client lists tools in that conversation without a token
-    Then the response status is 401 (RS-01)
+    Then the response status is 401
 
   @RS-04 @must
   Scenario Outline: RS-04 A malformed or unknown token gets 401 (<case>)
     When the client lists tools with the bearer token <case>
-    Then the MCP server refuses the token with 401 and error invalid_token (RS-04)
+    Then the MCP server refuses the token with 401 and error invalid_token
 
     Examples:
       | case                           |
@@ -31,7 +31,7 @@ Feature: The MCP server as resource server (OAuth 2.1 §5, RFC 6750)
   Scenario Outline: RS-05 A forged token is refused (<forgery>)
     Given the client holds tokens for the MCP server from a login shared with read-only scenarios
     When the client lists tools with a token forged with <forgery>
-    Then the response status is 401 (RS-05)
+    Then the response status is 401
 
     Examples:
       | forgery           |
@@ -44,19 +44,19 @@ Feature: The MCP server as resource server (OAuth 2.1 §5, RFC 6750)
     Given the client holds tokens for the MCP server
     When the access token has expired
     And the client lists tools with the access token
-    Then the MCP server refuses the token with 401 and error invalid_token (RS-06)
+    Then the MCP server refuses the token with 401 and error invalid_token
 
   @RS-09 @must
   Scenario: RS-09 A token in the query string is ignored
     Given the client holds tokens for the MCP server from a login shared with read-only scenarios
     When the client lists tools with the access token in the query string only
-    Then the response status is 401 (RS-09)
+    Then the response status is 401
 
   @RS-11 @must
   Scenario: RS-11 A refresh token presented as a bearer token is refused
     Given the client holds tokens for the MCP server from a login shared with read-only scenarios
     When the client lists tools with the refresh token as bearer token
-    Then the response status is 401 (RS-11)
+    Then the response status is 401
 
   @SCOPE-03 @should
   Scenario: SCOPE-03 Insufficient scope gets 403 with an insufficient_scope challenge
@@ -69,7 +69,7 @@ Feature: The MCP server as resource server (OAuth 2.1 §5, RFC 6750)
   Scenario Outline: RS-03 The auth-scheme name is matched case-insensitively (<scheme>)
     Given the client holds tokens for the MCP server from a login shared with read-only scenarios
     When the client lists tools with the access token under the scheme <scheme>
-    Then the MCP server accepts the request (RS-03)
+    Then the MCP server accepts the request
 
     Examples:
       | scheme   |
@@ -87,7 +87,7 @@ Feature: The MCP server as resource server (OAuth 2.1 §5, RFC 6750)
     Given the client holds tokens for the MCP server
     When the client revokes the access token
     And the client lists tools with the access token
-    Then the response status is 401 (RS-12)
+    Then the response status is 401
 
   @RS-13 @must
   Scenario: RS-13 An operation beyond the token's scope is not carried out
@@ -101,12 +101,12 @@ Feature: The MCP server as resource server (OAuth 2.1 §5, RFC 6750)
     Given a privileged operation and a scope that does not cover it
     And the client holds tokens for the MCP server with only that scope
     When the client calls the privileged operation
-    Then the response status is 403 (RS-14)
+    Then the response status is 403
 
   @RS-14 @must
   Scenario: RS-14 An unknown token is answered with 401
     When the client lists tools with the bearer token of 32 random bytes
-    Then the response status is 401 (RS-14)
+    Then the response status is 401
 
   @RS-15 @must
   Scenario Outline: RS-15 An invalid-token 401 names the PRM in resource_metadata (<case>)

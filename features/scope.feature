@@ -10,9 +10,9 @@ Feature: Scope challenges and step-up (MCP 2025-11-25 §10.1.1, 2026-07-28 §10,
     When the client calls the privileged operation
     And the client obtains tokens for the scope the challenge names
     And the client calls the privileged operation
-    Then the MCP server accepts the request (SCOPE-04)
+    Then the MCP server accepts the request
     When the client lists tools with the access token
-    Then the MCP server accepts the request (SCOPE-04)
+    Then the MCP server accepts the request
 
   @SCOPE-05 @should
   Scenario: SCOPE-05 The same operation gets the same challenge
@@ -27,7 +27,7 @@ Feature: Scope challenges and step-up (MCP 2025-11-25 §10.1.1, 2026-07-28 §10,
     Given a privileged operation and a scope that does not cover it
     And the client holds tokens for the MCP server with only that scope
     When the client lists tools with the access token
-    Then the MCP server accepts the request (SCOPE-07)
+    Then the MCP server accepts the request
 
   @SCOPE-09 @should
   Scenario: SCOPE-09 The insufficient_scope challenge does not ask for offline_access

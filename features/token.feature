@@ -20,12 +20,12 @@ Feature: The token endpoint (OAuth 2.1 §3.2)
   @TOK-02 @must
   Scenario: TOK-02 A token request without grant_type gets invalid_request
     When the client redeems a made-up code with grant_type omitted
-    Then the token request is refused with "invalid_request" (TOK-02)
+    Then the token request is refused with "invalid_request"
 
   @TOK-03 @must
   Scenario Outline: TOK-03 An unknown or removed grant type gets unsupported_grant_type (<grant>)
     When the client redeems a made-up code with grant_type set to "<grant>"
-    Then the token request is refused with "unsupported_grant_type" (TOK-03)
+    Then the token request is refused with "unsupported_grant_type"
 
     Examples:
       | grant    |
@@ -37,12 +37,12 @@ Feature: The token endpoint (OAuth 2.1 §3.2)
   Scenario: TOK-04 A repeated token request parameter gets invalid_request
     When the client obtains an authorization code
     And the client redeems the code with grant_type sent twice
-    Then the token request is refused with "invalid_request" (TOK-04)
+    Then the token request is refused with "invalid_request"
 
   @TOK-05 @must
   Scenario: TOK-05 An empty grant_type counts as absent and gets invalid_request
     When the client redeems a made-up code with grant_type empty
-    Then the token request is refused with "invalid_request" (TOK-05)
+    Then the token request is refused with "invalid_request"
 
   @TOK-06 @must
   Scenario: TOK-06 A wrong secret sent with HTTP Basic gets 401 invalid_client with a Basic challenge
@@ -54,24 +54,24 @@ Feature: The token endpoint (OAuth 2.1 §3.2)
   Scenario: TOK-07 Two client authentication methods in one request get invalid_request
     Given a confidential client registered with "client_secret_basic"
     When the client redeems a made-up code with its secret both in the Authorization header and in the body
-    Then the token request is refused with "invalid_request" (TOK-07)
+    Then the token request is refused with "invalid_request"
 
   @TOK-08 @must
   Scenario: TOK-08 A wrong client secret in the body gets invalid_client
     Given a confidential client registered with "client_secret_post"
     When the client redeems a made-up code with a wrong client secret
-    Then the token request is refused with "invalid_client" (TOK-08)
+    Then the token request is refused with "invalid_client"
 
   @TOK-08 @must
   Scenario: TOK-08 A client secret in the body authenticates a client_credentials request
     Given a confidential client registered with "client_secret_post" for client_credentials
     When the client requests a client_credentials token
-    Then the token response is 200 with an access token (TOK-08)
+    Then the token response is 200 with an access token
 
   @TOK-09 @must
   Scenario: TOK-09 A public client cannot use client_credentials
     When the client requests a client_credentials token
-    Then the token request is refused with "unauthorized_client" or "invalid_client" (TOK-09)
+    Then the token request is refused with "unauthorized_client" or "invalid_client"
 
   # Twenty wrong secrets for a client of the harness's own; advisory (the form of protection is open).
   @TOK-10 @must

@@ -14,7 +14,7 @@ use crate::requirements::{self, Severity};
 /// A requirement the target did not meet: the requirement, and expected versus actual.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Violation {
-    pub requirement: String,
+    pub requirement: req::Id,
     pub expected: String,
     pub actual: String,
     /// Set when a MUST requirement's check is graded as a warning in this case (the spec
@@ -23,9 +23,13 @@ pub struct Violation {
 }
 
 impl Violation {
-    pub fn new(requirement: &str, expected: impl Into<String>, actual: impl Into<String>) -> Self {
+    pub fn new(
+        requirement: req::Id,
+        expected: impl Into<String>,
+        actual: impl Into<String>,
+    ) -> Self {
         Violation {
-            requirement: requirement.to_string(),
+            requirement,
             expected: expected.into(),
             actual: actual.into(),
             downgraded: None,
@@ -43,7 +47,7 @@ impl Violation {
         if self.downgraded.is_some() {
             return Severity::Should;
         }
-        requirements::get(&self.requirement)
+        requirements::get(self.requirement.as_str())
             .map(|r| r.severity)
             .unwrap_or(Severity::Must)
     }
@@ -53,7 +57,7 @@ impl Violation {
         if self.downgraded.is_some() {
             return Severity::Should;
         }
-        requirements::get(&self.requirement)
+        requirements::get(self.requirement.as_str())
             .map(|q| q.severity_in(r))
             .unwrap_or(Severity::Must)
     }
@@ -61,13 +65,13 @@ impl Violation {
 
 impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let text = requirements::get(&self.requirement)
+        let text = requirements::get(self.requirement.as_str())
             .map(|r| r.text.as_str())
             .unwrap_or("(not in the registry)");
         writeln!(f, "{} ({}): {text}", self.requirement, self.severity())?;
         writeln!(f, "  Expected: {}", self.expected)?;
         write!(f, "  Actual:   {}", self.actual)?;
-        let links = requirements::get(&self.requirement)
+        let links = requirements::get(self.requirement.as_str())
             .map(|r| requirements::links(&r.sources))
             .unwrap_or_default();
         if !links.is_empty() {
@@ -153,7 +157,7 @@ mod tests {
 
     #[test]
     fn violations_read_requirement_expected_actual() {
-        let v = Violation::new("PKCE-06", "400 invalid_grant", "200 with tokens");
+        let v = Violation::new(req::PKCE_06, "400 invalid_grant", "200 with tokens");
         let text = v.to_string();
         assert!(text.starts_with("PKCE-06 (MUST): A wrong verifier"));
         assert!(text.contains("Expected: 400 invalid_grant"));
@@ -168,7 +172,7 @@ mod tests {
         let w = v.as_warning("the spec allows the other route");
         assert_eq!(w.severity(), Severity::Should);
         assert_eq!(
-            Violation::new("CODE-03", "", "").severity(),
+            Violation::new(req::CODE_03, "", "").severity(),
             Severity::Should
         );
     }

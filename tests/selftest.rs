@@ -68,13 +68,20 @@ fn removing_a_scenario_assertion_makes_the_selftest_fail() {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("features/pkce.feature"),
     )
     .expect("pkce.feature");
-    let assertion = "    Then the token request is refused with \"invalid_grant\" (PKCE-06)\n";
+    // The PKCE-06 scenario's redemption, the only one with a different valid verifier here.
+    let redeem = "    And the client redeems the code with code_verifier set to a different valid verifier\n";
+    let assertion =
+        format!("{redeem}    Then the token request is refused with \"invalid_grant\"\n");
     assert!(
-        pkce.contains(assertion),
+        pkce.contains(&assertion),
         "the PKCE-06 assertion is where expected"
     );
     std::fs::write(intact_features.join("pkce.feature"), &pkce).expect("write");
-    std::fs::write(features.join("pkce.feature"), pkce.replace(assertion, "")).expect("write");
+    std::fs::write(
+        features.join("pkce.feature"),
+        pkce.replace(&assertion, redeem),
+    )
+    .expect("write");
 
     let intact = selftest::run(&options(
         vec![Defect::PkceVerifierUnchecked],

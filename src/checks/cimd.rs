@@ -10,6 +10,23 @@ use super::authorization::redirects_to;
 use crate::client::login::AuthorizationOutcome;
 use crate::verdict::Violation;
 
+/// Judged by [`document_refused`]: the authorization is refused without a redirect.
+pub const JUDGED_BY_DOCUMENT_REFUSAL: &[req::Id] = &[
+    req::CIMD_02, // a document whose client_id differs from its URL (CIMD §4.1)
+    req::CIMD_04, // a document that is not a JSON object with the required members (CIMD §4.1)
+    req::CIMD_05, // a document URL that answers 404 or 500 (CIMD §4.3)
+    req::CIMD_07, // a client_id URL that breaks the URL rules (CIMD §3)
+    req::CIMD_08, // a document holding a shared secret (CIMD §4.1)
+    req::CIMD_10, // a document URL that redirects (CIMD §6.5)
+    req::CIMD_11, // an oversized document (CIMD §6.6)
+];
+
+/// Judged by the token endpoint's refusal ([`super::token::refused_with`]).
+pub const JUDGED_BY_TOKEN_REFUSAL: &[req::Id] = &[
+    req::CIMD_09, // a private_key_jwt document client without client authentication (CIMD §6.2)
+    req::CIMD_13, // a code redeemed by another document client: invalid_grant (O21 §4.1.3)
+];
+
 /// CIMD-01: the AS fetched the document named by the `client_id` (CIMD §4: SHOULD fetch).
 /// `fetches` counts the GETs the harness's document server saw for that URL.
 pub fn cimd_01_document_fetched(fetches: usize, url: &str) -> Findings {
@@ -17,7 +34,7 @@ pub fn cimd_01_document_fetched(fetches: usize, url: &str) -> Findings {
         return Vec::new();
     }
     vec![Violation::new(
-        "CIMD-01",
+        req::CIMD_01,
         format!("a GET of the client ID metadata document {url}"),
         "the document was never fetched",
     )]
@@ -38,7 +55,7 @@ fn carried(outcome: &AuthorizationOutcome) -> String {
 /// and no redirect to a redirect URI that no valid document vouches for (OAuth 2.1 §4.1.2.1:
 /// an invalid client is never redirected to; MCP 2025-11-25 §5.1.1 shows an error to the user).
 /// `outcome` must come from a driver that stopped only at the redirect URI the request named.
-pub fn document_refused(id: &str, outcome: &AuthorizationOutcome) -> Findings {
+pub fn document_refused(id: req::Id, outcome: &AuthorizationOutcome) -> Findings {
     let expected =
         "the authorization refused with an error shown to the user: no code, no redirect";
     match outcome {
@@ -59,14 +76,14 @@ pub fn cimd_03_unlisted_refused(outcome: &AuthorizationOutcome, unlisted: &Url) 
     match outcome {
         AuthorizationOutcome::Redirect { location, .. } if redirects_to(location, unlisted) => {
             vec![Violation::new(
-                "CIMD-03",
+                req::CIMD_03,
                 expected,
                 format!("{} carrying {}", outcome.describe(), carried(outcome)),
             )]
         }
         AuthorizationOutcome::Redirect { .. } if outcome.code().is_some() => {
             vec![Violation::new(
-                "CIMD-03",
+                req::CIMD_03,
                 expected,
                 format!("{} carrying a code", outcome.describe()),
             )]
@@ -89,7 +106,7 @@ pub fn cimd_06_fetched_again(outcome: &AuthorizationOutcome, fetches: usize) -> 
         AuthorizationOutcome::Page { .. } => outcome.describe(),
     };
     vec![Violation::new(
-        "CIMD-06",
+        req::CIMD_06,
         "the fixed document fetched again and a code issued",
         format!("{got}; the URL was fetched {fetches} time(s) over both attempts"),
     )]
@@ -117,17 +134,17 @@ mod tests {
     fn a_fetch_passes_cimd_01_and_none_warns() {
         assert!(cimd_01_document_fetched(1, "https://c.example/d.json").is_empty());
         let f = cimd_01_document_fetched(0, "https://c.example/d.json");
-        assert_eq!(f[0].requirement, "CIMD-01");
+        assert_eq!(f[0].requirement, req::CIMD_01);
     }
 
     #[test]
     fn an_unusable_document_must_end_at_a_page() {
-        assert!(document_refused("CIMD-02", &page()).is_empty());
-        let code = document_refused("CIMD-02", &redirect("http://127.0.0.1:1/cb?code=abc"));
+        assert!(document_refused(req::CIMD_02, &page()).is_empty());
+        let code = document_refused(req::CIMD_02, &redirect("http://127.0.0.1:1/cb?code=abc"));
         assert_eq!(code.len(), 1);
         assert!(code[0].actual.contains("a code") && !code[0].actual.contains("abc"));
         let err = document_refused(
-            "CIMD-04",
+            req::CIMD_04,
             &redirect("http://127.0.0.1:1/cb?error=invalid_client"),
         );
         assert!(err[0].actual.contains("error=invalid_client"));
@@ -149,7 +166,7 @@ mod tests {
     fn a_fixed_document_must_lead_to_a_code() {
         assert!(cimd_06_fetched_again(&redirect("http://127.0.0.1:1/cb?code=x"), 2).is_empty());
         let f = cimd_06_fetched_again(&page(), 1);
-        assert_eq!(f[0].requirement, "CIMD-06");
+        assert_eq!(f[0].requirement, req::CIMD_06);
         assert!(f[0].actual.contains("fetched 1 time"));
     }
 }

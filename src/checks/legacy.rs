@@ -9,6 +9,22 @@ use crate::client::http::Response;
 use crate::client::oauth::TokenSet;
 use crate::verdict::Violation;
 
+/// Judged by the authorization endpoint's refusal
+/// ([`super::authorization::refused_with`]).
+pub const JUDGED_BY_AUTHORIZATION_REFUSAL: &[req::Id] = &[
+    req::LEG_05, // no code_challenge: PKCE is required (MCP-A Implementation Requirements)
+];
+
+/// Judged by the MCP server's status code ([`super::resource_server::status_is`]).
+pub const JUDGED_BY_STATUS: &[req::Id] = &[
+    req::LEG_03, // a request without credentials: 401 (MCP-A)
+];
+
+/// Judged by the registration endpoint's refusal ([`super::registration::refused_with`]).
+pub const JUDGED_BY_REGISTRATION_REFUSAL: &[req::Id] = &[
+    req::LEG_06, // a redirect URI neither localhost nor https (MCP-A Security Considerations)
+];
+
 /// LEG-01: the metadata sits at `{origin}/.well-known/oauth-authorization-server` (MUST), and a
 /// server without metadata answers 404 there, which sends clients to the default endpoints
 /// (serving metadata at all is a SHOULD: a 404 is a warning). `elsewhere` holds the other
@@ -24,7 +40,7 @@ pub fn leg_01_metadata_location(
         return match root.json_object() {
             Ok(_) => Vec::new(),
             Err(e) => vec![Violation::new(
-                "LEG-01",
+                req::LEG_01,
                 expected,
                 format!("{e}: {}", describe(root)),
             )],
@@ -32,7 +48,7 @@ pub fn leg_01_metadata_location(
     }
     if status != 404 {
         return vec![Violation::new(
-            "LEG-01",
+            req::LEG_01,
             expected,
             format!(
                 "{}: neither metadata nor the 404 that sends clients to the default endpoints",
@@ -47,7 +63,7 @@ pub fn leg_01_metadata_location(
         .collect();
     if !misplaced.is_empty() {
         return vec![Violation::new(
-            "LEG-01",
+            req::LEG_01,
             expected,
             format!(
                 "404 at {root_url}, but metadata is served at {}",
@@ -56,7 +72,7 @@ pub fn leg_01_metadata_location(
         )];
     }
     vec![
-        Violation::new("LEG-01", expected, format!("404 at {root_url}")).as_warning(
+        Violation::new(req::LEG_01, expected, format!("404 at {root_url}")).as_warning(
             "serving metadata is a SHOULD in 2025-03-26; without it the default endpoints apply (LEG-02)",
         ),
     ]
@@ -71,7 +87,7 @@ pub fn leg_02_default_endpoints(authorize: &Response, token: &Response) -> Findi
     for (name, method, resp) in [("/authorize", "GET", authorize), ("/token", "POST", token)] {
         if matches!(resp.status.as_u16(), 404 | 405) {
             out.push(Violation::new(
-                "LEG-02",
+                req::LEG_02,
                 format!("{method} {name} at the authorization base URL answered by the endpoint"),
                 describe(resp),
             ));
@@ -90,7 +106,7 @@ pub fn leg_04_registration_offered(advertised: bool, fallback: Option<&Response>
     match fallback {
         Some(r) if r.status.as_u16() == 201 => Vec::new(),
         other => vec![Violation::new(
-            "LEG-04",
+            req::LEG_04,
             "a registration_endpoint in the metadata, or 201 from POST /register",
             match other {
                 Some(r) => format!(
@@ -114,12 +130,12 @@ pub fn leg_07_limited_and_rotated(
     for (what, resp) in [("the code redemption", issued), ("the refresh", refreshed)] {
         match TokenSet::from_response(resp) {
             Err(e) => out.push(Violation::new(
-                "LEG-07",
+                req::LEG_07,
                 format!("tokens from {what}"),
                 format!("{e}: {}", describe(resp)),
             )),
             Ok(t) if t.expires_in.is_none_or(|s| s == 0) => out.push(Violation::new(
-                "LEG-07",
+                req::LEG_07,
                 format!("a positive expires_in in {what}'s response"),
                 "no expires_in: the access token's lifetime is not limited as far as the client can tell",
             )),
@@ -130,12 +146,12 @@ pub fn leg_07_limited_and_rotated(
         match t.refresh_token {
             Some(new) if new.expose() != old_refresh => {}
             Some(_) => out.push(Violation::new(
-                "LEG-07",
+                req::LEG_07,
                 "a new refresh token from the refresh",
                 "the same refresh token",
             )),
             None => out.push(Violation::new(
-                "LEG-07",
+                req::LEG_07,
                 "a new refresh token from the refresh",
                 "no refresh_token in the response",
             )),

@@ -3,11 +3,16 @@
 
 pub mod authorization;
 pub mod cimd;
+pub mod code;
 pub mod discovery;
 pub mod legacy;
+pub mod pkce;
+pub mod refresh;
 pub mod registration;
-pub mod resource;
-pub mod tok;
+pub mod resource_binding;
+pub mod resource_server;
+pub mod scope;
+pub mod security;
 pub mod token;
 
 use crate::client::http::Response;
@@ -47,7 +52,7 @@ pub fn describe(resp: &Response) -> String {
 
 /// An OAuth error response: one of `statuses`, a JSON body, and `error` one of `allowed`.
 /// A success that issued tokens is the worst case and says so.
-pub fn oauth_refusal(id: &str, resp: &Response, statuses: &[u16], allowed: &[&str]) -> Findings {
+pub fn oauth_refusal(id: req::Id, resp: &Response, statuses: &[u16], allowed: &[&str]) -> Findings {
     let expected = format!(
         "{} with error {}",
         join_or(&statuses.iter().map(u16::to_string).collect::<Vec<_>>()),
@@ -137,6 +142,34 @@ pub(crate) mod testing {
         }
     }
 
+    /// An authorization that ended in a redirect to `location` carrying `params`.
+    pub fn redirect_to(
+        location: &str,
+        params: &[(&str, &str)],
+    ) -> crate::client::login::AuthorizationOutcome {
+        crate::client::login::AuthorizationOutcome::Redirect {
+            location: Url::parse(location).expect("url"),
+            params: params
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    /// An authorization that ended in a redirect to the loopback redirect URI.
+    pub fn redirect(params: &[(&str, &str)]) -> crate::client::login::AuthorizationOutcome {
+        redirect_to("http://127.0.0.1:1/cb", params)
+    }
+
+    /// An authorization that ended at an error page of the AS.
+    pub fn page() -> crate::client::login::AuthorizationOutcome {
+        crate::client::login::AuthorizationOutcome::Page {
+            url: Url::parse("https://as/authorize").expect("url"),
+            status: 400,
+            reason: "an error status".into(),
+        }
+    }
+
     /// An MCP server's answer: the HTTP response and the JSON-RPC message in its body.
     pub fn mcp(
         status: u16,
@@ -161,21 +194,21 @@ mod tests {
             400,
             r#"{"error":"invalid_grant","error_description":"bad"}"#,
         );
-        assert!(oauth_refusal("PKCE-06", &ok, &[400], &["invalid_grant"]).is_empty());
+        assert!(oauth_refusal(req::PKCE_06, &ok, &[400], &["invalid_grant"]).is_empty());
         let wrong = json(400, r#"{"error":"invalid_request"}"#);
-        let f = oauth_refusal("PKCE-06", &wrong, &[400], &["invalid_grant"]);
+        let f = oauth_refusal(req::PKCE_06, &wrong, &[400], &["invalid_grant"]);
         assert_eq!(f.len(), 1);
         assert!(f[0].actual.contains("invalid_request"));
         let issued = json(
             200,
             r#"{"access_token":"eyJhbGciOi.x.y","token_type":"Bearer"}"#,
         );
-        let f = oauth_refusal("PKCE-06", &issued, &[400], &["invalid_grant"]);
+        let f = oauth_refusal(req::PKCE_06, &issued, &[400], &["invalid_grant"]);
         assert!(f[0].actual.starts_with("tokens were issued"));
         assert!(!f[0].actual.contains("eyJhbGciOi.x.y"));
         let not_json = super::testing::response(400, &[], "nope");
         assert_eq!(
-            oauth_refusal("PKCE-06", &not_json, &[400], &["invalid_grant"]).len(),
+            oauth_refusal(req::PKCE_06, &not_json, &[400], &["invalid_grant"]).len(),
             1
         );
     }

@@ -9,8 +9,28 @@ use crate::client::login::AuthorizationOutcome;
 use crate::client::oauth::OAuthError;
 use crate::verdict::Violation;
 
+/// Judged by [`created`]: 201 with a JSON object.
+pub const JUDGED_BY_CREATION: &[req::Id] = &[
+    req::DCR_01, // a public client's registration (7591 §3.1, §3.2.1)
+    req::DCR_09, // a registration with an unknown member, which is ignored (7591 §2)
+    req::DCR_11, // a loopback redirect URI (O21 §8.4.2)
+];
+
+/// Judged by [`refused_with`].
+pub const JUDGED_BY_REGISTRATION_REFUSAL: &[req::Id] = &[
+    req::DCR_06, // a bad redirect URI: invalid_redirect_uri (7591 §3.2.2)
+    req::DCR_07, // no redirect URIs for a code-flow client (7591 §2, §5)
+    req::DCR_10, // a private-use scheme without a dot (O21 §2.3.1)
+];
+
+/// The requirements [`refused_with`] judges: every area's list.
+pub const REGISTRATION_REFUSAL_JUDGES: &[&[req::Id]] = &[
+    JUDGED_BY_REGISTRATION_REFUSAL,
+    super::legacy::JUDGED_BY_REGISTRATION_REFUSAL,
+];
+
 /// DCR-01 (and DCR-09, DCR-11 which expect the same): 201 with a JSON object body.
-pub fn created(id: &str, resp: &Response) -> Findings {
+pub fn created(id: req::Id, resp: &Response) -> Findings {
     if resp.status.as_u16() != 201 {
         return vec![Violation::new(
             id,
@@ -29,13 +49,13 @@ pub fn created(id: &str, resp: &Response) -> Findings {
 pub fn dcr_02_echo(sent: &Map<String, Value>, resp: &Response) -> Findings {
     let body = match resp.json_object() {
         Ok(b) => b,
-        Err(e) => return vec![Violation::new("DCR-02", "a JSON object body", e)],
+        Err(e) => return vec![Violation::new(req::DCR_02, "a JSON object body", e)],
     };
     let mut out = Vec::new();
     match body.get("client_id").and_then(Value::as_str) {
         Some(id) if !id.is_empty() => {}
         _ => out.push(Violation::new(
-            "DCR-02",
+            req::DCR_02,
             "a non-empty client_id string",
             describe(resp),
         )),
@@ -43,12 +63,12 @@ pub fn dcr_02_echo(sent: &Map<String, Value>, resp: &Response) -> Findings {
     for (k, v) in sent {
         match body.get(k) {
             None => out.push(Violation::new(
-                "DCR-02",
+                req::DCR_02,
                 format!("{k} echoed"),
                 format!("{k} is missing"),
             )),
             Some(got) if got != v => {
-                let w = Violation::new("DCR-02", format!("{k} = {v}"), format!("{k} = {got}"));
+                let w = Violation::new(req::DCR_02, format!("{k} = {v}"), format!("{k} = {got}"));
                 out.push(
                     w.as_warning("the AS may substitute values; what it returns is authoritative"),
                 );
@@ -63,20 +83,24 @@ pub fn dcr_02_echo(sent: &Map<String, Value>, resp: &Response) -> Findings {
 pub fn dcr_05_error_shape(resp: &Response) -> Findings {
     if resp.status.as_u16() != 400 {
         return vec![Violation::new(
-            "DCR-05",
+            req::DCR_05,
             "400 with a JSON error",
             describe(resp),
         )];
     }
     match resp.json_object() {
         Ok(b) if b.get("error").and_then(Value::as_str).is_some() => Vec::new(),
-        Ok(_) => vec![Violation::new("DCR-05", "an error member", describe(resp))],
-        Err(e) => vec![Violation::new("DCR-05", "a JSON error body", e)],
+        Ok(_) => vec![Violation::new(
+            req::DCR_05,
+            "an error member",
+            describe(resp),
+        )],
+        Err(e) => vec![Violation::new(req::DCR_05, "a JSON error body", e)],
     }
 }
 
 /// DCR-06, DCR-07: refused with one of the allowed error codes.
-pub fn refused_with(id: &str, resp: &Response, allowed: &[&str]) -> Findings {
+pub fn refused_with(id: req::Id, resp: &Response, allowed: &[&str]) -> Findings {
     oauth_refusal(id, resp, &[400], allowed)
 }
 
@@ -85,7 +109,7 @@ pub fn refused_with(id: &str, resp: &Response, allowed: &[&str]) -> Findings {
 pub fn dcr_03_secret_expiry(resp: &Response) -> Findings {
     let Ok(body) = resp.json_object() else {
         return vec![Violation::new(
-            "DCR-03",
+            req::DCR_03,
             "a JSON registration response",
             describe(resp),
         )];
@@ -96,12 +120,12 @@ pub fn dcr_03_secret_expiry(resp: &Response) -> Findings {
     match body.get("client_secret_expires_at") {
         Some(v) if v.is_u64() => Vec::new(),
         Some(v) => vec![Violation::new(
-            "DCR-03",
+            req::DCR_03,
             "client_secret_expires_at a number of seconds since the epoch (0: never)",
             format!("client_secret_expires_at = {v}"),
         )],
         None => vec![Violation::new(
-            "DCR-03",
+            req::DCR_03,
             "client_secret_expires_at beside the client_secret",
             "a client_secret without client_secret_expires_at",
         )],
@@ -113,7 +137,7 @@ pub fn dcr_03_secret_expiry(resp: &Response) -> Findings {
 pub fn dcr_04_no_secret(resp: &Response) -> Findings {
     match resp.json_object() {
         Ok(b) if b.get("client_secret").is_some_and(|v| !v.is_null()) => vec![Violation::new(
-            "DCR-04",
+            req::DCR_04,
             "no client_secret for a client registered with token_endpoint_auth_method none",
             "a client_secret was issued",
         )],
@@ -129,7 +153,7 @@ pub fn dcr_08_refused_or_substituted(resp: &Response, tampered: &Map<String, Val
     if resp.status.is_success() {
         let Ok(body) = resp.json_object() else {
             return vec![Violation::new(
-                "DCR-08",
+                req::DCR_08,
                 "a JSON registration response",
                 describe(resp),
             )];
@@ -139,7 +163,7 @@ pub fn dcr_08_refused_or_substituted(resp: &Response, tampered: &Map<String, Val
             return Vec::new();
         }
         return vec![Violation::new(
-            "DCR-08",
+            req::DCR_08,
             format!(
                 "400 invalid_client_metadata, or a valid value substituted for {}",
                 names.join(" and ")
@@ -151,7 +175,7 @@ pub fn dcr_08_refused_or_substituted(resp: &Response, tampered: &Map<String, Val
             ),
         )];
     }
-    oauth_refusal("DCR-08", resp, &[400], &["invalid_client_metadata"])
+    oauth_refusal(req::DCR_08, resp, &[400], &["invalid_client_metadata"])
 }
 
 /// DCR-12 (RFC 7591 §3: the registration endpoint MUST use TLS): an https endpoint. http on
@@ -161,7 +185,7 @@ pub fn dcr_12_tls(endpoint: &Url) -> Findings {
         return Vec::new();
     }
     vec![Violation::new(
-        "DCR-12",
+        req::DCR_12,
         "an https registration endpoint",
         format!("registration_endpoint {endpoint}"),
     )]
@@ -182,7 +206,7 @@ pub fn dcr_13_no_store(resp: &Response) -> Option<Findings> {
         Vec::new()
     } else {
         vec![Violation::new(
-            "DCR-13",
+            req::DCR_13,
             "Cache-Control: no-store on a response carrying a client_secret",
             match resp.header("cache-control") {
                 Some(v) => format!("Cache-Control: {v}"),
@@ -199,7 +223,7 @@ pub fn dcr_14_usable(outcome: &AuthorizationOutcome) -> Findings {
     match outcome {
         AuthorizationOutcome::Redirect { .. } => Vec::new(),
         AuthorizationOutcome::Page { .. } => vec![Violation::new(
-            "DCR-14",
+            req::DCR_14,
             "the new client_id accepted at the authorization endpoint",
             outcome.describe(),
         )],
@@ -216,32 +240,9 @@ pub fn dcr_15_open_or_token_required(resp: &Response) -> Findings {
         return Vec::new();
     }
     vec![Violation::new(
-        "DCR-15",
+        req::DCR_15,
         "201, or 401 / invalid_token when an initial access token is required",
         describe(resp),
-    )]
-}
-
-/// SEC-02 (MCP security considerations: every redirect URI is localhost or https): a
-/// registration with `uri`, which is neither, is not accepted as sent. Any refusal will do
-/// (its error code is DCR-06's question); a 2xx passes only with `uri` left out of the
-/// registered `redirect_uris` (what the response says is authoritative, RFC 7591 §3.2.1).
-pub fn sec_02_redirect_refused(resp: &Response, uri: &str) -> Findings {
-    if !resp.status.is_success() {
-        return Vec::new();
-    }
-    let registered = resp.json_object().ok().and_then(|b| {
-        b.get("redirect_uris")
-            .and_then(Value::as_array)
-            .map(|a| a.iter().any(|v| v.as_str() == Some(uri)))
-    });
-    if registered == Some(false) {
-        return Vec::new();
-    }
-    vec![Violation::new(
-        "SEC-02",
-        format!("{uri} refused: a redirect URI is localhost or https"),
-        format!("{}: the client was registered", describe(resp)),
     )]
 }
 
@@ -250,7 +251,7 @@ pub fn sec_02_redirect_refused(resp: &Response, uri: &str) -> Findings {
 /// client with loopback redirect URIs is registered, 201 with a JSON object, and an echoed
 /// `application_type` is `native`.
 pub fn dcr_16_native_accepted(resp: &Response) -> Findings {
-    let out = created("DCR-16", resp);
+    let out = created(req::DCR_16, resp);
     if !out.is_empty() {
         return out;
     }
@@ -262,7 +263,7 @@ pub fn dcr_16_native_accepted(resp: &Response) -> Findings {
         None => Vec::new(),
         Some(v) if v == "native" => Vec::new(),
         Some(v) => vec![Violation::new(
-            "DCR-16",
+            req::DCR_16,
             "application_type native, as registered",
             format!("application_type = {v}"),
         )],
@@ -274,7 +275,7 @@ pub fn dcr_16_native_accepted(resp: &Response) -> Findings {
 /// redirect URI is on localhost, recorded as one observation: registered, refused with
 /// `invalid_redirect_uri` or `invalid_client_metadata`, or refused some other way.
 pub fn dcr_17_web_loopback(resp: &Response) -> Findings {
-    const ID: &str = "DCR-17";
+    const ID: req::Id = req::DCR_17;
     let expected =
         "registered (201), or refused with 400 invalid_redirect_uri or invalid_client_metadata";
     let actual = if resp.status.as_u16() == 201 {
@@ -312,7 +313,7 @@ mod tests {
             r#"{"client_id":"c1","redirect_uris":["http://127.0.0.1:1/cb"],"token_endpoint_auth_method":"none"}"#,
         );
         assert!(dcr_02_echo(sent, &good).is_empty());
-        assert!(created("DCR-01", &good).is_empty());
+        assert!(created(req::DCR_01, &good).is_empty());
         let changed = json(
             201,
             r#"{"client_id":"c1","redirect_uris":["http://127.0.0.1:1/cb"],"token_endpoint_auth_method":"client_secret_basic"}"#,
@@ -326,7 +327,7 @@ mod tests {
             f.iter().filter(|v| v.severity() == Severity::Must).count(),
             2
         );
-        assert_eq!(created("DCR-01", &json(200, "{}")).len(), 1);
+        assert_eq!(created(req::DCR_01, &json(200, "{}")).len(), 1);
     }
 
     #[test]
@@ -342,7 +343,7 @@ mod tests {
         );
         assert!(
             refused_with(
-                "DCR-07",
+                req::DCR_07,
                 &json(400, r#"{"error":"invalid_client_metadata"}"#),
                 &["invalid_redirect_uri", "invalid_client_metadata"]
             )
@@ -448,32 +449,6 @@ mod tests {
             dcr_15_open_or_token_required(&json(403, r#"{"error":"access_denied"}"#)).len(),
             1
         );
-    }
-
-    #[test]
-    fn sec_02_examples() {
-        let uri = "http://client.example/callback";
-        let refused = json(400, r#"{"error":"invalid_redirect_uri"}"#);
-        assert!(sec_02_redirect_refused(&refused, uri).is_empty());
-        // Any refusal: the error code is DCR-06's question.
-        assert!(
-            sec_02_redirect_refused(&json(400, r#"{"error":"invalid_request"}"#), uri).is_empty()
-        );
-        let registered = json(
-            201,
-            r#"{"client_id":"c","redirect_uris":["http://client.example/callback"]}"#,
-        );
-        let f = sec_02_redirect_refused(&registered, uri);
-        assert_eq!(f.len(), 1);
-        // MCP's rule is for the system as a whole: the AS's refusal is derived, a warning.
-        assert_eq!(f[0].severity(), Severity::Should);
-        let replaced = json(
-            201,
-            r#"{"client_id":"c","redirect_uris":["https://client.example/callback"]}"#,
-        );
-        assert!(sec_02_redirect_refused(&replaced, uri).is_empty());
-        let silent = json(201, r#"{"client_id":"c"}"#);
-        assert_eq!(sec_02_redirect_refused(&silent, uri).len(), 1);
     }
 
     #[test]

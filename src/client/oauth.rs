@@ -86,9 +86,9 @@ pub fn code_params(
 ) -> Params {
     Params::new()
         .set(Param::GrantType, "authorization_code")
-        .set(Param::Code, code.expose())
+        .set(Param::Code, code)
         .set(Param::RedirectUri, client.redirect_uri.as_str())
-        .set(Param::CodeVerifier, verifier.secret())
+        .set(Param::CodeVerifier, verifier.to_secret())
         .set(Param::ClientId, client.client_id.clone())
         .set_opt(Param::Resource, resource)
 }
@@ -101,7 +101,7 @@ pub fn refresh_params(
 ) -> Params {
     Params::new()
         .set(Param::GrantType, "refresh_token")
-        .set(Param::RefreshToken, refresh_token.expose())
+        .set(Param::RefreshToken, refresh_token)
         .set(Param::ClientId, client.client_id.clone())
         .set_opt(Param::Resource, resource)
 }
@@ -178,7 +178,7 @@ pub async fn revoke(
     hint: &str,
 ) -> Result<Response, TransportError> {
     let params = Params::new()
-        .set(Param::Token, token.expose())
+        .set(Param::Token, token)
         .set(Param::TokenTypeHint, hint)
         .set(Param::ClientId, client.client_id.clone());
     post_form(http, endpoint, client, &params).await

@@ -6,6 +6,9 @@
 
 use std::fmt;
 
+use super::pkce::PkceVerifier;
+use super::redact::{self, Secret};
+
 /// A request parameter of the authorization, token, revocation or registration endpoints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Param {
@@ -52,6 +55,20 @@ impl Param {
 }
 
 impl Param {
+    /// Whether the parameter's value is a secret: a code, a verifier, a token, a client secret,
+    /// or an unknown parameter whose name says it is one.
+    pub fn is_secret(self) -> bool {
+        match self {
+            Param::ClientSecret
+            | Param::Code
+            | Param::CodeVerifier
+            | Param::RefreshToken
+            | Param::Token => true,
+            Param::Unknown(name) => redact::is_secret_name(name),
+            _ => false,
+        }
+    }
+
     /// The defined parameter of a wire name (`code_verifier`); `None` for any other name.
     pub fn by_name(name: &str) -> Option<Param> {
         [
@@ -100,11 +117,87 @@ impl fmt::Display for Tampering {
     }
 }
 
-/// An ordered list of parameters plus the record of how it was tampered with.
-#[derive(Debug, Clone, Default)]
+/// A parameter's value: text, or a secret (a code, a verifier, a token, a client secret) that
+/// no `Debug` shows.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Value {
+    Text(String),
+    Secret(Secret),
+}
+
+impl Value {
+    /// The value as it goes on the wire.
+    fn expose(&self) -> &str {
+        match self {
+            Value::Text(t) => t,
+            Value::Secret(s) => s.expose(),
+        }
+    }
+}
+
+impl fmt::Debug for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Text(t) => fmt::Debug::fmt(t, f),
+            Value::Secret(s) => fmt::Debug::fmt(s, f),
+        }
+    }
+}
+
+impl From<&str> for Value {
+    fn from(t: &str) -> Self {
+        Value::Text(t.to_string())
+    }
+}
+
+impl From<String> for Value {
+    fn from(t: String) -> Self {
+        Value::Text(t)
+    }
+}
+
+impl From<Secret> for Value {
+    fn from(s: Secret) -> Self {
+        Value::Secret(s)
+    }
+}
+
+impl From<&Secret> for Value {
+    fn from(s: &Secret) -> Self {
+        Value::Secret(s.clone())
+    }
+}
+
+/// A verifier is moved into the request that spends it.
+impl From<PkceVerifier> for Value {
+    fn from(v: PkceVerifier) -> Self {
+        Value::Secret(v.to_secret())
+    }
+}
+
+/// An ordered list of parameters plus the record of how it was tampered with. `Debug` shows
+/// the values of secret parameters redacted.
+#[derive(Clone, Default)]
 pub struct Params {
-    pairs: Vec<(Param, String)>,
+    pairs: Vec<(Param, Value)>,
     tampering: Vec<Tampering>,
+}
+
+impl fmt::Debug for Params {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut pairs = f.debug_map();
+        for (k, v) in &self.pairs {
+            match v {
+                Value::Text(t) if k.is_secret() => pairs.entry(&k.name(), &redact::redact(t)),
+                v => pairs.entry(&k.name(), v),
+            };
+        }
+        pairs.finish()?;
+        if !self.tampering.is_empty() {
+            write!(f, " tampered: {:?}", self.tampering)?;
+        }
+        Ok(())
+    }
 }
 
 impl Params {
@@ -113,7 +206,7 @@ impl Params {
     }
 
     /// Sets a parameter while building a valid request (replaces an earlier value).
-    pub fn set(mut self, p: Param, value: impl Into<String>) -> Self {
+    pub fn set(mut self, p: Param, value: impl Into<Value>) -> Self {
         let value = value.into();
         match self.pairs.iter_mut().find(|(k, _)| *k == p) {
             Some(slot) => slot.1 = value,
@@ -123,7 +216,7 @@ impl Params {
     }
 
     /// Sets a parameter only when there is a value.
-    pub fn set_opt(self, p: Param, value: Option<impl Into<String>>) -> Self {
+    pub fn set_opt(self, p: Param, value: Option<impl Into<Value>>) -> Self {
         match value {
             Some(v) => self.set(p, v),
             None => self,
@@ -131,7 +224,7 @@ impl Params {
     }
 
     /// Replaces (or adds) a parameter with a value chosen to break the request.
-    pub fn tamper(mut self, p: Param, value: impl Into<String>) -> Self {
+    pub fn tamper(mut self, p: Param, value: impl Into<Value>) -> Self {
         self = self.set(p, value);
         self.tampering.push(Tampering::Replaced(p));
         self
@@ -145,27 +238,29 @@ impl Params {
     }
 
     /// Adds one more occurrence of a parameter (a repeated or unknown parameter).
-    pub fn add(mut self, p: Param, value: impl Into<String>) -> Self {
+    pub fn add(mut self, p: Param, value: impl Into<Value>) -> Self {
         self.pairs.push((p, value.into()));
         self.tampering.push(Tampering::Added(p));
         self
     }
 
+    /// The value of a parameter that is not a secret.
     pub fn get(&self, p: Param) -> Option<&str> {
-        self.pairs
-            .iter()
-            .find(|(k, _)| *k == p)
-            .map(|(_, v)| v.as_str())
+        self.pairs.iter().find_map(|(k, v)| match v {
+            Value::Text(t) if *k == p => Some(t.as_str()),
+            _ => None,
+        })
     }
 
     pub fn tampering(&self) -> &[Tampering] {
         &self.tampering
     }
 
-    pub fn to_pairs(&self) -> Vec<(String, String)> {
+    /// The pairs as they go on the wire (in a query or a form): only this library sends them.
+    pub(super) fn to_pairs(&self) -> Vec<(String, String)> {
         self.pairs
             .iter()
-            .map(|(k, v)| (k.name().to_string(), v.clone()))
+            .map(|(k, v)| (k.name().to_string(), v.expose().to_string()))
             .collect()
     }
 }
@@ -199,6 +294,40 @@ mod tests {
             "code_challenge_method replaced"
         );
         assert_eq!(p.get(Param::CodeChallenge), None);
+    }
+
+    #[test]
+    fn debug_redacts_secret_values_and_the_wire_keeps_them() {
+        let p = Params::new()
+            .set(Param::GrantType, "authorization_code")
+            .set(Param::Code, Secret::new("code-0123456789"))
+            .set(
+                Param::CodeVerifier,
+                PkceVerifier::from_string("verifier-0123456789"),
+            )
+            .set(Param::ClientSecret, "secret-0123456789")
+            .add(Param::Unknown("password"), "hunter2-0123456789");
+        let shown = format!("{p:?}");
+        for secret in [
+            "code-0123456789",
+            "verifier-0123456789",
+            "secret-0123456789",
+            "hunter2-0123456789",
+        ] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(shown.contains("authorization_code"), "{shown}");
+        assert_eq!(
+            p.get(Param::Code),
+            None,
+            "a secret is not read back as text"
+        );
+        let wire = p.to_pairs();
+        assert!(wire.contains(&(
+            "code_verifier".to_string(),
+            "verifier-0123456789".to_string()
+        )));
+        assert!(wire.contains(&("client_secret".to_string(), "secret-0123456789".to_string())));
     }
 }
 

@@ -55,6 +55,7 @@ pub async fn execute(plan: &Plan, context: &Arc<Context>) -> Result<Executed, Ru
         .with_writer(writer::Json::new(json_file).discard_stats_writes())
         .with_cli(cli::Opts::<_, _, _, cli::Empty>::default())
         .max_concurrent_scenarios(plan.concurrency)
+        .before(crate::steps::before_scenario)
         .after(after_scenario);
     Arc::clone(context).scope(cucumber.run(features)).await;
 

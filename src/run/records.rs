@@ -44,16 +44,21 @@ pub fn record_of(
         .map(|w| w.warnings.iter().map(ToString::to_string).collect())
         .unwrap_or_default();
     let warned = world
-        .map(|w| w.warnings.iter().map(|v| v.0.requirement.clone()).collect())
+        .map(|w| {
+            w.warnings
+                .iter()
+                .map(|v| v.0.requirement.to_string())
+                .collect()
+        })
         .unwrap_or_default();
     let observations: Vec<String> = world
         .map(|w| w.observations.iter().map(ToString::to_string).collect())
         .unwrap_or_default();
     let (verdict, message, violated) = match (world.and_then(|w| w.fault.clone()), finished) {
-        (Some(Fault::Violation(v)), _) if ids.contains(&v.requirement) => (
+        (Some(Fault::Violation(v)), _) if ids.iter().any(|id| v.requirement == id.as_str()) => (
             Verdict::Fail,
             Some(format!("violation of {v}")),
-            Some(v.requirement.clone()),
+            Some(v.requirement.to_string()),
         ),
         (Some(Fault::Violation(v)), _) => (
             Verdict::Error,

@@ -1,5 +1,5 @@
 //! Client ID metadata document steps: the harness serves its own documents (valid, or broken
-//! on purpose) on a loopback port and uses their URLs as client IDs.
+//! on purpose) on a loopback port and uses their URLs as client IDs (CIMD-*).
 
 use std::str::FromStr;
 
@@ -7,14 +7,19 @@ use cucumber::{given, then, when};
 use serde_json::{Value, json};
 use url::Url;
 
-use super::authorization::{AuthorizationRequest, obtain_code_for, send_authorization};
+use super::flow::{AuthorizationRequest, obtain_code_for, redeem_as, send_authorization};
 use super::{World, need};
 use crate::checks::cimd as check;
 use crate::client::cimd::{DocumentServer, MetadataDocument, Served, public_jwks};
-use crate::client::oauth;
 use crate::client::params::Param;
 use crate::client::registration::RegisteredClient;
 use crate::verdict::{Fault, Outcome};
+
+/// The scenario's document server, once the background started it.
+#[derive(Debug, Default)]
+pub struct Documents {
+    scenario: Option<CimdScenario>,
+}
 
 /// The path of the scenario's main document.
 const DOC: &str = "/client.json";
@@ -45,7 +50,10 @@ fn client_for(client_id: &str, redirect_uri: &Url) -> RegisteredClient {
 }
 
 fn scenario(w: &World) -> Outcome<&CimdScenario> {
-    need(w.cimd.as_ref(), "a client ID metadata document server")
+    need(
+        w.cimd.scenario.as_ref(),
+        "a client ID metadata document server",
+    )
 }
 
 /// Whether `u`'s host is a loopback name or address.
@@ -59,7 +67,7 @@ fn is_loopback(u: &Url) -> bool {
 }
 
 #[given("the authorization server accepts client ID metadata documents the harness serves")]
-async fn accepts_documents(w: &mut World) {
+async fn accepts_documents(w: &mut World) -> Outcome {
     w.step(async |w| {
         let d = w.ctx.discovered().await?;
         let (_, metadata) = &d.as_metadata;
@@ -93,7 +101,7 @@ async fn accepts_documents(w: &mut World) {
                 &w.ctx.redirect_uri,
             )),
         );
-        w.cimd = Some(CimdScenario {
+        w.cimd.scenario = Some(CimdScenario {
             client_id: server.url(DOC),
             path: DOC.into(),
             server,
@@ -111,7 +119,7 @@ async fn accepts_documents(w: &mut World) {
                 control.describe()
             )));
         }
-        w.authorization = None;
+        w.flow.take_outcome();
         Ok(())
     })
     .await
@@ -153,7 +161,7 @@ fn valid_document(w: &World) -> Outcome<MetadataDocument> {
 }
 
 #[when("the client requests authorization with the URL of a valid metadata document as client_id")]
-async fn with_valid_document(w: &mut World) {
+async fn with_valid_document(w: &mut World) -> Outcome {
     w.step(async |w| {
         serve(w, Served::document(valid_document(w)?))?;
         authorize(w, Vec::new(), None).await
@@ -162,7 +170,7 @@ async fn with_valid_document(w: &mut World) {
 }
 
 #[then("the AS fetched the metadata document (CIMD-01)")]
-async fn fetched(w: &mut World) {
+async fn fetched(w: &mut World) -> Outcome {
     w.step(async |w| {
         let s = scenario(w)?;
         let f = check::cimd_01_document_fetched(s.server.fetches(&s.path).len(), &s.client_id);
@@ -219,7 +227,7 @@ impl ClientIdVariant {
 #[when(
     regex = r"^the client requests authorization with a metadata document whose client_id has (.+)$"
 )]
-async fn with_mismatched_client_id(w: &mut World, variant: String) {
+async fn with_mismatched_client_id(w: &mut World, variant: String) -> Outcome {
     w.step(async |w| {
         let variant = ClientIdVariant::from_str(&variant).map_err(Fault::Harness)?;
         let other = variant
@@ -232,11 +240,12 @@ async fn with_mismatched_client_id(w: &mut World, variant: String) {
     .await
 }
 
-#[then(regex = r"^the authorization is refused without a redirect \((CIMD-\d{2})\)$")]
-async fn refused_without_redirect(w: &mut World, id: String) {
+#[then(regex = r"^the authorization is refused without a redirect$")]
+async fn refused_without_redirect(w: &mut World) -> Outcome {
     w.step(async |w| {
-        let outcome = need(w.authorization.as_ref(), "an authorization attempt")?;
-        let f = check::document_refused(&id, outcome);
+        let outcome = w.flow.outcome()?;
+        let id = w.judged("the document refusal", &[check::JUDGED_BY_DOCUMENT_REFUSAL])?;
+        let f = check::document_refused(id, outcome);
         w.expect(f)
     })
     .await
@@ -252,7 +261,7 @@ fn unlisted_redirect_uri(listed: &Url) -> Url {
 }
 
 #[when("the client requests authorization with a redirect_uri its metadata document does not list")]
-async fn with_unlisted_redirect(w: &mut World) {
+async fn with_unlisted_redirect(w: &mut World) -> Outcome {
     w.step(async |w| {
         serve(w, Served::document(valid_document(w)?))?;
         let listed = w.ctx.redirect_uri.clone();
@@ -263,10 +272,10 @@ async fn with_unlisted_redirect(w: &mut World) {
 }
 
 #[then("the authorization is not redirected to the unlisted redirect_uri (CIMD-03)")]
-async fn unlisted_refused(w: &mut World) {
+async fn unlisted_refused(w: &mut World) -> Outcome {
     w.step(async |w| {
         let unlisted = unlisted_redirect_uri(&w.ctx.redirect_uri);
-        let outcome = need(w.authorization.as_ref(), "an authorization attempt")?;
+        let outcome = w.flow.outcome()?;
         let f = check::cimd_03_unlisted_refused(outcome, &unlisted);
         w.expect(f)
     })
@@ -345,7 +354,7 @@ impl BrokenDocument {
 }
 
 #[when(regex = r"^the client requests authorization with a metadata document that is (.+)$")]
-async fn with_broken_document(w: &mut World, case: String) {
+async fn with_broken_document(w: &mut World, case: String) -> Outcome {
     w.step(async |w| {
         let case = BrokenDocument::from_str(&case).map_err(Fault::Harness)?;
         let valid = valid_document(w)?;
@@ -400,11 +409,12 @@ impl BrokenUrl {
 }
 
 #[when(regex = r"^the client requests authorization with a client_id URL that has (.+)$")]
-async fn with_broken_url(w: &mut World, case: String) {
+async fn with_broken_url(w: &mut World, case: String) -> Outcome {
     w.step(async |w| {
         let case = BrokenUrl::from_str(&case).map_err(Fault::Harness)?;
         let s = w
             .cimd
+            .scenario
             .as_mut()
             .ok_or_else(|| Fault::Harness("step order: no document server".into()))?;
         let (client_id, path) = case.client_id(s.server.origin());
@@ -418,7 +428,7 @@ async fn with_broken_url(w: &mut World, case: String) {
 }
 
 #[when("the client requests authorization while the metadata document URL answers 500")]
-async fn while_failing(w: &mut World) {
+async fn while_failing(w: &mut World) -> Outcome {
     w.step(async |w| {
         serve(w, Served::status(500))?;
         authorize(w, Vec::new(), None).await
@@ -427,7 +437,7 @@ async fn while_failing(w: &mut World) {
 }
 
 #[when("the metadata document is fixed and the client requests authorization again")]
-async fn again_when_fixed(w: &mut World) {
+async fn again_when_fixed(w: &mut World) -> Outcome {
     w.step(async |w| {
         serve(w, Served::document(valid_document(w)?))?;
         authorize(w, Vec::new(), None).await
@@ -436,11 +446,11 @@ async fn again_when_fixed(w: &mut World) {
 }
 
 #[then("the fixed document is fetched again and a code is issued (CIMD-06)")]
-async fn fetched_again(w: &mut World) {
+async fn fetched_again(w: &mut World) -> Outcome {
     w.step(async |w| {
         let s = scenario(w)?;
         let fetches = s.server.fetches(&s.path).len();
-        let outcome = need(w.authorization.as_ref(), "an authorization attempt")?;
+        let outcome = w.flow.outcome()?;
         let f = check::cimd_06_fetched_again(outcome, fetches);
         w.expect(f)
     })
@@ -456,7 +466,7 @@ async fn obtain_code(w: &mut World) -> Outcome {
 }
 
 #[when("the client obtains an authorization code as a metadata document client")]
-async fn code_as_document_client(w: &mut World) {
+async fn code_as_document_client(w: &mut World) -> Outcome {
     w.step(async |w| {
         serve(w, Served::document(valid_document(w)?))?;
         obtain_code(w).await
@@ -465,7 +475,7 @@ async fn code_as_document_client(w: &mut World) {
 }
 
 #[when("the client obtains an authorization code as a private_key_jwt metadata document client")]
-async fn code_as_confidential_client(w: &mut World) {
+async fn code_as_confidential_client(w: &mut World) -> Outcome {
     w.step(async |w| {
         let s = scenario(w)?;
         let jwks = public_jwks().map_err(Fault::Harness)?;
@@ -475,7 +485,7 @@ async fn code_as_confidential_client(w: &mut World) {
             .tamper("jwks_uri", json!(s.server.url("/jwks.json")));
         serve(w, Served::document(doc))?;
         authorize(w, Vec::new(), None).await?;
-        let outcome = need(w.authorization.as_ref(), "an authorization attempt")?;
+        let outcome = w.flow.outcome()?;
         // CIMD §4.1 lets an AS accept public clients only: then there is nothing to test.
         let Some(code) = outcome.code() else {
             return Err(Fault::Skip(format!(
@@ -483,45 +493,30 @@ async fn code_as_confidential_client(w: &mut World) {
                 outcome.describe()
             )));
         };
-        w.code = Some(code);
+        w.flow.use_code(code);
         Ok(())
     })
     .await
 }
 
-/// Redeems the world's code as `client`, sending no client authentication beyond client_id.
-async fn redeem_as(w: &mut World, client: &RegisteredClient) -> Outcome {
-    let d = w.ctx.discovered().await?;
-    let params = oauth::code_params(
-        client,
-        need(w.code.as_ref(), "an authorization code")?,
-        need(w.verifier.as_ref(), "a verifier")?,
-        Some(w.ctx.target.as_str()),
-    );
-    let resp = oauth::post_form(&w.http, &d.endpoints.token, client, &params).await?;
-    w.last_response = Some(resp.clone());
-    w.token_responses.push(resp);
-    Ok(())
-}
-
 #[when("the client redeems the code without client authentication")]
-async fn redeem_unauthenticated(w: &mut World) {
+async fn redeem_unauthenticated(w: &mut World) -> Outcome {
     w.step(async |w| {
         let client = scenario(w)?.client(&w.ctx.redirect_uri);
-        redeem_as(w, &client).await
+        redeem_as(w, &client).await.map(drop)
     })
     .await
 }
 
 #[when("another metadata document client redeems the code")]
-async fn redeem_as_other(w: &mut World) {
+async fn redeem_as_other(w: &mut World) -> Outcome {
     w.step(async |w| {
         let s = scenario(w)?;
         let other_id = s.server.url("/other-client.json");
         let doc = MetadataDocument::public_client(&other_id, &w.ctx.redirect_uri);
         s.server.serve("/other-client.json", Served::document(doc));
         let other = client_for(&other_id, &w.ctx.redirect_uri);
-        redeem_as(w, &other).await
+        redeem_as(w, &other).await.map(drop)
     })
     .await
 }

@@ -1,5 +1,5 @@
 //! Steps for the rules of MCP 2025-03-26 alone: the authorization base URL, its metadata and
-//! its default endpoints, a route to a client ID, and token lifetimes.
+//! its default endpoints, a route to a client ID, and token lifetimes (LEG-*).
 
 use cucumber::{given, then, when};
 use url::Url;
@@ -7,9 +7,21 @@ use url::Url;
 use super::{World, need};
 use crate::checks::legacy as check;
 use crate::client::http::{Request, Response};
+use crate::client::oauth;
 use crate::client::params::{Param, Params};
 use crate::client::registration::Registration;
 use crate::verdict::{Fault, Outcome};
+
+/// What the 2025-03-26 probes found.
+#[derive(Debug, Default)]
+pub struct Probes {
+    /// The answer at the authorization base URL's metadata location (LEG-01).
+    metadata: Option<Response>,
+    /// URLs probed, with their answers (LEG-01, LEG-02).
+    probes: Vec<(Url, Response)>,
+    /// The default /register's answer (LEG-04).
+    registration: Option<Response>,
+}
 
 const WK_AS: &str = "/.well-known/oauth-authorization-server";
 
@@ -52,34 +64,38 @@ fn misplaced_candidates(mcp: &Url) -> Outcome<Vec<Url>> {
 }
 
 #[when("the client fetches AS metadata from the authorization base URL")]
-async fn fetch_base_metadata(w: &mut World) {
+async fn fetch_base_metadata(w: &mut World) -> Outcome {
     w.step(async |w| {
         let root = at_base(&w.ctx.target, WK_AS)?;
         let resp = get_metadata(w, &root).await?;
         if resp.status.as_u16() == 404 {
             for u in misplaced_candidates(&w.ctx.target)? {
                 let r = get_metadata(w, &u).await?;
-                w.legacy_probes.push((u, r));
+                w.legacy.probes.push((u, r));
             }
         }
-        w.last_response = Some(resp);
+        w.legacy.metadata = Some(resp);
         Ok(())
     })
     .await
 }
 
 #[then("the metadata is served there, or the server has none anywhere (LEG-01)")]
-async fn metadata_location(w: &mut World) {
+async fn metadata_location(w: &mut World) -> Outcome {
     w.step(async |w| {
         let root = at_base(&w.ctx.target, WK_AS)?;
-        let f = check::leg_01_metadata_location(w.last_response()?, &root, &w.legacy_probes);
+        let f = check::leg_01_metadata_location(
+            need(w.legacy.metadata.as_ref(), "the metadata response")?,
+            &root,
+            &w.legacy.probes,
+        );
         w.expect(f)
     })
     .await
 }
 
 #[given("the server publishes no metadata at the authorization base URL")]
-async fn no_base_metadata(w: &mut World) {
+async fn no_base_metadata(w: &mut World) -> Outcome {
     w.step(async |w| {
         let root = at_base(&w.ctx.target, WK_AS)?;
         let resp = get_metadata(w, &root).await?;
@@ -95,27 +111,24 @@ async fn no_base_metadata(w: &mut World) {
 }
 
 #[when("the client probes the default /authorize and /token endpoints")]
-async fn probe_defaults(w: &mut World) {
+async fn probe_defaults(w: &mut World) -> Outcome {
     w.step(async |w| {
         // Deliberately incomplete requests: only whether an endpoint answers matters here.
         let probe = Params::new()
             .set(Param::ResponseType, "code")
             .set(Param::ClientId, "harness-probe");
-        let authorize =
-            crate::client::oauth::authorization_url(&at_base(&w.ctx.target, "/authorize")?, &probe);
+        let authorize = oauth::authorization_url(&at_base(&w.ctx.target, "/authorize")?, &probe);
         let a = w.http.send(Request::get(authorize)).await?;
         let redemption = Params::new()
             .set(Param::GrantType, "authorization_code")
             .set(Param::Code, "harness-bogus-code");
-        let t = w
-            .http
-            .send(
-                Request::post(at_base(&w.ctx.target, "/token")?)
-                    .header("accept", "application/json")
-                    .form(redemption.to_pairs()),
-            )
-            .await?;
-        w.legacy_probes = vec![
+        let t = oauth::post_form_without_client_auth(
+            &w.http,
+            &at_base(&w.ctx.target, "/token")?,
+            &redemption,
+        )
+        .await?;
+        w.legacy.probes = vec![
             (at_base(&w.ctx.target, "/authorize")?, a),
             (at_base(&w.ctx.target, "/token")?, t),
         ];
@@ -125,9 +138,9 @@ async fn probe_defaults(w: &mut World) {
 }
 
 #[then("both default endpoints answer (LEG-02)")]
-async fn defaults_answer(w: &mut World) {
+async fn defaults_answer(w: &mut World) -> Outcome {
     w.step(async |w| {
-        let [(_, a), (_, t)] = w.legacy_probes.as_slice() else {
+        let [(_, a), (_, t)] = w.legacy.probes.as_slice() else {
             return Err(Fault::Harness(
                 "step order: the default endpoints were not probed".into(),
             ));
@@ -139,7 +152,7 @@ async fn defaults_answer(w: &mut World) {
 }
 
 #[when("the client looks for a way to obtain a client ID")]
-async fn look_for_registration(w: &mut World) {
+async fn look_for_registration(w: &mut World) -> Outcome {
     w.step(async |w| {
         let d = w.ctx.discovered().await?;
         if d.endpoints.registration.is_some() {
@@ -149,19 +162,19 @@ async fn look_for_registration(w: &mut World) {
         let resp = Registration::public_client(&w.ctx.redirect_uri)
             .send(&w.http, &register)
             .await?;
-        w.registration_response = Some(resp);
+        w.legacy.registration = Some(resp);
         Ok(())
     })
     .await
 }
 
 #[then("a registration endpoint is advertised, or the default /register registers (LEG-04)")]
-async fn registration_offered(w: &mut World) {
+async fn registration_offered(w: &mut World) -> Outcome {
     w.step(async |w| {
         let d = w.ctx.discovered().await?;
         let f = check::leg_04_registration_offered(
             d.endpoints.registration.is_some(),
-            w.registration_response.as_ref(),
+            w.legacy.registration.as_ref(),
         );
         w.expect(f)
     })
@@ -171,14 +184,15 @@ async fn registration_offered(w: &mut World) {
 #[then(
     "every token response limits the token's lifetime and the refresh rotated the refresh token (LEG-07)"
 )]
-async fn limited_and_rotated(w: &mut World) {
+async fn limited_and_rotated(w: &mut World) -> Outcome {
     w.step(async |w| {
-        let issued = need(w.token_responses.first(), "the code redemption's response")?;
-        let old = need(
-            w.replaced_refresh.as_ref(),
-            "the refresh token before the refresh",
+        let issued = need(
+            w.flow.token_responses().first(),
+            "the code redemption's response",
         )?;
-        let f = check::leg_07_limited_and_rotated(issued, old.expose(), w.last_token_response()?);
+        let old = w.refresh.replaced()?;
+        let f =
+            check::leg_07_limited_and_rotated(issued, old.expose(), w.flow.last_token_response()?);
         w.expect(f)
     })
     .await

@@ -1,33 +1,47 @@
-//! Registration steps (RFC 7591).
+//! Registration steps (RFC 7591, DCR-*).
 
 use cucumber::{given, then, when};
 use serde_json::{Map, Value, json};
 use url::Url;
 
-use super::authorization::{AuthorizationRequest, send_authorization};
-use super::{World, need};
+use super::flow::{AuthorizationRequest, send_authorization};
+use super::{OAuthErrorCode, World, need};
 use crate::checks::registration as check;
+use crate::client::http::Response;
 use crate::client::registration::{RegisteredClient, Registration};
 use crate::verdict::{Fault, Outcome};
 
+/// The scenario's registration request and the registration endpoint's answer.
+#[derive(Debug, Default)]
+pub struct Registrations {
+    sent: Option<Registration>,
+    response: Option<Response>,
+}
+
+impl Registrations {
+    /// The registration request sent.
+    pub fn sent(&self) -> Outcome<&Registration> {
+        need(self.sent.as_ref(), "a registration")
+    }
+
+    /// The registration endpoint's answer.
+    pub fn response(&self) -> Outcome<&Response> {
+        need(self.response.as_ref(), "a registration response")
+    }
+}
+
+/// Sends `reg` to the registration endpoint the AS metadata names.
 async fn register(w: &mut World, reg: Registration) -> Outcome {
     let d = w.ctx.discovered().await?;
     let endpoint = need(d.endpoints.registration.clone(), "registration endpoint")?;
     let resp = reg.send(&w.http, &endpoint).await?;
-    w.registration = Some(reg);
-    w.registration_response = Some(resp);
+    w.registration.sent = Some(reg);
+    w.registration.response = Some(resp);
     Ok(())
 }
 
-fn response(w: &World) -> Outcome<&crate::client::http::Response> {
-    need(
-        w.registration_response.as_ref(),
-        "no registration response yet",
-    )
-}
-
 #[given("the authorization server offers dynamic client registration")]
-async fn offers_dcr(w: &mut World) {
+async fn offers_dcr(w: &mut World) -> Outcome {
     w.step(async |w| {
         let d = w.ctx.discovered().await?;
         if d.endpoints.registration.is_none() {
@@ -41,7 +55,7 @@ async fn offers_dcr(w: &mut World) {
 }
 
 #[when("the client registers a public client")]
-async fn register_public(w: &mut World) {
+async fn register_public(w: &mut World) -> Outcome {
     w.step(async |w| {
         let reg = Registration::public_client(&w.ctx.redirect_uri);
         register(w, reg).await
@@ -50,7 +64,7 @@ async fn register_public(w: &mut World) {
 }
 
 #[when(expr = "the client registers a public client with redirect_uris set to {string}")]
-async fn register_with_redirect(w: &mut World, uri: String) {
+async fn register_with_redirect(w: &mut World, uri: String) -> Outcome {
     w.step(async |w| {
         let reg =
             Registration::public_client(&w.ctx.redirect_uri).tamper("redirect_uris", json!([uri]));
@@ -60,7 +74,7 @@ async fn register_with_redirect(w: &mut World, uri: String) {
 }
 
 #[when("the client registers a public client without redirect_uris")]
-async fn register_without_redirect(w: &mut World) {
+async fn register_without_redirect(w: &mut World) -> Outcome {
     w.step(async |w| {
         let reg = Registration::public_client(&w.ctx.redirect_uri).omit("redirect_uris");
         register(w, reg).await
@@ -69,7 +83,7 @@ async fn register_without_redirect(w: &mut World) {
 }
 
 #[when(expr = "the client registers a public client with an unknown member {string}")]
-async fn register_with_unknown(w: &mut World, member: String) {
+async fn register_with_unknown(w: &mut World, member: String) -> Outcome {
     w.step(async |w| {
         let reg = Registration::public_client(&w.ctx.redirect_uri).tamper(&member, json!("1"));
         register(w, reg).await
@@ -77,56 +91,63 @@ async fn register_with_unknown(w: &mut World, member: String) {
     .await
 }
 
-#[then(regex = r"^the registration response is 201 with a JSON object \(([A-Z]+-\d{2})\)$")]
-async fn created(w: &mut World, id: String) {
+#[then(regex = r"^the registration response is 201 with a JSON object$")]
+async fn created(w: &mut World) -> Outcome {
     w.step(async |w| {
-        let f = check::created(&id, response(w)?);
+        let id = w.judged("the creation check", &[check::JUDGED_BY_CREATION])?;
+        let f = check::created(id, w.registration.response()?);
         w.expect(f)
     })
     .await
 }
 
 #[then("the registration response holds a client_id and echoes the registered metadata")]
-async fn echoes(w: &mut World) {
+async fn echoes(w: &mut World) -> Outcome {
     w.step(async |w| {
-        let sent = need(w.registration.as_ref(), "registration")?
-            .members()
-            .clone();
-        let f = check::dcr_02_echo(&sent, response(w)?);
+        let sent = w.registration.sent()?.members().clone();
+        let f = check::dcr_02_echo(&sent, w.registration.response()?);
         w.expect(f)
     })
     .await
 }
 
 #[then("the registration is refused with 400 and a JSON error")]
-async fn refused_shape(w: &mut World) {
+async fn refused_shape(w: &mut World) -> Outcome {
     w.step(async |w| {
-        let f = check::dcr_05_error_shape(response(w)?);
+        let f = check::dcr_05_error_shape(w.registration.response()?);
         w.expect(f)
     })
     .await
 }
 
-#[then(regex = r#"^the registration is refused with "([^"]+)" \(([A-Z]+-\d{2})\)$"#)]
-async fn refused_with(w: &mut World, error: String, id: String) {
+#[then(expr = "the registration is refused with \"{oauth_error}\"")]
+async fn refused_with(w: &mut World, error: OAuthErrorCode) -> Outcome {
     w.step(async |w| {
-        let f = check::refused_with(&id, response(w)?, &[error.as_str()]);
+        let id = w.judged(
+            "the registration refusal",
+            check::REGISTRATION_REFUSAL_JUDGES,
+        )?;
+        let f = check::refused_with(id, w.registration.response()?, &[error.as_str()]);
         w.expect(f)
     })
     .await
 }
 
-#[then(regex = r#"^the registration is refused with "([^"]+)" or "([^"]+)" \(([A-Z]+-\d{2})\)$"#)]
-async fn refused_with_either(w: &mut World, a: String, b: String, id: String) {
+#[then(expr = "the registration is refused with \"{oauth_error}\" or \"{oauth_error}\"")]
+async fn refused_with_either(w: &mut World, a: OAuthErrorCode, b: OAuthErrorCode) -> Outcome {
     w.step(async |w| {
-        let f = check::refused_with(&id, response(w)?, &[a.as_str(), b.as_str()]);
+        let id = w.judged(
+            "the registration refusal",
+            check::REGISTRATION_REFUSAL_JUDGES,
+        )?;
+        let f = check::refused_with(id, w.registration.response()?, &[a.as_str(), b.as_str()]);
         w.expect(f)
     })
     .await
 }
 
 #[when("the client registers a confidential client with client_secret_basic")]
-async fn register_confidential(w: &mut World) {
+async fn register_confidential(w: &mut World) -> Outcome {
     w.step(async |w| {
         let reg = Registration::confidential_client(&w.ctx.redirect_uri);
         register(w, reg).await
@@ -145,7 +166,7 @@ fn metadata_members(text: &str) -> Outcome<Map<String, Value>> {
 }
 
 #[when(regex = r"^the client registers a public client with the metadata (\{.*\})$")]
-async fn register_with_metadata(w: &mut World, members: String) {
+async fn register_with_metadata(w: &mut World, members: String) -> Outcome {
     w.step(async |w| {
         let members = metadata_members(&members)?;
         let reg = members.into_iter().fold(
@@ -160,35 +181,35 @@ async fn register_with_metadata(w: &mut World, members: String) {
 #[then(
     regex = r"^the registration is refused with invalid_client_metadata, or the response shows a valid value for (\{.*\}) \(DCR-08\)$"
 )]
-async fn refused_or_substituted(w: &mut World, members: String) {
+async fn refused_or_substituted(w: &mut World, members: String) -> Outcome {
     w.step(async |w| {
         let tampered = metadata_members(&members)?;
-        let f = check::dcr_08_refused_or_substituted(response(w)?, &tampered);
+        let f = check::dcr_08_refused_or_substituted(w.registration.response()?, &tampered);
         w.expect(f)
     })
     .await
 }
 
 #[then("a client_secret in the response comes with client_secret_expires_at (DCR-03)")]
-async fn secret_expiry(w: &mut World) {
+async fn secret_expiry(w: &mut World) -> Outcome {
     w.step(async |w| {
-        let f = check::dcr_03_secret_expiry(response(w)?);
+        let f = check::dcr_03_secret_expiry(w.registration.response()?);
         w.expect(f)
     })
     .await
 }
 
 #[then("the response holds no client_secret (DCR-04)")]
-async fn no_secret(w: &mut World) {
+async fn no_secret(w: &mut World) -> Outcome {
     w.step(async |w| {
-        let f = check::dcr_04_no_secret(response(w)?);
+        let f = check::dcr_04_no_secret(w.registration.response()?);
         w.expect(f)
     })
     .await
 }
 
 #[then("the registration endpoint is https (DCR-12)")]
-async fn registration_tls(w: &mut World) {
+async fn registration_tls(w: &mut World) -> Outcome {
     w.step(async |w| {
         let d = w.ctx.discovered().await?;
         let endpoint = need(d.endpoints.registration.clone(), "registration endpoint")?;
@@ -199,9 +220,9 @@ async fn registration_tls(w: &mut World) {
 }
 
 #[then("a response carrying a client_secret has Cache-Control: no-store (DCR-13)")]
-async fn secret_not_cached(w: &mut World) {
+async fn secret_not_cached(w: &mut World) -> Outcome {
     w.step(async |w| {
-        let f = check::dcr_13_no_store(response(w)?).ok_or_else(|| {
+        let f = check::dcr_13_no_store(w.registration.response()?).ok_or_else(|| {
             Fault::Skip("the AS issued no client_secret, so no response carried one".into())
         })?;
         w.expect(f)
@@ -210,10 +231,10 @@ async fn secret_not_cached(w: &mut World) {
 }
 
 #[when("the client just registered requests authorization at once")]
-async fn new_client_authorizes(w: &mut World) {
+async fn new_client_authorizes(w: &mut World) -> Outcome {
     w.step(async |w| {
         let redirect_uri = w.ctx.redirect_uri.clone();
-        let resp = response(w)?;
+        let resp = w.registration.response()?;
         let client = RegisteredClient::from_response(resp, &redirect_uri).ok_or_else(|| {
             Fault::Harness(format!(
                 "could not run: the registration failed ({}); see DCR-01",
@@ -229,9 +250,9 @@ async fn new_client_authorizes(w: &mut World) {
 }
 
 #[then("the authorization endpoint takes up the new client (DCR-14)")]
-async fn new_client_taken_up(w: &mut World) {
+async fn new_client_taken_up(w: &mut World) -> Outcome {
     w.step(async |w| {
-        let outcome = need(w.authorization.as_ref(), "an authorization attempt")?;
+        let outcome = w.flow.outcome()?;
         let f = check::dcr_14_usable(outcome);
         w.expect(f)
     })
@@ -239,32 +260,15 @@ async fn new_client_taken_up(w: &mut World) {
 }
 
 #[then("the registration is open, or refused with 401 or invalid_token (DCR-15)")]
-async fn open_or_token_required(w: &mut World) {
+async fn open_or_token_required(w: &mut World) -> Outcome {
     w.step(async |w| {
-        let f = check::dcr_15_open_or_token_required(response(w)?);
+        let f = check::dcr_15_open_or_token_required(w.registration.response()?);
         w.expect(f)
     })
     .await
 }
 
 // SEC-02: only localhost or https redirect URIs.
-
-#[then("the registration is refused: a redirect URI is localhost or https (SEC-02)")]
-async fn non_local_http_refused(w: &mut World) {
-    w.step(async |w| {
-        let reg = need(w.registration.as_ref(), "registration")?;
-        let uri = reg
-            .members()
-            .get("redirect_uris")
-            .and_then(|v| v.get(0))
-            .and_then(Value::as_str)
-            .ok_or_else(|| Fault::Harness("the registration sent no redirect URI".into()))?
-            .to_string();
-        let f = check::sec_02_redirect_refused(response(w)?, &uri);
-        w.expect(f)
-    })
-    .await
-}
 
 // DCR-16, DCR-17: application_type (2026-07-28).
 
@@ -280,7 +284,7 @@ fn native_redirect_uris() -> Outcome<Vec<Url>> {
 }
 
 #[when("the client registers a native public client with loopback redirect URIs")]
-async fn register_native(w: &mut World) {
+async fn register_native(w: &mut World) -> Outcome {
     w.step(async |w| {
         let reg = Registration::public_client_of_type("native", &native_redirect_uris()?);
         register(w, reg).await
@@ -289,7 +293,7 @@ async fn register_native(w: &mut World) {
 }
 
 #[when(expr = "the client registers a web public client with redirect_uris set to {string}")]
-async fn register_web(w: &mut World, uri: String) {
+async fn register_web(w: &mut World, uri: String) -> Outcome {
     w.step(async |w| {
         let uri = Url::parse(&uri).map_err(|e| Fault::Harness(format!("{uri}: {e}")))?;
         let reg = Registration::public_client_of_type("web", &[uri]);
@@ -299,9 +303,9 @@ async fn register_web(w: &mut World, uri: String) {
 }
 
 #[then("the registration response is 201, application_type native if echoed (DCR-16)")]
-async fn native_accepted(w: &mut World) {
+async fn native_accepted(w: &mut World) -> Outcome {
     w.step(async |w| {
-        let f = check::dcr_16_native_accepted(response(w)?);
+        let f = check::dcr_16_native_accepted(w.registration.response()?);
         w.expect(f)
     })
     .await
@@ -310,9 +314,9 @@ async fn native_accepted(w: &mut World) {
 #[then(
     "the registration is recorded: accepted, or refused with invalid_redirect_uri or invalid_client_metadata (DCR-17)"
 )]
-async fn web_loopback_recorded(w: &mut World) {
+async fn web_loopback_recorded(w: &mut World) -> Outcome {
     w.step(async |w| {
-        let f = check::dcr_17_web_loopback(response(w)?);
+        let f = check::dcr_17_web_loopback(w.registration.response()?);
         w.expect(f)
     })
     .await

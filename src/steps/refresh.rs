@@ -1,0 +1,234 @@
+//! Refresh steps: tokens with a refresh token, refreshes valid and tampered, and what the
+//! refresh responses must show (REFRESH-*).
+
+use cucumber::{given, then, when};
+
+use super::flow::{obtain_tokens, race, refresh_with};
+use super::resource_server::open_with;
+use super::{World, need};
+use crate::checks::refresh as check;
+use crate::client::http::Response;
+use crate::client::mcp::{Credential, McpClient};
+use crate::client::oauth::{self, TokenSet};
+use crate::client::params::Param;
+use crate::client::redact::Secret;
+use crate::verdict::{Fault, Outcome};
+
+/// The refresh token a refresh replaced (REFRESH-01..03, LEG-07).
+#[derive(Debug, Default)]
+pub struct Rotation {
+    replaced: Option<Secret>,
+}
+
+impl Rotation {
+    /// The refresh token before the last refresh.
+    pub fn replaced(&self) -> Outcome<&Secret> {
+        need(
+            self.replaced.as_ref(),
+            "the refresh token before the refresh",
+        )
+    }
+}
+
+#[given("the client holds tokens with a refresh token")]
+async fn holds_refresh_token(w: &mut World) -> Outcome {
+    w.step(async |w| {
+        let scope = w.flow_scope().await?;
+        obtain_tokens(w, Some(w.ctx.target.to_string()), scope).await?;
+        if w.flow.tokens()?.refresh_token.is_none() {
+            return Err(Fault::Skip("the AS issued no refresh token".into()));
+        }
+        Ok(())
+    })
+    .await
+}
+
+#[when("the client refreshes")]
+async fn refreshes(w: &mut World) -> Outcome {
+    w.step(async |w| {
+        let old = w.flow.refresh_token()?;
+        let resp = refresh_with(w, false, &old, |p| p).await?;
+        if let Ok(t) = TokenSet::from_response(&resp) {
+            // Keep the old refresh token if the AS did not rotate (REFRESH-01 reports it).
+            let mut t = t;
+            if t.refresh_token.is_none() {
+                t.refresh_token = Some(old.clone());
+            }
+            w.refresh.replaced = Some(old);
+            w.flow.log().adopt(t);
+        }
+        Ok(())
+    })
+    .await
+}
+
+#[when("the client refreshes with the replaced refresh token")]
+async fn refresh_with_replaced(w: &mut World) -> Outcome {
+    w.step(async |w| {
+        let old = need(w.refresh.replaced.clone(), "a replaced refresh token")?;
+        refresh_with(w, false, &old, |p| p).await.map(drop)
+    })
+    .await
+}
+
+#[when("the client refreshes with the newest refresh token")]
+async fn refresh_with_newest(w: &mut World) -> Outcome {
+    w.step(async |w| {
+        let rt = w.flow.refresh_token()?;
+        refresh_with(w, false, &rt, |p| p).await.map(drop)
+    })
+    .await
+}
+
+#[when(expr = "the client refreshes {int} times concurrently with the same refresh token")]
+async fn refresh_concurrently(w: &mut World, n: usize) -> Outcome {
+    w.step(async |w| {
+        let rt = w.flow.refresh_token()?;
+        let client = w.flow.client()?.clone();
+        let params = oauth::refresh_params(&client, &rt, None);
+        race(w, &client, &params, n).await
+    })
+    .await
+}
+
+#[when("the second client refreshes with the client's refresh token")]
+async fn second_client_refreshes(w: &mut World) -> Outcome {
+    w.step(async |w| {
+        let rt = w.flow.refresh_token()?;
+        refresh_with(w, true, &rt, |p| p).await.map(drop)
+    })
+    .await
+}
+
+#[when(expr = "the client refreshes with scope set to the granted scope plus {string}")]
+async fn refresh_wider_scope(w: &mut World, extra: String) -> Outcome {
+    w.step(async |w| {
+        let rt = w.flow.refresh_token()?;
+        let scope = match w.flow.granted_scope() {
+            Some(s) if !s.is_empty() => format!("{s} {extra}"),
+            _ => extra.clone(),
+        };
+        refresh_with(w, false, &rt, |p| p.tamper(Param::Scope, scope))
+            .await
+            .map(drop)
+    })
+    .await
+}
+
+#[when("the client refreshes with a made-up refresh token")]
+async fn refresh_made_up(w: &mut World) -> Outcome {
+    w.step(async |w| {
+        let rt = Secret::new(oauth::random_state());
+        refresh_with(w, false, &rt, |p| p).await.map(drop)
+    })
+    .await
+}
+
+#[then("the refresh response carries a refresh token different from the old one")]
+async fn rotated(w: &mut World) -> Outcome {
+    w.step(async |w| {
+        let old = need(
+            w.refresh.replaced.clone(),
+            "the refresh token before the refresh",
+        )?;
+        let f = check::refresh_01_rotated(old.expose(), w.flow.last_token_response()?);
+        w.expect(f)
+    })
+    .await
+}
+
+#[then("every refresh response grants the originally granted scope")]
+async fn scope_kept(w: &mut World) -> Outcome {
+    w.step(async |w| {
+        let original = w.flow.granted_scope().map(str::to_string).ok_or_else(|| {
+            Fault::Skip("the grant's scope is unknown: none was requested and the token response named none".into())
+        })?;
+        let refreshes: Vec<Response> = w.flow.token_responses().iter().skip(1).cloned().collect();
+        let f = check::refresh_06_scope_kept(&original, &refreshes);
+        w.expect(f)
+    })
+    .await
+}
+
+#[when("the client refreshes with resource set to the second resource")]
+async fn refresh_for_second_resource(w: &mut World) -> Outcome {
+    w.step(async |w| {
+        let second = w.resource_binding.second()?;
+        let rt = w.flow.refresh_token()?;
+        refresh_with(w, false, &rt, |p| {
+            p.tamper(Param::Resource, second.as_str())
+        })
+        .await
+        .map(drop)
+    })
+    .await
+}
+
+#[when("the client refreshes without client authentication")]
+async fn refresh_unauthenticated(w: &mut World) -> Outcome {
+    w.step(async |w| {
+        let client = w.flow.client()?.clone();
+        let rt = w.flow.refresh_token()?;
+        let d = w.ctx.discovered().await?;
+        let params = oauth::refresh_params(&client, &rt, None);
+        let resp =
+            oauth::post_form_without_client_auth(&w.http, &d.endpoints.token, &params).await?;
+        w.flow.log().record(resp);
+        Ok(())
+    })
+    .await
+}
+
+#[then(
+    "the refresh is refused, or its access token is refused by the second resource (REFRESH-07)"
+)]
+async fn refresh_07(w: &mut World) -> Outcome {
+    w.step(async |w| {
+        let refresh = w.flow.last_token_response()?.clone();
+        let at_other = match TokenSet::from_response(&refresh) {
+            Ok(t) => {
+                let second = w.resource_binding.second()?;
+                let mcp = McpClient::new(w.http.clone(), second, w.ctx.revision);
+                let resp = open_with(w, &mcp, &Credential::Bearer(t.access_token)).await?;
+                Some(resp)
+            }
+            Err(_) => None,
+        };
+        let f = check::refresh_07_resource_bound(&refresh, at_other.as_ref());
+        w.expect(f)
+    })
+    .await
+}
+
+#[then("the refresh response carries Cache-Control no-store (REFRESH-09)")]
+async fn refresh_09(w: &mut World) -> Outcome {
+    w.step(async |w| {
+        let f = check::refresh_09_no_store(w.flow.last_token_response()?);
+        w.expect(f)
+    })
+    .await
+}
+
+#[then("the refresh token is long and random enough not to be guessed (REFRESH-11)")]
+async fn refresh_11(w: &mut World) -> Outcome {
+    w.step(async |w| {
+        let rt = w.flow.refresh_token()?;
+        let f = check::refresh_11_unguessable(rt.expose());
+        w.expect(f)
+    })
+    .await
+}
+
+#[then(regex = r"^the access token lives at most (\d+) seconds \(REFRESH-12\)$")]
+async fn refresh_12(w: &mut World, max: u64) -> Outcome {
+    w.step(async |w| {
+        let Some(expires_in) = w.flow.tokens()?.expires_in else {
+            return Err(Fault::Skip(
+                "the token response has no expires_in, so the token's lifetime is unknown".into(),
+            ));
+        };
+        let f = check::refresh_12_short_lived(expires_in, max);
+        w.expect(f)
+    })
+    .await
+}
