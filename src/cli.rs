@@ -95,12 +95,20 @@ pub struct CoverageArgs {
 
 #[derive(Debug, Args, Clone)]
 pub struct SelftestArgs {
-    /// Only this defect (repeatable); all of them by default. `--list-defects` names them.
+    /// Only this defect (repeatable). Without --defect and --variant, every defect and every
+    /// variant runs; with only --variant, no defect does. `--list-defects` names them.
     #[arg(long = "defect", value_name = "NAME")]
     pub defects: Vec<Defect>,
+    /// Only this variant (repeatable). With only --defect, no variant runs.
+    /// `--list-variants` names them.
+    #[arg(long = "variant", value_name = "NAME")]
+    pub variants: Vec<reference_server::Variant>,
     /// Print every defect with the requirement IDs it violates, and exit.
     #[arg(long)]
     pub list_defects: bool,
+    /// Print every variant with what it changes and what allows it, and exit.
+    #[arg(long)]
+    pub list_variants: bool,
     /// The feature files to use instead of the embedded ones.
     #[arg(long, value_name = "DIR")]
     pub features: Option<PathBuf>,
@@ -113,6 +121,9 @@ pub struct SelftestArgs {
     /// Where to write the defect matrix (Markdown).
     #[arg(long, value_name = "PATH", default_value = "reports/defect-matrix.md")]
     pub matrix: PathBuf,
+    /// Where to write the variant matrix (Markdown).
+    #[arg(long, value_name = "PATH", default_value = "reports/variant-matrix.md")]
+    pub variant_matrix: PathBuf,
     /// The directory for each run's JUnit and Cucumber JSON reports (one subdirectory per run).
     #[arg(long, value_name = "DIR", default_value = "reports/selftest")]
     pub reports: PathBuf,
@@ -187,6 +198,11 @@ pub struct RunArgs {
     /// to see the suite fail. `selftest --list-defects` names them.
     #[arg(long = "defect", value_name = "NAME")]
     pub defects: Vec<Defect>,
+    /// Start the embedded reference server with this variant, a behaviour the specifications
+    /// allow (repeatable; not with --target), to see the suite pass it. `selftest
+    /// --list-variants` names them.
+    #[arg(long = "variant", value_name = "NAME")]
+    pub variants: Vec<reference_server::Variant>,
     /// The layout of the embedded reference server (not with --target): same-origin (default),
     /// split, issuer-path, oidc-only or legacy-2025-03-26.
     #[arg(long, value_enum, value_name = "LAYOUT", default_value_t = Layout::SameOrigin)]
@@ -225,6 +241,7 @@ impl Default for RunArgs {
             strict: false,
             verbose: false,
             defects: Vec::new(),
+            variants: Vec::new(),
             layout: Layout::SameOrigin,
             baseline: None,
             ca_cert: None,
@@ -284,6 +301,8 @@ impl RunArgs {
             strict: self.strict,
             verbose: self.verbose,
             defects: self.defects.into_iter().collect(),
+            variants: self.variants.into_iter().collect(),
+            rate_limit_window: None,
             layout: self.layout,
             baseline: self.baseline,
             ca_cert: self.ca_cert,

@@ -100,8 +100,13 @@ fn selftest(args: mcp_oauth_conformance::cli::SelftestArgs) -> ExitCode {
         mcp_oauth_conformance::out!("{}", reference_server::defects::table().trim_end());
         return ExitCode::SUCCESS;
     }
+    if args.list_variants {
+        mcp_oauth_conformance::out!("{}", reference_server::variants::table().trim_end());
+        return ExitCode::SUCCESS;
+    }
     let opts = SelftestOptions {
         defects: args.defects,
+        variants: args.variants,
         features: args.features,
         spec: args.spec,
         // Every run waits out a 15 s token for RS-06: many at once keep the whole near a minute.
@@ -111,13 +116,16 @@ fn selftest(args: mcp_oauth_conformance::cli::SelftestArgs) -> ExitCode {
             .map_or(if cfg!(debug_assertions) { 24 } else { 64 }, usize::from),
         reports: args.reports,
     };
-    let count = if opts.defects.is_empty() {
-        reference_server::Defect::ALL.len()
+    let (defects, variants) = if opts.defects.is_empty() && opts.variants.is_empty() {
+        (
+            reference_server::Defect::ALL.len(),
+            reference_server::Variant::ALL.len(),
+        )
     } else {
-        opts.defects.len()
+        (opts.defects.len(), opts.variants.len())
     };
     eprintln!(
-        "Self-test: the suite against the embedded reference server, clean and with each of {count} defects ({} at a time)",
+        "Self-test: the suite against the embedded reference server, clean, with each of {defects} defects and with each of {variants} variants ({} at a time)",
         opts.jobs
     );
     let result = match selftest::run(&opts) {
@@ -140,6 +148,32 @@ fn selftest(args: mcp_oauth_conformance::cli::SelftestArgs) -> ExitCode {
     }
     mcp_oauth_conformance::out!("{matrix}");
     mcp_oauth_conformance::out!("Defect matrix: {}", args.matrix.display());
+    if !result.variants.is_empty() {
+        let variant_matrix = result.variant_matrix();
+        if let Some(dir) = args
+            .variant_matrix
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            && let Err(e) = std::fs::create_dir_all(dir)
+        {
+            eprintln!("error: cannot create {}: {e}", dir.display());
+            return ExitCode::from(2);
+        }
+        if let Err(e) = std::fs::write(&args.variant_matrix, &variant_matrix) {
+            eprintln!("error: cannot write {}: {e}", args.variant_matrix.display());
+            return ExitCode::from(2);
+        }
+        mcp_oauth_conformance::out!("{variant_matrix}");
+        mcp_oauth_conformance::out!("Variant matrix: {}", args.variant_matrix.display());
+    }
+    let unclean = result.unclean_variants();
+    if !unclean.is_empty() {
+        let names: Vec<&str> = unclean.iter().map(|v| v.name()).collect();
+        mcp_oauth_conformance::out!(
+            "SELF-TEST FAILED: variants the suite did not pass cleanly (false verdicts): {}",
+            names.join(", ")
+        );
+    }
     let uncaught = result.uncaught();
     if !result.clean_passed() {
         mcp_oauth_conformance::out!("SELF-TEST FAILED: the clean run did not pass");
@@ -171,8 +205,9 @@ fn selftest(args: mcp_oauth_conformance::cli::SelftestArgs) -> ExitCode {
     }
     if result.passed() {
         mcp_oauth_conformance::out!(
-            "SELF-TEST PASSED: the clean run passed and all {} defects were caught",
-            result.defects.len()
+            "SELF-TEST PASSED: the clean run passed, all {} defects were caught and all {} variants passed cleanly",
+            result.defects.len(),
+            result.variants.len()
         );
     }
     ExitCode::from(result.exit_code())

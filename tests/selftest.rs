@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use mcp_oauth_conformance::selftest::{self, SelftestOptions};
-use reference_server::Defect;
+use reference_server::{Defect, Variant};
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!(
@@ -19,6 +19,7 @@ fn scratch(name: &str) -> PathBuf {
 fn options(defects: Vec<Defect>, features: Option<PathBuf>, reports: &Path) -> SelftestOptions {
     SelftestOptions {
         defects,
+        variants: Vec::new(),
         features,
         spec: None,
         jobs: 32,
@@ -41,6 +42,10 @@ fn every_defect_is_caught_and_the_clean_run_passes() {
         Vec::<Defect>::new(),
         "{matrix}"
     );
+    // Every variant, a behaviour the specifications allow, passes: no failure, no error.
+    let variants = result.variant_matrix();
+    assert_eq!(result.unclean_variants(), Vec::new(), "{variants}");
+    assert_eq!(result.variants.len(), Variant::ALL.len(), "{variants}");
     assert!(result.passed());
     assert_eq!(result.exit_code(), 0);
     assert_eq!(result.defects.len(), Defect::ALL.len());

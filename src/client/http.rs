@@ -349,6 +349,12 @@ impl Http {
         }
     }
 
+    /// What this scenario (this fork and its clones) has waited for rate limits so far. A
+    /// short-lived grant (an authorization code) may have expired during a wait.
+    pub fn rate_limit_waited(&self) -> std::time::Duration {
+        self.rate_limits.waited()
+    }
+
     /// Requests, rate limits and waits per endpoint, over every fork of this transport.
     pub fn stats(&self) -> RequestStats {
         self.rate_limits.stats()

@@ -47,6 +47,10 @@ pub struct RunOptions {
     pub verbose: bool,
     /// Defects of the embedded reference server (only without a target).
     pub defects: reference_server::Defects,
+    /// Variants of the embedded reference server (only without a target).
+    pub variants: reference_server::Variants,
+    /// The window of the embedded server's rate-limit variants.
+    pub rate_limit_window: Option<Duration>,
     /// The layout of the embedded reference server (only without a target).
     pub layout: reference_server::Layout,
     /// The expected-failures baseline.
@@ -102,10 +106,33 @@ pub enum TargetPlan {
     /// `--target`, or the profile's `target`.
     Given(Url),
     /// The embedded reference server, started for the run.
-    Embedded {
-        defects: reference_server::Defects,
-        layout: reference_server::Layout,
-    },
+    Embedded(EmbeddedServer),
+}
+
+/// How the embedded reference server is started.
+#[derive(Debug, Clone, Default)]
+pub struct EmbeddedServer {
+    pub defects: reference_server::Defects,
+    pub variants: reference_server::Variants,
+    pub layout: reference_server::Layout,
+    /// The window of the rate-limit variants (the server's default when `None`).
+    pub rate_limit_window: Option<Duration>,
+}
+
+impl EmbeddedServer {
+    /// "the embedded reference server at URL", with its defects and variants.
+    pub fn describe(&self, url: &Url) -> String {
+        let mut out = format!("the embedded reference server at {url}");
+        let defects: Vec<&str> = self.defects.iter().map(|d| d.name()).collect();
+        let variants: Vec<&str> = self.variants.iter().map(|v| v.name()).collect();
+        if !defects.is_empty() {
+            out.push_str(&format!(", with the defects {}", defects.join(", ")));
+        }
+        if !variants.is_empty() {
+            out.push_str(&format!(", with the variants {}", variants.join(", ")));
+        }
+        out
+    }
 }
 
 /// How logins are completed: the profile's `[login]` table and what the run adds.
@@ -186,7 +213,7 @@ impl Plan {
         };
         let target = target_plan(&opts, &profile, &client)?;
         let mut scope_check = profile.scope_check.clone();
-        if let TargetPlan::Embedded { .. } = target {
+        if let TargetPlan::Embedded(_) = target {
             // The reference server's privileged tool, as its tools/list describes it.
             scope_check.get_or_insert(ScopeCheck {
                 tool: "admin".into(),
@@ -306,6 +333,9 @@ fn target_plan(
         Some(_) if !opts.defects.is_empty() => Err(RunError::Usage(
             "--defect applies to the embedded reference server: leave out --target".into(),
         )),
+        Some(_) if !opts.variants.is_empty() => Err(RunError::Usage(
+            "--variant applies to the embedded reference server: leave out --target".into(),
+        )),
         None if client.registered.is_some() => Err(RunError::Usage(
             "[client] client_id names a client registered at your target: give --target (or `target` in the profile)".into(),
         )),
@@ -315,10 +345,12 @@ fn target_plan(
         Some(t) => Ok(TargetPlan::Given(
             parse_http_url("--target", t).map_err(RunError::Usage)?,
         )),
-        None => Ok(TargetPlan::Embedded {
+        None => Ok(TargetPlan::Embedded(EmbeddedServer {
             defects: opts.defects.clone(),
+            variants: opts.variants.clone(),
             layout: opts.layout,
-        }),
+            rate_limit_window: opts.rate_limit_window,
+        })),
     }
 }
 
@@ -373,6 +405,8 @@ mod tests {
             strict: false,
             verbose: false,
             defects: reference_server::Defects::none(),
+            variants: reference_server::Variants::none(),
+            rate_limit_window: None,
             layout: reference_server::Layout::SameOrigin,
             baseline: None,
             ca_cert: None,

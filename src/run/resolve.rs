@@ -9,7 +9,7 @@ use reference_server::RunningServer;
 use url::Url;
 
 use super::error::RunError;
-use super::plan::{Plan, TargetPlan};
+use super::plan::{EmbeddedServer, Plan, TargetPlan};
 use crate::client::http::{Http, Request};
 use crate::client::login::{self, DriverSetup, SharedDriver};
 use crate::client::mcp::{McpClient, Revision};
@@ -52,8 +52,8 @@ impl ResolvedTarget {
 pub async fn resolve(plan: &Plan) -> Result<ResolvedTarget, RunError> {
     let (target, embedded) = match &plan.target {
         TargetPlan::Given(url) => (url.clone(), None),
-        TargetPlan::Embedded { defects, layout } => {
-            let (url, server) = start_embedded(defects, *layout, plan.quiet).await?;
+        TargetPlan::Embedded(embedded) => {
+            let (url, server) = start_embedded(embedded, plan.quiet).await?;
             (url, Some(server))
         }
     };
@@ -105,18 +105,7 @@ pub async fn resolve(plan: &Plan) -> Result<ResolvedTarget, RunError> {
     };
     let label = match &plan.target {
         TargetPlan::Given(url) => url.to_string(),
-        TargetPlan::Embedded { defects, .. } if defects.is_empty() => {
-            format!("the embedded reference server at {}", context.target)
-        }
-        TargetPlan::Embedded { defects, .. } => format!(
-            "the embedded reference server at {}, with the defects {}",
-            context.target,
-            defects
-                .iter()
-                .map(|d| d.name())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        TargetPlan::Embedded(embedded) => embedded.describe(&context.target),
     };
     Ok(ResolvedTarget {
         context,
@@ -130,14 +119,18 @@ pub async fn resolve(plan: &Plan) -> Result<ResolvedTarget, RunError> {
 
 /// Starts the embedded reference server on a free loopback port.
 async fn start_embedded(
-    defects: &reference_server::Defects,
-    layout: reference_server::Layout,
+    embedded: &EmbeddedServer,
     quiet: bool,
 ) -> Result<(Url, RunningServer), RunError> {
+    let defaults = reference_server::config::Config::default();
     let config = reference_server::config::Config {
         access_token_ttl: EMBEDDED_TOKEN_TTL,
-        defects: defects.clone(),
-        layout,
+        defects: embedded.defects.clone(),
+        variants: embedded.variants.clone(),
+        rate_limit_window: embedded
+            .rate_limit_window
+            .unwrap_or(defaults.rate_limit_window),
+        layout: embedded.layout,
         // Client ID metadata documents served by the harness itself live on loopback http.
         allow_loopback_http_client_ids: true,
         ..Default::default()
@@ -148,14 +141,7 @@ async fn start_embedded(
     let url = Url::parse(&server.urls.mcp)
         .map_err(|e| RunError::Harness(format!("the embedded reference server's URL: {e}")))?;
     if !quiet {
-        let names: Vec<&str> = defects.iter().map(|d| d.name()).collect();
-        match names.as_slice() {
-            [] => eprintln!("Target: the embedded reference server at {url}"),
-            d => eprintln!(
-                "Target: the embedded reference server at {url}, with the defects {}",
-                d.join(", ")
-            ),
-        }
+        eprintln!("Target: {}", embedded.describe(&url));
     }
     Ok((url, server))
 }

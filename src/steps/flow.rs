@@ -31,6 +31,9 @@ pub struct Flow {
     /// The requests the login driver made in the last authorization.
     login_steps: Vec<LoginStep>,
     code: Option<Secret>,
+    /// What the scenario had waited for rate limits when the code was issued: a refusal of a
+    /// redemption sent after a longer wait may be the code's expiry, not the check's evidence.
+    code_issued_after_waiting: std::time::Duration,
     tokens: TokenLog,
 }
 
@@ -294,6 +297,7 @@ pub async fn obtain_code_for(w: &mut World, req: AuthorizationRequest) -> Outcom
     let f = authz_check::authz_11_state_echoed(&outcome, w.flow.state()?);
     w.expect(f)?;
     w.flow.code = outcome.code();
+    w.flow.code_issued_after_waiting = w.http.rate_limit_waited();
     Ok(())
 }
 
@@ -317,6 +321,7 @@ pub async fn obtain_tokens(
     );
     let d = w.ctx.discovered().await?;
     let resp = oauth::post_form(&w.http, &d.endpoints.token, &client, &params).await?;
+    not_expired_while_waiting(w, &resp)?;
     let f = pkce_check::pkce_02_tokens_issued(&resp);
     w.expect(f)?;
     let log = w.flow.log();
@@ -343,8 +348,27 @@ pub async fn redeem(
         Some(w.ctx.target.as_str()),
     );
     let resp = oauth::post_form(&w.http, &d.endpoints.token, &client, &tamper(params)).await?;
+    not_expired_while_waiting(w, &resp)?;
     record_issued(w, resp.clone());
     Ok(resp)
+}
+
+/// A refused redemption sent after the scenario waited for a rate limit says nothing about
+/// the check: the code may have expired during the wait. That is the rate limit's doing, an
+/// error of the run, never a verdict (neither a failure nor a pass on the refusal).
+fn not_expired_while_waiting(w: &World, resp: &Response) -> Outcome {
+    let waited = w
+        .http
+        .rate_limit_waited()
+        .saturating_sub(w.flow.code_issued_after_waiting);
+    if resp.status.is_success() || waited.is_zero() {
+        return Ok(());
+    }
+    Err(Fault::Harness(format!(
+        "not run: rate limited: the runner waited {} s for rate limits after the authorization code was issued, so the refusal of its redemption ({}) may be the code's expiry; give --pace to stay under the target's limits",
+        waited.as_secs(),
+        resp.status.as_u16()
+    )))
 }
 
 /// Redeems the scenario's code as `client`, a client other than the scenario's, with no client
@@ -359,6 +383,7 @@ pub async fn redeem_as(w: &mut World, client: &RegisteredClient) -> Outcome<Resp
         Some(w.ctx.target.as_str()),
     );
     let resp = oauth::post_form(&w.http, &d.endpoints.token, client, &params).await?;
+    not_expired_while_waiting(w, &resp)?;
     w.flow.log().record(resp.clone());
     Ok(resp)
 }

@@ -184,6 +184,11 @@ impl RateLimits {
         }
     }
 
+    /// What this scenario has waited for rate limits so far.
+    pub(crate) fn waited(&self) -> Duration {
+        *self.waited.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     pub(crate) fn ledger(&self) -> &Ledger {
         &self.ledger
     }

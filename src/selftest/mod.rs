@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use reference_server::{Defect, Defects, Layout};
+use reference_server::{Defect, Defects, Layout, Variant, Variants};
 
 use crate::client::mcp::Revision;
 use crate::features;
@@ -41,11 +41,30 @@ fn run_under(d: Defect, base: &RunOptions) -> Result<(Option<Revision>, Layout),
 /// ([`Defect::collateral`]).
 pub const COLLATERAL_LIMIT: usize = 3;
 
+pub mod variants;
+
+pub use variants::VariantRun;
+
+/// The window of the rate-limit variants in the self-test: short, so that a run that meets
+/// the limits waits seconds, not minutes.
+const VARIANT_RATE_LIMIT_WINDOW: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// One suite run of the self-test.
+#[derive(Debug, Clone, Copy)]
+enum Job {
+    Clean,
+    Defect(Defect),
+    Variant(Variant),
+}
+
 /// What the self-test is asked to do.
 #[derive(Debug, Clone)]
 pub struct SelftestOptions {
-    /// The defects to try; all of them when empty.
+    /// The defects to try. With neither defects nor variants named, all of both run; with
+    /// only variants named, no defect does (and the other way round).
     pub defects: Vec<Defect>,
+    /// The variants to try (see [`SelftestOptions::defects`]).
+    pub variants: Vec<Variant>,
     pub features: Option<PathBuf>,
     pub spec: Option<Revision>,
     /// Suites run at once.
@@ -120,6 +139,8 @@ pub struct Selftest {
     pub revision: Revision,
     pub clean: RunRecords,
     pub defects: Vec<RunRecords>,
+    /// One run per variant: each must be clean.
+    pub variants: Vec<VariantRun>,
     /// `@must` scenarios that carry no defect's requirement and are not in [`NO_DEFECT`].
     pub uncovered: Vec<String>,
     /// `@must` scenarios (by name) that no defect run made fail or warn.
@@ -139,6 +160,21 @@ impl Selftest {
             }
             Err(_) => false,
         }
+    }
+
+    /// Variants whose run failed, erred or warned outside the variant's own requirements.
+    pub fn unclean_variants(&self) -> Vec<Variant> {
+        self.variants
+            .iter()
+            .filter(|v| !v.clean())
+            .map(|v| v.variant)
+            .collect()
+    }
+
+    /// The variant matrix, in Markdown.
+    pub fn variant_matrix(&self) -> String {
+        let clean = self.clean.outcome.as_deref().unwrap_or(&[]);
+        variants::matrix(self.revision.as_str(), &self.variants, clean)
     }
 
     pub fn uncaught(&self) -> Vec<Defect> {
@@ -162,7 +198,8 @@ impl Selftest {
     /// The self-test's verdict: the clean run passes, every defect is caught, every `@must`
     /// scenario has a defect and was seen failing, and wide collateral has a reason.
     pub fn passed(&self) -> bool {
-        self.clean_passed()
+        self.unclean_variants().is_empty()
+            && self.clean_passed()
             && self.uncaught().is_empty()
             && self.uncovered.is_empty()
             && self.never_failed.is_empty()
@@ -176,6 +213,10 @@ impl Selftest {
             return 0;
         }
         let harness_only = self.uncovered.is_empty()
+            && self
+                .variants
+                .iter()
+                .all(|v| v.outcome.is_err() || v.clean())
             && self.never_failed.is_empty()
             && self.unexplained_collateral().is_empty()
             && std::iter::once(&self.clean)
@@ -359,6 +400,8 @@ fn base_options(opts: &SelftestOptions) -> RunOptions {
         strict: false,
         verbose: false,
         defects: Defects::none(),
+        variants: Variants::none(),
+        rate_limit_window: None,
         layout: Layout::SameOrigin,
         baseline: None,
         ca_cert: None,
@@ -373,18 +416,20 @@ pub fn run(opts: &SelftestOptions) -> Result<Selftest, RunError> {
     // Bad features or a bad revision are usage errors once, not once per run.
     let features = run::load_features(&base)?;
     let revision = opts.spec.unwrap_or(Revision::V2025_11_25);
-    let chosen: Vec<Defect> = if opts.defects.is_empty() {
-        Defect::ALL.to_vec()
-    } else {
-        opts.defects.clone()
-    };
-    let queue: Mutex<VecDeque<Option<Defect>>> = Mutex::new(
-        std::iter::once(None)
-            .chain(chosen.iter().copied().map(Some))
+    let (chosen, chosen_variants): (Vec<Defect>, Vec<Variant>) =
+        match (opts.defects.is_empty(), opts.variants.is_empty()) {
+            (true, true) => (Defect::ALL.to_vec(), Variant::ALL.to_vec()),
+            _ => (opts.defects.clone(), opts.variants.clone()),
+        };
+    let queue: Mutex<VecDeque<Job>> = Mutex::new(
+        std::iter::once(Job::Clean)
+            .chain(chosen.iter().copied().map(Job::Defect))
+            .chain(chosen_variants.iter().copied().map(Job::Variant))
             .collect(),
     );
     let done: Mutex<Vec<RunRecords>> = Mutex::new(Vec::new());
-    let total = chosen.len() + 1;
+    let variant_runs: Mutex<Vec<VariantRun>> = Mutex::new(Vec::new());
+    let total = chosen.len() + chosen_variants.len() + 1;
     std::thread::scope(|scope| {
         for _ in 0..opts.jobs.clamp(1, total) {
             scope.spawn(|| {
@@ -396,18 +441,58 @@ pub fn run(opts: &SelftestOptions) -> Result<Selftest, RunError> {
                     Err(e) => {
                         let mut q = queue.lock().unwrap_or_else(|e| e.into_inner());
                         let mut d = done.lock().unwrap_or_else(|e| e.into_inner());
-                        while let Some(defect) = q.pop_front() {
-                            d.push(RunRecords {
-                                defect,
-                                outcome: Err(format!("cannot start a runtime: {e}")),
-                            });
+                        let mut v = variant_runs.lock().unwrap_or_else(|e| e.into_inner());
+                        while let Some(job) = q.pop_front() {
+                            let outcome = Err(format!("cannot start a runtime: {e}"));
+                            match job {
+                                Job::Variant(variant) => v.push(VariantRun { variant, outcome }),
+                                Job::Clean => d.push(RunRecords {
+                                    defect: None,
+                                    outcome,
+                                }),
+                                Job::Defect(defect) => d.push(RunRecords {
+                                    defect: Some(defect),
+                                    outcome,
+                                }),
+                            }
                         }
                         return;
                     }
                 };
                 loop {
                     let next = queue.lock().unwrap_or_else(|e| e.into_inner()).pop_front();
-                    let Some(defect) = next else { break };
+                    let defect = match next {
+                        None => break,
+                        Some(Job::Variant(variant)) => {
+                            let dir = opts.reports.join(format!("variant-{}", variant.name()));
+                            let run_opts = RunOptions {
+                                junit: dir.join("junit.xml"),
+                                json: dir.join("cucumber.json"),
+                                results: dir.join("results.json"),
+                                variants: Variants::only(variant),
+                                rate_limit_window: Some(VARIANT_RATE_LIMIT_WINDOW),
+                                ..base.clone()
+                            };
+                            let outcome = runtime
+                                .block_on(run::run(run_opts))
+                                .map(|r| r.records)
+                                .map_err(|e| e.to_string());
+                            let run = VariantRun { variant, outcome };
+                            let mark = match (&run.outcome, run.clean()) {
+                                (Err(_), _) => "ERROR",
+                                (Ok(_), true) => "clean",
+                                (Ok(_), false) => "NOT CLEAN",
+                            };
+                            eprintln!("  {mark:<10} variant {}", variant.name());
+                            variant_runs
+                                .lock()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .push(run);
+                            continue;
+                        }
+                        Some(Job::Clean) => None,
+                        Some(Job::Defect(d)) => Some(d),
+                    };
                     let dir = opts.reports.join(defect.map_or("clean", |d| d.name()));
                     let under =
                         defect.map_or(Ok((base.spec, base.layout)), |d| run_under(d, &base));
@@ -459,10 +544,13 @@ pub fn run(opts: &SelftestOptions) -> Result<Selftest, RunError> {
     let clean = runs.remove(pos);
     runs.sort_by_key(|r| r.defect.map(|d| Defect::ALL.iter().position(|x| *x == d)));
     let never_failed = never_failed(&features, &runs);
+    let mut variant_runs = variant_runs.into_inner().unwrap_or_else(|e| e.into_inner());
+    variant_runs.sort_by_key(|v| Variant::ALL.iter().position(|x| *x == v.variant));
     Ok(Selftest {
         revision,
         clean,
         defects: runs,
+        variants: variant_runs,
         uncovered: uncovered(&features),
         never_failed,
     })
@@ -493,11 +581,11 @@ fn never_failed(features: &[cucumber::gherkin::Feature], runs: &[RunRecords]) ->
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::time::Duration;
 
-    fn record(
+    pub(crate) fn record(
         name: &str,
         ids: &[&str],
         verdict: Verdict,
@@ -584,6 +672,7 @@ mod tests {
             revision: Revision::V2025_11_25,
             clean: clean.clone(),
             defects: vec![caught.clone()],
+            variants: vec![],
             uncovered: vec![],
             never_failed: vec![],
         };
@@ -661,6 +750,7 @@ mod tests {
     fn every_defect_judged_elsewhere_names_a_known_revision() {
         let base = base_options(&SelftestOptions {
             defects: Vec::new(),
+            variants: Vec::new(),
             features: None,
             spec: None,
             jobs: 1,

@@ -1,0 +1,176 @@
+//! The variant half of the self-test: proof that every check is specific. The suite runs once
+//! per reference-server variant (a behaviour the specifications allow), and a variant is
+//! **clean** when its run has no failure and no error, and warns only on the requirements the
+//! variant names as its own SHOULD-level deviations ([`Variant::may_warn`]).
+
+use reference_server::Variant;
+
+use crate::report::{ScenarioRecord, Verdict};
+
+/// One variant's run: its records, or why it could not run.
+#[derive(Debug, Clone)]
+pub struct VariantRun {
+    pub variant: Variant,
+    pub outcome: Result<Vec<ScenarioRecord>, String>,
+}
+
+impl VariantRun {
+    fn records(&self) -> &[ScenarioRecord] {
+        self.outcome.as_deref().unwrap_or(&[])
+    }
+
+    /// Scenarios that failed or could not reach a verdict: none is allowed.
+    pub fn failures(&self) -> Vec<&ScenarioRecord> {
+        self.records()
+            .iter()
+            .filter(|r| matches!(r.verdict, Verdict::Fail | Verdict::Error))
+            .collect()
+    }
+
+    /// Scenarios that warned on a requirement the variant does not name.
+    pub fn stray_warnings(&self) -> Vec<&ScenarioRecord> {
+        let allowed = self.variant.may_warn();
+        self.records()
+            .iter()
+            .filter(|r| {
+                r.warned
+                    .iter()
+                    .any(|w| !allowed.iter().any(|id| *id == w.as_str()))
+            })
+            .collect()
+    }
+
+    /// Whether the suite passed the variant: it ran, nothing failed or erred, and nothing
+    /// warned outside the variant's own requirements.
+    pub fn clean(&self) -> bool {
+        self.outcome.is_ok() && self.failures().is_empty() && self.stray_warnings().is_empty()
+    }
+
+    /// Scenarios whose verdict is not the clean run's, with the reason (skips, info): what the
+    /// variant changes as the suite sees it.
+    pub fn changed<'a>(&'a self, clean: &[ScenarioRecord]) -> Vec<&'a ScenarioRecord> {
+        self.records()
+            .iter()
+            .filter(|r| {
+                clean
+                    .iter()
+                    .find(|c| c.name == r.name)
+                    .is_none_or(|c| c.verdict != r.verdict)
+            })
+            .collect()
+    }
+}
+
+/// The variant matrix, in Markdown.
+pub fn matrix(revision: &str, runs: &[VariantRun], clean: &[ScenarioRecord]) -> String {
+    let mut out = String::from("# Variant matrix\n\n");
+    out.push_str(
+        "Written by `mcp-oauth-conformance selftest`. The suite ran against the embedded \
+         reference server once per **variant**: a behaviour the specifications allow and real \
+         servers show. A variant is **clean** when no scenario failed or ended in an error, \
+         and no scenario warned on a requirement the variant does not name as its own \
+         SHOULD-level deviation. Every variant must be clean: a failure here would be a false \
+         verdict against a conformant server.\n\n",
+    );
+    out.push_str(&format!("MCP revision: {revision}\n\n"));
+    let clean_count = runs.iter().filter(|r| r.clean()).count();
+    out.push_str(&format!(
+        "**Variants clean: {clean_count} of {}.**\n\n",
+        runs.len()
+    ));
+    out.push_str(
+        "| variant | what changes | allowed by | clean | failures, errors, stray warnings | scenarios whose verdict changed (skip, info), and why |\n|---|---|---|---|---|---|\n",
+    );
+    for run in runs {
+        let bad: Vec<String> = match &run.outcome {
+            Err(e) => vec![format!("could not run: {e}")],
+            Ok(_) => run
+                .failures()
+                .into_iter()
+                .chain(run.stray_warnings())
+                .map(|r| {
+                    format!(
+                        "{} {}: {}",
+                        r.verdict.label(),
+                        r.name,
+                        first_line(r.message.as_deref())
+                    )
+                })
+                .collect(),
+        };
+        let changed: Vec<String> = run
+            .changed(clean)
+            .into_iter()
+            .filter(|r| !matches!(r.verdict, Verdict::Fail | Verdict::Error))
+            .map(|r| {
+                format!(
+                    "{} {}: {}",
+                    r.verdict.label(),
+                    r.name,
+                    first_line(r.message.as_deref())
+                )
+            })
+            .collect();
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} | {} |\n",
+            run.variant.name(),
+            cell(run.variant.description()),
+            cell(run.variant.allowed_by()),
+            if run.clean() { "yes" } else { "**NO**" },
+            cell(&bad.join("; ")),
+            cell(&changed.join("; ")),
+        ));
+    }
+    out
+}
+
+fn first_line(s: Option<&str>) -> String {
+    let line = s.and_then(|s| s.lines().next()).unwrap_or("");
+    line.chars().take(160).collect()
+}
+
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(name: &str, verdict: Verdict, warned: &[&str]) -> ScenarioRecord {
+        ScenarioRecord {
+            warned: warned.iter().map(|s| s.to_string()).collect(),
+            ..super::super::tests::record(name, &[], verdict, None)
+        }
+    }
+
+    #[test]
+    fn a_variant_is_clean_only_without_failures_errors_and_stray_warnings() {
+        let run = |records| VariantRun {
+            variant: Variant::ExtraMembers,
+            outcome: Ok(records),
+        };
+        assert!(
+            run(vec![
+                record("a", Verdict::Pass, &[]),
+                record("b", Verdict::Skip, &[])
+            ])
+            .clean()
+        );
+        assert!(!run(vec![record("a", Verdict::Fail, &[])]).clean());
+        assert!(!run(vec![record("a", Verdict::Error, &[])]).clean());
+        assert!(!run(vec![record("a", Verdict::Warn, &["PRM-04"])]).clean());
+        let failed = VariantRun {
+            variant: Variant::ExtraMembers,
+            outcome: Err("no runtime".into()),
+        };
+        assert!(!failed.clean());
+        let m = matrix(
+            "2025-11-25",
+            &[run(vec![record("a", Verdict::Skip, &[])])],
+            &[record("a", Verdict::Pass, &[])],
+        );
+        assert!(m.contains("**Variants clean: 1 of 1.**"), "{m}");
+        assert!(m.contains("SKIP a"), "{m}");
+    }
+}
