@@ -24,10 +24,10 @@ fn sources(dir: &Path) -> BTreeMap<PathBuf, String> {
             let p = e.path();
             if p.is_dir() {
                 stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "rs") {
-                if let Ok(text) = std::fs::read_to_string(&p) {
-                    out.insert(p, text);
-                }
+            } else if p.extension().is_some_and(|x| x == "rs")
+                && let Ok(text) = std::fs::read_to_string(&p)
+            {
+                out.insert(p, text);
             }
         }
     }

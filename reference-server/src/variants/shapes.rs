@@ -124,15 +124,15 @@ pub async fn layer(State(state): State<SharedState>, req: Request, next: Next) -
         );
     }
     let errors = variants.has(Variant::NoErrorDescription) || variants.has(Variant::ErrorUri);
-    if errors && let Some(location) = resp.headers().get(LOCATION).cloned() {
-        if let Some(rewritten) = location
-            .to_str()
-            .ok()
+    if errors
+        && let Some(rewritten) = resp
+            .headers()
+            .get(LOCATION)
+            .and_then(|l| l.to_str().ok())
             .and_then(|l| rewrite_error_redirect(l, &state))
             .and_then(|l| HeaderValue::from_str(&l).ok())
-        {
-            resp.headers_mut().insert(LOCATION, rewritten);
-        }
+    {
+        resp.headers_mut().insert(LOCATION, rewritten);
     }
     if errors || variants.has(Variant::ExtraMembers) {
         resp = rewrite_json(resp, &state).await;
