@@ -413,4 +413,28 @@ mod tests {
         let p = plan(&["--target", "http://localhost:9/mcp"]).expect("planned");
         assert!(p.guard().is_ok());
     }
+
+    #[test]
+    fn a_profile_may_allow_loading_its_target() {
+        let dir = std::env::temp_dir().join(format!("load-options-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("scratch directory");
+        let profile = dir.join("profile.toml");
+        let write = |text: &str| std::fs::write(&profile, text).expect("write the profile");
+        let path = profile.to_string_lossy().to_string();
+        write("target = \"https://mcp.example.com/mcp\"\n[load]\nallowed = true\n");
+        let p = plan(&["--config", &path]).expect("planned");
+        assert!(p.guard().is_ok());
+        write("target = \"https://mcp.example.com/mcp\"\n[load]\nallowed = false\n");
+        assert!(
+            plan(&["--config", &path])
+                .expect("planned")
+                .guard()
+                .is_err()
+        );
+        // The table refuses what it does not know, like the rest of the profile.
+        write("[load]\nallow = true\n");
+        let m = usage_error(&["--config", &path]);
+        assert!(m.contains("unknown field") && m.contains("allow"), "{m}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

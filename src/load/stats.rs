@@ -251,8 +251,8 @@ impl Summary<'_> {
             }
         );
         out += &format!(
-            "  {} flows replayed their code concurrently with its redemption; double redemptions: {}\n",
-            s.replayed, s.double_redemptions
+            "  the code replayed concurrently with its redemption in {} of {} flows; double redemptions: {}\n",
+            s.replayed, s.flows, s.double_redemptions
         );
         if s.dropped > 0 {
             out += &format!(
