@@ -53,6 +53,10 @@ pub enum Command {
     /// (the redirect URL, secrets redacted unless --reveal). For trying out a login script, and
     /// usable as the program of the command driver.
     Login(LoginArgs),
+    /// Complete authorization-code flows against the target as fast as it takes them (or at
+    /// --rate), each checking its own results, and report flows/s, latency per step and
+    /// errors. A host outside loopback needs --yes or `[load] allowed = true`.
+    Load(crate::load::LoadArgs),
     /// Start the reference server, exactly like the `reference-server` program
     /// (`mcp-oauth-conformance reference-server --help` lists its flags).
     #[command(disable_help_flag = true)]

@@ -34,6 +34,15 @@ pub struct Profile {
     /// matches every subdomain of example.com.
     pub allowed_hosts: Option<Vec<String>>,
     pub tls: Tls,
+    pub load: Load,
+}
+
+/// The `[load]` table: what the `load` command may do with this target.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Load {
+    /// The target may be loaded although it is not on loopback (as `--yes` does).
+    pub allowed: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]

@@ -6,6 +6,7 @@
 //! - [`requirements`]: the requirement registry (`requirements.toml`).
 //! - [`report`]: verdicts, JUnit and the console summary.
 //! - [`run`]: one run of the suite, in four stages: plan, resolve the target, execute, report.
+//! - [`load`]: complete flows as fast as the target takes them, each checking its results.
 //! - [`selftest`]: the suite against every reference-server defect (proof that checks can fail).
 
 pub mod baseline;
@@ -17,6 +18,7 @@ pub mod context;
 pub mod coverage;
 pub mod detect;
 pub mod features;
+pub mod load;
 pub mod login_once;
 pub mod report;
 pub mod requirements;

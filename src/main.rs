@@ -42,6 +42,7 @@ fn main() -> ExitCode {
         Some(Command::Selftest(args)) => selftest(args),
         Some(Command::Coverage(args)) => coverage(args),
         Some(Command::Login(args)) => login(args),
+        Some(Command::Load(args)) => mcp_oauth_conformance::load::main(args),
         // Handled before parsing; kept so that --help lists it.
         Some(Command::ReferenceServer { .. }) => ExitCode::from(2),
         None => run_suite(cli.run),
