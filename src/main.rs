@@ -15,6 +15,8 @@ fn main() -> ExitCode {
                 .chain(args.into_iter().skip(2)),
         );
     }
+    // Step faults are reported by the records; the panic hook stays quiet about them only.
+    mcp_oauth_conformance::run::install_step_fault_filter();
     let cli = match Cli::try_parse_from(args) {
         Ok(c) => c,
         Err(e) => {

@@ -15,6 +15,8 @@ mod records;
 pub mod report;
 pub mod resolve;
 mod silence;
+
+pub use silence::install_step_fault_filter;
 mod transport;
 
 pub use error::RunError;

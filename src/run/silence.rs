@@ -1,33 +1,47 @@
-//! Keeps the default panic hook quiet while any run is under way: a failed step is a panic
-//! that the scenario records report, and several runs may overlap (the self-test).
+//! Step faults are reported by the scenario records, not by the panic hook. cucumber-rs turns a
+//! step's `Err` into a panic at the step's own location (its generated code sits in
+//! `src/steps/`), and the default hook would print each one. One filter, installed once when
+//! the program starts and never swapped, keeps those quiet and hands every other panic (a bug)
+//! to the default hook, so a real panic is never hidden, and runs that overlap (the self-test)
+//! cannot restore each other's hooks.
 
-pub struct PanicSilence;
+use std::panic::PanicHookInfo;
+use std::sync::Once;
 
-type PanicHook = Box<dyn Fn(&std::panic::PanicHookInfo<'_>) + Sync + Send + 'static>;
-
-static SILENCED: std::sync::Mutex<(usize, Option<PanicHook>)> = std::sync::Mutex::new((0, None));
-
-impl PanicSilence {
-    /// Silences the hook until the returned guard is dropped (and no other run is under way).
-    pub fn begin() -> PanicSilence {
-        let mut s = SILENCED.lock().unwrap_or_else(|e| e.into_inner());
-        if s.0 == 0 {
-            s.1 = Some(std::panic::take_hook());
-            std::panic::set_hook(Box::new(|_| {}));
-        }
-        s.0 += 1;
-        PanicSilence
-    }
+/// Installs the filter; later calls do nothing.
+pub fn install_step_fault_filter() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !is_step_fault(info) {
+                default(info);
+            }
+        }));
+    });
 }
 
-impl Drop for PanicSilence {
-    fn drop(&mut self) {
-        let mut s = SILENCED.lock().unwrap_or_else(|e| e.into_inner());
-        s.0 = s.0.saturating_sub(1);
-        if s.0 == 0
-            && let Some(previous) = s.1.take()
-        {
-            std::panic::set_hook(previous);
-        }
+/// Whether the panic is a step that ended its scenario with a fault.
+fn is_step_fault(info: &PanicHookInfo<'_>) -> bool {
+    info.location().is_some_and(|l| is_step_source(l.file()))
+}
+
+fn is_step_source(file: &str) -> bool {
+    file.replace('\\', "/").starts_with("src/steps/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_step_modules_count_as_step_faults() {
+        assert!(is_step_source("src/steps/flow.rs"));
+        assert!(is_step_source("src\\steps\\pkce.rs"));
+        assert!(!is_step_source("src/client/http.rs"));
+        assert!(!is_step_source("src/run/execute.rs"));
+        assert!(!is_step_source(
+            "/root/.cargo/registry/src/cucumber-0.23.0/src/runner.rs"
+        ));
     }
 }
