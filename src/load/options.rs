@@ -234,7 +234,7 @@ impl LoadPlan {
             },
         };
         if let Some(out) = &args.out {
-            check_writable(out)?;
+            crate::run::plan::check_writable(out)?;
         }
         Ok(LoadPlan {
             target,
@@ -310,25 +310,6 @@ impl fmt::Display for Arrival {
             ),
         }
     }
-}
-
-/// Whether the JSON file can be written (its directory is created); a new file is not left
-/// behind.
-fn check_writable(path: &std::path::Path) -> Result<(), RunError> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| RunError::Usage(format!("cannot create {}: {e}", dir.display())))?;
-    }
-    let existed = path.exists();
-    std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(path)
-        .map_err(|e| RunError::Usage(format!("cannot create {}: {e}", path.display())))?;
-    if !existed {
-        let _ = std::fs::remove_file(path);
-    }
-    Ok(())
 }
 
 #[cfg(test)]

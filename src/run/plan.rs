@@ -356,7 +356,7 @@ fn target_plan(
 
 /// Whether a report can be written at `path` (its directory is created). An existing file
 /// is left as it is until the run writes it; a new one is not left behind.
-fn check_writable(path: &Path) -> Result<(), RunError> {
+pub(crate) fn check_writable(path: &Path) -> Result<(), RunError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
             .map_err(|e| RunError::Usage(format!("cannot create {}: {e}", dir.display())))?;
