@@ -294,6 +294,8 @@ defects! {
     // The token endpoint (TOK).
     TokenErrorWrongContentType = "token-error-wrong-content-type", [TOK_01],
         "token endpoint errors carry their JSON body labelled as text/plain";
+    TokenErrorStatus401 = "token-error-status-401", [TOK_01],
+        "every token endpoint error is answered with 401, invalid_grant included (one deviation: only TOK-01 may fail)";
     GrantTypeDefaulted = "grant-type-defaulted", [TOK_02],
         "a token request without grant_type is treated as authorization_code";
     UnsupportedGrantAsInvalidRequest = "unsupported-grant-as-invalid-request", [TOK_03],

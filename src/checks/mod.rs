@@ -86,6 +86,32 @@ pub fn oauth_refusal(id: req::Id, resp: &Response, statuses: &[u16], allowed: &[
     }
 }
 
+/// A refusal judged by its error code alone: no success, and `error` one of `allowed`. The HTTP
+/// status of an OAuth error is the requirement about statuses' to judge (TOK-01 at the token
+/// endpoint, DCR-05 at registration), so a target that answers every refusal with a wrong
+/// status fails that requirement once, not every scenario that provokes a refusal.
+pub fn refused_with_code(id: req::Id, resp: &Response, allowed: &[&str]) -> Findings {
+    let expected = format!(
+        "a refusal with error {}",
+        join_or(
+            &allowed
+                .iter()
+                .map(|s| format!("\"{s}\""))
+                .collect::<Vec<_>>()
+        )
+    );
+    if !(resp.status.is_client_error() || resp.status.is_server_error()) {
+        return oauth_refusal(id, resp, &[400], allowed);
+    }
+    let code_ok =
+        OAuthError::from_response(resp).is_some_and(|e| allowed.contains(&e.error.as_str()));
+    if code_ok {
+        Vec::new()
+    } else {
+        vec![Violation::new(id, expected, describe(resp))]
+    }
+}
+
 pub fn join_or(items: &[String]) -> String {
     match items {
         [] => String::new(),
@@ -209,6 +235,36 @@ mod tests {
         let not_json = super::testing::response(400, &[], "nope");
         assert_eq!(
             oauth_refusal(req::PKCE_06, &not_json, &[400], &["invalid_grant"]).len(),
+            1
+        );
+    }
+
+    #[test]
+    fn a_refusal_by_code_leaves_the_status_to_its_own_requirement() {
+        let with_401 = json(401, r#"{"error":"invalid_grant"}"#);
+        assert!(refused_with_code(req::CODE_02, &with_401, &["invalid_grant"]).is_empty());
+        assert_eq!(
+            oauth_refusal(req::CODE_02, &with_401, &[400], &["invalid_grant"]).len(),
+            1,
+            "the status-judging check still sees the 401"
+        );
+        let wrong_code = json(400, r#"{"error":"invalid_request"}"#);
+        let f = refused_with_code(req::CODE_02, &wrong_code, &["invalid_grant"]);
+        assert_eq!(f.len(), 1);
+        assert!(f[0].actual.contains("invalid_request"), "{}", f[0].actual);
+        let issued = json(
+            200,
+            r#"{"access_token":"at-0123456789","token_type":"Bearer"}"#,
+        );
+        let f = refused_with_code(req::CODE_02, &issued, &["invalid_grant"]);
+        assert!(
+            f[0].actual.starts_with("tokens were issued"),
+            "{}",
+            f[0].actual
+        );
+        let redirect = super::testing::response(302, &[("location", "https://x/")], "");
+        assert_eq!(
+            refused_with_code(req::CODE_02, &redirect, &["invalid_grant"]).len(),
             1
         );
     }

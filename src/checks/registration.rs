@@ -99,9 +99,9 @@ pub fn dcr_05_error_shape(resp: &Response) -> Findings {
     }
 }
 
-/// DCR-06, DCR-07: refused with one of the allowed error codes.
+/// DCR-06, DCR-07: refused with one of the allowed error codes. The status is DCR-05's to judge.
 pub fn refused_with(id: req::Id, resp: &Response, allowed: &[&str]) -> Findings {
-    oauth_refusal(id, resp, &[400], allowed)
+    super::refused_with_code(id, resp, allowed)
 }
 
 /// DCR-03 (RFC 7591 §3.2.1: `client_secret_expires_at` is REQUIRED if `client_secret` is

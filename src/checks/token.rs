@@ -5,7 +5,7 @@
 
 use url::Url;
 
-use crate::checks::{Findings, describe, is_https_or_loopback, oauth_refusal};
+use crate::checks::{Findings, describe, is_https_or_loopback};
 use crate::client::http::Response;
 use crate::client::oauth::TokenSet;
 use crate::client::www_authenticate;
@@ -61,14 +61,9 @@ pub fn issued(id: req::Id, resp: &Response) -> Findings {
     }
 }
 
-/// A token request refused with one of the allowed codes (400; 401 for `invalid_client`).
+/// A token request refused with one of the allowed codes. The status is TOK-01's to judge.
 pub fn refused_with(id: req::Id, resp: &Response, allowed: &[&str]) -> Findings {
-    let statuses: &[u16] = if allowed.contains(&"invalid_client") {
-        &[400, 401]
-    } else {
-        &[400]
-    };
-    oauth_refusal(id, resp, statuses, allowed)
+    super::refused_with_code(id, resp, allowed)
 }
 
 /// The race checks: of many concurrent redemptions, exactly one succeeds and every other is
@@ -77,7 +72,7 @@ pub fn exactly_one_success(id: req::Id, responses: &[Response], error: &str) -> 
     let successes = responses.iter().filter(|r| r.status.is_success()).count();
     let refused_right = responses
         .iter()
-        .filter(|r| oauth_refusal(id, r, &[400], &[error]).is_empty())
+        .filter(|r| super::refused_with_code(id, r, &[error]).is_empty())
         .count();
     let others = responses.len() - successes - refused_right;
     if successes == 1 && others == 0 {

@@ -120,9 +120,13 @@ fn form_params(headers: &HeaderMap, body: &[u8]) -> Result<Params, OAuthError> {
     Ok(Params::parse(body))
 }
 
-/// TOK-01: errors are JSON (with the `token-error-wrong-content-type` defect, labelled as text).
+/// TOK-01: errors are JSON (with the `token-error-wrong-content-type` defect, labelled as text),
+/// and 400 but for `invalid_client` (with the `token-error-status-401` defect, 401 for all).
 fn error_response(state: &SharedState, e: OAuthError) -> Response {
     let mut resp = e.into_response();
+    if state.defect(Defect::TokenErrorStatus401) {
+        *resp.status_mut() = axum::http::StatusCode::UNAUTHORIZED;
+    }
     if state.defect(Defect::TokenErrorWrongContentType) {
         resp.headers_mut().insert(
             header::CONTENT_TYPE,
