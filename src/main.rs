@@ -44,31 +44,37 @@ fn main() -> ExitCode {
         Some(Command::Selftest(args)) => selftest(args),
         Some(Command::Coverage(args)) => coverage(args),
         Some(Command::Login(args)) => login(args),
-        Some(Command::Load(args)) => mcp_oauth_conformance::load::main(args),
+        Some(Command::Load(args)) => block_on(mcp_oauth_conformance::load::main(args)),
         // Handled before parsing; kept so that --help lists it.
         Some(Command::ReferenceServer { .. }) => ExitCode::from(2),
         None => run_suite(cli.run),
     }
 }
 
-fn run_suite(args: mcp_oauth_conformance::cli::RunArgs) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+/// Runs a subcommand on a multi-threaded runtime; one that cannot start is exit 3.
+fn block_on(command: impl std::future::Future<Output = ExitCode>) -> ExitCode {
+    match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
-        Ok(r) => r,
+        Ok(runtime) => runtime.block_on(command),
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(3);
-        }
-    };
-    match runtime.block_on(run::run(args.into_options())) {
-        Ok(result) => ExitCode::from(result.exit_code),
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(e.exit_code())
+            ExitCode::from(3)
         }
     }
+}
+
+fn run_suite(args: mcp_oauth_conformance::cli::RunArgs) -> ExitCode {
+    block_on(async move {
+        match run::run(args.into_options()).await {
+            Ok(result) => ExitCode::from(result.exit_code),
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(e.exit_code())
+            }
+        }
+    })
 }
 
 fn list(args: mcp_oauth_conformance::cli::ListArgs) -> ExitCode {

@@ -36,19 +36,9 @@ pub struct LoadResult {
     pub json: serde_json::Value,
 }
 
-/// The `load` subcommand: its own runtime, the run, the exit code.
-pub fn main(args: LoadArgs) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(3);
-        }
-    };
-    match runtime.block_on(run(args)) {
+/// The `load` subcommand: the run and its exit code.
+pub async fn main(args: LoadArgs) -> ExitCode {
+    match run(args).await {
         Ok(result) => ExitCode::from(result.exit_code),
         Err(e) => {
             eprintln!("error: {e}");
