@@ -381,6 +381,15 @@ impl Http {
         }
     }
 
+    /// Waits until the rate-limit window the server announced for `method url` has `room`
+    /// requests left, without using them: before an authorization whose code `url` will
+    /// redeem.
+    pub async fn until_room(&self, method: &Method, url: &Url, room: u64) {
+        self.rate_limits
+            .until_room(&Endpoint::of(method, url), room)
+            .await;
+    }
+
     /// Sends one request; never follows redirects. A "slow down" answer is waited for and the
     /// request sent again as its [`Retry`] allows; each sending is in the transcript.
     pub async fn send(&self, req: Request) -> Result<Response, TransportError> {
@@ -392,9 +401,11 @@ impl Http {
         let endpoint = Endpoint::of(&req.method, &req.url);
         let mut retries = 0;
         loop {
-            self.rate_limits.ledger().pace(&endpoint).await;
+            self.rate_limits.before_send(&endpoint, retry).await;
             let resp = self.send_once(&req, &endpoint).await?;
-            let Some(delay) = ratelimit::slow_down(resp.status, &resp.headers, retries) else {
+            let delay = ratelimit::slow_down(resp.status, &resp.headers, retries);
+            self.rate_limits.after(&endpoint, &resp.headers, delay);
+            let Some(delay) = delay else {
                 return Ok(resp);
             };
             let limits = &self.rate_limits;

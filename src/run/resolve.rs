@@ -20,6 +20,10 @@ use crate::detect;
 
 /// The access-token lifetime of the embedded reference server: short, so RS-06 can wait it out.
 const EMBEDDED_TOKEN_TTL: Duration = Duration::from_secs(15);
+/// Authorization codes of the embedded server live as long as OAuth 2.1 §4.1.2 recommends at
+/// most (ten minutes), as many servers' do, so that a run slowed down by its rate-limit
+/// variants does not see codes expire while it waits.
+const EMBEDDED_CODE_TTL: Duration = Duration::from_secs(600);
 
 /// A target ready for scenarios.
 pub struct ResolvedTarget {
@@ -125,6 +129,7 @@ async fn start_embedded(
     let defaults = reference_server::config::Config::default();
     let config = reference_server::config::Config {
         access_token_ttl: EMBEDDED_TOKEN_TTL,
+        code_ttl: EMBEDDED_CODE_TTL,
         defects: embedded.defects.clone(),
         variants: embedded.variants.clone(),
         rate_limit_window: embedded

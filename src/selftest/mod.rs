@@ -323,7 +323,11 @@ pub fn run(opts: &SelftestOptions) -> Result<Selftest, RunError> {
                         while let Some(job) = q.pop_front() {
                             let outcome = Err(format!("cannot start a runtime: {e}"));
                             match job {
-                                Job::Variant(variant) => v.push(VariantRun { variant, outcome }),
+                                Job::Variant(variant) => v.push(VariantRun {
+                                    variant,
+                                    outcome,
+                                    drift: Vec::new(),
+                                }),
                                 Job::Clean => d.push(RunRecords {
                                     defect: None,
                                     outcome,
@@ -355,7 +359,11 @@ pub fn run(opts: &SelftestOptions) -> Result<Selftest, RunError> {
                                 .block_on(run::run(run_opts))
                                 .map(|r| r.records)
                                 .map_err(|e| e.to_string());
-                            let run = VariantRun { variant, outcome };
+                            let run = VariantRun {
+                                variant,
+                                outcome,
+                                drift: Vec::new(),
+                            };
                             let mark = match (&run.outcome, run.clean()) {
                                 (Err(_), _) => "ERROR",
                                 (Ok(_), true) => "clean",
@@ -424,6 +432,11 @@ pub fn run(opts: &SelftestOptions) -> Result<Selftest, RunError> {
     let never_failed = never_failed(&features, &runs);
     let mut variant_runs = variant_runs.into_inner().unwrap_or_else(|e| e.into_inner());
     variant_runs.sort_by_key(|v| Variant::ALL.iter().position(|x| *x == v.variant));
+    if let Ok(records) = &clean.outcome {
+        for run in &mut variant_runs {
+            run.compare(records);
+        }
+    }
     Ok(Selftest {
         revision,
         clean,

@@ -12,6 +12,9 @@ use crate::report::{ScenarioRecord, Verdict};
 pub struct VariantRun {
     pub variant: Variant,
     pub outcome: Result<Vec<ScenarioRecord>, String>,
+    /// For a variant that only delays answers ([`Variant::only_delays`]): the scenarios whose
+    /// verdict is not the clean run's, which must be none. Filled in by [`VariantRun::compare`].
+    pub drift: Vec<String>,
 }
 
 impl VariantRun {
@@ -40,10 +43,39 @@ impl VariantRun {
             .collect()
     }
 
-    /// Whether the suite passed the variant: it ran, nothing failed or erred, and nothing
-    /// warned outside the variant's own requirements.
+    /// Whether the suite passed the variant: it ran, nothing failed or erred, nothing warned
+    /// outside the variant's own requirements, and a variant that only delays answers gave
+    /// every scenario the clean run's verdict.
     pub fn clean(&self) -> bool {
-        self.outcome.is_ok() && self.failures().is_empty() && self.stray_warnings().is_empty()
+        self.outcome.is_ok()
+            && self.failures().is_empty()
+            && self.stray_warnings().is_empty()
+            && self.drift.is_empty()
+    }
+
+    /// For a variant that only delays answers: notes each scenario whose verdict is not the
+    /// clean run's ("SKIP X, clean run PASS"). Rate limits, a first 503 and closed
+    /// connections make a run slower, never different.
+    pub fn compare(&mut self, clean: &[ScenarioRecord]) {
+        if !self.variant.only_delays() {
+            return;
+        }
+        let drift = self
+            .records()
+            .iter()
+            .filter_map(|r| {
+                let before = clean.iter().find(|c| c.name == r.name)?;
+                (before.verdict != r.verdict).then(|| {
+                    format!(
+                        "{} {} (the run without the variant: {})",
+                        r.verdict.label(),
+                        r.name,
+                        before.verdict.label()
+                    )
+                })
+            })
+            .collect();
+        self.drift = drift;
     }
 
     /// Scenarios whose verdict is not the clean run's, with the reason (skips, info): what the
@@ -96,6 +128,7 @@ pub fn matrix(revision: &str, runs: &[VariantRun], clean: &[ScenarioRecord]) -> 
                         first_line(r.message.as_deref())
                     )
                 })
+                .chain(run.drift.iter().map(|d| format!("verdict changed: {d}")))
                 .collect(),
         };
         let changed: Vec<String> = run
@@ -149,6 +182,7 @@ mod tests {
         let run = |records| VariantRun {
             variant: Variant::ExtraMembers,
             outcome: Ok(records),
+            drift: Vec::new(),
         };
         assert!(
             run(vec![
@@ -163,6 +197,7 @@ mod tests {
         let failed = VariantRun {
             variant: Variant::ExtraMembers,
             outcome: Err("no runtime".into()),
+            drift: Vec::new(),
         };
         assert!(!failed.clean());
         let m = matrix(
@@ -172,5 +207,32 @@ mod tests {
         );
         assert!(m.contains("**Variants clean: 1 of 1.**"), "{m}");
         assert!(m.contains("SKIP a"), "{m}");
+    }
+
+    #[test]
+    fn a_variant_that_only_delays_answers_must_not_change_a_verdict() {
+        let clean = vec![
+            record("a", Verdict::Pass, &[]),
+            record("b", Verdict::Pass, &[]),
+        ];
+        let mut run = VariantRun {
+            variant: Variant::RateLimitToken,
+            outcome: Ok(vec![
+                record("a", Verdict::Pass, &[]),
+                record("b", Verdict::Skip, &[]),
+            ]),
+            drift: Vec::new(),
+        };
+        run.compare(&clean);
+        assert_eq!(run.drift, ["SKIP b (the run without the variant: PASS)"]);
+        assert!(!run.clean());
+        // A variant that changes what answers say may change verdicts (skips, info).
+        let mut other = VariantRun {
+            variant: Variant::ExtraMembers,
+            ..run.clone()
+        };
+        other.drift.clear();
+        other.compare(&clean);
+        assert!(other.drift.is_empty() && other.clean());
     }
 }

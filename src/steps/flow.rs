@@ -285,8 +285,18 @@ pub async fn obtain_code(
     obtain_code_for(w, req).await
 }
 
+/// Token requests that should be left in the token endpoint's rate-limit window before a
+/// scenario obtains a code: enough for its redemption while other scenarios redeem theirs.
+const TOKEN_ROOM_FOR_A_CODE: u64 = 8;
+
 /// [`obtain_code`] for a request described in full.
 pub async fn obtain_code_for(w: &mut World, req: AuthorizationRequest) -> Outcome {
+    // A code is redeemed soon after it is issued: when the token endpoint's rate limit has
+    // little room left now, the authorization waits for its window to reset, not the code.
+    let token = w.ctx.discovered().await?.endpoints.token.clone();
+    w.http
+        .until_room(&reqwest::Method::POST, &token, TOKEN_ROOM_FOR_A_CODE)
+        .await;
     let outcome = send_authorization(w, req, |p| p).await?;
     if let Some(fault) = w.flow.get_refused(&outcome) {
         return Err(fault);
@@ -367,6 +377,15 @@ fn not_expired_while_waiting(w: &World, resp: &Response) -> Outcome {
         .rate_limit_waited()
         .saturating_sub(w.flow.code_issued_after_waiting);
     if resp.status.is_success() || waited < CODE_OUTLIVES_WAITS_UNDER {
+        return Ok(());
+    }
+    // An expired code is an invalid grant (RFC 6749 §5.2): a refusal with another error code
+    // was not for the code's age.
+    let code = resp
+        .json_object()
+        .ok()
+        .and_then(|o| o.get("error").and_then(|e| e.as_str()).map(str::to_string));
+    if code.is_some_and(|c| c != "invalid_grant") {
         return Ok(());
     }
     Err(Fault::Harness(format!(

@@ -94,6 +94,20 @@ impl fmt::Display for Variant {
 }
 
 impl Variant {
+    /// Whether the variant changes only when answers come (rate limits, a first 503, closed
+    /// connections), never what they say: the suite must then give every scenario the same
+    /// verdict as without it, only later.
+    pub fn only_delays(self) -> bool {
+        matches!(
+            self,
+            Variant::RateLimitRegistration
+                | Variant::RateLimitToken
+                | Variant::RateLimitAuthorization
+                | Variant::MetadataUnavailableOnce
+                | Variant::ConnectionClose
+        )
+    }
+
     /// The variant named `name` (as on the command line).
     pub fn parse(name: &str) -> Option<Variant> {
         Variant::ALL.iter().copied().find(|v| v.name() == name)

@@ -39,10 +39,17 @@ pub struct Shapes {
 }
 
 impl Shapes {
-    /// Counts a request to `endpoint`; `Some(seconds until the window ends)` when it is over
-    /// `limit` in the current `window`.
-    fn over_limit(&self, endpoint: &'static str, limit: u32, window: Duration) -> Option<u64> {
-        let mut windows = self.windows.lock().ok()?;
+    /// Counts a request to `endpoint` in its fixed `window`: `Ok` with the requests left and
+    /// the seconds until the window ends, or `Err` with those seconds when it is over `limit`.
+    fn count(
+        &self,
+        endpoint: &'static str,
+        limit: u32,
+        window: Duration,
+    ) -> Result<(u32, u64), u64> {
+        let Ok(mut windows) = self.windows.lock() else {
+            return Ok((limit, window.as_secs()));
+        };
         let now = Instant::now();
         let (opened, count) = windows.entry(endpoint).or_insert((now, 0));
         if now.duration_since(*opened) >= window {
@@ -50,11 +57,13 @@ impl Shapes {
             *count = 0;
         }
         *count += 1;
-        if *count <= limit {
-            return None;
-        }
         let left = window.saturating_sub(now.duration_since(*opened));
-        Some(left.as_secs_f64().ceil().max(1.0) as u64)
+        let reset = left.as_secs_f64().ceil().max(1.0) as u64;
+        if *count <= limit {
+            Ok((limit - *count, reset))
+        } else {
+            Err(reset)
+        }
     }
 
     /// Whether `path` answers 503 now: the first request to it does, once.
@@ -95,12 +104,13 @@ pub async fn layer(State(state): State<SharedState>, req: Request, next: Next) -
             AUTHORIZATION_LIMIT,
         ),
     ];
+    let mut announce = None;
     for (variant, endpoint, route, limit) in limits {
-        if variants.has(variant)
-            && path == route
-            && let Some(retry_after) = state.shapes.over_limit(endpoint, limit, window)
-        {
-            return too_many_requests(limit, window, retry_after);
+        if variants.has(variant) && path == route {
+            match state.shapes.count(endpoint, limit, window) {
+                Ok((remaining, reset)) => announce = Some((limit, remaining, reset)),
+                Err(retry_after) => return too_many_requests(limit, window, retry_after),
+            }
         }
     }
     let metadata = path.contains("/.well-known/");
@@ -113,6 +123,9 @@ pub async fn layer(State(state): State<SharedState>, req: Request, next: Next) -
     }
 
     let mut resp = next.run(req).await;
+    if let Some((limit, remaining, reset)) = announce {
+        rate_limit_headers(resp.headers_mut(), limit, window, remaining, reset);
+    }
     if variants.has(Variant::ConnectionClose) {
         resp.headers_mut()
             .insert(CONNECTION, HeaderValue::from_static("close"));
@@ -152,13 +165,28 @@ fn too_many_requests(limit: u32, window: Duration, retry_after: u64) -> Response
     if let Some(v) = header(retry_after.to_string()) {
         h.insert("retry-after", v);
     }
+    rate_limit_headers(h, limit, window, 0, retry_after);
+    resp
+}
+
+/// The RateLimit headers (the IETF draft's fields), on every answer of a limited endpoint:
+/// the policy, and what is left of the current window.
+fn rate_limit_headers(
+    h: &mut axum::http::HeaderMap,
+    limit: u32,
+    window: Duration,
+    remaining: u32,
+    reset: u64,
+) {
+    let header = |s: String| HeaderValue::from_str(&s).ok();
     if let Some(v) = header(format!("{limit};w={}", window.as_secs())) {
         h.insert("ratelimit-policy", v);
     }
-    if let Some(v) = header(format!("limit={limit}, remaining=0, reset={retry_after}")) {
+    if let Some(v) = header(format!(
+        "limit={limit}, remaining={remaining}, reset={reset}"
+    )) {
         h.insert("ratelimit", v);
     }
-    resp
 }
 
 /// The error fields of an error redirect (`error=` in the query or fragment), changed as the
@@ -254,18 +282,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_window_admits_its_limit_then_says_how_long_to_wait() {
+    fn a_window_admits_its_limit_saying_what_is_left_then_says_how_long_to_wait() {
         let shapes = Shapes::default();
         let window = Duration::from_secs(60);
-        for _ in 0..3 {
-            assert_eq!(shapes.over_limit("token", 3, window), None);
+        for left in [2, 1, 0] {
+            let counted = shapes.count("token", 3, window);
+            assert!(
+                matches!(counted, Ok((l, reset)) if l == left && (1..=60).contains(&reset)),
+                "{counted:?}"
+            );
         }
-        let wait = shapes.over_limit("token", 3, window);
-        assert!(wait.is_some_and(|s| (1..=60).contains(&s)), "{wait:?}");
-        assert_eq!(shapes.over_limit("registration", 3, window), None);
+        let wait = shapes.count("token", 3, window);
+        assert!(matches!(wait, Err(s) if (1..=60).contains(&s)), "{wait:?}");
+        assert!(shapes.count("registration", 3, window).is_ok());
         let short = Shapes::default();
-        assert_eq!(short.over_limit("t", 1, Duration::ZERO), None);
-        assert_eq!(short.over_limit("t", 1, Duration::ZERO), None);
+        assert!(short.count("t", 1, Duration::ZERO).is_ok());
+        assert!(short.count("t", 1, Duration::ZERO).is_ok());
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 
+use super::budget::Announced;
 use super::secs;
 
 /// The wait after a 429 that gives no hint at all; it doubles with each further retry.
@@ -116,6 +117,55 @@ fn server_clock(headers: &HeaderMap) -> SystemTime {
     header(headers, "date")
         .and_then(parse_http_date)
         .unwrap_or_else(SystemTime::now)
+}
+
+/// What an answer (any answer, not only a "slow down") says of its URL's limit: the requests
+/// left in the window and when it resets, from `RateLimit` (`remaining=`/`r=`, `reset=`/`t=`;
+/// the smallest remaining of all policies), `RateLimit-Remaining` or `X-RateLimit-Remaining`
+/// with the matching reset, and the limit from `limit=`, `RateLimit-Policy`, `RateLimit-Limit`
+/// or `X-RateLimit-Limit`. `None` when the answer names no remaining count and reset.
+pub fn announced(headers: &HeaderMap) -> Option<Announced> {
+    let now = server_clock(headers);
+    let ratelimit = header(headers, "ratelimit").unwrap_or("");
+    let number = |text: &str, keys: &[&str]| -> Option<u64> {
+        text.split([',', ';'])
+            .filter_map(|p| p.trim().split_once('='))
+            .find(|(k, _)| keys.contains(&k.trim()))
+            .and_then(|(_, v)| v.trim().parse().ok())
+    };
+    // The structured form names one policy per item (`"minute";r=1;t=30, "hour";r=90;t=3000`):
+    // the one with the fewest requests left governs, with its own reset. The earlier form is
+    // one list (`limit=30, remaining=4, reset=40`).
+    let structured = ratelimit
+        .split(',')
+        .filter_map(|item| Some((number(item, &["r"])?, number(item, &["t"]))))
+        .min_by_key(|(r, t)| (*r, std::cmp::Reverse(*t)));
+    let (remaining, reset) = match structured {
+        Some((r, t)) => (r, t.map(Duration::from_secs)),
+        None => {
+            let remaining = number(ratelimit, &["remaining"]).or_else(|| {
+                ["ratelimit-remaining", "x-ratelimit-remaining"]
+                    .iter()
+                    .find_map(|h| header(headers, h).and_then(|v| v.trim().parse().ok()))
+            })?;
+            (remaining, None)
+        }
+    };
+    let reset = reset.or_else(|| hint(headers, now).map(|d| d.wait))?;
+    let policy_quota = header(headers, "ratelimit-policy").and_then(|v| {
+        let first = v.split([',', ';']).next()?.trim();
+        first.parse().ok().or_else(|| number(v, &["q"]))
+    });
+    let limit = number(ratelimit, &["limit"]).or(policy_quota).or_else(|| {
+        ["ratelimit-limit", "x-ratelimit-limit"]
+            .iter()
+            .find_map(|h| header(headers, h).and_then(|v| v.trim().parse().ok()))
+    });
+    Some(Announced {
+        limit,
+        remaining,
+        reset,
+    })
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -294,5 +344,52 @@ mod tests {
         assert_eq!(waits, [2, 4, 8]);
         let d = slow_down(StatusCode::TOO_MANY_REQUESTS, &h, 40).expect("a limit");
         assert_eq!(d.source, DelaySource::Backoff);
+    }
+
+    #[test]
+    fn any_answer_may_announce_what_is_left_of_the_window() {
+        let said = |pairs: &[(&'static str, &str)]| {
+            announced(&headers(pairs)).map(|a| (a.limit, a.remaining, a.reset.as_secs()))
+        };
+        assert_eq!(
+            said(&[("ratelimit", "limit=30, remaining=4, reset=40")]),
+            Some((Some(30), 4, 40))
+        );
+        assert_eq!(
+            said(&[
+                ("ratelimit", "\"default\";r=3;t=20"),
+                ("ratelimit-policy", "\"default\";q=10;w=60")
+            ]),
+            Some((Some(10), 3, 20))
+        );
+        assert_eq!(
+            said(&[
+                ("ratelimit-policy", "30;w=60"),
+                ("ratelimit", "limit=30, remaining=0, reset=9")
+            ]),
+            Some((Some(30), 0, 9))
+        );
+        assert_eq!(
+            said(&[
+                ("ratelimit-limit", "20"),
+                ("ratelimit-remaining", "19"),
+                ("ratelimit-reset", "3600")
+            ]),
+            Some((Some(20), 19, 3600))
+        );
+        assert_eq!(
+            said(&[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "12")]),
+            Some((None, 0, 12))
+        );
+        // Of two policies, the one with the fewest requests left.
+        assert_eq!(
+            said(&[("ratelimit", "\"hour\";r=90;t=3000, \"minute\";r=1;t=30")]),
+            Some((None, 1, 30))
+        );
+        // No remaining count, or no reset: nothing announced.
+        assert_eq!(said(&[("ratelimit-reset", "12")]), None);
+        assert_eq!(said(&[("ratelimit-remaining", "12")]), None);
+        assert_eq!(said(&[("ratelimit", "remaining=many, reset=3")]), None);
+        assert_eq!(said(&[]), None);
     }
 }

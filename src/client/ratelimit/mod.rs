@@ -7,17 +7,20 @@
 //! Every fork of a transport shares one ledger: requests, limits and waits per endpoint
 //! ([`RequestStats`]), and the optional [`Pace`].
 
+mod budget;
 mod hints;
 mod stats;
 
 use std::fmt;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
 
-pub use hints::{Delay, DelaySource, parse_http_date, slow_down};
+pub use budget::Announced;
+use budget::{Budgets, Turn};
+pub use hints::{Delay, DelaySource, announced, parse_http_date, slow_down};
 pub(crate) use stats::{Endpoint, Ledger};
 pub use stats::{EndpointStats, RequestStats};
 
@@ -162,8 +165,13 @@ fn secs(d: Duration) -> String {
 #[derive(Debug, Clone)]
 pub(crate) struct RateLimits {
     ledger: Arc<Ledger>,
-    /// What this scenario has waited for rate limits so far.
+    /// What the server said of its limits, per URL: shared by every fork.
+    budgets: Arc<Budgets>,
+    /// What this scenario has waited after "slow down" answers so far (bounded by `max_wait`).
     waited: Arc<Mutex<Duration>>,
+    /// What this scenario has waited for a window the server announced to reset (each wait
+    /// bounded by `max_wait`, not their sum).
+    held: Arc<Mutex<Duration>>,
     max_wait: Duration,
 }
 
@@ -171,7 +179,9 @@ impl RateLimits {
     pub(crate) fn new(max_wait: Duration, pace: Option<Pace>) -> Self {
         RateLimits {
             ledger: Arc::new(Ledger::new(pace)),
+            budgets: Arc::default(),
             waited: Arc::default(),
+            held: Arc::default(),
             max_wait,
         }
     }
@@ -179,14 +189,88 @@ impl RateLimits {
     pub(crate) fn fork(&self) -> Self {
         RateLimits {
             ledger: Arc::clone(&self.ledger),
+            budgets: Arc::clone(&self.budgets),
             waited: Arc::default(),
+            held: Arc::default(),
             max_wait: self.max_wait,
         }
     }
 
-    /// What this scenario has waited for rate limits so far.
+    /// What this scenario has waited for rate limits so far: after "slow down" answers, and
+    /// for announced windows to reset.
     pub(crate) fn waited(&self) -> Duration {
-        *self.waited.lock().unwrap_or_else(PoisonError::into_inner)
+        let waited = *self.waited.lock().unwrap_or_else(PoisonError::into_inner);
+        let held = *self.held.lock().unwrap_or_else(PoisonError::into_inner);
+        waited + held
+    }
+
+    /// Before a request starts: the pace, then the window the server announced for the URL.
+    /// A request whose limit is the answer sought ([`Retry::Never`]) is not held. A wait
+    /// longer than `--max-wait` is not taken here: the request goes, and the server's answer
+    /// is judged against the bound as any "slow down" is.
+    pub(crate) async fn before_send(&self, key: &Endpoint, retry: Retry) {
+        self.ledger.pace(key).await;
+        if retry == Retry::Never {
+            return;
+        }
+        loop {
+            let now = Instant::now();
+            let at = match self.budgets.take(&key.url, now) {
+                Turn::Now => return,
+                Turn::At(at) => at,
+            };
+            let wait = at.saturating_duration_since(now);
+            if wait > self.max_wait {
+                return;
+            }
+            if wait >= LOG_WAITS_FROM {
+                tracing::info!(
+                    target: "rate_limit",
+                    "{} {}: the server's rate limit allows no more requests for {}: waiting",
+                    key.method,
+                    key.url,
+                    secs(wait)
+                );
+            }
+            tokio::time::sleep_until(at.into()).await;
+            self.ledger.held(key, wait);
+            *self.held.lock().unwrap_or_else(PoisonError::into_inner) += wait;
+        }
+    }
+
+    /// Waits, within `--max-wait`, until the window the server announced for `key`'s URL has
+    /// `room` requests left (or has reset), without taking one: before a request that will
+    /// need another soon after (a code's redemption after its authorization), so that the
+    /// second does not then wait while what it redeems ages.
+    pub(crate) async fn until_room(&self, key: &Endpoint, room: u64) {
+        let now = Instant::now();
+        let Some(at) = self.budgets.short_until(&key.url, room, now) else {
+            return;
+        };
+        let wait = at.saturating_duration_since(now);
+        if wait > self.max_wait {
+            return;
+        }
+        tokio::time::sleep_until(at.into()).await;
+        self.ledger.held(key, wait);
+        *self.held.lock().unwrap_or_else(PoisonError::into_inner) += wait;
+    }
+
+    /// After an answer: what it says of its URL's limit, and, for a "slow down" answer, that
+    /// nothing more is sent to the URL before its wait is over.
+    pub(crate) fn after(
+        &self,
+        key: &Endpoint,
+        headers: &reqwest::header::HeaderMap,
+        delay: Option<Delay>,
+    ) {
+        let now = Instant::now();
+        if let Some(said) = announced(headers) {
+            self.budgets.learn(&key.url, said, now);
+        }
+        if let Some(d) = delay {
+            self.budgets.hold(&key.url, now + d.wait.max(MIN_WAIT), now);
+        }
     }
 
     pub(crate) fn ledger(&self) -> &Ledger {

@@ -73,6 +73,12 @@ impl Ledger {
         self.count(key, |c| c.limited += 1);
     }
 
+    /// Adds a wait for a window the server announced to reset: the runner keeping to the
+    /// limit, counted with the pace.
+    pub(super) fn held(&self, key: &Endpoint, wait: Duration) {
+        self.count(key, |c| c.paced += wait);
+    }
+
     /// Adds a wait for a rate limit.
     pub(super) fn waited(&self, key: &Endpoint, wait: Duration) {
         self.count(key, |c| c.waited += wait);
@@ -136,7 +142,7 @@ pub struct EndpointStats {
     /// Time spent waiting as the server asked.
     #[serde(rename = "waited_secs", serialize_with = "as_secs")]
     pub waited: Duration,
-    /// Time spent waiting for the pace.
+    /// Time spent waiting for the pace, or for a window the server announced to reset.
     #[serde(rename = "paced_secs", serialize_with = "as_secs")]
     pub paced: Duration,
 }
