@@ -5,9 +5,13 @@ Feature: Authorization endpoint (OAuth 2.1 §4.1.1, §4.1.2; RFC 9207)
   Background:
     Given a registered client
 
+  # Each refusal scenario first shows, as its positive control, that the same request without
+  # the tampering gets a code through the login driver: an error page is a refusal only when
+  # the driver can complete the untampered request.
   @AUTHZ-02 @must
   Scenario Outline: AUTHZ-02 A redirect URI that differs from the registered one is refused (<variant>)
-    When the client requests authorization with redirect_uri changed by <variant>
+    When the client obtains an authorization code
+    And the client requests authorization with redirect_uri changed by <variant>
     Then the authorization is not redirected to the redirect_uri changed by <variant> (AUTHZ-02)
 
     Examples:
@@ -22,18 +26,21 @@ Feature: Authorization endpoint (OAuth 2.1 §4.1.1, §4.1.2; RFC 9207)
 
   @AUTHZ-04 @must
   Scenario: AUTHZ-04 An unknown client_id is not redirected
-    When the client requests authorization with client_id set to an unknown client
+    When the client obtains an authorization code
+    And the client requests authorization with client_id set to an unknown client
     Then the authorization is not redirected to the client (AUTHZ-04)
 
   @AUTHZ-04 @must
   Scenario: AUTHZ-04 A missing client_id is not redirected
-    When the client requests authorization with client_id omitted
+    When the client obtains an authorization code
+    And the client requests authorization with client_id omitted
     Then the authorization is not redirected to the client (AUTHZ-04)
 
   @AUTHZ-04 @must
   Scenario: AUTHZ-04 A missing redirect_uri is not redirected when two are registered
     Given a client registered with two redirect URIs
-    When that client requests authorization with redirect_uri omitted
+    When that client obtains an authorization code
+    And that client requests authorization with redirect_uri omitted
     Then the authorization is not redirected to the client (AUTHZ-04)
 
   @AUTHZ-11 @must

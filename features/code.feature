@@ -10,10 +10,11 @@ Feature: Authorization code redemption (OAuth 2.1 §4.1.3)
     And the client redeems the code
     Then the token response is 200 with a bearer access token and Cache-Control no-store
 
+  # The first redemption must issue tokens (PKCE-02 otherwise): a refusal of the second one is
+  # evidence of single use only after the first one succeeded.
   @CODE-02 @must
   Scenario: CODE-02 A code works only once
-    When the client obtains an authorization code
-    And the client redeems the code
+    When the client obtains tokens for the MCP server
     And the client redeems the same code again
     Then the token request is refused with "invalid_grant"
 
@@ -25,8 +26,7 @@ Feature: Authorization code redemption (OAuth 2.1 §4.1.3)
 
   @CODE-03 @should
   Scenario: CODE-03 Replaying a code revokes the tokens of the first redemption
-    When the client obtains an authorization code
-    And the client redeems the code
+    When the client obtains tokens for the MCP server
     And the client redeems the same code again
     Then the access token from the first redemption is refused by the MCP server
     And the refresh token from the first redemption is refused
@@ -51,8 +51,7 @@ Feature: Authorization code redemption (OAuth 2.1 §4.1.3)
 
   @CODE-04 @should
   Scenario: CODE-04 A replay with a wrong verifier does not revoke the first redemption's tokens
-    When the client obtains an authorization code
-    And the client redeems the code
+    When the client obtains tokens for the MCP server
     And the client redeems the code with code_verifier set to a different valid verifier
     Then the access token from the first redemption is accepted by the MCP server (CODE-04)
 

@@ -17,10 +17,22 @@ Feature: Resource indicators (RFC 8707) and audience binding
     Then the MCP server accepts the access token
     And the second resource refuses the access token
 
+  # The positive control first: the MCP server accepts a token issued for it, so that its
+  # refusal of the other resource's token is for the audience.
   @RS-07 @must
   Scenario: RS-07 A token issued for a second resource is refused by the MCP server
     Given a second protected resource
+    And the client holds tokens for the MCP server
     When the client obtains tokens for the second resource
+    Then the MCP server refuses the access token with 401
+
+  # Without a configured second resource: an AS that issues a token for a resource it does not
+  # serve (RES-04 asks it to refuse, and tolerating one is RES-04's finding alone) hands the
+  # client a token for another audience, which the MCP server must refuse.
+  @RS-07 @must
+  Scenario: RS-07 A token the AS issued for another resource is refused by the MCP server
+    Given the client holds tokens for the MCP server
+    When the client obtains tokens for "https://unknown.example/mcp", where the AS issues them
     Then the MCP server refuses the access token with 401
 
   @RES-03 @should
@@ -50,9 +62,12 @@ Feature: Resource indicators (RFC 8707) and audience binding
     And the client redeems the code with resource set to the second resource
     Then the token request is refused with "invalid_target"
 
+  # The positive control first: the same flow with the resource as written is accepted, so that
+  # a refusal of the upper-case resource is RES-07's finding.
   @RES-07 @should
   Scenario: RES-07 The resource with its scheme and host in upper case is accepted
-    When the client obtains tokens for the MCP server with the resource's scheme and host in upper case
+    When the client obtains tokens for the MCP server
+    And the client obtains tokens for the MCP server with the resource's scheme and host in upper case
     Then the MCP server accepts the access token (RES-07)
 
   @RES-08 @should

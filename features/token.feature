@@ -44,10 +44,13 @@ Feature: The token endpoint (OAuth 2.1 §3.2)
     When the client redeems a made-up code with grant_type empty
     Then the token request is refused with "invalid_request"
 
+  # The wrong-secret scenarios first show that the client's own secret authenticates it, so that
+  # the refusal is for the wrong secret.
   @TOK-06 @must
   Scenario: TOK-06 A wrong secret sent with HTTP Basic gets 401 invalid_client with a Basic challenge
     Given a confidential client registered with "client_secret_basic"
-    When the client redeems a made-up code with a wrong client secret
+    When the client's own secret authenticates it (the positive control)
+    And the client redeems a made-up code with a wrong client secret
     Then the token request is refused with 401 invalid_client and a Basic challenge (TOK-06)
 
   @TOK-07 @should
@@ -59,7 +62,8 @@ Feature: The token endpoint (OAuth 2.1 §3.2)
   @TOK-08 @must
   Scenario: TOK-08 A wrong client secret in the body gets invalid_client
     Given a confidential client registered with "client_secret_post"
-    When the client redeems a made-up code with a wrong client secret
+    When the client's own secret authenticates it (the positive control)
+    And the client redeems a made-up code with a wrong client secret
     Then the token request is refused with "invalid_client"
 
   @TOK-08 @must
@@ -74,10 +78,14 @@ Feature: The token endpoint (OAuth 2.1 §3.2)
     Then the token request is refused with "unauthorized_client" or "invalid_client"
 
   # Twenty wrong secrets for a client of the harness's own; advisory (the form of protection is open).
+  # The positive control comes first: the right secret authenticates (the made-up code is refused
+  # with invalid_grant), so that a refusal of the right secret afterwards is a lockout, not a
+  # refusal of the client's Basic credentials for a reason of the target's own.
   @TOK-10 @must
   Scenario: TOK-10 Wrong client secrets are throttled
     Given a confidential client registered with "client_secret_basic"
-    When the client redeems a made-up code with a wrong client secret 20 times, then with the right one
+    When the client redeems a made-up code with its own secret
+    And the client redeems a made-up code with a wrong client secret 20 times, then with the right one
     Then the token endpoint throttled the wrong secrets or locked the client out (TOK-10)
 
   @TOK-11 @must

@@ -314,6 +314,8 @@ defects! {
         "a public client gets client_credentials tokens, whatever grant types it registered";
     SecretBruteForceUnthrottled = "secret-brute-force-unthrottled", [TOK_10],
         "any number of wrong client secrets is checked, with no throttling";
+    BasicSecretAlwaysRefused = "basic-secret-always-refused", [TOK_10],
+        "every HTTP Basic client authentication is refused with 401 invalid_client, the right secret too, and wrong secrets are not throttled: the refusals look like a lockout but protect nothing";
     TokenGetAccepted = "token-get-accepted", [TOK_11],
         "a GET on the token endpoint with the parameters in its query is served as a token request";
 

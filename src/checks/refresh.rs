@@ -201,9 +201,101 @@ pub fn refresh_12_short_lived(expires_in: u64, max_secs: u64) -> Findings {
     )]
 }
 
+/// REFRESH-05: a scope to widen a grant with: one the AS supports (so a refusal is for the
+/// widening, not for an unknown scope) and that `granted` does not hold. `offline_access` and
+/// `openid` are left out: they ask for a kind of grant, not for access to the resource.
+pub fn widening_scope(
+    granted: &str,
+    supported: impl IntoIterator<Item = String>,
+) -> Option<String> {
+    let granted: Vec<&str> = granted.split(' ').filter(|s| !s.is_empty()).collect();
+    supported.into_iter().find(|s| {
+        !s.is_empty()
+            && !s.contains(' ')
+            && !granted.contains(&s.as_str())
+            && !matches!(s.as_str(), "offline_access" | "openid")
+    })
+}
+
+/// The scope to ask for again when a grant came without a refresh token: `scope` plus
+/// `offline_access`, when the AS lists it in `scopes_supported` and it was not asked for
+/// (OpenID Connect Core §11; MCP 2026-07-28 asks clients for it). `None` otherwise.
+pub fn with_offline_access(scope: Option<&str>, scopes_supported: &[String]) -> Option<String> {
+    const OFFLINE: &str = "offline_access";
+    let asked = scope.is_some_and(|s| s.split(' ').any(|x| x == OFFLINE));
+    if asked || !scopes_supported.iter().any(|s| s == OFFLINE) {
+        return None;
+    }
+    Some(match scope.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(s) => format!("{s} {OFFLINE}"),
+        None => OFFLINE.to_string(),
+    })
+}
+
+/// Why refresh scenarios cannot run: no refresh token was issued. An AS that lists
+/// `refresh_token` in `grant_types_supported` and still issues none (even with
+/// `offline_access` asked for, where it lists that scope) is reported with that reason.
+pub fn no_refresh_token_reason(advertised: bool, asked_offline_access: bool) -> String {
+    let tried = if asked_offline_access {
+        ", not even with offline_access requested (scopes_supported lists it)"
+    } else {
+        ""
+    };
+    if advertised {
+        format!(
+            "the AS issued no refresh token{tried}, although grant_types_supported lists refresh_token"
+        )
+    } else {
+        format!("the AS issued no refresh token{tried}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn offline_access_is_asked_for_only_where_listed_and_not_yet_asked() {
+        let listed = ["mcp:read".to_string(), "offline_access".to_string()];
+        assert_eq!(
+            with_offline_access(Some("mcp:read"), &listed).as_deref(),
+            Some("mcp:read offline_access")
+        );
+        assert_eq!(
+            with_offline_access(None, &listed).as_deref(),
+            Some("offline_access")
+        );
+        assert_eq!(
+            with_offline_access(Some("mcp:read offline_access"), &listed),
+            None
+        );
+        assert_eq!(with_offline_access(Some("mcp:read"), &listed[..1]), None);
+        let reason = no_refresh_token_reason(true, true);
+        assert!(
+            reason.contains("grant_types_supported lists refresh_token"),
+            "{reason}"
+        );
+        assert!(reason.contains("offline_access"), "{reason}");
+        assert_eq!(
+            no_refresh_token_reason(false, false),
+            "the AS issued no refresh token"
+        );
+    }
+
+    #[test]
+    fn a_widening_scope_is_supported_and_not_granted() {
+        let supported = || {
+            ["mcp:read", "offline_access", "mcp:write"]
+                .map(String::from)
+                .into_iter()
+        };
+        assert_eq!(
+            widening_scope("mcp:read", supported()).as_deref(),
+            Some("mcp:write")
+        );
+        assert_eq!(widening_scope("mcp:write mcp:read", supported()), None);
+        assert_eq!(widening_scope("", supported()).as_deref(), Some("mcp:read"));
+    }
     use crate::checks::testing::{json, response};
     use crate::requirements::Severity;
 

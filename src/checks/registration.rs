@@ -104,6 +104,29 @@ pub fn refused_with(id: req::Id, resp: &Response, allowed: &[&str]) -> Findings 
     super::refused_with_code(id, resp, allowed)
 }
 
+/// Whether a registration response shows what DCR-03 and DCR-04 judge: a client was registered
+/// (2xx with a `client_id`), and, for DCR-03 (`needs_secret`), a `client_secret` was issued.
+/// `Err` says why there is no evidence either way: a registration refused for a reason of the
+/// target's own is no finding of these requirements.
+pub fn registration_evidence(resp: &Response, needs_secret: bool) -> Result<(), String> {
+    let body = resp
+        .json_object()
+        .ok()
+        .filter(|b| resp.status.is_success() && b.get("client_id").is_some_and(Value::is_string))
+        .ok_or_else(|| {
+            format!(
+                "the registration itself failed ({}), so what it would have issued is unknown",
+                describe(resp)
+            )
+        })?;
+    if needs_secret && body.get("client_secret").is_none_or(Value::is_null) {
+        return Err(
+            "the AS registered the confidential client without a client_secret, so there is no secret whose expiry to check".into(),
+        );
+    }
+    Ok(())
+}
+
 /// DCR-03 (RFC 7591 §3.2.1: `client_secret_expires_at` is REQUIRED if `client_secret` is
 /// issued): a response with a secret states its expiry as a number (0: never).
 pub fn dcr_03_secret_expiry(resp: &Response) -> Findings {
@@ -349,6 +372,21 @@ mod tests {
             )
             .is_empty()
         );
+    }
+
+    #[test]
+    fn dcr_03_and_04_need_a_registration_to_judge() {
+        let with_secret = json(201, r#"{"client_id":"c","client_secret":"s3cr3t"}"#);
+        assert!(registration_evidence(&with_secret, true).is_ok());
+        let public = json(201, r#"{"client_id":"c"}"#);
+        assert!(registration_evidence(&public, false).is_ok());
+        let reason = registration_evidence(&public, true).expect_err("no secret");
+        assert!(reason.contains("without a client_secret"), "{reason}");
+        let refused = json(400, r#"{"error":"invalid_client_metadata"}"#);
+        let reason = registration_evidence(&refused, false).expect_err("refused");
+        assert!(reason.contains("registration itself failed"), "{reason}");
+        let rate_limited = json(200, r#"{"error":"slow down"}"#);
+        assert!(registration_evidence(&rate_limited, false).is_err());
     }
 
     #[test]

@@ -7,7 +7,7 @@ use url::Url;
 
 use crate::checks::{Findings, describe, is_https_or_loopback};
 use crate::client::http::Response;
-use crate::client::oauth::TokenSet;
+use crate::client::oauth::{OAuthError, TokenSet};
 use crate::client::www_authenticate;
 use crate::verdict::Violation;
 
@@ -193,17 +193,31 @@ pub fn tok_06_basic_failure(resp: &Response) -> Findings {
     out
 }
 
+/// Whether the client's credentials authenticated a token request: the made-up code it
+/// redeems may be refused, but not the client (no 401, no `invalid_client`). The positive
+/// control of the refusals of wrong secrets (TOK-06, TOK-08, TOK-10).
+pub fn client_authenticated(resp: &Response) -> bool {
+    resp.status.as_u16() != 401
+        && OAuthError::from_response(resp).is_none_or(|e| e.error != "invalid_client")
+}
+
 /// TOK-10: after many wrong secrets the endpoint throttles (some answer is 429) or locks the
-/// client out (the right secret is then refused as well). OAuth 2.1 §2.4.1 requires protection
-/// but not its form, so a miss is advisory.
-pub fn tok_10_throttled(wrong: &[Response], right_after: &Response) -> Findings {
+/// client out (the right secret, accepted before the wrong ones as `control` shows, is then
+/// refused). A refusal of the right secret counts as a lockout only when the same request was
+/// accepted before: a target that refuses the client's Basic credentials for a reason of its
+/// own shows no lockout. OAuth 2.1 §2.4.1 requires protection but not its form, so a miss is
+/// advisory.
+pub fn tok_10_throttled(
+    control: &Response,
+    wrong: &[Response],
+    right_after: &Response,
+) -> Findings {
     let throttled = wrong
         .iter()
         .chain(std::iter::once(right_after))
         .any(|r| r.status.as_u16() == 429);
-    let locked_out = right_after.status.as_u16() == 401
-        || super::oauth_refusal(req::TOK_10, right_after, &[400, 401], &["invalid_client"])
-            .is_empty();
+    let control_accepted = client_authenticated(control);
+    let locked_out = control_accepted && !client_authenticated(right_after);
     if throttled || locked_out {
         return Vec::new();
     }
@@ -212,6 +226,19 @@ pub fn tok_10_throttled(wrong: &[Response], right_after: &Response) -> Findings 
         .map(|r| r.status.as_u16().to_string())
         .collect();
     statuses.dedup();
+    let actual = if control_accepted {
+        format!(
+            "every wrong secret was checked (statuses {}); then the right secret: {}",
+            statuses.join(" "),
+            describe(right_after)
+        )
+    } else {
+        format!(
+            "the right secret was refused before any wrong one ({}), so its refusal afterwards is no lockout; no wrong secret was throttled (statuses {})",
+            describe(control),
+            statuses.join(" ")
+        )
+    };
     vec![
         Violation::new(
             req::TOK_10,
@@ -219,11 +246,7 @@ pub fn tok_10_throttled(wrong: &[Response], right_after: &Response) -> Findings 
                 "throttling (429) or a lockout after {} wrong secrets",
                 wrong.len()
             ),
-            format!(
-                "every wrong secret was checked (statuses {}); then the right secret: {}",
-                statuses.join(" "),
-                describe(right_after)
-            ),
+            actual,
         )
         .as_warning(
             "OAuth 2.1 §2.4.1 requires protection against brute force but leaves its form open; \
@@ -359,11 +382,34 @@ mod tests {
         let wrong = json(401, r#"{"error":"invalid_client"}"#);
         let throttled = json(429, r#"{"error":"invalid_client"}"#);
         let served = json(400, r#"{"error":"invalid_grant"}"#);
-        assert!(tok_10_throttled(&[wrong.clone(), throttled.clone()], &served).is_empty());
-        assert!(tok_10_throttled(std::slice::from_ref(&wrong), &wrong).is_empty());
-        let f = tok_10_throttled(&[wrong.clone(), wrong], &served);
+        let two_wrong = [wrong.clone(), wrong.clone()];
+        assert!(tok_10_throttled(&served, &[wrong.clone(), throttled.clone()], &served).is_empty());
+        assert!(tok_10_throttled(&served, &two_wrong, &wrong).is_empty());
+        let f = tok_10_throttled(&served, &two_wrong, &served);
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].severity(), Severity::Should);
+    }
+
+    #[test]
+    fn tok_10_a_refusal_of_the_right_secret_is_a_lockout_only_after_it_was_accepted() {
+        let wrong = json(401, r#"{"error":"invalid_client"}"#);
+        let bad_request = json(400, r#"{"error":"invalid_client"}"#);
+        let two_wrong = [wrong.clone(), wrong.clone()];
+        // A target that refuses the client's Basic credentials whatever the secret.
+        let f = tok_10_throttled(&wrong, &two_wrong, &wrong);
+        assert_eq!(f.len(), 1);
+        assert!(
+            f[0].actual.contains("before any wrong one"),
+            "{}",
+            f[0].actual
+        );
+        assert_eq!(
+            tok_10_throttled(&bad_request, &two_wrong, &bad_request).len(),
+            1
+        );
+        // A 429 is throttling, whatever the control.
+        let throttled = json(429, r#"{"error":"invalid_client"}"#);
+        assert!(tok_10_throttled(&wrong, &[wrong.clone(), throttled], &wrong).is_empty());
     }
 
     #[test]

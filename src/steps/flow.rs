@@ -332,6 +332,9 @@ pub async fn obtain_tokens(
     let d = w.ctx.discovered().await?;
     let resp = oauth::post_form(&w.http, &d.endpoints.token, &client, &params).await?;
     not_expired_while_waiting(w, &resp)?;
+    if let Some(fault) = own_credentials_refused(&client, &resp) {
+        return Err(fault);
+    }
     let f = pkce_check::pkce_02_tokens_issued(&resp);
     w.expect(f)?;
     let log = w.flow.log();
@@ -340,6 +343,33 @@ pub async fn obtain_tokens(
         log.adopt(tokens);
     }
     Ok(())
+}
+
+/// A confidential client whose valid redemption is refused with `invalid_client`: the AS did
+/// not accept the credentials it issued, for a reason of its own. That says nothing about the
+/// code or its verifier (PKCE-02), nor about the scenario's requirement.
+fn own_credentials_refused(client: &RegisteredClient, resp: &Response) -> Option<Fault> {
+    let refused = client.client_secret.is_some()
+        && oauth::OAuthError::from_response(resp).is_some_and(|e| e.error == "invalid_client");
+    refused.then(|| {
+        control_failed(
+            &format!(
+                "the AS refused the client's own credentials ({}) on a valid redemption",
+                client.token_endpoint_auth_method
+            ),
+            resp,
+        )
+    })
+}
+
+/// The scenario cannot judge its refusal: the positive control, the same request without the
+/// scenario's tampering, was not accepted either (`what`, answered with `resp`). A refusal of
+/// the tampered request could then have any cause.
+pub fn control_failed(what: &str, resp: &Response) -> Fault {
+    Fault::Harness(format!(
+        "could not run: the positive control failed: {what} ({}), so a refusal of the scenario's request would not show the reason it provokes",
+        crate::checks::describe(resp)
+    ))
 }
 
 /// Redeems the scenario's code as the first or second client, after `tamper`. Tokens it

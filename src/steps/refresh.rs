@@ -3,7 +3,7 @@
 
 use cucumber::{given, then, when};
 
-use super::flow::{obtain_tokens, race, refresh_with};
+use super::flow::{control_failed, obtain_tokens, race, refresh_with};
 use super::resource_server::open_with;
 use super::{World, need};
 use crate::checks::refresh as check;
@@ -34,11 +34,29 @@ impl Rotation {
 async fn holds_refresh_token(w: &mut World) -> Outcome {
     w.step(async |w| {
         let scope = w.flow_scope().await?;
-        obtain_tokens(w, Some(w.ctx.target.to_string()), scope).await?;
-        if w.flow.tokens()?.refresh_token.is_none() {
-            return Err(Fault::Skip("the AS issued no refresh token".into()));
+        let target = w.ctx.target.to_string();
+        obtain_tokens(w, Some(target.clone()), scope.clone()).await?;
+        if w.flow.tokens()?.refresh_token.is_some() {
+            return Ok(());
         }
-        Ok(())
+        // An AS that lists offline_access may issue refresh tokens only when it is asked for.
+        let d = w.ctx.discovered().await?;
+        let offline = check::with_offline_access(scope.as_deref(), &d.endpoints.scopes_supported);
+        let advertised = d
+            .as_metadata
+            .1
+            .strings("grant_types_supported")
+            .is_some_and(|g| g.iter().any(|g| g == "refresh_token"));
+        if let Some(with_offline) = &offline {
+            obtain_tokens(w, Some(target), Some(with_offline.clone())).await?;
+            if w.flow.tokens()?.refresh_token.is_some() {
+                return Ok(());
+            }
+        }
+        Err(Fault::Skip(check::no_refresh_token_reason(
+            advertised,
+            offline.is_some(),
+        )))
     })
     .await
 }
@@ -57,6 +75,30 @@ async fn refreshes(w: &mut World) -> Outcome {
             w.refresh.replaced = Some(old);
             w.flow.log().adopt(t);
         }
+        Ok(())
+    })
+    .await
+}
+
+/// The positive control of a refused refresh: the same refresh, untampered, is accepted (its
+/// tokens are put in use). Without it the refusal of the tampered refresh may have another
+/// cause, such as client credentials the AS refuses whatever the request.
+#[when("the client refreshes, and the refresh is accepted (the positive control)")]
+async fn refresh_control(w: &mut World) -> Outcome {
+    w.step(async |w| {
+        let old = w.flow.refresh_token()?;
+        let resp = refresh_with(w, false, &old, |p| p).await?;
+        let Ok(mut t) = TokenSet::from_response(&resp) else {
+            return Err(control_failed(
+                "the same refresh with the client's authentication was refused",
+                &resp,
+            ));
+        };
+        if t.refresh_token.is_none() {
+            t.refresh_token = Some(old.clone());
+        }
+        w.refresh.replaced = Some(old);
+        w.flow.log().adopt(t);
         Ok(())
     })
     .await
@@ -100,14 +142,24 @@ async fn second_client_refreshes(w: &mut World) -> Outcome {
     .await
 }
 
-#[when(expr = "the client refreshes with scope set to the granted scope plus {string}")]
-async fn refresh_wider_scope(w: &mut World, extra: String) -> Outcome {
+#[when(
+    "the client refreshes with scope set to the granted scope plus a supported scope that was not granted"
+)]
+async fn refresh_wider_scope(w: &mut World) -> Outcome {
     w.step(async |w| {
         let rt = w.flow.refresh_token()?;
-        let scope = match w.flow.granted_scope() {
-            Some(s) if !s.is_empty() => format!("{s} {extra}"),
-            _ => extra.clone(),
-        };
+        let granted = w.flow.granted_scope().map(str::to_string).ok_or_else(|| {
+            Fault::Skip("the grant's scope is unknown: none was requested and the token response named none, so no scope is known not to be granted".into())
+        })?;
+        let d = w.ctx.discovered().await?;
+        let prm = d.prm.as_ref().and_then(|(_, doc)| doc.strings("scopes_supported"));
+        let supported = d.endpoints.scopes_supported.iter().cloned().chain(prm.unwrap_or_default());
+        let extra = check::widening_scope(&granted, supported).ok_or_else(|| {
+            Fault::Skip(format!(
+                "every scope in scopes_supported (AS metadata and PRM) was granted ({granted:?}): none is left to widen to, and a made-up one would be refused as unknown, not as a widening"
+            ))
+        })?;
+        let scope = format!("{granted} {extra}").trim().to_string();
         refresh_with(w, false, &rt, |p| p.tamper(Param::Scope, scope))
             .await
             .map(drop)

@@ -193,7 +193,9 @@ async fn refused_or_substituted(w: &mut World, members: String) -> Outcome {
 #[then("a client_secret in the response comes with client_secret_expires_at (DCR-03)")]
 async fn secret_expiry(w: &mut World) -> Outcome {
     w.step(async |w| {
-        let f = check::dcr_03_secret_expiry(w.registration.response()?);
+        let resp = w.registration.response()?;
+        check::registration_evidence(resp, true).map_err(Fault::Skip)?;
+        let f = check::dcr_03_secret_expiry(resp);
         w.expect(f)
     })
     .await
@@ -202,7 +204,9 @@ async fn secret_expiry(w: &mut World) -> Outcome {
 #[then("the response holds no client_secret (DCR-04)")]
 async fn no_secret(w: &mut World) -> Outcome {
     w.step(async |w| {
-        let f = check::dcr_04_no_secret(w.registration.response()?);
+        let resp = w.registration.response()?;
+        check::registration_evidence(resp, false).map_err(Fault::Skip)?;
+        let f = check::dcr_04_no_secret(resp);
         w.expect(f)
     })
     .await

@@ -4,7 +4,7 @@
 
 use cucumber::{then, when};
 
-use super::flow::{record_issued, redeem, redemption};
+use super::flow::{control_failed, record_issued, redeem, redemption};
 use super::{OAuthErrorCode, World, need};
 use crate::checks::token as check;
 use crate::client::http::Response;
@@ -133,6 +133,37 @@ async fn made_up_wrong_secret(w: &mut World) -> Outcome {
     .await
 }
 
+/// The positive control of TOK-10's wrong secrets: the same request with the client's own
+/// secret, judged with them by the TOK-10 check. A made-up code is refused, but the client
+/// is authenticated.
+#[when("the client redeems a made-up code with its own secret")]
+async fn made_up_own_secret(w: &mut World) -> Outcome {
+    w.step(async |w| {
+        let client = w.flow.client()?.clone();
+        redeem_made_up_as(w, &client, |p| p).await.map(drop)
+    })
+    .await
+}
+
+/// The positive control of a refusal for a wrong secret (TOK-06, TOK-08): the same request
+/// with the client's own secret authenticates the client (the made-up code is refused, but not
+/// with `invalid_client`). Otherwise a refusal of the wrong secret could have any cause.
+#[when("the client's own secret authenticates it (the positive control)")]
+async fn own_secret_authenticates(w: &mut World) -> Outcome {
+    w.step(async |w| {
+        let client = w.flow.client()?.clone();
+        let resp = redeem_made_up_as(w, &client, |p| p).await?;
+        if !check::client_authenticated(&resp) {
+            return Err(control_failed(
+                "the client's own secret was refused as well",
+                &resp,
+            ));
+        }
+        Ok(())
+    })
+    .await
+}
+
 #[when(
     "the client redeems a made-up code with its secret both in the Authorization header and in the body"
 )]
@@ -237,10 +268,16 @@ async fn tok_06(w: &mut World) -> Outcome {
 #[then("the token endpoint throttled the wrong secrets or locked the client out (TOK-10)")]
 async fn tok_10(w: &mut World) -> Outcome {
     w.step(async |w| {
-        let Some((right, wrong)) = w.flow.token_responses().split_last() else {
-            return Err(Fault::Harness("step order: no token responses yet".into()));
+        let responses = w.flow.token_responses();
+        let Some(((control, wrong), right)) = responses
+            .split_last()
+            .and_then(|(right, rest)| rest.split_first().map(|c| (c, right)))
+        else {
+            return Err(Fault::Harness(
+                "step order: TOK-10 needs the control, the wrong secrets and the right one".into(),
+            ));
         };
-        let f = check::tok_10_throttled(wrong, right);
+        let f = check::tok_10_throttled(control, wrong, right);
         w.expect(f)
     })
     .await

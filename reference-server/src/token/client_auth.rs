@@ -198,6 +198,11 @@ fn authenticate(state: &SharedState, creds: Credentials) -> Result<Client, OAuth
         (AuthMethod::None, _, _, _) => return Err(fail("this client is public and has no secret")),
         (AuthMethod::ClientSecretBasic, Some(expected), Some(given), true)
         | (AuthMethod::ClientSecretPost, Some(expected), Some(given), false) => {
+            // TOK-10: the `basic-secret-always-refused` defect refuses every Basic request,
+            // unthrottled, so that a count of refusals alone looks like a lockout.
+            if creds.via_header && state.defect(Defect::BasicSecretAlwaysRefused) {
+                return Err(fail("client authentication failed"));
+            }
             throttle_failed_secrets(state, &client.client_id)?;
             if !crypto::ct_eq(given, expected) {
                 record_failed_secret(state, &client.client_id);

@@ -8,7 +8,9 @@ use cucumber::{given, then, when};
 use serde_json::json;
 use url::Url;
 
-use super::super::flow::{AuthorizationRequest, request_tampered, send_authorization};
+use super::super::flow::{
+    AuthorizationRequest, obtain_code_for, request_tampered, send_authorization,
+};
 use super::super::{World, need};
 use crate::checks::authorization as check;
 use crate::client::oauth;
@@ -198,6 +200,22 @@ async fn client_with_two_redirect_uris(w: &mut World) -> Outcome {
         })?;
         w.authorization.client = Some(client);
         Ok(())
+    })
+    .await
+}
+
+/// The positive control of AUTHZ-04's missing redirect URI: the same client's request with
+/// its redirect URI gets a code (PKCE-02 otherwise).
+#[when("that client obtains an authorization code")]
+async fn two_redirect_uris_code(w: &mut World) -> Outcome {
+    w.step(async |w| {
+        let client = need(
+            w.authorization.client.clone(),
+            "a client with two redirect URIs",
+        )?;
+        let scope = w.flow_scope().await?;
+        let req = AuthorizationRequest::new(client, Some(w.ctx.target.to_string()), scope);
+        obtain_code_for(w, req).await
     })
     .await
 }
