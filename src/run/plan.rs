@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use cucumber::gherkin::Feature;
 use cucumber::gherkin::tagexpr::TagOperation;
+use cucumber::gherkin::{Feature, Scenario};
 use regex::Regex;
 use url::Url;
 
@@ -272,10 +272,9 @@ impl Plan {
             logins,
             estimate: estimate(
                 &features,
-                logins,
                 login.shared(),
                 client.registered.is_some(),
-                revision.is_none(),
+                revision,
             ),
         };
         let fail_on = match (opts.fail_on, profile.fail_on.as_deref()) {
@@ -313,6 +312,8 @@ impl Plan {
 /// once and redeem once; the flows' shared client is counted once per run, not here.
 const STEP_COSTS: &[(&str, Estimate)] = &[
     ("20 times concurrently", cost(0, 0, 20)),
+    // The client ID metadata document scenarios first show that a valid document works.
+    ("accepts client ID metadata documents", cost(0, 1, 0)),
     ("wrong client secret 20 times", cost(0, 0, 21)),
     ("a second registered client", cost(1, 0, 0)),
     ("registered with", cost(1, 0, 0)),
@@ -337,19 +338,22 @@ const fn cost(registrations: usize, authorizations: usize, token_requests: usize
 
 /// About how many registrations, authorizations and token requests the selected scenarios
 /// send, counted by step kind (background steps once per scenario), with the shared client's
-/// registration and `--spec auto`'s login. `logins` (from the catalogue's per-requirement
-/// logins) is a floor for the authorizations.
+/// registration and `--spec auto`'s login. Under a fixed revision, the scenarios whose
+/// requirements do not apply to it are not run and not counted.
 fn estimate(
     features: &[Feature],
-    logins: usize,
     shared_logins: bool,
     pre_registered: bool,
-    learn_revision: bool,
+    revision: Option<Revision>,
 ) -> Estimate {
     let mut total = Estimate::default();
     let mut shared_client = false;
     let mut shared_login = false;
-    for (feature, scenario) in features::scenarios(features) {
+    let runs = |s: &Scenario| revision.is_none_or(|r| super::records::applies(s, r));
+    for (feature, scenario) in features::scenarios(features)
+        .into_iter()
+        .filter(|(_, s)| runs(s))
+    {
         let background = feature.background.iter().flat_map(|b| b.steps.iter());
         for step in background.chain(scenario.steps.iter()) {
             let text = step.value.as_str();
@@ -370,11 +374,10 @@ fn estimate(
             }
         }
     }
-    let extra_logins = usize::from(shared_login) + usize::from(learn_revision);
+    let extra_logins = usize::from(shared_login) + usize::from(revision.is_none());
     total.authorizations += extra_logins;
     total.token_requests += extra_logins;
     total.registrations += usize::from(shared_client && !pre_registered);
-    total.authorizations = total.authorizations.max(logins);
     total
 }
 
