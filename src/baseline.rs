@@ -141,6 +141,7 @@ pub fn stale_record(e: &Entry, revision: &str) -> ScenarioRecord {
             e.reason
         )),
         violated: None,
+        impact: None,
         warnings: Vec::new(),
         warned: Vec::new(),
         transcript: Vec::new(),
@@ -155,6 +156,7 @@ mod tests {
     fn record(name: &str, id: &str, verdict: Verdict) -> ScenarioRecord {
         ScenarioRecord {
             violated: (verdict == Verdict::Fail).then(|| id.to_string()),
+            impact: None,
             ids: vec![id.into()],
             name: name.into(),
             verdict,

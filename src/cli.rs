@@ -22,7 +22,8 @@ use crate::run::RunOptions;
         runs Gherkin scenarios (discovery, registration, PKCE, code replay, refresh rotation, \
         resource binding, bearer-token handling), and writes JUnit and Cucumber JSON reports.\n\n\
         With no arguments it runs the whole suite against the embedded reference server.\n\n\
-        Exit codes: 0 every MUST holds; 1 a MUST is violated (or a SHOULD, with --strict); \
+        Exit codes: 0 every MUST holds; 1 a MUST is violated (of an impact --fail-on gates on; \
+        or a SHOULD, with --strict); \
         2 usage or configuration error; 3 the harness could not do its job (target unreachable, \
         internal error).",
     args_conflicts_with_subcommands = true
@@ -195,6 +196,11 @@ pub struct RunArgs {
     /// Count SHOULD violations (warnings) as failures.
     #[arg(long)]
     pub strict: bool,
+    /// What the exit code gates on: security (only failures that grant what must not be
+    /// granted), interop (those and failures that break a client following the specs) or all
+    /// (default; hygiene too). Every failure is reported whatever the choice.
+    #[arg(long, value_name = "security|interop|all")]
+    pub fail_on: Option<crate::report::FailOn>,
     /// Log every HTTP exchange (redacted) to stderr.
     #[arg(short = 'v', long)]
     pub verbose: bool,
@@ -243,6 +249,7 @@ impl Default for RunArgs {
             pace: None,
             spec: None,
             strict: false,
+            fail_on: None,
             verbose: false,
             defects: Vec::new(),
             variants: Vec::new(),
@@ -303,6 +310,7 @@ impl RunArgs {
                 Some(SpecChoice::Auto) | None => None,
             },
             strict: self.strict,
+            fail_on: self.fail_on,
             verbose: self.verbose,
             defects: self.defects.into_iter().collect(),
             variants: self.variants.into_iter().collect(),
@@ -346,6 +354,9 @@ mod tests {
         assert_eq!(c.run.spec, Some(SpecChoice::Auto));
         let c = Cli::try_parse_from(["x", "--spec", "2025-06-18"]).expect("a revision");
         assert_eq!(c.run.spec, Some(SpecChoice::Fixed(Revision::V2025_06_18)));
+        let c = Cli::try_parse_from(["x", "--fail-on", "security"]).expect("--fail-on");
+        assert_eq!(c.run.fail_on, Some(crate::report::FailOn::Security));
+        assert_eq!(Cli::try_parse_from(["x"]).expect("none").run.fail_on, None);
         assert!(Cli::try_parse_from(["x", "list", "-n", "^PKCE"]).is_ok());
         let c = Cli::try_parse_from(["x", "selftest", "--defect", "code-reusable", "--jobs", "3"])
             .expect("selftest");
@@ -365,6 +376,7 @@ mod tests {
             vec!["x", "-t", "@a and and"],
             vec!["x", "--name", "("],
             vec!["x", "--no-such-flag"],
+            vec!["x", "--fail-on", "hygiene"],
             vec!["x", "--defect", "no-such-defect"],
             vec!["x", "selftest", "--jobs", "0"],
         ] {

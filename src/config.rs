@@ -24,6 +24,8 @@ pub struct Profile {
     pub revision: Option<String>,
     /// Scenarios run at once (the `--concurrency` flag wins).
     pub concurrency: Option<usize>,
+    /// What the exit code gates on: security, interop or all (the `--fail-on` flag wins).
+    pub fail_on: Option<String>,
     pub limits: Limits,
     pub login: Login,
     pub client: Client,

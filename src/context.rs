@@ -160,6 +160,11 @@ impl Context {
             .clone()
     }
 
+    /// Discovery's outcome if it has run and succeeded; never starts it.
+    pub fn discovered_so_far(&self) -> Option<Arc<Discovered>> {
+        self.discovered.get().and_then(|r| r.as_ref().ok().cloned())
+    }
+
     /// The client most scenarios use: the profile's pre-registered client, else one registered
     /// once per run.
     pub async fn client(&self) -> Outcome<RegisteredClient> {

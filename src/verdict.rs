@@ -9,7 +9,7 @@ use crate::client::discovery::DiscoveryError;
 use crate::client::http::TransportError;
 use crate::client::login::LoginError;
 use crate::client::mcp::Revision;
-use crate::requirements::{self, Severity};
+use crate::requirements::{self, Impact, Severity};
 
 /// A requirement the target did not meet: the requirement, and expected versus actual.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +20,9 @@ pub struct Violation {
     /// Set when a MUST requirement's check is graded as a warning in this case (the spec
     /// allows an alternative the target may be using).
     pub downgraded: Option<String>,
+    /// Set when the violation costs less than its requirement's catalogue impact: a refusal
+    /// with another registered error code held the security property and breaks only interop.
+    pub impact: Option<Impact>,
 }
 
 impl Violation {
@@ -33,7 +36,27 @@ impl Violation {
             expected: expected.into(),
             actual: actual.into(),
             downgraded: None,
+            impact: None,
         }
+    }
+
+    /// Costs interop at most, whatever the requirement's catalogue impact (a refusal with
+    /// another registered error code: nothing was issued, but a client reading the code is
+    /// misled). A requirement of hygiene impact stays hygiene.
+    pub fn interop_only(mut self) -> Self {
+        self.impact = Some(self.catalogue_impact().max(Impact::Interop));
+        self
+    }
+
+    /// What the violation costs: its own impact where set, else its requirement's.
+    pub fn impact(&self) -> Impact {
+        self.impact.unwrap_or_else(|| self.catalogue_impact())
+    }
+
+    fn catalogue_impact(&self) -> Impact {
+        requirements::get(self.requirement.as_str())
+            .map(|r| r.impact)
+            .unwrap_or(Impact::Security)
     }
 
     /// Grades this violation as a warning, saying why.
@@ -83,6 +106,13 @@ impl fmt::Display for Violation {
         }
         if let Some(why) = &self.downgraded {
             write!(f, "\n  Graded as a warning: {why}")?;
+        }
+        if self.impact.is_some_and(|i| i != self.catalogue_impact()) {
+            write!(
+                f,
+                "\n  Impact:   {} only (nothing was issued)",
+                self.impact()
+            )?;
         }
         Ok(())
     }

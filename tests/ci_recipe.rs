@@ -90,7 +90,7 @@ fn the_shell_recipe_runs_the_suite_and_keeps_the_reports() {
         &std::fs::read_to_string(dir.join("reports/results.json")).expect("results.json"),
     )
     .expect("JSON");
-    assert_eq!(results["schema_version"], 1);
+    assert_eq!(results["schema_version"], 2);
     assert_eq!(results["exit_code"], 0);
     let page = std::fs::read_to_string(dir.join("reports/report.html")).expect("report.html");
     assert!(

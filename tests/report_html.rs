@@ -346,6 +346,7 @@ fn hostile_record() -> ScenarioRecord {
         verdict: Verdict::Fail,
         message: Some(message),
         violated: Some("PKCE-06".into()),
+        impact: None,
         warnings: vec![format!(
             "PRM-04 (SHOULD): no error without credentials\n  Expected: none\n  Actual:   {SCRIPT}"
         )],
@@ -375,6 +376,8 @@ fn text_from_the_target_is_escaped() {
         revision_reason: format!("--spec auto: the target said {SCRIPT}"),
         exit_code: 1,
         strict: false,
+        fail_on: Default::default(),
+        requests: None,
         finished: SystemTime::UNIX_EPOCH,
     };
     let page = html::render(&[hostile_record()], &info).expect("renders");

@@ -25,6 +25,10 @@ fn record(verdict: Verdict, id: &str, name: &str, message: Option<&str>) -> Scen
         verdict,
         message: message.map(String::from),
         violated: (verdict == Verdict::Fail || verdict == Verdict::Known).then(|| id.to_string()),
+        // What the runner records: the requirement's catalogue impact.
+        impact: (verdict == Verdict::Fail || verdict == Verdict::Known)
+            .then(|| mcp_oauth_conformance::requirements::get(id).map(|r| r.impact))
+            .flatten(),
         warnings: Vec::new(),
         warned: Vec::new(),
         transcript: Vec::new(),
@@ -90,6 +94,8 @@ fn info(exit_code: u8) -> RunInfo {
         revision_reason: "--spec auto: server/discover lists it".into(),
         exit_code,
         strict: false,
+        fail_on: Default::default(),
+        requests: None,
         finished: SystemTime::UNIX_EPOCH + Duration::from_secs(1_767_225_600),
     }
 }

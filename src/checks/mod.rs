@@ -80,9 +80,13 @@ pub fn oauth_refusal(id: req::Id, resp: &Response, statuses: &[u16], allowed: &[
         .as_ref()
         .is_some_and(|e| allowed.contains(&e.error.as_str()));
     if status_ok && code_ok {
-        Vec::new()
-    } else {
-        vec![Violation::new(id, expected, describe(resp))]
+        return Vec::new();
+    }
+    match err {
+        Some(e) if status_ok && is_registered_error(&e.error) => {
+            vec![refused_with_another_code(id, expected, &e.error, allowed)]
+        }
+        _ => vec![Violation::new(id, expected, describe(resp))],
     }
 }
 
@@ -103,13 +107,54 @@ pub fn refused_with_code(id: req::Id, resp: &Response, allowed: &[&str]) -> Find
     if !(resp.status.is_client_error() || resp.status.is_server_error()) {
         return oauth_refusal(id, resp, &[400], allowed);
     }
-    let code_ok =
-        OAuthError::from_response(resp).is_some_and(|e| allowed.contains(&e.error.as_str()));
-    if code_ok {
-        Vec::new()
-    } else {
-        vec![Violation::new(id, expected, describe(resp))]
+    match OAuthError::from_response(resp) {
+        Some(e) if allowed.contains(&e.error.as_str()) => Vec::new(),
+        Some(e) if is_registered_error(&e.error) => {
+            vec![refused_with_another_code(id, expected, &e.error, allowed)]
+        }
+        _ => vec![Violation::new(id, expected, describe(resp))],
     }
+}
+
+/// A refusal that issued nothing, with a registered error code other than the one the
+/// scenario provoked: the security property held, so the failure is the interop half only,
+/// whatever the requirement's catalogue impact. It reads "refused, but with X instead of Y".
+pub fn refused_with_another_code(
+    id: req::Id,
+    expected: impl Into<String>,
+    got: &str,
+    allowed: &[&str],
+) -> Violation {
+    let wanted = join_or(&allowed.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+    Violation::new(
+        id,
+        expected,
+        format!("refused, but with {got} instead of {wanted}"),
+    )
+    .interop_only()
+}
+
+/// The error codes registered for OAuth endpoints (the IANA OAuth Extensions Error registry
+/// and the specifications it cites): the authorization endpoint's (OAuth 2.1 §4.1.2.1, RFC
+/// 8707, OpenID Connect Core §3.1.2.6, RFC 9101), the token endpoint's (OAuth 2.1 §3.2.4),
+/// dynamic registration's (RFC 7591 §3.2.2), the resource server's (RFC 6750 §3.1) and
+/// revocation's (RFC 7009 §2.2.1). A refusal with one of them is an OAuth refusal for some
+/// reason; with any other code, or none, it is not recognisably one.
+pub fn is_registered_error(code: &str) -> bool {
+    const OTHER_ENDPOINTS: [&str; 7] = [
+        "invalid_redirect_uri",
+        "invalid_client_metadata",
+        "invalid_software_statement",
+        "unapproved_software_statement",
+        "invalid_token",
+        "insufficient_scope",
+        "unsupported_token_type",
+    ];
+    authorization::response::AUTHORIZATION_ERROR_CODES
+        .iter()
+        .chain(token::TOKEN_ERROR_CODES.iter())
+        .chain(OTHER_ENDPOINTS.iter())
+        .any(|c| *c == code)
 }
 
 pub fn join_or(items: &[String]) -> String {
@@ -267,6 +312,55 @@ mod tests {
             refused_with_code(req::CODE_02, &redirect, &["invalid_grant"]).len(),
             1
         );
+    }
+
+    #[test]
+    fn a_refusal_with_another_registered_code_fails_the_interop_half_only() {
+        use crate::requirements::Impact;
+        assert_eq!(
+            Violation::new(req::PKCE_06, "", "").impact(),
+            Impact::Security
+        );
+        let other = json(400, r#"{"error":"invalid_request"}"#);
+        let f = refused_with_code(req::PKCE_06, &other, &["invalid_grant"]);
+        assert_eq!(f.len(), 1);
+        assert_eq!(
+            f[0].actual,
+            "refused, but with invalid_request instead of invalid_grant"
+        );
+        assert_eq!(f[0].impact(), Impact::Interop);
+        assert_eq!(f[0].severity(), crate::requirements::Severity::Must);
+        let either = refused_with_code(req::PKCE_06, &other, &["invalid_grant", "invalid_scope"]);
+        assert_eq!(
+            either[0].actual,
+            "refused, but with invalid_request instead of invalid_grant or invalid_scope"
+        );
+        let at_authorization = authorization::refused_with(
+            req::PKCE_01,
+            &super::testing::redirect(&[("error", "invalid_scope")]),
+            "invalid_request",
+        );
+        assert_eq!(
+            at_authorization[0].actual,
+            "refused, but with invalid_scope instead of invalid_request"
+        );
+        assert_eq!(at_authorization[0].impact(), Impact::Interop);
+        let status_judged = oauth_refusal(req::PKCE_06, &other, &[400], &["invalid_grant"]);
+        assert_eq!(status_judged[0].impact(), Impact::Interop);
+        // An unregistered code, no code, or tokens issued keep the catalogue's impact.
+        for resp in [
+            json(400, r#"{"error":"nope"}"#),
+            super::testing::response(400, &[], "nope"),
+            json(
+                200,
+                r#"{"access_token":"at-0123456789","token_type":"Bearer"}"#,
+            ),
+        ] {
+            let f = refused_with_code(req::PKCE_06, &resp, &["invalid_grant"]);
+            assert_eq!(f.len(), 1);
+            assert_eq!(f[0].impact(), Impact::Security, "{}", f[0].actual);
+            assert!(!f[0].actual.starts_with("refused, but"), "{}", f[0].actual);
+        }
     }
 
     #[test]

@@ -117,6 +117,12 @@ fn header(view: &ReportView) -> String {
     if view.strict {
         out.push_str("- Strict: warnings count as failures\n");
     }
+    if view.fail_on != "all" {
+        out.push_str(&format!(
+            "- Fail on: only {} failures fail the run\n",
+            view.fail_on
+        ));
+    }
     let names: Vec<&str> = view.totals.iter().map(|c| c.label.as_str()).collect();
     let counts: Vec<String> = view.totals.iter().map(|c| c.count.to_string()).collect();
     out.push_str(&format!(
@@ -126,6 +132,35 @@ fn header(view: &ReportView) -> String {
         counts.join(" | "),
         view.scenario_count
     ));
+    if view.failures_by_impact.iter().any(|c| c.count > 0) {
+        let parts: Vec<String> = view
+            .failures_by_impact
+            .iter()
+            .map(|c| {
+                let note = if c.gated { "" } else { " (not gated)" };
+                format!("{} {}{note}", c.count, c.impact)
+            })
+            .collect();
+        out.push_str(&format!("\nFailures by impact: {}.\n", parts.join(", ")));
+    }
+    if let Some(r) = &view.requests {
+        let names: Vec<&str> = r.rows.iter().map(|row| row.kind.as_str()).collect();
+        let counts: Vec<String> = r.rows.iter().map(|row| row.requests.to_string()).collect();
+        out.push_str(&format!(
+            "\nRequests sent: **{}**\n\n| {} |\n|{}\n| {} |\n",
+            r.total,
+            names.join(" | "),
+            "---:|".repeat(names.len()),
+            counts.join(" | ")
+        ));
+        match &r.waits {
+            Some(w) => out.push_str(&format!("\nRate limits: {}.\n", cell(w))),
+            None => out.push_str("\nRate limits: none met.\n"),
+        }
+        if let Some(e) = &r.estimate {
+            out.push_str(&format!("\nEstimated before the run: {e}.\n"));
+        }
+    }
     out
 }
 

@@ -23,6 +23,10 @@ pub struct RunInfo {
     pub revision_reason: String,
     pub exit_code: u8,
     pub strict: bool,
+    /// What the exit code gated on.
+    pub fail_on: super::FailOn,
+    /// What the run sent (none in reports made without a run).
+    pub requests: Option<super::Requests>,
     /// When the run finished.
     pub finished: SystemTime,
 }
@@ -31,7 +35,7 @@ pub struct RunInfo {
 pub fn exit_meaning(code: u8) -> &'static str {
     match code {
         0 => "every MUST holds",
-        1 => "a MUST is violated (or a SHOULD, with --strict)",
+        1 => "a MUST is violated (of an impact --fail-on gates on; or a SHOULD, with --strict)",
         2 => "usage or configuration error",
         _ => "the harness could not reach every verdict",
     }
@@ -149,6 +153,60 @@ pub struct Problem {
     pub verdict: String,
     pub finding: Finding,
     pub one_line: String,
+    /// What a failure costs (security, interop, hygiene).
+    pub impact: Option<String>,
+}
+
+/// Failures of one impact.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImpactCount {
+    pub impact: String,
+    pub count: usize,
+    /// Whether `--fail-on` lets these failures fail the run.
+    pub gated: bool,
+}
+
+/// Requests to one kind of endpoint.
+#[derive(Debug, Clone, Serialize)]
+pub struct RequestRow {
+    pub kind: String,
+    pub requests: u64,
+    pub limited: u64,
+    /// Seconds waited for rate limits, one decimal.
+    pub waited: String,
+}
+
+/// What the run sent, for the reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct RequestsView {
+    pub total: u64,
+    pub rows: Vec<RequestRow>,
+    /// The rate limits met and the time waited; `None` when none were met.
+    pub waits: Option<String>,
+    /// The estimate made before the run.
+    pub estimate: Option<String>,
+}
+
+impl RequestsView {
+    fn new(r: &super::Requests) -> RequestsView {
+        RequestsView {
+            total: r.total(),
+            rows: super::EndpointKind::ALL
+                .iter()
+                .map(|k| {
+                    let c = r.of(*k);
+                    RequestRow {
+                        kind: k.name().into(),
+                        requests: c.requests,
+                        limited: c.limited,
+                        waited: format!("{:.1}", c.waited.as_secs_f64()),
+                    }
+                })
+                .collect(),
+            waits: r.waits_line(),
+            estimate: r.estimate.map(|e| e.to_string()),
+        }
+    }
 }
 
 /// A count by verdict, for the totals.
@@ -178,6 +236,12 @@ pub struct ReportView {
     pub exit_code: u8,
     pub exit_meaning: String,
     pub strict: bool,
+    /// What the exit code gated on: security, interop or all.
+    pub fail_on: String,
+    /// Failures by impact (security, interop, hygiene; stale baseline entries when any).
+    pub failures_by_impact: Vec<ImpactCount>,
+    /// What the run sent, per kind of endpoint.
+    pub requests: Option<RequestsView>,
     pub scenario_count: usize,
     pub totals: Vec<Count>,
     /// Empty when the catalogue has no `impact` field.
@@ -381,6 +445,7 @@ fn problem(r: &ScenarioRecord, anchor: &str) -> Problem {
         verdict: key(r.verdict),
         one_line: finding.one_line(),
         finding,
+        impact: r.impact.map(|i| i.to_string()),
     }
 }
 
@@ -399,6 +464,7 @@ fn warning_problems(r: &ScenarioRecord, anchor: &str) -> Vec<Problem> {
                 verdict: key(Verdict::Warn),
                 one_line: finding.one_line(),
                 finding,
+                impact: None,
             }
         })
         .collect()
@@ -512,6 +578,9 @@ impl ReportView {
             exit_code: info.exit_code,
             exit_meaning: exit_meaning(info.exit_code).into(),
             strict: info.strict,
+            fail_on: info.fail_on.to_string(),
+            failures_by_impact: failures_by_impact(records, info.fail_on),
+            requests: info.requests.as_ref().map(RequestsView::new),
             scenario_count: records.len(),
             impacts: impact_rows(&worst),
             verdicts: totals.iter().filter(|c| c.count > 0).cloned().collect(),
@@ -524,6 +593,32 @@ impl ReportView {
             levels: ["must", "should", "info"].map(String::from).to_vec(),
         }
     }
+}
+
+/// The failures by impact, each marked with whether `fail_on` gates on it.
+fn failures_by_impact(records: &[ScenarioRecord], fail_on: super::FailOn) -> Vec<ImpactCount> {
+    use crate::requirements::Impact;
+    let t = super::FailuresByImpact::of(records);
+    let mut out: Vec<ImpactCount> = [
+        (Impact::Security, t.security),
+        (Impact::Interop, t.interop),
+        (Impact::Hygiene, t.hygiene),
+    ]
+    .into_iter()
+    .map(|(impact, count)| ImpactCount {
+        impact: impact.to_string(),
+        count,
+        gated: fail_on.gates(Some(impact)),
+    })
+    .collect();
+    if t.unrated > 0 {
+        out.push(ImpactCount {
+            impact: "unrated".into(),
+            count: t.unrated,
+            gated: true,
+        });
+    }
+    out
 }
 
 /// Requirements by impact and worst verdict; empty when no requirement has an impact.

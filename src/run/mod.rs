@@ -28,9 +28,26 @@ pub use transport::{TransportSettings, transport};
 
 pub async fn run(opts: RunOptions) -> Result<RunResult, RunError> {
     let plan = Plan::new(opts)?;
+    if !plan.quiet {
+        eprintln!(
+            "The {} selected scenarios send {}",
+            plan.needs.scenarios, plan.needs.estimate
+        );
+    }
     let target = resolve(&plan).await?;
     let executed = execute(&plan, &target.context).await;
     let about = target.about.clone();
+    let requests = requests_of(&plan, &target.context);
     target.shutdown().await;
-    report(&plan, executed?, &about)
+    report(&plan, executed?, &about, &requests)
+}
+
+/// What the run sent, by kind of endpoint, beside the plan's estimate.
+fn requests_of(plan: &Plan, context: &crate::context::Context) -> crate::report::Requests {
+    let discovered = context.discovered_so_far();
+    let mcp: Vec<&url::Url> = std::iter::once(&context.target)
+        .chain(context.second_resource.as_ref())
+        .collect();
+    let map = crate::report::requests::EndpointMap::new(discovered.as_deref(), &mcp);
+    crate::report::Requests::new(context.http.stats(), &map, Some(plan.needs.estimate))
 }

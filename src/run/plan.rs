@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use cucumber::gherkin::Feature;
 use cucumber::gherkin::tagexpr::TagOperation;
+use cucumber::gherkin::{Feature, Scenario};
 use regex::Regex;
 use url::Url;
 
@@ -19,6 +19,7 @@ use crate::client::redact::Secret;
 use crate::client::registration::RegisteredClient;
 use crate::config::{self, DriverKind, Profile, RegistrationKind, ScopeCheck, parse_http_url};
 use crate::features::{self, Source};
+use crate::report::requests::Estimate;
 
 /// Everything a run needs, from the command line.
 #[derive(Debug, Clone)]
@@ -44,6 +45,8 @@ pub struct RunOptions {
     pub pace: Option<crate::client::ratelimit::Pace>,
     pub spec: Option<Revision>,
     pub strict: bool,
+    /// What the exit code gates on (default: the profile's `fail_on`, else all).
+    pub fail_on: Option<crate::report::FailOn>,
     pub verbose: bool,
     /// Defects of the embedded reference server (only without a target).
     pub defects: reference_server::Defects,
@@ -86,6 +89,8 @@ pub struct Plan {
     pub reports: Reports,
     /// Count SHOULD violations as failures.
     pub strict: bool,
+    /// Which failures fail the run, by impact.
+    pub fail_on: crate::report::FailOn,
     /// Print nothing.
     pub quiet: bool,
 }
@@ -98,6 +103,8 @@ pub struct Needs {
     /// scenarios sharing one login counted once between them (catalogue section 17), and one
     /// more to learn the revision under `--spec auto`.
     pub logins: usize,
+    /// About how many registrations, authorizations and token requests the run sends.
+    pub estimate: Estimate,
 }
 
 /// What the run is tested against.
@@ -258,10 +265,22 @@ impl Plan {
         {
             check_writable(path)?;
         }
+        let logins =
+            features::logins_needed(&features, login.shared()) + usize::from(revision.is_none());
         let needs = Needs {
             scenarios: features::scenarios(&features).len(),
-            logins: features::logins_needed(&features, login.shared())
-                + usize::from(revision.is_none()),
+            logins,
+            estimate: estimate(
+                &features,
+                login.shared(),
+                client.registered.is_some(),
+                revision,
+            ),
+        };
+        let fail_on = match (opts.fail_on, profile.fail_on.as_deref()) {
+            (Some(f), _) => f,
+            (None, Some(f)) => f.parse().map_err(RunError::Usage)?,
+            (None, None) => crate::report::FailOn::All,
         };
         Ok(Plan {
             features,
@@ -282,9 +301,84 @@ impl Plan {
             baseline,
             reports,
             strict: opts.strict,
+            fail_on,
             quiet: opts.quiet,
         })
     }
+}
+
+/// What one step sends, by the words of its text (the first entry whose words it contains):
+/// registrations, authorizations and token requests. The steps that obtain tokens authorize
+/// once and redeem once; the flows' shared client is counted once per run, not here.
+const STEP_COSTS: &[(&str, Estimate)] = &[
+    ("20 times concurrently", cost(0, 0, 20)),
+    // The client ID metadata document scenarios first show that a valid document works.
+    ("accepts client ID metadata documents", cost(0, 1, 0)),
+    ("wrong client secret 20 times", cost(0, 0, 21)),
+    ("a second registered client", cost(1, 0, 0)),
+    ("registered with", cost(1, 0, 0)),
+    ("registers", cost(1, 0, 0)),
+    ("once with", cost(0, 2, 0)),
+    ("requests authorization", cost(0, 1, 0)),
+    ("obtains an authorization code", cost(0, 1, 0)),
+    ("holds tokens", cost(0, 1, 1)),
+    ("obtains tokens", cost(0, 1, 1)),
+    ("redeem", cost(0, 0, 1)),
+    ("refreshes", cost(0, 0, 1)),
+    ("client_credentials token", cost(0, 0, 1)),
+];
+
+const fn cost(registrations: usize, authorizations: usize, token_requests: usize) -> Estimate {
+    Estimate {
+        registrations,
+        authorizations,
+        token_requests,
+    }
+}
+
+/// About how many registrations, authorizations and token requests the selected scenarios
+/// send, counted by step kind (background steps once per scenario), with the shared client's
+/// registration and `--spec auto`'s login. Under a fixed revision, the scenarios whose
+/// requirements do not apply to it are not run and not counted.
+fn estimate(
+    features: &[Feature],
+    shared_logins: bool,
+    pre_registered: bool,
+    revision: Option<Revision>,
+) -> Estimate {
+    let mut total = Estimate::default();
+    let mut shared_client = false;
+    let mut shared_login = false;
+    let runs = |s: &Scenario| revision.is_none_or(|r| super::records::applies(s, r));
+    for (feature, scenario) in features::scenarios(features)
+        .into_iter()
+        .filter(|(_, s)| runs(s))
+    {
+        let background = feature.background.iter().flat_map(|b| b.steps.iter());
+        for step in background.chain(scenario.steps.iter()) {
+            let text = step.value.as_str();
+            if text == "a registered client" {
+                shared_client = true;
+                continue;
+            }
+            if shared_logins && text == features::SHARED_LOGIN_STEP {
+                shared_client = true;
+                shared_login = true;
+                continue;
+            }
+            if let Some((_, c)) = STEP_COSTS.iter().find(|(words, _)| text.contains(words)) {
+                shared_client |= c.authorizations > 0;
+                total.registrations += c.registrations;
+                total.authorizations += c.authorizations;
+                total.token_requests += c.token_requests;
+            }
+        }
+    }
+    let extra_logins = usize::from(shared_login) + usize::from(revision.is_none());
+    total.authorizations += extra_logins;
+    total.token_requests += extra_logins;
+    total.registrations += usize::from(shared_client && !pre_registered);
+    total
 }
 
 /// The features of `--features DIR` (else the embedded ones), filtered by `--tags` and
@@ -403,6 +497,7 @@ mod tests {
             pace: None,
             spec: None,
             strict: false,
+            fail_on: None,
             verbose: false,
             defects: reference_server::Defects::none(),
             variants: reference_server::Variants::none(),
@@ -515,13 +610,7 @@ mod tests {
             ..selected.clone()
         })
         .expect("planned");
-        assert_eq!(
-            fixed.needs,
-            Needs {
-                scenarios: 6,
-                logins: 3
-            }
-        );
+        assert_eq!((fixed.needs.scenarios, fixed.needs.logins), (6, 3));
         assert_eq!(fixed.revision, Some(Revision::V2025_11_25));
         assert!(matches!(fixed.target, TargetPlan::Embedded { .. }));
         // `--spec auto` logs in once more to learn the revision.
@@ -539,13 +628,28 @@ mod tests {
         })
         .expect("planned");
         assert_eq!(manual.revision, Some(Revision::V2025_06_18));
-        assert_eq!(
-            manual.needs,
-            Needs {
-                scenarios: 6,
-                logins: 2
-            }
-        );
+        assert_eq!((manual.needs.scenarios, manual.needs.logins), (6, 2));
+    }
+
+    #[test]
+    fn the_estimate_counts_requests_by_step_kind() {
+        let dir = scratch("estimate");
+        let estimate = |tags: &str| {
+            Plan::new(RunOptions {
+                tags: Some(tags.parse().expect("tags")),
+                spec: Some(Revision::V2025_11_25),
+                ..options(&dir)
+            })
+            .expect("planned")
+            .needs
+            .estimate
+        };
+        // The shared client, and one client_credentials request.
+        assert_eq!(estimate("@TOK-09"), cost(1, 0, 1));
+        // A registration of its own; no flow needs the shared client.
+        assert_eq!(estimate("@DCR-01"), cost(1, 0, 0));
+        // The shared client, one login, twenty concurrent redemptions.
+        assert_eq!(estimate("@CODE-02 and @race"), cost(1, 1, 20));
     }
 
     #[test]

@@ -58,7 +58,7 @@ pub fn record_of(
         (Some(Fault::Violation(v)), _) if ids.iter().any(|id| v.requirement == id.as_str()) => (
             Verdict::Fail,
             Some(format!("violation of {v}")),
-            Some(v.requirement.to_string()),
+            Some((v.requirement.to_string(), v.impact())),
         ),
         (Some(Fault::Violation(v)), _) => (
             Verdict::Error,
@@ -101,7 +101,8 @@ pub fn record_of(
     ScenarioRecord {
         verdict,
         message,
-        violated,
+        violated: violated.as_ref().map(|(id, _)| id.clone()),
+        impact: violated.map(|(_, impact)| impact),
         warnings,
         warned,
         transcript: world.map(|w| w.http.transcript()).unwrap_or_default(),
@@ -128,6 +129,7 @@ fn blank_record(feature: &Feature, scenario: &Scenario, revision: Revision) -> S
         verdict: Verdict::Pass,
         message: None,
         violated: None,
+        impact: None,
         warnings: Vec::new(),
         warned: Vec::new(),
         transcript: Vec::new(),

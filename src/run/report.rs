@@ -7,7 +7,7 @@ use super::execute::Executed;
 use super::plan::Plan;
 use super::resolve::TargetInfo;
 use crate::baseline;
-use crate::report::{exit_code, junit, results_json, summary};
+use crate::report::{Requests, exit_code, junit, results_json, summary};
 
 /// The outcome of a finished run.
 pub struct RunResult {
@@ -15,7 +15,12 @@ pub struct RunResult {
     pub exit_code: u8,
 }
 
-pub fn report(plan: &Plan, executed: Executed, about: &TargetInfo) -> Result<RunResult, RunError> {
+pub fn report(
+    plan: &Plan,
+    executed: Executed,
+    about: &TargetInfo,
+    requests: &Requests,
+) -> Result<RunResult, RunError> {
     let Executed {
         revision,
         mut records,
@@ -39,6 +44,13 @@ pub fn report(plan: &Plan, executed: Executed, about: &TargetInfo) -> Result<Run
         .map_err(|e| RunError::Usage(format!("cannot write {}: {e}", reports.junit.display())))?;
     if !plan.quiet {
         crate::out!("\n{}", summary(&records));
+        if plan.fail_on != crate::report::FailOn::All {
+            crate::out!(
+                "The exit code gates on {} failures (--fail-on).",
+                plan.fail_on
+            );
+        }
+        crate::out!("{requests}");
         crate::out!(
             "JUnit: {}\nResults: {}\nCucumber JSON: {}",
             reports.junit.display(),
@@ -49,8 +61,14 @@ pub fn report(plan: &Plan, executed: Executed, about: &TargetInfo) -> Result<Run
             crate::out!("HTML report: {}", html.display());
         }
     }
-    let exit_code = exit_code(&records, plan.strict);
-    let results = results_json(&records, revision.as_str(), exit_code);
+    let exit_code = exit_code(&records, plan.strict, plan.fail_on);
+    let results = results_json(
+        &records,
+        revision.as_str(),
+        exit_code,
+        plan.fail_on,
+        requests,
+    );
     let results = serde_json::to_string_pretty(&results)
         .map_err(|e| RunError::Harness(format!("cannot render the results: {e}")))?;
     std::fs::write(&reports.results, results)
@@ -61,6 +79,8 @@ pub fn report(plan: &Plan, executed: Executed, about: &TargetInfo) -> Result<Run
         revision_reason: about.revision_reason.clone(),
         exit_code,
         strict: plan.strict,
+        fail_on: plan.fail_on,
+        requests: Some(requests.clone()),
         finished: std::time::SystemTime::now(),
     };
     if let Some(html) = &reports.html {

@@ -276,6 +276,7 @@ fn base_options(opts: &SelftestOptions) -> RunOptions {
         // Defects are judged under one fixed revision, never one learned from the target.
         spec: Some(opts.spec.unwrap_or(Revision::V2025_11_25)),
         strict: false,
+        fail_on: None,
         verbose: false,
         defects: Defects::none(),
         variants: Variants::none(),
@@ -494,6 +495,7 @@ pub(crate) mod tests {
             verdict,
             message: None,
             violated: violated.map(str::to_owned),
+            impact: None,
             warnings: Vec::new(),
             warned: Vec::new(),
             transcript: Vec::new(),

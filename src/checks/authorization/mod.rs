@@ -38,6 +38,9 @@ pub fn refused_with(id: req::Id, outcome: &AuthorizationOutcome, error: &str) ->
         }
         AuthorizationOutcome::Redirect { .. } => match outcome.error() {
             Some(e) if e == error => Vec::new(),
+            Some(e) if super::is_registered_error(e) => {
+                vec![super::refused_with_another_code(id, expected, e, &[error])]
+            }
             Some(e) => vec![Violation::new(id, expected, format!("error={e}"))],
             None => vec![Violation::new(
                 id,
