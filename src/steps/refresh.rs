@@ -34,13 +34,34 @@ impl Rotation {
 async fn holds_refresh_token(w: &mut World) -> Outcome {
     w.step(async |w| {
         let scope = w.flow_scope().await?;
-        obtain_tokens(w, Some(w.ctx.target.to_string()), scope).await?;
+        obtain_tokens(w, Some(w.ctx.target.to_string()), scope.clone()).await?;
         if w.flow.tokens()?.refresh_token.is_none() {
-            return Err(Fault::Skip("the AS issued no refresh token".into()));
+            let d = w.ctx.discovered().await?;
+            let grants = d.as_metadata.1.strings("grant_types_supported");
+            return Err(Fault::Skip(no_refresh_token(
+                grants.as_deref(),
+                scope.as_deref(),
+            )));
         }
         Ok(())
     })
     .await
+}
+
+/// Why a scenario that needs a refresh token has none: the AS does not offer refresh tokens,
+/// or offers them and issued none for this grant (its discretion, RFC 6749 §1.5).
+fn no_refresh_token(grant_types_supported: Option<&[String]>, scope: Option<&str>) -> String {
+    let asked = scope.map_or("no scope".to_string(), |s| format!("scope {s:?}"));
+    match grant_types_supported {
+        Some(g) if g.iter().any(|x| x == "refresh_token") => format!(
+            "the AS issued no refresh token for this grant ({asked} requested), although grant_types_supported lists refresh_token"
+        ),
+        Some(g) => format!(
+            "the authorization server does not offer refresh tokens (grant_types_supported lists {})",
+            g.join(", ")
+        ),
+        None => "the authorization server does not offer refresh tokens (the metadata has no grant_types_supported, whose default leaves refresh_token out)".to_string(),
+    }
 }
 
 #[when("the client refreshes")]
