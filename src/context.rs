@@ -187,6 +187,12 @@ impl Context {
         };
         let reg = Registration::public_client(&self.redirect_uri);
         let resp = reg.send(http, &endpoint).await?;
+        if crate::checks::registration::initial_access_token_required(&resp) {
+            return Err(Fault::Skip(format!(
+                "the registration endpoint requires an initial access token, which the run does not have (RFC 7591 §3; {}), and no client is configured",
+                crate::checks::describe(&resp)
+            )));
+        }
         RegisteredClient::from_response(&resp, &self.redirect_uri).ok_or_else(|| {
             Fault::Harness(format!(
                 "could not run: registering a client failed ({}); see the registration scenarios",

@@ -76,8 +76,10 @@ pub fn as_router(state: SharedState) -> Router {
             &u.as_route("token"),
             post(token::token).fallback(token::wrong_method),
         )
-        .route(&u.as_route("revoke"), post(token::revoke))
         .route(&u.as_route("jwks"), get(metadata::jwks));
+    if variants::offered::revocation_offered(&state) {
+        r = r.route(&u.as_route("revoke"), post(token::revoke));
+    }
     if !state.config.no_dcr {
         r = r.route(&u.as_route("register"), post(register::register));
     }

@@ -10,11 +10,12 @@ use serde_json::{Value, json};
 
 use crate::defects::Defect;
 use crate::protocol::{
-    AUTH_METHODS, BEARER_METHODS, CODE_CHALLENGE_METHODS, GRANT_TYPES, RESPONSE_MODES,
-    RESPONSE_TYPE_CODE, RESPONSE_TYPES, SCOPE_OFFLINE_ACCESS, SCOPES_SUPPORTED,
+    AUTH_METHODS, BEARER_METHODS, CODE_CHALLENGE_METHODS, RESPONSE_TYPE_CODE, RESPONSE_TYPES,
+    SCOPE_OFFLINE_ACCESS, SCOPES_SUPPORTED,
 };
 use crate::state::SharedState;
 use crate::urls::{MCP_ALT_PATH, MCP_PATH};
+use crate::variants::offered;
 
 /// RFC 8414 §2 metadata (ASM-01..08, ASM-12..16). Every member has a value (ASM-12).
 pub fn authorization_server_metadata(state: &SharedState) -> Value {
@@ -48,10 +49,10 @@ pub fn authorization_server_metadata(state: &SharedState) -> Value {
         "registration_endpoint": registration_endpoint(state),
         "revocation_endpoint": u.as_endpoint("revoke"),
         "jwks_uri": jwks_uri(state),
-        "scopes_supported": SCOPES_SUPPORTED,
+        "scopes_supported": offered::scopes_supported(state),
         "response_types_supported": response_types,
-        "response_modes_supported": RESPONSE_MODES,
-        "grant_types_supported": GRANT_TYPES,
+        "response_modes_supported": offered::response_modes_supported(state),
+        "grant_types_supported": offered::grant_types_supported(state),
         "token_endpoint_auth_methods_supported": AUTH_METHODS,
         "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
         // ASM-08, PKCE-11: the PKCE methods, exactly those the authorization endpoint accepts.
@@ -71,6 +72,11 @@ pub fn authorization_server_metadata(state: &SharedState) -> Value {
         // Without dynamic registration there is no endpoint to advertise (RFC 8414 §2: OPTIONAL).
         if state.config.no_dcr {
             obj.remove("registration_endpoint");
+        }
+        // RFC 8414 §2: revocation_endpoint is OPTIONAL (the `no-revocation-endpoint` variant).
+        if !offered::revocation_offered(state) {
+            obj.remove("revocation_endpoint");
+            obj.remove("revocation_endpoint_auth_methods_supported");
         }
         if state.defect(Defect::S256NotAdvertised) {
             obj.remove("code_challenge_methods_supported");

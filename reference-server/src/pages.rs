@@ -197,6 +197,31 @@ pub fn error(status: StatusCode, message: &str) -> Response {
     )
 }
 
+/// Form Post Response Mode §2: the authorization response as hidden inputs of a form that
+/// POSTs itself to the redirect URI. Never cached: it carries the code.
+pub fn form_post(action: &str, params: &[(&str, String)]) -> Response {
+    let inputs: String = params
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+                attr(k),
+                attr(v)
+            )
+        })
+        .collect();
+    let body = format!(
+        "<!doctype html><html><head><title>Submit this form</title></head>\
+         <body onload=\"document.forms[0].submit()\"><form method=\"post\" action=\"{}\">{inputs}\
+         <noscript><button type=\"submit\">Continue</button></noscript></form></body></html>",
+        attr(action)
+    );
+    let mut resp = Html(body).into_response();
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

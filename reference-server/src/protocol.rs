@@ -56,6 +56,51 @@ pub const RESPONSE_MODE_QUERY: &str = "query";
 /// `response_modes_supported`.
 pub const RESPONSE_MODES: [&str; 1] = [RESPONSE_MODE_QUERY];
 
+/// How an authorization response reaches the redirect URI (OAuth 2.0 Multiple Response Type
+/// Encoding Practices §2.1). Only the query but for the response-mode variants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ResponseMode {
+    #[default]
+    Query,
+    /// In the fragment: the default mode of response types that contain `token` (§5).
+    Fragment,
+    /// POSTed to the redirect URI by an auto-submitting form (Form Post Response Mode §2).
+    FormPost,
+}
+
+impl ResponseMode {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ResponseMode::Query => RESPONSE_MODE_QUERY,
+            ResponseMode::Fragment => "fragment",
+            ResponseMode::FormPost => "form_post",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ResponseMode> {
+        [
+            ResponseMode::Query,
+            ResponseMode::Fragment,
+            ResponseMode::FormPost,
+        ]
+        .into_iter()
+        .find(|m| m.as_str() == s)
+    }
+
+    /// The default mode of a response type (Multiple Response Types §2.1, §5): the fragment
+    /// when it names `token` or `id_token`, else the query.
+    pub fn default_for(response_type: &str) -> ResponseMode {
+        if response_type
+            .split(' ')
+            .any(|t| t == "token" || t == "id_token")
+        {
+            ResponseMode::Fragment
+        } else {
+            ResponseMode::Query
+        }
+    }
+}
+
 /// The one PKCE method (PKCE-03, PKCE-04, ASM-08).
 pub const PKCE_S256: &str = "S256";
 /// Never accepted: only the `plain-accepted-unadvertised` defect takes it (PKCE-11).

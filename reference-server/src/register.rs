@@ -19,6 +19,7 @@ use crate::protocol::{
 };
 use crate::state::SharedState;
 use crate::store::Client;
+use crate::variants::Variant;
 
 /// How long a confidential client's secret stays valid (DCR-03: the expiry is always stated).
 const SECRET_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
@@ -77,6 +78,9 @@ async fn read_body(
 /// POST on the registration endpoint. DCR-05: every error is a JSON error object; DCR-08:
 /// invalid metadata is `invalid_client_metadata`.
 pub async fn register(State(state): State<SharedState>, req: Request) -> Response {
+    if let Some(refusal) = check_initial_access_token(&state, req.headers()) {
+        return refusal;
+    }
     match register_client(&state, req).await {
         Ok(r) => r,
         // DCR-05 broken on purpose: the error as plain text.
@@ -92,6 +96,34 @@ pub async fn register(State(state): State<SharedState>, req: Request) -> Respons
         }
         Err(e) => e.into_response(),
     }
+}
+
+/// RFC 7591 §3: with the `registration-needs-initial-access-token` variant, the endpoint is
+/// protected by an initial access token, which this server never hands out: a registration
+/// without one gets 401 with a Bearer challenge and no error code (RFC 6750 §3.1), one with a
+/// token gets `invalid_token`.
+fn check_initial_access_token(
+    state: &SharedState,
+    headers: &axum::http::HeaderMap,
+) -> Option<Response> {
+    if !state.variant(Variant::RegistrationNeedsInitialAccessToken) {
+        return None;
+    }
+    let challenge = if headers.contains_key(header::AUTHORIZATION) {
+        "Bearer error=\"invalid_token\", error_description=\"the initial access token is not valid\""
+    } else {
+        "Bearer"
+    };
+    Some(
+        (
+            StatusCode::UNAUTHORIZED,
+            [(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            )],
+        )
+            .into_response(),
+    )
 }
 
 /// The registration's steps, in order.

@@ -119,6 +119,8 @@ pub struct PendingAuthorization {
     pub redirect_uri_sent: bool,
     pub all_redirects_loopback: bool,
     pub state: Option<String>,
+    /// How the response goes back (the query, but for the response-mode variants).
+    pub response_mode: crate::protocol::ResponseMode,
     pub code_challenge: String,
     pub scope: Vec<String>,
     pub resource: String,

@@ -253,13 +253,20 @@ pub fn dcr_14_usable(outcome: &AuthorizationOutcome) -> Findings {
     }
 }
 
+/// Whether a registration was refused as needing an initial access token (RFC 7591 §3: the
+/// endpoint MAY be protected by one, its errors as in RFC 6750 §3.1): 401, or the error
+/// `invalid_token`. The harness has no such token, so this refusal is the target's choice and
+/// a reason to skip what needed the registration, never a verdict on it.
+pub fn initial_access_token_required(resp: &Response) -> bool {
+    resp.status.as_u16() == 401
+        || OAuthError::from_response(resp).is_some_and(|e| e.error == "invalid_token")
+}
+
 /// DCR-15 (RFC 7591 §3: the AS MAY require an initial access token): a registration without
 /// one is open (201), or refused as needing a token (401, or error `invalid_token`). Any
 /// other refusal of a valid registration does not say why, and is graded as a warning.
 pub fn dcr_15_open_or_token_required(resp: &Response) -> Findings {
-    let status = resp.status.as_u16();
-    let token_error = OAuthError::from_response(resp).is_some_and(|e| e.error == "invalid_token");
-    if status == 201 || status == 401 || token_error {
+    if resp.status.as_u16() == 201 || initial_access_token_required(resp) {
         return Vec::new();
     }
     vec![Violation::new(
@@ -474,6 +481,28 @@ mod tests {
             reason: "an error status".into(),
         };
         assert_eq!(dcr_14_usable(&page)[0].severity(), Severity::Should);
+    }
+
+    #[test]
+    fn only_401_or_invalid_token_says_an_initial_access_token_is_needed() {
+        assert!(initial_access_token_required(&json(401, "")));
+        assert!(initial_access_token_required(&json(
+            403,
+            r#"{"error":"invalid_token"}"#
+        )));
+        // A refusal of the metadata is the registration's verdict, never a reason to skip.
+        assert!(!initial_access_token_required(&json(
+            400,
+            r#"{"error":"invalid_client_metadata"}"#
+        )));
+        assert!(!initial_access_token_required(&json(
+            400,
+            r#"{"error":"invalid_redirect_uri"}"#
+        )));
+        assert!(!initial_access_token_required(&json(
+            201,
+            r#"{"client_id":"c"}"#
+        )));
     }
 
     #[test]

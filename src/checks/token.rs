@@ -66,6 +66,32 @@ pub fn refused_with(id: req::Id, resp: &Response, allowed: &[&str]) -> Findings 
     super::refused_with_code(id, resp, allowed)
 }
 
+/// Whether a request for `grant` was refused because the AS does not offer that grant at all:
+/// `unsupported_grant_type` (RFC 6749 §5.2: "The authorization grant type is not supported by
+/// the authorization server") from an AS whose `grant_types_supported` leaves it out (RFC
+/// 8414 §2: absent, the default names neither client_credentials nor refresh_token). Then no
+/// requirement about that grant can be judged, and the answer is the reason to skip. A grant
+/// the metadata lists, refused the same way, is no such reason.
+pub fn grant_not_offered(
+    resp: &Response,
+    grant: &str,
+    grant_types_supported: Option<&[String]>,
+) -> Option<String> {
+    let unsupported =
+        OAuthError::from_response(resp).is_some_and(|e| e.error == "unsupported_grant_type");
+    let listed = grant_types_supported.is_some_and(|g| g.iter().any(|x| x == grant));
+    if !unsupported || listed {
+        return None;
+    }
+    let advertised = match grant_types_supported {
+        Some(g) => format!("grant_types_supported lists {}", g.join(", ")),
+        None => "the metadata has no grant_types_supported".to_string(),
+    };
+    Some(format!(
+        "the authorization server does not offer the {grant} grant ({advertised}; the token endpoint answered unsupported_grant_type)"
+    ))
+}
+
 /// The race checks: of many concurrent redemptions, exactly one succeeds and every other is
 /// refused with `error`.
 pub fn exactly_one_success(id: req::Id, responses: &[Response], error: &str) -> Findings {
@@ -298,6 +324,30 @@ mod tests {
     use crate::requirements::Severity;
 
     const OK: &str = r#"{"access_token":"at-1","token_type":"Bearer","expires_in":300,"refresh_token":"rt-2","scope":"b a"}"#;
+
+    #[test]
+    fn a_grant_is_not_offered_only_when_refused_as_unsupported_and_not_listed() {
+        let unsupported = json(400, r#"{"error":"unsupported_grant_type"}"#);
+        let code_only = ["authorization_code".to_string()];
+        let with_cc = [
+            "authorization_code".to_string(),
+            "client_credentials".to_string(),
+        ];
+        let why = grant_not_offered(&unsupported, "client_credentials", Some(&code_only));
+        assert!(why.is_some_and(
+            |w| w.contains("does not offer the client_credentials grant")
+                && w.contains("grant_types_supported lists authorization_code")
+        ));
+        assert!(grant_not_offered(&unsupported, "client_credentials", None).is_some());
+        // Listed, yet refused as unsupported: the refusal stays for the check to judge.
+        assert!(grant_not_offered(&unsupported, "client_credentials", Some(&with_cc)).is_none());
+        // Any other answer is judged as it is, listed or not.
+        let unauthorized = json(400, r#"{"error":"unauthorized_client"}"#);
+        assert!(grant_not_offered(&unauthorized, "client_credentials", Some(&code_only)).is_none());
+        assert!(
+            grant_not_offered(&json(200, OK), "client_credentials", Some(&code_only)).is_none()
+        );
+    }
 
     #[test]
     fn race_examples() {

@@ -180,9 +180,31 @@ impl World {
         self.ctx.mcp(&self.http)
     }
 
-    /// The scope flows request: the challenge's, else PRM `scopes_supported`.
+    /// The scope authorization flows request: the challenge's, else PRM `scopes_supported`;
+    /// and `offline_access` beside it where the AS metadata's `scopes_supported` lists it, as
+    /// a conformant client that wants refresh tokens asks (OpenID Connect Core §11; MCP
+    /// 2026-07-28 §10 leaves `offline_access` to the AS, never to the resource).
     pub async fn flow_scope(&self) -> Outcome<Option<String>> {
-        Ok(self.ctx.discovered().await?.scope.clone())
+        let d = self.ctx.discovered().await?;
+        Ok(with_offline_access(
+            d.scope.clone(),
+            &d.endpoints.scopes_supported,
+        ))
+    }
+}
+
+/// `scope` with `offline_access` added when the AS lists it and `scope` lacks it. Without a
+/// scope the request stays without one: `offline_access` alone would ask for nothing else.
+fn with_offline_access(scope: Option<String>, as_scopes: &[String]) -> Option<String> {
+    const OFFLINE_ACCESS: &str = "offline_access";
+    match scope {
+        Some(s)
+            if as_scopes.iter().any(|a| a == OFFLINE_ACCESS)
+                && !s.split(' ').any(|x| x == OFFLINE_ACCESS) =>
+        {
+            Some(format!("{s} {OFFLINE_ACCESS}"))
+        }
+        other => other,
     }
 }
 
@@ -243,5 +265,23 @@ mod tests {
             assert!(re.is_match(code), "{code}");
         }
         assert!(!re.is_match("invalid_grnat"));
+    }
+
+    #[test]
+    fn offline_access_is_asked_for_only_where_the_as_lists_it() {
+        let listed = ["mcp:read".to_string(), "offline_access".to_string()];
+        assert_eq!(
+            with_offline_access(Some("mcp:read".into()), &listed).as_deref(),
+            Some("mcp:read offline_access")
+        );
+        assert_eq!(
+            with_offline_access(Some("mcp:read offline_access".into()), &listed).as_deref(),
+            Some("mcp:read offline_access")
+        );
+        assert_eq!(
+            with_offline_access(Some("mcp:read".into()), &listed[..1]).as_deref(),
+            Some("mcp:read")
+        );
+        assert_eq!(with_offline_access(None, &listed), None);
     }
 }

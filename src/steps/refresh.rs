@@ -53,12 +53,32 @@ async fn holds_refresh_token(w: &mut World) -> Outcome {
                 return Ok(());
             }
         }
+        let asked_offline = offline.is_some()
+            || scope
+                .as_deref()
+                .is_some_and(|s| s.split(' ').any(|x| x == "offline_access"));
+        if !advertised {
+            let grants = d.as_metadata.1.strings("grant_types_supported");
+            return Err(Fault::Skip(not_offered(grants.as_deref())));
+        }
         Err(Fault::Skip(check::no_refresh_token_reason(
             advertised,
-            offline.is_some(),
+            asked_offline,
         )))
     })
     .await
+}
+
+/// Why a scenario that needs a refresh token has none when `grant_types_supported` does not
+/// list `refresh_token`: the AS does not offer refresh tokens.
+fn not_offered(grant_types_supported: Option<&[String]>) -> String {
+    match grant_types_supported {
+        Some(g) => format!(
+            "the authorization server does not offer refresh tokens (grant_types_supported lists {})",
+            g.join(", ")
+        ),
+        None => "the authorization server does not offer refresh tokens (the metadata has no grant_types_supported, whose default leaves refresh_token out)".to_string(),
+    }
 }
 
 #[when("the client refreshes")]

@@ -233,16 +233,22 @@ async fn redeem_with_get(w: &mut World) -> Outcome {
 async fn client_credentials_request(w: &mut World) -> Outcome {
     w.step(async |w| {
         let client = w.flow.client()?.clone();
-        let scope = w.flow_scope().await?;
         let d = w.ctx.discovered().await?;
+        // The resource's scope, without offline_access: no refresh token for this grant
+        // (RFC 6749 §4.4.3).
         let params = oauth::client_credentials_params(
             &client,
-            scope.as_deref(),
+            d.scope.as_deref(),
             Some(w.ctx.target.as_str()),
         );
         let resp = oauth::post_form(&w.http, &d.endpoints.token, &client, &params).await?;
+        let grants = d.as_metadata.1.strings("grant_types_supported");
+        let not_offered = check::grant_not_offered(&resp, "client_credentials", grants.as_deref());
         record_issued(w, resp);
-        Ok(())
+        match not_offered {
+            Some(reason) => Err(Fault::Skip(reason)),
+            None => Ok(()),
+        }
     })
     .await
 }

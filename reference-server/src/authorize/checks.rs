@@ -17,6 +17,7 @@ use crate::protocol::{self, GrantType, HTTP, RESPONSE_TYPE_CODE};
 use crate::scope;
 use crate::state::SharedState;
 use crate::store::Client;
+use crate::variants::offered;
 
 /// The parameters the authorization endpoint reads (AUTHZ-09: any other is ignored).
 const KNOWN_PARAMETERS: [&str; 8] = [
@@ -316,7 +317,7 @@ pub fn check_requested_scope(
     req: &AuthorizationRequest<'_>,
 ) -> Result<Vec<String>, OAuthError> {
     let requested = req.one("scope").or(req.sent_empty("scope").then_some(""));
-    scope::check_scope(requested).map_err(|e| {
+    scope::check_scope_in(requested, &offered::scopes_supported(state)).map_err(|e| {
         if state.defect(Defect::UnknownScopeWrongError) {
             OAuthError::invalid_request(e.description.clone())
         } else {

@@ -235,7 +235,8 @@ pub async fn consent_decision(
             "this authorization request has expired; start again",
         );
     }
-    let redirect = Redirect::new(&state, pending.redirect_uri.clone(), pending.state.clone());
+    let redirect = Redirect::new(&state, pending.redirect_uri.clone(), pending.state.clone())
+        .in_mode(pending.response_mode);
     let Some(subject) = pending.subject.clone() else {
         return pages::error(StatusCode::FORBIDDEN, "sign in first");
     };

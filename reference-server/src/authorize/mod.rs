@@ -30,6 +30,7 @@ use crate::protocol::{self, GrantType};
 use crate::resource_binding::check_resource;
 use crate::state::SharedState;
 use crate::store::{Client, PendingAuthorization};
+use crate::variants::offered;
 
 /// GET on the authorization endpoint.
 pub async fn authorize(
@@ -71,8 +72,16 @@ async fn authorize_checked(state: &SharedState, headers: &HeaderMap, query: &str
 
     // From here on, errors are redirected with `state` and `iss`.
     let redirect = Redirect::new(state, target.uri.clone(), req.state());
+    let mode = |is_error| {
+        offered::response_mode(
+            state,
+            req.one("response_type"),
+            req.one("response_mode"),
+            is_error,
+        )
+    };
     match check_request(state, &req, &client) {
-        Err(e) => redirect.error(e),
+        Err(e) => redirect.in_mode(mode(true)).error(e),
         Ok(checked) => {
             let all_redirects_loopback = client
                 .redirect_uris
@@ -85,6 +94,7 @@ async fn authorize_checked(state: &SharedState, headers: &HeaderMap, query: &str
                 redirect_uri_sent: target.sent,
                 all_redirects_loopback,
                 state: req.state(),
+                response_mode: mode(false),
                 code_challenge: checked.code_challenge,
                 scope: checked.scope,
                 resource: checked.resource,

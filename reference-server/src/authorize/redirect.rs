@@ -1,6 +1,7 @@
 //! The authorization response: the redirect back to the client, which carries the code or the
 //! error, `state` and `iss` in the query of the redirect URI (the one response mode,
-//! [`RESPONSE_MODES`](crate::protocol::RESPONSE_MODES)).
+//! [`RESPONSE_MODES`](crate::protocol::RESPONSE_MODES)); with the response-mode variants, in
+//! its fragment or in a form POSTed to it.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -9,6 +10,7 @@ use url::Url;
 use crate::defects::Defect;
 use crate::error::OAuthError;
 use crate::pages;
+use crate::protocol::ResponseMode;
 use crate::state::SharedState;
 
 /// Where an authorization response goes once the redirect URI is trusted (O21 §4.1.2.1).
@@ -25,6 +27,8 @@ pub struct Redirect {
     repeat_state_on_success: bool,
     /// Only with the `error-description-illegal-characters` defect.
     illegal_description: bool,
+    /// The query, but for the response-mode variants.
+    mode: ResponseMode,
 }
 
 impl Redirect {
@@ -38,7 +42,14 @@ impl Redirect {
             reencode_state: server.defect(Defect::StateReencoded),
             repeat_state_on_success: server.defect(Defect::SuccessStateRepeated),
             illegal_description: server.defect(Defect::ErrorDescriptionIllegalChars),
+            mode: ResponseMode::Query,
         }
+    }
+
+    /// The response delivered in `mode` rather than the query (the response-mode variants).
+    pub fn in_mode(mut self, mode: ResponseMode) -> Self {
+        self.mode = mode;
+        self
     }
 
     /// The redirect with `pairs`, then `state` and `iss`.
@@ -47,31 +58,38 @@ impl Redirect {
             Ok(u) => u,
             Err(_) => return pages::error(StatusCode::BAD_REQUEST, "invalid redirect URI"),
         };
+        let mut all: Vec<(&str, String)> = pairs.iter().map(|(k, v)| (*k, v.to_string())).collect();
+        let is_error = pairs.iter().any(|(k, _)| *k == "error");
+        // AUTHZ-11: state comes back byte-exact, on errors too.
+        if let Some(s) = &self.state
+            && !(is_error && self.drop_state_on_error)
         {
-            let mut q = url.query_pairs_mut();
-            for (k, v) in pairs {
-                q.append_pair(k, v);
+            if self.reencode_state {
+                let twice: String = url::form_urlencoded::byte_serialize(s.as_bytes()).collect();
+                all.push(("state", twice));
+            } else {
+                all.push(("state", s.clone()));
             }
-            let is_error = pairs.iter().any(|(k, _)| *k == "error");
-            // AUTHZ-11: state comes back byte-exact, on errors too.
-            if let Some(s) = &self.state
-                && !(is_error && self.drop_state_on_error)
-            {
-                if self.reencode_state {
-                    let twice: String =
-                        url::form_urlencoded::byte_serialize(s.as_bytes()).collect();
-                    q.append_pair("state", &twice);
-                } else {
-                    q.append_pair("state", s);
-                }
-                // AUTHZ-12: each parameter at most once.
-                if !is_error && self.repeat_state_on_success {
-                    q.append_pair("state", s);
-                }
+            // AUTHZ-12: each parameter at most once.
+            if !is_error && self.repeat_state_on_success {
+                all.push(("state", s.clone()));
             }
-            if let Some(iss) = &self.iss {
-                q.append_pair("iss", iss);
+        }
+        if let Some(iss) = &self.iss {
+            all.push(("iss", iss.clone()));
+        }
+        match self.mode {
+            ResponseMode::Query => {
+                url.query_pairs_mut().extend_pairs(&all);
             }
+            // Multiple Response Types §2.1: form-encoded in the fragment.
+            ResponseMode::Fragment => {
+                let encoded = url::form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(&all)
+                    .finish();
+                url.set_fragment(Some(&encoded));
+            }
+            ResponseMode::FormPost => return pages::form_post(url.as_str(), &all),
         }
         see_other(url.as_str())
     }

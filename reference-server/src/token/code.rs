@@ -14,6 +14,7 @@ use crate::protocol;
 use crate::resource_binding::check_resource;
 use crate::state::SharedState;
 use crate::store::{Client, CodeEntry, Grant, Tables};
+use crate::variants::offered;
 
 /// The code's checks, in order, under the store's lock (so single use is atomic). The request
 /// is checked against the code before a replay is judged: a replay with invalid parameters
@@ -148,5 +149,7 @@ fn grant_tokens(
     // Kept for as long as its tokens live, so that a replay can still revoke them.
     let keep = state.config.access_token_ttl.max(state.config.code_ttl);
     t.codes.insert(code.to_string(), redeemed, keep)?;
-    issue(state, t, &grant_id, &entry.scope, entry.refresh_allowed)
+    // A refresh token only where the grants the server offers allow one.
+    let with_refresh = entry.refresh_allowed && offered::refresh_token_issued(state, &entry.scope);
+    issue(state, t, &grant_id, &entry.scope, with_refresh)
 }

@@ -28,6 +28,7 @@ use crate::params::Params;
 use crate::protocol::GrantType;
 use crate::state::SharedState;
 use crate::store::Client;
+use crate::variants::offered;
 
 /// The parameters the token endpoint reads; any other is ignored (CODE-10).
 const TOKEN_PARAMS: [&str; 9] = [
@@ -201,11 +202,14 @@ fn check_empty_grant_type(state: &SharedState, raw: &[u8]) -> Result<(), OAuthEr
     Ok(())
 }
 
-/// TOK-02: `grant_type` is required; TOK-03: one this server does not serve gets
-/// `unsupported_grant_type`.
+/// TOK-02: `grant_type` is required; TOK-03: one this server does not serve (or does not offer,
+/// with the `no-*` variants) gets `unsupported_grant_type`.
 fn check_grant_type(state: &SharedState, params: &Params) -> Result<GrantType, OAuthError> {
     let sent = one(params, "grant_type");
-    match (sent, sent.and_then(GrantType::parse)) {
+    let served = sent
+        .and_then(GrantType::parse)
+        .filter(|g| offered::grant_offered(state, *g));
+    match (sent, served) {
         (_, Some(grant)) => Ok(grant),
         (None, _) if state.defect(Defect::GrantTypeDefaulted) => Ok(GrantType::AuthorizationCode),
         (None, _) => Err(OAuthError::invalid_request("grant_type is missing")),

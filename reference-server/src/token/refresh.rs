@@ -9,9 +9,10 @@ use crate::defects::Defect;
 use crate::error::OAuthError;
 use crate::params::Params;
 use crate::resource_binding::check_resource;
-use crate::scope::check_scope;
+use crate::scope::check_scope_in;
 use crate::state::SharedState;
 use crate::store::{Client, Grant, RefreshEntry, Tables};
+use crate::variants::offered;
 
 /// The refresh token's checks, in order, under the store's lock (so rotation is atomic).
 pub(super) fn refresh(
@@ -101,7 +102,7 @@ fn refreshed_scope(
             .map(str::to_owned)
             .collect()),
         Some(s) => {
-            let requested = check_scope(Some(s))?;
+            let requested = check_scope_in(Some(s), &offered::scopes_supported(state))?;
             if let Some(extra) = requested.iter().find(|s| !grant.scope.contains(s)) {
                 return Err(OAuthError::invalid_scope(format!(
                     "scope {extra} was not granted"

@@ -10,6 +10,7 @@
 //! response (rate limits, extra members, headers) sit in one response layer ([`shapes`]).
 //! `Config::default()` has none.
 
+pub mod offered;
 pub mod shapes;
 
 use std::collections::BTreeSet;
@@ -85,6 +86,32 @@ variants! {
     ConnectionClose = "connection-close", [],
         "the server closes the connection after every response (Connection: close)",
         allowed_by: "RFC 9112 §9.6 (either side may close a connection after a response)";
+
+    // Response modes, and grants and features not offered.
+    TokenErrorsInFragment = "token-errors-in-fragment", [],
+        "an authorization error for a response type that contains token (the implicit grant's) goes in the fragment of the redirect URI, that response type's default response mode",
+        allowed_by: "RFC 6749 §4.2.2.1 (implicit grant errors in the fragment); OAuth 2.0 Multiple Response Type Encoding Practices §2.1, §5 (default response modes)";
+    ResponseModesAdvertised = "response-modes-advertised", [],
+        "response_modes_supported lists query, fragment and form_post, and an authorization request with response_mode=fragment or form_post is answered in that mode; without response_mode, the query as before",
+        allowed_by: "OAuth 2.0 Multiple Response Type Encoding Practices §2.1 (response_mode); OAuth 2.0 Form Post Response Mode §2; RFC 8414 §2 (response_modes_supported)";
+    NoClientCredentials = "no-client-credentials", [],
+        "the client_credentials grant is not offered: grant_types_supported leaves it out and the token endpoint answers it with unsupported_grant_type",
+        allowed_by: "RFC 6749 §5.2 (unsupported_grant_type: a grant type the AS does not support); RFC 8414 §2 (grant_types_supported); OAuth 2.1 §4.2 is optional for an AS";
+    NoRefreshTokens = "no-refresh-tokens", [],
+        "no refresh tokens at all: grant_types_supported leaves refresh_token out, no token response carries one, and a refresh_token grant gets unsupported_grant_type",
+        allowed_by: "RFC 6749 §1.5 and OAuth 2.1 §1.3.2 (issuing a refresh token is optional at the discretion of the AS); RFC 6749 §5.1 (refresh_token OPTIONAL)";
+    RefreshOnlyWithOfflineAccess = "refresh-only-with-offline-access", [],
+        "refresh tokens only for a grant whose scope includes offline_access, which the AS metadata's scopes_supported lists (the PRM does not)",
+        allowed_by: "OpenID Connect Core §11 (offline_access); RFC 6749 §1.5 (issuing a refresh token is at the discretion of the AS); MCP 2026-07-28 §10 (offline_access is the AS's, not a resource requirement)";
+    NoRevocationEndpoint = "no-revocation-endpoint", [],
+        "no RFC 7009 revocation endpoint: the metadata has no revocation_endpoint and the route is gone",
+        allowed_by: "RFC 8414 §2 (revocation_endpoint OPTIONAL); RFC 7009 is an extension an AS may not implement";
+    RegistrationNeedsInitialAccessToken = "registration-needs-initial-access-token", [],
+        "the registration endpoint requires an initial access token: a registration without one gets 401 with a Bearer challenge",
+        allowed_by: "RFC 7591 §3 (the registration endpoint MAY be protected by an initial access token; errors as in RFC 6750 §3.1)";
+    RegistrationUnavailableOnce = "registration-unavailable-once", [],
+        "the registration endpoint answers its first request with 503 and Retry-After: 1, then normally",
+        allowed_by: "RFC 9110 §15.6.4 (503 Service Unavailable with Retry-After); RFC 7591 §3 (registration is idempotent to the client: a second one just makes another client)";
 }
 
 impl fmt::Display for Variant {

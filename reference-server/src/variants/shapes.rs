@@ -34,7 +34,7 @@ const AUTHORIZATION_LIMIT: u32 = 30;
 pub struct Shapes {
     /// Fixed windows by endpoint: when the window opened, and requests in it.
     windows: Mutex<HashMap<&'static str, (Instant, u32)>>,
-    /// Metadata paths that have already answered 503 once.
+    /// Metadata paths (and the registration endpoint) that have already answered 503 once.
     unavailable_once: Mutex<HashSet<String>>,
 }
 
@@ -114,8 +114,10 @@ pub async fn layer(State(state): State<SharedState>, req: Request, next: Next) -
         }
     }
     let metadata = path.contains("/.well-known/");
-    if metadata && variants.has(Variant::MetadataUnavailableOnce) && state.shapes.first_time(&path)
-    {
+    let unavailable_once = (metadata && variants.has(Variant::MetadataUnavailableOnce))
+        || (path == urls.as_route("register")
+            && variants.has(Variant::RegistrationUnavailableOnce));
+    if unavailable_once && state.shapes.first_time(&path) {
         let mut resp = (StatusCode::SERVICE_UNAVAILABLE, "try again in a second").into_response();
         resp.headers_mut()
             .insert("retry-after", HeaderValue::from_static("1"));

@@ -164,17 +164,33 @@ pub fn authz_04_not_redirected(outcome: &AuthorizationOutcome) -> Findings {
 
 /// AUTHZ-06 (OAuth 2.1 §4.1.1, §10.1: no implicit grant): `response_type=token` is refused
 /// with `unsupported_response_type`, and no access token appears anywhere in the redirect.
+/// The error may come in the query, or in the fragment: `token`'s default response mode
+/// (RFC 6749 §4.2.2.1; OAuth 2.0 Multiple Response Type Encoding Practices §2.1, §5).
 pub fn authz_06_implicit_refused(outcome: &AuthorizationOutcome) -> Findings {
-    if let AuthorizationOutcome::Redirect { location, .. } = outcome {
-        let in_fragment = location.fragment().is_some_and(|f| {
-            url::form_urlencoded::parse(f.as_bytes()).any(|(k, _)| k == "access_token")
-        });
+    if let AuthorizationOutcome::Redirect { location, params } = outcome {
+        let fragment: Vec<(String, String)> = location
+            .fragment()
+            .map(|f| {
+                url::form_urlencoded::parse(f.as_bytes())
+                    .into_owned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        let in_fragment = fragment.iter().any(|(k, _)| k == "access_token");
         if in_fragment || outcome.param("access_token").is_some() {
             return vec![Violation::new(
                 req::AUTHZ_06,
                 "a redirect with error=unsupported_response_type, and no token",
                 "an access_token was issued in the redirect (the implicit grant)",
             )];
+        }
+        let answered_in_query = outcome.error().is_some() || outcome.code().is_some();
+        if !answered_in_query && !fragment.is_empty() {
+            let in_default_mode = AuthorizationOutcome::Redirect {
+                location: location.clone(),
+                params: params.iter().cloned().chain(fragment).collect(),
+            };
+            return refused_with(req::AUTHZ_06, &in_default_mode, "unsupported_response_type");
         }
     }
     refused_with(req::AUTHZ_06, outcome, "unsupported_response_type")
@@ -396,6 +412,24 @@ mod tests {
         };
         let f = authz_06_implicit_refused(&implicit);
         assert!(f[0].actual.contains("access_token was issued"));
+        // token's default response mode is the fragment: the error may come there.
+        let in_fragment = |fragment: &str| AuthorizationOutcome::Redirect {
+            location: u(&format!("http://127.0.0.1:1/cb#{fragment}")),
+            params: Vec::new(),
+        };
+        assert!(
+            authz_06_implicit_refused(&in_fragment(
+                "error=unsupported_response_type&state=s&iss=https%3A%2F%2Fas"
+            ))
+            .is_empty()
+        );
+        let f = authz_06_implicit_refused(&in_fragment("error=invalid_request"));
+        assert_eq!(f[0].actual, "error=invalid_request");
+        let f = authz_06_implicit_refused(&in_fragment("code=c1"));
+        assert_eq!(f[0].actual, "a code was issued");
+        // Nothing in either place is still no refusal.
+        let f = authz_06_implicit_refused(&redirect(&[("state", "s")]));
+        assert_eq!(f[0].actual, "a redirect with neither code nor error");
     }
 
     #[test]
