@@ -78,6 +78,10 @@ pub fn as_router(state: SharedState) -> Router {
         )
         .route(&u.as_route("revoke"), post(token::revoke))
         .route(&u.as_route("jwks"), get(metadata::jwks));
+    // RFC 7662, for the MCP server and clients to look opaque tokens up.
+    if state.variant(variants::Variant::OpaqueAccessTokens) {
+        r = r.route(&u.as_route("introspect"), post(token::introspect));
+    }
     if !state.config.no_dcr {
         r = r.route(&u.as_route("register"), post(register::register));
     }

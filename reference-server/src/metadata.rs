@@ -15,6 +15,7 @@ use crate::protocol::{
 };
 use crate::state::SharedState;
 use crate::urls::{MCP_ALT_PATH, MCP_PATH};
+use crate::variants::Variant;
 
 /// RFC 8414 §2 metadata (ASM-01..08, ASM-12..16). Every member has a value (ASM-12).
 pub fn authorization_server_metadata(state: &SharedState) -> Value {
@@ -71,6 +72,17 @@ pub fn authorization_server_metadata(state: &SharedState) -> Value {
         // Without dynamic registration there is no endpoint to advertise (RFC 8414 §2: OPTIONAL).
         if state.config.no_dcr {
             obj.remove("registration_endpoint");
+        }
+        // RFC 8414 §2 (RFC 7662): the introspection endpoint of the `opaque-access-tokens` variant.
+        if state.variant(Variant::OpaqueAccessTokens) {
+            obj.insert(
+                "introspection_endpoint".into(),
+                json!(u.as_endpoint("introspect")),
+            );
+            obj.insert(
+                "introspection_endpoint_auth_methods_supported".into(),
+                json!(AUTH_METHODS),
+            );
         }
         if state.defect(Defect::S256NotAdvertised) {
             obj.remove("code_challenge_methods_supported");

@@ -87,6 +87,7 @@ async fn authorize_checked(state: &SharedState, headers: &HeaderMap, query: &str
                 state: req.state(),
                 code_challenge: checked.code_challenge,
                 scope: checked.scope,
+                scope_defaulted: req.one("scope").is_none(),
                 resource: checked.resource,
                 refresh_allowed: client.allows_grant(GrantType::RefreshToken),
                 subject: None,

@@ -148,5 +148,13 @@ fn grant_tokens(
     // Kept for as long as its tokens live, so that a replay can still revoke them.
     let keep = state.config.access_token_ttl.max(state.config.code_ttl);
     t.codes.insert(code.to_string(), redeemed, keep)?;
-    issue(state, t, &grant_id, &entry.scope, entry.refresh_allowed)
+    let as_requested = !entry.scope_defaulted;
+    issue(
+        state,
+        t,
+        &grant_id,
+        &entry.scope,
+        as_requested,
+        entry.refresh_allowed,
+    )
 }
