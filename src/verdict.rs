@@ -20,6 +20,8 @@ pub struct Violation {
     /// Set when a MUST requirement's check is graded as a warning in this case (the spec
     /// allows an alternative the target may be using).
     pub downgraded: Option<String>,
+    /// Set with `downgraded` when the case is graded as info instead: the spec leaves it open.
+    pub informational: bool,
 }
 
 impl Violation {
@@ -33,7 +35,15 @@ impl Violation {
             expected: expected.into(),
             actual: actual.into(),
             downgraded: None,
+            informational: false,
         }
+    }
+
+    /// Grades this violation as info, saying why: the specification leaves the case open.
+    pub fn as_info(mut self, why: impl Into<String>) -> Self {
+        self.downgraded = Some(why.into());
+        self.informational = true;
+        self
     }
 
     /// Grades this violation as a warning, saying why.
@@ -45,17 +55,25 @@ impl Violation {
     /// The grade: the requirement's severity, unless downgraded.
     pub fn severity(&self) -> Severity {
         if self.downgraded.is_some() {
-            return Severity::Should;
+            return self.downgraded_severity();
         }
         requirements::get(self.requirement.as_str())
             .map(|r| r.severity)
             .unwrap_or(Severity::Must)
     }
 
+    fn downgraded_severity(&self) -> Severity {
+        if self.informational {
+            Severity::Info
+        } else {
+            Severity::Should
+        }
+    }
+
     /// The grade under revision `r` (a requirement's level may differ by revision, ASM-08).
     pub fn severity_in(&self, r: Revision) -> Severity {
         if self.downgraded.is_some() {
-            return Severity::Should;
+            return self.downgraded_severity();
         }
         requirements::get(self.requirement.as_str())
             .map(|q| q.severity_in(r))
@@ -82,7 +100,12 @@ impl fmt::Display for Violation {
             write!(f, "\n  Sources:  {}", links.join(", "))?;
         }
         if let Some(why) = &self.downgraded {
-            write!(f, "\n  Graded as a warning: {why}")?;
+            let grade = if self.informational {
+                "info"
+            } else {
+                "a warning"
+            };
+            write!(f, "\n  Graded as {grade}: {why}")?;
         }
         Ok(())
     }
@@ -171,6 +194,9 @@ mod tests {
         assert_eq!(v.severity(), Severity::Must);
         let w = v.as_warning("the spec allows the other route");
         assert_eq!(w.severity(), Severity::Should);
+        let i = Violation::new(req::RS_12, "401", "200").as_info("a JWT stays valid until exp");
+        assert_eq!(i.severity(), Severity::Info);
+        assert!(i.to_string().contains("Graded as info: a JWT"));
         assert_eq!(
             Violation::new(req::CODE_03, "", "").severity(),
             Severity::Should
