@@ -190,3 +190,37 @@ impl RegisteredClient {
         self.client_secret.is_some() && self.token_endpoint_auth_method == "client_secret_basic"
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_loopback_client_registers_as_native_and_reads_the_type_the_as_applied() {
+        let loopback = Url::parse("http://127.0.0.1:33418/callback").expect("url");
+        let reg = Registration::public_client(&loopback);
+        assert_eq!(reg.members()["application_type"], "native");
+        let https = Url::parse("https://client.example/cb").expect("url");
+        assert!(
+            !Registration::public_client(&https)
+                .members()
+                .contains_key("application_type")
+        );
+        let resp = |body: &str| crate::checks::testing::json(201, body);
+        let web = RegisteredClient::from_response(
+            &resp(r#"{"client_id":"c","application_type":"web"}"#),
+            &loopback,
+        )
+        .expect("client");
+        assert!(web.is_web_client());
+        let native = RegisteredClient::from_response(
+            &resp(r#"{"client_id":"c","application_type":"native"}"#),
+            &loopback,
+        )
+        .expect("client");
+        assert!(!native.is_web_client());
+        let unstated = RegisteredClient::from_response(&resp(r#"{"client_id":"c"}"#), &loopback)
+            .expect("client");
+        assert!(!unstated.is_web_client());
+    }
+}
