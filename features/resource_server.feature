@@ -87,7 +87,7 @@ Feature: The MCP server as resource server (OAuth 2.1 §5, RFC 6750)
     Given the client holds tokens for the MCP server
     When the client revokes the access token
     And the client lists tools with the access token
-    Then the response status is 401
+    Then the revoked access token is refused (RS-12)
 
   @RS-13 @must
   Scenario: RS-13 An operation beyond the token's scope is not carried out

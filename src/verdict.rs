@@ -23,6 +23,8 @@ pub struct Violation {
     /// Set when the violation costs less than its requirement's catalogue impact: a refusal
     /// with another registered error code held the security property and breaks only interop.
     pub impact: Option<Impact>,
+    /// Set with `downgraded` when the case is graded as info instead: the spec leaves it open.
+    pub informational: bool,
 }
 
 impl Violation {
@@ -37,6 +39,7 @@ impl Violation {
             actual: actual.into(),
             downgraded: None,
             impact: None,
+            informational: false,
         }
     }
 
@@ -59,6 +62,13 @@ impl Violation {
             .unwrap_or(Impact::Security)
     }
 
+    /// Grades this violation as info, saying why: the specification leaves the case open.
+    pub fn as_info(mut self, why: impl Into<String>) -> Self {
+        self.downgraded = Some(why.into());
+        self.informational = true;
+        self
+    }
+
     /// Grades this violation as a warning, saying why.
     pub fn as_warning(mut self, why: impl Into<String>) -> Self {
         self.downgraded = Some(why.into());
@@ -68,17 +78,25 @@ impl Violation {
     /// The grade: the requirement's severity, unless downgraded.
     pub fn severity(&self) -> Severity {
         if self.downgraded.is_some() {
-            return Severity::Should;
+            return self.downgraded_severity();
         }
         requirements::get(self.requirement.as_str())
             .map(|r| r.severity)
             .unwrap_or(Severity::Must)
     }
 
+    fn downgraded_severity(&self) -> Severity {
+        if self.informational {
+            Severity::Info
+        } else {
+            Severity::Should
+        }
+    }
+
     /// The grade under revision `r` (a requirement's level may differ by revision, ASM-08).
     pub fn severity_in(&self, r: Revision) -> Severity {
         if self.downgraded.is_some() {
-            return Severity::Should;
+            return self.downgraded_severity();
         }
         requirements::get(self.requirement.as_str())
             .map(|q| q.severity_in(r))
@@ -105,7 +123,12 @@ impl fmt::Display for Violation {
             write!(f, "\n  Sources:  {}", links.join(", "))?;
         }
         if let Some(why) = &self.downgraded {
-            write!(f, "\n  Graded as a warning: {why}")?;
+            let grade = if self.informational {
+                "info"
+            } else {
+                "a warning"
+            };
+            write!(f, "\n  Graded as {grade}: {why}")?;
         }
         if self.impact.is_some_and(|i| i != self.catalogue_impact()) {
             write!(
@@ -201,6 +224,9 @@ mod tests {
         assert_eq!(v.severity(), Severity::Must);
         let w = v.as_warning("the spec allows the other route");
         assert_eq!(w.severity(), Severity::Should);
+        let i = Violation::new(req::RS_12, "401", "200").as_info("a JWT stays valid until exp");
+        assert_eq!(i.severity(), Severity::Info);
+        assert!(i.to_string().contains("Graded as info: a JWT"));
         assert_eq!(
             Violation::new(req::CODE_03, "", "").severity(),
             Severity::Should

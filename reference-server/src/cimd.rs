@@ -343,6 +343,7 @@ fn parse_document_with(url: &str, doc: &Value, defects: &Defects) -> Result<Clie
             .and_then(Value::as_str)
             .map(str::to_owned),
         from_metadata_document: true,
+        exact_loopback_port: false,
     })
 }
 

@@ -251,6 +251,7 @@ impl PreRegisteredClient {
             grant_types: self.grant_types.clone(),
             client_name: None,
             from_metadata_document: false,
+            exact_loopback_port: false,
         }
     }
 }

@@ -39,12 +39,37 @@ pub fn is_pkce_string(s: &str) -> bool {
 pub struct AccessClaims {
     pub iss: String,
     pub sub: String,
-    pub aud: String,
+    pub aud: Audience,
     pub client_id: String,
     pub scope: String,
     pub exp: u64,
     pub iat: u64,
     pub jti: String,
+}
+
+/// The `aud` claim: a single string, or an array of strings (RFC 7519 §4.1.3).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Audience {
+    /// Whether `resource` is among the audiences (RFC 7519 §4.1.3: the recipient must
+    /// identify itself with a value in the claim).
+    pub fn names(&self, resource: &str) -> bool {
+        match self {
+            Audience::One(a) => a == resource,
+            Audience::Many(all) => all.iter().any(|a| a == resource),
+        }
+    }
+}
+
+impl From<&str> for Audience {
+    fn from(a: &str) -> Self {
+        Audience::One(a.to_string())
+    }
 }
 
 impl AccessClaims {
@@ -70,6 +95,8 @@ pub enum TokenRejection {
     WrongIssuer,
     #[error("the token has been revoked")]
     Revoked,
+    #[error("the token is not one this server issued")]
+    Unknown,
 }
 
 /// Signs access tokens with a fresh ES256 key and publishes the key as a JWKS.
@@ -215,7 +242,7 @@ fn check_issuer_and_audience(
         return Err(TokenRejection::WrongIssuer);
     }
     // RS-07: the audience must be exactly this resource.
-    if claims.aud != audience && !defects.has(Defect::AudienceNotChecked) {
+    if !claims.aud.names(audience) && !defects.has(Defect::AudienceNotChecked) {
         return Err(TokenRejection::WrongAudience);
     }
     Ok(claims)

@@ -80,6 +80,10 @@ pub fn as_router(state: SharedState) -> Router {
     if variants::offered::revocation_offered(&state) {
         r = r.route(&u.as_route("revoke"), post(token::revoke));
     }
+    // RFC 7662, for the MCP server and clients to look opaque tokens up.
+    if state.variant(variants::Variant::OpaqueAccessTokens) {
+        r = r.route(&u.as_route("introspect"), post(token::introspect));
+    }
     if !state.config.no_dcr {
         r = r.route(&u.as_route("register"), post(register::register));
     }

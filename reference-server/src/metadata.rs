@@ -15,6 +15,7 @@ use crate::protocol::{
 };
 use crate::state::SharedState;
 use crate::urls::{MCP_ALT_PATH, MCP_PATH};
+use crate::variants::Variant;
 use crate::variants::offered;
 
 /// RFC 8414 §2 metadata (ASM-01..08, ASM-12..16). Every member has a value (ASM-12).
@@ -77,6 +78,17 @@ pub fn authorization_server_metadata(state: &SharedState) -> Value {
         if !offered::revocation_offered(state) {
             obj.remove("revocation_endpoint");
             obj.remove("revocation_endpoint_auth_methods_supported");
+        }
+        // RFC 8414 §2 (RFC 7662): the introspection endpoint of the `opaque-access-tokens` variant.
+        if state.variant(Variant::OpaqueAccessTokens) {
+            obj.insert(
+                "introspection_endpoint".into(),
+                json!(u.as_endpoint("introspect")),
+            );
+            obj.insert(
+                "introspection_endpoint_auth_methods_supported".into(),
+                json!(AUTH_METHODS),
+            );
         }
         if state.defect(Defect::S256NotAdvertised) {
             obj.remove("code_challenge_methods_supported");

@@ -6,6 +6,7 @@ use crate::defects::Defect;
 use crate::error::OAuthError;
 use crate::protocol::{PKCE_PLAIN, PKCE_S256};
 use crate::state::SharedState;
+use crate::variants::Variant;
 
 /// The authorization request's challenge: required (PKCE-01), S256 only (PKCE-03, PKCE-04,
 /// PKCE-11: the only advertised method), 43 to 128 unreserved characters (PKCE-05). Returns the
@@ -59,6 +60,16 @@ pub fn check_challenge(
     }))
 }
 
+/// A missing or malformed verifier: `invalid_request`, or `invalid_grant` with the
+/// `verifier-errors-invalid-grant` variant (RFC 6749 §5.2: both fit; the grant does not verify).
+fn verifier_error(state: &SharedState, description: &'static str) -> OAuthError {
+    if state.variant(Variant::VerifierErrorsInvalidGrant) {
+        OAuthError::invalid_grant(description)
+    } else {
+        OAuthError::invalid_request(description)
+    }
+}
+
 /// The token request's verifier: present (PKCE-07), well-formed (PKCE-08), and hashing with
 /// S256 to the code's challenge (PKCE-02, PKCE-06), never equal to the challenge itself
 /// (PKCE-09). A code without a challenge takes no verifier (PKCE-10).
@@ -89,11 +100,12 @@ pub fn check_verifier(
         if state.defect(Defect::PkceVerifierOptional) {
             return Ok(());
         }
-        return Err(OAuthError::invalid_request("code_verifier is missing"));
+        return Err(verifier_error(state, "code_verifier is missing"));
     };
     // PKCE-08: the verifier's grammar.
     if !crypto::is_pkce_string(verifier) && !state.defect(Defect::VerifierLengthUnchecked) {
-        return Err(OAuthError::invalid_request(
+        return Err(verifier_error(
+            state,
             "code_verifier must be 43 to 128 unreserved characters",
         ));
     }

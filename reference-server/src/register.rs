@@ -15,11 +15,11 @@ use crate::defects::{Defect, Defects};
 use crate::error::{ErrorCode, OAuthError};
 use crate::protocol::{
     self, AuthMethod, DEFAULT_GRANT_TYPES, GrantType, HTTP, HTTPS, RESPONSE_TYPE_CODE,
-    RESPONSE_TYPES,
+    RESPONSE_TYPES, SCOPE_READ,
 };
 use crate::state::SharedState;
 use crate::store::Client;
-use crate::variants::Variant;
+use crate::variants::{Variant, Variants};
 
 /// How long a confidential client's secret stays valid (DCR-03: the expiry is always stated).
 const SECRET_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
@@ -84,6 +84,14 @@ pub async fn register(State(state): State<SharedState>, req: Request) -> Respons
     match register_client(&state, req).await {
         Ok(r) => r,
         // DCR-05 broken on purpose: the error as plain text.
+        // RFC 7591 §3.2.2 defines both codes: `invalid_client_metadata` fits a bad
+        // `redirect_uris` member too.
+        Err(e)
+            if state.variant(Variant::RedirectUriErrorsInvalidClientMetadata)
+                && e.code == ErrorCode::InvalidRedirectUri =>
+        {
+            OAuthError::invalid_client_metadata(e.description).into_response()
+        }
         Err(e) if state.defect(Defect::DcrErrorNotJson) => {
             (e.status, format!("{}: {}", e.code.as_str(), e.description)).into_response()
         }
@@ -130,8 +138,11 @@ fn check_initial_access_token(
 async fn register_client(state: &SharedState, req: Request) -> Result<Response, OAuthError> {
     let (headers, body, ip) = read_body(state, req).await?;
     check_rate_limit(state, ip)?;
-    let meta = parse_metadata(&headers, &body)?;
-    let client = validate(&meta, &state.config.defects)?;
+    let mut meta = parse_metadata(&headers, &body)?;
+    if state.variant(Variant::DcrSubstitutesMetadata) {
+        substitute(&mut meta);
+    }
+    let client = validate(&meta, &state.config.defects, &state.config.variants)?;
     state
         .store
         .lock()
@@ -259,8 +270,43 @@ const KNOWN_MEMBERS: [&str; 7] = [
     "application_type",
 ];
 
+/// The `dcr-substitutes-metadata` variant (RFC 7591 §3.2.1: the AS MAY replace any requested
+/// metadata value, and the response shows what it registered): the server names the client
+/// itself, provisions a scope when none was asked for, replaces an authentication method it
+/// does not support by the default, and derives `response_types` from `grant_types`.
+fn substitute(meta: &mut Map<String, Value>) {
+    if let Some(Value::String(name)) = meta.get("client_name") {
+        let replaced = format!("{name} (unverified)");
+        meta.insert("client_name".into(), json!(replaced));
+    }
+    if meta.get("scope").is_none_or(Value::is_null) {
+        meta.insert("scope".into(), json!(SCOPE_READ));
+    }
+    if meta
+        .get("token_endpoint_auth_method")
+        .and_then(Value::as_str)
+        .is_some_and(|m| AuthMethod::parse(m).is_none())
+    {
+        meta.remove("token_endpoint_auth_method");
+    }
+    let grants = match string_list(meta, "grant_types") {
+        Ok(Some(g)) => g,
+        Ok(None) => DEFAULT_GRANT_TYPES.map(str::to_owned).to_vec(),
+        Err(_) => return,
+    };
+    let code = grants
+        .iter()
+        .any(|g| g == GrantType::AuthorizationCode.as_str());
+    let types: &[&str] = if code { &[RESPONSE_TYPE_CODE] } else { &[] };
+    meta.insert("response_types".into(), json!(types));
+}
+
 /// The ordered checks of RFC 7591 §2 and §3.2.2 on the client metadata.
-fn validate(meta: &Map<String, Value>, defects: &Defects) -> Result<Client, OAuthError> {
+fn validate(
+    meta: &Map<String, Value>,
+    defects: &Defects,
+    variants: &Variants,
+) -> Result<Client, OAuthError> {
     check_unknown_members(meta, defects)?; // DCR-09
     check_member_types(meta)?; // DCR-08
     let auth_method = token_endpoint_auth_method(meta)?;
@@ -277,6 +323,9 @@ fn validate(meta: &Map<String, Value>, defects: &Defects) -> Result<Client, OAut
             .and_then(Value::as_str)
             .map(str::to_owned),
         from_metadata_document: false,
+        // OpenID Connect Registration §2: without application_type, a web client.
+        exact_loopback_port: variants.has(Variant::ApplicationTypeDefaultWeb)
+            && meta.get("application_type").and_then(Value::as_str) != Some("native"),
     })
 }
 
@@ -481,7 +530,7 @@ mod tests {
     use super::*;
 
     fn validate_strict(m: &Map<String, Value>) -> Result<Client, OAuthError> {
-        validate(m, &Defects::none())
+        validate(m, &Defects::none(), &Variants::none())
     }
 
     fn meta(v: Value) -> Map<String, Value> {

@@ -15,6 +15,7 @@ use crate::mcp::{self, McpOutcome, Principal};
 use crate::protocol::{SCOPE_OFFLINE_ACCESS, SCOPE_READ};
 use crate::state::SharedState;
 use crate::urls::{MCP_ALT_PATH, MCP_PATH, WK_PRM};
+use crate::variants::Variant;
 
 /// What the `Authorization` header holds.
 enum Presented<'a> {
@@ -213,8 +214,11 @@ fn authenticate(
         Verified::Claims(c) => c,
         Verified::Let(p) => return Ok(p),
     }; // RS-02, RS-04..07, RS-11
-    // RS-12: revoked by code replay, refresh reuse or RFC 7009.
-    if state.store.lock().access_token_revoked(&claims.jti) {
+    // RS-12: revoked by code replay, refresh reuse or RFC 7009; with the
+    // `access-tokens-self-contained` variant the MCP server does not ask the AS.
+    if !state.variant(Variant::AccessTokensSelfContained)
+        && state.store.lock().access_token_revoked(&claims.jti)
+    {
         return Err(refuse.refuse(
             StatusCode::UNAUTHORIZED,
             Some(("invalid_token", "the token has been revoked")),
@@ -298,6 +302,26 @@ enum Verified {
     Let(Principal),
 }
 
+/// With the `opaque-access-tokens` variant: the claims the AS keeps for the token (its table
+/// drops expired ones, RS-06), for this exact resource (RS-07); any other string is unknown.
+fn opaque_claims(
+    state: &SharedState,
+    resource: &str,
+    token: &str,
+) -> Result<crate::crypto::AccessClaims, TokenRejection> {
+    let claims = state
+        .store
+        .lock()
+        .opaque_access_tokens
+        .get(token)
+        .cloned()
+        .ok_or(TokenRejection::Unknown)?;
+    if !claims.aud.names(resource) && !state.defect(Defect::AudienceNotChecked) {
+        return Err(TokenRejection::WrongAudience);
+    }
+    Ok(claims)
+}
+
 /// RS-02: a token this AS issued for this resource is accepted; RS-04..07 (in
 /// [`Signer::verify_with`](crate::crypto::Signer::verify_with)): signature, type, issuer,
 /// audience (this exact resource) and expiry, or 401 `invalid_token`. RS-11: a refresh token
@@ -310,6 +334,8 @@ fn verify_token(
 ) -> Result<Verified, Box<Response>> {
     let verified = if state.defect(Defect::ValidTokenRefused) {
         Err(TokenRejection::BadSignature)
+    } else if state.variant(Variant::OpaqueAccessTokens) {
+        opaque_claims(state, resource, token)
     } else {
         state
             .signer

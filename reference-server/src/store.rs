@@ -85,6 +85,10 @@ pub struct Client {
     pub client_name: Option<String>,
     /// True for a client whose `client_id` is the URL of its metadata document.
     pub from_metadata_document: bool,
+    /// True for a web client whose loopback redirect URIs match with their port (only native
+    /// clients may use any port, RFC 8252 §7.3); only the `application-type-default-web`
+    /// variant registers such clients.
+    pub exact_loopback_port: bool,
 }
 
 impl std::fmt::Debug for Client {
@@ -123,6 +127,9 @@ pub struct PendingAuthorization {
     pub response_mode: crate::protocol::ResponseMode,
     pub code_challenge: String,
     pub scope: Vec<String>,
+    /// Whether the request left out `scope`, so that the default was granted (the token
+    /// response must then state it, RFC 6749 §5.1).
+    pub scope_defaulted: bool,
     pub resource: String,
     /// Whether the client may have a refresh token.
     pub refresh_allowed: bool,
@@ -141,6 +148,8 @@ pub struct CodeEntry {
     pub redirect_uri_sent: bool,
     pub code_challenge: String,
     pub scope: Vec<String>,
+    /// As in [`PendingAuthorization`].
+    pub scope_defaulted: bool,
     pub resource: String,
     pub subject: String,
     pub refresh_allowed: bool,
@@ -179,6 +188,8 @@ pub struct Tables {
     pub refresh_tokens: Table<RefreshEntry>,
     /// Revoked access-token IDs, kept until the token would have expired anyway.
     pub revoked_access_tokens: Table<()>,
+    /// Opaque access tokens and what they stand for (`opaque-access-tokens` variant).
+    pub opaque_access_tokens: Table<crate::crypto::AccessClaims>,
     /// Registrations per client IP in the current minute.
     pub registrations: HashMap<IpAddr, (Instant, u32)>,
     /// Wrong client secrets per client ID in the current window (TOK-10).
@@ -267,6 +278,7 @@ impl Tables {
             grants: Table::new(capacity),
             refresh_tokens: Table::new(capacity),
             revoked_access_tokens: Table::new(capacity),
+            opaque_access_tokens: Table::new(capacity),
             registrations: HashMap::new(),
             failed_secrets: Counters::new(capacity),
         }

@@ -1,7 +1,7 @@
 //! Authorization code redemption (OAuth 2.1 §4.1.3): a valid redemption (CODE-01), codes that
 //! are single-use (CODE-02..04) and bound to their client and redirect URI (CODE-05..10).
 
-use super::resource_server::{accepted, refused_401};
+use super::resource_server::{accepted, revoked_token_refused};
 use super::token::{issued, refused_with};
 
 use crate::checks::Findings;
@@ -69,8 +69,8 @@ pub fn code_01_bearer_no_store(resp: &Response) -> Findings {
 }
 
 /// CODE-03: after a replay, the access token of the first redemption is refused (401).
-pub fn code_03_first_access_token_refused(resp: &McpResponse) -> Findings {
-    refused_401(req::CODE_03, resp)
+pub fn code_03_first_access_token_refused(resp: &McpResponse, token: &str) -> Findings {
+    revoked_token_refused(req::CODE_03, resp, token)
 }
 
 /// CODE-03: after a replay, the refresh token of the first redemption is refused with

@@ -44,8 +44,9 @@ pub fn created(id: req::Id, resp: &Response) -> Findings {
     }
 }
 
-/// DCR-02: a `client_id` string, and every registered member echoed. A changed
-/// `redirect_uris` or `token_endpoint_auth_method` is a warning (the AS may substitute).
+/// DCR-02: a `client_id` string, and every registered member echoed. A changed value is
+/// info: RFC 7591 §3.2.1 lets the AS replace any requested value, and what it returns is
+/// what it registered. Only a member left out breaks the requirement.
 pub fn dcr_02_echo(sent: &Map<String, Value>, resp: &Response) -> Findings {
     let body = match resp.json_object() {
         Ok(b) => b,
@@ -69,9 +70,9 @@ pub fn dcr_02_echo(sent: &Map<String, Value>, resp: &Response) -> Findings {
             )),
             Some(got) if got != v => {
                 let w = Violation::new(req::DCR_02, format!("{k} = {v}"), format!("{k} = {got}"));
-                out.push(
-                    w.as_warning("the AS may substitute values; what it returns is authoritative"),
-                );
+                out.push(w.as_info(
+                    "the AS may replace any requested value (RFC 7591 §3.2.1); what it returns is what it registered",
+                ));
             }
             Some(_) => {}
         }
@@ -99,9 +100,28 @@ pub fn dcr_05_error_shape(resp: &Response) -> Findings {
     }
 }
 
-/// DCR-06, DCR-07: refused with one of the allowed error codes. The status is DCR-05's to judge.
+/// DCR-06, DCR-07, DCR-10: refused with one of the allowed error codes. The status is DCR-05's
+/// to judge. Where `invalid_redirect_uri` alone is asked for, `invalid_client_metadata` fits
+/// too (RFC 7591 §3.2.2 defines it for any metadata field, `redirect_uris` included, and no
+/// text makes either the code for a bad redirect URI): that refusal is info, not a violation.
 pub fn refused_with(id: req::Id, resp: &Response, allowed: &[&str]) -> Findings {
-    super::refused_with_code(id, resp, allowed)
+    let findings = super::refused_with_code(id, resp, allowed);
+    let other_fitting_code = allowed == ["invalid_redirect_uri"]
+        && (resp.status.is_client_error() || resp.status.is_server_error())
+        && OAuthError::from_response(resp).is_some_and(|e| e.error == "invalid_client_metadata");
+    if findings.is_empty() || !other_fitting_code {
+        return findings;
+    }
+    vec![
+        Violation::new(
+            id,
+            "a refusal with error \"invalid_redirect_uri\"",
+            "refused, but with invalid_client_metadata instead of invalid_redirect_uri",
+        )
+        .as_info(
+            "RFC 7591 §3.2.2 defines both codes; invalid_client_metadata covers redirect_uris too",
+        ),
+    ]
 }
 
 /// Whether a registration response shows what DCR-03 and DCR-04 judge: a client was registered
@@ -350,7 +370,14 @@ mod tests {
         );
         let f = dcr_02_echo(sent, &changed);
         assert_eq!(f.len(), 1);
-        assert_eq!(f[0].severity(), Severity::Should);
+        assert_eq!(f[0].severity(), Severity::Info);
+        let left_out = json(
+            201,
+            r#"{"client_id":"c1","redirect_uris":["http://127.0.0.1:1/cb"]}"#,
+        );
+        let f = dcr_02_echo(sent, &left_out);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].severity(), Severity::Must);
         let no_id = json(201, r#"{"redirect_uris":["http://127.0.0.1:1/cb"]}"#);
         let f = dcr_02_echo(sent, &no_id);
         assert_eq!(
@@ -414,6 +441,24 @@ mod tests {
         assert!(dcr_03_secret_expiry(&public).is_empty());
         assert!(dcr_04_no_secret(&public).is_empty());
         let f = dcr_04_no_secret(&without);
+        assert_eq!(f[0].severity(), Severity::Should);
+    }
+
+    #[test]
+    fn a_bad_redirect_uri_refused_with_either_rfc_7591_code() {
+        let redirect = json(400, r#"{"error":"invalid_redirect_uri"}"#);
+        assert!(refused_with(req::DCR_06, &redirect, &["invalid_redirect_uri"]).is_empty());
+        let metadata = json(400, r#"{"error":"invalid_client_metadata"}"#);
+        let f = refused_with(req::DCR_06, &metadata, &["invalid_redirect_uri"]);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].severity(), Severity::Info);
+        assert!(f[0].actual.contains("instead of invalid_redirect_uri"));
+        // Another code, or an acceptance, is still the requirement's violation.
+        let other = json(400, r#"{"error":"invalid_request"}"#);
+        let f = refused_with(req::DCR_10, &other, &["invalid_redirect_uri"]);
+        assert_eq!(f[0].severity(), Severity::Should);
+        let accepted = json(201, r#"{"client_id":"c"}"#);
+        let f = refused_with(req::DCR_06, &accepted, &["invalid_redirect_uri"]);
         assert_eq!(f[0].severity(), Severity::Should);
     }
 

@@ -13,7 +13,6 @@ pub const JUDGED_BY_STATUS: &[req::Id] = &[
     req::RS_05, // a forged token: 401 (O21 §5.2, §7.1.1)
     req::RS_09, // a token in the query string only: 401 (O21 §5.1)
     req::RS_11, // a refresh token as bearer token: 401 (O21 §1.3.2, §5.2)
-    req::RS_12, // a revoked access token: 401 (O21 §5.2; 6750 §3.1)
     req::RS_14, // 403 for insufficient scope, 401 for an unknown token (MCP-C §10)
 ];
 
@@ -78,6 +77,31 @@ pub fn refused_401(id: req::Id, resp: &McpResponse) -> Findings {
     } else {
         vec![Violation::new(id, "401", describe(&resp.http))]
     }
+}
+
+/// A revoked access token (RS-12 after RFC 7009, CODE-03 after a code replay) is refused with
+/// 401. A self-contained access token (a JWT with `exp`) that is still accepted is info: the
+/// MCP server may validate it locally and not learn of the revocation before it expires
+/// (RFC 9068 §1; RFC 7009 §2.2 allows a propagation delay; OAuth 2.1 §4.1.3 revokes "when
+/// possible"). An opaque token still accepted is the requirement's own (SHOULD) finding.
+pub fn revoked_token_refused(id: req::Id, resp: &McpResponse, token: &str) -> Findings {
+    let findings = refused_401(id, resp);
+    if !resp.http.status.is_success() {
+        return findings;
+    }
+    let Some(exp) = crate::client::tokens::unverified_claims(token)
+        .and_then(|claims| claims.get("exp").and_then(serde_json::Value::as_u64))
+    else {
+        return findings;
+    };
+    findings
+        .into_iter()
+        .map(|v| {
+            v.as_info(format!(
+                "the access token is a self-contained JWT (exp {exp}): a resource server that validates it locally sees no revocation before it expires"
+            ))
+        })
+        .collect()
 }
 
 /// RS-02: a valid token in the Authorization header is accepted.
@@ -309,6 +333,29 @@ mod tests {
     }
 
     const RESULT: &str = r#"{"jsonrpc":"2.0","id":1,"result":{"tools":[]}}"#;
+
+    #[test]
+    fn a_revoked_token_still_accepted_is_info_only_when_self_contained() {
+        use base64::Engine;
+        let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        let jwt = format!(
+            "{}.{}.sig",
+            b64(r#"{"alg":"ES256","typ":"at+jwt"}"#),
+            b64(r#"{"sub":"a","exp":4102444800}"#)
+        );
+        let served = mcp(200, &[], RESULT);
+        let refused = mcp(401, &[("www-authenticate", "Bearer")], "");
+        assert!(revoked_token_refused(req::RS_12, &refused, &jwt).is_empty());
+        let f = revoked_token_refused(req::RS_12, &served, &jwt);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].severity(), Severity::Info);
+        // An opaque token the AS revoked is the resource server's to refuse: a warning.
+        let f = revoked_token_refused(req::RS_12, &served, "opaque-0123456789");
+        assert_eq!(f[0].severity(), Severity::Should);
+        // Refused with another status: the requirement's own finding, whatever the format.
+        let f = revoked_token_refused(req::RS_12, &mcp(403, &[], ""), &jwt);
+        assert_eq!(f[0].severity(), Severity::Should);
+    }
 
     #[test]
     fn rs_10_examples() {

@@ -19,15 +19,22 @@ pub struct Registration {
 
 impl Registration {
     /// The DCR-01 body: a public client (`none`, sent explicitly because RFC 7591 defaults to
-    /// `client_secret_basic`) using the code and refresh grants.
+    /// `client_secret_basic`) using the code and refresh grants. With a loopback redirect URI
+    /// it says it is a native app (`application_type: "native"`): MCP 2026-07-28 (reg §3.1)
+    /// asks clients for it, earlier revisions allow it (RFC 7591 §2: the metadata is
+    /// extensible), and without it an AS following OpenID Connect Registration §2 takes the
+    /// client for a web client, whose loopback redirect URIs get no port allowance.
     pub fn public_client(redirect_uri: &Url) -> Self {
-        let members = json!({
+        let mut members = json!({
             "redirect_uris": [redirect_uri.as_str()],
             "token_endpoint_auth_method": "none",
             "grant_types": ["authorization_code", "refresh_token"],
             "response_types": ["code"],
             "client_name": "mcp-oauth-conformance",
         });
+        if is_loopback_http(redirect_uri) {
+            members["application_type"] = Value::String("native".into());
+        }
         Registration {
             body: TamperedJson::from_valid(members),
         }
@@ -111,6 +118,17 @@ impl Registration {
     }
 }
 
+/// An `http` redirect URI on a loopback host: what a native app listens on (RFC 8252 §7.3).
+fn is_loopback_http(u: &Url) -> bool {
+    u.scheme() == "http"
+        && match u.host() {
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+            None => false,
+        }
+}
+
 /// A registered client, as the registration response described it.
 #[derive(Debug, Clone)]
 pub struct RegisteredClient {
@@ -118,6 +136,10 @@ pub struct RegisteredClient {
     pub client_secret: Option<Secret>,
     pub redirect_uri: Url,
     pub token_endpoint_auth_method: String,
+    /// The `application_type` the registration response states, if any (what the AS applied,
+    /// which may differ from what was sent, RFC 7591 §3.2.1). `None` for clients not
+    /// registered here.
+    pub application_type: Option<String>,
 }
 
 impl RegisteredClient {
@@ -140,7 +162,18 @@ impl RegisteredClient {
                 .and_then(Value::as_str)
                 .unwrap_or("client_secret_basic")
                 .to_string(),
+            application_type: body
+                .get("application_type")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
         })
+    }
+
+    /// Whether the AS said it registered this client as a web client (OpenID Connect
+    /// Registration §2), to which the any-port rule for loopback redirect URIs of native apps
+    /// (RFC 8252 §7.3, OAuth 2.1 §8.4.2) does not apply.
+    pub fn is_web_client(&self) -> bool {
+        self.application_type.as_deref() == Some("web")
     }
 
     /// This client presenting `secret` instead of the one it was issued: a wrong secret, named
@@ -155,5 +188,39 @@ impl RegisteredClient {
     /// Whether the token endpoint wants HTTP Basic for this client.
     pub fn uses_basic(&self) -> bool {
         self.client_secret.is_some() && self.token_endpoint_auth_method == "client_secret_basic"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_loopback_client_registers_as_native_and_reads_the_type_the_as_applied() {
+        let loopback = Url::parse("http://127.0.0.1:33418/callback").expect("url");
+        let reg = Registration::public_client(&loopback);
+        assert_eq!(reg.members()["application_type"], "native");
+        let https = Url::parse("https://client.example/cb").expect("url");
+        assert!(
+            !Registration::public_client(&https)
+                .members()
+                .contains_key("application_type")
+        );
+        let resp = |body: &str| crate::checks::testing::json(201, body);
+        let web = RegisteredClient::from_response(
+            &resp(r#"{"client_id":"c","application_type":"web"}"#),
+            &loopback,
+        )
+        .expect("client");
+        assert!(web.is_web_client());
+        let native = RegisteredClient::from_response(
+            &resp(r#"{"client_id":"c","application_type":"native"}"#),
+            &loopback,
+        )
+        .expect("client");
+        assert!(!native.is_web_client());
+        let unstated = RegisteredClient::from_response(&resp(r#"{"client_id":"c"}"#), &loopback)
+            .expect("client");
+        assert!(!unstated.is_web_client());
     }
 }

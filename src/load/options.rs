@@ -190,6 +190,7 @@ impl LoadPlan {
                 client_secret: c.client_secret,
                 redirect_uri: redirect_uri.clone(),
                 token_endpoint_auth_method: c.token_endpoint_auth_method,
+                application_type: None,
             });
         if client.is_some() && matches!(target, LoadTarget::Embedded { .. }) {
             return Err(usage(

@@ -408,6 +408,7 @@ fn client_plan(profile: &Profile) -> Result<ClientPlan, RunError> {
             client_secret: c.client_secret,
             redirect_uri: redirect_uri.clone(),
             token_endpoint_auth_method: c.token_endpoint_auth_method,
+            application_type: None,
         });
     Ok(ClientPlan {
         redirect_uri,

@@ -46,6 +46,7 @@ fn client_for(client_id: &str, redirect_uri: &Url) -> RegisteredClient {
         client_secret: None,
         redirect_uri: redirect_uri.clone(),
         token_endpoint_auth_method: "none".into(),
+        application_type: None,
     }
 }
 

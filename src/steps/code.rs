@@ -85,7 +85,8 @@ async fn present_first_access_token(w: &mut World) -> Outcome<McpResponse> {
 async fn first_access_token_refused(w: &mut World) -> Outcome {
     w.step(async |w| {
         let resp = present_first_access_token(w).await?;
-        let f = check::code_03_first_access_token_refused(&resp);
+        let token = w.flow.first_tokens()?.access_token.clone();
+        let f = check::code_03_first_access_token_refused(&resp, token.expose());
         w.expect(f)
     })
     .await

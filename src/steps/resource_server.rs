@@ -415,6 +415,14 @@ async fn revokes_access_token(w: &mut World) -> Outcome {
         let resp =
             crate::client::oauth::revoke(&w.http, &endpoint, &client, &token, "access_token")
                 .await?;
+        // RFC 7009 §2.2.1: a server may revoke refresh tokens only, and say so.
+        if crate::client::oauth::OAuthError::from_response(&resp)
+            .is_some_and(|e| e.error == "unsupported_token_type")
+        {
+            return Err(Fault::Skip(
+                "the revocation endpoint does not revoke access tokens (unsupported_token_type, RFC 7009 §2.2.1)".into(),
+            ));
+        }
         if !resp.status.is_success() {
             return Err(Fault::Harness(format!(
                 "could not run: revoking the access token answered {}",
@@ -422,6 +430,17 @@ async fn revokes_access_token(w: &mut World) -> Outcome {
             )));
         }
         Ok(())
+    })
+    .await
+}
+
+#[then("the revoked access token is refused (RS-12)")]
+async fn revoked_token_refused(w: &mut World) -> Outcome {
+    w.step(async |w| {
+        let token = w.flow.tokens()?.access_token.clone();
+        let f =
+            check::revoked_token_refused(req::RS_12, w.resource_server.last_mcp()?, token.expose());
+        w.expect(f)
     })
     .await
 }

@@ -205,10 +205,11 @@ async fn tokens_for_every_scope(w: &mut World) -> Outcome {
 )]
 async fn granted_scope_stated(w: &mut World) -> Outcome {
     w.step(async |w| {
-        let f = grant::scope_06_granted_scope_stated(
-            w.scope.requested.as_deref(),
-            w.flow.last_token_response()?,
-        );
+        let resp = w.flow.last_token_response()?;
+        if let Some(why) = grant::scope_06_unobservable(resp) {
+            return Err(Fault::Skip(why));
+        }
+        let f = grant::scope_06_granted_scope_stated(w.scope.requested.as_deref(), resp);
         w.expect(f)
     })
     .await

@@ -161,7 +161,7 @@ pub fn check_redirect_uri(
             if client
                 .redirect_uris
                 .iter()
-                .any(|reg| redirect_allowed(state, reg, r))
+                .any(|reg| redirect_allowed(state, client, reg, r))
                 // CIMD-03: only the document's own redirect URIs.
                 || (client.from_metadata_document
                     && state.defect(Defect::CimdRedirectUriUnlisted)) =>
@@ -206,9 +206,15 @@ pub fn redirect_matches(registered: &str, requested: &str) -> bool {
 }
 
 /// [`redirect_matches`], as the server's defects bend it.
-fn redirect_allowed(state: &SharedState, registered: &str, requested: &str) -> bool {
-    // AUTHZ-03 broken on purpose: the loopback port must match too.
-    if state.defect(Defect::LoopbackPortFixed) {
+fn redirect_allowed(
+    state: &SharedState,
+    client: &Client,
+    registered: &str,
+    requested: &str,
+) -> bool {
+    // AUTHZ-03 broken on purpose: the loopback port must match too. A web client's must
+    // (`application-type-default-web` variant; RFC 8252 §7.3 allows any port to native apps).
+    if state.defect(Defect::LoopbackPortFixed) || client.exact_loopback_port {
         return registered == requested;
     }
     // AUTHZ-02 broken on purpose: a prefix, or a loose loopback comparison, is enough.

@@ -264,6 +264,7 @@ pub async fn consent_decision(
         redirect_uri_sent: pending.redirect_uri_sent,
         code_challenge: pending.code_challenge,
         scope: pending.scope,
+        scope_defaulted: pending.scope_defaulted,
         resource: pending.resource,
         subject,
         refresh_allowed: pending.refresh_allowed,
@@ -295,7 +296,7 @@ fn leaked_access_token(
     let claims = crypto::AccessClaims {
         iss: state.urls.issuer.clone(),
         sub: subject.to_string(),
-        aud: pending.resource.clone(),
+        aud: pending.resource.as_str().into(),
         client_id: pending.client_id.clone(),
         scope: pending.scope.join(" "),
         exp: now + state.config.access_token_ttl.as_secs().max(1),

@@ -97,6 +97,7 @@ async fn authorize_checked(state: &SharedState, headers: &HeaderMap, query: &str
                 response_mode: mode(false),
                 code_challenge: checked.code_challenge,
                 scope: checked.scope,
+                scope_defaulted: req.one("scope").is_none(),
                 resource: checked.resource,
                 refresh_allowed: client.allows_grant(GrantType::RefreshToken),
                 subject: None,

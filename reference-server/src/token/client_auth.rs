@@ -178,6 +178,7 @@ fn authenticate(state: &SharedState, creds: Credentials) -> Result<Client, OAuth
                 .to_vec(),
             client_name: None,
             from_metadata_document: true,
+            exact_loopback_port: false,
         }
     } else {
         state

@@ -34,5 +34,6 @@ pub(super) fn client_credentials(
     let mut t = state.store.lock();
     t.grants
         .insert(grant_id.clone(), grant, state.config.access_token_ttl)?;
-    issue(state, &mut t, &grant_id, &scope, false)
+    let as_requested = one(params, "scope").is_some();
+    issue(state, &mut t, &grant_id, &scope, as_requested, false)
 }

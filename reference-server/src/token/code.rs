@@ -151,5 +151,13 @@ fn grant_tokens(
     t.codes.insert(code.to_string(), redeemed, keep)?;
     // A refresh token only where the grants the server offers allow one.
     let with_refresh = entry.refresh_allowed && offered::refresh_token_issued(state, &entry.scope);
-    issue(state, t, &grant_id, &entry.scope, with_refresh)
+    let as_requested = !entry.scope_defaulted;
+    issue(
+        state,
+        t,
+        &grant_id,
+        &entry.scope,
+        as_requested,
+        with_refresh,
+    )
 }

@@ -1,22 +1,27 @@
 //! Issuing tokens within a grant, and the successful token response.
 
+use std::time::Duration;
+
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use crate::crypto::{self, AccessClaims};
+use crate::crypto::{self, AccessClaims, Audience};
 use crate::defects::Defect;
 use crate::error::OAuthError;
 use crate::protocol::GrantType;
 use crate::state::SharedState;
 use crate::store::{RefreshEntry, Tables};
+use crate::variants::Variant;
 
-/// Mints an access token (and, when allowed, a new refresh token) within a grant.
+/// Mints an access token (and, when allowed, a new refresh token) within a grant. `as_requested`
+/// says that `scope` is exactly what the request asked for (not a default).
 pub(super) fn issue(
     state: &SharedState,
     t: &mut Tables,
     grant_id: &str,
     scope: &[String],
+    as_requested: bool,
     with_refresh: bool,
 ) -> Result<Value, OAuthError> {
     let Some(grant) = t.grants.get(grant_id).cloned() else {
@@ -31,28 +36,40 @@ pub(super) fn issue(
     let claims = AccessClaims {
         iss: state.urls.issuer.clone(),
         sub: grant.subject.clone(),
-        aud: grant.resource.clone(),
+        aud: audience(state, &grant.resource),
         client_id: grant.client_id.clone(),
         scope: scope.join(" "),
         exp: now + ttl,
         iat: now,
         jti: jti.clone(),
     };
-    let access_token = state.signer.sign(&claims).map_err(|e| {
-        tracing::error!(error = %e, "signing failed");
-        OAuthError::server_error()
-    })?;
+    let access_token = if state.variant(Variant::OpaqueAccessTokens) {
+        // An opaque token: the MCP server looks it up (RFC 7662 for others).
+        let token = crypto::random_token(32);
+        t.opaque_access_tokens
+            .insert(token.clone(), claims, Duration::from_secs(ttl))?;
+        token
+    } else {
+        state.signer.sign(&claims).map_err(|e| {
+            tracing::error!(error = %e, "signing failed");
+            OAuthError::server_error()
+        })?
+    };
     if let Some(g) = t.grants.get_mut(grant_id) {
         g.access_tokens.push((jti, now + ttl));
     }
     let mut body = json!({
         "access_token": access_token,
-        "token_type": "Bearer",
+        "token_type": token_type(state),
         "expires_in": ttl,
-        // SCOPE-06: the granted scope is always stated.
+        // SCOPE-06: the granted scope is stated; the `scope-omitted` variant leaves it out
+        // when it is the requested one (RFC 6749 §5.1: OPTIONAL if identical).
         "scope": scope.join(" "),
     });
-    if unstated && let Some(obj) = body.as_object_mut() {
+    let left_out = state.variant(Variant::ScopeOmitted) && as_requested;
+    if (unstated || left_out)
+        && let Some(obj) = body.as_object_mut()
+    {
         obj.remove("scope");
     }
     if with_refresh {
@@ -74,6 +91,25 @@ pub(super) fn issue(
         body["refresh_token"] = json!(rt);
     }
     Ok(body)
+}
+
+/// `token_type`: `Bearer`, or `bearer` with the `token-type-lowercase` variant (RFC 6749 §5.1:
+/// the value is case insensitive).
+fn token_type(state: &SharedState) -> &'static str {
+    if state.variant(Variant::TokenTypeLowercase) {
+        "bearer"
+    } else {
+        "Bearer"
+    }
+}
+
+/// The `aud` claim: the resource, or (`aud-array` variant) an array holding it (RFC 7519 §4.1.3).
+fn audience(state: &SharedState, resource: &str) -> Audience {
+    if state.variant(Variant::AudArray) {
+        Audience::Many(vec![resource.to_string()])
+    } else {
+        Audience::One(resource.to_string())
+    }
 }
 
 /// A successful token response. CODE-01: never cached; REFRESH-09: a refresh's neither.

@@ -1,5 +1,6 @@
 //! The token endpoint (TOK-*, and the grants' CODE-*, PKCE-*, REFRESH-*, RES-06) and the RFC
-//! 7009 revocation endpoint ([`revoke`]).
+//! 7009 revocation endpoint ([`revoke`]), and the RFC 7662 introspection endpoint
+//! ([`introspect`]) of the `opaque-access-tokens` variant.
 //!
 //! A token request is one ordered list of checks, read top to bottom in `handle`: the
 //! request's shape, the grant type, client authentication (`client_auth`), whether the client
@@ -10,6 +11,7 @@
 mod client_auth;
 mod client_credentials;
 mod code;
+mod introspection;
 mod issue;
 mod refresh;
 mod revocation;
@@ -20,6 +22,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+pub use self::introspection::introspect;
 use self::issue::token_response;
 pub use self::revocation::revoke;
 use crate::defects::Defect;

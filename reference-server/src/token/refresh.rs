@@ -146,12 +146,13 @@ fn rotate(
     scope: &[String],
 ) -> Result<Value, OAuthError> {
     if state.defect(Defect::RefreshNotRotated) {
-        let mut body = issue(state, t, &entry.grant_id, scope, false)?;
+        let mut body = issue(state, t, &entry.grant_id, scope, true, false)?;
         body["refresh_token"] = json!(token);
         return Ok(body);
     }
     if let Some(e) = t.refresh_tokens.get_mut(token) {
         e.rotated = true;
     }
-    issue(state, t, &entry.grant_id, scope, true)
+    // RFC 6749 §6: a refresh without scope asks for the scope originally granted.
+    issue(state, t, &entry.grant_id, scope, true, true)
 }

@@ -8,10 +8,12 @@ use axum::response::Response;
 use serde_json::json;
 
 use super::client_auth::revoking_client;
+use super::introspection::access_token_claims;
 use super::issue::token_response;
 use super::{form_params, one};
-use crate::error::{LimitedBody, OAuthError};
+use crate::error::{ErrorCode, LimitedBody, OAuthError};
 use crate::state::SharedState;
+use crate::variants::Variant;
 
 /// A refresh token revokes its grant; an access token is added to the revocation list. Only the
 /// client a token was issued to can revoke it. Unknown tokens are not an error (RFC 7009 §2.2).
@@ -33,14 +35,17 @@ pub async fn revoke(
         {
             t.revoke_grant(&entry.grant_id);
         }
-    } else {
-        for aud in [state.urls.mcp(), state.urls.mcp_alt()] {
-            if let Ok(c) = state.signer.verify(token, &state.urls.issuer, &aud)
-                && c.client_id == client.client_id
-            {
-                let ttl = Duration::from_secs(c.exp.saturating_sub(crate::clock::now_secs()) + 1);
-                let _ = t.revoked_access_tokens.insert(c.jti, (), ttl);
-            }
+    } else if let Some(c) = access_token_claims(&state, &t, token) {
+        // RFC 7009 §2.2.1: a server that revokes refresh tokens only says so.
+        if state.variant(Variant::RevocationUnsupportedTokenType) {
+            return Err(OAuthError::new(
+                ErrorCode::UnsupportedTokenType,
+                "this server revokes refresh tokens only",
+            ));
+        }
+        if c.client_id == client.client_id {
+            let ttl = Duration::from_secs(c.exp.saturating_sub(crate::clock::now_secs()) + 1);
+            let _ = t.revoked_access_tokens.insert(c.jti, (), ttl);
         }
     }
     Ok(token_response(&state, None, json!({})))

@@ -112,6 +112,37 @@ variants! {
     RegistrationUnavailableOnce = "registration-unavailable-once", [],
         "the registration endpoint answers its first request with 503 and Retry-After: 1, then normally",
         allowed_by: "RFC 9110 §15.6.4 (503 Service Unavailable with Retry-After); RFC 7591 §3 (registration is idempotent to the client: a second one just makes another client)";
+    // Token formats, client kinds, and error codes the RFCs leave open.
+    TokenTypeLowercase = "token-type-lowercase", [],
+        "token responses write token_type in lower case (`bearer`)",
+        allowed_by: "RFC 6749 §5.1 and §7.1, OAuth 2.1 §3.2.3: the token type value is case insensitive";
+    ScopeOmitted = "scope-omitted", [],
+        "token responses leave out scope when the granted scope is the one requested",
+        allowed_by: "RFC 6749 §5.1: scope is OPTIONAL if identical to the scope requested by the client (OAuth 2.1 §3.2.3)";
+    AudArray = "aud-array", [],
+        "access tokens carry aud as an array holding the resource",
+        allowed_by: "RFC 7519 §4.1.3: aud is an array of case-sensitive strings, or a single string; RFC 9068 §2.2";
+    AccessTokensSelfContained = "access-tokens-self-contained", [],
+        "the MCP server validates access tokens locally (signature, issuer, audience, expiry) and does not see revocations made at the AS",
+        allowed_by: "RFC 9068 §1 (self-contained JWT access tokens validated by the RS); RFC 7009 §2.2 (a propagation delay); OAuth 2.1 §4.1.3 (revoke \"when possible\")";
+    RevocationUnsupportedTokenType = "revocation-unsupported-token-type", [],
+        "the revocation endpoint revokes refresh tokens only and answers unsupported_token_type for access tokens",
+        allowed_by: "RFC 7009 §2.2.1 (unsupported_token_type: the AS does not support the revocation of the presented token type)";
+    ApplicationTypeDefaultWeb = "application-type-default-web", [],
+        "a registration without application_type makes a web client, whose loopback redirect URIs match exactly, port included; only native clients may use any port",
+        allowed_by: "OpenID Connect Dynamic Client Registration 1.0 §2 (application_type defaults to web); RFC 8252 §7.3, OAuth 2.1 §8.4.2 (any port for native apps)";
+    DcrSubstitutesMetadata = "dcr-substitutes-metadata", [],
+        "the registration endpoint replaces client_name, provisions a scope when none was asked for, and echoes the values it applied",
+        allowed_by: "RFC 7591 §3.2.1: the AS MAY reject or replace any of the client's requested metadata values, and returns all registered metadata, including fields it provisioned";
+    RedirectUriErrorsInvalidClientMetadata = "redirect-uri-errors-invalid-client-metadata", [],
+        "a bad or missing redirect_uris member is refused with invalid_client_metadata instead of invalid_redirect_uri",
+        allowed_by: "RFC 7591 §3.2.2 defines both codes; invalid_client_metadata covers any metadata field, redirect_uris included";
+    OpaqueAccessTokens = "opaque-access-tokens", [],
+        "access tokens are opaque random strings the MCP server looks up at the AS; an RFC 7662 introspection endpoint is advertised",
+        allowed_by: "RFC 6749 §1.4 (an access token is usually opaque to the client); RFC 7662 (token introspection); OAuth 2.1 §1.4";
+    VerifierErrorsInvalidGrant = "verifier-errors-invalid-grant", [],
+        "a missing or malformed code_verifier is refused with invalid_grant instead of invalid_request",
+        allowed_by: "RFC 6749 §5.2: invalid_grant covers an authorization grant that is invalid or does not match; RFC 7636 §4.6; OAuth 2.1 §4.1.3";
 }
 
 impl fmt::Display for Variant {

@@ -26,6 +26,23 @@ fn token_scope_claim(body: &serde_json::Map<String, Value>) -> Option<String> {
     claims.get("scope")?.as_str().map(str::to_owned)
 }
 
+/// Why SCOPE-06 has nothing to judge: a successful token response without `scope` whose access
+/// token shows no scope claim (opaque, or a JWT without it). Leaving `scope` out is allowed
+/// when the grant is the request, and nothing the harness can read shows the grant, so a pass
+/// would rest on no observation. `None` when there is something to judge.
+pub fn scope_06_unobservable(resp: &Response) -> Option<String> {
+    let body = resp
+        .json_object()
+        .ok()
+        .filter(|_| resp.status.is_success())?;
+    if body.contains_key("scope") || token_scope_claim(&body).is_some() {
+        return None;
+    }
+    Some(
+        "the token response leaves out scope (allowed when the grant is the request, RFC 6749 §5.1) and the access token shows no scope claim (opaque): nothing shows what was granted".into(),
+    )
+}
+
 /// SCOPE-06 (OAuth 2.1 §3.2.3: `scope` is OPTIONAL if identical to the scope requested,
 /// otherwise REQUIRED): a successful token response for a request with `requested` either
 /// states its scope as a string, or leaves it out because the grant is the request. The
@@ -191,9 +208,13 @@ mod tests {
         // Left out, and the token grants what was asked (in another order).
         let same = token_response(Some("mcp:write mcp:read"), None);
         assert!(scope_06_granted_scope_stated(requested, &same).is_empty());
-        // Left out, and nothing shows the grant: the response's word stands.
+        // Left out, and nothing shows the grant: the response's word stands, but the step
+        // skips, since no observation backs a pass.
         let opaque = json(200, r#"{"access_token":"opaque","token_type":"Bearer"}"#);
         assert!(scope_06_granted_scope_stated(requested, &opaque).is_empty());
+        assert!(scope_06_unobservable(&opaque).is_some());
+        assert!(scope_06_unobservable(&same).is_none());
+        assert!(scope_06_unobservable(&stated).is_none());
         // Left out while the token grants less: the violation.
         let narrowed = token_response(Some("mcp:read"), None);
         let f = scope_06_granted_scope_stated(requested, &narrowed);

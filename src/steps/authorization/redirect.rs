@@ -311,6 +311,13 @@ async fn on_other_port(w: &mut World) -> Outcome {
             w.authorization.client.clone(),
             "a client with a loopback redirect URI",
         )?;
+        // The any-port rule is for native apps (RFC 8252 §7.3, OAuth 2.1 §8.4.2); a web
+        // client's redirect URIs match exactly (OpenID Connect Registration §2).
+        if client.is_web_client() {
+            return Err(Fault::Skip(
+                "the AS registered the client as a web client (application_type web): the any-port rule applies to native apps only (RFC 8252 §7.3)".into(),
+            ));
+        }
         let other = on_another_port(&client.redirect_uri).map_err(Fault::Harness)?;
         let scope = w.flow_scope().await?;
         let mut req = AuthorizationRequest::new(client, Some(w.ctx.target.to_string()), scope);

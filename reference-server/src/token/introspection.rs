@@ -1,0 +1,65 @@
+//! The RFC 7662 introspection endpoint, advertised with the `opaque-access-tokens` variant, and
+//! the lookup of an access token that revocation shares.
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use serde_json::json;
+
+use super::client_auth::revoking_client;
+use super::issue::token_response;
+use super::{form_params, one};
+use crate::crypto::AccessClaims;
+use crate::error::{LimitedBody, OAuthError};
+use crate::state::SharedState;
+use crate::store::Tables;
+
+/// The claims of an access token this server issued for one of its resources: an opaque
+/// token's entry, or a JWT that verifies. Revocation is not judged here.
+pub(super) fn access_token_claims(
+    state: &SharedState,
+    t: &Tables,
+    token: &str,
+) -> Option<AccessClaims> {
+    if let Some(c) = t.opaque_access_tokens.get(token) {
+        return Some(c.clone());
+    }
+    [state.urls.mcp(), state.urls.mcp_alt()]
+        .iter()
+        .find_map(|aud| state.signer.verify(token, &state.urls.issuer, aud).ok())
+}
+
+/// RFC 7662 §2: the caller authenticates (§2.1: the endpoint MUST require authorization); the
+/// answer says whether the token is active and, if it is, what it grants. A token that is
+/// unknown, expired or revoked is `{"active": false}` and nothing more (§2.2).
+pub async fn introspect(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    LimitedBody(body): LimitedBody,
+) -> Result<Response, OAuthError> {
+    let params = form_params(&headers, &body)?;
+    revoking_client(&state, &headers, &params)?;
+    let Some(token) = one(&params, "token") else {
+        return Err(OAuthError::invalid_request("token is missing"));
+    };
+    let t = state.store.lock();
+    let now = crate::clock::now_secs();
+    let active = access_token_claims(&state, &t, token)
+        .filter(|c| c.exp > now && !t.access_token_revoked(&c.jti));
+    let answer = match active {
+        Some(c) => json!({
+            "active": true,
+            "scope": c.scope,
+            "client_id": c.client_id,
+            "sub": c.sub,
+            "aud": c.aud,
+            "iss": c.iss,
+            "exp": c.exp,
+            "iat": c.iat,
+            "token_type": "Bearer",
+        }),
+        None => json!({ "active": false }),
+    };
+    drop(t);
+    Ok(token_response(&state, None, answer))
+}
