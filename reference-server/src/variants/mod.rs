@@ -162,6 +162,7 @@ impl Variant {
                 | Variant::RateLimitToken
                 | Variant::RateLimitAuthorization
                 | Variant::MetadataUnavailableOnce
+                | Variant::RegistrationUnavailableOnce
                 | Variant::ConnectionClose
         )
     }
