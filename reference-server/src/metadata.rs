@@ -15,6 +15,7 @@ use crate::protocol::{
 };
 use crate::state::SharedState;
 use crate::urls::{MCP_ALT_PATH, MCP_PATH};
+use crate::variants::Variant;
 
 /// RFC 8414 §2 metadata (ASM-01..08, ASM-12..16). Every member has a value (ASM-12).
 pub fn authorization_server_metadata(state: &SharedState) -> Value {
@@ -76,7 +77,7 @@ pub fn authorization_server_metadata(state: &SharedState) -> Value {
             obj.remove("code_challenge_methods_supported");
         }
         // ASM-16: advertised because every authorization response carries iss.
-        if state.defect(Defect::IssFlagMissing) {
+        if state.defect(Defect::IssFlagMissing) || state.variant(Variant::NoIssParameter) {
             obj.remove("authorization_response_iss_parameter_supported");
         }
         // ASM-12: members without a value are left out.
