@@ -202,8 +202,9 @@ mod tests {
             (
                 "https://auth.example.com/tenant1/",
                 vec![
-                    "https://auth.example.com/.well-known/oauth-authorization-server/tenant1/",
-                    "https://auth.example.com/.well-known/openid-configuration/tenant1/",
+                    // RFC 8414 §3.1: the terminating slash is removed first.
+                    "https://auth.example.com/.well-known/oauth-authorization-server/tenant1",
+                    "https://auth.example.com/.well-known/openid-configuration/tenant1",
                     "https://auth.example.com/tenant1/.well-known/openid-configuration",
                 ],
             ),
