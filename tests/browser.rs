@@ -121,6 +121,80 @@ fn the_form_driver_on_a_javascript_login_page_says_to_use_the_browser_driver() {
     }
 }
 
+/// The `login-needs-scripts` variant: the login form is in the HTML, but only its script gives
+/// it an action, so a native submission goes back to the authorization endpoint, which
+/// answers 405.
+fn scripted_submission_server() -> Server {
+    Server::start(&[
+        "--port",
+        "0",
+        "--variant",
+        "login-needs-scripts",
+        "--access-token-ttl",
+        "10",
+        "--allow-loopback-http-client-ids",
+    ])
+}
+
+#[test]
+fn a_login_submitted_by_scripts_is_the_form_drivers_harness_error_naming_the_browser_driver() {
+    let server = scripted_submission_server();
+    let dir = scratch("browser-scripted-submit-form-driver");
+    let mcp = server.url("mcp");
+    let run = runner(
+        &dir,
+        &[
+            "run",
+            "--target",
+            &mcp,
+            "--spec",
+            "2025-11-25",
+            "-t",
+            "@PKCE-02 or @CODE-01",
+        ],
+        LIMIT,
+    );
+    assert_ne!(run.code, Some(0), "{}", run.text);
+    for said in [
+        "the form driver could not complete the login",
+        "the submission was answered 405",
+        "use the browser driver",
+    ] {
+        assert!(
+            run.junit.contains(said),
+            "the report says {said:?}: {}",
+            run.junit
+        );
+    }
+    for id in ["PKCE-02", "CODE-01"] {
+        let cases = run.testcases(&format!("{id} "));
+        assert!(!cases.is_empty(), "{}", run.junit);
+        for case in cases {
+            assert!(
+                case.contains("<error") && !case.contains("<failure"),
+                "a harness error, not a failure of the target: {case}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_browser_driver_passes_a_login_submitted_by_scripts() {
+    if !browser_installed() {
+        return;
+    }
+    let server = scripted_submission_server();
+    let dir = scratch("browser-scripted-submit");
+    let profile = repo_file("fixtures/targets/browser.toml");
+    let mcp = server.url("mcp");
+    let run = runner(&dir, &run_args(&mcp, &profile, SCENARIOS), LIMIT);
+    assert_eq!(run.code, Some(0), "{}", run.text);
+    for id in ["PKCE-02", "CODE-01", "RS-02"] {
+        ran_and_passed(&run, id);
+    }
+    assert!(run.clean(), "{}", run.junit);
+}
+
 #[test]
 fn a_missing_chromedriver_is_a_usage_error_naming_the_profile_field() {
     let dir = scratch("browser-no-chromedriver");

@@ -90,6 +90,18 @@ pub fn as_router(state: SharedState) -> Router {
     if state.config.login_page == LoginPage::Js {
         r = r.route(&u.as_route(pages::LOGIN_SCRIPT), get(pages::login_script));
     }
+    if state.variant(Variant::LoginNeedsScripts) {
+        r = r.route(
+            &u.as_route(pages::LOGIN_SUBMIT_SCRIPT),
+            get(pages::login_submit_script),
+        );
+    }
+    if state.variant(Variant::LoginContinuePage) {
+        r = r.route(
+            &u.as_route(authorize::SIGNED_IN_ROUTE),
+            get(authorize::signed_in_page),
+        );
+    }
     // ASM-02: the AS publishes metadata: OpenID Connect discovery always, ...
     if !state.defect(Defect::AsMetadataMissing) {
         r = r.route(&u.oidc_route(), get(metadata::openid_configuration));
@@ -152,7 +164,8 @@ pub fn router(state: SharedState) -> Router {
 /// `http://127.0.0.1:{config.port}`, and nothing is bound.
 pub fn app(config: Config) -> Result<Router, StartError> {
     let origin = format!("http://127.0.0.1:{}", config.port);
-    let urls = Urls::new(config.layout, origin.clone(), origin);
+    let urls = Urls::new(config.layout, origin.clone(), origin)
+        .with_issuer_trailing_slash(config.variants.has(Variant::IssuerTrailingSlash));
     Ok(router(Arc::new(AppState::new(config, urls)?)))
 }
 
@@ -252,7 +265,8 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         .as_ref()
         .map(|(_, o)| o.clone())
         .unwrap_or_else(|| main_origin.clone());
-    let urls = Urls::new(config.layout, main_origin, as_origin);
+    let urls = Urls::new(config.layout, main_origin, as_origin)
+        .with_issuer_trailing_slash(config.variants.has(Variant::IssuerTrailingSlash));
     let state = match AppState::new(config, urls) {
         Ok(s) => Arc::new(s),
         Err(e) => {

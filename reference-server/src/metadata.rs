@@ -94,7 +94,7 @@ pub fn authorization_server_metadata(state: &SharedState) -> Value {
             obj.remove("code_challenge_methods_supported");
         }
         // ASM-16: advertised because every authorization response carries iss.
-        if state.defect(Defect::IssFlagMissing) {
+        if state.defect(Defect::IssFlagMissing) || state.variant(Variant::NoIssParameter) {
             obj.remove("authorization_response_iss_parameter_supported");
         }
         // ASM-12: members without a value are left out.

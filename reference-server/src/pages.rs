@@ -54,22 +54,105 @@ fn page_with_policy(status: StatusCode, title: &str, body: String, csp: &'static
     resp
 }
 
+/// What the HTML login page carries besides the username and password fields.
+#[derive(Debug, Default)]
+pub struct LoginExtras<'a> {
+    /// Hidden inputs the POST must return (the `login-hidden-inputs` variant).
+    pub hidden: &'a [(&'a str, &'a str)],
+    /// A script that sets the form's action: the form has none in the HTML, so a native
+    /// submission without the script goes back to the page's own URL (the
+    /// `login-needs-scripts` variant).
+    pub submit_script: Option<&'a str>,
+}
+
 pub fn login(action: &str, txn: &str, client_name: &str, error: Option<&str>) -> Response {
+    login_with(action, txn, client_name, error, &LoginExtras::default())
+}
+
+/// The login page with `extras`.
+pub fn login_with(
+    action: &str,
+    txn: &str,
+    client_name: &str,
+    error: Option<&str>,
+    extras: &LoginExtras<'_>,
+) -> Response {
     let err = error
         .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>\n", text(e)))
         .unwrap_or_default();
+    let hidden: String = extras
+        .hidden
+        .iter()
+        .map(|(n, v)| {
+            format!(
+                "<input type=\"hidden\" name=\"{}\" value=\"{}\">\n",
+                attr(n),
+                attr(v)
+            )
+        })
+        .collect();
+    let (form_action, script) = match extras.submit_script {
+        Some(src) => (
+            format!("data-action=\"{}\"", attr(action)),
+            format!("\n<script src=\"{}\"></script>", attr(src)),
+        ),
+        None => (format!("action=\"{}\"", attr(action)), String::new()),
+    };
     let body = format!(
         "<p>Sign in to continue to <strong>{client}</strong>.</p>\n{err}\
-<form method=\"post\" action=\"{action}\">\n\
-<input type=\"hidden\" name=\"txn\" value=\"{txn}\">\n\
+<form method=\"post\" {form_action}>\n\
+<input type=\"hidden\" name=\"txn\" value=\"{txn}\">\n{hidden}\
 <label>Username <input type=\"text\" name=\"username\" autocomplete=\"username\" required></label>\n\
 <label>Password <input type=\"password\" name=\"password\" autocomplete=\"current-password\" required></label>\n\
-<button type=\"submit\">Sign in</button>\n</form>",
+<button type=\"submit\">Sign in</button>\n</form>{script}",
         client = text(client_name),
-        action = attr(action),
         txn = attr(txn),
     );
-    page(StatusCode::OK, "Sign in", body)
+    let csp = if extras.submit_script.is_some() {
+        CSP_WITH_SCRIPT
+    } else {
+        CSP
+    };
+    page_with_policy(StatusCode::OK, "Sign in", body, csp)
+}
+
+/// The route of the script that gives the login form its action, next to `login`.
+pub const LOGIN_SUBMIT_SCRIPT: &str = "login-submit.js";
+
+/// Gives every form with a `data-action` its action, once the document has loaded.
+const LOGIN_SUBMIT_JS: &str = r#"(function () {
+  "use strict";
+  function wire() {
+    document.querySelectorAll("form[data-action]").forEach(function (f) {
+      f.setAttribute("action", f.getAttribute("data-action"));
+    });
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", wire);
+  } else {
+    wire();
+  }
+})();
+"#;
+
+/// GET of the script that wires the login form's submission.
+pub async fn login_submit_script() -> Response {
+    script_response(LOGIN_SUBMIT_JS)
+}
+
+/// The page between login and consent (the `login-continue-page` variant): a form that goes on
+/// to `next` with the pending request's `txn`.
+pub fn signed_in(next: &str, txn: &str, username: &str) -> Response {
+    let body = format!(
+        "<p>You are signed in as <strong>{user}</strong>.</p>\n\
+<form method=\"get\" action=\"{next}\">\n\
+<input type=\"hidden\" name=\"txn\" value=\"{txn}\">\n\
+<button type=\"submit\">Continue</button>\n</form>",
+        user = text(username),
+        next = attr(next),
+        txn = attr(txn),
+    );
+    page(StatusCode::OK, "Signed in", body)
 }
 
 /// The login page without a form: `script` (a URL on this origin) builds, after a short delay,
@@ -137,7 +220,11 @@ const LOGIN_JS: &str = r#"(function () {
 
 /// GET of the login script.
 pub async fn login_script() -> Response {
-    let mut resp = (StatusCode::OK, LOGIN_JS).into_response();
+    script_response(LOGIN_JS)
+}
+
+fn script_response(js: &'static str) -> Response {
+    let mut resp = (StatusCode::OK, js).into_response();
     let h = resp.headers_mut();
     h.insert(
         header::CONTENT_TYPE,

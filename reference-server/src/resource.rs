@@ -153,7 +153,10 @@ fn serve(
         method,
         headers,
         body,
-        &state.config.defects,
+        mcp::Switches {
+            defects: &state.config.defects,
+            variants: &state.config.variants,
+        },
     ) {
         McpOutcome::Response(r) => r,
         McpOutcome::InsufficientScope { .. } if state.defect(Defect::InsufficientScopeAs401) => {

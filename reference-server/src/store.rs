@@ -183,6 +183,9 @@ pub struct Tables {
     pub pending: Table<PendingAuthorization>,
     /// Login sessions: session ID → the username that logged in.
     pub sessions: Table<String>,
+    /// Remembered consent (the `consent-remembered` variant): user, client and resource → the
+    /// scopes approved.
+    pub consents: Table<Vec<String>>,
     pub codes: Table<CodeEntry>,
     pub grants: Table<Grant>,
     pub refresh_tokens: Table<RefreshEntry>,
@@ -274,6 +277,7 @@ impl Tables {
             clients: Table::new(capacity),
             pending: Table::new(capacity),
             sessions: Table::new(capacity),
+            consents: Table::new(capacity),
             codes: Table::new(capacity),
             grants: Table::new(capacity),
             refresh_tokens: Table::new(capacity),

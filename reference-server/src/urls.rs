@@ -55,6 +55,16 @@ impl Urls {
         }
     }
 
+    /// The `issuer-trailing-slash` variant: the issuer identifier ends in `/`. Every route stays
+    /// where it was: RFC 8414 §3.1 removes a terminating slash before inserting the well-known
+    /// string, and the endpoints hang off the origin.
+    pub fn with_issuer_trailing_slash(mut self, on: bool) -> Self {
+        if on && !self.issuer.ends_with('/') {
+            self.issuer.push('/');
+        }
+        self
+    }
+
     pub fn mcp(&self) -> String {
         format!("{}{MCP_PATH}", self.mcp_origin)
     }

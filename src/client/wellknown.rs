@@ -42,6 +42,16 @@ pub fn path_inserted(identifier: &Url, suffix: &str) -> Url {
     url
 }
 
+/// RFC 8414 §3.1: an issuer's metadata URL. Any terminating `/` of the issuer's path is
+/// removed before the well-known string is inserted, so `https://h/t1/` becomes
+/// `https://h/.well-known/{suffix}/t1` (RFC 9728's rule for resources drops only a slash
+/// right after the host: see [`path_inserted`]).
+pub fn issuer_path_inserted(issuer: &Url, suffix: &str) -> Url {
+    let mut trimmed = issuer.clone();
+    trimmed.set_path(issuer.path().trim_end_matches('/'));
+    path_inserted(&trimmed, suffix)
+}
+
 /// The root well-known URL of an origin: `https://h/.well-known/{suffix}`.
 pub fn root(identifier: &Url, suffix: &str) -> Url {
     let mut url = identifier.clone();
@@ -77,11 +87,14 @@ pub fn prm_candidates(resource: &Url) -> Vec<Url> {
 /// gets two.
 pub fn as_metadata_candidates(issuer: &Url) -> Vec<(MetadataKind, Url)> {
     let has_path = issuer.path() != "/" && !issuer.path().is_empty();
-    let mut out = vec![(MetadataKind::OAuth, path_inserted(issuer, OAUTH_AS_SUFFIX))];
+    let mut out = vec![(
+        MetadataKind::OAuth,
+        issuer_path_inserted(issuer, OAUTH_AS_SUFFIX),
+    )];
     if has_path {
         out.push((
             MetadataKind::OidcInserted,
-            path_inserted(issuer, OIDC_SUFFIX),
+            issuer_path_inserted(issuer, OIDC_SUFFIX),
         ));
         out.push((MetadataKind::OidcAppended, appended(issuer, OIDC_SUFFIX)));
     } else {
@@ -96,6 +109,27 @@ mod tests {
 
     fn u(s: &str) -> Url {
         Url::parse(s).expect("test URL")
+    }
+
+    #[test]
+    fn an_issuer_loses_its_terminating_slash_before_the_well_known_string() {
+        // RFC 8414 §3.1.
+        let with_slash = as_metadata_candidates(&u("https://h/tenant1/"));
+        let without = as_metadata_candidates(&u("https://h/tenant1"));
+        assert_eq!(
+            with_slash[0].1.as_str(),
+            "https://h/.well-known/oauth-authorization-server/tenant1"
+        );
+        assert_eq!(with_slash, without);
+        assert_eq!(
+            as_metadata_candidates(&u("https://h/"))[0].1.as_str(),
+            "https://h/.well-known/oauth-authorization-server"
+        );
+        // RFC 9728 §3.1 keeps a resource's terminating slash.
+        assert_eq!(
+            path_inserted(&u("https://h/mcp/"), PRM_SUFFIX).as_str(),
+            "https://h/.well-known/oauth-protected-resource/mcp/"
+        );
     }
 
     #[test]
@@ -168,8 +202,9 @@ mod tests {
             (
                 "https://auth.example.com/tenant1/",
                 vec![
-                    "https://auth.example.com/.well-known/oauth-authorization-server/tenant1/",
-                    "https://auth.example.com/.well-known/openid-configuration/tenant1/",
+                    // RFC 8414 §3.1: the terminating slash is removed first.
+                    "https://auth.example.com/.well-known/oauth-authorization-server/tenant1",
+                    "https://auth.example.com/.well-known/openid-configuration/tenant1",
                     "https://auth.example.com/tenant1/.well-known/openid-configuration",
                 ],
             ),

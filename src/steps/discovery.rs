@@ -265,7 +265,7 @@ async fn prm_authorization_servers(w: &mut World) -> Outcome {
 async fn fetch_oauth_metadata(w: &mut World) -> Outcome {
     w.step(async |w| {
         let (_, issuer) = issuer(w).await?;
-        let url = wellknown::path_inserted(&issuer, wellknown::OAUTH_AS_SUFFIX);
+        let url = wellknown::issuer_path_inserted(&issuer, wellknown::OAUTH_AS_SUFFIX);
         fetch_into_world(w, url, MetadataKind::OAuth.describe()).await
     })
     .await
@@ -447,7 +447,10 @@ async fn issuer_syntax(w: &mut World) -> Outcome {
 
 /// The OpenID Connect discovery URLs of an issuer, in the MCP 2025-11-25 order.
 fn oidc_candidates(issuer: &Url) -> Vec<Url> {
-    let mut out = vec![wellknown::path_inserted(issuer, wellknown::OIDC_SUFFIX)];
+    let mut out = vec![wellknown::issuer_path_inserted(
+        issuer,
+        wellknown::OIDC_SUFFIX,
+    )];
     let appended = wellknown::appended(issuer, wellknown::OIDC_SUFFIX);
     if !out.contains(&appended) {
         out.push(appended);
@@ -583,7 +586,7 @@ async fn iss_flag_matches(w: &mut World) -> Outcome {
 async fn metadata_documents_agree(w: &mut World) -> Outcome {
     w.step(async |w| {
         let (_, issuer) = issuer(w).await?;
-        let url = wellknown::path_inserted(&issuer, wellknown::OAUTH_AS_SUFFIX);
+        let url = wellknown::issuer_path_inserted(&issuer, wellknown::OAUTH_AS_SUFFIX);
         let mut attempts = Vec::new();
         let (_, oauth) =
             fetch_document(&w.http, &url, MetadataKind::OAuth.describe(), &mut attempts).await?;

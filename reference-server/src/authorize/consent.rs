@@ -18,17 +18,22 @@ use crate::pages;
 use crate::params::Params;
 use crate::state::SharedState;
 use crate::store::{CodeEntry, PendingAuthorization};
+use crate::variants::Variant;
 
 const SESSION_COOKIE: &str = "rs_session";
 
 fn session_from(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, SESSION_COOKIE)
+}
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == SESSION_COOKIE)
+        .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_string())
 }
 
@@ -66,19 +71,59 @@ pub(super) fn begin_login(
     }
 }
 
-/// The login page, as HTML or built by a script (`--login-page`).
+/// The login page, as HTML or built by a script (`--login-page`), in the shape the variants ask.
 fn login_page(state: &SharedState, txn: &str, client_name: &str, error: Option<&str>) -> Response {
     let action = state.urls.as_route("login");
-    match state.config.login_page {
-        LoginPage::Html => pages::login(&action, txn, client_name, error),
-        LoginPage::Js => pages::login_js(
+    if state.config.login_page == LoginPage::Js {
+        return pages::login_js(
             &action,
             &state.urls.as_route(pages::LOGIN_SCRIPT),
             txn,
             client_name,
             error,
-        ),
+        );
     }
+    let submit_script = state.urls.as_route(pages::LOGIN_SUBMIT_SCRIPT);
+    let form_token = crypto::random_token(16);
+    let hidden = [
+        (LOGIN_FORM_FIELD, LOGIN_FORM_ID),
+        (LOGIN_CSRF_FIELD, form_token.as_str()),
+    ];
+    let extras = pages::LoginExtras {
+        hidden: if state.variant(Variant::LoginHiddenInputs) {
+            &hidden
+        } else {
+            &[]
+        },
+        submit_script: state
+            .variant(Variant::LoginNeedsScripts)
+            .then_some(submit_script.as_str()),
+    };
+    let mut resp = pages::login_with(&action, txn, client_name, error, &extras);
+    if state.variant(Variant::LoginHiddenInputs)
+        && let Ok(v) = HeaderValue::from_str(&format!(
+            "{LOGIN_CSRF_COOKIE}={form_token}; Path=/; HttpOnly; SameSite=Lax"
+        ))
+    {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    resp
+}
+
+/// The hidden inputs of the `login-hidden-inputs` variant: a form ID, and an anti-CSRF token
+/// that must equal the cookie set with the page.
+const LOGIN_FORM_FIELD: &str = "form_id";
+const LOGIN_FORM_ID: &str = "password-login";
+const LOGIN_CSRF_FIELD: &str = "login_csrf";
+const LOGIN_CSRF_COOKIE: &str = "rs_login_csrf";
+
+/// Whether the login POST returned the hidden inputs of the `login-hidden-inputs` variant.
+fn hidden_inputs_returned(headers: &HeaderMap, params: &Params) -> bool {
+    let field = |n: &str| params.one(n).ok().flatten().unwrap_or("");
+    let cookie = cookie(headers, LOGIN_CSRF_COOKIE).unwrap_or_default();
+    field(LOGIN_FORM_FIELD) == LOGIN_FORM_ID
+        && !cookie.is_empty()
+        && crypto::ct_eq(field(LOGIN_CSRF_FIELD), &cookie)
 }
 
 fn display_name(p: &PendingAuthorization) -> String {
@@ -86,7 +131,11 @@ fn display_name(p: &PendingAuthorization) -> String {
 }
 
 /// POST of the login form.
-pub async fn login(State(state): State<SharedState>, LimitedBody(body): LimitedBody) -> Response {
+pub async fn login(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    LimitedBody(body): LimitedBody,
+) -> Response {
     let params = Params::parse(&body);
     let field = |n: &str| params.one(n).ok().flatten().unwrap_or("").to_string();
     let txn = field("txn");
@@ -96,6 +145,12 @@ pub async fn login(State(state): State<SharedState>, LimitedBody(body): LimitedB
             "this sign-in has expired; start again",
         );
     };
+    if state.variant(Variant::LoginHiddenInputs) && !hidden_inputs_returned(&headers, &params) {
+        return pages::error(
+            StatusCode::FORBIDDEN,
+            "the sign-in form was not submitted from this server; start again",
+        );
+    }
     let (user, pass) = (field("username"), field("password"));
     // Both are compared in constant time, and both always.
     let ok_user = crypto::ct_eq(&user, &state.config.username);
@@ -131,10 +186,12 @@ pub async fn login(State(state): State<SharedState>, LimitedBody(body): LimitedB
             }
         }
     }
-    let mut resp = after_credentials(
-        &state,
-        &format!("{}?txn={txn}", state.urls.as_route("consent")),
-    );
+    let next = if state.variant(Variant::LoginContinuePage) {
+        SIGNED_IN_ROUTE
+    } else {
+        "consent"
+    };
+    let mut resp = after_credentials(&state, &format!("{}?txn={txn}", state.urls.as_route(next)));
     // HttpOnly and SameSite; Secure is added when served over https.
     let secure = if state.urls.as_origin.starts_with("https://") {
         "; Secure"
@@ -178,6 +235,47 @@ fn pending_for_session(
     }
 }
 
+/// The route of the page between login and consent (the `login-continue-page` variant).
+pub const SIGNED_IN_ROUTE: &str = "signed-in";
+
+/// GET of the page between login and consent: a Continue button that goes on to consent.
+pub async fn signed_in_page(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let params = Params::parse(query.as_deref().unwrap_or("").as_bytes());
+    let txn = params.one("txn").ok().flatten().unwrap_or("").to_string();
+    match pending_for_session(&state, &headers, &txn) {
+        Ok(p) => pages::signed_in(
+            &state.urls.as_route("consent"),
+            &txn,
+            p.subject.as_deref().unwrap_or(""),
+        ),
+        Err(r) => *r,
+    }
+}
+
+/// The key of a remembered consent: who approved which client for which resource.
+fn consent_key(p: &PendingAuthorization, subject: &str) -> String {
+    format!("{subject}\n{}\n{}", p.client_id, p.resource)
+}
+
+/// Whether the user already approved this client for this resource and at least these
+/// scopes (the `consent-remembered` variant).
+fn consent_remembered(state: &SharedState, p: &PendingAuthorization) -> bool {
+    let Some(subject) = &p.subject else {
+        return false;
+    };
+    state.variant(Variant::ConsentRemembered)
+        && state
+            .store
+            .lock()
+            .consents
+            .get(&consent_key(p, subject))
+            .is_some_and(|granted| p.scope.iter().all(|s| granted.contains(s)))
+}
+
 /// GET of the consent page.
 pub async fn consent_page(
     State(state): State<SharedState>,
@@ -190,6 +288,15 @@ pub async fn consent_page(
         Ok(p) => p,
         Err(r) => return *r,
     };
+    if consent_remembered(&state, &pending) {
+        if state.store.lock().pending.remove(&txn).is_none() {
+            return pages::error(
+                StatusCode::BAD_REQUEST,
+                "this authorization request has expired; start again",
+            );
+        }
+        return approve(&state, pending);
+    }
     let host = Url::parse(&pending.redirect_uri)
         .ok()
         .and_then(|u| u.host_str().map(str::to_owned))
@@ -235,16 +342,32 @@ pub async fn consent_decision(
             "this authorization request has expired; start again",
         );
     }
-    let redirect = Redirect::new(&state, pending.redirect_uri.clone(), pending.state.clone())
-        .in_mode(pending.response_mode);
-    let Some(subject) = pending.subject.clone() else {
-        return pages::error(StatusCode::FORBIDDEN, "sign in first");
-    };
     if field("decision") != "approve" {
+        let redirect = Redirect::new(&state, pending.redirect_uri.clone(), pending.state.clone())
+            .in_mode(pending.response_mode);
         return redirect.error(OAuthError::new(
             ErrorCode::AccessDenied,
             "the user denied access",
         ));
+    }
+    approve(&state, pending)
+}
+
+/// The user approved `pending` (already taken out of the store): the code, and the redirect
+/// that carries it.
+fn approve(state: &SharedState, pending: PendingAuthorization) -> Response {
+    let redirect = Redirect::new(state, pending.redirect_uri.clone(), pending.state.clone())
+        .in_mode(pending.response_mode);
+    let Some(subject) = pending.subject.clone() else {
+        return pages::error(StatusCode::FORBIDDEN, "sign in first");
+    };
+    if state.variant(Variant::ConsentRemembered) {
+        // A full table only means the next request asks again.
+        let _ = state.store.lock().consents.insert(
+            consent_key(&pending, &subject),
+            pending.scope.clone(),
+            state.config.refresh_token_ttl,
+        );
     }
     // AUTHZ-15: the code is random and carries nothing of the challenge.
     let code = if state.defect(Defect::ChallengeInCode) {
@@ -254,7 +377,7 @@ pub async fn consent_decision(
     };
     // SEC-04: tokens never travel in a URL; only the code does.
     let leaked = if state.defect(Defect::AccessTokenInRedirect) {
-        leaked_access_token(&state, &pending, &subject)
+        leaked_access_token(state, &pending, &subject)
     } else {
         None
     };

@@ -12,6 +12,7 @@ use crate::error::OAuthError;
 use crate::pages;
 use crate::protocol::ResponseMode;
 use crate::state::SharedState;
+use crate::variants::Variant;
 
 /// Where an authorization response goes once the redirect URI is trusted (O21 §4.1.2.1).
 pub struct Redirect {
@@ -37,7 +38,9 @@ impl Redirect {
             uri,
             state,
             // AUTHZ-14: every authorization response carries iss (RFC 9207).
-            iss: (!server.defect(Defect::IssMissing)).then(|| server.urls.issuer.clone()),
+            // The `no-iss-parameter` variant leaves it out, and does not advertise it.
+            iss: (!server.defect(Defect::IssMissing) && !server.variant(Variant::NoIssParameter))
+                .then(|| server.urls.issuer.clone()),
             drop_state_on_error: server.defect(Defect::StateDroppedOnError),
             reencode_state: server.defect(Defect::StateReencoded),
             repeat_state_on_success: server.defect(Defect::SuccessStateRepeated),
@@ -125,6 +128,12 @@ pub fn after_credentials(state: &SharedState, location: &str) -> Response {
         && let Ok(v) = HeaderValue::from_str(location)
     {
         return (StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, v)]).into_response();
+    }
+    // The `login-302` variant: 302, which user agents follow with GET (a SHOULD-level deviation).
+    if state.variant(Variant::Login302)
+        && let Ok(v) = HeaderValue::from_str(location)
+    {
+        return (StatusCode::FOUND, [(header::LOCATION, v)]).into_response();
     }
     see_other(location)
 }

@@ -21,6 +21,7 @@ use serde_json::{Value, json};
 pub use self::session::McpSessions;
 use crate::defects::{Defect, Defects};
 use crate::protocol::SCOPE_WRITE;
+use crate::variants::{Variant, Variants};
 
 pub const SUPPORTED_VERSIONS: &[&str] = &["2025-03-26", "2025-06-18", "2025-11-25", "2026-07-28"];
 /// The stateless generation.
@@ -112,6 +113,13 @@ fn method_not_allowed() -> McpOutcome {
     )
 }
 
+/// The server's defects and variants, as the MCP layer reads them.
+#[derive(Clone, Copy)]
+pub struct Switches<'a> {
+    pub defects: &'a Defects,
+    pub variants: &'a Variants,
+}
+
 pub fn handle(
     sessions: &McpSessions,
     resource: &str,
@@ -119,10 +127,10 @@ pub fn handle(
     method: &Method,
     headers: &HeaderMap,
     body: &[u8],
-    defects: &Defects,
+    switches: Switches<'_>,
 ) -> McpOutcome {
     match *method {
-        Method::POST => post(sessions, resource, principal, headers, body, defects),
+        Method::POST => post(sessions, resource, principal, headers, body, switches),
         // 2025-11-25 transports: DELETE ends a session; 404 when it is unknown.
         Method::DELETE => match header_str(headers, "mcp-session-id") {
             Some(id) if sessions.remove(id, &principal.subject, resource) => {
@@ -142,8 +150,9 @@ fn post(
     principal: &Principal,
     headers: &HeaderMap,
     body: &[u8],
-    defects: &Defects,
+    switches: Switches<'_>,
 ) -> McpOutcome {
+    let Switches { defects, variants } = switches;
     // Framing from Accept: JSON unless only SSE is acceptable.
     let accept = header_str(headers, "accept")
         .unwrap_or("application/json")
@@ -153,6 +162,8 @@ fn post(
         || accept.contains("application/*");
     let sse_ok = accept.contains("text/event-stream");
     let framing = match (json_ok, sse_ok) {
+        // The `mcp-sse-responses` variant: the server chooses SSE whenever it may.
+        (_, true) if variants.has(Variant::McpSseResponses) => Framing::Sse,
         (true, _) => Framing::Json,
         (false, true) => Framing::Sse,
         (false, false) => return McpOutcome::Response(StatusCode::NOT_ACCEPTABLE.into_response()),
@@ -225,6 +236,7 @@ fn post(
         headers,
         framing,
         defects,
+        variants,
     };
     match (method, id) {
         // Notifications and client responses: accepted without a body.
@@ -251,6 +263,7 @@ struct Ctx<'a> {
     headers: &'a HeaderMap,
     framing: Framing,
     defects: &'a Defects,
+    variants: &'a Variants,
 }
 
 fn server_info() -> Value {
@@ -342,7 +355,10 @@ mod tests {
             &Method::POST,
             h,
             body.to_string().as_bytes(),
-            &Defects::none(),
+            Switches {
+                defects: &Defects::none(),
+                variants: &Variants::none(),
+            },
         ) {
             McpOutcome::Response(r) => r,
             McpOutcome::InsufficientScope { .. } => panic!("unexpected insufficient scope"),
@@ -374,7 +390,10 @@ mod tests {
             &Method::POST,
             &with,
             body.to_string().as_bytes(),
-            &Defects::none(),
+            Switches {
+                defects: &Defects::none(),
+                variants: &Variants::none(),
+            },
         );
         assert!(
             matches!(out, McpOutcome::InsufficientScope { ref required } if required == &vec!["mcp:read", "mcp:write"])
@@ -415,7 +434,10 @@ mod tests {
             &Method::POST,
             &h,
             b"{not json",
-            &Defects::none(),
+            Switches {
+                defects: &Defects::none(),
+                variants: &Variants::none(),
+            },
         );
         let McpOutcome::Response(r) = r else { panic!() };
         assert_eq!(json_of(r).await["error"]["code"], PARSE_ERROR);
@@ -427,8 +449,18 @@ mod tests {
         let r = call(&s, &p, &h, init());
         assert_eq!(r.status(), StatusCode::BAD_REQUEST);
         assert_eq!(json_of(r).await["error"]["data"]["requested"], "1999-01-01");
-        let McpOutcome::Response(r) = handle(&s, "r", &p, &Method::GET, &h, b"", &Defects::none())
-        else {
+        let McpOutcome::Response(r) = handle(
+            &s,
+            "r",
+            &p,
+            &Method::GET,
+            &h,
+            b"",
+            Switches {
+                defects: &Defects::none(),
+                variants: &Variants::none(),
+            },
+        ) else {
             panic!()
         };
         assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);

@@ -14,6 +14,7 @@ use super::{
 };
 use crate::defects::{Defect, Defects};
 use crate::protocol::{SCOPE_READ, SCOPE_WRITE};
+use crate::variants::Variant;
 
 /// The newest session-based revision, offered when a client asks for one we do not know.
 const LATEST_SESSION_VERSION: &str = "2025-11-25";
@@ -112,15 +113,18 @@ impl McpSessions {
 impl Ctx<'_> {
     /// 2025 revisions: `initialize` opens a session; everything else needs one.
     pub(super) fn session(&self, method: &str, id: &Value, params: &Value) -> McpOutcome {
+        // The `mcp-no-session` variant: no session is assigned, and none is asked for.
+        let sessionless = self.variants.has(Variant::McpNoSession);
         if method == "initialize" {
             let requested = params.get("protocolVersion").and_then(Value::as_str);
             let version = requested
                 .filter(|v| SUPPORTED_VERSIONS.contains(v) && *v != STATELESS_VERSION)
                 .unwrap_or(LATEST_SESSION_VERSION);
-            let Some(sid) =
+            let created = (!sessionless).then(|| {
                 self.sessions
                     .create(&self.principal.subject, self.resource, self.defects)
-            else {
+            });
+            if created == Some(None) {
                 return self.err(
                     StatusCode::SERVICE_UNAVAILABLE,
                     id,
@@ -139,10 +143,15 @@ impl Ctx<'_> {
                 McpOutcome::Response(r) => r,
                 other => return other,
             };
-            if let Ok(v) = HeaderValue::from_str(&sid) {
+            if let Some(Some(sid)) = created
+                && let Ok(v) = HeaderValue::from_str(&sid)
+            {
                 resp.headers_mut().insert("mcp-session-id", v);
             }
             return McpOutcome::Response(resp);
+        }
+        if sessionless {
+            return self.operation(method, id, params);
         }
         let Some(sid) = header_str(self.headers, "mcp-session-id") else {
             return self.err(
@@ -163,6 +172,11 @@ impl Ctx<'_> {
                 "Session not found",
             );
         }
+        self.operation(method, id, params)
+    }
+
+    /// An operation of a session (or of the `mcp-no-session` variant, of none).
+    fn operation(&self, method: &str, id: &Value, params: &Value) -> McpOutcome {
         if self.needs_write(method, params) {
             return McpOutcome::InsufficientScope {
                 required: vec![SCOPE_READ, SCOPE_WRITE],

@@ -143,6 +143,35 @@ variants! {
     VerifierErrorsInvalidGrant = "verifier-errors-invalid-grant", [],
         "a missing or malformed code_verifier is refused with invalid_grant instead of invalid_request",
         allowed_by: "RFC 6749 §5.2: invalid_grant covers an authorization grant that is invalid or does not match; RFC 7636 §4.6; OAuth 2.1 §4.1.3";
+    // Login and consent shapes, discovery shapes and transport shapes: what the login pages
+    // look like is the server's own business; discovery and MCP framing have allowed options.
+    ConsentRemembered = "consent-remembered", [],
+        "a returning client skips the consent page: once the user approved a client for a resource and scopes, a later request asking for no more goes from login straight to the redirect",
+        allowed_by: "OAuth 2.1 §4.1.1 and RFC 6749 §4.1.1 (how the AS obtains the authorization decision is beyond the specification; remembered consent is common practice, OAuth 2.1 §7.5)";
+    LoginContinuePage = "login-continue-page", [],
+        "after the login POST, an interstitial page (\"You are signed in\", a Continue button) comes before the consent page",
+        allowed_by: "OAuth 2.1 §4.1.1 (the AS authenticates the resource owner by means it chooses)";
+    Login302 = "login-302", [AUTHZ_16],
+        "the login POST is answered with 302 Found instead of 303 See Other (a SHOULD-level deviation: AUTHZ-16 warns)",
+        allowed_by: "OAuth 2.1 §7.5.4 (MUST NOT 307; SHOULD 303); RFC 9110 §15.4.3 (user agents change POST to GET on 302)";
+    LoginHiddenInputs = "login-hidden-inputs", [],
+        "the login form carries extra hidden inputs (an anti-CSRF token bound to a cookie, a form ID) that the POST must return, or the login is refused",
+        allowed_by: "OAuth 2.1 §4.1.1, §7.12 (CSRF protection of the AS's own pages is its business)";
+    LoginNeedsScripts = "login-needs-scripts", [],
+        "the login form has no action in the HTML (its script gives it one), so a native submission goes back to the authorization endpoint, which answers 405, as on a login UI whose submission is handled by scripts",
+        allowed_by: "OAuth 2.1 §4.1.1 (the AS authenticates the resource owner by means it chooses)";
+    IssuerTrailingSlash = "issuer-trailing-slash", [],
+        "the issuer identifier ends in a slash (http://host:port/); the metadata stays at the well-known URL with the terminating slash removed, and the issuer is compared as the exact string",
+        allowed_by: "RFC 8414 §2 (issuer: https URL with no query or fragment), §3.1 (a terminating \"/\" is removed before inserting the well-known string), §3.3 (identical issuer)";
+    NoIssParameter = "no-iss-parameter", [],
+        "authorization responses carry no iss, and the metadata does not advertise authorization_response_iss_parameter_supported",
+        allowed_by: "RFC 9207 §2 (the AS supporting it includes iss; §3 the metadata says so); MCP 2025-03-26..2025-11-25 do not require it";
+    McpSseResponses = "mcp-sse-responses", [],
+        "the MCP server answers every POST as a text/event-stream whenever the client accepts it, rather than as application/json",
+        allowed_by: "MCP Streamable HTTP (2025-03-26, 2025-06-18, 2025-11-25 basic/transports §Sending Messages to the Server: the server either returns Content-Type: text/event-stream or application/json; the client MUST support both)";
+    McpNoSession = "mcp-no-session", [],
+        "under the 2025 revisions the MCP server assigns no Mcp-Session-Id at initialize and answers later requests without one",
+        allowed_by: "MCP Streamable HTTP 2025-03-26..2025-11-25 §Session Management (a server using the Streamable HTTP transport MAY assign a session ID)";
 }
 
 impl fmt::Display for Variant {

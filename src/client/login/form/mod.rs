@@ -60,6 +60,9 @@ impl FormDriver {
         let mut next_carries_credentials = false;
         let mut steps = Vec::new();
         let mut logins = 0;
+        // The last form the driver submitted in this authorization, once it has submitted one.
+        let mut submitted: Option<Submitted> = None;
+        let mut answers_submission = false;
         let done = |outcome, steps| Ok(Traced { outcome, steps });
         for _ in 0..self.max_steps {
             let url = next.url.clone();
@@ -96,6 +99,7 @@ impl FormDriver {
                 }
                 next = Request::get(location);
                 next_carries_credentials = false;
+                answers_submission = false;
                 continue;
             }
             let page = || AuthorizationOutcome::Page {
@@ -103,10 +107,26 @@ impl FormDriver {
                 status: resp.status.as_u16(),
                 reason: String::new(),
             };
-            if !resp.status.is_success() {
+            let html = Html::parse_document(&resp.text());
+            // Past a submitted form, the pages are the login UI's: a page the driver cannot go
+            // past there is its own trouble, never the authorization server's answer.
+            if let Some(sub) = &submitted {
+                let stuck = if !resp.status.is_success() {
+                    Some(format!("answered {}", resp.status.as_u16()))
+                } else if self.script.page_for(&url).is_none() && pick_form(&html).is_none() {
+                    Some("a page with no login or consent form".to_string())
+                } else {
+                    None
+                };
+                if let Some(what) = stuck {
+                    if logins > 0 && pick_form(&html).is_some_and(|f| f.is_login) {
+                        return Err(LoginError::Rejected);
+                    }
+                    return Err(stuck_after_submission(sub, &url, &what, answers_submission));
+                }
+            } else if !resp.status.is_success() {
                 return done(with_reason(page(), "an error status"), steps);
             }
-            let html = Html::parse_document(&resp.text());
             let form = match self.script.page_for(&url) {
                 Some(script) => Some(scripted_form(&html, script, &url)?),
                 None => pick_form(&html),
@@ -128,6 +148,13 @@ impl FormDriver {
             }
             next_carries_credentials = form.is_login;
             next = self.submit(&url, form)?;
+            submitted = Some(Submitted {
+                page: without_query(&url),
+                method: next.method.to_string(),
+                action: without_query(&next.url),
+                page_runs_scripts: runs_scripts(&html),
+            });
+            answers_submission = true;
         }
         Err(LoginError::TooManySteps(self.max_steps))
     }
@@ -250,6 +277,60 @@ pub(super) fn words_match(text: &str, words: &[&str]) -> bool {
 
 fn sel(s: &str) -> Option<Selector> {
     Selector::parse(s).ok()
+}
+
+/// The last form the driver submitted: where it was, where it went, and whether its page ran
+/// scripts (which may have handled the submission in a browser).
+#[derive(Debug)]
+struct Submitted {
+    page: Url,
+    method: String,
+    action: Url,
+    page_runs_scripts: bool,
+}
+
+/// The harness error for a login the driver could not complete after submitting a form:
+/// what it submitted, what it saw, and the browser driver where scripts are involved.
+fn stuck_after_submission(
+    sub: &Submitted,
+    at: &Url,
+    what: &str,
+    direct_answer: bool,
+) -> LoginError {
+    let shown = crate::client::redact::redact_url;
+    let seen = if direct_answer {
+        format!("the submission was {what}")
+    } else {
+        format!(
+            "the redirects after it ended at {} ({what})",
+            shown(at.as_str())
+        )
+    };
+    let refused_natively = direct_answer && what.starts_with("answered 40");
+    let hint = if sub.page_runs_scripts || refused_natively {
+        " The page's form is probably submitted by scripts, which the form driver cannot run: use the browser driver (driver = \"browser\" in [login])."
+    } else {
+        " Describe the page with a login script ([[login.pages]]) or use another driver ([login] driver)."
+    };
+    LoginError::Unusable(format!(
+        "the form driver could not complete the login: it submitted the form of the page at {} ({} {}), and {seen}.{hint}",
+        shown(sub.page.as_str()),
+        sub.method,
+        shown(sub.action.as_str()),
+    ))
+}
+
+/// A URL without its query: a GET form's fields, which may be secrets, travel there, and an
+/// authorization request's parameters say nothing a reader of the error needs.
+fn without_query(u: &Url) -> Url {
+    let mut u = u.clone();
+    u.set_query(None);
+    u
+}
+
+/// Whether a page loads or runs scripts.
+fn runs_scripts(html: &Html) -> bool {
+    sel("script").is_some_and(|s| html.select(&s).next().is_some())
 }
 
 /// Whether a page without a usable form builds its content with scripts.
@@ -486,174 +567,4 @@ fn selected_option(e: &ElementRef) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::super::config::PageScript;
-    use super::super::script::Script;
-    use super::*;
-    use std::collections::BTreeMap;
-
-    fn page(html: &str) -> Html {
-        Html::parse_document(html)
-    }
-
-    /// A field's value as sent, with placeholders for the configured user.
-    fn sent(f: &Field) -> String {
-        match &f.value {
-            FieldValue::Username => "{username}".into(),
-            FieldValue::Password => "{password}".into(),
-            FieldValue::Page(v) => v.clone(),
-            FieldValue::Scripted(v) => v.expose().to_string(),
-        }
-    }
-
-    #[test]
-    fn login_forms_get_username_password_and_hidden_fields() {
-        let f = pick_form(&page(
-            r#"<form method="post" action="/login"><input type="hidden" name="csrf" value="t1">
-            <label>Email <input name="email" type="email"></label><input type="password" name="pw">
-            <button type="submit" name="op" value="signin">Sign in</button></form>"#,
-        ))
-        .expect("a form");
-        assert!(f.is_login && f.method_post);
-        assert_eq!(f.action.as_deref(), Some("/login"));
-        let roles: Vec<(String, String)> = f
-            .fields
-            .iter()
-            .map(|x| (x.name.clone(), format!("{:?}", x.value)))
-            .collect();
-        assert_eq!(
-            roles,
-            vec![
-                ("csrf".into(), "Page(\"t1\")".into()),
-                ("email".into(), "Username".into()),
-                ("pw".into(), "Password".into()),
-                ("op".into(), "Page(\"signin\")".into()),
-            ]
-        );
-    }
-
-    #[test]
-    fn consent_picks_the_approving_button_not_the_denying_one() {
-        let f = pick_form(&page(
-            r#"<form method="post" action="/consent"><input type="hidden" name="tx" value="9">
-            <button name="decision" value="deny">Deny</button>
-            <button name="decision" value="approve">Allow access</button></form>"#,
-        ))
-        .expect("a form");
-        assert!(!f.is_login);
-        let last = f.fields.last().expect("the button");
-        assert_eq!(
-            (last.name.as_str(), sent(last).as_str()),
-            ("decision", "approve")
-        );
-        assert!(pick_form(&page("<p>Something went wrong</p>")).is_none());
-    }
-
-    #[test]
-    fn the_driver_stays_on_the_as_and_never_visits_other_loopback_origins() {
-        let u = |s: &str| Url::parse(s).expect("url");
-        let local_as = u("http://127.0.0.1:4000/oauth2/authorize?x=1");
-        assert!(may_follow(&local_as, &u("http://127.0.0.1:4000/login")));
-        assert!(!may_follow(&local_as, &u("http://127.0.0.1:4001/callback")));
-        assert!(!may_follow(&local_as, &u("http://localhost:4000/login")));
-        assert!(!may_follow(&local_as, &u("https://idp.example/login")));
-        let remote_as = u("https://as.example/authorize");
-        assert!(may_follow(&remote_as, &u("https://as.example/login")));
-        assert!(may_follow(&remote_as, &u("https://idp.example/login")));
-        assert!(!may_follow(&remote_as, &u("http://idp.example/login")));
-        assert!(!may_follow(
-            &remote_as,
-            &u("https://127.0.0.1:4001/callback")
-        ));
-        assert!(!may_follow(&remote_as, &u("https://localhost/callback")));
-    }
-
-    #[test]
-    fn redirect_uri_comparison_ignores_the_query_only() {
-        let r = Url::parse("http://127.0.0.1:4000/callback").expect("url");
-        assert!(is_redirect_uri(
-            &Url::parse("http://127.0.0.1:4000/callback?code=x").expect("url"),
-            &r
-        ));
-        assert!(!is_redirect_uri(
-            &Url::parse("http://127.0.0.1:4001/callback?code=x").expect("url"),
-            &r
-        ));
-        assert!(!is_redirect_uri(
-            &Url::parse("http://127.0.0.1:4000/other").expect("url"),
-            &r
-        ));
-    }
-
-    fn script(fields: &[(&str, &str)], submit: Option<&str>) -> Script {
-        Script::resolve(
-            &[PageScript {
-                url: "login".into(),
-                fields: fields
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect::<BTreeMap<_, _>>(),
-                submit: submit.map(str::to_string),
-            }],
-            "alice",
-            &Secret::new("wonderland"),
-        )
-        .expect("resolves")
-    }
-
-    const TWO_FORMS: &str = r#"<form action="/search"><input name="q" value="s"><button>Go</button></form>
-        <form method="post" action="/u/login"><input type="hidden" name="state" value="st">
-        <input id="who" name="identifier"><input id="otp" name="otp">
-        <input type="checkbox" name="remember" value="1">
-        <button name="action" value="default" id="next">Continue</button></form>"#;
-
-    #[test]
-    fn a_scripted_page_fills_its_selectors_in_the_form_of_its_button() {
-        let s = script(&[("#who", "{username}"), ("#otp", "123456")], Some("#next"));
-        let url = Url::parse("https://as.example/u/login").expect("url");
-        let page_script = s.page_for(&url).expect("matched");
-        let f = scripted_form(&page(TWO_FORMS), page_script, &url).expect("a form");
-        assert_eq!(f.action.as_deref(), Some("/u/login"));
-        assert!(f.method_post && !f.is_login);
-        let pairs: Vec<(String, String)> =
-            f.fields.iter().map(|x| (x.name.clone(), sent(x))).collect();
-        assert_eq!(
-            pairs,
-            vec![
-                ("state".to_string(), "st".to_string()),
-                ("identifier".to_string(), "alice".to_string()),
-                ("otp".to_string(), "123456".to_string()),
-                ("action".to_string(), "default".to_string()),
-            ]
-        );
-        // A script's values print redacted.
-        assert!(!format!("{f:?}").contains("123456"), "{f:?}");
-    }
-
-    #[test]
-    fn a_script_that_does_not_fit_the_page_says_which_selector_failed() {
-        let url = Url::parse("https://as.example/u/login").expect("url");
-        let s = script(&[("#nope", "x")], None);
-        let e = scripted_form(&page(TWO_FORMS), s.page_for(&url).expect("m"), &url)
-            .expect_err("no such field");
-        assert!(e.to_string().contains("\"#nope\" matches nothing"), "{e}");
-        assert!(e.to_string().contains("login.pages[0]"), "{e}");
-        let s = script(&[("button", "x")], None);
-        let e = scripted_form(&page(TWO_FORMS), s.page_for(&url).expect("m"), &url)
-            .expect_err("not a field");
-        assert!(e.to_string().contains("not a named input"), "{e}");
-    }
-
-    #[test]
-    fn a_page_built_by_javascript_is_recognised() {
-        assert!(built_by_script(&page(
-            r#"<div id="app"></div><script src="/login.js"></script>"#
-        )));
-        assert!(!built_by_script(&page(
-            r#"<p>Error: invalid redirect_uri</p>"#
-        )));
-        assert!(!built_by_script(&page(
-            r#"<form><input type="password" name="p"></form><script></script>"#
-        )));
-    }
-}
+mod tests;
