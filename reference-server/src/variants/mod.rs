@@ -85,6 +85,11 @@ variants! {
     ConnectionClose = "connection-close", [],
         "the server closes the connection after every response (Connection: close)",
         allowed_by: "RFC 9112 §9.6 (either side may close a connection after a response)";
+
+    // Grants: what an authorization server keeps alive, and for how long.
+    OneActiveGrant = "one-active-grant", [],
+        "one active grant per user and client: approving a new authorization ends the user's earlier grant with that client, its refresh tokens and access tokens revoked and its codes not yet redeemed void",
+        allowed_by: "RFC 6749 §1.4-1.5 and OAuth 2.1 §1.3 (access and refresh tokens may be revoked by the AS before they expire), RFC 6750 §3.1 (a revoked token is invalid_token), RFC 7009 §1 (ending a grant invalidates the tokens based on it)";
 }
 
 impl fmt::Display for Variant {
