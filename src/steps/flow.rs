@@ -257,6 +257,7 @@ pub async fn send_authorization(
     tamper: impl FnOnce(Params) -> Params,
 ) -> Outcome<AuthorizationOutcome> {
     let (url, verifier) = authorization_url_for(w, &mut req, tamper).await?;
+    w.note_authorization(&req.client.client_id);
     let traced = w
         .ctx
         .driver
@@ -308,7 +309,7 @@ pub async fn obtain_tokens(
     scope: Option<String>,
 ) -> Outcome {
     if w.flow.client.is_none() {
-        w.flow.client = Some(w.ctx.client().await?);
+        w.flow.client = Some(w.leased_client().await?);
     }
     let requested = scope.clone();
     obtain_code(w, resource.clone(), scope).await?;
@@ -478,7 +479,7 @@ async fn use_confidential_client(w: &mut World, reg: Registration, method: &str)
 #[given("a registered client")]
 async fn a_registered_client(w: &mut World) -> Outcome {
     w.step(async |w| {
-        w.flow.client = Some(w.ctx.client().await?);
+        w.flow.client = Some(w.leased_client().await?);
         Ok(())
     })
     .await
