@@ -141,13 +141,14 @@ impl std::fmt::Debug for ClientLease {
     }
 }
 
-/// Every authorization the runner sent, counted per client ID.
+/// Every authorization the runner sent, per client ID: each counts twice, when it starts and
+/// when it ends, since the grant it replaces may end at any moment in between.
 #[derive(Debug, Default)]
 pub struct Authorizations(Mutex<HashMap<String, u64>>);
 
 impl Authorizations {
-    /// Counts one authorization for `client_id`; returns the count after it.
-    pub fn count(&self, client_id: &str) -> u64 {
+    /// Counts one start or end of an authorization for `client_id`; returns the count after it.
+    fn count(&self, client_id: &str) -> u64 {
         let Ok(mut map) = self.0.lock() else {
             return 0;
         };
@@ -156,7 +157,7 @@ impl Authorizations {
         *n
     }
 
-    /// How many authorizations were sent for `client_id`.
+    /// How many starts and ends of authorizations were counted for `client_id`.
     pub fn of(&self, client_id: &str) -> u64 {
         self.0
             .lock()
@@ -166,27 +167,40 @@ impl Authorizations {
     }
 }
 
-/// The authorizations one scenario sent: for each client, the count after its own last one.
+/// The authorizations one scenario relies on: for each client, the count before its last
+/// authorization started, and how many counts were its own since.
 #[derive(Debug, Default)]
-pub struct OwnAuthorizations(HashMap<String, u64>);
+pub struct OwnAuthorizations(HashMap<String, (u64, u64)>);
 
 impl OwnAuthorizations {
-    /// Sends nothing: counts one authorization of `client_id` as this scenario's.
-    pub fn note(&mut self, all: &Authorizations, client_id: &str) {
-        self.0.insert(client_id.to_string(), all.count(client_id));
+    /// Counts the start of an authorization of `client_id` as this scenario's. The scenario
+    /// relies on the grant of its last authorization from here on.
+    pub fn started(&mut self, all: &Authorizations, client_id: &str) {
+        let after = all.count(client_id);
+        self.0
+            .insert(client_id.to_string(), (after.saturating_sub(1), 1));
     }
 
-    /// Adopts an authorization made by another scenario as this one's (a shared login): the
-    /// scenario relies on the grant as it was after the `at`-th authorization.
+    /// Counts the end of this scenario's authorization of `client_id`.
+    pub fn ended(&mut self, all: &Authorizations, client_id: &str) {
+        all.count(client_id);
+        if let Some((_, mine)) = self.0.get_mut(client_id) {
+            *mine += 1;
+        }
+    }
+
+    /// Adopts an authorization made by another scenario (a shared login): the scenario relies
+    /// on the grant as it was when `client_id`'s count was `at`.
     pub fn adopt(&mut self, client_id: &str, at: u64) {
-        self.0.insert(client_id.to_string(), at);
+        self.0.insert(client_id.to_string(), (at, 0));
     }
 
-    /// A client this scenario authorized that someone else authorized since.
+    /// A client this scenario relies on that someone else started or ended an authorization
+    /// of since this scenario's last one started.
     pub fn interfered(&self, all: &Authorizations) -> Option<&str> {
         self.0
             .iter()
-            .find(|(client_id, seen)| all.of(client_id) > **seen)
+            .find(|(client_id, (before, mine))| all.of(client_id) > before + mine)
             .map(|(client_id, _)| client_id.as_str())
     }
 }
@@ -275,16 +289,46 @@ mod tests {
     fn an_authorization_by_another_scenario_is_interference() {
         let all = Authorizations::default();
         let (mut mine, mut theirs) = (OwnAuthorizations::default(), OwnAuthorizations::default());
-        mine.note(&all, "c");
-        mine.note(&all, "c");
-        assert_eq!(
-            mine.interfered(&all),
-            None,
-            "its own authorizations are not"
-        );
-        theirs.note(&all, "other");
+        for _ in 0..2 {
+            mine.started(&all, "c");
+            mine.ended(&all, "c");
+        }
+        assert_eq!(mine.interfered(&all), None, "its own are not");
+        theirs.started(&all, "other");
+        theirs.ended(&all, "other");
         assert_eq!(mine.interfered(&all), None, "another client's are not");
-        theirs.note(&all, "c");
+        theirs.started(&all, "c");
         assert_eq!(mine.interfered(&all), Some("c"));
+    }
+
+    #[test]
+    fn an_authorization_that_overlaps_the_scenarios_own_is_interference() {
+        // Theirs started first and ended after mine started: its approval may have come last
+        // and ended my grant.
+        let all = Authorizations::default();
+        let (mut mine, mut theirs) = (OwnAuthorizations::default(), OwnAuthorizations::default());
+        theirs.started(&all, "c");
+        mine.started(&all, "c");
+        mine.ended(&all, "c");
+        assert_eq!(mine.interfered(&all), None);
+        theirs.ended(&all, "c");
+        assert_eq!(mine.interfered(&all), Some("c"));
+        // A later authorization of its own makes the scenario rely on the new grant only.
+        mine.started(&all, "c");
+        mine.ended(&all, "c");
+        assert_eq!(mine.interfered(&all), None);
+    }
+
+    #[test]
+    fn a_shared_grant_is_interfered_with_by_any_later_authorization() {
+        let all = Authorizations::default();
+        let mut theirs = OwnAuthorizations::default();
+        theirs.started(&all, "c");
+        theirs.ended(&all, "c");
+        let mut reader = OwnAuthorizations::default();
+        reader.adopt("c", all.of("c"));
+        assert_eq!(reader.interfered(&all), None);
+        theirs.started(&all, "c");
+        assert_eq!(reader.interfered(&all), Some("c"));
     }
 }

@@ -257,12 +257,13 @@ pub async fn send_authorization(
     tamper: impl FnOnce(Params) -> Params,
 ) -> Outcome<AuthorizationOutcome> {
     let (url, verifier) = authorization_url_for(w, &mut req, tamper).await?;
-    w.note_authorization(&req.client.client_id);
+    w.authorization_started(&req.client.client_id);
     let traced = w
         .ctx
         .driver
         .authorize_traced(&w.http, url, &req.stop_at)
         .await?;
+    w.authorization_ended(&req.client.client_id);
     w.flow.verifier = Some(verifier);
     w.flow.state = Some(req.state);
     w.flow.login_steps = traced.steps;

@@ -182,9 +182,14 @@ impl World {
         self.lease.take()
     }
 
-    /// Counts an authorization this scenario is about to send as `client_id`.
-    pub fn note_authorization(&mut self, client_id: &str) {
-        self.authorized.note(&self.ctx.authorizations, client_id);
+    /// Counts the start of an authorization this scenario sends as `client_id`.
+    pub fn authorization_started(&mut self, client_id: &str) {
+        self.authorized.started(&self.ctx.authorizations, client_id);
+    }
+
+    /// Counts the end of this scenario's authorization as `client_id`.
+    pub fn authorization_ended(&mut self, client_id: &str) {
+        self.authorized.ended(&self.ctx.authorizations, client_id);
     }
 
     /// Relies on a grant another scenario obtained, as it was after the `at`-th authorization
