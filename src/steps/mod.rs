@@ -192,8 +192,8 @@ impl World {
         self.authorized.ended(&self.ctx.authorizations, client_id);
     }
 
-    /// Relies on a grant another scenario obtained, as it was after the `at`-th authorization
-    /// of `client_id`.
+    /// Relies on a grant another scenario obtained, as it was when `client_id`'s authorization
+    /// count was `at`.
     pub fn adopt_authorization(&mut self, client_id: &str, at: u64) {
         self.authorized.adopt(client_id, at);
     }
