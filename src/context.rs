@@ -1,6 +1,6 @@
 //! What every scenario of one run shares: the target, the profile, the transport, the login
-//! driver, a discovery done once, a client registered once, and the records of finished
-//! scenarios.
+//! driver, a discovery done once, a client registered once, the pool of clients scenarios lease
+//! for their flows, and the records of finished scenarios.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -15,6 +15,7 @@ use crate::client::mcp::{McpClient, Revision};
 use crate::client::oauth::TokenSet;
 use crate::client::registration::{RegisteredClient, Registration};
 use crate::config::ScopeCheck;
+use crate::leases::{Authorizations, ClientLease, ClientPool, FLOW_CLIENTS_AT_MOST, Make};
 use crate::report::ScenarioRecord;
 use crate::verdict::{Fault, Outcome};
 
@@ -31,6 +32,10 @@ pub struct Context {
     pub echo: bool,
     discovered: OnceCell<Result<Arc<Discovered>, Fault>>,
     client: OnceCell<Result<RegisteredClient, Fault>>,
+    /// The clients scenarios lease for their flows, so that none ends another's grant.
+    pool: Arc<ClientPool>,
+    /// Every authorization sent, per client: how interference is detected.
+    pub authorizations: Arc<Authorizations>,
     pub records: Mutex<Vec<ScenarioRecord>>,
     /// Whether read-only scenarios share one login (the manual driver: logins cost a person).
     pub share_logins: bool,
@@ -45,23 +50,38 @@ pub struct SharedGrant {
     pub tokens: TokenSet,
     pub granted_scope: Option<String>,
     obtained: Instant,
+    /// The client's authorization count when the grant was made: another authorization of the
+    /// client since may have ended it.
+    pub authorized_at: u64,
+    /// The lease that keeps other scenarios off the client, when the pool can spare it.
+    _lease: Option<Arc<ClientLease>>,
 }
 
 impl SharedGrant {
-    pub fn new(client: RegisteredClient, tokens: TokenSet, granted_scope: Option<String>) -> Self {
+    pub fn new(
+        client: RegisteredClient,
+        tokens: TokenSet,
+        granted_scope: Option<String>,
+        authorized_at: u64,
+        lease: Option<ClientLease>,
+    ) -> Self {
         SharedGrant {
             client,
             tokens,
             granted_scope,
             obtained: Instant::now(),
+            authorized_at,
+            _lease: lease.map(Arc::new),
         }
     }
 
-    /// Usable while the access token has more than two minutes to live (or no stated end).
-    pub fn usable(&self) -> bool {
-        self.tokens.expires_in.is_none_or(|secs| {
-            self.obtained.elapsed() + Duration::from_secs(120) < Duration::from_secs(secs)
-        })
+    /// Usable while the access token has more than two minutes to live (or no stated end), and
+    /// no other authorization of its client may have ended the grant.
+    pub fn usable(&self, authorizations: &Authorizations) -> bool {
+        authorizations.of(&self.client.client_id) == self.authorized_at
+            && self.tokens.expires_in.is_none_or(|secs| {
+                self.obtained.elapsed() + Duration::from_secs(120) < Duration::from_secs(secs)
+            })
     }
 }
 
@@ -80,6 +100,9 @@ pub struct ContextParts {
     pub client: Option<RegisteredClient>,
     /// Read-only scenarios share one login.
     pub share_logins: bool,
+    /// Scenarios run at once: the client pool grows to this many (at most
+    /// [`FLOW_CLIENTS_AT_MOST`]; a configured client is the only one).
+    pub concurrency: usize,
 }
 
 tokio::task_local! {
@@ -88,6 +111,10 @@ tokio::task_local! {
 
 impl Context {
     pub fn new(p: ContextParts) -> Arc<Context> {
+        let pool_size = match p.client {
+            Some(_) => 1,
+            None => p.concurrency.clamp(1, FLOW_CLIENTS_AT_MOST),
+        };
         Arc::new(Context {
             target: p.target,
             revision: p.revision,
@@ -103,6 +130,8 @@ impl Context {
                 Some(c) => OnceCell::new_with(Some(Ok(c))),
                 None => OnceCell::new(),
             },
+            pool: Arc::new(ClientPool::new(pool_size)),
+            authorizations: Arc::default(),
             records: Mutex::new(Vec::new()),
             share_logins: p.share_logins,
             shared_grant: tokio::sync::Mutex::new(None),
@@ -124,6 +153,8 @@ impl Context {
             echo: self.echo,
             discovered: OnceCell::new_with(self.discovered.get().cloned()),
             client: OnceCell::new_with(self.client.get().cloned()),
+            pool: Arc::clone(&self.pool),
+            authorizations: Arc::clone(&self.authorizations),
             records: Mutex::new(Vec::new()),
             share_logins: self.share_logins,
             shared_grant: tokio::sync::Mutex::new(None),
@@ -175,6 +206,25 @@ impl Context {
             })
             .await
             .clone()
+    }
+
+    /// A client for one scenario's flows, leased from the pool for the scenario's life (see
+    /// [`crate::leases`]): the first is the run's client, more are registered as scenarios
+    /// need them at once.
+    pub async fn lease_client(&self) -> Outcome<ClientLease> {
+        self.pool
+            .lease(|kind| async move {
+                match kind {
+                    Make::First => self.client().await,
+                    Make::Another => self.register(&self.http.fork()).await,
+                }
+            })
+            .await
+    }
+
+    /// Whether the pool can spare a client for a login shared by several scenarios.
+    pub fn pool_can_spare(&self) -> bool {
+        self.pool.size() > 1
     }
 
     /// Registers a fresh public client (DCR-01 metadata).

@@ -65,6 +65,16 @@ impl<V> Table<V> {
             .map(|(_, v)| v)
     }
 
+    /// The keys of the live entries that `pred` accepts.
+    pub fn keys_where(&self, pred: impl Fn(&V) -> bool) -> Vec<String> {
+        let now = Instant::now();
+        self.map
+            .iter()
+            .filter(|(_, (exp, v))| *exp > now && pred(v))
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+
     pub fn len(&self) -> usize {
         self.map.len()
     }
@@ -257,6 +267,24 @@ impl Tables {
             let ttl = Duration::from_secs(exp.saturating_sub(now) + 1);
             // A full revocation list cannot be allowed to un-revoke anything: the grant stays marked.
             let _ = self.revoked_access_tokens.insert(jti, (), ttl);
+        }
+    }
+
+    /// Ends every earlier grant of `subject` with `client_id` (the `one-active-grant` variant):
+    /// its tokens are revoked, and the codes approved for the pair but not yet redeemed become
+    /// void. Redeemed codes stay, so that a replay is still recognised as one (CODE-02).
+    pub fn end_grants_of(&mut self, subject: &str, client_id: &str) {
+        let pending_codes = self.codes.keys_where(|c| {
+            c.subject == subject && c.client_id == client_id && c.redeemed_grant.is_none()
+        });
+        for code in pending_codes {
+            self.codes.remove(&code);
+        }
+        let grants = self
+            .grants
+            .keys_where(|g| g.subject == subject && g.client_id == client_id && !g.revoked);
+        for grant_id in grants {
+            self.revoke_grant(&grant_id);
         }
     }
 

@@ -88,6 +88,8 @@ pub async fn prepare(plan: &LoadPlan) -> Result<Ready, RunError> {
         echo: false,
         client: plan.client.clone(),
         share_logins: false,
+        // The load flows use the run's client directly; they lease none.
+        concurrency: 1,
     });
     let started = Instant::now();
     let discovered = context

@@ -106,6 +106,10 @@ fn after_scenario<'a>(
             return;
         };
         let record = record_of(ctx.revision, feature, scenario, finished, world.as_deref());
+        // The scenario's pool client is free for the next one.
+        if let Some(w) = world {
+            drop(w.release());
+        }
         if ctx.echo {
             crate::out!("{}", record.line());
         }

@@ -86,6 +86,7 @@ pub async fn resolve(plan: &Plan) -> Result<ResolvedTarget, RunError> {
         echo: !plan.quiet,
         client: plan.client.registered.clone(),
         share_logins: plan.login.shared(),
+        concurrency: plan.concurrency,
     });
     // Discovery before any scenario: it teaches the allowed hosts the authorization servers
     // the target names. Its failures are the discovery scenarios' to report.

@@ -324,11 +324,9 @@ pub fn run(opts: &SelftestOptions) -> Result<Selftest, RunError> {
                         while let Some(job) = q.pop_front() {
                             let outcome = Err(format!("cannot start a runtime: {e}"));
                             match job {
-                                Job::Variant(variant) => v.push(VariantRun {
-                                    variant,
-                                    outcome,
-                                    drift: Vec::new(),
-                                }),
+                                Job::Variant(variant) => {
+                                    v.push(VariantRun::new(variant, outcome.clone(), outcome))
+                                }
                                 Job::Clean => d.push(RunRecords {
                                     defect: None,
                                     outcome,
@@ -349,22 +347,28 @@ pub fn run(opts: &SelftestOptions) -> Result<Selftest, RunError> {
                         Some(Job::Variant(variant)) => {
                             let dir = opts.reports.join(format!("variant-{}", variant.name()));
                             let run_opts = RunOptions {
-                                junit: dir.join("junit.xml"),
-                                json: dir.join("cucumber.json"),
-                                results: dir.join("results.json"),
                                 variants: Variants::only(variant),
                                 rate_limit_window: Some(VARIANT_RATE_LIMIT_WINDOW),
                                 ..base.clone()
                             };
-                            let outcome = runtime
-                                .block_on(run::run(run_opts))
-                                .map(|r| r.records)
-                                .map_err(|e| e.to_string());
-                            let run = VariantRun {
-                                variant,
-                                outcome,
-                                drift: Vec::new(),
-                            };
+                            // Once at the default concurrency, once one scenario at a time.
+                            let [outcome, serial] = [None, Some(1)].map(|concurrency| {
+                                let dir = match concurrency {
+                                    Some(_) => dir.join("serial"),
+                                    None => dir.clone(),
+                                };
+                                runtime
+                                    .block_on(run::run(RunOptions {
+                                        junit: dir.join("junit.xml"),
+                                        json: dir.join("cucumber.json"),
+                                        results: dir.join("results.json"),
+                                        concurrency,
+                                        ..run_opts.clone()
+                                    }))
+                                    .map(|r| r.records)
+                                    .map_err(|e| e.to_string())
+                            });
+                            let run = VariantRun::new(variant, outcome, serial);
                             let mark = match (&run.outcome, run.clean()) {
                                 (Err(_), _) => "ERROR",
                                 (Ok(_), true) => "clean",

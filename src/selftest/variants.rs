@@ -1,7 +1,9 @@
 //! The variant half of the self-test: proof that every check is specific. The suite runs once
 //! per reference-server variant (a behaviour the specifications allow), and a variant is
 //! **clean** when its run has no failure and no error, and warns only on the requirements the
-//! variant names as its own SHOULD-level deviations ([`Variant::may_warn`]).
+//! variant names as its own SHOULD-level deviations ([`Variant::may_warn`]). The suite runs
+//! each variant twice, at the default concurrency and one scenario at a time, and the verdicts
+//! must agree: scenarios running at once must not change what the suite concludes.
 
 use reference_server::Variant;
 
@@ -12,12 +14,90 @@ use crate::report::{ScenarioRecord, Verdict};
 pub struct VariantRun {
     pub variant: Variant,
     pub outcome: Result<Vec<ScenarioRecord>, String>,
+    /// Scenarios whose verdict one scenario at a time was another (`name: A at the default
+    /// concurrency, B at 1`); none is allowed.
+    pub concurrency_differs: Vec<String>,
     /// For a variant that only delays answers ([`Variant::only_delays`]): the scenarios whose
     /// verdict is not the clean run's, which must be none. Filled in by [`VariantRun::compare`].
     pub drift: Vec<String>,
 }
 
+/// The verdict of a scenario as the comparison of two runs sees it.
+fn verdict_of(r: &ScenarioRecord) -> String {
+    let mut s = r.verdict.label().to_string();
+    if let Some(v) = &r.violated {
+        s.push_str(&format!(" {v}"));
+    }
+    if !r.warned.is_empty() {
+        s.push_str(&format!(" warned {}", r.warned.join(",")));
+    }
+    s
+}
+
+/// The scenarios whose verdicts differ between two runs of the same suite.
+pub fn verdicts_differ(a: &[ScenarioRecord], b: &[ScenarioRecord]) -> Vec<String> {
+    let key = |r: &ScenarioRecord| (r.file.clone(), r.line, r.name.clone());
+    let of = |rs: &[ScenarioRecord]| -> std::collections::BTreeMap<_, String> {
+        rs.iter().map(|r| (key(r), verdict_of(r))).collect()
+    };
+    let (a, b) = (of(a), of(b));
+    let none = String::from("not run");
+    a.keys()
+        .chain(b.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .filter_map(|k| {
+            let (x, y) = (a.get(k).unwrap_or(&none), b.get(k).unwrap_or(&none));
+            (x != y).then(|| format!("{}: {x} at the default concurrency, {y} at 1", k.2))
+        })
+        .collect()
+}
+
 impl VariantRun {
+    /// A variant's run at the default concurrency, and its run one scenario at a time.
+    pub fn new(
+        variant: Variant,
+        outcome: Result<Vec<ScenarioRecord>, String>,
+        serial: Result<Vec<ScenarioRecord>, String>,
+    ) -> Self {
+        let concurrency_differs = match (&outcome, &serial) {
+            (Ok(a), Ok(b)) => verdicts_differ(a, b),
+            (Ok(_), Err(e)) => vec![format!("the run one scenario at a time failed: {e}")],
+            (Err(_), _) => Vec::new(),
+        };
+        VariantRun {
+            variant,
+            outcome,
+            concurrency_differs,
+            drift: Vec::new(),
+        }
+    }
+
+    /// For a variant that only delays answers: notes each scenario whose verdict is not the
+    /// clean run's ("SKIP X (the run without the variant: PASS)"). Rate limits, a first 503
+    /// and closed connections make a run slower, never different.
+    pub fn compare(&mut self, clean: &[ScenarioRecord]) {
+        if !self.variant.only_delays() {
+            return;
+        }
+        let drift = self
+            .records()
+            .iter()
+            .filter_map(|r| {
+                let before = clean.iter().find(|c| c.name == r.name)?;
+                (before.verdict != r.verdict).then(|| {
+                    format!(
+                        "{} {} (the run without the variant: {})",
+                        r.verdict.label(),
+                        r.name,
+                        before.verdict.label()
+                    )
+                })
+            })
+            .collect();
+        self.drift = drift;
+    }
+
     fn records(&self) -> &[ScenarioRecord] {
         self.outcome.as_deref().unwrap_or(&[])
     }
@@ -50,38 +130,14 @@ impl VariantRun {
     }
 
     /// Whether the suite passed the variant: it ran, nothing failed or erred, nothing warned
-    /// outside the variant's own requirements, and a variant that only delays answers gave
-    /// every scenario the clean run's verdict.
+    /// outside the variant's own requirements, one scenario at a time concluded the same, and
+    /// a variant that only delays answers gave every scenario the clean run's verdict.
     pub fn clean(&self) -> bool {
         self.outcome.is_ok()
             && self.failures().is_empty()
             && self.stray_warnings().is_empty()
+            && self.concurrency_differs.is_empty()
             && self.drift.is_empty()
-    }
-
-    /// For a variant that only delays answers: notes each scenario whose verdict is not the
-    /// clean run's ("SKIP X, clean run PASS"). Rate limits, a first 503 and closed
-    /// connections make a run slower, never different.
-    pub fn compare(&mut self, clean: &[ScenarioRecord]) {
-        if !self.variant.only_delays() {
-            return;
-        }
-        let drift = self
-            .records()
-            .iter()
-            .filter_map(|r| {
-                let before = clean.iter().find(|c| c.name == r.name)?;
-                (before.verdict != r.verdict).then(|| {
-                    format!(
-                        "{} {} (the run without the variant: {})",
-                        r.verdict.label(),
-                        r.name,
-                        before.verdict.label()
-                    )
-                })
-            })
-            .collect();
-        self.drift = drift;
     }
 
     /// Scenarios whose verdict is not the clean run's, with the reason (skips, info): what the
@@ -149,6 +205,11 @@ pub fn matrix(revision: &str, runs: &[VariantRun], clean: &[ScenarioRecord]) -> 
                         first_line(r.message.as_deref())
                     )
                 })
+                .chain(
+                    run.concurrency_differs
+                        .iter()
+                        .map(|d| format!("verdict depends on concurrency: {d}")),
+                )
                 .chain(run.drift.iter().map(|d| format!("verdict changed: {d}")))
                 .collect(),
         };
@@ -215,10 +276,8 @@ mod tests {
 
     #[test]
     fn a_variant_is_clean_only_without_failures_errors_and_stray_warnings() {
-        let run = |records| VariantRun {
-            variant: Variant::ExtraMembers,
-            outcome: Ok(records),
-            drift: Vec::new(),
+        let run = |records: Vec<ScenarioRecord>| {
+            VariantRun::new(Variant::ExtraMembers, Ok(records.clone()), Ok(records))
         };
         assert!(
             run(vec![
@@ -230,12 +289,22 @@ mod tests {
         assert!(!run(vec![record("a", Verdict::Fail, &[])]).clean());
         assert!(!run(vec![record("a", Verdict::Error, &[])]).clean());
         assert!(!run(vec![record("a", Verdict::Warn, &["PRM-04"])]).clean());
-        let failed = VariantRun {
-            variant: Variant::ExtraMembers,
-            outcome: Err("no runtime".into()),
-            drift: Vec::new(),
-        };
+        let failed = VariantRun::new(
+            Variant::ExtraMembers,
+            Err("no runtime".into()),
+            Err("no runtime".into()),
+        );
         assert!(!failed.clean());
+        let differs = VariantRun::new(
+            Variant::OneActiveGrant,
+            Ok(vec![record("a", Verdict::Pass, &[])]),
+            Ok(vec![record("a", Verdict::Error, &[])]),
+        );
+        assert!(!differs.clean());
+        assert_eq!(
+            differs.concurrency_differs,
+            ["a: PASS at the default concurrency, ERROR at 1"]
+        );
         let m = matrix(
             "2025-11-25",
             &[run(vec![record("a", Verdict::Skip, &[])])],
@@ -251,14 +320,11 @@ mod tests {
             record("a", Verdict::Pass, &[]),
             record("b", Verdict::Pass, &[]),
         ];
-        let mut run = VariantRun {
-            variant: Variant::RateLimitToken,
-            outcome: Ok(vec![
-                record("a", Verdict::Pass, &[]),
-                record("b", Verdict::Skip, &[]),
-            ]),
-            drift: Vec::new(),
-        };
+        let records = vec![
+            record("a", Verdict::Pass, &[]),
+            record("b", Verdict::Skip, &[]),
+        ];
+        let mut run = VariantRun::new(Variant::RateLimitToken, Ok(records.clone()), Ok(records));
         run.compare(&clean);
         assert_eq!(run.drift, ["SKIP b (the run without the variant: PASS)"]);
         assert!(!run.clean());
@@ -279,10 +345,8 @@ mod tests {
             ..record("a", Verdict::Error, &[])
         };
         let pointed = "harness error: login driver: the form driver could not complete the login: ... use the browser driver (driver = \"browser\" in [login]).";
-        let run = |variant, records| VariantRun {
-            variant,
-            outcome: Ok(records),
-            drift: Vec::new(),
+        let run = |variant, records: Vec<ScenarioRecord>| {
+            VariantRun::new(variant, Ok(records.clone()), Ok(records))
         };
         assert!(run(Variant::LoginNeedsScripts, vec![error(pointed)]).clean());
         assert!(!run(Variant::ExtraMembers, vec![error(pointed)]).clean());

@@ -257,11 +257,13 @@ pub async fn send_authorization(
     tamper: impl FnOnce(Params) -> Params,
 ) -> Outcome<AuthorizationOutcome> {
     let (url, verifier) = authorization_url_for(w, &mut req, tamper).await?;
+    w.authorization_started(&req.client.client_id);
     let traced = w
         .ctx
         .driver
         .authorize_traced(&w.http, url, &req.stop_at)
         .await?;
+    w.authorization_ended(&req.client.client_id);
     w.flow.verifier = Some(verifier);
     w.flow.state = Some(req.state);
     w.flow.login_steps = traced.steps;
@@ -318,7 +320,7 @@ pub async fn obtain_tokens(
     scope: Option<String>,
 ) -> Outcome {
     if w.flow.client.is_none() {
-        w.flow.client = Some(w.ctx.client().await?);
+        w.flow.client = Some(w.leased_client().await?);
     }
     let requested = scope.clone();
     obtain_code(w, resource.clone(), scope).await?;
@@ -527,7 +529,7 @@ async fn use_confidential_client(w: &mut World, reg: Registration, method: &str)
 #[given("a registered client")]
 async fn a_registered_client(w: &mut World) -> Outcome {
     w.step(async |w| {
-        w.flow.client = Some(w.ctx.client().await?);
+        w.flow.client = Some(w.leased_client().await?);
         Ok(())
     })
     .await

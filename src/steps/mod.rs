@@ -31,7 +31,9 @@ use futures::future::LocalBoxFuture;
 use crate::checks::Findings;
 use crate::client::http::Http;
 use crate::client::mcp::McpClient;
+use crate::client::registration::RegisteredClient;
 use crate::context::Context;
+use crate::leases::{ClientLease, OwnAuthorizations};
 use crate::requirements::Severity;
 use crate::verdict::{Fault, Outcome, Violation, Warning};
 
@@ -51,6 +53,10 @@ pub struct World {
     pub warnings: Vec<Warning>,
     /// Behaviour recorded for informational requirements.
     pub observations: Vec<Violation>,
+    /// The pool client this scenario holds for its life, once it needs one.
+    lease: Option<ClientLease>,
+    /// The authorizations this scenario sent (or relies on), to detect interference.
+    authorized: OwnAuthorizations,
 
     flow: flow::Flow,
     discovery: discovery::Discovery,
@@ -86,6 +92,8 @@ impl World {
             fault: None,
             warnings: Vec::new(),
             observations: Vec::new(),
+            lease: None,
+            authorized: OwnAuthorizations::default(),
             flow: flow::Flow::default(),
             discovery: discovery::Discovery::default(),
             registration: registration::Registrations::default(),
@@ -157,9 +165,61 @@ impl World {
         outcome
     }
 
+    /// The run's client for this scenario's flows, leased for the scenario's life so that no
+    /// other scenario's login ends its grant (see [`crate::leases`]).
+    pub async fn leased_client(&mut self) -> Outcome<RegisteredClient> {
+        if let Some(lease) = &self.lease {
+            return Ok(lease.client().clone());
+        }
+        let lease = self.ctx.lease_client().await?;
+        let client = lease.client().clone();
+        self.lease = Some(lease);
+        Ok(client)
+    }
+
+    /// Ends the scenario's lease: its client goes back to the pool.
+    pub fn release(&mut self) -> Option<ClientLease> {
+        self.lease.take()
+    }
+
+    /// Counts the start of an authorization this scenario sends as `client_id`.
+    pub fn authorization_started(&mut self, client_id: &str) {
+        self.authorized.started(&self.ctx.authorizations, client_id);
+    }
+
+    /// Counts the end of this scenario's authorization as `client_id`.
+    pub fn authorization_ended(&mut self, client_id: &str) {
+        self.authorized.ended(&self.ctx.authorizations, client_id);
+    }
+
+    /// Relies on a grant another scenario obtained, as it was when `client_id`'s authorization
+    /// count was `at`.
+    pub fn adopt_authorization(&mut self, client_id: &str, at: u64) {
+        self.authorized.adopt(client_id, at);
+    }
+
+    /// A verdict drawn after another scenario authorized this scenario's client is not the
+    /// target's: an authorization server may keep one active grant per user and client, and
+    /// that other login may have ended this scenario's grant.
+    fn interference(&self) -> Option<Fault> {
+        let client_id = self.authorized.interfered(&self.ctx.authorizations)?;
+        Some(Fault::Harness(format!(
+            "not judged: interference: another scenario authorized the client {client_id} while this scenario still needed its grant; a server that keeps one active grant per user and client may have ended it, so what this scenario saw is not the target's doing"
+        )))
+    }
+
     /// Applies a check's findings: SHOULD-graded ones become warnings, informational ones
-    /// observations, and the first MUST-graded one ends the scenario.
+    /// observations, and the first MUST-graded one ends the scenario. A warning or failure
+    /// drawn after interference is the harness's error instead.
     pub fn expect(&mut self, findings: Findings) -> Outcome {
+        let revision = self.ctx.revision;
+        if findings
+            .iter()
+            .any(|v| v.severity_in(revision) != Severity::Info)
+            && let Some(fault) = self.interference()
+        {
+            return Err(fault);
+        }
         let mut failure = None;
         for v in findings {
             match v.severity_in(self.ctx.revision) {

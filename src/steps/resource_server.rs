@@ -137,16 +137,27 @@ async fn holds_shared_tokens(w: &mut World) -> Outcome {
         }
         let ctx = std::sync::Arc::clone(&w.ctx);
         let mut shared = ctx.shared_grant.lock().await;
-        if let Some(g) = shared.as_ref().filter(|g| g.usable()) {
+        if let Some(g) = shared.as_ref().filter(|g| g.usable(&ctx.authorizations)) {
             w.flow
                 .hold(g.client.clone(), g.tokens.clone(), g.granted_scope.clone());
+            w.adopt_authorization(&g.client.client_id, g.authorized_at);
             return token_works(w).await;
         }
         hold_tokens(w, scope).await?;
+        let client = w.flow.client()?.clone();
+        // The grant keeps its client out of the pool while the pool can spare it; otherwise
+        // a later login with it makes the grant unusable (and is detected where relied on).
+        let lease = if ctx.pool_can_spare() {
+            w.release()
+        } else {
+            None
+        };
         *shared = Some(SharedGrant::new(
-            w.flow.client()?.clone(),
+            client.clone(),
             w.flow.tokens()?.clone(),
             w.flow.granted_scope().map(str::to_string),
+            ctx.authorizations.of(&client.client_id),
+            lease,
         ));
         Ok(())
     })

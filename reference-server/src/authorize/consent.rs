@@ -393,13 +393,15 @@ fn approve(state: &SharedState, pending: PendingAuthorization) -> Response {
         refresh_allowed: pending.refresh_allowed,
         redeemed_grant: None,
     };
-    if let Err(e) = state
-        .store
-        .lock()
-        .codes
-        .insert(code.clone(), entry, state.config.code_ttl)
     {
-        return redirect.error(e);
+        let mut t = state.store.lock();
+        if state.variant(Variant::OneActiveGrant) {
+            // The new authorization replaces the user's earlier grant with this client.
+            t.end_grants_of(&entry.subject, &entry.client_id);
+        }
+        if let Err(e) = t.codes.insert(code.clone(), entry, state.config.code_ttl) {
+            return redirect.error(e);
+        }
     }
     tracing::info!("authorization code issued");
     match &leaked {

@@ -172,6 +172,10 @@ variants! {
     McpNoSession = "mcp-no-session", [],
         "under the 2025 revisions the MCP server assigns no Mcp-Session-Id at initialize and answers later requests without one",
         allowed_by: "MCP Streamable HTTP 2025-03-26..2025-11-25 §Session Management (a server using the Streamable HTTP transport MAY assign a session ID)";
+    // Grants: what an authorization server keeps alive, and for how long.
+    OneActiveGrant = "one-active-grant", [],
+        "one active grant per user and client: approving a new authorization ends the user's earlier grant with that client, its refresh tokens and access tokens revoked and its codes not yet redeemed void",
+        allowed_by: "RFC 6749 §1.4-1.5 and OAuth 2.1 §1.3 (access and refresh tokens may be revoked by the AS before they expire), RFC 6750 §3.1 (a revoked token is invalid_token), RFC 7009 §1 (ending a grant invalidates the tokens based on it)";
 }
 
 impl fmt::Display for Variant {

@@ -280,7 +280,7 @@ async fn client_on_loopback_host(w: &mut World, host: String) -> Outcome {
     w.step(async |w| {
         let uri = on_loopback_host(&w.ctx.redirect_uri, &host).map_err(Fault::Skip)?;
         if uri == w.ctx.redirect_uri {
-            w.authorization.client = Some(w.ctx.client().await?);
+            w.authorization.client = Some(w.leased_client().await?);
             return Ok(());
         }
         let d = w.ctx.discovered().await?;
