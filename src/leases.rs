@@ -218,6 +218,7 @@ mod tests {
             client_secret: None,
             redirect_uri: url::Url::parse("http://127.0.0.1:1/cb").expect("url"),
             token_endpoint_auth_method: "none".into(),
+            application_type: None,
         }
     }
 
