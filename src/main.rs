@@ -203,6 +203,12 @@ fn selftest(args: mcp_oauth_conformance::cli::SelftestArgs) -> ExitCode {
             result.never_failed.join("; ")
         );
     }
+    if !result.never_warned.is_empty() {
+        mcp_oauth_conformance::out!(
+            "SELF-TEST FAILED: SHOULD and info scenarios no defect made warn or report info: {}",
+            result.never_warned.join("; ")
+        );
+    }
     let unexplained = result.unexplained_collateral();
     if !unexplained.is_empty() {
         let names: Vec<&str> = unexplained.iter().map(|d| d.name()).collect();

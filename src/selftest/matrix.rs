@@ -1,6 +1,6 @@
 //! The defect matrix: what the self-test found, as Markdown.
 
-use super::{COLLATERAL_LIMIT, NO_DEFECT, RunRecords, Selftest, Totals, Verdict};
+use super::{COLLATERAL_LIMIT, NEVER_FIRES, NO_DEFECT, RunRecords, Selftest, Totals, Verdict};
 
 impl Selftest {
     /// The defect matrix, in Markdown.
@@ -110,6 +110,21 @@ impl Selftest {
         }
         for (id, why) in NO_DEFECT {
             out.push_str(&format!("- {id}: {why}\n"));
+        }
+        if !self.never_warned.is_empty() {
+            out.push_str("\n## SHOULD and info scenarios no defect made fire\n\n");
+            out.push_str(
+                "Each needs a defect that makes it warn (or report info) on its own requirement, or a reason in `NEVER_FIRES`.\n\n",
+            );
+            for s in &self.never_warned {
+                out.push_str(&format!("- {s}\n"));
+            }
+        }
+        if !NEVER_FIRES.is_empty() {
+            out.push_str("\n## SHOULD and info scenarios no defect can make fire\n\n");
+            for (id, why) in NEVER_FIRES {
+                out.push_str(&format!("- {id}: {why}\n"));
+            }
         }
         if !self.never_failed.is_empty() {
             out.push_str("\n## MUST scenarios no defect made fail\n\n");

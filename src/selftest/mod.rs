@@ -23,6 +23,10 @@ use crate::run::{self, RunError, RunOptions};
 /// Empty: every MUST scenario has a defect.
 pub const NO_DEFECT: &[(&str, &str)] = &[];
 
+/// `@should` and `@info` scenarios (by the name's leading requirement ID) that no defect can
+/// make warn or report info, with the reason. Every other one must be seen firing.
+pub const NEVER_FIRES: &[(&str, &str)] = &[];
+
 /// The revision and layout a defect is judged under, when its rule binds only under another
 /// revision (or reference-server layout) than the self-test's own (the defect table says which,
 /// and why).
@@ -146,6 +150,9 @@ pub struct Selftest {
     pub uncovered: Vec<String>,
     /// `@must` scenarios (by name) that no defect run made fail or warn.
     pub never_failed: Vec<String>,
+    /// `@should` scenarios that no defect run made warn on their own requirement, and `@info`
+    /// scenarios that none made report info, except those in [`NEVER_FIRES`].
+    pub never_warned: Vec<String>,
 }
 
 impl Selftest {
@@ -197,13 +204,16 @@ impl Selftest {
     }
 
     /// The self-test's verdict: the clean run passes, every defect is caught, every `@must`
-    /// scenario has a defect and was seen failing, and wide collateral has a reason.
+    /// scenario has a defect and was seen failing, every `@should` and `@info` scenario was
+    /// seen warning or reporting info on its own requirement, every variant is clean, and
+    /// wide collateral has a reason.
     pub fn passed(&self) -> bool {
         self.unclean_variants().is_empty()
             && self.clean_passed()
             && self.uncaught().is_empty()
             && self.uncovered.is_empty()
             && self.never_failed.is_empty()
+            && self.never_warned.is_empty()
             && self.unexplained_collateral().is_empty()
     }
 
@@ -219,6 +229,7 @@ impl Selftest {
                 .iter()
                 .all(|v| v.outcome.is_err() || v.clean())
             && self.never_failed.is_empty()
+            && self.never_warned.is_empty()
             && self.unexplained_collateral().is_empty()
             && std::iter::once(&self.clean)
                 .chain(&self.defects)
@@ -435,6 +446,7 @@ pub fn run(opts: &SelftestOptions) -> Result<Selftest, RunError> {
     let clean = runs.remove(pos);
     runs.sort_by_key(|r| r.defect.map(|d| Defect::ALL.iter().position(|x| *x == d)));
     let never_failed = never_failed(&features, &runs);
+    let never_warned = never_warned(&features, &runs);
     let mut variant_runs = variant_runs.into_inner().unwrap_or_else(|e| e.into_inner());
     variant_runs.sort_by_key(|v| Variant::ALL.iter().position(|x| *x == v.variant));
     if let Ok(records) = &clean.outcome {
@@ -449,6 +461,7 @@ pub fn run(opts: &SelftestOptions) -> Result<Selftest, RunError> {
         variants: variant_runs,
         uncovered: uncovered(&features),
         never_failed,
+        never_warned,
     })
 }
 
@@ -471,6 +484,40 @@ fn never_failed(features: &[cucumber::gherkin::Feature], runs: &[RunRecords]) ->
         .filter(|(_, s)| features::severity(s) == Some(Severity::Must))
         .map(|(_, s)| s.name.clone())
         .filter(|n| !fired.contains_key(n.as_str()))
+        .collect();
+    out.dedup();
+    out
+}
+
+/// `@should` scenarios that no defect run made warn on their own requirement (or fail), and
+/// `@info` scenarios that none made report info, leaving out [`NEVER_FIRES`]. A warning on
+/// another requirement is not a catch. Only meaningful when every defect ran.
+fn never_warned(features: &[cucumber::gherkin::Feature], runs: &[RunRecords]) -> Vec<String> {
+    if runs.len() < Defect::ALL.len() {
+        return Vec::new();
+    }
+    let mut fired: BTreeSet<&str> = BTreeSet::new();
+    for r in runs.iter().flat_map(|r| r.records()) {
+        let own_warning = r.warned.iter().any(|w| r.ids.contains(w));
+        if r.verdict == Verdict::Fail || own_warning || r.verdict == Verdict::Info {
+            fired.insert(r.name.as_str());
+        }
+    }
+    let exempt = |name: &str| {
+        NEVER_FIRES
+            .iter()
+            .any(|(id, _)| name.split(' ').next() == Some(*id))
+    };
+    let mut out: Vec<String> = features::scenarios(features)
+        .into_iter()
+        .filter(|(_, s)| {
+            matches!(
+                features::severity(s),
+                Some(Severity::Should | Severity::Info)
+            )
+        })
+        .map(|(_, s)| s.name.clone())
+        .filter(|n| !fired.contains(n.as_str()) && !exempt(n))
         .collect();
     out.dedup();
     out
@@ -572,6 +619,7 @@ pub(crate) mod tests {
             variants: vec![],
             uncovered: vec![],
             never_failed: vec![],
+            never_warned: vec![],
         };
         assert!(good.passed());
         assert_eq!(good.exit_code(), 0);
@@ -620,6 +668,38 @@ pub(crate) mod tests {
             ..good
         };
         assert_eq!(uncovered.exit_code(), 1);
+    }
+
+    #[test]
+    fn a_should_scenario_counts_as_proven_only_by_a_warning_on_its_own_requirement() {
+        let features = features::load(features::Source::Embedded).expect("features");
+        let should = features::scenarios(&features)
+            .into_iter()
+            .find(|(_, s)| features::severity(s) == Some(Severity::Should))
+            .map(|(_, s)| s.name.clone())
+            .expect("a @should scenario");
+        let own = should.split(' ').next().unwrap_or_default().to_string();
+        let runs = |warned: &str| -> Vec<RunRecords> {
+            Defect::ALL
+                .iter()
+                .enumerate()
+                .map(|(i, d)| RunRecords {
+                    defect: Some(*d),
+                    outcome: Ok(if i == 0 {
+                        vec![ScenarioRecord {
+                            warned: vec![warned.to_string()],
+                            ..record(&should, &[&own], Verdict::Warn, None)
+                        }]
+                    } else {
+                        Vec::new()
+                    }),
+                })
+                .collect()
+        };
+        assert!(!never_warned(&features, &runs(&own)).contains(&should));
+        assert!(never_warned(&features, &runs("ZZZ-99")).contains(&should));
+        // Without every defect run, nothing can be said.
+        assert!(never_warned(&features, &runs(&own)[..1]).is_empty());
     }
 
     #[test]
