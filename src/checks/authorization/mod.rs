@@ -424,7 +424,10 @@ mod tests {
             .is_empty()
         );
         let f = authz_06_implicit_refused(&in_fragment("error=invalid_request"));
-        assert_eq!(f[0].actual, "error=invalid_request");
+        assert_eq!(
+            f[0].actual,
+            "refused, but with invalid_request instead of unsupported_response_type"
+        );
         let f = authz_06_implicit_refused(&in_fragment("code=c1"));
         assert_eq!(f[0].actual, "a code was issued");
         // Nothing in either place is still no refusal.
