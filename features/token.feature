@@ -100,6 +100,11 @@ Feature: The token endpoint (OAuth 2.1 §3.2)
     When the client obtains tokens for the MCP server
     Then the access token lives at most 3600 seconds (REFRESH-12)
 
+  @REFRESH-13 @info
+  Scenario: REFRESH-13 An AS that advertises refresh tokens issues them
+    When the client obtains tokens where the AS advertises refresh tokens
+    Then a refresh token was issued
+
   # Several scopes at once, some of which an AS may grant only by policy.
   @SCOPE-06 @must
   Scenario: SCOPE-06 The token response states the granted scope when it differs from the request

@@ -30,6 +30,7 @@ fn options(defects: Vec<Defect>, features: Option<PathBuf>, reports: &Path) -> S
 #[test]
 fn every_defect_is_caught_and_the_clean_run_passes() {
     mcp_oauth_conformance::install_crypto_provider();
+    mcp_oauth_conformance::run::install_step_fault_filter();
     let dir = scratch("all");
     let result = selftest::run(&options(Vec::new(), None, &dir)).expect("the self-test runs");
     let matrix = result.matrix();
@@ -37,6 +38,7 @@ fn every_defect_is_caught_and_the_clean_run_passes() {
     assert_eq!(result.uncaught(), Vec::<Defect>::new(), "{matrix}");
     assert_eq!(result.uncovered, Vec::<String>::new(), "{matrix}");
     assert_eq!(result.never_failed, Vec::<String>::new(), "{matrix}");
+    assert_eq!(result.never_warned, Vec::<String>::new(), "{matrix}");
     assert_eq!(
         result.unexplained_collateral(),
         Vec::<Defect>::new(),
@@ -65,6 +67,7 @@ fn every_defect_is_caught_and_the_clean_run_passes() {
 #[test]
 fn removing_a_scenario_assertion_makes_the_selftest_fail() {
     mcp_oauth_conformance::install_crypto_provider();
+    mcp_oauth_conformance::run::install_step_fault_filter();
     let dir = scratch("removed");
     let (intact_features, features) = (dir.join("intact-features"), dir.join("features"));
     std::fs::create_dir_all(&intact_features).expect("features dir");

@@ -165,11 +165,16 @@ async fn the_whole_suite_passes_against_the_embedded_reference_server() {
     );
     assert_eq!(xml.matches("<testcase ").count(), scenario_count());
     assert!(!xml.contains("<failure") && !xml.contains("<error"));
-    // Two preconditions a strict server never offers: a code issued without a challenge
-    // (PKCE-10), and a confidential client ID metadata document (CIMD-09).
+    // Three preconditions a strict server never offers: a code issued without a challenge
+    // (PKCE-10), a confidential client ID metadata document (CIMD-09), and a token for a
+    // resource it does not serve (RS-07 without a second resource).
     assert_eq!(
         skipped_ids(&xml),
-        vec!["CIMD-09".to_string(), "PKCE-10".to_string()],
+        vec![
+            "CIMD-09".to_string(),
+            "PKCE-10".to_string(),
+            "RS-07".to_string()
+        ],
         "{xml}"
     );
     let cucumber: serde_json::Value =

@@ -342,6 +342,8 @@ defects! {
         "an unknown refresh token gets 500 server_error instead of invalid_grant";
     RefreshTokenGuessable = "refresh-token-guessable", [REFRESH_11],
         "refresh tokens carry 32 random bits (6 characters)";
+    RefreshAdvertisedNeverIssued = "refresh-advertised-never-issued", [REFRESH_13],
+        "grant_types_supported lists refresh_token, but no token response ever carries one, offline_access or not";
 
     // Resource indicators and audience (RES).
     ResourceIgnored = "resource-ignored", [RES_02, RS_07],

@@ -51,6 +51,24 @@ pub fn refresh_01_rotated(old: &str, resp: &Response) -> Findings {
     }
 }
 
+/// REFRESH-13 (info): an AS that lists `refresh_token` in `grant_types_supported` issued one
+/// (asked for with `offline_access` where it lists that scope). Issuing one is at its
+/// discretion (RFC 6749 §1.5), so none is recorded, never graded.
+pub fn refresh_13_advertised_issued(tokens: &TokenSet, asked_offline_access: bool) -> Findings {
+    if tokens.refresh_token.is_some() {
+        return Vec::new();
+    }
+    vec![Violation::new(
+        req::REFRESH_13,
+        "a refresh token, as grant_types_supported lists refresh_token",
+        if asked_offline_access {
+            "no refresh_token, even with offline_access requested (scopes_supported lists it)"
+        } else {
+            "no refresh_token"
+        },
+    )]
+}
+
 /// REFRESH-06: each refresh keeps the original scope. A response without `scope` means the
 /// scope is unchanged (OAuth 2.1 §3.2.3).
 pub fn refresh_06_scope_kept(original: &str, responses: &[Response]) -> Findings {

@@ -97,7 +97,14 @@ impl RunRecords {
     /// Whether `r` failed on one of this run's defect requirements, or warned on one (a
     /// SHOULD, or a MUST the revision lets the target meet another way).
     fn catches(&self, r: &ScenarioRecord) -> bool {
-        self.fails_on_defect(r) || self.warns_on_defect(r)
+        self.fails_on_defect(r) || self.warns_on_defect(r) || self.observes_defect(r)
+    }
+
+    /// An info requirement's defect is caught when a scenario reports info on it.
+    fn observes_defect(&self, r: &ScenarioRecord) -> bool {
+        self.requirements()
+            .iter()
+            .any(|id| observed_on(r, id.as_str()))
     }
 
     fn fails_on_defect(&self, r: &ScenarioRecord) -> bool {
@@ -489,6 +496,15 @@ fn never_failed(features: &[cucumber::gherkin::Feature], runs: &[RunRecords]) ->
     out
 }
 
+/// Whether `r` reported info on requirement `id` (an observation, which the message lists as
+/// "ID (INFO): ...").
+fn observed_on(r: &ScenarioRecord, id: &str) -> bool {
+    r.verdict == Verdict::Info
+        && r.message
+            .as_deref()
+            .is_some_and(|m| m.contains(&format!("{id} (INFO)")))
+}
+
 /// `@should` scenarios that no defect run made warn on their own requirement (or fail), and
 /// `@info` scenarios that none made report info, leaving out [`NEVER_FIRES`]. A warning on
 /// another requirement is not a catch. Only meaningful when every defect ran.
@@ -499,7 +515,8 @@ fn never_warned(features: &[cucumber::gherkin::Feature], runs: &[RunRecords]) ->
     let mut fired: BTreeSet<&str> = BTreeSet::new();
     for r in runs.iter().flat_map(|r| r.records()) {
         let own_warning = r.warned.iter().any(|w| r.ids.contains(w));
-        if r.verdict == Verdict::Fail || own_warning || r.verdict == Verdict::Info {
+        let own_info = r.ids.iter().any(|id| observed_on(r, id));
+        if r.verdict == Verdict::Fail || own_warning || own_info {
             fired.insert(r.name.as_str());
         }
     }

@@ -18,6 +18,8 @@ use crate::verdict::{Fault, Outcome};
 #[derive(Debug, Default)]
 pub struct Rotation {
     replaced: Option<Secret>,
+    /// The tokens of REFRESH-13 were asked for with offline_access.
+    asked_offline_access: bool,
 }
 
 impl Rotation {
@@ -79,6 +81,38 @@ fn not_offered(grant_types_supported: Option<&[String]>) -> String {
         ),
         None => "the authorization server does not offer refresh tokens (the metadata has no grant_types_supported, whose default leaves refresh_token out)".to_string(),
     }
+}
+
+#[when("the client obtains tokens where the AS advertises refresh tokens")]
+async fn tokens_where_refresh_advertised(w: &mut World) -> Outcome {
+    w.step(async |w| {
+        let d = w.ctx.discovered().await?;
+        let grants = d.as_metadata.1.strings("grant_types_supported");
+        if !grants
+            .as_deref()
+            .is_some_and(|g| g.iter().any(|g| g == "refresh_token"))
+        {
+            return Err(Fault::Skip(not_offered(grants.as_deref())));
+        }
+        // flow_scope asks for offline_access wherever scopes_supported lists it.
+        let scope = w.flow_scope().await?;
+        w.refresh.asked_offline_access = scope
+            .as_deref()
+            .is_some_and(|s| s.split(' ').any(|x| x == "offline_access"));
+        let target = w.ctx.target.to_string();
+        obtain_tokens(w, Some(target), scope).await
+    })
+    .await
+}
+
+#[then("a refresh token was issued")]
+async fn refresh_token_issued(w: &mut World) -> Outcome {
+    w.step(async |w| {
+        let f =
+            check::refresh_13_advertised_issued(w.flow.tokens()?, w.refresh.asked_offline_access);
+        w.expect(f)
+    })
+    .await
 }
 
 #[when("the client refreshes")]

@@ -28,6 +28,10 @@ pub fn grant_types_supported(state: &SharedState) -> Vec<&'static str> {
 
 /// Whether a grant of `scope`, whose client may refresh, gets a refresh token.
 pub fn refresh_token_issued(state: &SharedState, scope: &[String]) -> bool {
+    // REFRESH-13: what grant_types_supported advertises is issued.
+    if state.defect(crate::defects::Defect::RefreshAdvertisedNeverIssued) {
+        return false;
+    }
     grant_offered(state, GrantType::RefreshToken)
         && (!state.variant(Variant::RefreshOnlyWithOfflineAccess)
             || scope.iter().any(|s| s == SCOPE_OFFLINE_ACCESS))
