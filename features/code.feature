@@ -28,8 +28,9 @@ Feature: Authorization code redemption (OAuth 2.1 §4.1.3)
   Scenario: CODE-03 Replaying a code revokes the tokens of the first redemption
     When the client obtains tokens for the MCP server
     And the client redeems the same code again
-    Then the access token from the first redemption is refused by the MCP server
-    And the refresh token from the first redemption is refused
+    Then the refresh token from the first redemption is refused
+    And introspection, where the AS offers it, no longer finds the first redemption's access token active
+    And the access token from the first redemption is refused by the MCP server
 
   @CODE-05 @must
   Scenario: CODE-05 A code is bound to its client

@@ -79,6 +79,25 @@ pub fn code_03_first_refresh_token_refused(resp: &Response) -> Findings {
     refused_with(req::CODE_03, resp, &["invalid_grant"])
 }
 
+/// CODE-03: after a replay, introspection (RFC 7662 §2.2) says the first redemption's access
+/// token is no longer active. `None` when the answer is not an introspection response (RFC
+/// 7662 §2.1 lets the AS choose who may ask): nothing was observed.
+pub fn code_03_introspected_inactive(resp: &Response) -> Option<Findings> {
+    if !resp.status.is_success() {
+        return None;
+    }
+    let active = resp.json_object().ok()?.get("active")?.as_bool()?;
+    Some(if active {
+        vec![Violation::new(
+            req::CODE_03,
+            "introspection answers active: false for the first redemption's access token after the replay",
+            "active: true",
+        )]
+    } else {
+        Vec::new()
+    })
+}
+
 /// CODE-04: a replay with a wrong verifier revokes nothing: the first redemption's access
 /// token is still accepted.
 pub fn code_04_first_access_token_accepted(resp: &McpResponse) -> Findings {
@@ -92,6 +111,25 @@ mod tests {
     use crate::requirements::Severity;
 
     const OK: &str = r#"{"access_token":"at-1","token_type":"Bearer","expires_in":300,"refresh_token":"rt-2","scope":"b a"}"#;
+
+    #[test]
+    fn code_03_introspection_examples() {
+        let inactive = json(200, r#"{"active":false}"#);
+        assert_eq!(code_03_introspected_inactive(&inactive), Some(Vec::new()));
+        let active = json(200, r#"{"active":true,"scope":"a"}"#);
+        let f = code_03_introspected_inactive(&active).expect("an observation");
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].requirement, req::CODE_03);
+        // A refusal to introspect, or no introspection response: nothing observed.
+        assert_eq!(
+            code_03_introspected_inactive(&json(401, r#"{"error":"invalid_client"}"#)),
+            None
+        );
+        assert_eq!(
+            code_03_introspected_inactive(&json(200, r#"{"ok":1}"#)),
+            None
+        );
+    }
 
     #[test]
     fn code_01_examples() {

@@ -184,6 +184,22 @@ pub async fn revoke(
     post_form(http, endpoint, client, &params).await
 }
 
+/// An RFC 7662 introspection request for `token`, authenticated as `client` authenticates at
+/// the token endpoint.
+pub async fn introspect(
+    http: &Http,
+    endpoint: &Url,
+    client: &RegisteredClient,
+    token: &Secret,
+    hint: &str,
+) -> Result<Response, TransportError> {
+    let params = Params::new()
+        .set(Param::Token, token)
+        .set(Param::TokenTypeHint, hint)
+        .set(Param::ClientId, client.client_id.clone());
+    post_form(http, endpoint, client, &params).await
+}
+
 /// A successful token response.
 #[derive(Debug, Clone)]
 pub struct TokenSet {

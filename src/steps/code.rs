@@ -92,6 +92,34 @@ async fn first_access_token_refused(w: &mut World) -> Outcome {
     .await
 }
 
+#[then(
+    "introspection, where the AS offers it, no longer finds the first redemption's access token active"
+)]
+async fn first_access_token_introspected(w: &mut World) -> Outcome {
+    w.step(async |w| {
+        let d = w.ctx.discovered().await?;
+        let Some(endpoint) = d
+            .as_metadata
+            .1
+            .str("introspection_endpoint")
+            .and_then(|u| url::Url::parse(u).ok())
+        else {
+            // Nothing to observe here: the refresh token and the MCP server are observed.
+            return Ok(());
+        };
+        let client = w.flow.client()?.clone();
+        let token = w.flow.first_tokens()?.access_token.clone();
+        let resp =
+            crate::client::oauth::introspect(&w.http, &endpoint, &client, &token, "access_token")
+                .await?;
+        match check::code_03_introspected_inactive(&resp) {
+            Some(f) => w.expect(f),
+            None => Ok(()),
+        }
+    })
+    .await
+}
+
 #[then("the refresh token from the first redemption is refused")]
 async fn first_refresh_token_refused(w: &mut World) -> Outcome {
     w.step(async |w| {
