@@ -30,6 +30,8 @@ pub struct Fetcher {
     defects: Defects,
     /// Only with the `cimd-errors-cached` defect: failures remembered by URL.
     failures: Mutex<HashMap<String, (Instant, String)>>,
+    /// Only with the `cimd-fetch-once-per-origin` defect: when each origin was last fetched from.
+    origins: Mutex<HashMap<String, Instant>>,
 }
 
 impl Fetcher {
@@ -55,17 +57,28 @@ impl Fetcher {
             cache: Mutex::new(HashMap::new()),
             defects: config.defects.clone(),
             failures: Mutex::new(HashMap::new()),
+            origins: Mutex::new(HashMap::new()),
         })
     }
 
     /// The client the document at `client_id` describes, or why it cannot be used.
-    pub async fn client(&self, client_id: &str) -> Result<Client, String> {
+    /// `redirect_uri` is the one the authorization request named, if any.
+    pub async fn client(
+        &self,
+        client_id: &str,
+        redirect_uri: Option<&str>,
+    ) -> Result<Client, String> {
         let url = self.check_url(client_id)?;
         if let Some(c) = self.cached(client_id) {
             return Ok(c);
         }
         if let Some(why) = self.cached_failure(client_id) {
             return Err(why);
+        }
+        // CIMD-01: every client_id URL not cached is fetched (with the defect, one per origin a
+        // minute).
+        if self.defects.has(Defect::CimdFetchOncePerOrigin) && self.origin_fetched_lately(&url) {
+            return Err("too many client metadata documents fetched from this origin".into());
         }
         let fetched = match self.fetch(&url).await {
             Ok((doc, max_age)) => {
@@ -75,6 +88,15 @@ impl Fetcher {
         };
         let (client, max_age) = match fetched {
             Ok(ok) => ok,
+            // CIMD-05 broken on purpose: a document URL answering an HTTP error lets the
+            // authorization go on, for a public client at the loopback redirect URI it names.
+            Err(why)
+                if self.defects.has(Defect::CimdFetchFailureIgnored)
+                    && failed_with_error_status(&why)
+                    && let Some(client) = fail_open_client(client_id, redirect_uri) =>
+            {
+                return Ok(client);
+            }
             Err(why) => {
                 // CIMD-06: errors are never cached (except with the `cimd-errors-cached` defect).
                 if self.defects.has(Defect::CimdErrorsCached) {
@@ -104,6 +126,24 @@ impl Fetcher {
             }
         }
         Ok(client)
+    }
+
+    /// Whether a document was fetched from `url`'s origin in the last minute; records this
+    /// fetch if not (the `cimd-fetch-once-per-origin` defect).
+    fn origin_fetched_lately(&self, url: &Url) -> bool {
+        let origin = url.origin().ascii_serialization();
+        let now = Instant::now();
+        let mut origins = self.origins.lock().unwrap_or_else(|e| e.into_inner());
+        if origins
+            .get(&origin)
+            .is_some_and(|at| now.duration_since(*at) < DEFECTIVE_ERROR_CACHE)
+        {
+            return true;
+        }
+        if origins.len() < MAX_CACHE_ENTRIES {
+            origins.insert(origin, now);
+        }
+        false
     }
 
     fn cached_failure(&self, client_id: &str) -> Option<String> {
@@ -181,10 +221,7 @@ impl Fetcher {
                 }
             })?;
         if resp.status() != reqwest::StatusCode::OK {
-            return Err(format!(
-                "fetching the client metadata document returned HTTP {}",
-                resp.status().as_u16()
-            ));
+            return Err(format!("{STATUS_FAILURE}{}", resp.status().as_u16()));
         }
         let max_age = cache_lifetime(resp.headers());
         // CIMD-11: read no more than the limit.
@@ -219,6 +256,36 @@ impl Fetcher {
         };
         Ok((doc, max_age))
     }
+}
+
+/// How a fetch answered with another status than 200 is reported.
+const STATUS_FAILURE: &str = "fetching the client metadata document returned HTTP ";
+
+/// Whether `why` reports a document URL that answered 4xx or 5xx.
+fn failed_with_error_status(why: &str) -> bool {
+    why.strip_prefix(STATUS_FAILURE)
+        .and_then(|code| code.parse::<u16>().ok())
+        .is_some_and(|code| code >= 400)
+}
+
+/// The client the `cimd-fetch-failure-ignored` defect makes up for a document it could not
+/// fetch: public, allowed the loopback redirect URI the request named (none other).
+fn fail_open_client(client_id: &str, redirect_uri: Option<&str>) -> Option<Client> {
+    let uri = redirect_uri?;
+    let parsed = Url::parse(uri).ok()?;
+    if parsed.scheme() != HTTP || !is_loopback_host(&parsed) {
+        return None;
+    }
+    Some(Client {
+        client_id: client_id.to_string(),
+        secret: None,
+        auth_method: AuthMethod::None,
+        redirect_uris: vec![uri.to_string()],
+        grant_types: DEFAULT_GRANT_TYPES.map(str::to_owned).to_vec(),
+        client_name: None,
+        from_metadata_document: true,
+        exact_loopback_port: false,
+    })
 }
 
 fn is_private_ip(url: &Url) -> bool {
@@ -404,6 +471,32 @@ mod tests {
                 .is_ok()
         );
         assert!(loose.check_url("http://client.example/c.json").is_err());
+    }
+
+    #[test]
+    fn only_an_error_status_fails_open_and_only_to_loopback() {
+        assert!(failed_with_error_status(&format!("{STATUS_FAILURE}404")));
+        assert!(failed_with_error_status(&format!("{STATUS_FAILURE}500")));
+        assert!(!failed_with_error_status(&format!("{STATUS_FAILURE}302")));
+        assert!(!failed_with_error_status(
+            "fetching the client metadata document timed out"
+        ));
+        let c = fail_open_client(U, Some("http://127.0.0.1:5/cb")).unwrap();
+        assert_eq!(c.redirect_uris, ["http://127.0.0.1:5/cb"]);
+        assert!(c.secret.is_none() && c.from_metadata_document);
+        assert!(fail_open_client(U, Some("https://evil.example/cb")).is_none());
+        assert!(fail_open_client(U, None).is_none());
+    }
+
+    #[test]
+    fn an_origin_counts_as_fetched_for_a_minute() {
+        let f = Fetcher::new(&Config::default()).unwrap();
+        let a = Url::parse("https://client.example/a.json").unwrap();
+        let b = Url::parse("https://client.example/b.json").unwrap();
+        let other = Url::parse("https://other.example/a.json").unwrap();
+        assert!(!f.origin_fetched_lately(&a));
+        assert!(f.origin_fetched_lately(&b));
+        assert!(!f.origin_fetched_lately(&other));
     }
 
     #[test]

@@ -121,6 +121,12 @@ defects! {
         "protected resource metadata lists offline_access in scopes_supported",
         revision: "2026-07-28",
         because: "PRM-18 (no offline_access in PRM) is a 2026-07-28 rule";
+    PrmRootNamesOtherResource = "prm-root-names-other-resource", [PRM_06],
+        "a root PRM document is served, describing the second MCP server rather than the origin or the MCP server";
+    PrmCatchAllScope = "prm-catch-all-scope", [PRM_11],
+        "protected resource metadata lists the catch-all scope mcp:* in scopes_supported (the AS does not offer it)";
+    PrmOffersQueryBearer = "prm-offers-query-bearer", [PRM_14],
+        "bearer_methods_supported lists query beside header (the MCP server still refuses tokens in the query)";
 
     // Discovery: authorization server metadata (ASM).
     Rfc8414MetadataMissing = "rfc8414-metadata-missing", [ASM_01],
@@ -156,6 +162,14 @@ defects! {
         "jwks_uri is advertised as plain http on a host that is not loopback";
     IssFlagMissing = "iss-flag-missing", [ASM_16],
         "authorization_response_iss_parameter_supported is left out although authorization responses carry iss";
+    GrantTypesListPassword = "grant-types-list-password", [ASM_14],
+        "grant_types_supported lists password, a grant OAuth 2.1 removed (the token endpoint still refuses it)";
+    AuthMethodNoneUnadvertised = "auth-method-none-unadvertised", [ASM_15],
+        "token_endpoint_auth_methods_supported leaves out none, although public clients are registered and served";
+    OidcMetadataDisagrees = "oidc-metadata-disagrees", [ASM_17],
+        "the OpenID Connect discovery document names another revocation_endpoint than the RFC 8414 document";
+    AsProtectedResourcesIncomplete = "as-protected-resources-incomplete", [PRM_17],
+        "the AS metadata's protected_resources lists the second MCP server but not the MCP server";
 
     // Dynamic client registration (DCR).
     DcrWrongStatus = "dcr-wrong-status", [DCR_01],
@@ -184,6 +198,12 @@ defects! {
         collateral: "the harness registers its client only at an https (or loopback) registration endpoint, so no flow can start";
     DcrCacheControlMissing = "dcr-cache-control-missing", [DCR_13],
         "registration responses, which may carry a client_secret, have no Cache-Control: no-store";
+    DcrPublicClientSecret = "dcr-public-client-secret", [DCR_04],
+        "a client registered with token_endpoint_auth_method none is answered with a client_secret (never checked: the client stays public)";
+    DcrNativeEchoedAsWeb = "dcr-native-echoed-as-web", [DCR_16],
+        "a native client's registration is answered with application_type web, OpenID Connect's default, as if the member had been ignored",
+        revision: "2026-07-28",
+        because: "DCR-16 (native clients are registered as native) is a 2026-07-28 rule";
 
     // Client ID metadata documents (CIMD).
     CimdClientIdUnchecked = "cimd-client-id-unchecked", [CIMD_02],
@@ -206,6 +226,10 @@ defects! {
         "metadata documents of any size are read";
     CimdCodeNotClientBound = "cimd-code-not-client-bound", [CIMD_13],
         "a code issued to a metadata document client can be redeemed by any client";
+    CimdFetchOncePerOrigin = "cimd-fetch-once-per-origin", [CIMD_01],
+        "one metadata document is fetched per origin a minute: another client_id URL on an origin just fetched from is refused without a fetch";
+    CimdFetchFailureIgnored = "cimd-fetch-failure-ignored", [CIMD_05],
+        "a metadata document URL answering 4xx or 5xx does not abort the authorization: the client is taken as public, at the loopback redirect URI it names";
 
     // The authorization endpoint (AUTHZ).
     AuthorizeGetUnsupported = "authorize-get-unsupported", [AUTHZ_01],
@@ -427,6 +451,11 @@ defects! {
         "any redirect URI is registered, neither localhost nor https required (the 2025-03-26 rule)",
         revision: "2025-03-26", layout: Legacy20250326,
         because: "LEG-06 (localhost or https redirect URIs) is a 2025-03-26 rule";
+    LegacyRegistrationMissing = "legacy-registration-missing", [LEG_04],
+        "legacy layout: no dynamic client registration: the metadata names no registration_endpoint and /register is not served",
+        collateral: "without registration the harness obtains no client, so every scenario that needs one skips",
+        revision: "2025-03-26", layout: Legacy20250326,
+        because: "LEG-04 (a way to obtain a client ID) is a 2025-03-26 rule";
 }
 
 impl Defect {

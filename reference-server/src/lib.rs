@@ -84,7 +84,7 @@ pub fn as_router(state: SharedState) -> Router {
     if state.variant(variants::Variant::OpaqueAccessTokens) {
         r = r.route(&u.as_route("introspect"), post(token::introspect));
     }
-    if !state.config.no_dcr {
+    if register::offered(&state) {
         r = r.route(&u.as_route("register"), post(register::register));
     }
     if state.config.login_page == LoginPage::Js {
@@ -145,6 +145,9 @@ pub fn rs_router(state: SharedState) -> Router {
         };
         if state.config.root_prm && !state.defect(Defect::PrmNotPathInserted) {
             r = r.route(urls::WK_PRM, get(metadata::prm_primary));
+        } else if state.defect(Defect::PrmRootNamesOtherResource) {
+            // PRM-06: a root document describes the origin or the MCP server, never another one.
+            r = r.route(urls::WK_PRM, get(metadata::prm_alt));
         }
     }
     r.layer(DefaultBodyLimit::max(state.config.max_body_bytes))

@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 
 use crate::defects::Defect;
 use crate::protocol::{
-    AUTH_METHODS, BEARER_METHODS, CODE_CHALLENGE_METHODS, RESPONSE_TYPE_CODE, RESPONSE_TYPES,
-    SCOPE_OFFLINE_ACCESS, SCOPES_SUPPORTED,
+    AUTH_METHODS, AuthMethod, BEARER_METHODS, CODE_CHALLENGE_METHODS, RESPONSE_TYPE_CODE,
+    RESPONSE_TYPES, SCOPE_OFFLINE_ACCESS, SCOPES_SUPPORTED,
 };
 use crate::state::SharedState;
 use crate::urls::{MCP_ALT_PATH, MCP_PATH};
@@ -53,8 +53,8 @@ pub fn authorization_server_metadata(state: &SharedState) -> Value {
         "scopes_supported": offered::scopes_supported(state),
         "response_types_supported": response_types,
         "response_modes_supported": offered::response_modes_supported(state),
-        "grant_types_supported": offered::grant_types_supported(state),
-        "token_endpoint_auth_methods_supported": AUTH_METHODS,
+        "grant_types_supported": grant_types_supported(state),
+        "token_endpoint_auth_methods_supported": token_endpoint_auth_methods(state),
         "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
         // ASM-08, PKCE-11: the PKCE methods, exactly those the authorization endpoint accepts.
         "code_challenge_methods_supported": CODE_CHALLENGE_METHODS,
@@ -66,12 +66,16 @@ pub fn authorization_server_metadata(state: &SharedState) -> Value {
         } else {
             json!(true)
         },
-        // RFC 9728 §4 (PRM-17).
-        "protected_resources": [u.mcp(), u.mcp_alt()],
+        // RFC 9728 §4 (PRM-17): every MCP server this AS protects.
+        "protected_resources": if state.defect(Defect::AsProtectedResourcesIncomplete) {
+            json!([u.mcp_alt()])
+        } else {
+            json!([u.mcp(), u.mcp_alt()])
+        },
     });
     if let Some(obj) = doc.as_object_mut() {
         // Without dynamic registration there is no endpoint to advertise (RFC 8414 §2: OPTIONAL).
-        if state.config.no_dcr {
+        if !crate::register::offered(state) {
             obj.remove("registration_endpoint");
         }
         // RFC 8414 §2: revocation_endpoint is OPTIONAL (the `no-revocation-endpoint` variant).
@@ -103,6 +107,27 @@ pub fn authorization_server_metadata(state: &SharedState) -> Value {
         }
     }
     doc
+}
+
+/// `grant_types_supported` (ASM-14): explicit, the grants the token endpoint serves and no
+/// grant OAuth 2.1 removed.
+fn grant_types_supported(state: &SharedState) -> Vec<&'static str> {
+    let mut grants = offered::grant_types_supported(state);
+    if state.defect(Defect::GrantTypesListPassword) {
+        grants.push("password");
+    }
+    grants
+}
+
+/// `token_endpoint_auth_methods_supported` (ASM-15): `none` included, as public clients are
+/// registered.
+fn token_endpoint_auth_methods(state: &SharedState) -> Vec<&'static str> {
+    AUTH_METHODS
+        .into_iter()
+        .filter(|m| {
+            *m != AuthMethod::None.as_str() || !state.defect(Defect::AuthMethodNoneUnadvertised)
+        })
+        .collect()
 }
 
 /// The issuer identifier as advertised in PRM and metadata (ASM-05: no query or fragment).
@@ -172,6 +197,13 @@ pub async fn openid_configuration(State(state): State<SharedState>) -> Response 
         if state.defect(Defect::OidcPkceNotAdvertised) {
             obj.remove("code_challenge_methods_supported");
         }
+        // ASM-17: both documents name the same endpoints.
+        if state.defect(Defect::OidcMetadataDisagrees) && obj.contains_key("revocation_endpoint") {
+            obj.insert(
+                "revocation_endpoint".into(),
+                json!(state.urls.as_endpoint("revoke/legacy")),
+            );
+        }
     }
     document(doc, state.defect(Defect::AsMetadataWrongContentType))
 }
@@ -198,13 +230,23 @@ pub fn protected_resource_metadata(state: &SharedState, resource_path: &str) -> 
         "authorization_servers": servers,
         "scopes_supported": SCOPES_SUPPORTED,
         // PRM-14: the header only, never the query.
-        "bearer_methods_supported": BEARER_METHODS,
+        "bearer_methods_supported": if state.defect(Defect::PrmOffersQueryBearer) {
+            json!(["header", "query"])
+        } else {
+            json!(BEARER_METHODS)
+        },
         "resource_name": if resource_path == MCP_PATH { "reference MCP server" } else { "reference MCP server (second resource)" },
     });
     if let Some(obj) = doc.as_object_mut() {
         // PRM-12: members without a value are left out.
         if state.defect(Defect::PrmEmptyMember) {
             obj.insert("resource_documentation".into(), json!(""));
+        }
+        // PRM-11: a minimal baseline of scopes, no catch-all value.
+        if state.defect(Defect::PrmCatchAllScope) {
+            let mut scopes = SCOPES_SUPPORTED.to_vec();
+            scopes.push("mcp:*");
+            obj.insert("scopes_supported".into(), json!(scopes));
         }
         // PRM-18: offline_access is not a resource requirement (MCP 2026-07-28 §10).
         if state.defect(Defect::PrmListsOfflineAccess) {

@@ -75,6 +75,12 @@ async fn read_body(
     Ok((parts.headers, bytes, ip))
 }
 
+/// Whether dynamic client registration is offered (LEG-04: 2025-03-26 asks for it; RFC 8414
+/// §2 makes the endpoint OPTIONAL, so a server may leave it out with `--no-dcr`).
+pub fn offered(state: &SharedState) -> bool {
+    !state.config.no_dcr && !state.defect(Defect::LegacyRegistrationMissing)
+}
+
 /// POST on the registration endpoint. DCR-05: every error is a JSON error object; DCR-08:
 /// invalid metadata is `invalid_client_metadata`.
 pub async fn register(State(state): State<SharedState>, req: Request) -> Response {
@@ -165,6 +171,17 @@ fn registered(state: &SharedState, client: &Client, meta: &Map<String, Value>) -
         // DCR-03 broken on purpose: the secret comes without its expiry.
         if state.defect(Defect::DcrSecretExpiryMissing) {
             obj.remove("client_secret_expires_at");
+        }
+        // DCR-04 broken on purpose: a public client is handed a secret it never needs.
+        if state.defect(Defect::DcrPublicClientSecret) && client.secret.is_none() {
+            obj.insert("client_secret".into(), json!(crypto::random_token(32)));
+            obj.insert("client_secret_expires_at".into(), json!(0));
+        }
+        // DCR-16 broken on purpose: a native client is echoed as OpenID Connect's default, web.
+        if state.defect(Defect::DcrNativeEchoedAsWeb)
+            && obj.get("application_type").and_then(Value::as_str) == Some("native")
+        {
+            obj.insert("application_type".into(), json!("web"));
         }
     }
     // DCR-01: 201 Created.

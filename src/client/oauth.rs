@@ -143,7 +143,9 @@ pub async fn token_request_as_get(
 }
 
 /// POSTs a form to the token (or revocation) endpoint, authenticating as the client: HTTP
-/// Basic for a confidential `client_secret_basic` client, else `client_id` in the body.
+/// Basic for a confidential `client_secret_basic` client, else `client_id` in the body, with
+/// the secret beside it unless the client was registered as public (`none`, RFC 7591 §2: it
+/// authenticates with no secret, even if the AS handed it one).
 pub async fn post_form(
     http: &Http,
     endpoint: &Url,
@@ -163,7 +165,9 @@ pub async fn post_form(
         ));
         req = req.header("authorization", &format!("Basic {basic}"));
         pairs.retain(|(k, _)| k != "client_id");
-    } else if let Some(secret) = &client.client_secret {
+    } else if let Some(secret) = &client.client_secret
+        && client.token_endpoint_auth_method != "none"
+    {
         pairs.push(("client_secret".into(), secret.expose().to_string()));
     }
     http.send(req.form(pairs)).await

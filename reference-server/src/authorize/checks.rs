@@ -127,7 +127,8 @@ pub async fn check_client(
     };
     let found = if protocol::is_document_url(client_id) {
         // CIMD-01: the document is fetched when the client_id is a URL.
-        state.cimd.client(client_id).await
+        let redirect_uri = req.params.one("redirect_uri").ok().flatten();
+        state.cimd.client(client_id, redirect_uri).await
     } else {
         state
             .store
