@@ -271,6 +271,10 @@ defects! {
         "the login form's POST, which carries the password, is answered with 307 Temporary Redirect";
     ErrorDescriptionIllegalChars = "error-description-illegal-characters", [AUTHZ_18],
         "authorization error redirects carry an error_description with a double quote and a non-ASCII character";
+    IssLeftOut = "iss-left-out", [AUTHZ_20],
+        "authorization responses, codes and errors alike, carry no iss, and the metadata does not advertise it",
+        revision: "2026-07-28",
+        because: "AUTHZ-20 (iss in every authorization response) is a 2026-07-28 rule";
 
     // PKCE.
     PkceNotRequired = "pkce-not-required", [PKCE_01],
@@ -368,6 +372,8 @@ defects! {
         "refresh tokens carry 32 random bits (6 characters)";
     RefreshAdvertisedNeverIssued = "refresh-advertised-never-issued", [REFRESH_13],
         "grant_types_supported lists refresh_token, but no token response ever carries one, offline_access or not";
+    AccessTokenLongLived = "access-token-long-lived", [REFRESH_12],
+        "access tokens live 24 hours";
 
     // Resource indicators and audience (RES).
     ResourceIgnored = "resource-ignored", [RES_02, RS_07],
@@ -409,6 +415,10 @@ defects! {
         because: "RS-15 is a MUST in 2025-06-18 and a SHOULD from 2025-11-25";
     PredictableSessionIds = "predictable-session-ids", [RS_16],
         "session IDs are a counter (1, 2, 3, ...)";
+    QueryCopyPreferred = "query-copy-preferred", [RS_10],
+        "a request with a token in the Authorization header and another in the access_token query parameter is judged by the query copy";
+    RevocationIgnored = "revocation-ignored", [RS_12],
+        "access tokens are opaque (as with the opaque-access-tokens variant), and revoking one through RFC 7009 is answered 200 but revokes nothing";
 
     // Scope (SCOPE).
     InsufficientScopeAs401 = "insufficient-scope-as-401", [SCOPE_03],
@@ -425,6 +435,12 @@ defects! {
         "an insufficient_scope challenge names only the first scope the operation needs (mcp:read), not all of them (mcp:read mcp:write)",
         revision: "2026-07-28",
         because: "SCOPE-10 (every needed scope in one challenge) is a 2026-07-28 rule";
+    InsufficientScopeChallengeVaries = "insufficient-scope-challenge-varies", [SCOPE_05],
+        "the first insufficient_scope challenge to a token names every scope the operation needs (mcp:read mcp:write), later ones only the missing one (mcp:write)";
+    UnauthenticatedChallengeOffersOfflineAccess = "unauthenticated-challenge-offers-offline-access", [SCOPE_09],
+        "the 401 challenge to a request without credentials adds offline_access to the scope it names (and the AS, as such a server would, supports offline_access)",
+        revision: "2026-07-28",
+        because: "SCOPE-09 (no offline_access in challenges) is a 2026-07-28 rule";
 
     // Transport and token security (SEC).
     AccessTokenInRedirect = "access-token-in-redirect", [SEC_04],
@@ -456,6 +472,10 @@ defects! {
         collateral: "without registration the harness obtains no client, so every scenario that needs one skips",
         revision: "2025-03-26", layout: Legacy20250326,
         because: "LEG-04 (a way to obtain a client ID) is a 2025-03-26 rule";
+    LegacyExpiresInMissing = "legacy-expires-in-missing", [LEG_07],
+        "token responses leave out expires_in, so a client cannot tell that the access token's lifetime is limited (the 2025-03-26 rule)",
+        revision: "2025-03-26", layout: Legacy20250326,
+        because: "LEG-07 (limited token lifetimes, rotated tokens) is a 2025-03-26 rule";
 }
 
 impl Defect {

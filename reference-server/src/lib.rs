@@ -81,7 +81,7 @@ pub fn as_router(state: SharedState) -> Router {
         r = r.route(&u.as_route("revoke"), post(token::revoke));
     }
     // RFC 7662, for the MCP server and clients to look opaque tokens up.
-    if state.variant(variants::Variant::OpaqueAccessTokens) {
+    if state.opaque_access_tokens() {
         r = r.route(&u.as_route("introspect"), post(token::introspect));
     }
     if register::offered(&state) {

@@ -84,7 +84,7 @@ pub fn authorization_server_metadata(state: &SharedState) -> Value {
             obj.remove("revocation_endpoint_auth_methods_supported");
         }
         // RFC 8414 §2 (RFC 7662): the introspection endpoint of the `opaque-access-tokens` variant.
-        if state.variant(Variant::OpaqueAccessTokens) {
+        if state.opaque_access_tokens() {
             obj.insert(
                 "introspection_endpoint".into(),
                 json!(u.as_endpoint("introspect")),
@@ -98,7 +98,10 @@ pub fn authorization_server_metadata(state: &SharedState) -> Value {
             obj.remove("code_challenge_methods_supported");
         }
         // ASM-16: advertised because every authorization response carries iss.
-        if state.defect(Defect::IssFlagMissing) || state.variant(Variant::NoIssParameter) {
+        if state.defect(Defect::IssFlagMissing)
+            || state.defect(Defect::IssLeftOut)
+            || state.variant(Variant::NoIssParameter)
+        {
             obj.remove("authorization_response_iss_parameter_supported");
         }
         // ASM-12: members without a value are left out.

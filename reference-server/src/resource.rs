@@ -76,7 +76,16 @@ fn challenge(
     } else {
         params.push("realm=\"mcp\"".to_string());
     }
-    params.push(format!("scope=\"{scope}\""));
+    // SCOPE-09: no offline_access (the `unauthenticated-challenge-offers-offline-access` defect
+    // adds it to the challenge of a request without credentials).
+    if status == StatusCode::UNAUTHORIZED
+        && error.is_none()
+        && state.defect(Defect::UnauthenticatedChallengeOffersOfflineAccess)
+    {
+        params.push(format!("scope=\"{scope} {SCOPE_OFFLINE_ACCESS}\""));
+    } else {
+        params.push(format!("scope=\"{scope}\""));
+    }
     // PRM-04: a request without credentials gets no error code.
     let error = match error {
         None if state.defect(Defect::ChallengeErrorWithoutCredentials) => {
@@ -185,6 +194,12 @@ fn serve(
             if state.defect(Defect::InsufficientScopeChallengePartial) {
                 required.truncate(1);
             }
+            // SCOPE-05: the same operation, the same challenge.
+            if state.defect(Defect::InsufficientScopeChallengeVaries)
+                && challenged_before(state, headers)
+            {
+                required.retain(|s| !principal.scopes.iter().any(|g| g == s));
+            }
             if state.defect(Defect::InsufficientScopeOffersOfflineAccess) {
                 required.push(SCOPE_OFFLINE_ACCESS);
             }
@@ -276,7 +291,12 @@ fn bearer_token(
     refuse: &Refuser<'_>,
 ) -> Result<Bearer, Box<Response>> {
     match presented(headers, state.defect(Defect::BearerSchemeCaseSensitive)) {
-        Presented::Token(t) => Ok(Bearer::Token(t.to_string())),
+        // RS-10: a copy in the query is not read (the `query-copy-preferred` defect reads it).
+        Presented::Token(t) => Ok(Bearer::Token(
+            query_token(query)
+                .filter(|_| state.defect(Defect::QueryCopyPreferred))
+                .unwrap_or_else(|| t.to_string()),
+        )),
         Presented::Nothing => match without_token(state, resource, headers, query) {
             Bypass::Token(t) => Ok(Bearer::Token(t)),
             Bypass::Principal(p) => Ok(Bearer::Let(p)),
@@ -337,7 +357,7 @@ fn verify_token(
 ) -> Result<Verified, Box<Response>> {
     let verified = if state.defect(Defect::ValidTokenRefused) {
         Err(TokenRejection::BadSignature)
-    } else if state.variant(Variant::OpaqueAccessTokens) {
+    } else if state.opaque_access_tokens() {
         opaque_claims(state, resource, token)
     } else {
         state
@@ -397,9 +417,7 @@ fn without_token(
         scopes: vec![SCOPE_READ.to_string()],
     };
     if state.defect(Defect::QueryTokenAccepted)
-        && let Some(t) = url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
-            .find(|(k, _)| k == "access_token")
-            .map(|(_, v)| v.into_owned())
+        && let Some(t) = query_token(query)
     {
         return Bypass::Token(t);
     }
@@ -417,6 +435,28 @@ fn without_token(
         return Bypass::Principal(reader("anonymous".into()));
     }
     Bypass::None
+}
+
+/// Whether the request's credentials got an insufficient_scope challenge before (only the
+/// `insufficient-scope-challenge-varies` defect asks, and remembers).
+fn challenged_before(state: &SharedState, headers: &HeaderMap) -> bool {
+    let credentials = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    match state.challenged_credentials.lock() {
+        Ok(mut seen) => !seen.insert(credentials),
+        Err(_) => false,
+    }
+}
+
+/// The `access_token` query parameter (read only with the `query-token-accepted` and
+/// `query-copy-preferred` defects).
+fn query_token(query: Option<&str>) -> Option<String> {
+    url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
+        .find(|(k, _)| k == "access_token")
+        .map(|(_, v)| v.into_owned())
 }
 
 /// The principal of a live refresh token (only the `refresh-token-as-bearer` defect asks).

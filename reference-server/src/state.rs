@@ -24,6 +24,9 @@ pub struct AppState {
     pub cimd: cimd::Fetcher,
     /// What the response-shaping variants remember between requests (rate-limit windows).
     pub shapes: Shapes,
+    /// The credentials that got an insufficient_scope challenge (only the
+    /// `insufficient-scope-challenge-varies` defect fills it).
+    pub challenged_credentials: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 pub type SharedState = Arc<AppState>;
@@ -81,6 +84,7 @@ impl AppState {
             mcp_sessions: McpSessions::new(config.store_capacity),
             cimd: cimd::Fetcher::new(&config).map_err(StartError::HttpClient)?,
             shapes: Shapes::default(),
+            challenged_credentials: Default::default(),
             config,
             urls,
         })
@@ -89,6 +93,12 @@ impl AppState {
     /// Whether the server runs with defect `d` (never, by default).
     pub fn defect(&self, d: Defect) -> bool {
         self.config.defects.has(d)
+    }
+
+    /// Whether access tokens are opaque: the `opaque-access-tokens` variant, or the
+    /// `revocation-ignored` defect, whose tokens must be opaque for RS-12 to bind.
+    pub fn opaque_access_tokens(&self) -> bool {
+        self.variant(Variant::OpaqueAccessTokens) || self.defect(Defect::RevocationIgnored)
     }
 
     /// Whether the server runs with variant `v` (never, by default).

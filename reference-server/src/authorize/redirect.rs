@@ -37,10 +37,12 @@ impl Redirect {
         Redirect {
             uri,
             state,
-            // AUTHZ-14: every authorization response carries iss (RFC 9207).
+            // AUTHZ-14, AUTHZ-20: every authorization response carries iss (RFC 9207).
             // The `no-iss-parameter` variant leaves it out, and does not advertise it.
-            iss: (!server.defect(Defect::IssMissing) && !server.variant(Variant::NoIssParameter))
-                .then(|| server.urls.issuer.clone()),
+            iss: (!server.defect(Defect::IssMissing)
+                && !server.defect(Defect::IssLeftOut)
+                && !server.variant(Variant::NoIssParameter))
+            .then(|| server.urls.issuer.clone()),
             drop_state_on_error: server.defect(Defect::StateDroppedOnError),
             reencode_state: server.defect(Defect::StateReencoded),
             repeat_state_on_success: server.defect(Defect::SuccessStateRepeated),

@@ -9,9 +9,10 @@ use crate::crypto;
 use crate::error::OAuthError;
 use crate::params::Params;
 use crate::resource_binding::check_resource;
-use crate::scope::check_scope;
+use crate::scope::check_scope_in;
 use crate::state::SharedState;
 use crate::store::{Client, Grant};
+use crate::variants::offered;
 
 /// The scope and resource asked for (SCOPE-08, RES-02..05), then an access token: no refresh
 /// token for this grant.
@@ -20,7 +21,8 @@ pub(super) fn client_credentials(
     client: &Client,
     params: &Params,
 ) -> Result<Value, OAuthError> {
-    let scope = check_scope(one(params, "scope"))?;
+    // The scopes the metadata advertises, as at the authorization endpoint.
+    let scope = check_scope_in(one(params, "scope"), &offered::scopes_supported(state))?;
     let resource = check_resource(state, params.all("resource"))?;
     let grant_id = crypto::random_token(16);
     let grant = Grant {

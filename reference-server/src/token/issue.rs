@@ -31,7 +31,12 @@ pub(super) fn issue(
     let unstated = state.defect(Defect::GrantedScopeUnstated) && scope.len() > 1;
     let scope = if unstated { &scope[..1] } else { scope };
     let now = crate::clock::now_secs();
-    let ttl = state.config.access_token_ttl.as_secs().max(1);
+    // REFRESH-12: short-lived access tokens (a day with the `access-token-long-lived` defect).
+    let ttl = if state.defect(Defect::AccessTokenLongLived) {
+        24 * 3600
+    } else {
+        state.config.access_token_ttl.as_secs().max(1)
+    };
     let jti = crypto::random_token(16);
     let claims = AccessClaims {
         iss: state.urls.issuer.clone(),
@@ -43,7 +48,7 @@ pub(super) fn issue(
         iat: now,
         jti: jti.clone(),
     };
-    let access_token = if state.variant(Variant::OpaqueAccessTokens) {
+    let access_token = if state.opaque_access_tokens() {
         // An opaque token: the MCP server looks it up (RFC 7662 for others).
         let token = crypto::random_token(32);
         t.opaque_access_tokens
@@ -66,6 +71,12 @@ pub(super) fn issue(
         // when it is the requested one (RFC 6749 §5.1: OPTIONAL if identical).
         "scope": scope.join(" "),
     });
+    // LEG-07: the lifetime is stated (RFC 6749 §5.1: RECOMMENDED).
+    if state.defect(Defect::LegacyExpiresInMissing)
+        && let Some(obj) = body.as_object_mut()
+    {
+        obj.remove("expires_in");
+    }
     let left_out = state.variant(Variant::ScopeOmitted) && as_requested;
     if (unstated || left_out)
         && let Some(obj) = body.as_object_mut()

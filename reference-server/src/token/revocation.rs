@@ -11,6 +11,7 @@ use super::client_auth::revoking_client;
 use super::introspection::access_token_claims;
 use super::issue::token_response;
 use super::{form_params, one};
+use crate::defects::Defect;
 use crate::error::{ErrorCode, LimitedBody, OAuthError};
 use crate::state::SharedState;
 use crate::variants::Variant;
@@ -43,7 +44,8 @@ pub async fn revoke(
                 "this server revokes refresh tokens only",
             ));
         }
-        if c.client_id == client.client_id {
+        // RS-12: the `revocation-ignored` defect answers 200 and revokes nothing.
+        if c.client_id == client.client_id && !state.defect(Defect::RevocationIgnored) {
             let ttl = Duration::from_secs(c.exp.saturating_sub(crate::clock::now_secs()) + 1);
             let _ = t.revoked_access_tokens.insert(c.jti, (), ttl);
         }

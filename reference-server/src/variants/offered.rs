@@ -3,6 +3,7 @@
 //! advertises cannot contradict what it does.
 
 use super::Variant;
+use crate::defects::Defect;
 use crate::protocol::{
     GRANT_TYPES, GrantType, RESPONSE_MODES, ResponseMode, SCOPE_OFFLINE_ACCESS, SCOPES_SUPPORTED,
 };
@@ -38,10 +39,13 @@ pub fn refresh_token_issued(state: &SharedState, scope: &[String]) -> bool {
 }
 
 /// The scopes an authorization or refresh request may name: the AS metadata's
-/// `scopes_supported` (never the PRM's: PRM-18).
+/// `scopes_supported` (never the PRM's: PRM-18). A server whose 401 challenge asks for
+/// `offline_access` (a defect, SCOPE-09) supports it too.
 pub fn scopes_supported(state: &SharedState) -> Vec<&'static str> {
     let mut scopes = SCOPES_SUPPORTED.to_vec();
-    if state.variant(Variant::RefreshOnlyWithOfflineAccess) {
+    if state.variant(Variant::RefreshOnlyWithOfflineAccess)
+        || state.defect(Defect::UnauthenticatedChallengeOffersOfflineAccess)
+    {
         scopes.push(SCOPE_OFFLINE_ACCESS);
     }
     scopes
