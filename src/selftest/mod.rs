@@ -31,6 +31,10 @@ pub const NEVER_FIRES: &[(&str, &str)] = &[
         "not offering client ID metadata documents beside registration is allowed, so it is no defect; only a variant of a server without them would show the info, and the reference server has none yet",
     ),
     (
+        "SCOPE-07",
+        "the narrow scope the scenario holds is the one every flow asks for (the challenge's), and the scenario judges RS-02 on that token before SCOPE-07: a defect refusing it breaks RS-02 and the MUST scenarios first",
+    ),
+    (
         "RES-08",
         "the reference server's MCP endpoint has a path (/mcp), so a PRM resource with a trailing slash breaks PRM-09 (a MUST) first and the runner discards that PRM; only an MCP server at the origin's root could show RES-08 alone",
     ),
