@@ -1,10 +1,19 @@
 //! The HTML the user sees: login, consent and error pages. Every page refuses framing and caching.
+//! The pages are minijinja templates in `reference-server/templates/`, compiled into the binary;
+//! everything interpolated is escaped as for a double-quoted attribute, whether it lands in an
+//! attribute or in text.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
+use std::sync::LazyLock;
+
+use html_escape::encode_double_quoted_attribute as attr;
+use minijinja::value::{Serde, Value};
+use minijinja::{Environment, Error, ErrorKind, context};
+use serde::Serialize;
 
 /// What the consent page shows (CIMD-12, AUTHZ-19).
+#[derive(Serialize)]
 pub struct ConsentView<'a> {
     pub action: &'a str,
     pub txn: &'a str,
@@ -27,17 +36,85 @@ const CSP_WITH_SCRIPT: &str =
 /// The login script's route below the AS endpoint prefix, next to `login`.
 pub const LOGIN_SCRIPT: &str = "login.js";
 
-fn page(status: StatusCode, title: &str, body: String) -> Response {
+/// The templates, by name.
+const TEMPLATES: &[(&str, &str)] = &[
+    ("page.html", include_str!("../templates/page.html")),
+    ("login.html", include_str!("../templates/login.html")),
+    ("login_js.html", include_str!("../templates/login_js.html")),
+    (
+        "signed_in.html",
+        include_str!("../templates/signed_in.html"),
+    ),
+    ("consent.html", include_str!("../templates/consent.html")),
+    ("error.html", include_str!("../templates/error.html")),
+    (
+        "form_post.html",
+        include_str!("../templates/form_post.html"),
+    ),
+];
+
+/// The engine with every template added, or why a template does not compile.
+static ENGINE: LazyLock<Result<Environment<'static>, String>> = LazyLock::new(|| {
+    let mut env = Environment::new();
+    env.set_formatter(|out, _state, value| {
+        let text = if value.is_none() || value.is_undefined() {
+            String::new()
+        } else if value.is_safe() {
+            value.to_string()
+        } else {
+            attr(&value.to_string()).into_owned()
+        };
+        out.write_str(&text)
+            .map_err(|e| Error::new(ErrorKind::WriteFailure, e.to_string()))
+    });
+    for (name, source) in TEMPLATES {
+        env.add_template(name, source)
+            .map_err(|e| format!("the page template {name}: {e}"))?;
+    }
+    Ok(env)
+});
+
+/// Renders template `name` with `ctx`.
+fn render(name: &str, ctx: Value) -> Result<String, String> {
+    let env = ENGINE.as_ref().map_err(Clone::clone)?;
+    env.get_template(name)
+        .and_then(|t| t.render(ctx))
+        .map_err(|e| format!("the page template {name}: {e}"))
+}
+
+/// A plain 500 when a page cannot be rendered (a template bug, caught by the tests).
+fn broken(problem: &str) -> Response {
+    tracing::error!("{problem}");
+    let mut resp = (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "The page cannot be shown.",
+    )
+        .into_response();
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+fn page(status: StatusCode, title: &str, body: Result<String, String>) -> Response {
     page_with_policy(status, title, body, CSP)
 }
 
-fn page_with_policy(status: StatusCode, title: &str, body: String, csp: &'static str) -> Response {
-    let html = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title></head>\n<body>\n<h1>{}</h1>\n{}\n</body></html>\n",
-        text(title),
-        text(title),
-        body
-    );
+fn page_with_policy(
+    status: StatusCode,
+    title: &str,
+    body: Result<String, String>,
+    csp: &'static str,
+) -> Response {
+    let html = body.and_then(|body| {
+        render(
+            "page.html",
+            context! { title, body => Value::from_safe_string(body) },
+        )
+    });
+    let html = match html {
+        Ok(h) => h,
+        Err(problem) => return broken(&problem),
+    };
     let mut resp = (status, Html(html)).into_response();
     let h = resp.headers_mut();
     // Clickjacking protection on every page (AUTHZ-19).
@@ -77,36 +154,16 @@ pub fn login_with(
     error: Option<&str>,
     extras: &LoginExtras<'_>,
 ) -> Response {
-    let err = error
-        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>\n", text(e)))
-        .unwrap_or_default();
-    let hidden: String = extras
-        .hidden
-        .iter()
-        .map(|(n, v)| {
-            format!(
-                "<input type=\"hidden\" name=\"{}\" value=\"{}\">\n",
-                attr(n),
-                attr(v)
-            )
-        })
-        .collect();
-    let (form_action, script) = match extras.submit_script {
-        Some(src) => (
-            format!("data-action=\"{}\"", attr(action)),
-            format!("\n<script src=\"{}\"></script>", attr(src)),
-        ),
-        None => (format!("action=\"{}\"", attr(action)), String::new()),
-    };
-    let body = format!(
-        "<p>Sign in to continue to <strong>{client}</strong>.</p>\n{err}\
-<form method=\"post\" {form_action}>\n\
-<input type=\"hidden\" name=\"txn\" value=\"{txn}\">\n{hidden}\
-<label>Username <input type=\"text\" name=\"username\" autocomplete=\"username\" required></label>\n\
-<label>Password <input type=\"password\" name=\"password\" autocomplete=\"current-password\" required></label>\n\
-<button type=\"submit\">Sign in</button>\n</form>{script}",
-        client = text(client_name),
-        txn = attr(txn),
+    let body = render(
+        "login.html",
+        context! {
+            action,
+            txn,
+            client_name,
+            error,
+            hidden => Serde(extras.hidden),
+            script => extras.submit_script,
+        },
     );
     let csp = if extras.submit_script.is_some() {
         CSP_WITH_SCRIPT
@@ -143,15 +200,7 @@ pub async fn login_submit_script() -> Response {
 /// The page between login and consent (the `login-continue-page` variant): a form that goes on
 /// to `next` with the pending request's `txn`.
 pub fn signed_in(next: &str, txn: &str, username: &str) -> Response {
-    let body = format!(
-        "<p>You are signed in as <strong>{user}</strong>.</p>\n\
-<form method=\"get\" action=\"{next}\">\n\
-<input type=\"hidden\" name=\"txn\" value=\"{txn}\">\n\
-<button type=\"submit\">Continue</button>\n</form>",
-        user = text(username),
-        next = attr(next),
-        txn = attr(txn),
-    );
+    let body = render("signed_in.html", context! { next, txn, username });
     page(StatusCode::OK, "Signed in", body)
 }
 
@@ -164,15 +213,9 @@ pub fn login_js(
     client_name: &str,
     error: Option<&str>,
 ) -> Response {
-    let body = format!(
-        "<div id=\"login\" data-action=\"{action}\" data-txn=\"{txn}\" data-client-name=\"{client}\" data-error=\"{error}\"></div>\n\
-<noscript><p class=\"error\" role=\"alert\">This sign-in page needs JavaScript. Turn it on and reload the page.</p></noscript>\n\
-<script src=\"{script}\"></script>",
-        action = attr(action),
-        txn = attr(txn),
-        client = attr(client_name),
-        error = attr(error.unwrap_or("")),
-        script = attr(script),
+    let body = render(
+        "login_js.html",
+        context! { action, script, txn, client_name, error => error.unwrap_or("") },
     );
     page_with_policy(StatusCode::OK, "Sign in", body, CSP_WITH_SCRIPT)
 }
@@ -242,36 +285,7 @@ fn script_response(js: &'static str) -> Response {
 }
 
 pub fn consent(v: &ConsentView<'_>) -> Response {
-    let warning = if v.all_redirects_loopback {
-        "<p class=\"warning\" role=\"alert\">Warning: this application only redirects to this computer \
-(localhost). Make sure you started it yourself.</p>\n"
-    } else {
-        ""
-    };
-    let scopes: String = v
-        .scopes
-        .iter()
-        .map(|s| format!("<li>{}</li>", text(s)))
-        .collect();
-    let body = format!(
-        "<p>Signed in as <strong>{user}</strong>.</p>\n\
-<p>The application <strong>{name}</strong> (client ID <code>{id}</code>) asks for access.</p>\n\
-<p>After you decide, you will be sent to <strong>{host}</strong>.</p>\n{warning}\
-<p>Resource: <code>{resource}</code></p>\n<p>Permissions:</p>\n<ul>{scopes}</ul>\n\
-<form method=\"post\" action=\"{action}\">\n\
-<input type=\"hidden\" name=\"txn\" value=\"{txn}\">\n\
-<input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\n\
-<button type=\"submit\" name=\"decision\" value=\"approve\">Allow</button>\n\
-<button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button>\n</form>",
-        user = text(v.username),
-        name = text(v.client_name),
-        id = text(v.client_id),
-        host = text(v.redirect_host),
-        resource = text(v.resource),
-        action = attr(v.action),
-        txn = attr(v.txn),
-        csrf = attr(v.csrf),
-    );
+    let body = render("consent.html", Value::from(Serde(v)));
     page(StatusCode::OK, "Authorize access", body)
 }
 
@@ -280,29 +294,20 @@ pub fn error(status: StatusCode, message: &str) -> Response {
     page(
         status,
         "Authorization request refused",
-        format!("<p class=\"error\" role=\"alert\">{}</p>", text(message)),
+        render("error.html", context! { message }),
     )
 }
 
 /// Form Post Response Mode §2: the authorization response as hidden inputs of a form that
 /// POSTs itself to the redirect URI. Never cached: it carries the code.
 pub fn form_post(action: &str, params: &[(&str, String)]) -> Response {
-    let inputs: String = params
-        .iter()
-        .map(|(k, v)| {
-            format!(
-                "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
-                attr(k),
-                attr(v)
-            )
-        })
-        .collect();
-    let body = format!(
-        "<!doctype html><html><head><title>Submit this form</title></head>\
-         <body onload=\"document.forms[0].submit()\"><form method=\"post\" action=\"{}\">{inputs}\
-         <noscript><button type=\"submit\">Continue</button></noscript></form></body></html>",
-        attr(action)
-    );
+    let body = match render(
+        "form_post.html",
+        context! { action, params => Serde(params) },
+    ) {
+        Ok(b) => b,
+        Err(problem) => return broken(&problem),
+    };
     let mut resp = Html(body).into_response();
     resp.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -324,6 +329,105 @@ mod tests {
                 .contains("frame-ancestors 'none'")
         );
         assert!(r.headers().get(header::LOCATION).is_none());
+    }
+
+    async fn body(r: Response) -> String {
+        let bytes = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_login_page_keeps_its_shape_and_escapes_everything() {
+        let extras = LoginExtras {
+            hidden: &[("nonce", "a\"b"), ("<n>", "&")],
+            submit_script: Some("/oauth2/login-submit.js"),
+        };
+        let r = login_with(
+            "/oauth2/login?x=1&y=2",
+            "t\"x",
+            "<b>App</b>",
+            Some("bad <pw>"),
+            &extras,
+        );
+        assert_eq!(
+            r.headers()[header::CONTENT_SECURITY_POLICY],
+            CSP_WITH_SCRIPT
+        );
+        assert_eq!(
+            body(r).await,
+            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign in</title></head>\n<body>\n<h1>Sign in</h1>\n\
+<p>Sign in to continue to <strong>&lt;b&gt;App&lt;/b&gt;</strong>.</p>\n\
+<p class=\"error\" role=\"alert\">bad &lt;pw&gt;</p>\n\
+<form method=\"post\" data-action=\"/oauth2/login?x=1&amp;y=2\">\n\
+<input type=\"hidden\" name=\"txn\" value=\"t&quot;x\">\n\
+<input type=\"hidden\" name=\"nonce\" value=\"a&quot;b\">\n\
+<input type=\"hidden\" name=\"&lt;n&gt;\" value=\"&amp;\">\n\
+<label>Username <input type=\"text\" name=\"username\" autocomplete=\"username\" required></label>\n\
+<label>Password <input type=\"password\" name=\"password\" autocomplete=\"current-password\" required></label>\n\
+<button type=\"submit\">Sign in</button>\n</form>\n\
+<script src=\"/oauth2/login-submit.js\"></script>\n</body></html>\n"
+        );
+        let plain = body(login("/oauth2/login", "t", "App", None)).await;
+        assert!(
+            plain.contains("<form method=\"post\" action=\"/oauth2/login\">\n<input type=\"hidden\" name=\"txn\" value=\"t\">\n<label>"),
+            "{plain}"
+        );
+        assert!(
+            !plain.contains("<script") && !plain.contains("class=\"error\""),
+            "{plain}"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_form_post_page_carries_the_response_as_hidden_inputs() {
+        let r = form_post(
+            "https://client.example/cb?a=1&b=2",
+            &[("code", "c\"1".to_string()), ("state", "<s>".to_string())],
+        );
+        assert_eq!(r.headers()[header::CACHE_CONTROL], "no-store");
+        assert_eq!(
+            body(r).await,
+            "<!doctype html><html><head><title>Submit this form</title></head><body onload=\"document.forms[0].submit()\"><form method=\"post\" action=\"https://client.example/cb?a=1&amp;b=2\"><input type=\"hidden\" name=\"code\" value=\"c&quot;1\"><input type=\"hidden\" name=\"state\" value=\"&lt;s&gt;\"><noscript><button type=\"submit\">Continue</button></noscript></form></body></html>"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_consent_and_error_pages_escape_what_the_client_chose() {
+        let scopes = ["mcp:tools".to_string(), "<x>".to_string()];
+        let v = ConsentView {
+            action: "/oauth2/consent",
+            txn: "t",
+            csrf: "c",
+            client_name: "<script>alert(1)</script>",
+            client_id: "id&1",
+            redirect_host: "127.0.0.1",
+            all_redirects_loopback: true,
+            scopes: &scopes,
+            resource: "http://127.0.0.1/mcp",
+            username: "alice",
+        };
+        let html = body(consent(&v)).await;
+        assert!(!html.contains("<script>"), "{html}");
+        assert!(
+            html.contains("<strong>&lt;script&gt;alert(1)&lt;/script&gt;</strong>"),
+            "{html}"
+        );
+        assert!(html.contains("<code>id&amp;1</code>"), "{html}");
+        assert!(
+            html.contains("<ul><li>mcp:tools</li><li>&lt;x&gt;</li></ul>"),
+            "{html}"
+        );
+        assert!(html.contains("class=\"warning\""), "{html}");
+        assert!(
+            html.contains("<input type=\"hidden\" name=\"csrf\" value=\"c\">"),
+            "{html}"
+        );
+        assert!(html.contains("name=\"decision\" value=\"deny\""), "{html}");
+        let html = body(error(StatusCode::BAD_REQUEST, "<script>x</script>")).await;
+        assert!(
+            html.contains("<p class=\"error\" role=\"alert\">&lt;script&gt;x&lt;/script&gt;</p>\n</body></html>\n"),
+            "{html}"
+        );
     }
 
     #[test]

@@ -121,17 +121,21 @@ impl Totals {
     pub fn of(records: &[ScenarioRecord]) -> Totals {
         let mut t = Totals::default();
         for r in records {
-            match r.verdict {
-                Verdict::Pass => t.pass += 1,
-                Verdict::Info => t.info += 1,
-                Verdict::Warn => t.warn += 1,
-                Verdict::Known => t.known += 1,
-                Verdict::Skip => t.skip += 1,
-                Verdict::Fail => t.fail += 1,
-                Verdict::Error => t.error += 1,
-            }
+            t.add(r.verdict);
         }
         t
+    }
+    /// Counts one more verdict.
+    pub fn add(&mut self, verdict: Verdict) {
+        match verdict {
+            Verdict::Pass => self.pass += 1,
+            Verdict::Info => self.info += 1,
+            Verdict::Warn => self.warn += 1,
+            Verdict::Known => self.known += 1,
+            Verdict::Skip => self.skip += 1,
+            Verdict::Fail => self.fail += 1,
+            Verdict::Error => self.error += 1,
+        }
     }
     pub fn total(&self) -> usize {
         self.pass + self.info + self.warn + self.skip + self.known + self.fail + self.error

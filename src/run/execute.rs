@@ -48,6 +48,11 @@ pub async fn execute(plan: &Plan, context: &Arc<Context>) -> Result<Executed, Ru
             not_applicable.len()
         );
     }
+    let progress = if plan.quiet {
+        None
+    } else {
+        super::progress::Progress::start(features::scenarios(&features).len())
+    };
     // Step faults end their scenarios as panics that the filter installed at start keeps quiet.
     let cucumber = World::cucumber::<PathBuf>()
         .with_parser(Preparsed)
@@ -57,6 +62,7 @@ pub async fn execute(plan: &Plan, context: &Arc<Context>) -> Result<Executed, Ru
         .before(crate::steps::before_scenario)
         .after(after_scenario);
     Arc::clone(context).scope(cucumber.run(features)).await;
+    drop(progress);
 
     let mut records = context
         .records
@@ -111,7 +117,7 @@ fn after_scenario<'a>(
             drop(w.release());
         }
         if ctx.echo {
-            crate::out!("{}", record.line());
+            super::progress::finished(record.verdict, &record.line());
         }
         if let Ok(mut r) = ctx.records.lock() {
             r.push(record);

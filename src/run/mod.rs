@@ -11,6 +11,7 @@
 mod error;
 pub mod execute;
 pub mod plan;
+pub mod progress;
 mod records;
 pub mod report;
 pub mod resolve;

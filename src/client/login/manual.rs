@@ -91,6 +91,8 @@ impl ManualDriver {
         *turn += 1;
         let number = *turn;
         let mut stdin = STDIN.lock().await;
+        // The prompts below stay readable: the run's progress bar is hidden meanwhile.
+        let _hidden = crate::run::progress::hide();
         stdin.start();
         let stale = stdin.drain();
         if stale > 0 {
