@@ -57,7 +57,10 @@ pub fn uncovered(features: &[cucumber::gherkin::Feature]) -> Vec<String> {
 /// `@must` scenarios that no defect run made fail, or warn on one of their own requirements
 /// (a check that grades its finding as a warning, e.g. TOK-10's advisory throttling, has still
 /// been seen to fire). Only meaningful when every defect ran.
-pub(super) fn never_failed(features: &[cucumber::gherkin::Feature], runs: &[RunRecords]) -> Vec<String> {
+pub(super) fn never_failed(
+    features: &[cucumber::gherkin::Feature],
+    runs: &[RunRecords],
+) -> Vec<String> {
     if runs.len() < Defect::ALL.len() {
         return Vec::new();
     }

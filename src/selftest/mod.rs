@@ -7,16 +7,14 @@
 //! `@must` scenario carries the requirement of at least one defect, or is listed in
 //! [`NO_DEFECT`] with the reason none can exist.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
 use reference_server::{Defect, Defects, Layout, Variant, Variants};
 
 use crate::client::mcp::Revision;
-use crate::features;
 use crate::report::{ScenarioRecord, Totals, Verdict};
-use crate::requirements::Severity;
 use crate::run::{self, RunError, RunOptions};
 
 /// The revision and layout a defect is judged under, when its rule binds only under another
@@ -451,6 +449,7 @@ pub fn run(opts: &SelftestOptions) -> Result<Selftest, RunError> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::requirements::Severity;
     use std::time::Duration;
 
     pub(crate) fn record(
