@@ -5,30 +5,14 @@
 mod common;
 
 use common::{
-    AuthRequest, Callback, Endpoints, REDIRECT, cookie_of, exchange, http, location, logged_in,
-    logged_in_with_scope, parse_form, register, register_confidential, register_public, start,
-    token_request,
+    AuthRequest, Callback, REDIRECT, cookie_of, exchange, location, logged_in,
+    logged_in_with_scope, parse_form, register, register_confidential, register_public,
+    started_with, token_request, with_variant,
 };
-use reference_server::{Config, Variant, Variants};
+use reference_server::Variant;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use url::Url;
-
-fn with(variant: Variant) -> Config {
-    Config {
-        variants: Variants::only(variant),
-        ..Config::default()
-    }
-}
-
-async fn started(
-    variant: Variant,
-) -> (reference_server::RunningServer, reqwest::Client, Endpoints) {
-    let server = start(with(variant)).await;
-    let http = http();
-    let ep = Endpoints::fetch(&http, &server.urls.as_metadata).await;
-    (server, http, ep)
-}
 
 fn strings(doc: &Value, member: &str) -> Vec<String> {
     doc[member]
@@ -68,7 +52,7 @@ async fn refused_redirect(http: &reqwest::Client, url: &str) -> Url {
 
 #[tokio::test]
 async fn token_errors_in_fragment_refuses_token_in_the_fragment_and_code_errors_in_the_query() {
-    let (server, http, ep) = started(Variant::TokenErrorsInFragment).await;
+    let (server, http, ep) = started_with(Variant::TokenErrorsInFragment).await;
     let client = register_public(&http, &ep).await;
     let req = AuthRequest::new(&client.client_id, &server.urls.mcp);
 
@@ -98,7 +82,7 @@ async fn token_errors_in_fragment_refuses_token_in_the_fragment_and_code_errors_
 
 #[tokio::test]
 async fn response_modes_advertised_answers_in_the_mode_asked_for_and_in_the_query_by_default() {
-    let (server, http, ep) = started(Variant::ResponseModesAdvertised).await;
+    let (server, http, ep) = started_with(Variant::ResponseModesAdvertised).await;
     assert_eq!(
         strings(&ep.metadata, "response_modes_supported"),
         ["query", "fragment", "form_post"]
@@ -181,7 +165,7 @@ async fn response_modes_advertised_answers_in_the_mode_asked_for_and_in_the_quer
 
 #[tokio::test]
 async fn no_client_credentials_neither_advertises_nor_serves_the_grant() {
-    let (server, http, ep) = started(Variant::NoClientCredentials).await;
+    let (server, http, ep) = started_with(Variant::NoClientCredentials).await;
     let grants = strings(&ep.metadata, "grant_types_supported");
     assert!(
         !grants.iter().any(|g| g == "client_credentials"),
@@ -208,7 +192,7 @@ async fn no_client_credentials_neither_advertises_nor_serves_the_grant() {
 
 #[tokio::test]
 async fn no_refresh_tokens_issues_none_and_refuses_the_grant() {
-    let s = logged_in(with(Variant::NoRefreshTokens)).await;
+    let s = logged_in(with_variant(Variant::NoRefreshTokens)).await;
     assert!(s.tokens.get("refresh_token").is_none(), "{}", s.tokens);
     let grants = strings(&s.ep.metadata, "grant_types_supported");
     assert_eq!(grants, ["authorization_code", "client_credentials"]);
@@ -229,7 +213,7 @@ async fn no_refresh_tokens_issues_none_and_refuses_the_grant() {
 #[tokio::test]
 async fn refresh_only_with_offline_access_issues_refresh_tokens_only_when_asked() {
     let without = logged_in_with_scope(
-        with(Variant::RefreshOnlyWithOfflineAccess),
+        with_variant(Variant::RefreshOnlyWithOfflineAccess),
         Some("mcp:read"),
     )
     .await;
@@ -252,7 +236,7 @@ async fn refresh_only_with_offline_access_issues_refresh_tokens_only_when_asked(
     assert!(!strings(&prm, "scopes_supported").contains(&"offline_access".into()));
 
     let s = logged_in_with_scope(
-        with(Variant::RefreshOnlyWithOfflineAccess),
+        with_variant(Variant::RefreshOnlyWithOfflineAccess),
         Some("mcp:read offline_access"),
     )
     .await;
@@ -273,7 +257,7 @@ async fn refresh_only_with_offline_access_issues_refresh_tokens_only_when_asked(
 
 #[tokio::test]
 async fn no_revocation_endpoint_neither_advertises_nor_serves_revocation() {
-    let s = logged_in(with(Variant::NoRevocationEndpoint)).await;
+    let s = logged_in(with_variant(Variant::NoRevocationEndpoint)).await;
     assert!(s.ep.metadata.get("revocation_endpoint").is_none());
     assert!(
         s.ep.metadata
@@ -296,7 +280,7 @@ async fn no_revocation_endpoint_neither_advertises_nor_serves_revocation() {
 
 #[tokio::test]
 async fn registration_needs_initial_access_token_refuses_registrations_with_a_bearer_challenge() {
-    let (_server, http, ep) = started(Variant::RegistrationNeedsInitialAccessToken).await;
+    let (_server, http, ep) = started_with(Variant::RegistrationNeedsInitialAccessToken).await;
     let body = json!({"redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none"});
     let resp = register(&http, &ep, body.clone()).await;
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
@@ -323,7 +307,7 @@ async fn registration_needs_initial_access_token_refuses_registrations_with_a_be
 
 #[tokio::test]
 async fn registration_unavailable_once_answers_503_first_and_then_registers() {
-    let (_server, http, ep) = started(Variant::RegistrationUnavailableOnce).await;
+    let (_server, http, ep) = started_with(Variant::RegistrationUnavailableOnce).await;
     let body = json!({"redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none"});
     let first = register(&http, &ep, body.clone()).await;
     assert_eq!(first.status(), StatusCode::SERVICE_UNAVAILABLE);

@@ -7,28 +7,12 @@ mod common;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::{
-    AuthRequest, Endpoints, Session, code_for, exchange, http, logged_in, logged_in_with_scope,
-    mcp_post, register, register_public, start, token_request,
+    AuthRequest, Session, code_for, exchange, logged_in, logged_in_with_scope, mcp_post, register,
+    register_public, started_with, token_request, with_variant,
 };
-use reference_server::{Config, Variant, Variants};
+use reference_server::{Config, Variant};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-
-fn with(variant: Variant) -> Config {
-    Config {
-        variants: Variants::only(variant),
-        ..Config::default()
-    }
-}
-
-async fn started(
-    variant: Variant,
-) -> (reference_server::RunningServer, reqwest::Client, Endpoints) {
-    let server = start(with(variant)).await;
-    let http = http();
-    let ep = Endpoints::fetch(&http, &server.urls.as_metadata).await;
-    (server, http, ep)
-}
 
 /// The access token's payload, read without verification.
 fn payload(token: &str) -> Value {
@@ -59,7 +43,7 @@ async fn revoke(s: &Session, token: &str) -> (StatusCode, Value) {
 
 #[tokio::test]
 async fn token_type_lowercase_writes_bearer() {
-    let s = logged_in(with(Variant::TokenTypeLowercase)).await;
+    let s = logged_in(with_variant(Variant::TokenTypeLowercase)).await;
     assert_eq!(s.tokens["token_type"], "bearer");
     let plain = logged_in(Config::default()).await;
     assert_eq!(plain.tokens["token_type"], "Bearer");
@@ -67,17 +51,21 @@ async fn token_type_lowercase_writes_bearer() {
 
 #[tokio::test]
 async fn scope_omitted_leaves_out_the_requested_scope_but_states_a_default() {
-    let asked = logged_in_with_scope(with(Variant::ScopeOmitted), Some("mcp:read mcp:write")).await;
+    let asked = logged_in_with_scope(
+        with_variant(Variant::ScopeOmitted),
+        Some("mcp:read mcp:write"),
+    )
+    .await;
     assert!(asked.tokens.get("scope").is_none(), "{}", asked.tokens);
     assert_eq!(payload(asked.access_token())["scope"], "mcp:read mcp:write");
     // Without scope in the request, the default granted is not "identical to the request".
-    let defaulted = logged_in(with(Variant::ScopeOmitted)).await;
+    let defaulted = logged_in(with_variant(Variant::ScopeOmitted)).await;
     assert_eq!(defaulted.tokens["scope"], "mcp:read");
 }
 
 #[tokio::test]
 async fn aud_array_puts_the_resource_in_an_array_and_the_token_still_works() {
-    let s = logged_in(with(Variant::AudArray)).await;
+    let s = logged_in(with_variant(Variant::AudArray)).await;
     assert_eq!(payload(s.access_token())["aud"], json!([s.server.urls.mcp]));
     assert_eq!(
         tools_list_status(&s, s.access_token()).await,
@@ -98,7 +86,7 @@ async fn aud_array_puts_the_resource_in_an_array_and_the_token_still_works() {
 
 #[tokio::test]
 async fn access_tokens_self_contained_stay_valid_at_the_rs_after_revocation() {
-    let s = logged_in(with(Variant::AccessTokensSelfContained)).await;
+    let s = logged_in(with_variant(Variant::AccessTokensSelfContained)).await;
     let (status, _) = revoke(&s, s.access_token()).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
@@ -116,7 +104,7 @@ async fn access_tokens_self_contained_stay_valid_at_the_rs_after_revocation() {
 
 #[tokio::test]
 async fn revocation_unsupported_token_type_refuses_access_tokens_only() {
-    let s = logged_in(with(Variant::RevocationUnsupportedTokenType)).await;
+    let s = logged_in(with_variant(Variant::RevocationUnsupportedTokenType)).await;
     let (status, body) = revoke(&s, s.access_token()).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"], "unsupported_token_type");
@@ -139,7 +127,7 @@ async fn revocation_unsupported_token_type_refuses_access_tokens_only() {
 /// A code for a redirect URI on another loopback port than the registered one, or the refusal
 /// page's status.
 async fn other_port_authorization(variant: Variant, application_type: Option<&str>) -> bool {
-    let (server, http, ep) = started(variant).await;
+    let (server, http, ep) = started_with(variant).await;
     let mut meta = json!({
         "redirect_uris": [common::REDIRECT],
         "token_endpoint_auth_method": "none",
@@ -175,7 +163,7 @@ async fn application_type_default_web_gives_the_port_allowance_to_native_clients
 
 #[tokio::test]
 async fn dcr_substitutes_metadata_echoes_the_values_it_applied() {
-    let (_server, http, ep) = started(Variant::DcrSubstitutesMetadata).await;
+    let (_server, http, ep) = started_with(Variant::DcrSubstitutesMetadata).await;
     let r = register(
         &http,
         &ep,
@@ -206,7 +194,7 @@ async fn dcr_substitutes_metadata_echoes_the_values_it_applied() {
 
 #[tokio::test]
 async fn redirect_uri_errors_answer_invalid_client_metadata() {
-    let (_server, http, ep) = started(Variant::RedirectUriErrorsInvalidClientMetadata).await;
+    let (_server, http, ep) = started_with(Variant::RedirectUriErrorsInvalidClientMetadata).await;
     for meta in [
         json!({"redirect_uris": ["http://evil.example/cb"], "token_endpoint_auth_method": "none"}),
         json!({"token_endpoint_auth_method": "none"}),
@@ -220,7 +208,7 @@ async fn redirect_uri_errors_answer_invalid_client_metadata() {
 
 #[tokio::test]
 async fn verifier_errors_invalid_grant_refuses_missing_and_malformed_verifiers() {
-    let (server, http, ep) = started(Variant::VerifierErrorsInvalidGrant).await;
+    let (server, http, ep) = started_with(Variant::VerifierErrorsInvalidGrant).await;
     let client = register_public(&http, &ep).await;
     for verifier in [None, Some("short")] {
         let req = AuthRequest::new(&client.client_id, &server.urls.mcp);
@@ -247,7 +235,7 @@ async fn verifier_errors_invalid_grant_refuses_missing_and_malformed_verifiers()
 
 #[tokio::test]
 async fn opaque_access_tokens_are_looked_up_introspected_and_revoked() {
-    let s = logged_in(with(Variant::OpaqueAccessTokens)).await;
+    let s = logged_in(with_variant(Variant::OpaqueAccessTokens)).await;
     let token = s.access_token().to_string();
     assert!(!token.contains('.'), "not a JWT: {token}");
     let introspection = s.ep.metadata["introspection_endpoint"]

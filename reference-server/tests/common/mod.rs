@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use reference_server::{Config, Layout, RunningServer};
+use reference_server::{Config, Layout, RunningServer, Variant, Variants};
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 use serde_json::{Value, json};
@@ -508,4 +508,20 @@ pub fn spawn_with(args: &[&str], env: &[(&str, &str)]) -> (Child, Value) {
 pub fn stop(mut child: Child) {
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// The default configuration with one variant on.
+pub fn with_variant(variant: Variant) -> Config {
+    Config {
+        variants: Variants::only(variant),
+        ..Config::default()
+    }
+}
+
+/// A server with one variant on, a client, and the endpoints its metadata names.
+pub async fn started_with(variant: Variant) -> (RunningServer, reqwest::Client, Endpoints) {
+    let server = start(with_variant(variant)).await;
+    let http = http();
+    let ep = Endpoints::fetch(&http, &server.urls.as_metadata).await;
+    (server, http, ep)
 }
