@@ -121,13 +121,7 @@ async fn refreshes(w: &mut World) -> Outcome {
         let old = w.flow.refresh_token()?;
         let resp = refresh_with(w, false, &old, |p| p).await?;
         if let Ok(t) = TokenSet::from_response(&resp) {
-            // Keep the old refresh token if the AS did not rotate (REFRESH-01 reports it).
-            let mut t = t;
-            if t.refresh_token.is_none() {
-                t.refresh_token = Some(old.clone());
-            }
-            w.refresh.replaced = Some(old);
-            w.flow.log().adopt(t);
+            adopt_refreshed(w, old, t);
         }
         Ok(())
     })
@@ -142,20 +136,26 @@ async fn refresh_control(w: &mut World) -> Outcome {
     w.step(async |w| {
         let old = w.flow.refresh_token()?;
         let resp = refresh_with(w, false, &old, |p| p).await?;
-        let Ok(mut t) = TokenSet::from_response(&resp) else {
+        let Ok(t) = TokenSet::from_response(&resp) else {
             return Err(control_failed(
                 "the same refresh with the client's authentication was refused",
                 &resp,
             ));
         };
-        if t.refresh_token.is_none() {
-            t.refresh_token = Some(old.clone());
-        }
-        w.refresh.replaced = Some(old);
-        w.flow.log().adopt(t);
+        adopt_refreshed(w, old, t);
         Ok(())
     })
     .await
+}
+
+/// Puts a refresh's tokens in use, remembering the refresh token they replace. The old
+/// refresh token is kept if the AS did not rotate (REFRESH-01 reports it).
+fn adopt_refreshed(w: &mut World, old: Secret, mut t: TokenSet) {
+    if t.refresh_token.is_none() {
+        t.refresh_token = Some(old.clone());
+    }
+    w.refresh.replaced = Some(old);
+    w.flow.log().adopt(t);
 }
 
 #[when("the client refreshes with the replaced refresh token")]
