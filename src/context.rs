@@ -230,16 +230,23 @@ impl Context {
     /// Registers a fresh public client (DCR-01 metadata).
     pub async fn register(&self, http: &Http) -> Outcome<RegisteredClient> {
         let d = self.discovered().await?;
+        // Registration is asked for only when the scenario needs a client of its own: the
+        // configured client, when there is one, is not enough for it.
+        let besides = if self.client.initialized() {
+            "so no client besides the configured one can be had"
+        } else {
+            "and no client is configured"
+        };
         let Some(endpoint) = d.endpoints.registration.clone() else {
-            return Err(Fault::Skip(
-                "the AS metadata has no registration_endpoint, and no client is configured".into(),
-            ));
+            return Err(Fault::Skip(format!(
+                "the AS metadata has no registration_endpoint, {besides}"
+            )));
         };
         let reg = Registration::public_client(&self.redirect_uri);
         let resp = reg.send(http, &endpoint).await?;
         if crate::checks::registration::initial_access_token_required(&resp) {
             return Err(Fault::Skip(format!(
-                "the registration endpoint requires an initial access token, which the run does not have (RFC 7591 §3; {}), and no client is configured",
+                "the registration endpoint requires an initial access token, which the run does not have (RFC 7591 §3; {}), {besides}",
                 crate::checks::describe(&resp)
             )));
         }

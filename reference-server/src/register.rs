@@ -78,7 +78,9 @@ async fn read_body(
 /// Whether dynamic client registration is offered (LEG-04: 2025-03-26 asks for it; RFC 8414
 /// §2 makes the endpoint OPTIONAL, so a server may leave it out with `--no-dcr`).
 pub fn offered(state: &SharedState) -> bool {
-    !state.config.no_dcr && !state.defect(Defect::LegacyRegistrationMissing)
+    !state.config.no_dcr
+        && !state.variant(Variant::NoDynamicRegistration)
+        && !state.defect(Defect::LegacyRegistrationMissing)
 }
 
 /// POST on the registration endpoint. DCR-05: every error is a JSON error object; DCR-08:

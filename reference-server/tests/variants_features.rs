@@ -315,3 +315,17 @@ async fn registration_unavailable_once_answers_503_first_and_then_registers() {
     let second = register(&http, &ep, body).await;
     assert_eq!(second.status(), StatusCode::CREATED);
 }
+
+#[tokio::test]
+async fn no_dynamic_registration_neither_advertises_nor_serves_registration() {
+    let (server, http, ep) = started_with(Variant::NoDynamicRegistration).await;
+    assert!(ep.metadata.get("registration_endpoint").is_none());
+    let body = json!({"redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none"});
+    let resp = http
+        .post(server.state.urls.as_endpoint("register"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+}

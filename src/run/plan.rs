@@ -127,6 +127,12 @@ pub struct EmbeddedServer {
 }
 
 impl EmbeddedServer {
+    /// Whether a variant leaves the run no way to register a client, so that the embedded
+    /// server is started with one registered beforehand.
+    pub fn needs_preregistered_client(&self) -> bool {
+        self.variants.iter().any(|v| v.needs_preregistered_client())
+    }
+
     /// "the embedded reference server at URL", with its defects and variants.
     pub fn describe(&self, url: &Url) -> String {
         let mut out = format!("the embedded reference server at {url}");
@@ -137,6 +143,9 @@ impl EmbeddedServer {
         }
         if !variants.is_empty() {
             out.push_str(&format!(", with the variants {}", variants.join(", ")));
+        }
+        if self.needs_preregistered_client() {
+            out.push_str(" and a client registered beforehand");
         }
         out
     }

@@ -57,10 +57,21 @@ pub async fn resolve(plan: &Plan) -> Result<ResolvedTarget, RunError> {
     let (target, embedded) = match &plan.target {
         TargetPlan::Given(url) => (url.clone(), None),
         TargetPlan::Embedded(embedded) => {
-            let (url, server) = start_embedded(embedded, plan.quiet).await?;
+            let (url, server) =
+                start_embedded(embedded, &plan.client.redirect_uri, plan.quiet).await?;
             (url, Some(server))
         }
     };
+    let client = plan
+        .client
+        .registered
+        .clone()
+        .or_else(|| match &plan.target {
+            TargetPlan::Embedded(embedded) if embedded.needs_preregistered_client() => {
+                Some(embedded_client(&plan.client.redirect_uri))
+            }
+            _ => None,
+        });
     let http = plan.transport.build(&target)?;
     if plan.client.metadata_document
         && let Some(c) = &plan.client.registered
@@ -84,7 +95,7 @@ pub async fn resolve(plan: &Plan) -> Result<ResolvedTarget, RunError> {
         scope_check: plan.scope_check.clone(),
         max_expiry_wait: plan.max_expiry_wait,
         echo: !plan.quiet,
-        client: plan.client.registered.clone(),
+        client,
         share_logins: plan.login.shared(),
         concurrency: plan.concurrency,
     });
@@ -122,11 +133,37 @@ pub async fn resolve(plan: &Plan) -> Result<ResolvedTarget, RunError> {
     })
 }
 
-/// Starts the embedded reference server on a free loopback port.
+/// The client ID of the client registered beforehand with the embedded reference server, when
+/// a variant leaves the run no way to register one (`no-dynamic-registration`,
+/// `registration-needs-initial-access-token`): what a profile's `[client] client_id` would name.
+const EMBEDDED_CLIENT_ID: &str = "conformance-preregistered";
+
+/// The public client registered beforehand with the embedded reference server.
+fn embedded_client(redirect_uri: &Url) -> RegisteredClient {
+    RegisteredClient {
+        client_id: EMBEDDED_CLIENT_ID.into(),
+        client_secret: None,
+        redirect_uri: redirect_uri.clone(),
+        token_endpoint_auth_method: "none".into(),
+        application_type: None,
+    }
+}
+
+/// Starts the embedded reference server on a free loopback port, with a client registered
+/// beforehand (for `redirect_uri`) when its variants need one.
 async fn start_embedded(
     embedded: &EmbeddedServer,
+    redirect_uri: &Url,
     quiet: bool,
 ) -> Result<(Url, RunningServer), RunError> {
+    let clients = if embedded.needs_preregistered_client() {
+        vec![reference_server::config::PreRegisteredClient::public(
+            EMBEDDED_CLIENT_ID,
+            &[redirect_uri.as_str()],
+        )]
+    } else {
+        Vec::new()
+    };
     let defaults = reference_server::config::Config::default();
     let config = reference_server::config::Config {
         access_token_ttl: EMBEDDED_TOKEN_TTL,
@@ -137,6 +174,7 @@ async fn start_embedded(
             .rate_limit_window
             .unwrap_or(defaults.rate_limit_window),
         layout: embedded.layout,
+        clients,
         // Client ID metadata documents served by the harness itself live on loopback http.
         allow_loopback_http_client_ids: true,
         ..Default::default()

@@ -109,6 +109,9 @@ variants! {
     RegistrationNeedsInitialAccessToken = "registration-needs-initial-access-token", [],
         "the registration endpoint requires an initial access token: a registration without one gets 401 with a Bearer challenge",
         allowed_by: "RFC 7591 §3 (the registration endpoint MAY be protected by an initial access token; errors as in RFC 6750 §3.1)";
+    NoDynamicRegistration = "no-dynamic-registration", [],
+        "no dynamic client registration: the metadata has no registration_endpoint and the route is gone; clients are registered beforehand (the embedded run and the self-test configure one, as a profile's [client] client_id would)",
+        allowed_by: "RFC 8414 §2 (registration_endpoint OPTIONAL); MCP 2025-06-18 and later: authorization servers SHOULD support dynamic registration, and clients may use pre-registered client information";
     RegistrationUnavailableOnce = "registration-unavailable-once", [],
         "the registration endpoint answers its first request with 503 and Retry-After: 1, then normally",
         allowed_by: "RFC 9110 §15.6.4 (503 Service Unavailable with Retry-After); RFC 7591 §3 (registration is idempotent to the client: a second one just makes another client)";
@@ -197,6 +200,15 @@ impl Variant {
                 | Variant::MetadataUnavailableOnce
                 | Variant::RegistrationUnavailableOnce
                 | Variant::ConnectionClose
+        )
+    }
+
+    /// Whether a client cannot register itself under the variant, so that a run needs a
+    /// client registered beforehand, as a profile's `[client] client_id` names one.
+    pub fn needs_preregistered_client(self) -> bool {
+        matches!(
+            self,
+            Variant::RegistrationNeedsInitialAccessToken | Variant::NoDynamicRegistration
         )
     }
 
