@@ -62,12 +62,22 @@ pub use variants::{Variant, Variants};
 pub use state::{AppState, SharedState, StartError};
 pub use tls::install_crypto_provider;
 
+/// The login route: the form's POST, and the page itself on its own URL where the
+/// `login-other-origin` variant sends the user there.
+fn login_routes(state: &SharedState) -> axum::routing::MethodRouter<SharedState> {
+    if state.variant(Variant::LoginOtherOrigin) {
+        get(authorize::login_form).post(authorize::login)
+    } else {
+        post(authorize::login)
+    }
+}
+
 /// The routes of the authorization server, at the paths the layout gives them.
 pub fn as_router(state: SharedState) -> Router {
     let u = &state.urls;
     let mut r = Router::new()
         .route(&u.as_route("authorize"), get(authorize::authorize))
-        .route(&u.as_route("login"), post(authorize::login))
+        .route(&u.as_route("login"), login_routes(&state))
         .route(
             &u.as_route("consent"),
             get(authorize::consent_page).post(authorize::consent_decision),

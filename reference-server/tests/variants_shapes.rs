@@ -330,3 +330,26 @@ async fn mcp_no_session_assigns_none_and_answers_without_one() {
     let body: Value = resp.json().await.expect("json");
     assert_eq!(body["result"]["tools"][0]["name"], "whoami");
 }
+
+#[tokio::test]
+async fn login_other_origin_sends_the_user_to_a_login_page_on_localhost() {
+    let (server, http, ep) = started(Variant::LoginOtherOrigin).await;
+    let req = request(&server, &http, &ep).await;
+    let resp = http
+        .get(req.url(&ep.authorize))
+        .send()
+        .await
+        .expect("authorize");
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let login = Url::parse(&location(&resp)).expect("absolute login URL");
+    let authorize = Url::parse(&ep.authorize).expect("authorize URL");
+    assert_eq!(login.host_str(), Some(Variant::OTHER_LOGIN_HOST));
+    assert_eq!(login.port(), authorize.port());
+    assert_ne!(login.origin(), authorize.origin());
+    let (resp, action) = post_login(&http, login.as_str()).await;
+    assert!(action.starts_with("http://localhost:"), "{action}");
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let consent = join(&action, &location(&resp));
+    assert!(consent.starts_with("http://localhost:"), "{consent}");
+    assert!(consent.contains("/consent?txn="), "{consent}");
+}

@@ -127,6 +127,16 @@ pub struct EmbeddedServer {
 }
 
 impl EmbeddedServer {
+    /// The hosts besides the target's that the embedded server's variants send the run to, as
+    /// a profile's `allowed_hosts` would list them.
+    pub fn other_hosts(&self) -> Vec<&'static str> {
+        self.variants
+            .iter()
+            .filter(|v| *v == reference_server::Variant::LoginOtherOrigin)
+            .map(|_| reference_server::Variant::OTHER_LOGIN_HOST)
+            .collect()
+    }
+
     /// Whether a variant leaves the run no way to register a client, so that the embedded
     /// server is started with one registered beforehand.
     pub fn needs_preregistered_client(&self) -> bool {

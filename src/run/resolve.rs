@@ -73,6 +73,15 @@ pub async fn resolve(plan: &Plan) -> Result<ResolvedTarget, RunError> {
             _ => None,
         });
     let http = plan.transport.build(&target)?;
+    if let TargetPlan::Embedded(embedded) = &plan.target {
+        // What a profile's allowed_hosts would list for a login page on another origin.
+        for host in embedded.other_hosts() {
+            let mut url = target.clone();
+            if url.set_host(Some(host)).is_ok() {
+                http.hosts().learn(&url);
+            }
+        }
+    }
     if plan.client.metadata_document
         && let Some(c) = &plan.client.registered
     {

@@ -10,7 +10,7 @@ use super::{World, need};
 use crate::checks::authorization::response as authz_check;
 use crate::checks::pkce as pkce_check;
 use crate::client::http::Response;
-use crate::client::login::{AuthorizationOutcome, LoginStep};
+use crate::client::login::{AuthorizationOutcome, LoginStep, is_redirect_uri};
 use crate::client::mcp::Credential;
 use crate::client::oauth::{self, TokenSet};
 use crate::client::params::Params;
@@ -299,8 +299,12 @@ pub async fn obtain_code_for(w: &mut World, req: AuthorizationRequest) -> Outcom
     w.http
         .until_room(&reqwest::Method::POST, &token, TOKEN_ROOM_FOR_A_CODE)
         .await;
+    let stop_at = req.stop_at.clone();
     let outcome = send_authorization(w, req, |p| p).await?;
     if let Some(fault) = w.flow.get_refused(&outcome) {
+        return Err(fault);
+    }
+    if let Some(fault) = stopped_short(&outcome, &stop_at) {
         return Err(fault);
     }
     let f = pkce_check::pkce_02_code_issued(&outcome);
@@ -311,6 +315,22 @@ pub async fn obtain_code_for(w: &mut World, req: AuthorizationRequest) -> Outcom
     w.flow.code = outcome.code();
     w.flow.code_issued_after_waiting = w.http.rate_limit_waited();
     Ok(())
+}
+
+/// An authorization the login driver left at a redirect that is not the client's redirect
+/// URI, to a host it does not follow: where the login went on is unknown, so the missing code
+/// is the harness's limit, never the authorization server's refusal.
+fn stopped_short(outcome: &AuthorizationOutcome, stop_at: &[Url]) -> Option<Fault> {
+    let AuthorizationOutcome::Redirect { location, .. } = outcome else {
+        return None;
+    };
+    if stop_at.iter().any(|r| is_redirect_uri(location, r)) {
+        return None;
+    }
+    Some(Fault::Harness(format!(
+        "the login driver stopped at {}, which is not the client's redirect URI: it does not follow a login there (from an authorization server on this machine it stays on this machine; from one elsewhere it follows https hosts only). Complete such a login with the browser or manual driver",
+        outcome.describe()
+    )))
 }
 
 /// Authorization, then redemption: tokens for `resource` (PKCE-02 when it fails).
@@ -598,4 +618,23 @@ async fn tokens_for_target(w: &mut World) -> Outcome {
 async fn redeem_code(w: &mut World) -> Outcome {
     w.step(async |w| redeem(w, false, |p| p).await.map(drop))
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::login::redirect_outcome;
+
+    #[test]
+    fn a_login_left_at_another_host_is_the_harness_limit_not_a_refusal() {
+        let u = |s: &str| Url::parse(s).expect("url");
+        let stop = [u("http://127.0.0.1:33418/callback")];
+        let at_client = redirect_outcome(u("http://127.0.0.1:33418/callback?error=access_denied"));
+        assert!(stopped_short(&at_client, &stop).is_none());
+        let elsewhere = redirect_outcome(u("https://idp.example/login?txn=1"));
+        match stopped_short(&elsewhere, &stop) {
+            Some(Fault::Harness(m)) => assert!(m.contains("idp.example"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+    }
 }

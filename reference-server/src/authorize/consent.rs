@@ -67,8 +67,41 @@ pub(super) fn begin_login(
     }
     match logged_in {
         Some(_) => see_other(&format!("{}?txn={txn}", state.urls.as_route("consent"))),
+        None if state.variant(Variant::LoginOtherOrigin) => {
+            see_other(&other_origin_login(state, &txn))
+        }
         None => login_page(state, &txn, &client_name, None),
     }
+}
+
+/// `login-other-origin`: the login page's URL on the other origin. Its form and the consent
+/// page that follows use paths, so the user stays on that origin until the redirect to the
+/// client.
+fn other_origin_login(state: &SharedState, txn: &str) -> String {
+    let here = state.urls.as_endpoint("login");
+    let mut url = match Url::parse(&here) {
+        Ok(u) => u,
+        Err(_) => return format!("{here}?txn={txn}"),
+    };
+    if url.set_host(Some(Variant::OTHER_LOGIN_HOST)).is_err() {
+        return format!("{here}?txn={txn}");
+    }
+    url.query_pairs_mut().append_pair("txn", txn);
+    url.to_string()
+}
+
+/// GET of the login page on its own URL (`login-other-origin`: where the authorization
+/// endpoint sends the user).
+pub async fn login_form(State(state): State<SharedState>, RawQuery(query): RawQuery) -> Response {
+    let params = Params::parse(query.as_deref().unwrap_or("").as_bytes());
+    let txn = params.one("txn").ok().flatten().unwrap_or("").to_string();
+    let Some(pending) = state.store.lock().pending.get(&txn).cloned() else {
+        return pages::error(
+            StatusCode::BAD_REQUEST,
+            "this sign-in has expired; start again",
+        );
+    };
+    login_page(&state, &txn, &display_name(&pending), None)
 }
 
 /// The login page, as HTML or built by a script (`--login-page`), in the shape the variants ask.

@@ -20,7 +20,9 @@ use self::checks::{
     AuthorizationRequest, check_client, check_code_grant, check_no_repeated_parameter,
     check_redirect_uri, check_requested_scope, check_response_type, check_unknown_parameters,
 };
-pub use self::consent::{SIGNED_IN_ROUTE, consent_decision, consent_page, login, signed_in_page};
+pub use self::consent::{
+    SIGNED_IN_ROUTE, consent_decision, consent_page, login, login_form, signed_in_page,
+};
 use self::redirect::Redirect;
 use crate::crypto;
 use crate::defects::Defect;

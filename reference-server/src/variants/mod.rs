@@ -163,6 +163,9 @@ variants! {
     LoginNeedsScripts = "login-needs-scripts", [],
         "the login form has no action in the HTML (its script gives it one), so a native submission goes back to the authorization endpoint, which answers 405, as on a login UI whose submission is handled by scripts",
         allowed_by: "OAuth 2.1 §4.1.1 (the AS authenticates the resource owner by means it chooses)";
+    LoginOtherOrigin = "login-other-origin", [],
+        "the authorization endpoint sends the user to a login page on another origin (the same server under the host name localhost), where login and consent happen before the redirect to the client",
+        allowed_by: "RFC 6749 §3.1 (how the AS authenticates the resource owner is beyond its scope); RFC 6749 §3.1.2 and OAuth 2.1 §4.1.1 (the user-agent may be redirected by the AS before the final redirect to the client)";
     IssuerTrailingSlash = "issuer-trailing-slash", [],
         "the issuer identifier ends in a slash (http://host:port/); the metadata stays at the well-known URL with the terminating slash removed, and the issuer is compared as the exact string",
         allowed_by: "RFC 8414 §2 (issuer: https URL with no query or fragment), §3.1 (a terminating \"/\" is removed before inserting the well-known string), §3.3 (identical issuer)";
@@ -211,6 +214,10 @@ impl Variant {
             Variant::RegistrationNeedsInitialAccessToken | Variant::NoDynamicRegistration
         )
     }
+
+    /// The host name of the login page's origin under `login-other-origin`: the server's own
+    /// address written another way, so the run reaches it as it would a separate login service.
+    pub const OTHER_LOGIN_HOST: &'static str = "localhost";
 
     /// The variant named `name` (as on the command line).
     pub fn parse(name: &str) -> Option<Variant> {

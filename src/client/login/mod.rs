@@ -254,15 +254,23 @@ pub fn is_loopback(u: &Url) -> bool {
 }
 
 /// Whether the driver may fetch `next`, a redirect target, in an authorization that started at
-/// `start` (the authorization endpoint). It stays on the AS's origin, and leaves it only for
-/// an https host that is not loopback (an identity provider the AS sends the user to), and
-/// only when the AS itself is not on loopback. It never fetches another loopback origin, where
-/// every client's redirect URI lives, nor anything off-box when the target is on this machine.
-pub fn may_follow(start: &Url, next: &Url) -> bool {
+/// `start` (the authorization endpoint) and ends at one of `stop_at` (the redirect URIs in
+/// play). It never fetches an origin where one of those redirect URIs lives: the client's
+/// listener. Past that it stays on the AS's origin, or goes to a login service on another
+/// origin: on this machine when the AS is (a loopback origin), else an https host that is not
+/// loopback. It never leaves the machine when the target is on it. Which hosts may be
+/// contacted at all is `allowed_hosts`', enforced by the transport.
+pub fn may_follow(start: &Url, next: &Url, stop_at: &[Url]) -> bool {
     if next.origin() == start.origin() {
         return true;
     }
-    !is_loopback(start) && next.scheme() == "https" && !is_loopback(next)
+    if stop_at.iter().any(|r| r.origin() == next.origin()) {
+        return false;
+    }
+    if is_loopback(start) {
+        return is_loopback(next) && matches!(next.scheme(), "http" | "https");
+    }
+    next.scheme() == "https" && !is_loopback(next)
 }
 
 /// Whether `location` is the client's redirect URI (same scheme, host, port and path).

@@ -183,9 +183,9 @@ impl BrowserDriver {
             if !matches!(current.scheme(), "http" | "https") {
                 return Ok(page(&current, "the browser shows no web page"));
             }
-            // As the form driver: another loopback origin (where redirect URIs live), or a
-            // non-https host away from the AS, ends the authorization with that redirect.
-            if current.origin() != start.origin() && !may_follow(&start, &current) {
+            // As the form driver: a redirect URI's origin, or a host the driver does not
+            // follow (see `may_follow`), ends the authorization with that redirect.
+            if current.origin() != start.origin() && !may_follow(&start, &current, stop_at) {
                 return Ok(redirect_outcome(current));
             }
             if !hosts.allows(&current) {

@@ -93,7 +93,7 @@ impl FormDriver {
                 // A redirect URI is never fetched; neither is anything off the AS (see
                 // `may_follow`): the authorization ends there, and the redirect is the outcome.
                 if stop_at.iter().any(|r| is_redirect_uri(&location, r))
-                    || !may_follow(&start, &location)
+                    || !may_follow(&start, &location, stop_at)
                 {
                     return done(redirect_outcome(location), steps);
                 }

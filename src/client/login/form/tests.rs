@@ -64,22 +64,69 @@ fn consent_picks_the_approving_button_not_the_denying_one() {
 }
 
 #[test]
-fn the_driver_stays_on_the_as_and_never_visits_other_loopback_origins() {
+fn the_driver_never_visits_a_redirect_uris_origin_nor_leaves_the_machine_of_a_local_as() {
     let u = |s: &str| Url::parse(s).expect("url");
+    let stop = [u("http://127.0.0.1:4001/callback")];
     let local_as = u("http://127.0.0.1:4000/oauth2/authorize?x=1");
-    assert!(may_follow(&local_as, &u("http://127.0.0.1:4000/login")));
-    assert!(!may_follow(&local_as, &u("http://127.0.0.1:4001/callback")));
-    assert!(!may_follow(&local_as, &u("http://localhost:4000/login")));
-    assert!(!may_follow(&local_as, &u("https://idp.example/login")));
+    assert!(may_follow(
+        &local_as,
+        &u("http://127.0.0.1:4000/login"),
+        &stop
+    ));
+    assert!(!may_follow(
+        &local_as,
+        &u("http://127.0.0.1:4001/callback"),
+        &stop
+    ));
+    assert!(!may_follow(
+        &local_as,
+        &u("http://127.0.0.1:4001/elsewhere"),
+        &stop
+    ));
+    // A login service on another origin of this machine.
+    assert!(may_follow(
+        &local_as,
+        &u("http://localhost:4000/login"),
+        &stop
+    ));
+    assert!(may_follow(
+        &local_as,
+        &u("http://127.0.0.1:4002/login"),
+        &stop
+    ));
+    assert!(!may_follow(
+        &local_as,
+        &u("https://idp.example/login"),
+        &stop
+    ));
+    assert!(!may_follow(&local_as, &u("file:///etc/passwd"), &stop));
     let remote_as = u("https://as.example/authorize");
-    assert!(may_follow(&remote_as, &u("https://as.example/login")));
-    assert!(may_follow(&remote_as, &u("https://idp.example/login")));
-    assert!(!may_follow(&remote_as, &u("http://idp.example/login")));
+    let stop = [u("http://127.0.0.1:4001/callback")];
+    assert!(may_follow(
+        &remote_as,
+        &u("https://as.example/login"),
+        &stop
+    ));
+    assert!(may_follow(
+        &remote_as,
+        &u("https://idp.example/login"),
+        &stop
+    ));
     assert!(!may_follow(
         &remote_as,
-        &u("https://127.0.0.1:4001/callback")
+        &u("http://idp.example/login"),
+        &stop
     ));
-    assert!(!may_follow(&remote_as, &u("https://localhost/callback")));
+    assert!(!may_follow(
+        &remote_as,
+        &u("https://127.0.0.1:4001/callback"),
+        &stop
+    ));
+    assert!(!may_follow(
+        &remote_as,
+        &u("https://localhost/callback"),
+        &stop
+    ));
 }
 
 #[test]
