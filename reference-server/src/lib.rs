@@ -148,12 +148,12 @@ pub fn rs_router(state: SharedState) -> Router {
     // 2025-03-26 layout), PRM-05: at its path-inserted well-known URL.
     if state.urls.layout.publishes_prm() && !state.defect(Defect::PrmMissing) {
         r = r.route(&Urls::prm_route(urls::MCP_ALT_PATH), get(metadata::prm_alt));
-        r = if state.defect(Defect::PrmNotPathInserted) {
+        r = if state.prm_at_root_only() {
             r.route(urls::WK_PRM, get(metadata::prm_primary))
         } else {
             r.route(&Urls::prm_route(urls::MCP_PATH), get(metadata::prm_primary))
         };
-        if state.config.root_prm && !state.defect(Defect::PrmNotPathInserted) {
+        if state.config.root_prm && !state.prm_at_root_only() {
             r = r.route(urls::WK_PRM, get(metadata::prm_primary));
         } else if state.defect(Defect::PrmRootNamesOtherResource) {
             // PRM-06: a root document describes the origin or the MCP server, never another one.

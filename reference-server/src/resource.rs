@@ -67,7 +67,7 @@ fn challenge(
         && status == StatusCode::UNAUTHORIZED
         && error.is_some());
     if state.urls.layout.publishes_prm() && names_prm {
-        let prm = if state.defect(Defect::PrmNotPathInserted) && resource_path == MCP_PATH {
+        let prm = if state.prm_at_root_only() && resource_path == MCP_PATH {
             format!("{}{WK_PRM}", state.urls.mcp_origin)
         } else {
             state.urls.prm(resource_path)

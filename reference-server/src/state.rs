@@ -95,6 +95,13 @@ impl AppState {
         self.config.defects.has(d)
     }
 
+    /// Whether the MCP endpoint's PRM is served only at the root well-known URL: the
+    /// `prm-root-only` variant, or the `prm-not-path-inserted` defect (the same behaviour,
+    /// which draws PRM-05's warning).
+    pub fn prm_at_root_only(&self) -> bool {
+        self.defect(Defect::PrmNotPathInserted) || self.variant(Variant::PrmRootOnly)
+    }
+
     /// Whether access tokens are opaque: the `opaque-access-tokens` variant, or the
     /// `revocation-ignored` defect, whose tokens must be opaque for RS-12 to bind.
     pub fn opaque_access_tokens(&self) -> bool {

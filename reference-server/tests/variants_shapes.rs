@@ -353,3 +353,30 @@ async fn login_other_origin_sends_the_user_to_a_login_page_on_localhost() {
     assert!(consent.starts_with("http://localhost:"), "{consent}");
     assert!(consent.contains("/consent?txn="), "{consent}");
 }
+
+#[tokio::test]
+async fn prm_root_only_serves_the_metadata_at_the_root_and_names_it_in_the_challenge() {
+    let (server, http, _) = started(Variant::PrmRootOnly).await;
+    let mcp = Url::parse(&server.urls.mcp).expect("mcp URL");
+    let origin = mcp.origin().ascii_serialization();
+    let root = format!("{origin}/.well-known/oauth-protected-resource");
+    let inserted = format!("{root}{}", mcp.path());
+    let resp = http.get(&root).send().await.expect("root PRM");
+    assert_eq!(resp.status(), StatusCode::OK);
+    let doc: Value = resp.json().await.expect("json");
+    assert_eq!(doc["resource"], server.urls.mcp.as_str());
+    let resp = http.get(&inserted).send().await.expect("inserted PRM");
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    let resp = http
+        .post(&server.urls.mcp)
+        .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}))
+        .send()
+        .await
+        .expect("mcp");
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    let challenge = resp.headers()["www-authenticate"].to_str().expect("ascii");
+    assert!(
+        challenge.contains(&format!("resource_metadata=\"{root}\"")),
+        "{challenge}"
+    );
+}

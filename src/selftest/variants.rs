@@ -170,6 +170,13 @@ fn points_to_browser(r: &ScenarioRecord) -> bool {
         .is_some_and(|m| m.contains("form driver") && m.contains("use the browser driver"))
 }
 
+/// What a record says of its verdict: its message, else (for a warning) its first warning.
+fn why(r: &ScenarioRecord) -> Option<&str> {
+    r.message
+        .as_deref()
+        .or_else(|| r.warnings.first().map(String::as_str))
+}
+
 /// The variant matrix, in Markdown.
 pub fn matrix(revision: &str, runs: &[VariantRun], clean: &[ScenarioRecord]) -> String {
     let mut out = String::from("# Variant matrix\n\n");
@@ -197,14 +204,7 @@ pub fn matrix(revision: &str, runs: &[VariantRun], clean: &[ScenarioRecord]) -> 
                 .failures()
                 .into_iter()
                 .chain(run.stray_warnings())
-                .map(|r| {
-                    format!(
-                        "{} {}: {}",
-                        r.verdict.label(),
-                        r.name,
-                        first_line(r.message.as_deref())
-                    )
-                })
+                .map(|r| format!("{} {}: {}", r.verdict.label(), r.name, first_line(why(r))))
                 .chain(
                     run.concurrency_differs
                         .iter()
@@ -231,14 +231,7 @@ pub fn matrix(revision: &str, runs: &[VariantRun], clean: &[ScenarioRecord]) -> 
                 run.changed(clean)
                     .into_iter()
                     .filter(|r| !matches!(r.verdict, Verdict::Fail | Verdict::Error))
-                    .map(|r| {
-                        format!(
-                            "{} {}: {}",
-                            r.verdict.label(),
-                            r.name,
-                            first_line(r.message.as_deref())
-                        )
-                    }),
+                    .map(|r| format!("{} {}: {}", r.verdict.label(), r.name, first_line(why(r)))),
             )
             .collect();
         out.push_str(&format!(

@@ -166,6 +166,9 @@ variants! {
     LoginOtherOrigin = "login-other-origin", [],
         "the authorization endpoint sends the user to a login page on another origin (the same server under the host name localhost), where login and consent happen before the redirect to the client",
         allowed_by: "RFC 6749 §3.1 (how the AS authenticates the resource owner is beyond its scope); RFC 6749 §3.1.2 and OAuth 2.1 §4.1.1 (the user-agent may be redirected by the AS before the final redirect to the client)";
+    PrmRootOnly = "prm-root-only", [PRM_05],
+        "the MCP endpoint's protected resource metadata is served only at the root well-known URL, which the 401 challenge's resource_metadata names (the same behaviour as the defect prm-not-path-inserted, whose only finding must be PRM-05's warning)",
+        allowed_by: "MCP 2025-11-25 §Protected Resource Metadata Discovery (a well-known URI at the path or at the root, or the WWW-Authenticate header); RFC 9728 §5.1 (resource_metadata); RFC 9728 §3.1 expects the path-inserted URL, hence PRM-05's warning";
     IssuerTrailingSlash = "issuer-trailing-slash", [],
         "the issuer identifier ends in a slash (http://host:port/); the metadata stays at the well-known URL with the terminating slash removed, and the issuer is compared as the exact string",
         allowed_by: "RFC 8414 §2 (issuer: https URL with no query or fragment), §3.1 (a terminating \"/\" is removed before inserting the well-known string), §3.3 (identical issuer)";
