@@ -486,3 +486,42 @@ async fn the_suite_passes_under_every_revision() {
         );
     }
 }
+
+/// A refusal counts only for the reason the scenario provokes: an MCP server that refuses
+/// every token (the `valid-token-refused` defect) makes the bearer-refusal scenarios errors,
+/// because their positive control (the held token opens a conversation, RS-02) failed, never
+/// passes.
+#[tokio::test]
+async fn a_refusal_without_its_positive_control_is_an_error_not_a_pass() {
+    let (out, xml, _) = run_with_reports(
+        "positive-control",
+        &[
+            "run",
+            "--spec",
+            "2025-11-25",
+            "--defect",
+            "valid-token-refused",
+            "--tags",
+            "@RS-05 or @RS-09 or @RS-11",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(3), "errors only: {}", text(&out));
+    let cases: Vec<&str> = xml.split("<testcase ").skip(1).collect();
+    let refusals: Vec<&&str> = cases
+        .iter()
+        .filter(|c| {
+            ["name=\"RS-05", "name=\"RS-09", "name=\"RS-11"]
+                .iter()
+                .any(|p| c.starts_with(p))
+        })
+        .collect();
+    assert_eq!(refusals.len(), 5, "{xml}");
+    for case in refusals {
+        assert!(case.contains("<error"), "{case}");
+        assert!(
+            case.contains("a precondition failed with a violation of RS-02"),
+            "{case}"
+        );
+    }
+}
