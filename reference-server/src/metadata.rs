@@ -60,7 +60,7 @@ pub fn authorization_server_metadata(state: &SharedState) -> Value {
         "code_challenge_methods_supported": CODE_CHALLENGE_METHODS,
         // RFC 9207: every authorization response carries `iss` (AUTHZ-14, ASM-16).
         "authorization_response_iss_parameter_supported": true,
-        // CIMD §5 (ASM-11).
+        // CIMD §5 (ASM-11); left out with the `no-client-id-metadata-documents` variant.
         "client_id_metadata_document_supported": if state.defect(Defect::CimdFlagNotBoolean) {
             json!("true")
         } else {
@@ -96,6 +96,10 @@ pub fn authorization_server_metadata(state: &SharedState) -> Value {
         }
         if state.defect(Defect::S256NotAdvertised) {
             obj.remove("code_challenge_methods_supported");
+        }
+        // CIMD §5: not advertised where client ID metadata documents are not supported.
+        if state.variant(Variant::NoClientIdMetadataDocuments) {
+            obj.remove("client_id_metadata_document_supported");
         }
         // ASM-16: advertised because every authorization response carries iss.
         if state.defect(Defect::IssFlagMissing)

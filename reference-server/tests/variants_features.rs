@@ -329,3 +329,24 @@ async fn no_dynamic_registration_neither_advertises_nor_serves_registration() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn no_client_id_metadata_documents_neither_advertises_nor_fetches_them() {
+    let (_server, http, ep) = started_with(Variant::NoClientIdMetadataDocuments).await;
+    assert!(
+        ep.metadata
+            .get("client_id_metadata_document_supported")
+            .is_none()
+    );
+    // A URL client_id is an unknown client: an error page, never a redirect.
+    let mut url = Url::parse(&ep.authorize).unwrap();
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", "https://client.example/metadata.json")
+        .append_pair("redirect_uri", "https://client.example/callback")
+        .append_pair("code_challenge", &"a".repeat(43))
+        .append_pair("code_challenge_method", "S256");
+    let resp = http.get(url.as_str()).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    assert!(resp.headers().get("location").is_none());
+}

@@ -21,7 +21,7 @@ pub const NO_DEFECT: &[(&str, &str)] = &[];
 pub const NEVER_FIRES: &[(&str, &str)] = &[
     (
         "ASM-19",
-        "not offering client ID metadata documents beside registration is allowed, so it is no defect; only a variant of a server without them would show the info, and the reference server has none yet",
+        "not offering client ID metadata documents beside registration is allowed, so it is no defect; ASM-19 applies under 2026-07-28 only, and the self-test judges by 2025-11-25, where the `no-client-id-metadata-documents` variant draws ASM-11's warning instead",
     ),
     (
         "SCOPE-07",

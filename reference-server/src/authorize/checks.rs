@@ -17,7 +17,7 @@ use crate::protocol::{self, GrantType, HTTP, RESPONSE_TYPE_CODE};
 use crate::scope;
 use crate::state::SharedState;
 use crate::store::Client;
-use crate::variants::offered;
+use crate::variants::{Variant, offered};
 
 /// The parameters the authorization endpoint reads (AUTHZ-09: any other is ignored).
 const KNOWN_PARAMETERS: [&str; 8] = [
@@ -125,7 +125,8 @@ pub async fn check_client(
         Ok(None) => return Err(Box::new(refuse_client(state, req, "client_id is missing"))),
         Err(_) => return Err(Box::new(refuse("client_id was sent more than once"))),
     };
-    let found = if protocol::is_document_url(client_id) {
+    let documents = !state.variant(Variant::NoClientIdMetadataDocuments);
+    let found = if documents && protocol::is_document_url(client_id) {
         // CIMD-01: the document is fetched when the client_id is a URL.
         let redirect_uri = req.params.one("redirect_uri").ok().flatten();
         state.cimd.client(client_id, redirect_uri).await

@@ -112,6 +112,9 @@ variants! {
     NoDynamicRegistration = "no-dynamic-registration", [],
         "no dynamic client registration: the metadata has no registration_endpoint and the route is gone; clients are registered beforehand (the embedded run and the self-test configure one, as a profile's [client] client_id would)",
         allowed_by: "RFC 8414 §2 (registration_endpoint OPTIONAL); MCP 2025-06-18 and later: authorization servers SHOULD support dynamic registration, and clients may use pre-registered client information";
+    NoClientIdMetadataDocuments = "no-client-id-metadata-documents", [ASM_11],
+        "client ID metadata documents are not supported: the metadata leaves client_id_metadata_document_supported out, and a URL client_id is an unknown client like any other (a SHOULD-level deviation: ASM-11 warns)",
+        allowed_by: "MCP 2025-11-25 §Client Registration Approaches (client ID metadata documents, pre-registration and dynamic registration are alternatives; SHOULD, not MUST, support CIMD); CIMD draft §5 (client_id_metadata_document_supported OPTIONAL)";
     RegistrationUnavailableOnce = "registration-unavailable-once", [],
         "the registration endpoint answers its first request with 503 and Retry-After: 1, then normally",
         allowed_by: "RFC 9110 §15.6.4 (503 Service Unavailable with Retry-After); RFC 7591 §3 (registration is idempotent to the client: a second one just makes another client)";
