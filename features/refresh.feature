@@ -28,6 +28,8 @@ Feature: Refresh tokens (OAuth 2.1 §4.3)
     And the client refreshes with the replaced refresh token
     And the client refreshes with the newest refresh token
     Then the token request is refused with "invalid_grant"
+    And introspection, where the AS offers it, no longer finds the newest access token active
+    And the MCP server refuses the newest access token, where it can see the revocation
 
   @REFRESH-04 @must
   Scenario: REFRESH-04 A refresh token is bound to its client

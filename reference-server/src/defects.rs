@@ -354,6 +354,8 @@ defects! {
         "rotation is checked before a pause and recorded after it, so concurrent refreshes all succeed";
     RefreshReuseUndetected = "refresh-reuse-undetected", [REFRESH_03],
         "a replaced refresh token is refused, but its reuse does not revoke the grant";
+    RefreshReuseKeepsAccessTokens = "refresh-reuse-keeps-access-tokens", [REFRESH_03],
+        "the reuse of a replaced refresh token revokes the grant's refresh tokens, but its access tokens stay valid";
     RefreshNotClientBound = "refresh-not-client-bound", [REFRESH_04],
         "a refresh token can be used by any client";
     RefreshScopeWidening = "refresh-scope-widening", [REFRESH_05],

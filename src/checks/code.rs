@@ -83,14 +83,25 @@ pub fn code_03_first_refresh_token_refused(resp: &Response) -> Findings {
 /// token is no longer active. `None` when the answer is not an introspection response (RFC
 /// 7662 §2.1 lets the AS choose who may ask): nothing was observed.
 pub fn code_03_introspected_inactive(resp: &Response) -> Option<Findings> {
+    introspected_inactive(
+        req::CODE_03,
+        "the first redemption's access token after the replay",
+        resp,
+    )
+}
+
+/// `id`: introspection (RFC 7662 §2.2) answers `active: false` for `token` (what it is, for
+/// the message). `None` when the answer is not an introspection response (RFC 7662 §2.1 lets
+/// the AS choose who may ask): nothing was observed.
+pub fn introspected_inactive(id: req::Id, token: &str, resp: &Response) -> Option<Findings> {
     if !resp.status.is_success() {
         return None;
     }
     let active = resp.json_object().ok()?.get("active")?.as_bool()?;
     Some(if active {
         vec![Violation::new(
-            req::CODE_03,
-            "introspection answers active: false for the first redemption's access token after the replay",
+            id,
+            format!("introspection answers active: false for {token}"),
             "active: true",
         )]
     } else {

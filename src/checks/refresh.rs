@@ -268,9 +268,65 @@ pub fn no_refresh_token_reason(advertised: bool, asked_offline_access: bool) -> 
     }
 }
 
+/// REFRESH-03: after a replaced refresh token was reused, introspection no longer finds the
+/// newest access token active: the AS revoked the grant (O21 §4.3.1).
+pub fn refresh_03_introspected_inactive(resp: &Response) -> Option<Findings> {
+    super::code::introspected_inactive(
+        req::REFRESH_03,
+        "the newest access token after the replaced refresh token was reused",
+        resp,
+    )
+}
+
+/// REFRESH-03: after a replaced refresh token was reused, the MCP server refuses the newest
+/// access token. It is seen at the MCP server, not at the AS whose duty this is: a
+/// self-contained token is checked locally (info), and an MCP server may cache what
+/// introspection told it (RFC 7662 §4), so a token still accepted is a warning, never a
+/// failure of the AS.
+pub fn refresh_03_access_token_refused(resp: &McpResponse, token: &str) -> Findings {
+    super::resource_server::revoked_token_refused(req::REFRESH_03, resp, token)
+        .into_iter()
+        .map(|v| {
+            if v.informational {
+                v
+            } else {
+                v.as_warning(
+                    "the MCP server still accepts the newest access token of a grant the AS should have revoked; an MCP server may cache introspection answers (RFC 7662 §4), so this is observed at the MCP server, not the AS",
+                )
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checks::testing::mcp;
+
+    #[test]
+    fn refresh_03_is_failed_by_the_as_and_only_warned_of_at_the_mcp_server() {
+        let active = json(200, r#"{"active":true}"#);
+        let f = refresh_03_introspected_inactive(&active).expect("an observation");
+        assert_eq!(f[0].severity(), Severity::Must);
+        let inactive = json(200, r#"{"active":false}"#);
+        assert_eq!(
+            refresh_03_introspected_inactive(&inactive),
+            Some(Vec::new())
+        );
+        assert_eq!(
+            refresh_03_introspected_inactive(&json(401, r#"{"error":"invalid_client"}"#)),
+            None
+        );
+        let accepted = mcp(200, &[], r#"{"jsonrpc":"2.0","id":1,"result":{}}"#);
+        let opaque = refresh_03_access_token_refused(&accepted, "opaque-token");
+        assert_eq!(opaque[0].severity(), Severity::Should);
+        // A self-contained token: the MCP server cannot see the revocation.
+        let jwt = "eyJhbGciOiJub25lIn0.eyJleHAiOjQxMDI0NDQ4MDB9.";
+        let local = refresh_03_access_token_refused(&accepted, jwt);
+        assert_eq!(local[0].severity(), Severity::Info);
+        let refused = mcp(401, &[("www-authenticate", "Bearer")], "");
+        assert!(refresh_03_access_token_refused(&refused, "opaque-token").is_empty());
+    }
 
     #[test]
     fn offline_access_is_asked_for_only_where_listed_and_not_yet_asked() {

@@ -7,8 +7,10 @@ use super::World;
 use super::flow::{race, redeem, redemption, refresh_with};
 use super::resource_server::open_with;
 use crate::checks::code as check;
+use crate::client::http::Response;
 use crate::client::mcp::{Credential, McpResponse};
 use crate::client::params::Param;
+use crate::client::redact::Secret;
 use crate::verdict::{Fault, Outcome};
 
 #[when("the client redeems the same code again")]
@@ -97,27 +99,35 @@ async fn first_access_token_refused(w: &mut World) -> Outcome {
 )]
 async fn first_access_token_introspected(w: &mut World) -> Outcome {
     w.step(async |w| {
-        let d = w.ctx.discovered().await?;
-        let Some(endpoint) = d
-            .as_metadata
-            .1
-            .str("introspection_endpoint")
-            .and_then(|u| url::Url::parse(u).ok())
-        else {
-            // Nothing to observe here: the refresh token and the MCP server are observed.
-            return Ok(());
-        };
-        let client = w.flow.client()?.clone();
         let token = w.flow.first_tokens()?.access_token.clone();
-        let resp =
-            crate::client::oauth::introspect(&w.http, &endpoint, &client, &token, "access_token")
-                .await?;
-        match check::code_03_introspected_inactive(&resp) {
-            Some(f) => w.expect(f),
+        match introspect(w, &token).await? {
+            Some(resp) => match check::code_03_introspected_inactive(&resp) {
+                Some(f) => w.expect(f),
+                None => Ok(()),
+            },
             None => Ok(()),
         }
     })
     .await
+}
+
+/// Introspects the access token `token` with the scenario's client (RFC 7662), where the AS
+/// metadata names an introspection endpoint; `None` where it names none (the refresh token
+/// and the MCP server are observed instead).
+pub(super) async fn introspect(w: &mut World, token: &Secret) -> Outcome<Option<Response>> {
+    let d = w.ctx.discovered().await?;
+    let Some(endpoint) = d
+        .as_metadata
+        .1
+        .str("introspection_endpoint")
+        .and_then(|u| url::Url::parse(u).ok())
+    else {
+        return Ok(None);
+    };
+    let client = w.flow.client()?.clone();
+    let resp = crate::client::oauth::introspect(&w.http, &endpoint, &client, token, "access_token")
+        .await?;
+    Ok(Some(resp))
 }
 
 #[then("the refresh token from the first redemption is refused")]

@@ -338,3 +338,30 @@ async fn refresh_12(w: &mut World, max: u64) -> Outcome {
     })
     .await
 }
+
+#[then("introspection, where the AS offers it, no longer finds the newest access token active")]
+async fn newest_access_token_introspected(w: &mut World) -> Outcome {
+    w.step(async |w| {
+        let token = w.flow.tokens()?.access_token.clone();
+        match super::code::introspect(w, &token).await? {
+            Some(resp) => match check::refresh_03_introspected_inactive(&resp) {
+                Some(f) => w.expect(f),
+                None => Ok(()),
+            },
+            None => Ok(()),
+        }
+    })
+    .await
+}
+
+#[then("the MCP server refuses the newest access token, where it can see the revocation")]
+async fn newest_access_token_refused(w: &mut World) -> Outcome {
+    w.step(async |w| {
+        let token = w.flow.tokens()?.access_token.clone();
+        let mcp = w.mcp();
+        let resp = open_with(w, &mcp, &Credential::Bearer(token.clone())).await?;
+        let f = check::refresh_03_access_token_refused(&resp, token.expose());
+        w.expect(f)
+    })
+    .await
+}

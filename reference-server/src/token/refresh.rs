@@ -75,7 +75,12 @@ fn check_single_use(
     entry: &RefreshEntry,
 ) -> Result<(), OAuthError> {
     if entry.rotated && !state.defect(Defect::RefreshSingleUseRace) {
-        if !state.defect(Defect::RefreshReuseUndetected) {
+        if state.defect(Defect::RefreshReuseKeepsAccessTokens) {
+            // The grant's refresh tokens die with it; its access tokens are not revoked.
+            if let Some(grant) = t.grants.get_mut(&entry.grant_id) {
+                grant.revoked = true;
+            }
+        } else if !state.defect(Defect::RefreshReuseUndetected) {
             t.revoke_grant(&entry.grant_id);
         }
         tracing::warn!("refresh token reused; its grant was revoked");
