@@ -139,8 +139,14 @@ impl Context {
     }
 
     /// The same run's context for another revision, keeping the discovery and the client
-    /// already done (`--spec auto` decides the revision after authorizing once).
+    /// already done (`--spec auto` decides the revision after authorizing once). A failure
+    /// under another discovery procedure (2025-03-26 has no protected resource metadata) is
+    /// not kept: it is tried afresh.
     pub fn for_revision(&self, revision: Revision) -> Arc<Context> {
+        let same_procedure = revision.has_prm() == self.revision.has_prm();
+        let kept = |ok: bool| same_procedure || ok;
+        let discovered = self.discovered.get().filter(|r| kept(r.is_ok())).cloned();
+        let client = self.client.get().filter(|r| kept(r.is_ok())).cloned();
         Arc::new(Context {
             target: self.target.clone(),
             revision,
@@ -151,8 +157,8 @@ impl Context {
             scope_check: self.scope_check.clone(),
             max_expiry_wait: self.max_expiry_wait,
             echo: self.echo,
-            discovered: OnceCell::new_with(self.discovered.get().cloned()),
-            client: OnceCell::new_with(self.client.get().cloned()),
+            discovered: OnceCell::new_with(discovered),
+            client: OnceCell::new_with(client),
             pool: Arc::clone(&self.pool),
             authorizations: Arc::clone(&self.authorizations),
             records: Mutex::new(Vec::new()),

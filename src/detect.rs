@@ -3,7 +3,8 @@
 //! After authorizing once, the harness asks `server/discover` (2026-07-28: the result lists
 //! `supportedVersions`), and failing that sends `initialize` offering 2025-11-25 (the answer's
 //! `protocolVersion` is the negotiated revision). It judges by the newest revision the target
-//! supports that the harness knows.
+//! supports that the harness knows. A target without protected resource metadata is asked
+//! after the 2025-03-26 discovery (the authorization server at the MCP server's origin).
 
 use serde_json::Value;
 
@@ -35,6 +36,25 @@ pub async fn detect(ctx: &Context) -> Detected {
 }
 
 async fn ask(ctx: &Context) -> Result<Detected, String> {
+    match ctx.discovered().await {
+        Ok(_) => ask_with(ctx).await,
+        // No protected resource metadata by any route: the target may speak 2025-03-26,
+        // whose clients find the authorization server at the MCP server's origin. Asked that
+        // way, it names its revision as any other; a newer server that only lost its PRM
+        // names its own, and is judged by it.
+        Err(f) if ctx.revision.has_prm() => {
+            let legacy = ctx.for_revision(Revision::V2025_03_26);
+            match legacy.discovered().await {
+                Ok(_) => ask_with(&legacy).await,
+                Err(_) => Err(f.to_string()),
+            }
+        }
+        Err(f) => Err(f.to_string()),
+    }
+}
+
+/// Authorizes once through `ctx`'s discovery and client, then asks the target.
+async fn ask_with(ctx: &Context) -> Result<Detected, String> {
     let http = ctx.http.fork();
     let d = ctx.discovered().await.map_err(|f| f.to_string())?;
     let client = ctx.client().await.map_err(|f| f.to_string())?;

@@ -525,3 +525,29 @@ async fn a_refusal_without_its_positive_control_is_an_error_not_a_pass() {
         );
     }
 }
+
+/// `--spec auto` against a target without protected resource metadata: it is asked after the
+/// 2025-03-26 discovery, names its revision, and is judged by it (not a wall of errors under
+/// a newer revision's discovery).
+#[tokio::test]
+async fn auto_detection_finds_a_2025_03_26_server_through_its_own_discovery() {
+    let (out, xml, _) = run_with_reports(
+        "auto-legacy",
+        &[
+            "run",
+            "--layout",
+            "legacy-2025-03-26",
+            "--tags",
+            "@LEG-01 or @PKCE-02",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out)
+            .contains("MCP revision: 2025-03-26 (--spec auto: initialize negotiated 2025-03-26"),
+        "{}",
+        text(&out)
+    );
+    assert!(!xml.contains("<error"), "{xml}");
+}

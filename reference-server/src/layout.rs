@@ -37,6 +37,14 @@ impl Layout {
         }
     }
 
+    /// The MCP revisions the server speaks: only 2025-03-26 in that revision's layout.
+    pub fn mcp_versions(self) -> &'static [&'static str] {
+        match self {
+            Layout::Legacy20250326 => &["2025-03-26"],
+            _ => crate::mcp::SUPPORTED_VERSIONS,
+        }
+    }
+
     /// Whether protected resource metadata (RFC 9728) is published at all.
     pub fn publishes_prm(self) -> bool {
         self != Layout::Legacy20250326

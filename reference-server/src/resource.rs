@@ -165,6 +165,7 @@ fn serve(
         mcp::Switches {
             defects: &state.config.defects,
             variants: &state.config.variants,
+            versions: state.urls.layout.mcp_versions(),
         },
     ) {
         McpOutcome::Response(r) => r,

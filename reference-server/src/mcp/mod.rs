@@ -118,6 +118,9 @@ fn method_not_allowed() -> McpOutcome {
 pub struct Switches<'a> {
     pub defects: &'a Defects,
     pub variants: &'a Variants,
+    /// The revisions the server speaks: all of [`SUPPORTED_VERSIONS`], or only 2025-03-26 in
+    /// that revision's layout.
+    pub versions: &'static [&'static str],
 }
 
 pub fn handle(
@@ -152,7 +155,11 @@ fn post(
     body: &[u8],
     switches: Switches<'_>,
 ) -> McpOutcome {
-    let Switches { defects, variants } = switches;
+    let Switches {
+        defects,
+        variants,
+        versions,
+    } = switches;
     // Framing from Accept: JSON unless only SSE is acceptable.
     let accept = header_str(headers, "accept")
         .unwrap_or("application/json")
@@ -217,18 +224,20 @@ fn post(
         .get("_meta")
         .and_then(|m| m.get(META_VERSION))
         .and_then(Value::as_str);
-    if let Some(v) = header_version.filter(|v| !SUPPORTED_VERSIONS.contains(v)) {
+    // MCP-Protocol-Version came with 2025-06-18: a server of 2025-03-26 alone ignores it.
+    let header_known = versions.iter().any(|v| *v >= "2025-06-18");
+    if let Some(v) = header_version.filter(|v| header_known && !versions.contains(v)) {
         return error(
             StatusCode::BAD_REQUEST,
             framing,
             &id.unwrap_or(Value::Null),
             UNSUPPORTED_VERSION,
             "Unsupported protocol version",
-            Some(json!({"supported": SUPPORTED_VERSIONS, "requested": v})),
+            Some(json!({"supported": versions, "requested": v})),
         );
     }
-    let stateless =
-        header_version == Some(STATELESS_VERSION) || meta_version == Some(STATELESS_VERSION);
+    let stateless = versions.contains(&STATELESS_VERSION)
+        && (header_version == Some(STATELESS_VERSION) || meta_version == Some(STATELESS_VERSION));
     let ctx = Ctx {
         sessions,
         resource,
@@ -237,6 +246,7 @@ fn post(
         framing,
         defects,
         variants,
+        versions,
     };
     match (method, id) {
         // Notifications and client responses: accepted without a body.
@@ -264,6 +274,7 @@ struct Ctx<'a> {
     framing: Framing,
     defects: &'a Defects,
     variants: &'a Variants,
+    versions: &'static [&'static str],
 }
 
 fn server_info() -> Value {
@@ -358,6 +369,7 @@ mod tests {
             Switches {
                 defects: &Defects::none(),
                 variants: &Variants::none(),
+                versions: SUPPORTED_VERSIONS,
             },
         ) {
             McpOutcome::Response(r) => r,
@@ -393,6 +405,7 @@ mod tests {
             Switches {
                 defects: &Defects::none(),
                 variants: &Variants::none(),
+                versions: SUPPORTED_VERSIONS,
             },
         );
         assert!(
@@ -437,6 +450,7 @@ mod tests {
             Switches {
                 defects: &Defects::none(),
                 variants: &Variants::none(),
+                versions: SUPPORTED_VERSIONS,
             },
         );
         let McpOutcome::Response(r) = r else { panic!() };
@@ -459,6 +473,7 @@ mod tests {
             Switches {
                 defects: &Defects::none(),
                 variants: &Variants::none(),
+                versions: SUPPORTED_VERSIONS,
             },
         ) else {
             panic!()

@@ -9,8 +9,8 @@ use axum::http::{HeaderValue, StatusCode};
 use serde_json::{Value, json};
 
 use super::{
-    Ctx, INVALID_REQUEST, METHOD_NOT_FOUND, McpOutcome, STATELESS_VERSION, SUPPORTED_VERSIONS,
-    header_str, server_info, tools,
+    Ctx, INVALID_REQUEST, METHOD_NOT_FOUND, McpOutcome, STATELESS_VERSION, header_str, server_info,
+    tools,
 };
 use crate::defects::{Defect, Defects};
 use crate::protocol::{SCOPE_READ, SCOPE_WRITE};
@@ -118,7 +118,14 @@ impl Ctx<'_> {
         if method == "initialize" {
             let requested = params.get("protocolVersion").and_then(Value::as_str);
             let version = requested
-                .filter(|v| SUPPORTED_VERSIONS.contains(v) && *v != STATELESS_VERSION)
+                .filter(|v| self.versions.contains(v) && *v != STATELESS_VERSION)
+                .or_else(|| {
+                    self.versions
+                        .iter()
+                        .rev()
+                        .find(|v| **v != STATELESS_VERSION)
+                        .copied()
+                })
                 .unwrap_or(LATEST_SESSION_VERSION);
             let created = (!sessionless).then(|| {
                 self.sessions
