@@ -330,3 +330,45 @@ fn the_readme_matrix_covers_every_shard() {
         r.merge_command
     );
 }
+
+/// More shards than scenarios: the extra shards are empty (they run nothing and say so), and
+/// the merge of all of them is still the whole run.
+#[test]
+fn empty_shards_merge_too() {
+    let dir = scratch("empty-shards");
+    let args: Vec<String> = [
+        "run",
+        "--spec",
+        "2025-11-25",
+        "--defect",
+        "pkce-verifier-unchecked",
+        "-t",
+        "@PKCE-06 or @PKCE-02",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect();
+    let whole = wait_with_limit(spawn(&args, &dir.join("whole")), Duration::from_secs(300));
+    assert_eq!(whole.status.code(), Some(1), "{}", text(&whole));
+    let mut parts = Vec::new();
+    for i in 1..=5 {
+        let out = dir.join(format!("shard-{i}"));
+        let mut a = args.clone();
+        a.extend(["--shard".to_string(), format!("{i}/5")]);
+        let o = wait_with_limit(spawn(&a, &out), Duration::from_secs(300));
+        assert!(matches!(o.status.code(), Some(0 | 1)), "{}", text(&o));
+        parts.push(out.join("results.json"));
+    }
+    assert_eq!(
+        json(&parts[4])["totals"]["scenarios"],
+        0,
+        "shard 5/5 is empty"
+    );
+    let refs: Vec<&Path> = parts.iter().map(PathBuf::as_path).collect();
+    let (code, output) = merge(&refs, &dir.join("merged"));
+    assert_eq!(code, Some(1), "{output}");
+    assert_eq!(
+        verdicts(&json(&dir.join("merged/results.json"))),
+        verdicts(&json(&dir.join("whole/results.json")))
+    );
+}

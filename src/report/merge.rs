@@ -33,6 +33,15 @@ pub fn main(args: &crate::cli::MergeArgs) -> Result<u8, String> {
         .iter()
         .map(|p| super::results::read(p).map(|r| (p.clone(), r)))
         .collect::<Result<Vec<_>, String>>()?;
+    // The reports name the harness that wrote them: the one that ran the shards.
+    let own = super::view::harness_version();
+    if let Some((path, r)) = files.iter().find(|(_, r)| r.harness_version != own) {
+        return Err(format!(
+            "{} was written by mcp-oauth-conformance {}; this is {own}: merge with the version that ran the shards",
+            path.display(),
+            r.harness_version
+        ));
+    }
     let parts = files.len();
     let merged = merge(files)?;
     write(&merged, args)?;
