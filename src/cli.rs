@@ -79,8 +79,20 @@ pub enum Command {
 #[derive(Debug, Args, Clone)]
 pub struct MergeArgs {
     /// The shards' results.json files (every shard of the run, each once).
-    #[arg(value_name = "RESULTS.json", required = true)]
+    #[arg(
+        value_name = "RESULTS.json",
+        required_unless_present = "fleet",
+        conflicts_with = "fleet"
+    )]
     pub inputs: Vec<PathBuf>,
+    /// Instead: a fleet file whose targets were run in shards (`run --fleet FILE --shard I/N`).
+    /// Every target's directory must be under --fleet-reports; writes the fleet's index.html
+    /// and summary.md there, and exits with the worst of the targets' exit codes.
+    #[arg(long, value_name = "FILE")]
+    pub fleet: Option<PathBuf>,
+    /// The directory holding the fleet targets' report directories.
+    #[arg(long, value_name = "DIR", default_value = "reports/fleet")]
+    pub fleet_reports: PathBuf,
     /// Where to write the merged verdicts as JSON.
     #[arg(long, value_name = "PATH", default_value = "reports/results.json")]
     pub results: PathBuf,

@@ -46,7 +46,15 @@ fn main() -> ExitCode {
         Some(Command::Login(args)) => login(args),
         Some(Command::Load(args)) => block_on(mcp_oauth_conformance::load::main(args)),
         Some(Command::MergeReports(args)) => {
-            match mcp_oauth_conformance::report::merge::main(&args) {
+            let merged = match &args.fleet {
+                Some(file) => mcp_oauth_conformance::fleet::merge(
+                    file,
+                    &args.fleet_reports,
+                    args.summary.clone(),
+                ),
+                None => mcp_oauth_conformance::report::merge::main(&args),
+            };
+            match merged {
                 Ok(code) => ExitCode::from(code),
                 Err(e) => {
                     eprintln!("error: {e}");

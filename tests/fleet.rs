@@ -129,6 +129,45 @@ fn a_fleet_shard_runs_its_part_of_the_targets() {
     assert!(!dir.join("reports/broken-pkce").exists(), "{output}");
     let md = read(&dir.join("reports/summary.md"));
     assert!(md.contains("shard 2/2 of a fleet of 2 targets"), "{md}");
+
+    // The index of the whole fleet needs every target's results.
+    let merge = |dir: &Path| {
+        let out = Command::new(BIN)
+            .arg("merge-reports")
+            .arg("--fleet")
+            .arg(dir.join("fleet.toml"))
+            .arg("--fleet-reports")
+            .arg(dir.join("reports"))
+            .env_remove("GITHUB_STEP_SUMMARY")
+            .stdin(Stdio::null())
+            .output()
+            .expect("merge-reports runs");
+        (
+            out.status.code(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+    let (code, output) = merge(&dir);
+    assert_eq!(code, Some(2), "{output}");
+    assert!(output.contains("for broken-pkce"), "{output}");
+    // The other shard, as another CI job would run it, into the same directory.
+    let (code, output) = fleet(&dir, &["--shard", "1/2"]);
+    assert_eq!(code, Some(1), "{output}");
+    let (code, output) = merge(&dir);
+    assert_eq!(code, Some(1), "the worst of the two: {output}");
+    let index = read(&dir.join("reports/index.html"));
+    for target in ["reference", "broken-pkce"] {
+        assert!(
+            index.contains(&format!("href=\"{target}/report.html\"")),
+            "{index}"
+        );
+    }
+    let md = read(&dir.join("reports/summary.md"));
+    assert!(!md.contains("shard"), "the whole fleet: {md}");
 }
 
 #[test]

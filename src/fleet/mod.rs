@@ -100,6 +100,42 @@ pub fn run(args: &RunArgs, fleet_file: &Path) -> Result<FleetResult, RunError> {
     Ok(result)
 }
 
+/// `merge-reports --fleet FILE`: the index and the combined summary of a fleet whose targets
+/// ran in shards, from the targets' directories under `dir` (every target's, or a refusal
+/// naming the missing). Returns the worst of the targets' exit codes.
+pub fn merge(fleet_file: &Path, dir: &Path, summary: Option<PathBuf>) -> Result<u8, String> {
+    let fleet = Fleet::load(fleet_file)?;
+    let mut outcomes = Vec::new();
+    let mut missing = Vec::new();
+    for t in &fleet.targets {
+        let target_dir = dir.join(&t.name);
+        match crate::report::results::read(&target_dir.join("results.json")) {
+            Ok(r) => outcomes.push(TargetOutcome {
+                name: t.name.clone(),
+                exit_code: r.info.exit_code,
+                error: None,
+                dir: target_dir,
+            }),
+            Err(_) => missing.push(t.name.as_str()),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(format!(
+            "cannot merge the fleet: no readable results.json under {} for {} (every target's is needed)",
+            dir.display(),
+            missing.join(", ")
+        ));
+    }
+    outcomes.sort_by(|a, b| a.name.cmp(&b.name));
+    let result = FleetResult {
+        exit_code: worst(outcomes.iter().map(|o| o.exit_code)),
+        outcomes,
+        shard: None,
+    };
+    index::write(&result, dir, &Destinations::from_env(summary))?;
+    Ok(result.exit_code)
+}
+
 /// A target's run options: the command line's as defaults, the target's own keys over them,
 /// reports in its directory, and nothing printed (the targets run at once).
 fn options(args: &RunArgs, t: &FleetTarget, dir: &Path) -> RunOptions {
