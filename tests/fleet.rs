@@ -178,6 +178,11 @@ fn bad_fleet_files_are_usage_errors_before_anything_runs() {
         dir.join("profile.toml"),
     )
     .expect("a profile");
+    std::fs::write(
+        dir.join("manual.toml"),
+        "target = \"http://127.0.0.1:9/mcp\"\n[login]\ndriver = \"manual\"\n",
+    )
+    .expect("a manual profile");
     for (text, says) in [
         (
             "[[target]]\nname = \"a\"\nembedded = true\nlayuot = \"split\"\n",
@@ -192,6 +197,10 @@ fn bad_fleet_files_are_usage_errors_before_anything_runs() {
             "missing.toml: no such file",
         ),
         ("", "no [[target]]"),
+        (
+            "[[target]]\nname = \"by-hand\"\nprofile = \"manual.toml\"\n[[target]]\nname = \"b\"\nembedded = true\n",
+            "--fleet-concurrency 1",
+        ),
         (
             "[[target]]\nname = \"a\"\nembedded = true\nspec = \"2024-01-01\"\n",
             "spec",

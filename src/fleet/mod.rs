@@ -72,13 +72,19 @@ pub fn run(args: &RunArgs, fleet_file: &Path) -> Result<FleetResult, RunError> {
         .iter()
         .map(|t| (t.name.clone(), options(args, t, &dir.join(&t.name))))
         .collect();
+    let jobs = usize::from(args.fleet_concurrency).clamp(1, planned.len().max(1));
     for (name, opts) in &planned {
-        Plan::new(opts.clone()).map_err(|e| match e {
+        let plan = Plan::new(opts.clone()).map_err(|e| match e {
             RunError::Usage(m) => RunError::Usage(format!("fleet target {name:?}: {m}")),
             other => other,
         })?;
+        // A person answers one login prompt at a time.
+        if plan.login.table.driver == crate::config::DriverKind::Manual && jobs > 1 {
+            return Err(RunError::Usage(format!(
+                "fleet target {name:?} logs in by hand (the manual driver): run the fleet with --fleet-concurrency 1"
+            )));
+        }
     }
-    let jobs = usize::from(args.fleet_concurrency).clamp(1, planned.len().max(1));
     eprintln!(
         "Fleet {}: {} targets{}, {jobs} at a time; reports in {}",
         fleet_file.display(),
