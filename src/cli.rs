@@ -273,7 +273,7 @@ pub struct RunArgs {
         "junit", "json", "results", "html",
     ])]
     pub fleet: Option<PathBuf>,
-    /// How many fleet targets run at once (default 2).
+    /// How many fleet targets run at once.
     #[arg(long, value_name = "N", default_value_t = 2,
         value_parser = clap::value_parser!(u16).range(1..=64))]
     pub fleet_concurrency: u16,
