@@ -163,16 +163,25 @@ pub fn merge(files: Vec<(PathBuf, ReadResults)>) -> Result<Merged, String> {
         records.push(baseline::stale_record(&o.entry(), &first.info.revision));
     }
 
-    let mut labels: Vec<&str> = Vec::new();
-    for (_, r) in &files {
-        if !labels.contains(&r.info.target.as_str()) {
-            labels.push(&r.info.target);
-        }
-    }
+    // Shards of one deployed target name the same URL; each shard of an embedded target
+    // started a server of its own, on its own port: then the report names the server by what
+    // the shards share.
+    let target = if files
+        .iter()
+        .all(|(_, r)| r.info.target == first.info.target)
+    {
+        first.info.target.clone()
+    } else {
+        format!(
+            "the {} ({} shards, each against a server of its own)",
+            first.identity.target_id,
+            files.len()
+        )
+    };
     let strict = first.info.strict;
     let fail_on = first.info.fail_on;
     let info = RunInfo {
-        target: labels.join("; "),
+        target,
         revision: first.info.revision.clone(),
         revision_reason: first.info.revision_reason.clone(),
         exit_code: super::exit_code(&records, strict, fail_on),
@@ -416,7 +425,10 @@ mod tests {
         assert_eq!(lines, vec![3, 5, 9, 0]);
         assert!(is_stale_entry(&merged.records[3]));
         assert_eq!(merged.info.exit_code, 1);
-        assert!(merged.info.target.contains(":1/mcp") && merged.info.target.contains(":2/mcp"));
+        assert_eq!(
+            merged.info.target,
+            "the embedded reference server, layout same-origin (2 shards, each against a server of its own)"
+        );
         assert_eq!(merged.identity.shard, None);
 
         // Shard 2 saw PKCE-06 fail (known): the entry is not stale in the whole run.
