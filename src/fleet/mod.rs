@@ -253,6 +253,46 @@ fn run_all(planned: Vec<(String, RunOptions)>, jobs: usize, dir: &Path) -> Vec<T
 mod tests {
     use super::*;
 
+    /// A target's own keys win over the command line's; what it leaves out, the command line
+    /// fills in; its reports go to its directory and nothing is printed.
+    #[test]
+    fn a_targets_keys_win_over_the_command_line() {
+        use clap::Parser as _;
+        let cli = crate::cli::Cli::try_parse_from([
+            "x",
+            "--spec",
+            "2025-06-18",
+            "--concurrency",
+            "4",
+            "--strict",
+            "-t",
+            "@PKCE-06",
+        ])
+        .expect("parses");
+        let fleet = Fleet::parse(
+            "[[target]]\nname = \"a\"\nembedded = true\nlayout = \"split\"\nspec = \"auto\"\nstrict = false\n\
+             [[target]]\nname = \"b\"\nurl = \"http://127.0.0.1:9/mcp\"\ntags = \"@CODE-02\"\nfail_on = \"interop\"\n",
+            Path::new("."),
+        )
+        .expect("a fleet");
+        let dir = Path::new("out");
+        let a = options(&cli.run, &fleet.targets[0], &dir.join("a"));
+        assert_eq!(a.spec, None, "auto");
+        assert!(!a.strict);
+        assert_eq!(a.layout, reference_server::Layout::Split);
+        assert_eq!(a.concurrency, Some(4));
+        assert!(a.tags.is_some(), "the command line's -t");
+        assert_eq!(a.results, dir.join("a/results.json"));
+        assert_eq!(a.html, Some(dir.join("a/report.html")));
+        assert!(a.quiet && a.shard.is_none() && a.summary.step_summary.is_none());
+        let b = options(&cli.run, &fleet.targets[1], &dir.join("b"));
+        assert_eq!(b.spec, Some(crate::client::mcp::Revision::V2025_06_18));
+        assert!(b.strict);
+        assert_eq!(b.target.as_deref(), Some("http://127.0.0.1:9/mcp"));
+        assert_eq!(b.fail_on, Some(crate::report::FailOn::Interop));
+        assert_eq!(b.layout, reference_server::Layout::SameOrigin);
+    }
+
     #[test]
     fn the_worst_exit_code_wins_as_a_single_run_ranks_them() {
         assert_eq!(worst([0, 0]), 0);
