@@ -15,7 +15,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::report::{ScenarioRecord, Verdict};
 use crate::requirements::{self, Severity};
@@ -28,7 +28,7 @@ pub struct Baseline {
 }
 
 /// One known failure: a requirement (every scenario failing on it) or one scenario by name.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Entry {
     #[serde(default)]
@@ -100,7 +100,18 @@ impl Baseline {
     /// Marks the failures the baseline lists as known, and returns the stale entries: those
     /// whose scenarios ran to a verdict and none failed.
     pub fn apply(&self, records: &mut [ScenarioRecord]) -> Vec<Entry> {
-        let mut stale = Vec::new();
+        self.evaluate(records)
+            .into_iter()
+            .filter(Outcome::stale)
+            .map(|o| o.entry())
+            .collect()
+    }
+
+    /// Marks the failures the baseline lists as known, and says for each entry whether it
+    /// matched a failure and whether its scenarios ran. Both are facts about single records, so
+    /// the outcomes of the shards of a run add up to the outcome of the whole run.
+    pub fn evaluate(&self, records: &mut [ScenarioRecord]) -> Vec<Outcome> {
+        let mut outcomes = Vec::new();
         for e in &self.expected {
             let mut matched = false;
             for r in records.iter_mut().filter(|r| e.covers_failure(r)) {
@@ -115,11 +126,43 @@ impl Baseline {
             let ran = records.iter().any(|r| {
                 e.names(r) && matches!(r.verdict, Verdict::Pass | Verdict::Info | Verdict::Warn)
             });
-            if !matched && ran {
-                stale.push(e.clone());
-            }
+            outcomes.push(Outcome {
+                requirement: e.requirement.clone(),
+                scenario: e.scenario.clone(),
+                reason: e.reason.clone(),
+                matched,
+                ran,
+            });
         }
-        stale
+        outcomes
+    }
+}
+
+/// What one baseline entry found in a run's records (written to results.json, so that
+/// `merge-reports` can tell a stale entry across shards).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outcome {
+    pub requirement: Option<String>,
+    pub scenario: Option<String>,
+    pub reason: String,
+    /// A failure it names was marked known.
+    pub matched: bool,
+    /// A scenario it names ran to a passing verdict.
+    pub ran: bool,
+}
+
+impl Outcome {
+    /// Stale: nothing it names failed, and something it names passed.
+    pub fn stale(&self) -> bool {
+        !self.matched && self.ran
+    }
+
+    pub fn entry(&self) -> Entry {
+        Entry {
+            requirement: self.requirement.clone(),
+            scenario: self.scenario.clone(),
+            reason: self.reason.clone(),
+        }
     }
 }
 

@@ -58,6 +58,10 @@ pub enum Command {
     /// --rate), each checking its own results, and report flows/s, latency per step and
     /// errors. A host outside loopback needs --yes or `[load] allowed = true`.
     Load(crate::load::LoadArgs),
+    /// Merge the results.json files of the shards of one run (`run --shard I/N`) into the
+    /// reports the unsharded run writes: results.json, JUnit, the HTML report and a summary.
+    /// Exits with the merged run's exit code; 2 when the files are not the shards of one run.
+    MergeReports(MergeArgs),
     /// Start the reference server, exactly like the `reference-server` program
     /// (`mcp-oauth-conformance reference-server --help` lists its flags).
     #[command(disable_help_flag = true)]
@@ -70,6 +74,38 @@ pub enum Command {
         )]
         args: Vec<std::ffi::OsString>,
     },
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct MergeArgs {
+    /// The shards' results.json files (every shard of the run, each once).
+    #[arg(
+        value_name = "RESULTS.json",
+        required_unless_present = "fleet",
+        conflicts_with = "fleet"
+    )]
+    pub inputs: Vec<PathBuf>,
+    /// Instead: a fleet file whose targets were run in shards (`run --fleet FILE --shard I/N`).
+    /// Every target's directory must be under --fleet-reports; writes the fleet's index.html
+    /// and summary.md there, and exits with the worst of the targets' exit codes.
+    #[arg(long, value_name = "FILE")]
+    pub fleet: Option<PathBuf>,
+    /// The directory holding the fleet targets' report directories.
+    #[arg(long, value_name = "DIR", default_value = "reports/fleet")]
+    pub fleet_reports: PathBuf,
+    /// Where to write the merged verdicts as JSON.
+    #[arg(long, value_name = "PATH", default_value = "reports/results.json")]
+    pub results: PathBuf,
+    /// Where to write the merged JUnit report.
+    #[arg(long, value_name = "PATH", default_value = "reports/junit.xml")]
+    pub junit: PathBuf,
+    /// Where to write the merged HTML report.
+    #[arg(long, value_name = "PATH", default_value = "reports/report.html")]
+    pub html: PathBuf,
+    /// Where to write a Markdown summary; it is also appended to $GITHUB_STEP_SUMMARY when that
+    /// variable is set.
+    #[arg(long, value_name = "PATH")]
+    pub summary: Option<PathBuf>,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -225,6 +261,26 @@ pub struct RunArgs {
     /// certificate a private CA signed.
     #[arg(long, value_name = "FILE")]
     pub ca_cert: Option<PathBuf>,
+    /// Run only part I of N of the selected scenarios (with --fleet: of the fleet's targets),
+    /// e.g. 2/4; `merge-reports` puts the parts' results.json back together.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<crate::run::shard::Shard>,
+    /// A fleet file (TOML): many targets, each with its profile or the embedded reference
+    /// server, run in one invocation. Each target's reports go to its own directory under
+    /// --fleet-reports, with an index page and a combined summary; the exit code is the worst.
+    #[arg(long, value_name = "FILE", conflicts_with_all = [
+        "target", "config", "defects", "variants", "layout", "baseline",
+        "junit", "json", "results", "html",
+    ])]
+    pub fleet: Option<PathBuf>,
+    /// How many fleet targets run at once.
+    #[arg(long, value_name = "N", default_value_t = 2,
+        value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub fleet_concurrency: u16,
+    /// The directory of a fleet's reports: one subdirectory per target, index.html and
+    /// summary.md.
+    #[arg(long, value_name = "DIR", default_value = "reports/fleet")]
+    pub fleet_reports: PathBuf,
 }
 
 impl Default for RunArgs {
@@ -256,6 +312,10 @@ impl Default for RunArgs {
             layout: Layout::SameOrigin,
             baseline: None,
             ca_cert: None,
+            shard: None,
+            fleet: None,
+            fleet_concurrency: 2,
+            fleet_reports: PathBuf::from("reports/fleet"),
         }
     }
 }
@@ -319,6 +379,7 @@ impl RunArgs {
             baseline: self.baseline,
             ca_cert: self.ca_cert,
             quiet: false,
+            shard: self.shard,
         }
     }
 }

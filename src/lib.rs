@@ -18,6 +18,7 @@ pub mod context;
 pub mod coverage;
 pub mod detect;
 pub mod features;
+pub mod fleet;
 pub mod leases;
 pub mod load;
 pub mod login_once;

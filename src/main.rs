@@ -45,6 +45,23 @@ fn main() -> ExitCode {
         Some(Command::Coverage(args)) => coverage(args),
         Some(Command::Login(args)) => login(args),
         Some(Command::Load(args)) => block_on(mcp_oauth_conformance::load::main(args)),
+        Some(Command::MergeReports(args)) => {
+            let merged = match &args.fleet {
+                Some(file) => mcp_oauth_conformance::fleet::merge(
+                    file,
+                    &args.fleet_reports,
+                    args.summary.clone(),
+                ),
+                None => mcp_oauth_conformance::report::merge::main(&args),
+            };
+            match merged {
+                Ok(code) => ExitCode::from(code),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         // Handled before parsing; kept so that --help lists it.
         Some(Command::ReferenceServer { .. }) => ExitCode::from(2),
         None => run_suite(cli.run),
@@ -66,6 +83,15 @@ fn block_on(command: impl std::future::Future<Output = ExitCode>) -> ExitCode {
 }
 
 fn run_suite(args: mcp_oauth_conformance::cli::RunArgs) -> ExitCode {
+    if let Some(file) = args.fleet.clone() {
+        return match mcp_oauth_conformance::fleet::run(&args, &file) {
+            Ok(result) => ExitCode::from(result.exit_code),
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(e.exit_code())
+            }
+        };
+    }
     block_on(async move {
         match run::run(args.into_options()).await {
             Ok(result) => ExitCode::from(result.exit_code),

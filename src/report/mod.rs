@@ -5,7 +5,9 @@ pub mod finding;
 pub mod html;
 pub mod junit;
 pub mod markdown;
+pub mod merge;
 pub mod requests;
+pub mod results;
 pub mod view;
 
 use std::collections::BTreeMap;

@@ -15,6 +15,7 @@ pub mod progress;
 mod records;
 pub mod report;
 pub mod resolve;
+pub mod shard;
 mod silence;
 
 pub use silence::install_step_fault_filter;
@@ -30,6 +31,14 @@ pub use transport::{TransportSettings, transport};
 pub async fn run(opts: RunOptions) -> Result<RunResult, RunError> {
     let plan = Plan::new(opts)?;
     if !plan.quiet {
+        if let Some(s) = &plan.shard {
+            eprintln!(
+                "Shard {}: {} of the {} selected scenarios",
+                s.shard(),
+                plan.needs.scenarios,
+                s.selected
+            );
+        }
         eprintln!(
             "The {} selected scenarios send {}",
             plan.needs.scenarios, plan.needs.estimate

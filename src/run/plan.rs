@@ -62,6 +62,8 @@ pub struct RunOptions {
     pub ca_cert: Option<PathBuf>,
     /// Print nothing: no scenario lines, no summary (the self-test runs many suites at once).
     pub quiet: bool,
+    /// Run only this part of the selected scenarios.
+    pub shard: Option<super::shard::Shard>,
 }
 
 /// A run, checked and ready to start.
@@ -93,6 +95,8 @@ pub struct Plan {
     pub fail_on: crate::report::FailOn,
     /// Print nothing.
     pub quiet: bool,
+    /// The part of the selection this run is (`--shard`).
+    pub shard: Option<super::shard::ShardInfo>,
 }
 
 /// What the selected scenarios take from the target, counted before the run.
@@ -231,6 +235,7 @@ impl Plan {
                 "no scenario matches the --tags / --name filters".into(),
             ));
         }
+        let (features, shard) = super::shard::select_opt(features, opts.shard);
         let password = profile.password().map_err(RunError::Usage)?;
         let client = client_plan(&profile)?;
         let second_resource = match &profile.resources.second {
@@ -322,6 +327,7 @@ impl Plan {
             strict: opts.strict,
             fail_on,
             quiet: opts.quiet,
+            shard,
         })
     }
 }
@@ -526,6 +532,7 @@ mod tests {
             baseline: None,
             ca_cert: None,
             quiet: true,
+            shard: None,
         }
     }
 

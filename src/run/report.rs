@@ -5,9 +5,11 @@
 use super::error::RunError;
 use super::execute::Executed;
 use super::plan::Plan;
+use super::plan::TargetPlan;
 use super::resolve::TargetInfo;
 use crate::baseline;
-use crate::report::{Requests, exit_code, junit, results_json, summary};
+use crate::report::results::Identity;
+use crate::report::{Requests, exit_code, junit, summary};
 
 /// The outcome of a finished run.
 pub struct RunResult {
@@ -25,9 +27,9 @@ pub fn report(
         revision,
         mut records,
     } = executed;
-    let stale = plan.baseline.apply(&mut records);
-    for e in &stale {
-        let record = baseline::stale_record(e, revision.as_str());
+    let outcomes = plan.baseline.evaluate(&mut records);
+    for e in outcomes.iter().filter(|o| o.stale()).map(|o| o.entry()) {
+        let record = baseline::stale_record(&e, revision.as_str());
         if !plan.quiet {
             crate::out!(
                 "{}\n      {}",
@@ -62,17 +64,6 @@ pub fn report(
         }
     }
     let exit_code = exit_code(&records, plan.strict, plan.fail_on);
-    let results = results_json(
-        &records,
-        revision.as_str(),
-        exit_code,
-        plan.fail_on,
-        requests,
-    );
-    let results = serde_json::to_string_pretty(&results)
-        .map_err(|e| RunError::Harness(format!("cannot render the results: {e}")))?;
-    std::fs::write(&reports.results, results)
-        .map_err(|e| RunError::Usage(format!("cannot write {}: {e}", reports.results.display())))?;
     let info = crate::report::view::RunInfo {
         target: about.label.clone(),
         revision: revision.as_str().into(),
@@ -83,9 +74,40 @@ pub fn report(
         requests: Some(requests.clone()),
         finished: std::time::SystemTime::now(),
     };
+    let identity = Identity {
+        target_id: target_id(&plan.target),
+        shard: plan.shard.clone(),
+        baseline: outcomes,
+    };
+    let results = crate::report::results::render(&records, &info, &identity);
+    let results = serde_json::to_string_pretty(&results)
+        .map_err(|e| RunError::Harness(format!("cannot render the results: {e}")))?;
+    std::fs::write(&reports.results, results)
+        .map_err(|e| RunError::Usage(format!("cannot write {}: {e}", reports.results.display())))?;
     if let Some(html) = &reports.html {
         crate::report::html::write(html, &records, &info).map_err(RunError::Usage)?;
     }
     crate::report::markdown::write(&reports.summary, &records, &info).map_err(RunError::Usage)?;
     Ok(RunResult { records, exit_code })
+}
+
+/// The target as something that stays the same between runs: its URL, or the embedded
+/// reference server's layout, defects and variants (its port changes with every start).
+/// `merge-reports` refuses to merge the results of different targets.
+pub fn target_id(target: &TargetPlan) -> String {
+    match target {
+        TargetPlan::Given(url) => url.to_string(),
+        TargetPlan::Embedded(e) => {
+            let mut id = format!("embedded reference server, layout {}", e.layout.name());
+            let defects: Vec<&str> = e.defects.iter().map(|d| d.name()).collect();
+            let variants: Vec<&str> = e.variants.iter().map(|v| v.name()).collect();
+            if !defects.is_empty() {
+                id.push_str(&format!(", defects {}", defects.join(" ")));
+            }
+            if !variants.is_empty() {
+                id.push_str(&format!(", variants {}", variants.join(" ")));
+            }
+            id
+        }
+    }
 }

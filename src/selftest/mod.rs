@@ -276,6 +276,7 @@ fn base_options(opts: &SelftestOptions) -> RunOptions {
         baseline: None,
         ca_cert: None,
         quiet: true,
+        shard: None,
     }
 }
 
