@@ -338,3 +338,65 @@ fn shorten(reason: &str) -> String {
     }
     s
 }
+
+/// A target that makes every request wait out its timeout cannot hold one scenario for ever:
+/// once a scenario's requests have taken 20 timeouts all together, it sends no more.
+#[tokio::test]
+async fn a_scenario_stops_sending_once_its_requests_have_taken_twenty_timeouts() {
+    use mcp_oauth_conformance::client::http::{
+        Http, Limits, Request, SCENARIO_BUDGET_TIMEOUTS, TransportError,
+    };
+    mcp_oauth_conformance::install_crypto_provider();
+    // Accepts connections and never answers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind 127.0.0.1");
+    let url = url::Url::parse(&format!(
+        "http://{}/mcp",
+        listener.local_addr().expect("addr")
+    ))
+    .expect("url");
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let timeout = Duration::from_millis(50);
+    let run = Http::new(
+        Limits {
+            timeout,
+            ..Limits::default()
+        },
+        false,
+    )
+    .expect("transport");
+    let scenario = run.fork();
+    let started = Instant::now();
+    let mut waited = 0;
+    let mut refused = None;
+    for _ in 0..(SCENARIO_BUDGET_TIMEOUTS + 5) {
+        match scenario.send(Request::get(url.clone())).await {
+            Err(TransportError::Timeout { what, .. }) if what.starts_with("not sent") => {
+                refused = Some(what);
+                break;
+            }
+            Err(TransportError::Timeout { .. }) => waited += 1,
+            other => panic!("expected a timeout, got {other:?}"),
+        }
+    }
+    let refused = refused.expect("the scenario's budget ran out");
+    assert!(refused.contains("over its budget of 1s"), "{refused}");
+    // Each request waited at least the timeout, so no more than 21 fit in 20 timeouts.
+    assert!(
+        (SCENARIO_BUDGET_TIMEOUTS / 2..=SCENARIO_BUDGET_TIMEOUTS + 1).contains(&waited),
+        "{waited} requests timed out before the budget ran out"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+    // Another scenario starts with a budget of its own.
+    let next = run.fork().send(Request::get(url.clone())).await;
+    assert!(
+        matches!(&next, Err(TransportError::Timeout { what, .. }) if what.starts_with("no answer")),
+        "{next:?}"
+    );
+}
