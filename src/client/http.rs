@@ -548,6 +548,9 @@ impl Http {
     ) -> Result<Response, TransportError> {
         // What had arrived when an error came: the error message says what the target did.
         let classify = |e: reqwest::Error, phase: Phase| {
+            // The message names the URL already (redacted); the HTTP stack's would repeat it
+            // in full.
+            let e = e.without_url();
             if e.is_timeout() {
                 TransportError::Timeout {
                     method: method.to_string(),
@@ -571,7 +574,7 @@ impl Http {
                 TransportError::Other {
                     method: method.to_string(),
                     url: redact::redact_url(url_text),
-                    reason: format!("{}: {}", phase.broken(), error_chain(&e)),
+                    reason: format!("{}: {}", phase.broken(), explain(&error_chain(&e))),
                 }
             }
         };
@@ -638,6 +641,18 @@ pub fn certificate_problem(e: &(dyn std::error::Error + 'static)) -> Option<Stri
             .trim()
             .to_string()
     })
+}
+
+/// The HTTP stack's words for a response it refused, with the limit that made it refuse.
+fn explain(chain: &str) -> String {
+    if chain.contains("message head is too large") {
+        format!(
+            "{chain} (over {} header lines or about 400 kB of status line and headers)",
+            super::limits::MAX_HEADER_LINES
+        )
+    } else {
+        chain.to_string()
+    }
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {

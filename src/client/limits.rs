@@ -25,6 +25,10 @@ impl Default for Limits {
     }
 }
 
+/// The most header lines a response may have: the HTTP stack's own limit (hyper's default),
+/// which refuses a longer head, as it does one over about 400 kB.
+pub const MAX_HEADER_LINES: usize = 100;
+
 /// One scenario's requests may take this many per-request timeouts all together: a target
 /// that answers every request just in time cannot hold a scenario for ever.
 pub const SCENARIO_BUDGET_TIMEOUTS: u32 = 20;
