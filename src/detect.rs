@@ -93,19 +93,22 @@ async fn ask_with(ctx: &Context) -> Result<Detected, String> {
         return from_supported(versions);
     }
     let legacy = McpClient::new(http.fork(), ctx.target.clone(), Revision::V2025_11_25);
-    let r = legacy
-        .send(&legacy.opening().with_credential(bearer))
-        .await
-        .map_err(|e| e.to_string())?;
+    let initialize = legacy.opening().with_credential(bearer);
+    let r = legacy.send(&initialize).await.map_err(|e| e.to_string())?;
     let negotiated = r
         .result()
         .and_then(|v| v.get("protocolVersion"))
         .and_then(Value::as_str)
-        .ok_or_else(|| {
-            format!(
+        .ok_or_else(|| match (&r.message, initialize.id) {
+            (None, Some(id)) if r.http.json().is_ok() => format!(
+                "initialize got no JSON-RPC response with its id {id} (status {}, a JSON body with id {})",
+                r.http.status.as_u16(),
+                r.http.json().ok().and_then(|v| v.get("id").cloned()).unwrap_or_default()
+            ),
+            _ => format!(
                 "neither server/discover nor initialize named a version (initialize: status {})",
                 r.http.status.as_u16()
-            )
+            ),
         })?;
     let revision: Revision = negotiated
         .parse()

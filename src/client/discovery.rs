@@ -143,11 +143,31 @@ pub async fn fetch_document(
 /// Step 1: an MCP request without credentials.
 pub async fn probe(mcp: &McpClient) -> Result<Probe, TransportError> {
     let resp = mcp.send(&mcp.opening()).await?.http;
-    let challenges = www_authenticate::parse_all(resp.header_all("www-authenticate"));
+    let challenges = match not_text(&resp, "www-authenticate") {
+        Some(at) => Err(ParseError {
+            at,
+            reason: "a byte outside visible ASCII (the header is not text)",
+        }),
+        None => www_authenticate::parse_all(resp.header_all("www-authenticate")),
+    };
     Ok(Probe {
         response: resp,
         challenges,
     })
+}
+
+/// The offset of the first byte of a `name` header that is not visible ASCII, if there is one
+/// (such a value is not text, and would otherwise look absent).
+fn not_text(resp: &Response, name: &str) -> Option<usize> {
+    resp.headers
+        .get_all(name)
+        .iter()
+        .find(|v| v.to_str().is_err())
+        .and_then(|v| {
+            v.as_bytes()
+                .iter()
+                .position(|b| !(b.is_ascii_graphic() || *b == b' ' || *b == b'\t'))
+        })
 }
 
 /// Step 2: PRM from the challenge's URL, else the path-inserted, else the root well-known URL.

@@ -62,6 +62,82 @@ struct Inner {
     patterns: Vec<HostPattern>,
     /// Set by the profile: then discovery adds nothing.
     fixed: bool,
+    /// The kind of address the target's own host is, when it is an IP literal: a learned
+    /// host of a special kind (loopback, private) must be of the same kind.
+    target_kind: Option<AddressKind>,
+    /// Hosts the target named that were not learned, and why (for the refusal's message).
+    refused: Vec<(String, String)>,
+}
+
+/// IP address ranges a target's metadata must not steer the runner into (server-side request
+/// forgery): an address of one of these kinds is learned only when the target's own address is
+/// of the same kind, and a link-local one never (cloud metadata services live there).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddressKind {
+    Loopback,
+    Private,
+    LinkLocal,
+    Unroutable,
+}
+
+impl AddressKind {
+    /// The kind of an IP literal host (as `Url::host_str` gives it); `None` for a public
+    /// address or a name.
+    pub fn of(host: &str) -> Option<AddressKind> {
+        let ip: std::net::IpAddr = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse()
+            .ok()?;
+        let ip = match ip {
+            std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => std::net::IpAddr::V4(v4),
+                None => std::net::IpAddr::V6(v6),
+            },
+            v4 => v4,
+        };
+        match ip {
+            std::net::IpAddr::V4(v4) => {
+                let [a, b, ..] = v4.octets();
+                if v4.is_loopback() {
+                    Some(AddressKind::Loopback)
+                } else if v4.is_link_local() {
+                    Some(AddressKind::LinkLocal)
+                } else if v4.is_private() || (a == 100 && (64..128).contains(&b)) {
+                    Some(AddressKind::Private)
+                } else if v4.is_unspecified() || v4.is_broadcast() || v4.is_multicast() || a == 0 {
+                    Some(AddressKind::Unroutable)
+                } else {
+                    None
+                }
+            }
+            std::net::IpAddr::V6(v6) => {
+                let first = v6.segments()[0];
+                if v6.is_loopback() {
+                    Some(AddressKind::Loopback)
+                } else if first & 0xffc0 == 0xfe80 {
+                    Some(AddressKind::LinkLocal)
+                } else if first & 0xfe00 == 0xfc00 {
+                    Some(AddressKind::Private)
+                } else if v6.is_unspecified() || v6.is_multicast() {
+                    Some(AddressKind::Unroutable)
+                } else {
+                    None
+                }
+            }
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            AddressKind::Loopback => "a loopback address",
+            AddressKind::Private => "a private-range address",
+            AddressKind::LinkLocal => {
+                "a link-local address, where cloud metadata services (169.254.169.254) live"
+            }
+            AddressKind::Unroutable => "an unspecified, broadcast or multicast address",
+        }
+    }
 }
 
 impl AllowedHosts {
@@ -71,6 +147,8 @@ impl AllowedHosts {
             inner: Arc::new(RwLock::new(Inner {
                 patterns: vec![HostPattern::Subdomains(String::new())],
                 fixed: true,
+                target_kind: None,
+                refused: Vec::new(),
             })),
         }
     }
@@ -85,6 +163,8 @@ impl AllowedHosts {
                     .into_iter()
                     .collect(),
                 fixed: false,
+                target_kind: target.host_str().and_then(AddressKind::of),
+                refused: Vec::new(),
             })),
         }
     }
@@ -95,27 +175,63 @@ impl AllowedHosts {
             inner: Arc::new(RwLock::new(Inner {
                 patterns,
                 fixed: true,
+                target_kind: None,
+                refused: Vec::new(),
             })),
         }
     }
 
     /// Adds the host of an authorization server the target's metadata names (a no-op when the
-    /// profile fixed the list).
+    /// profile fixed the list). Only http and https URLs are learned, and an IP address of a
+    /// special range only when the target's own address is of the same range (never a
+    /// link-local one): a target's metadata cannot steer the runner into the network it runs in.
     pub fn learn(&self, url: &Url) {
         let Some(host) = url.host_str() else {
             return;
         };
-        if let Ok(mut inner) = self.inner.write()
-            && !inner.fixed
-            && !inner.patterns.iter().any(|p| p.matches(host))
-        {
-            inner
+        let Ok(mut inner) = self.inner.write() else {
+            return;
+        };
+        if inner.fixed || inner.patterns.iter().any(|p| p.matches(host)) {
+            return;
+        }
+        let why_not = if !matches!(url.scheme(), "http" | "https") {
+            Some(format!("a {}: URL, not http or https", url.scheme()))
+        } else {
+            match AddressKind::of(host) {
+                Some(AddressKind::LinkLocal) => Some(AddressKind::LinkLocal.describe().to_string()),
+                Some(kind) if inner.target_kind != Some(kind) => {
+                    Some(format!("{}, while the target's is not", kind.describe()))
+                }
+                _ => None,
+            }
+        };
+        match why_not {
+            Some(why) => {
+                if inner.refused.len() < 16 && !inner.refused.iter().any(|(h, _)| h == host) {
+                    inner.refused.push((host.to_string(), why));
+                }
+            }
+            None => inner
                 .patterns
-                .push(HostPattern::Exact(host.to_ascii_lowercase()));
+                .push(HostPattern::Exact(host.to_ascii_lowercase())),
         }
     }
 
+    /// Why the target's metadata named `host` and it was not learned, if it was.
+    pub fn refused_because(&self, host: &str) -> Option<String> {
+        let inner = self.inner.read().ok()?;
+        inner
+            .refused
+            .iter()
+            .find(|(h, _)| h.eq_ignore_ascii_case(host))
+            .map(|(_, why)| format!("the target named it, but it is {why}"))
+    }
+
     pub fn allows(&self, url: &Url) -> bool {
+        if !matches!(url.scheme(), "http" | "https") {
+            return false;
+        }
         let Some(host) = url.host_str() else {
             return false;
         };
@@ -246,5 +362,41 @@ mod tests {
         );
         let v6 = AllowedHosts::for_target(&u("http://[::1]:8080/mcp"));
         assert!(v6.allows(&u("http://[::1]:9090/token")));
+    }
+
+    #[test]
+    fn metadata_cannot_steer_the_runner_into_special_address_ranges() {
+        let public = AllowedHosts::for_target(&u("https://mcp.example.com/mcp"));
+        for (url, why) in [
+            ("http://169.254.169.254/latest/meta-data/", "link-local"),
+            ("http://[fe80::1]/", "link-local"),
+            ("http://10.0.0.7/", "private-range"),
+            ("http://192.168.1.1/", "private-range"),
+            ("http://[::ffff:172.16.0.1]/", "private-range"),
+            ("http://127.0.0.1:8080/", "loopback"),
+            ("http://0.0.0.0/", "unspecified"),
+            ("file://files.example/etc/passwd", "file: URL"),
+        ] {
+            public.learn(&u(url));
+            assert!(!public.allows(&u(url)), "{url}");
+            let host = u(url).host_str().expect("host").to_string();
+            let reason = public.refused_because(&host).unwrap_or_default();
+            assert!(reason.contains(why), "{url}: {reason}");
+        }
+        public.learn(&u("https://auth.example.net/"));
+        assert!(public.allows(&u("https://auth.example.net/token")));
+
+        // A target on loopback may name another loopback port, never the metadata address.
+        let local = AllowedHosts::for_target(&u("http://127.0.0.1:9000/mcp"));
+        local.learn(&u("http://[::1]:9001/"));
+        assert!(local.allows(&u("http://[::1]:9001/token")));
+        local.learn(&u("http://169.254.169.254/"));
+        assert!(!local.allows(&u("http://169.254.169.254/")));
+        local.learn(&u("http://10.1.2.3/"));
+        assert!(!local.allows(&u("http://10.1.2.3/")));
+        // A target in a private range may name its neighbours.
+        let private = AllowedHosts::for_target(&u("http://10.0.0.5/mcp"));
+        private.learn(&u("http://10.0.0.6/"));
+        assert!(private.allows(&u("http://10.0.0.6/")));
     }
 }

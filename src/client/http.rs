@@ -11,38 +11,26 @@ use serde_json::Value;
 use url::Url;
 
 use super::hosts::AllowedHosts;
+use super::limits::Phase;
+pub use super::limits::{Limits, SCENARIO_BUDGET_TIMEOUTS};
 use super::ratelimit::{self, Endpoint, Pace, RateLimited, RateLimits};
 pub use super::ratelimit::{RequestStats, Retry};
 use super::redact;
 pub use super::transcript::Exchange;
 use super::transcript::{excerpt_body, excerpt_request};
 
-#[derive(Debug, Clone)]
-pub struct Limits {
-    pub timeout: Duration,
-    pub max_body_bytes: usize,
-    pub max_redirects: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            timeout: Duration::from_secs(10),
-            max_body_bytes: 1024 * 1024,
-            max_redirects: 10,
-        }
-    }
-}
-
 /// Why a request produced no response. These are transport outcomes: whether one is the
 /// target's fault is for a check to say.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum TransportError {
-    #[error("{method} {url}: no answer within {timeout:?}")]
+    #[error("{method} {url}: {what}")]
     Timeout {
         method: String,
         url: String,
         timeout: Duration,
+        /// What did not arrive in time ("no answer … within 10s", "the headers came but the
+        /// body did not end within 10s"), or the scenario budget that ran out.
+        what: String,
     },
     #[error("{method} {url}: could not connect: {reason}")]
     Connect {
@@ -50,11 +38,13 @@ pub enum TransportError {
         url: String,
         reason: String,
     },
-    #[error("{method} {url}: the response body is larger than the {limit}-byte cap")]
+    #[error("{method} {url}: the response body {what} the {limit}-byte cap")]
     BodyTooLarge {
         method: String,
         url: String,
         limit: usize,
+        /// "declares N bytes (Content-Length), over" or "exceeded" (read until the cap).
+        what: String,
     },
     #[error(
         "{method} {url}: the server's TLS certificate is not trusted ({reason}). If it is signed by a private CA, give that CA's certificate with --ca-cert FILE (or [tls] ca_cert in the profile)"
@@ -65,13 +55,15 @@ pub enum TransportError {
         reason: String,
     },
     #[error(
-        "{method} {url}: refused: {host} is not an allowed host. Allowed: {allowed}. To let the runner contact it, list it in the profile's allowed_hosts"
+        "{method} {url}: refused: {host} is not an allowed host{note}. Allowed: {allowed}. To let the runner contact it, list it in the profile's allowed_hosts"
     )]
     NotAllowed {
         method: String,
         url: String,
         host: String,
         allowed: String,
+        /// Why the target's metadata did not make it one (` (…)`), or empty.
+        note: String,
     },
     /// The server limits its rate, and the transport could not wait or send again.
     #[error("{0}")]
@@ -124,9 +116,10 @@ impl Response {
         })
     }
 
-    /// The body as JSON, whatever the content type says.
+    /// The body as JSON, whatever the content type says; a repeated member name makes it
+    /// unusable (see [`super::json`]).
     pub fn json(&self) -> Result<Value, String> {
-        serde_json::from_slice(&self.body).map_err(|e| format!("the body is not JSON ({e})"))
+        super::json::parse(&self.body).map_err(|e| format!("the body is not JSON ({e})"))
     }
 
     /// The body as a JSON object.
@@ -247,6 +240,9 @@ pub struct Http {
     rate_limits: RateLimits,
     /// Rate limits come back as responses, whatever a request is marked.
     limits_are_answers: bool,
+    /// Time spent waiting on the target in this scenario's requests, all together (a fork's
+    /// own; `None` for the run's transport, which has no scenario budget).
+    spent: Option<Arc<Mutex<Duration>>>,
 }
 
 /// How the transport is set up.
@@ -318,6 +314,7 @@ impl Http {
             hosts,
             rate_limits: RateLimits::new(max_wait, pace),
             limits_are_answers: false,
+            spent: None,
         })
     }
 
@@ -337,6 +334,7 @@ impl Http {
             hosts: self.hosts.clone(),
             rate_limits: self.rate_limits.fork(),
             limits_are_answers: false,
+            spent: Some(Arc::new(Mutex::new(Duration::ZERO))),
         }
     }
 
@@ -388,6 +386,12 @@ impl Http {
         self.rate_limits
             .until_room(&Endpoint::of(method, url), room)
             .await;
+    }
+
+    /// What this scenario's requests took, when that is over its budget.
+    fn over_budget(&self) -> Option<Duration> {
+        let spent = *self.spent.as_ref()?.lock().ok()?;
+        (spent > self.limits.timeout * SCENARIO_BUDGET_TIMEOUTS).then_some(spent)
     }
 
     /// Sends one request; never follows redirects. A "slow down" answer is waited for and the
@@ -452,12 +456,39 @@ impl Http {
             elapsed: Duration::ZERO,
         };
 
+        if let Some(spent) = self.over_budget() {
+            let e = TransportError::Timeout {
+                method: method.clone(),
+                url: redact::redact_url(&url_text),
+                timeout: self.limits.timeout * SCENARIO_BUDGET_TIMEOUTS,
+                what: format!(
+                    "not sent: this scenario's requests have taken {}s all together, over its budget of {:?} ({SCENARIO_BUDGET_TIMEOUTS} timeouts)",
+                    spent.as_secs(),
+                    self.limits.timeout * SCENARIO_BUDGET_TIMEOUTS
+                ),
+            };
+            exchange.error = Some(e.to_string());
+            self.record(exchange);
+            return Err(e);
+        }
         if !self.hosts.allows(&req.url) {
+            let host = req.url.host_str().unwrap_or("(none)").to_string();
+            let note = match self.hosts.refused_because(&host) {
+                Some(why) => format!(" ({why})"),
+                None if !matches!(req.url.scheme(), "http" | "https") => {
+                    format!(
+                        " (a {}: URL: only http and https are followed)",
+                        req.url.scheme()
+                    )
+                }
+                None => String::new(),
+            };
             let e = TransportError::NotAllowed {
                 method: method.clone(),
                 url: redact::redact_url(&url_text),
-                host: req.url.host_str().unwrap_or("(none)").to_string(),
+                host,
                 allowed: self.hosts.describe(),
+                note,
             };
             exchange.error = Some(e.to_string());
             self.record(exchange);
@@ -482,6 +513,11 @@ impl Http {
 
         let result = self.read(builder, &method, &url_text, &req.url).await;
         exchange.elapsed = started.elapsed();
+        if let Some(spent) = &self.spent
+            && let Ok(mut spent) = spent.lock()
+        {
+            *spent += exchange.elapsed;
+        }
         match &result {
             Ok(resp) => {
                 exchange.status = Some(resp.status.as_u16());
@@ -510,12 +546,17 @@ impl Http {
         url_text: &str,
         url: &Url,
     ) -> Result<Response, TransportError> {
-        let classify = |e: reqwest::Error| {
+        // What had arrived when an error came: the error message says what the target did.
+        let classify = |e: reqwest::Error, phase: Phase| {
+            // The message names the URL already (redacted); the HTTP stack's would repeat it
+            // in full.
+            let e = e.without_url();
             if e.is_timeout() {
                 TransportError::Timeout {
                     method: method.to_string(),
                     url: redact::redact_url(url_text),
                     timeout: self.limits.timeout,
+                    what: phase.timed_out(self.limits.timeout),
                 }
             } else if let Some(reason) = certificate_problem(&e) {
                 TransportError::Certificate {
@@ -533,21 +574,35 @@ impl Http {
                 TransportError::Other {
                     method: method.to_string(),
                     url: redact::redact_url(url_text),
-                    reason: error_chain(&e),
+                    reason: format!("{}: {}", phase.broken(), explain(&error_chain(&e))),
                 }
             }
         };
-        let mut resp = builder.send().await.map_err(classify)?;
+        let too_large = |what: String| TransportError::BodyTooLarge {
+            method: method.to_string(),
+            url: redact::redact_url(url_text),
+            limit: self.limits.max_body_bytes,
+            what,
+        };
+        let mut resp = builder.send().await.map_err(|e| classify(e, Phase::Head))?;
         let status = resp.status();
         let headers = resp.headers().clone();
+        let phase = match headers.get("content-type").map(HeaderValue::as_bytes) {
+            Some(t) if t.starts_with(b"text/event-stream") => Phase::Events,
+            _ => Phase::Body,
+        };
+        // A declared length over the cap is refused before a byte of the body is read.
+        if let Some(declared) = resp.content_length()
+            && declared > self.limits.max_body_bytes as u64
+        {
+            return Err(too_large(format!(
+                "declares {declared} bytes (Content-Length), over"
+            )));
+        }
         let mut body = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(classify)? {
+        while let Some(chunk) = resp.chunk().await.map_err(|e| classify(e, phase))? {
             if body.len() + chunk.len() > self.limits.max_body_bytes {
-                return Err(TransportError::BodyTooLarge {
-                    method: method.to_string(),
-                    url: redact::redact_url(url_text),
-                    limit: self.limits.max_body_bytes,
-                });
+                return Err(too_large("exceeded".to_string()));
             }
             body.extend_from_slice(&chunk);
         }
@@ -586,6 +641,18 @@ pub fn certificate_problem(e: &(dyn std::error::Error + 'static)) -> Option<Stri
             .trim()
             .to_string()
     })
+}
+
+/// The HTTP stack's words for a response it refused, with the limit that made it refuse.
+fn explain(chain: &str) -> String {
+    if chain.contains("message head is too large") {
+        format!(
+            "{chain} (over {} header lines or about 400 kB of status line and headers)",
+            super::limits::MAX_HEADER_LINES
+        )
+    } else {
+        chain.to_string()
+    }
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {

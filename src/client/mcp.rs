@@ -371,8 +371,9 @@ pub fn header_safe(value: &str) -> String {
     }
 }
 
-/// The JSON-RPC response in a body: the object itself for JSON, or the SSE event whose `id`
-/// matches (any response when `id` is `None`).
+/// The JSON-RPC response in a body whose `id` matches (any response when `id` is `None`): the
+/// object itself for JSON, or the matching SSE event. A response to another request is no
+/// answer to this one.
 pub fn find_message(resp: &Response, id: Option<u64>) -> Option<Value> {
     match resp.media_type().as_deref() {
         Some("text/event-stream") => {
@@ -399,7 +400,10 @@ pub fn find_message(resp: &Response, id: Option<u64>) -> Option<Value> {
             }
             found
         }
-        _ => resp.json().ok().filter(Value::is_object),
+        _ => resp
+            .json()
+            .ok()
+            .filter(|v| v.is_object() && id.is_none_or(|id| v.get("id") == Some(&json!(id)))),
     }
 }
 
@@ -437,6 +441,10 @@ mod tests {
             r#"{"jsonrpc":"2.0","id":1,"result":{}}"#,
         );
         assert!(find_message(&j, Some(1)).is_some());
+        assert!(
+            find_message(&j, Some(2)).is_none(),
+            "a response to another id"
+        );
     }
 
     #[test]

@@ -6,6 +6,8 @@ pub mod cimd;
 pub mod discovery;
 pub mod hosts;
 pub mod http;
+pub mod json;
+pub mod limits;
 pub mod login;
 pub mod mcp;
 pub mod oauth;

@@ -30,17 +30,15 @@ impl Challenge {
             .map(|(_, v)| v.as_str())
     }
 
-    /// Parameter names that appear more than once.
+    /// Parameter names that appear more than once, in order of their first repetition
+    /// (linear in the number of parameters: a hostile challenge may carry thousands).
     pub fn repeated_params(&self) -> Vec<String> {
-        let mut seen: Vec<&str> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut reported = std::collections::HashSet::new();
         let mut repeated = Vec::new();
         for (k, _) in &self.params {
-            if seen.contains(&k.as_str()) {
-                if !repeated.contains(k) {
-                    repeated.push(k.clone());
-                }
-            } else {
-                seen.push(k);
+            if !seen.insert(k.as_str()) && reported.insert(k.as_str()) {
+                repeated.push(k.clone());
             }
         }
         repeated
