@@ -247,6 +247,8 @@ pub struct Http {
     rate_limits: RateLimits,
     /// Rate limits come back as responses, whatever a request is marked.
     limits_are_answers: bool,
+    /// The run's secrets: learned from every exchange, scrubbed from every record of one.
+    secrets: redact::Redactor,
 }
 
 /// How the transport is set up.
@@ -318,7 +320,19 @@ impl Http {
             hosts,
             rate_limits: RateLimits::new(max_wait, pace),
             limits_are_answers: false,
+            secrets: redact::Redactor::new(),
         })
+    }
+
+    /// This transport with the run's secrets (a new transport has a redactor of its own).
+    pub fn with_secrets(mut self, secrets: redact::Redactor) -> Self {
+        self.secrets = secrets;
+        self
+    }
+
+    /// The secrets this transport has learned (shared by every fork).
+    pub fn secrets(&self) -> &redact::Redactor {
+        &self.secrets
     }
 
     /// The hosts this transport may contact (shared by every fork).
@@ -337,6 +351,7 @@ impl Http {
             hosts: self.hosts.clone(),
             rate_limits: self.rate_limits.fork(),
             limits_are_answers: false,
+            secrets: self.secrets.clone(),
         }
     }
 
@@ -372,7 +387,8 @@ impl Http {
             .unwrap_or_default()
     }
 
-    fn record(&self, exchange: Exchange) {
+    fn record(&self, mut exchange: Exchange) {
+        exchange.scrub(&self.secrets);
         if self.verbose {
             tracing::info!(target: "exchange", "\n{exchange}");
         }
@@ -426,6 +442,7 @@ impl Http {
         endpoint: &Endpoint,
     ) -> Result<Response, TransportError> {
         let started = Instant::now();
+        redact::learn::request(&self.secrets, req);
         let method = req.method.to_string();
         let url_text = req.url.to_string();
         let mut exchange = Exchange {
@@ -484,6 +501,7 @@ impl Http {
         exchange.elapsed = started.elapsed();
         match &result {
             Ok(resp) => {
+                redact::learn::response(&self.secrets, resp);
                 exchange.status = Some(resp.status.as_u16());
                 exchange.response_headers = resp
                     .headers
@@ -527,13 +545,13 @@ impl Http {
                 TransportError::Connect {
                     method: method.to_string(),
                     url: redact::redact_url(url_text),
-                    reason: error_chain(&e),
+                    reason: self.secrets.text(&error_chain(&e)),
                 }
             } else {
                 TransportError::Other {
                     method: method.to_string(),
                     url: redact::redact_url(url_text),
-                    reason: error_chain(&e),
+                    reason: self.secrets.text(&error_chain(&e)),
                 }
             }
         };

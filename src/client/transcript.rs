@@ -25,6 +25,21 @@ pub struct Exchange {
     pub elapsed: Duration,
 }
 
+impl Exchange {
+    /// Scrubs every value the run knows as a secret from what the exchange shows.
+    pub fn scrub(&mut self, secrets: &redact::Redactor) {
+        let texts = std::iter::once(&mut self.url)
+            .chain(self.request_headers.iter_mut().map(|(_, v)| v))
+            .chain(self.response_headers.iter_mut().map(|(_, v)| v))
+            .chain(self.request_body.iter_mut())
+            .chain(self.response_body.iter_mut())
+            .chain(self.error.iter_mut());
+        for text in texts {
+            *text = secrets.scrub(text);
+        }
+    }
+}
+
 impl fmt::Display for Exchange {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "> {} {}", self.method, self.url)?;

@@ -27,8 +27,14 @@ pub use report::{RunResult, report};
 pub use resolve::{ResolvedTarget, TargetInfo, resolve};
 pub use transport::{TransportSettings, transport};
 
+/// Runs the suite. Its error is scrubbed of the run's secrets, like every other output.
 pub async fn run(opts: RunOptions) -> Result<RunResult, RunError> {
     let plan = Plan::new(opts)?;
+    let secrets = plan.secrets.clone();
+    stages(plan).await.map_err(|e| e.scrubbed(&secrets))
+}
+
+async fn stages(plan: Plan) -> Result<RunResult, RunError> {
     if !plan.quiet {
         eprintln!(
             "The {} selected scenarios send {}",

@@ -14,8 +14,9 @@ use super::error::RunError;
 use super::transport::TransportSettings;
 use crate::baseline::Baseline;
 use crate::client::http::Limits;
+use crate::client::login::Credentials;
 use crate::client::mcp::Revision;
-use crate::client::redact::Secret;
+use crate::client::redact::Redactor;
 use crate::client::registration::RegisteredClient;
 use crate::config::{self, DriverKind, Profile, RegistrationKind, ScopeCheck, parse_http_url};
 use crate::features::{self, Source};
@@ -93,6 +94,9 @@ pub struct Plan {
     pub fail_on: crate::report::FailOn,
     /// Print nothing.
     pub quiet: bool,
+    /// The run's secrets: the configured ones now, those the transport learns as it goes.
+    /// Every output of the run is scrubbed of them.
+    pub secrets: Redactor,
 }
 
 /// What the selected scenarios take from the target, counted before the run.
@@ -146,7 +150,7 @@ impl EmbeddedServer {
 #[derive(Debug, Clone)]
 pub struct LoginPlan {
     pub table: config::Login,
-    pub password: Secret,
+    pub credentials: Credentials,
     /// The most requests one HTTP-driven authorization may take.
     pub max_steps: usize,
     /// How long one login may take (manual, command, browser).
@@ -212,8 +216,8 @@ impl Plan {
                 "no scenario matches the --tags / --name filters".into(),
             ));
         }
-        let password = profile.password().map_err(RunError::Usage)?;
-        let client = client_plan(&profile)?;
+        let secrets = Redactor::new();
+        let client = client_plan(&profile, &secrets)?;
         let second_resource = match &profile.resources.second {
             Some(s) => Some(parse_http_url("resources.second", s).map_err(RunError::Usage)?),
             None => None,
@@ -235,8 +239,10 @@ impl Plan {
         if limits.timeout.is_zero() {
             return Err(RunError::Usage("--timeout must be at least 1".into()));
         }
+        let embedded = matches!(target, TargetPlan::Embedded(_));
         let login = LoginPlan {
-            password: Secret::new(password),
+            credentials: Credentials::of(&profile.login, embedded, &secrets)
+                .map_err(RunError::Usage)?,
             max_steps: limits.max_redirects + 6,
             timeout: Duration::from_secs(profile.login.timeout_secs).max(limits.timeout),
             table: profile.login.clone(),
@@ -247,6 +253,7 @@ impl Plan {
             limits,
             opts.verbose,
         )?;
+        transport.secrets = secrets.clone();
         if let Some(secs) = opts.max_wait {
             transport.max_wait = Duration::from_secs(secs);
         }
@@ -303,6 +310,7 @@ impl Plan {
             strict: opts.strict,
             fail_on,
             quiet: opts.quiet,
+            secrets,
         })
     }
 }
@@ -396,13 +404,19 @@ pub fn load_features(opts: &RunOptions) -> Result<Vec<Feature>, RunError> {
     ))
 }
 
-fn client_plan(profile: &Profile) -> Result<ClientPlan, RunError> {
+fn client_plan(profile: &Profile, secrets: &Redactor) -> Result<ClientPlan, RunError> {
     let redirect_uri = parse_http_url("client.redirect_uri", &profile.client.redirect_uri)
         .map_err(RunError::Usage)?;
     let registered = profile
         .client
         .pre_registered()
         .map_err(RunError::Usage)?
+        .map(|c| {
+            if let Some(s) = &c.client_secret {
+                secrets.remember_configured(s.expose());
+            }
+            c
+        })
         .map(|c| RegisteredClient {
             client_id: c.client_id,
             client_secret: c.client_secret,

@@ -25,6 +25,13 @@ pub fn report(
         revision,
         mut records,
     } = executed;
+    // Every record again, with every secret the run learned, including those learned after
+    // the record was made (another scenario's, echoed here first).
+    let secrets = &plan.secrets;
+    for record in &mut records {
+        record.scrub(secrets);
+    }
+    scrub_cucumber_json(&plan.reports.json, secrets)?;
     let stale = plan.baseline.apply(&mut records);
     for e in &stale {
         let record = baseline::stale_record(e, revision.as_str());
@@ -62,21 +69,22 @@ pub fn report(
         }
     }
     let exit_code = exit_code(&records, plan.strict, plan.fail_on);
-    let results = results_json(
+    let mut results = results_json(
         &records,
         revision.as_str(),
         exit_code,
         plan.fail_on,
         requests,
     );
+    secrets.scrub_json(&mut results);
     let results = serde_json::to_string_pretty(&results)
         .map_err(|e| RunError::Harness(format!("cannot render the results: {e}")))?;
     std::fs::write(&reports.results, results)
         .map_err(|e| RunError::Usage(format!("cannot write {}: {e}", reports.results.display())))?;
     let info = crate::report::view::RunInfo {
-        target: about.label.clone(),
+        target: secrets.scrub(&about.label),
         revision: revision.as_str().into(),
-        revision_reason: about.revision_reason.clone(),
+        revision_reason: secrets.scrub(&about.revision_reason),
         exit_code,
         strict: plan.strict,
         fail_on: plan.fail_on,
@@ -88,4 +96,23 @@ pub fn report(
     }
     crate::report::markdown::write(&reports.summary, &records, &info).map_err(RunError::Usage)?;
     Ok(RunResult { records, exit_code })
+}
+
+/// The Cucumber JSON, written by cucumber while the scenarios ran (step failure messages
+/// included), scrubbed of the run's secrets: every string value, no member name.
+fn scrub_cucumber_json(
+    path: &std::path::Path,
+    secrets: &crate::client::redact::Redactor,
+) -> Result<(), RunError> {
+    let unreadable = |e: String| RunError::Harness(format!("cannot scrub {}: {e}", path.display()));
+    let text = std::fs::read_to_string(path).map_err(|e| unreadable(e.to_string()))?;
+    if text.trim().is_empty() {
+        return Ok(());
+    }
+    let mut json: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| unreadable(e.to_string()))?;
+    secrets.scrub_json(&mut json);
+    let scrubbed = serde_json::to_string(&json).map_err(|e| unreadable(e.to_string()))?;
+    std::fs::write(path, scrubbed)
+        .map_err(|e| RunError::Usage(format!("cannot write {}: {e}", path.display())))
 }
