@@ -15,7 +15,7 @@ use super::ratelimit::{self, Endpoint, Pace, RateLimited, RateLimits};
 pub use super::ratelimit::{RequestStats, Retry};
 use super::redact;
 pub use super::transcript::Exchange;
-use super::transcript::{excerpt_body, excerpt_request};
+use super::transcript::{VerboseLog, excerpt_body, excerpt_request};
 
 #[derive(Debug, Clone)]
 pub struct Limits {
@@ -249,6 +249,8 @@ pub struct Http {
     limits_are_answers: bool,
     /// The run's secrets: learned from every exchange, scrubbed from every record of one.
     secrets: redact::Redactor,
+    /// With `verbose`, this fork's exchanges, logged when its last clone goes.
+    log: Option<Arc<VerboseLog>>,
 }
 
 /// How the transport is set up.
@@ -320,12 +322,16 @@ impl Http {
             hosts,
             rate_limits: RateLimits::new(max_wait, pace),
             limits_are_answers: false,
+            log: verbose.then(|| Arc::new(VerboseLog::new(redact::Redactor::new()))),
             secrets: redact::Redactor::new(),
         })
     }
 
     /// This transport with the run's secrets (a new transport has a redactor of its own).
     pub fn with_secrets(mut self, secrets: redact::Redactor) -> Self {
+        self.log = self
+            .verbose
+            .then(|| Arc::new(VerboseLog::new(secrets.clone())));
         self.secrets = secrets;
         self
     }
@@ -351,6 +357,9 @@ impl Http {
             hosts: self.hosts.clone(),
             rate_limits: self.rate_limits.fork(),
             limits_are_answers: false,
+            log: self
+                .verbose
+                .then(|| Arc::new(VerboseLog::new(self.secrets.clone()))),
             secrets: self.secrets.clone(),
         }
     }
@@ -389,8 +398,8 @@ impl Http {
 
     fn record(&self, mut exchange: Exchange) {
         exchange.scrub(&self.secrets);
-        if self.verbose {
-            tracing::info!(target: "exchange", "\n{exchange}");
+        if let Some(log) = &self.log {
+            log.push(exchange.clone());
         }
         if let Ok(mut t) = self.transcript.lock() {
             t.push(exchange);

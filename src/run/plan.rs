@@ -411,11 +411,10 @@ fn client_plan(profile: &Profile, secrets: &Redactor) -> Result<ClientPlan, RunE
         .client
         .pre_registered()
         .map_err(RunError::Usage)?
-        .map(|c| {
+        .inspect(|c| {
             if let Some(s) = &c.client_secret {
                 secrets.remember_configured(s.expose());
             }
-            c
         })
         .map(|c| RegisteredClient {
             client_id: c.client_id,

@@ -18,6 +18,9 @@ use super::{redact, redact_text};
 const MIN_LEARNED: usize = 6;
 /// The shortest configured secret scrubbed (a password is scrubbed even when short).
 const MIN_CONFIGURED: usize = 4;
+/// The length of the start of a base64 core that is looked up at every position of a run.
+const ANCHOR: usize = 12;
+
 /// The most values one run remembers. A run learns a few thousand; a long `load` run may learn
 /// millions, of which only the newest are kept.
 pub const MAX_VALUES: usize = 100_000;
@@ -44,9 +47,16 @@ struct Known {
     token_lengths: BTreeSet<usize>,
     /// Other forms (a password with spaces or punctuation): found by substring search.
     phrases: Vec<String>,
-    /// The values remembered, with their forms, oldest first (forgotten first past
+    /// The base64 encodings of each value at the three alignments it may have inside a longer
+    /// base64 text (`Basic base64(user:secret)`), without the groups the neighbours share:
+    /// found anywhere inside a run, which is then redacted whole.
+    cores: HashSet<String>,
+    /// The first [`ANCHOR`] characters of each core, and the cores' lengths.
+    core_anchors: HashSet<String>,
+    core_lengths: BTreeSet<usize>,
+    /// The values remembered, with their forms and cores, oldest first (forgotten first past
     /// [`MAX_VALUES`]).
-    order: VecDeque<(String, Vec<String>)>,
+    order: VecDeque<(String, Vec<String>, Vec<String>)>,
     values: HashSet<String>,
 }
 
@@ -107,16 +117,25 @@ impl Redactor {
                 known.phrases.push(form.clone());
             }
         }
+        let cores = base64_cores(value);
+        for core in &cores {
+            known.core_anchors.insert(core[..ANCHOR].to_string());
+            known.core_lengths.insert(core.len());
+            known.cores.insert(core.clone());
+        }
         known.values.insert(value.to_string());
-        known.order.push_back((value.to_string(), forms));
+        known.order.push_back((value.to_string(), forms, cores));
         while known.order.len() > MAX_VALUES {
-            let Some((old, forms)) = known.order.pop_front() else {
+            let Some((old, forms, cores)) = known.order.pop_front() else {
                 break;
             };
             known.values.remove(&old);
             for form in forms {
                 known.tokens.remove(&form);
                 known.phrases.retain(|p| *p != form);
+            }
+            for core in cores {
+                known.cores.remove(&core);
             }
         }
     }
@@ -170,7 +189,7 @@ impl Known {
     /// `path/SECRET`, `SECRET.` and `x%20SECRET` are found, and `xSECRET` (another value) is
     /// not.
     fn scrub_run(&self, run: &str, out: &mut String) {
-        if self.tokens.contains(run) {
+        if self.tokens.contains(run) || self.holds_a_core(run) {
             out.push_str(&redact(run));
             return;
         }
@@ -211,10 +230,54 @@ impl Known {
     }
 }
 
+impl Known {
+    /// Whether a base64 core of a remembered value stands anywhere in `run`.
+    fn holds_a_core(&self, run: &str) -> bool {
+        if run.len() < ANCHOR || self.cores.is_empty() {
+            return false;
+        }
+        (0..=run.len() - ANCHOR).any(|start| {
+            self.core_anchors.contains(&run[start..start + ANCHOR])
+                && self
+                    .core_lengths
+                    .iter()
+                    .take_while(|&&len| start + len <= run.len())
+                    .any(|&len| self.cores.contains(&run[start..start + len]))
+        })
+    }
+}
+
+/// The parts of `value`'s base64 encodings (both alphabets) that stay the same whatever
+/// precedes and follows it in a longer encoded text: for each of the three alignments, the
+/// whole three-byte groups made only of its own bytes. Values too short for a core of
+/// [`ANCHOR`] characters have none.
+fn base64_cores(value: &str) -> Vec<String> {
+    let bytes = value.as_bytes();
+    let mut cores = Vec::new();
+    for skip in 0..3 {
+        let Some(rest) = bytes.get(skip..) else {
+            continue;
+        };
+        let whole = rest.len() / 3 * 3;
+        if whole / 3 * 4 < ANCHOR {
+            continue;
+        }
+        for engine in [
+            &base64::engine::general_purpose::STANDARD_NO_PAD,
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        ] {
+            cores.push(engine.encode(&rest[..whole]));
+        }
+    }
+    cores.sort();
+    cores.dedup();
+    cores
+}
+
 /// Characters that may stand inside a token-like secret: unreserved URL characters, the
 /// base64 alphabets and percent-escapes. `=`, `&`, quotes, spaces and the like separate. All
 /// are ASCII, so a run of them can be cut at any byte.
-pub(super) fn is_token_char(c: char) -> bool {
+pub fn is_token_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~' | '+' | '/' | '%')
 }
 
@@ -328,6 +391,22 @@ mod tests {
             assert!(!r.contains(&b64_url), "{r}");
             assert!(r.contains("[redacted]"), "{t} -> {r}");
         }
+    }
+
+    #[test]
+    fn a_value_inside_a_longer_base64_text_is_found_at_every_alignment() {
+        let secrets = Redactor::new();
+        let secret = "s3cret-0123456789-value";
+        secrets.remember(secret);
+        for user in ["a", "ab", "abc", "client-id-1"] {
+            let basic =
+                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{secret}"));
+            let r = secrets.scrub(&format!("Authorization: Basic {basic}"));
+            assert!(!r.contains(&basic), "{user}: {r}");
+            assert!(r.contains("[redacted]"), "{user}: {r}");
+        }
+        let other = base64::engine::general_purpose::STANDARD.encode("alice:not-the-secret-at-all");
+        assert_eq!(secrets.scrub(&other), other);
     }
 
     #[test]

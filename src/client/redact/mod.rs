@@ -12,7 +12,7 @@
 mod known;
 pub mod learn;
 
-pub use known::{MAX_VALUES, Redactor};
+pub use known::{MAX_VALUES, Redactor, is_token_char};
 
 use std::fmt;
 use std::sync::LazyLock;
