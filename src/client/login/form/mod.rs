@@ -568,3 +568,6 @@ fn selected_option(e: &ElementRef) -> String {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod fuzz;
