@@ -487,3 +487,52 @@ fn no_secret_the_target_echoes_reaches_any_output() {
         found.join("\n")
     );
 }
+
+/// The reference server's test user is sent only to the embedded reference server and to
+/// targets whose profile says they are reference servers: elsewhere a login page that asks for
+/// a password stops the login with an error naming the setting, and the password is not sent.
+#[test]
+fn the_reference_servers_password_is_not_sent_to_other_targets() {
+    let (origin, seen) = start_echoing_server();
+    let dir = scratch("no-default-credentials");
+    let login = Command::new(BIN)
+        .arg("login")
+        .arg(authorization_url(&origin))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("login starts");
+    let login = wait_with_limit(login, Duration::from_secs(60));
+    let text = String::from_utf8_lossy(&login.stderr);
+    assert_eq!(login.status.code(), Some(2), "a usage error: {text}");
+    assert!(
+        text.contains("asks for a password") && text.contains("[login] password_env"),
+        "{text}"
+    );
+
+    let mut cmd = Command::new(BIN);
+    cmd.args(["run", "--target", &format!("{origin}/mcp"), "--spec", "2025-11-25"])
+        .args(["-t", "@PKCE-02", "--junit"])
+        .arg(dir.join("junit.xml"))
+        .arg("--json")
+        .arg(dir.join("cucumber.json"))
+        .arg("--results")
+        .arg(dir.join("results.json"))
+        .arg("--html")
+        .arg(dir.join("report.html"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let out = wait_with_limit(cmd.spawn().expect("the runner starts"), Duration::from_secs(120));
+    let junit = read(&dir, "junit.xml");
+    assert_eq!(out.status.code(), Some(3), "{junit}");
+    assert!(junit.contains("[login] password_env"), "{junit}");
+    let sent = seen.all();
+    assert!(
+        !sent
+            .iter()
+            .any(|v| v.contains(reference_server::config::DEFAULT_PASSWORD)),
+        "the reference server's password was sent: {sent:?}"
+    );
+}
