@@ -512,19 +512,28 @@ fn the_reference_servers_password_is_not_sent_to_other_targets() {
     );
 
     let mut cmd = Command::new(BIN);
-    cmd.args(["run", "--target", &format!("{origin}/mcp"), "--spec", "2025-11-25"])
-        .args(["-t", "@PKCE-02", "--junit"])
-        .arg(dir.join("junit.xml"))
-        .arg("--json")
-        .arg(dir.join("cucumber.json"))
-        .arg("--results")
-        .arg(dir.join("results.json"))
-        .arg("--html")
-        .arg(dir.join("report.html"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let out = wait_with_limit(cmd.spawn().expect("the runner starts"), Duration::from_secs(120));
+    cmd.args([
+        "run",
+        "--target",
+        &format!("{origin}/mcp"),
+        "--spec",
+        "2025-11-25",
+    ])
+    .args(["-t", "@PKCE-02", "--junit"])
+    .arg(dir.join("junit.xml"))
+    .arg("--json")
+    .arg(dir.join("cucumber.json"))
+    .arg("--results")
+    .arg(dir.join("results.json"))
+    .arg("--html")
+    .arg(dir.join("report.html"))
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let out = wait_with_limit(
+        cmd.spawn().expect("the runner starts"),
+        Duration::from_secs(120),
+    );
     let junit = read(&dir, "junit.xml");
     assert_eq!(out.status.code(), Some(3), "{junit}");
     assert!(junit.contains("[login] password_env"), "{junit}");

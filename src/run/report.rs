@@ -32,6 +32,11 @@ pub fn report(
         record.scrub(secrets);
     }
     scrub_cucumber_json(&plan.reports.json, secrets)?;
+    let mut requests = requests.clone();
+    for e in &mut requests.endpoints.endpoints {
+        e.url = secrets.scrub(&e.url);
+    }
+    let requests = &requests;
     let stale = plan.baseline.apply(&mut records);
     for e in &stale {
         let record = baseline::stale_record(e, revision.as_str());
