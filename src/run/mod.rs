@@ -45,8 +45,17 @@ async fn stages(plan: Plan) -> Result<RunResult, RunError> {
     let executed = execute(&plan, &target.context).await;
     let about = target.about.clone();
     let requests = requests_of(&plan, &target.context);
+    let misconfigured = target.context.driver.misconfigured();
     target.shutdown().await;
-    report(&plan, executed?, &about, &requests)
+    let result = report(&plan, executed?, &about, &requests)?;
+    // A login found the profile lacking a setting: the reports say where, and the run ends as
+    // a usage error that names it.
+    match misconfigured {
+        Some(m) => Err(RunError::Usage(format!(
+            "{m}\nThe logins stopped there; the reports are written."
+        ))),
+        None => Ok(result),
+    }
 }
 
 /// What the run sent, by kind of endpoint, beside the plan's estimate.

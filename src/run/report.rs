@@ -74,14 +74,13 @@ pub fn report(
         }
     }
     let exit_code = exit_code(&records, plan.strict, plan.fail_on);
-    let mut results = results_json(
+    let results = results_json(
         &records,
         revision.as_str(),
         exit_code,
         plan.fail_on,
         requests,
     );
-    secrets.scrub_json(&mut results);
     let results = serde_json::to_string_pretty(&results)
         .map_err(|e| RunError::Harness(format!("cannot render the results: {e}")))?;
     std::fs::write(&reports.results, results)
@@ -103,8 +102,10 @@ pub fn report(
     Ok(RunResult { records, exit_code })
 }
 
-/// The Cucumber JSON, written by cucumber while the scenarios ran (step failure messages
-/// included), scrubbed of the run's secrets: every string value, no member name.
+/// The Cucumber JSON, written by cucumber while the scenarios ran, scrubbed of the run's
+/// secrets where the run wrote: step failure messages and output. Names, steps and tables come
+/// from the feature files and stay as they are (a scenario's name is how tools know it, even
+/// when it quotes a fake token the run sent).
 fn scrub_cucumber_json(
     path: &std::path::Path,
     secrets: &crate::client::redact::Redactor,
@@ -116,8 +117,28 @@ fn scrub_cucumber_json(
     }
     let mut json: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| unreadable(e.to_string()))?;
-    secrets.scrub_json(&mut json);
+    scrub_members(&mut json, secrets);
     let scrubbed = serde_json::to_string(&json).map_err(|e| unreadable(e.to_string()))?;
     std::fs::write(path, scrubbed)
         .map_err(|e| RunError::Usage(format!("cannot write {}: {e}", path.display())))
+}
+
+/// Scrubs the strings of the Cucumber JSON members the run writes, at any depth.
+fn scrub_members(value: &mut serde_json::Value, secrets: &crate::client::redact::Redactor) {
+    const WRITTEN_BY_THE_RUN: [&str; 3] = ["error_message", "output", "data"];
+    match value {
+        serde_json::Value::Object(map) => {
+            for (k, v) in map.iter_mut() {
+                if WRITTEN_BY_THE_RUN.contains(&k.as_str()) {
+                    secrets.scrub_json(v);
+                } else {
+                    scrub_members(v, secrets);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => {
+            items.iter_mut().for_each(|v| scrub_members(v, secrets));
+        }
+        _ => {}
+    }
 }

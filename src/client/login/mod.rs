@@ -227,6 +227,74 @@ pub trait LoginDriver {
             })
         })
     }
+
+    /// Why the driver stopped logging in: a setting the profile lacks, found by a login.
+    fn misconfigured(&self) -> Option<String> {
+        None
+    }
+}
+
+/// A driver that stops logging in once a login has found the profile lacking a setting (a
+/// password the login page asks for): every later login fails at once with the same error,
+/// sending nothing, and the run ends with it as a usage error ([`LoginDriver::misconfigured`]).
+struct Guarded {
+    inner: SharedDriver,
+    missing: std::sync::Mutex<Option<String>>,
+}
+
+impl Guarded {
+    fn watch(&self, result: Result<Traced, LoginError>) -> Result<Traced, LoginError> {
+        if let Err(LoginError::NotConfigured(m)) = &result
+            && let Ok(mut missing) = self.missing.lock()
+        {
+            missing.get_or_insert_with(|| m.clone());
+        }
+        result
+    }
+
+    fn stopped(&self) -> Option<LoginError> {
+        self.misconfigured().map(LoginError::NotConfigured)
+    }
+}
+
+impl LoginDriver for Guarded {
+    fn authorize_until<'a>(
+        &'a self,
+        http: &'a Http,
+        url: Url,
+        stop_at: &'a [Url],
+    ) -> LocalBoxFuture<'a, Result<AuthorizationOutcome, LoginError>> {
+        Box::pin(async move {
+            if let Some(e) = self.stopped() {
+                return Err(e);
+            }
+            let result = self.inner.authorize_until(http, url, stop_at).await;
+            let traced = result.map(|outcome| Traced {
+                outcome,
+                steps: Vec::new(),
+            });
+            self.watch(traced).map(|t| t.outcome)
+        })
+    }
+
+    fn authorize_traced<'a>(
+        &'a self,
+        http: &'a Http,
+        url: Url,
+        stop_at: &'a [Url],
+    ) -> LocalBoxFuture<'a, Result<Traced, LoginError>> {
+        Box::pin(async move {
+            if let Some(e) = self.stopped() {
+                return Err(e);
+            }
+            let result = self.inner.authorize_traced(http, url, stop_at).await;
+            self.watch(result)
+        })
+    }
+
+    fn misconfigured(&self) -> Option<String> {
+        self.missing.lock().ok().and_then(|m| m.clone())
+    }
 }
 
 /// An authorization's outcome and the requests that led there.
@@ -279,7 +347,7 @@ pub struct DriverSetup<'a> {
 /// Builds the profile's driver. Errors are configuration errors, stated for a person.
 pub fn build(setup: DriverSetup<'_>) -> Result<SharedDriver, String> {
     let script = Script::resolve(&setup.login.pages, &setup.credentials, setup.secrets)?;
-    Ok(match setup.login.driver {
+    let inner: SharedDriver = match setup.login.driver {
         DriverKind::Form => Arc::new(FormDriver {
             credentials: setup.credentials,
             max_steps: setup.max_steps,
@@ -288,7 +356,11 @@ pub fn build(setup: DriverSetup<'_>) -> Result<SharedDriver, String> {
         DriverKind::Manual => Arc::new(manual::ManualDriver::new(&setup)?),
         DriverKind::Command => Arc::new(command::CommandDriver::new(&setup)?),
         DriverKind::Browser => Arc::new(browser::BrowserDriver::new(&setup, script)?),
-    })
+    };
+    Ok(Arc::new(Guarded {
+        inner,
+        missing: std::sync::Mutex::new(None),
+    }))
 }
 
 /// Remembers the secrets of a redirect that a driver saw outside the transport (in a browser,

@@ -77,7 +77,10 @@ pub fn header(secrets: &Redactor, name: &str, value: &str) {
     if name.eq_ignore_ascii_case("authorization")
         || name.eq_ignore_ascii_case("proxy-authorization")
     {
-        let (scheme, credential) = value.trim().split_once(' ').unwrap_or(("", value));
+        // `Bearer` alone (an empty token) carries no credential.
+        let Some((scheme, credential)) = value.trim().split_once(' ') else {
+            return;
+        };
         let credential = credential.trim();
         secrets.remember(credential);
         if scheme.eq_ignore_ascii_case("basic") {
