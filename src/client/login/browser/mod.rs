@@ -243,6 +243,9 @@ impl BrowserDriver {
 
     /// Fills a generic login form and submits it; returns the change marker.
     async fn log_in(&self, s: &Session, form: &LoginForm, at: &Url) -> Result<String, LoginError> {
+        if !form.passwords.is_empty() {
+            self.credentials.password_for(at)?;
+        }
         if let Some(user) = &form.user {
             let username = self.credentials.username_for(at)?;
             s.type_into(user, username, "the username field").await?;

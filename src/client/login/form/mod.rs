@@ -166,6 +166,11 @@ impl FormDriver {
                 .map_err(|e| LoginError::Unusable(format!("form action {a:?}: {e}")))?,
             _ => page.clone(),
         };
+        if form.is_login {
+            // A login form without a configured password goes no further, whatever else it
+            // asks for.
+            self.credentials.password_for(page)?;
+        }
         let mut pairs = Vec::new();
         let mut secret = Vec::new();
         for field in form.fields {
