@@ -170,7 +170,7 @@ impl Credentials {
         self.password.as_ref().ok_or_else(|| {
             LoginError::NotConfigured(format!(
                 "the login page at {} asks for a password, and the profile configures none: set [login] password_env to the environment variable that holds it. (The reference server's test user is the default only for the embedded reference server and for profiles with [login] reference_server = true.)",
-                redact_url(at.as_str())
+                page_address(at)
             ))
         })
     }
@@ -180,7 +180,7 @@ impl Credentials {
         self.username.as_deref().ok_or_else(|| {
             LoginError::NotConfigured(format!(
                 "the login page at {} asks for a username, and the profile configures none: set [login] username",
-                redact_url(at.as_str())
+                page_address(at)
             ))
         })
     }
@@ -361,6 +361,15 @@ pub fn build(setup: DriverSetup<'_>) -> Result<SharedDriver, String> {
         inner,
         missing: std::sync::Mutex::new(None),
     }))
+}
+
+/// A page's address without its query: an authorization request's parameters say nothing a
+/// reader of a login error needs.
+fn page_address(at: &Url) -> String {
+    let mut u = at.clone();
+    u.set_query(None);
+    u.set_fragment(None);
+    u.to_string()
 }
 
 /// Remembers the secrets of a redirect that a driver saw outside the transport (in a browser,
