@@ -228,6 +228,18 @@ mod tests {
     }
 
     #[test]
+    fn a_scheme_without_a_credential_teaches_nothing() {
+        // A scenario that sends an empty bearer token: "Bearer" is not a secret, and scrubbing
+        // it would take the word out of every report.
+        let secrets = Redactor::new();
+        let req = Request::get(Url::parse("http://127.0.0.1:9/mcp").expect("url"))
+            .header("authorization", "Bearer ");
+        request(&secrets, &req);
+        assert!(secrets.is_empty());
+        assert_eq!(secrets.scrub("a Bearer challenge"), "a Bearer challenge");
+    }
+
+    #[test]
     fn a_response_teaches_the_secrets_it_hands_out() {
         let secrets = Redactor::new();
         let mut headers = HeaderMap::new();
