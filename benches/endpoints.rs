@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 use mcp_oauth_conformance::client::http::{Body, Http, Limits};
-use mcp_oauth_conformance::client::login::{FormDriver, LoginDriver, Script};
+use mcp_oauth_conformance::client::login::{Credentials, FormDriver, LoginDriver, Script};
 use mcp_oauth_conformance::client::mcp::{Credential, McpClient, Revision};
 use mcp_oauth_conformance::client::oauth::{self, TokenSet};
 use mcp_oauth_conformance::client::pkce::PkceVerifier;
@@ -315,8 +315,10 @@ async fn grant(
         Some(mcp.as_str()),
     );
     let driver = FormDriver {
-        username: reference_server::config::DEFAULT_USERNAME.into(),
-        password: Secret::new(reference_server::config::DEFAULT_PASSWORD),
+        credentials: Credentials {
+            username: Some(reference_server::config::DEFAULT_USERNAME.into()),
+            password: Some(Secret::new(reference_server::config::DEFAULT_PASSWORD)),
+        },
         max_steps: 16,
         script: Script::default(),
     };

@@ -122,6 +122,10 @@ pub struct LoginArgs {
     /// Print the redirect URL in full, code included (as the command driver needs it).
     #[arg(long)]
     pub reveal: bool,
+    /// The authorization server is a reference server: log in as its test user unless the
+    /// profile names another.
+    #[arg(long)]
+    pub reference_server: bool,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -309,11 +309,6 @@ impl Profile {
         Ok(())
     }
 
-    /// The login password: from `login.password_env`, else the reference server's.
-    pub fn password(&self) -> Result<String, String> {
-        self.login.password()
-    }
-
     pub fn timeout(&self) -> Duration {
         Duration::from_secs(self.limits.timeout_secs)
     }
@@ -350,8 +345,15 @@ mod tests {
     #[test]
     fn an_empty_profile_is_all_defaults() {
         let p = Profile::parse("").expect("parses");
-        assert_eq!(p.login.username, DEFAULT_USERNAME);
-        assert_eq!(p.password().expect("password"), DEFAULT_PASSWORD);
+        // No credentials but against the embedded reference server, where its test user is.
+        assert_eq!(p.login.credentials(false).expect("ok"), (None, None));
+        assert_eq!(
+            p.login.credentials(true).expect("ok"),
+            (
+                Some(DEFAULT_USERNAME.to_string()),
+                Some(DEFAULT_PASSWORD.to_string())
+            )
+        );
         assert_eq!(p.limits.max_body_bytes, 1024 * 1024);
     }
 
@@ -445,7 +447,8 @@ narrow_scope = "read"
         assert!(e.contains("timeout_secs"), "{e}");
         let e = Profile::parse("[login]\npassword_env = \"NO_SUCH_VAR_FOR_TESTS\"")
             .expect("parses")
-            .password()
+            .login
+            .credentials(false)
             .expect_err("unset");
         assert!(e.contains("NO_SUCH_VAR_FOR_TESTS"), "{e}");
     }

@@ -8,14 +8,15 @@ use url::Url;
 
 use crate::cli::LoginArgs;
 use crate::client::http::Limits;
-use crate::client::login::{self, AuthorizationOutcome, DriverSetup};
-use crate::client::redact::{Secret, redact_url};
+use crate::client::login::{self, AuthorizationOutcome, Credentials, DriverSetup, LoginError};
+use crate::client::redact::redact_url;
 use crate::config::{Profile, parse_http_url};
 use crate::run::RunError;
 
 /// Runs the authorization; returns the line to print: the redirect URL, or `page WHAT` when
 /// the authorization server showed a page it did not let the driver past (what the command
-/// driver expects of its program).
+/// driver expects of its program). What it prints, and its errors, are scrubbed of every
+/// secret the login saw (but `--reveal` prints the redirect URL whole, as asked).
 pub async fn run(args: &LoginArgs) -> Result<String, RunError> {
     let profile = match &args.config {
         Some(p) => Profile::load(p).map_err(|e| RunError::Usage(e.to_string()))?,
@@ -39,11 +40,13 @@ pub async fn run(args: &LoginArgs) -> Result<String, RunError> {
     };
     let max_steps = limits.max_redirects + 6;
     let http = crate::run::transport(&profile, args.ca_cert.as_deref(), limits, false, &url)?;
-    let password = profile.password().map_err(RunError::Usage)?;
+    let secrets = http.secrets().clone();
+    let credentials = Credentials::of(&profile.login, args.reference_server, &secrets)
+        .map_err(RunError::Usage)?;
     let driver = login::build(DriverSetup {
         login: &profile.login,
-        username: profile.login.username.clone(),
-        password: Secret::new(password),
+        credentials,
+        secrets: &secrets,
         max_steps,
         redirect_uri: redirect_uri.clone(),
         timeout: Duration::from_secs(profile.login.timeout_secs),
@@ -53,11 +56,18 @@ pub async fn run(args: &LoginArgs) -> Result<String, RunError> {
     let outcome = driver
         .authorize(&http, url, &redirect_uri)
         .await
-        .map_err(|e| RunError::Harness(format!("the login did not finish: {e}")))?;
+        .map_err(|e| match e {
+            LoginError::NotConfigured(m) => RunError::Usage(secrets.text(&m)),
+            e => RunError::Harness(secrets.text(&format!("the login did not finish: {e}"))),
+        })?;
     match outcome {
         AuthorizationOutcome::Redirect { location, .. } if args.reveal => Ok(location.to_string()),
-        AuthorizationOutcome::Redirect { location, .. } => Ok(redact_url(location.as_str())),
+        AuthorizationOutcome::Redirect { location, .. } => {
+            Ok(secrets.text(&redact_url(location.as_str())))
+        }
         // The command driver's answer for "the server showed a page and did not redirect".
-        page @ AuthorizationOutcome::Page { .. } => Ok(format!("page {}", page.describe())),
+        page @ AuthorizationOutcome::Page { .. } => {
+            Ok(secrets.text(&format!("page {}", page.describe())))
+        }
     }
 }

@@ -141,12 +141,15 @@ fn a_login_submitted_by_scripts_is_the_form_drivers_harness_error_naming_the_bro
     let server = scripted_submission_server();
     let dir = scratch("browser-scripted-submit-form-driver");
     let mcp = server.url("mcp");
+    let profile = common::reference_profile(&dir);
     let run = runner(
         &dir,
         &[
             "run",
             "--target",
             &mcp,
+            "--config",
+            profile.to_str().expect("utf-8 path"),
             "--spec",
             "2025-11-25",
             "-t",
@@ -303,7 +306,7 @@ fn the_browser_driver_follows_a_login_script_and_sees_a_refused_password() {
     }
     let script = |password: &str| {
         format!(
-            "[login]\ndriver = \"browser\"\ntimeout_secs = 60\n\n\
+            "[login]\ndriver = \"browser\"\nreference_server = true\ntimeout_secs = 60\n\n\
              [[login.pages]]\nurl = '/(authorize|login)([?]|$)'\n\
              [login.pages.fields]\n\"input[name=username]\" = \"{{username}}\"\n\"input[name=password]\" = \"{password}\"\n\n\
              [[login.pages]]\nurl = '/consent[?]'\nsubmit = 'button[value=approve]'\n"

@@ -186,7 +186,9 @@ fn cimd_profile(dir: &std::path::Path, client_id: &str) -> String {
     let profile = dir.join("cimd.toml");
     std::fs::write(
         &profile,
-        format!("[client]\nregistration = \"cimd\"\nclient_id = \"{client_id}\"\n"),
+        format!(
+            "[login]\nreference_server = true\n[client]\nregistration = \"cimd\"\nclient_id = \"{client_id}\"\n"
+        ),
     )
     .expect("write profile");
     profile.to_string_lossy().into_owned()

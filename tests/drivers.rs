@@ -84,7 +84,7 @@ fn the_command_driver_runs_the_users_program_for_each_login() {
         &dir,
         "command.toml",
         &format!(
-            "[login]\ndriver = \"command\"\ncommand = [{}, \"login\", \"--reveal\"]\ntimeout_secs = 30\n",
+            "[login]\ndriver = \"command\"\ncommand = [{}, \"login\", \"--reveal\", \"--reference-server\"]\ntimeout_secs = 30\n",
             toml_str(BIN)
         ),
     );
@@ -189,7 +189,7 @@ fn manual_run(dir: &Path, args: &[&str], deliver: Deliver) -> ManualRun {
 /// the reference server's default user); returns the redirect URL.
 fn log_in(url: &str) -> String {
     let child = Command::new(BIN)
-        .args(["login", "--reveal", url])
+        .args(["login", "--reveal", "--reference-server", url])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

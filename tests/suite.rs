@@ -218,7 +218,18 @@ async fn a_separately_started_reference_server_gives_the_same_result() {
     let server = reference_server::start(reference_server::config::Config::default())
         .await
         .expect("reference server starts");
-    let (out, xml, _) = run_with_reports("target", &["run", "--target", &server.urls.mcp]).await;
+    // A profile that says only that the target is a reference server (its test user logs in).
+    let profile = std::env::temp_dir().join(format!(
+        "mcp-oauth-conformance-reference-profile-{}.toml",
+        std::process::id()
+    ));
+    std::fs::write(&profile, "[login]\nreference_server = true\n").expect("profile");
+    let profile = profile.to_str().expect("utf-8 path").to_string();
+    let (out, xml, _) = run_with_reports(
+        "target",
+        &["run", "--target", &server.urls.mcp, "--config", &profile],
+    )
+    .await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(xml.matches("<testcase ").count(), scenario_count());
     assert!(!xml.contains("<failure") && !xml.contains("<error"));

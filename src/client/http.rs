@@ -17,7 +17,7 @@ use super::ratelimit::{self, Endpoint, Pace, RateLimited, RateLimits};
 pub use super::ratelimit::{RequestStats, Retry};
 use super::redact;
 pub use super::transcript::Exchange;
-use super::transcript::{excerpt_body, excerpt_request};
+use super::transcript::{VerboseLog, excerpt_body, excerpt_request};
 
 /// Why a request produced no response. These are transport outcomes: whether one is the
 /// target's fault is for a check to say.
@@ -243,6 +243,10 @@ pub struct Http {
     /// Time spent waiting on the target in this scenario's requests, all together (a fork's
     /// own; `None` for the run's transport, which has no scenario budget).
     spent: Option<Arc<Mutex<Duration>>>,
+    /// The run's secrets: learned from every exchange, scrubbed from every record of one.
+    secrets: redact::Redactor,
+    /// With `verbose`, this fork's exchanges, logged when its last clone goes.
+    log: Option<Arc<VerboseLog>>,
 }
 
 /// How the transport is set up.
@@ -315,7 +319,23 @@ impl Http {
             rate_limits: RateLimits::new(max_wait, pace),
             limits_are_answers: false,
             spent: None,
+            log: verbose.then(|| Arc::new(VerboseLog::new(redact::Redactor::new()))),
+            secrets: redact::Redactor::new(),
         })
+    }
+
+    /// This transport with the run's secrets (a new transport has a redactor of its own).
+    pub fn with_secrets(mut self, secrets: redact::Redactor) -> Self {
+        self.log = self
+            .verbose
+            .then(|| Arc::new(VerboseLog::new(secrets.clone())));
+        self.secrets = secrets;
+        self
+    }
+
+    /// The secrets this transport has learned (shared by every fork).
+    pub fn secrets(&self) -> &redact::Redactor {
+        &self.secrets
     }
 
     /// The hosts this transport may contact (shared by every fork).
@@ -335,6 +355,10 @@ impl Http {
             rate_limits: self.rate_limits.fork(),
             limits_are_answers: false,
             spent: Some(Arc::new(Mutex::new(Duration::ZERO))),
+            log: self
+                .verbose
+                .then(|| Arc::new(VerboseLog::new(self.secrets.clone()))),
+            secrets: self.secrets.clone(),
         }
     }
 
@@ -370,9 +394,10 @@ impl Http {
             .unwrap_or_default()
     }
 
-    fn record(&self, exchange: Exchange) {
-        if self.verbose {
-            tracing::info!(target: "exchange", "\n{exchange}");
+    fn record(&self, mut exchange: Exchange) {
+        exchange.scrub(&self.secrets);
+        if let Some(log) = &self.log {
+            log.push(exchange.clone());
         }
         if let Ok(mut t) = self.transcript.lock() {
             t.push(exchange);
@@ -430,6 +455,7 @@ impl Http {
         endpoint: &Endpoint,
     ) -> Result<Response, TransportError> {
         let started = Instant::now();
+        redact::learn::request(&self.secrets, req);
         let method = req.method.to_string();
         let url_text = req.url.to_string();
         let mut exchange = Exchange {
@@ -520,6 +546,7 @@ impl Http {
         }
         match &result {
             Ok(resp) => {
+                redact::learn::response(&self.secrets, resp);
                 exchange.status = Some(resp.status.as_u16());
                 exchange.response_headers = resp
                     .headers
@@ -568,13 +595,17 @@ impl Http {
                 TransportError::Connect {
                     method: method.to_string(),
                     url: redact::redact_url(url_text),
-                    reason: error_chain(&e),
+                    reason: self.secrets.text(&error_chain(&e)),
                 }
             } else {
                 TransportError::Other {
                     method: method.to_string(),
                     url: redact::redact_url(url_text),
-                    reason: format!("{}: {}", phase.broken(), explain(&error_chain(&e))),
+                    reason: self.secrets.text(&format!(
+                        "{}: {}",
+                        phase.broken(),
+                        explain(&error_chain(&e))
+                    )),
                 }
             }
         };

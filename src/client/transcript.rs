@@ -25,6 +25,21 @@ pub struct Exchange {
     pub elapsed: Duration,
 }
 
+impl Exchange {
+    /// Scrubs every value the run knows as a secret from what the exchange shows.
+    pub fn scrub(&mut self, secrets: &redact::Redactor) {
+        let texts = std::iter::once(&mut self.url)
+            .chain(self.request_headers.iter_mut().map(|(_, v)| v))
+            .chain(self.response_headers.iter_mut().map(|(_, v)| v))
+            .chain(self.request_body.iter_mut())
+            .chain(self.response_body.iter_mut())
+            .chain(self.error.iter_mut());
+        for text in texts {
+            *text = secrets.scrub(text);
+        }
+    }
+}
+
 impl fmt::Display for Exchange {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "> {} {}", self.method, self.url)?;
@@ -57,12 +72,55 @@ impl fmt::Display for Exchange {
     }
 }
 
+/// The first [`EXCERPT_CHARS`] characters of `s`, never ending inside a run of characters a
+/// token may hold: a secret is either whole, and so found and scrubbed, or not there at all.
 fn truncate(s: &str) -> String {
-    if s.chars().count() <= EXCERPT_CHARS {
+    let Some((end, _)) = s.char_indices().nth(EXCERPT_CHARS) else {
         return s.to_string();
+    };
+    let mut cut = &s[..end];
+    if s[end..].starts_with(redact::is_token_char) {
+        cut = cut.trim_end_matches(redact::is_token_char);
     }
-    let cut: String = s.chars().take(EXCERPT_CHARS).collect();
     format!("{cut}… [{} more bytes]", s.len() - cut.len())
+}
+
+/// The `-v` log of one transport fork (one scenario): its exchanges are logged together when
+/// the fork's last clone goes, scrubbed again then, so that a secret the run learns while the
+/// scenario runs (another scenario's token, which the target echoed here first) is scrubbed
+/// from the log too.
+pub(super) struct VerboseLog {
+    secrets: redact::Redactor,
+    pending: std::sync::Mutex<Vec<Exchange>>,
+}
+
+impl VerboseLog {
+    pub(super) fn new(secrets: redact::Redactor) -> Self {
+        VerboseLog {
+            secrets,
+            pending: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    pub(super) fn push(&self, exchange: Exchange) {
+        if let Ok(mut p) = self.pending.lock() {
+            p.push(exchange);
+        }
+    }
+}
+
+impl Drop for VerboseLog {
+    fn drop(&mut self) {
+        let pending = self
+            .pending
+            .get_mut()
+            .map(std::mem::take)
+            .unwrap_or_default();
+        for mut exchange in pending {
+            exchange.scrub(&self.secrets);
+            tracing::info!(target: "exchange", "\n{exchange}");
+        }
+    }
 }
 
 pub(super) fn excerpt_request(body: &Body, secret_fields: &[String]) -> String {
@@ -108,6 +166,17 @@ pub(super) fn excerpt_body(body: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_excerpt_never_ends_inside_a_token() {
+        let token = "t".repeat(100);
+        let text = format!("{} {token} tail", "x ".repeat(EXCERPT_CHARS / 2 - 10));
+        let cut = truncate(&text);
+        let (kept, note) = cut.split_once('…').expect("a note");
+        assert!(!kept.contains('t'), "{cut}");
+        assert!(note.ends_with("more bytes]"), "{cut}");
+        assert_eq!(truncate("short"), "short");
+    }
 
     #[test]
     fn marked_form_fields_are_redacted_whatever_their_name() {

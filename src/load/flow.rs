@@ -500,6 +500,7 @@ fn login_error(e: LoginError) -> FlowError {
         LoginError::TooManySteps(_) => "too many login steps",
         LoginError::Rejected => "login rejected",
         LoginError::Unusable(_) => "login page unusable",
+        LoginError::NotConfigured(_) => "login not configured",
     };
     FlowError {
         step: Step::Login,

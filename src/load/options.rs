@@ -12,9 +12,9 @@ use reference_server::{Defect, Layout};
 
 use crate::cli::SpecChoice;
 use crate::client::http::Limits;
+use crate::client::login::Credentials;
 use crate::client::login::is_loopback;
 use crate::client::mcp::Revision;
-use crate::client::redact::Secret;
 use crate::client::registration::RegisteredClient;
 use crate::config::{Profile, parse_http_url};
 use crate::run::{RunError, TransportSettings};
@@ -144,7 +144,7 @@ pub struct LoadPlan {
     pub revision: Option<Revision>,
     pub transport: TransportSettings,
     pub profile: Profile,
-    pub password: Secret,
+    pub credentials: Credentials,
     pub redirect_uri: Url,
     /// The profile's pre-registered client: used by every flow, none registered.
     pub client: Option<RegisteredClient>,
@@ -216,7 +216,12 @@ impl LoadPlan {
         };
         let transport =
             TransportSettings::from_profile(&profile, args.ca_cert.as_deref(), limits, false)?;
-        let password = Secret::new(profile.password().map_err(usage)?);
+        let embedded = matches!(target, LoadTarget::Embedded { .. });
+        let credentials =
+            Credentials::of(&profile.login, embedded, &transport.secrets).map_err(usage)?;
+        if let Some(secret) = client.as_ref().and_then(|c| c.client_secret.as_ref()) {
+            transport.secrets.remember_configured(secret.expose());
+        }
         let bounds = Bounds {
             flows: match (args.flows, args.duration) {
                 (None, None) => Some(DEFAULT_FLOWS),
@@ -248,7 +253,7 @@ impl LoadPlan {
             transport,
             consent: args.yes || profile.load.allowed,
             profile,
-            password,
+            credentials,
             redirect_uri,
             client,
             timeout,

@@ -66,8 +66,8 @@ pub async fn prepare(plan: &LoadPlan) -> Result<Ready, RunError> {
     let http = plan.transport.build(&target)?;
     let driver = login::build(DriverSetup {
         login: &plan.profile.login,
-        username: plan.profile.login.username.clone(),
-        password: plan.password.clone(),
+        credentials: plan.credentials.clone(),
+        secrets: &plan.transport.secrets,
         max_steps: plan.profile.limits.max_redirects + 6,
         redirect_uri: plan.redirect_uri.clone(),
         timeout: Duration::from_secs(plan.profile.login.timeout_secs).max(plan.timeout),

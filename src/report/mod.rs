@@ -94,6 +94,17 @@ impl ScenarioRecord {
             .join("\n")
     }
 
+    /// Scrubs every value the run knows as a secret from what the record says.
+    pub fn scrub(&mut self, secrets: &crate::client::redact::Redactor) {
+        let texts = self.message.iter_mut().chain(self.warnings.iter_mut());
+        for text in texts {
+            *text = secrets.scrub(text);
+        }
+        for exchange in &mut self.transcript {
+            exchange.scrub(secrets);
+        }
+    }
+
     /// The one-line console form.
     pub fn line(&self) -> String {
         let mut s = format!("{:<5} {}", self.verdict.label(), self.name);

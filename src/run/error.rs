@@ -11,6 +11,14 @@ pub enum RunError {
 }
 
 impl RunError {
+    /// The same error with every secret `secrets` knows scrubbed from its message.
+    pub fn scrubbed(self, secrets: &crate::client::redact::Redactor) -> RunError {
+        match self {
+            RunError::Usage(m) => RunError::Usage(secrets.text(&m)),
+            RunError::Harness(m) => RunError::Harness(secrets.text(&m)),
+        }
+    }
+
     pub fn exit_code(&self) -> u8 {
         match self {
             RunError::Usage(_) => 2,

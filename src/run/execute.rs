@@ -111,7 +111,8 @@ fn after_scenario<'a>(
         else {
             return;
         };
-        let record = record_of(ctx.revision, feature, scenario, finished, world.as_deref());
+        let mut record = record_of(ctx.revision, feature, scenario, finished, world.as_deref());
+        record.scrub(ctx.http.secrets());
         // The scenario's pool client is free for the next one.
         if let Some(w) = world {
             drop(w.release());

@@ -8,6 +8,7 @@
 //! 4. [`report`]: the baseline applied, the reports written, the summary printed: a
 //!    [`RunResult`] with the exit code.
 
+pub mod embedded;
 mod error;
 pub mod execute;
 pub mod plan;
@@ -28,8 +29,14 @@ pub use report::{RunResult, report};
 pub use resolve::{ResolvedTarget, TargetInfo, resolve};
 pub use transport::{TransportSettings, transport};
 
+/// Runs the suite. Its error is scrubbed of the run's secrets, like every other output.
 pub async fn run(opts: RunOptions) -> Result<RunResult, RunError> {
     let plan = Plan::new(opts)?;
+    let secrets = plan.secrets.clone();
+    stages(plan).await.map_err(|e| e.scrubbed(&secrets))
+}
+
+async fn stages(plan: Plan) -> Result<RunResult, RunError> {
     if !plan.quiet {
         if let Some(s) = &plan.shard {
             eprintln!(
@@ -48,8 +55,17 @@ pub async fn run(opts: RunOptions) -> Result<RunResult, RunError> {
     let executed = execute(&plan, &target.context).await;
     let about = target.about.clone();
     let requests = requests_of(&plan, &target.context);
+    let misconfigured = target.context.driver.misconfigured();
     target.shutdown().await;
-    report(&plan, executed?, &about, &requests)
+    let result = report(&plan, executed?, &about, &requests)?;
+    // A login found the profile lacking a setting: the reports say where, and the run ends as
+    // a usage error that names it.
+    match misconfigured {
+        Some(m) => Err(RunError::Usage(format!(
+            "{m}\nThe logins stopped there; the reports are written."
+        ))),
+        None => Ok(result),
+    }
 }
 
 /// What the run sent, by kind of endpoint, beside the plan's estimate.

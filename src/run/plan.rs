@@ -14,8 +14,9 @@ use super::error::RunError;
 use super::transport::TransportSettings;
 use crate::baseline::Baseline;
 use crate::client::http::Limits;
+use crate::client::login::Credentials;
 use crate::client::mcp::Revision;
-use crate::client::redact::Secret;
+use crate::client::redact::Redactor;
 use crate::client::registration::RegisteredClient;
 use crate::config::{self, DriverKind, Profile, RegistrationKind, ScopeCheck, parse_http_url};
 use crate::features::{self, Source};
@@ -97,6 +98,9 @@ pub struct Plan {
     pub quiet: bool,
     /// The part of the selection this run is (`--shard`).
     pub shard: Option<super::shard::ShardInfo>,
+    /// The run's secrets: the configured ones now, those the transport learns as it goes.
+    /// Every output of the run is scrubbed of them.
+    pub secrets: Redactor,
 }
 
 /// What the selected scenarios take from the target, counted before the run.
@@ -111,6 +115,8 @@ pub struct Needs {
     pub estimate: Estimate,
 }
 
+pub use super::embedded::EmbeddedServer;
+
 /// What the run is tested against.
 #[derive(Debug, Clone)]
 pub enum TargetPlan {
@@ -120,56 +126,11 @@ pub enum TargetPlan {
     Embedded(EmbeddedServer),
 }
 
-/// How the embedded reference server is started.
-#[derive(Debug, Clone, Default)]
-pub struct EmbeddedServer {
-    pub defects: reference_server::Defects,
-    pub variants: reference_server::Variants,
-    pub layout: reference_server::Layout,
-    /// The window of the rate-limit variants (the server's default when `None`).
-    pub rate_limit_window: Option<Duration>,
-}
-
-impl EmbeddedServer {
-    /// The hosts besides the target's that the embedded server's variants send the run to, as
-    /// a profile's `allowed_hosts` would list them.
-    pub fn other_hosts(&self) -> Vec<&'static str> {
-        self.variants
-            .iter()
-            .filter(|v| *v == reference_server::Variant::LoginOtherOrigin)
-            .map(|_| reference_server::Variant::OTHER_LOGIN_HOST)
-            .collect()
-    }
-
-    /// Whether a variant leaves the run no way to register a client, so that the embedded
-    /// server is started with one registered beforehand.
-    pub fn needs_preregistered_client(&self) -> bool {
-        self.variants.iter().any(|v| v.needs_preregistered_client())
-    }
-
-    /// "the embedded reference server at URL", with its defects and variants.
-    pub fn describe(&self, url: &Url) -> String {
-        let mut out = format!("the embedded reference server at {url}");
-        let defects: Vec<&str> = self.defects.iter().map(|d| d.name()).collect();
-        let variants: Vec<&str> = self.variants.iter().map(|v| v.name()).collect();
-        if !defects.is_empty() {
-            out.push_str(&format!(", with the defects {}", defects.join(", ")));
-        }
-        if !variants.is_empty() {
-            out.push_str(&format!(", with the variants {}", variants.join(", ")));
-        }
-        if self.needs_preregistered_client() {
-            out.push_str(" and a client registered beforehand");
-        }
-        out
-    }
-}
-
 /// How logins are completed: the profile's `[login]` table and what the run adds.
 #[derive(Debug, Clone)]
 pub struct LoginPlan {
     pub table: config::Login,
-    pub password: Secret,
+    pub credentials: Credentials,
     /// The most requests one HTTP-driven authorization may take.
     pub max_steps: usize,
     /// How long one login may take (manual, command, browser).
@@ -236,8 +197,8 @@ impl Plan {
             ));
         }
         let (features, shard) = super::shard::select_opt(features, opts.shard);
-        let password = profile.password().map_err(RunError::Usage)?;
-        let client = client_plan(&profile)?;
+        let secrets = Redactor::new();
+        let client = client_plan(&profile, &secrets)?;
         let second_resource = match &profile.resources.second {
             Some(s) => Some(parse_http_url("resources.second", s).map_err(RunError::Usage)?),
             None => None,
@@ -259,8 +220,10 @@ impl Plan {
         if limits.timeout.is_zero() {
             return Err(RunError::Usage("--timeout must be at least 1".into()));
         }
+        let embedded = matches!(target, TargetPlan::Embedded(_));
         let login = LoginPlan {
-            password: Secret::new(password),
+            credentials: Credentials::of(&profile.login, embedded, &secrets)
+                .map_err(RunError::Usage)?,
             max_steps: limits.max_redirects + 6,
             timeout: Duration::from_secs(profile.login.timeout_secs).max(limits.timeout),
             table: profile.login.clone(),
@@ -271,6 +234,7 @@ impl Plan {
             limits,
             opts.verbose,
         )?;
+        transport.secrets = secrets.clone();
         if let Some(secs) = opts.max_wait {
             transport.max_wait = Duration::from_secs(secs);
         }
@@ -328,6 +292,7 @@ impl Plan {
             fail_on,
             quiet: opts.quiet,
             shard,
+            secrets,
         })
     }
 }
@@ -421,13 +386,18 @@ pub fn load_features(opts: &RunOptions) -> Result<Vec<Feature>, RunError> {
     ))
 }
 
-fn client_plan(profile: &Profile) -> Result<ClientPlan, RunError> {
+fn client_plan(profile: &Profile, secrets: &Redactor) -> Result<ClientPlan, RunError> {
     let redirect_uri = parse_http_url("client.redirect_uri", &profile.client.redirect_uri)
         .map_err(RunError::Usage)?;
     let registered = profile
         .client
         .pre_registered()
         .map_err(RunError::Usage)?
+        .inspect(|c| {
+            if let Some(s) = &c.client_secret {
+                secrets.remember_configured(s.expose());
+            }
+        })
         .map(|c| RegisteredClient {
             client_id: c.client_id,
             client_secret: c.client_secret,

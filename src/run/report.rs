@@ -27,6 +27,18 @@ pub fn report(
         revision,
         mut records,
     } = executed;
+    // Every record again, with every secret the run learned, including those learned after
+    // the record was made (another scenario's, echoed here first).
+    let secrets = &plan.secrets;
+    for record in &mut records {
+        record.scrub(secrets);
+    }
+    scrub_cucumber_json(&plan.reports.json, secrets)?;
+    let mut requests = requests.clone();
+    for e in &mut requests.endpoints.endpoints {
+        e.url = secrets.scrub(&e.url);
+    }
+    let requests = &requests;
     let outcomes = plan.baseline.evaluate(&mut records);
     for e in outcomes.iter().filter(|o| o.stale()).map(|o| o.entry()) {
         let record = baseline::stale_record(&e, revision.as_str());
@@ -65,9 +77,9 @@ pub fn report(
     }
     let exit_code = exit_code(&records, plan.strict, plan.fail_on);
     let info = crate::report::view::RunInfo {
-        target: about.label.clone(),
+        target: secrets.scrub(&about.label),
         revision: revision.as_str().into(),
-        revision_reason: about.revision_reason.clone(),
+        revision_reason: secrets.scrub(&about.revision_reason),
         exit_code,
         strict: plan.strict,
         fail_on: plan.fail_on,
@@ -109,5 +121,46 @@ pub fn target_id(target: &TargetPlan) -> String {
             }
             id
         }
+    }
+}
+
+/// The Cucumber JSON, written by cucumber while the scenarios ran, scrubbed of the run's
+/// secrets where the run wrote: step failure messages and output. Names, steps and tables come
+/// from the feature files and stay as they are (a scenario's name is how tools know it, even
+/// when it quotes a fake token the run sent).
+fn scrub_cucumber_json(
+    path: &std::path::Path,
+    secrets: &crate::client::redact::Redactor,
+) -> Result<(), RunError> {
+    let unreadable = |e: String| RunError::Harness(format!("cannot scrub {}: {e}", path.display()));
+    let text = std::fs::read_to_string(path).map_err(|e| unreadable(e.to_string()))?;
+    if text.trim().is_empty() {
+        return Ok(());
+    }
+    let mut json: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| unreadable(e.to_string()))?;
+    scrub_members(&mut json, secrets);
+    let scrubbed = serde_json::to_string(&json).map_err(|e| unreadable(e.to_string()))?;
+    std::fs::write(path, scrubbed)
+        .map_err(|e| RunError::Usage(format!("cannot write {}: {e}", path.display())))
+}
+
+/// Scrubs the strings of the Cucumber JSON members the run writes, at any depth.
+fn scrub_members(value: &mut serde_json::Value, secrets: &crate::client::redact::Redactor) {
+    const WRITTEN_BY_THE_RUN: [&str; 3] = ["error_message", "output", "data"];
+    match value {
+        serde_json::Value::Object(map) => {
+            for (k, v) in map.iter_mut() {
+                if WRITTEN_BY_THE_RUN.contains(&k.as_str()) {
+                    secrets.scrub_json(v);
+                } else {
+                    scrub_members(v, secrets);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => {
+            items.iter_mut().for_each(|v| scrub_members(v, secrets));
+        }
+        _ => {}
     }
 }

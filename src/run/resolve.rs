@@ -203,8 +203,8 @@ async fn start_embedded(
 fn login_driver(plan: &Plan) -> Result<SharedDriver, RunError> {
     login::build(DriverSetup {
         login: &plan.login.table,
-        username: plan.login.table.username.clone(),
-        password: plan.login.password.clone(),
+        credentials: plan.login.credentials.clone(),
+        secrets: &plan.secrets,
         max_steps: plan.login.max_steps,
         redirect_uri: plan.client.redirect_uri.clone(),
         timeout: plan.login.timeout,

@@ -11,6 +11,7 @@ use super::error::RunError;
 use crate::client::hosts::{AllowedHosts, HostPattern};
 use crate::client::http::{Http, HttpOptions, Limits};
 use crate::client::ratelimit::{DEFAULT_MAX_WAIT, Pace};
+use crate::client::redact::Redactor;
 use crate::config::Profile;
 
 /// How the run's HTTP client is to be built.
@@ -28,6 +29,9 @@ pub struct TransportSettings {
     pub max_wait: Duration,
     /// At most so many request starts per endpoint and period (`--pace`).
     pub pace: Option<Pace>,
+    /// The run's secrets, which the transport learns more of (a fresh set unless the plan
+    /// gives its own).
+    pub secrets: Redactor,
 }
 
 impl TransportSettings {
@@ -67,6 +71,7 @@ impl TransportSettings {
             ca_cert,
             max_wait: DEFAULT_MAX_WAIT,
             pace: None,
+            secrets: Redactor::new(),
         })
     }
 
@@ -93,6 +98,7 @@ impl TransportSettings {
             max_wait: self.max_wait,
             pace: self.pace,
         })
+        .map(|http| http.with_secrets(self.secrets.clone()))
         .map_err(|e| match &self.ca_cert {
             Some((path, _)) => RunError::Usage(format!("{}: {e}", path.display())),
             None => RunError::Usage(e.to_string()),

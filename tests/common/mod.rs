@@ -88,6 +88,14 @@ pub fn scratch(name: &str) -> PathBuf {
     dir
 }
 
+/// A profile that says its target is a reference server, so the runner logs in as the
+/// reference server's test user (the default only there), in `dir`.
+pub fn reference_profile(dir: &Path) -> PathBuf {
+    let path = dir.join("reference-server.toml");
+    std::fs::write(&path, "[login]\nreference_server = true\n").expect("write the profile");
+    path
+}
+
 /// A file of the repository.
 pub fn repo_file(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)

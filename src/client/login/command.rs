@@ -106,11 +106,11 @@ impl CommandDriver {
 impl LoginDriver for CommandDriver {
     fn authorize_until<'a>(
         &'a self,
-        _http: &'a Http,
+        http: &'a Http,
         url: Url,
         stop_at: &'a [Url],
     ) -> LocalBoxFuture<'a, Result<AuthorizationOutcome, LoginError>> {
-        Box::pin(self.run_one(url, stop_at))
+        Box::pin(async move { super::learned(http, self.run_one(url, stop_at).await) })
     }
 }
 

@@ -9,8 +9,9 @@ use std::path::PathBuf;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
-/// The reference server's default user. Used when a profile names no user, so that a target
-/// started with `reference-server` works without a profile.
+/// The reference server's test user: the login of the embedded reference server, and of a
+/// profile that says it targets a reference server (`[login] reference_server = true`) and
+/// names no other. Never sent anywhere else.
 pub const DEFAULT_USERNAME: &str = "alice";
 pub const DEFAULT_PASSWORD: &str = "wonderland";
 
@@ -46,7 +47,11 @@ impl DriverKind {
 pub struct Login {
     /// `form` (default), `manual`, `command` or `browser`.
     pub driver: DriverKind,
-    pub username: String,
+    /// The test user; without it, the reference server's where that is the target.
+    pub username: Option<String>,
+    /// The profile targets a reference server started separately: its test user is the
+    /// default login.
+    pub reference_server: bool,
     /// Never allowed: secrets are not written in profiles (its presence is kept only to say
     /// so clearly; the value itself is never stored).
     password: Option<IgnoredAny>,
@@ -69,7 +74,8 @@ impl Default for Login {
     fn default() -> Self {
         Login {
             driver: DriverKind::Form,
-            username: DEFAULT_USERNAME.into(),
+            username: None,
+            reference_server: false,
             password: None,
             password_env: None,
             timeout_secs: 300,
@@ -134,14 +140,27 @@ impl Default for Browser {
 }
 
 impl Login {
-    /// The login password: from `password_env`, else the reference server's. The caller wraps
-    /// it in a `Secret` at once.
-    pub fn password(&self) -> Result<String, String> {
-        match &self.password_env {
-            Some(var) => std::env::var(var)
-                .map_err(|_| format!("login.password_env names {var}, which is not set")),
-            None => Ok(DEFAULT_PASSWORD.into()),
-        }
+    /// The username and password to log in with: the configured ones, else the reference
+    /// server's test user when the run targets a reference server (`reference_server`: the
+    /// embedded one, or the profile says so), else none. The caller wraps the password in a
+    /// `Secret` at once.
+    pub fn credentials(
+        &self,
+        reference_server: bool,
+    ) -> Result<(Option<String>, Option<String>), String> {
+        let reference_server = reference_server || self.reference_server;
+        let password = match &self.password_env {
+            Some(var) => Some(
+                std::env::var(var)
+                    .map_err(|_| format!("login.password_env names {var}, which is not set"))?,
+            ),
+            None => reference_server.then(|| DEFAULT_PASSWORD.to_string()),
+        };
+        let username = self
+            .username
+            .clone()
+            .or_else(|| reference_server.then(|| DEFAULT_USERNAME.to_string()));
+        Ok((username, password))
     }
 
     /// The checks serde cannot make: errors name the field as the profile writes it.
@@ -234,6 +253,12 @@ pub fn expand(value: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<St
                     Some(var) => {
                         format!("{value:?} names the environment variable {var}, which is not set")
                     }
+                    None if name == "password" => format!(
+                        "{value:?} uses {{password}}, and the profile configures no password: set [login] password_env"
+                    ),
+                    None if name == "username" => format!(
+                        "{value:?} uses {{username}}, and the profile configures no username: set [login] username"
+                    ),
                     None => format!("{value:?}: {{{name}}} has no value"),
                 })?,
             );
@@ -266,14 +291,40 @@ mod tests {
     }
 
     #[test]
-    fn an_empty_section_is_the_reference_servers_user_and_the_form_driver() {
+    fn an_empty_section_is_the_form_driver_with_no_credentials() {
         let l = parse("").expect("parses");
         assert_eq!(l.driver, DriverKind::Form);
-        assert_eq!(l.username, DEFAULT_USERNAME);
-        assert_eq!(l.password().expect("password"), DEFAULT_PASSWORD);
+        assert_eq!(l.credentials(false).expect("ok"), (None, None));
         assert_eq!(l.timeout_secs, 300);
         assert!(l.manual.listen);
         assert!(l.browser.headless);
+    }
+
+    #[test]
+    fn the_reference_servers_user_is_the_default_only_where_the_run_targets_it() {
+        let reference = (
+            Some(DEFAULT_USERNAME.to_string()),
+            Some(DEFAULT_PASSWORD.to_string()),
+        );
+        // The embedded reference server.
+        assert_eq!(
+            parse("").expect("parses").credentials(true).expect("ok"),
+            reference
+        );
+        // A profile that says it targets one.
+        let l = parse("[login]\nreference_server = true").expect("parses");
+        assert_eq!(l.credentials(false).expect("ok"), reference);
+        // Elsewhere, only what the profile names.
+        let l = parse("[login]\nusername = \"bob\"").expect("parses");
+        assert_eq!(
+            l.credentials(false).expect("ok"),
+            (Some("bob".to_string()), None)
+        );
+        let l = parse("[login]\nusername = \"bob\"\nreference_server = true").expect("parses");
+        assert_eq!(
+            l.credentials(false).expect("ok"),
+            (Some("bob".to_string()), Some(DEFAULT_PASSWORD.to_string()))
+        );
     }
 
     #[test]
@@ -339,7 +390,7 @@ mod tests {
         }
         let e = parse("[login]\npassword_env = \"NO_SUCH_VAR_FOR_TESTS\"")
             .expect("parses")
-            .password()
+            .credentials(true)
             .expect_err("unset");
         assert!(e.contains("NO_SUCH_VAR_FOR_TESTS"), "{e}");
     }

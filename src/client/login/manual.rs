@@ -234,11 +234,11 @@ impl ManualDriver {
 impl LoginDriver for ManualDriver {
     fn authorize_until<'a>(
         &'a self,
-        _http: &'a Http,
+        http: &'a Http,
         url: Url,
         stop_at: &'a [Url],
     ) -> LocalBoxFuture<'a, Result<AuthorizationOutcome, LoginError>> {
-        Box::pin(self.run_one(url, stop_at))
+        Box::pin(async move { super::learned(http, self.run_one(url, stop_at).await) })
     }
 }
 

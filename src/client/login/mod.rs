@@ -21,7 +21,7 @@ use futures::future::LocalBoxFuture;
 use url::Url;
 
 use super::http::{Http, TransportError};
-use super::redact::{Secret, is_secret_name, redact, redact_url};
+use super::redact::{Redactor, Secret, is_secret_name, redact, redact_url};
 
 pub use config::{DriverKind, Login, PageScript};
 pub use form::FormDriver;
@@ -127,6 +127,63 @@ pub enum LoginError {
     Rejected,
     #[error("{0}")]
     Unusable(String),
+    /// The login needs a setting the profile does not give (a password, a username): a
+    /// configuration error, not the target's.
+    #[error("{0}")]
+    NotConfigured(String),
+}
+
+/// Who the drivers log in as: the profile's user, or the reference server's test user where
+/// the run targets a reference server ([`config::Login::credentials`]); elsewhere a login form
+/// that asks for what is not configured stops the login with an error naming the setting.
+#[derive(Clone, Default)]
+pub struct Credentials {
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("username", &self.username)
+            .field("password", &self.password)
+            .finish()
+    }
+}
+
+impl Credentials {
+    /// The login of `login` (see [`config::Login::credentials`]); the password is remembered as
+    /// a secret of the run.
+    pub fn of(login: &Login, reference_server: bool, secrets: &Redactor) -> Result<Self, String> {
+        let (username, password) = login.credentials(reference_server)?;
+        if let Some(p) = &password {
+            secrets.remember_configured(p);
+        }
+        Ok(Credentials {
+            username,
+            password: password.map(Secret::new),
+        })
+    }
+
+    /// The password, for a login form on the page at `at`.
+    pub fn password_for(&self, at: &Url) -> Result<&Secret, LoginError> {
+        self.password.as_ref().ok_or_else(|| {
+            LoginError::NotConfigured(format!(
+                "the login page at {} asks for a password, and the profile configures none: set [login] password_env to the environment variable that holds it. (The reference server's test user is the default only for the embedded reference server and for profiles with [login] reference_server = true.)",
+                page_address(at)
+            ))
+        })
+    }
+
+    /// The username, for a login form on the page at `at`.
+    pub fn username_for(&self, at: &Url) -> Result<&str, LoginError> {
+        self.username.as_deref().ok_or_else(|| {
+            LoginError::NotConfigured(format!(
+                "the login page at {} asks for a username, and the profile configures none: set [login] username",
+                page_address(at)
+            ))
+        })
+    }
 }
 
 /// Completes the user-facing part of an authorization request.
@@ -170,6 +227,74 @@ pub trait LoginDriver {
             })
         })
     }
+
+    /// Why the driver stopped logging in: a setting the profile lacks, found by a login.
+    fn misconfigured(&self) -> Option<String> {
+        None
+    }
+}
+
+/// A driver that stops logging in once a login has found the profile lacking a setting (a
+/// password the login page asks for): every later login fails at once with the same error,
+/// sending nothing, and the run ends with it as a usage error ([`LoginDriver::misconfigured`]).
+struct Guarded {
+    inner: SharedDriver,
+    missing: std::sync::Mutex<Option<String>>,
+}
+
+impl Guarded {
+    fn watch(&self, result: Result<Traced, LoginError>) -> Result<Traced, LoginError> {
+        if let Err(LoginError::NotConfigured(m)) = &result
+            && let Ok(mut missing) = self.missing.lock()
+        {
+            missing.get_or_insert_with(|| m.clone());
+        }
+        result
+    }
+
+    fn stopped(&self) -> Option<LoginError> {
+        self.misconfigured().map(LoginError::NotConfigured)
+    }
+}
+
+impl LoginDriver for Guarded {
+    fn authorize_until<'a>(
+        &'a self,
+        http: &'a Http,
+        url: Url,
+        stop_at: &'a [Url],
+    ) -> LocalBoxFuture<'a, Result<AuthorizationOutcome, LoginError>> {
+        Box::pin(async move {
+            if let Some(e) = self.stopped() {
+                return Err(e);
+            }
+            let result = self.inner.authorize_until(http, url, stop_at).await;
+            let traced = result.map(|outcome| Traced {
+                outcome,
+                steps: Vec::new(),
+            });
+            self.watch(traced).map(|t| t.outcome)
+        })
+    }
+
+    fn authorize_traced<'a>(
+        &'a self,
+        http: &'a Http,
+        url: Url,
+        stop_at: &'a [Url],
+    ) -> LocalBoxFuture<'a, Result<Traced, LoginError>> {
+        Box::pin(async move {
+            if let Some(e) = self.stopped() {
+                return Err(e);
+            }
+            let result = self.inner.authorize_traced(http, url, stop_at).await;
+            self.watch(result)
+        })
+    }
+
+    fn misconfigured(&self) -> Option<String> {
+        self.missing.lock().ok().and_then(|m| m.clone())
+    }
 }
 
 /// An authorization's outcome and the requests that led there.
@@ -206,8 +331,9 @@ pub type SharedDriver = Arc<dyn LoginDriver + Send + Sync>;
 /// What a driver is built from: the profile's `[login]` table and what the run adds.
 pub struct DriverSetup<'a> {
     pub login: &'a Login,
-    pub username: String,
-    pub password: Secret,
+    pub credentials: Credentials,
+    /// The run's secrets: a login script's values are remembered there.
+    pub secrets: &'a Redactor,
     /// The most requests one HTTP-driven authorization may take.
     pub max_steps: usize,
     /// The redirect URI of the run's client.
@@ -220,18 +346,42 @@ pub struct DriverSetup<'a> {
 
 /// Builds the profile's driver. Errors are configuration errors, stated for a person.
 pub fn build(setup: DriverSetup<'_>) -> Result<SharedDriver, String> {
-    let script = Script::resolve(&setup.login.pages, &setup.username, &setup.password)?;
-    Ok(match setup.login.driver {
+    let script = Script::resolve(&setup.login.pages, &setup.credentials, setup.secrets)?;
+    let inner: SharedDriver = match setup.login.driver {
         DriverKind::Form => Arc::new(FormDriver {
-            username: setup.username,
-            password: setup.password,
+            credentials: setup.credentials,
             max_steps: setup.max_steps,
             script,
         }),
         DriverKind::Manual => Arc::new(manual::ManualDriver::new(&setup)?),
         DriverKind::Command => Arc::new(command::CommandDriver::new(&setup)?),
         DriverKind::Browser => Arc::new(browser::BrowserDriver::new(&setup, script)?),
-    })
+    };
+    Ok(Arc::new(Guarded {
+        inner,
+        missing: std::sync::Mutex::new(None),
+    }))
+}
+
+/// A page's address without its query: an authorization request's parameters say nothing a
+/// reader of a login error needs.
+fn page_address(at: &Url) -> String {
+    let mut u = at.clone();
+    u.set_query(None);
+    u.set_fragment(None);
+    u.to_string()
+}
+
+/// Remembers the secrets of a redirect that a driver saw outside the transport (in a browser,
+/// from a person or a program): the code is a secret of the run from then on.
+fn learned(
+    http: &Http,
+    outcome: Result<AuthorizationOutcome, LoginError>,
+) -> Result<AuthorizationOutcome, LoginError> {
+    if let Ok(AuthorizationOutcome::Redirect { location, .. }) = &outcome {
+        super::redact::learn::url(http.secrets(), location);
+    }
+    outcome
 }
 
 /// The query parameters of a redirect, as an outcome.

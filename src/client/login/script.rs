@@ -5,8 +5,9 @@
 use regex::Regex;
 use url::Url;
 
+use super::Credentials;
 use super::config::{PageScript, expand};
-use crate::client::redact::Secret;
+use crate::client::redact::{Redactor, Secret};
 
 /// The profile's page scripts, with their patterns compiled and their values resolved.
 #[derive(Debug, Clone, Default)]
@@ -39,15 +40,20 @@ impl ScriptPage {
 
 impl Script {
     /// Compiles the profile's scripts; `{username}`, `{password}` and `{env:NAME}` are filled
-    /// in now, so a missing environment variable is a configuration error before the run.
+    /// in now, so a missing environment variable, or a placeholder for credentials the profile
+    /// does not configure, is a configuration error before the run. Every value is remembered
+    /// as a secret of the run.
     pub fn resolve(
         pages: &[PageScript],
-        username: &str,
-        password: &Secret,
+        credentials: &Credentials,
+        secrets: &Redactor,
     ) -> Result<Script, String> {
         let lookup = |name: &str| match name {
-            "username" => Some(username.to_string()),
-            "password" => Some(password.expose().to_string()),
+            "username" => credentials.username.clone(),
+            "password" => credentials
+                .password
+                .as_ref()
+                .map(|p| p.expose().to_string()),
             other => other
                 .strip_prefix("env:")
                 .and_then(|var| std::env::var(var).ok()),
@@ -59,6 +65,7 @@ impl Script {
             let mut fields = Vec::new();
             for (selector, value) in &p.fields {
                 let v = expand(value, lookup).map_err(|e| format!("login.pages[{index}]: {e}"))?;
+                secrets.remember_configured(&v);
                 fields.push((selector.clone(), Secret::new(v)));
             }
             out.push(ScriptPage {
@@ -103,7 +110,12 @@ mod tests {
                 submit: Some("#approve".into()),
             },
         ];
-        let s = Script::resolve(&pages, "alice", &Secret::new("pw")).expect("resolves");
+        let secrets = Redactor::new();
+        let credentials = Credentials {
+            username: Some("alice".into()),
+            password: Some(Secret::new("pw-for-the-script")),
+        };
+        let s = Script::resolve(&pages, &credentials, &secrets).expect("resolves");
         let login = s
             .page_for(&Url::parse("https://as.example/u/login?x=1").expect("url"))
             .expect("matched");
@@ -115,7 +127,8 @@ mod tests {
                 .find(|(s, _)| s == sel)
                 .map(|(_, v)| v.expose().to_string())
         };
-        assert_eq!(value("#pass").as_deref(), Some("pw"));
+        assert_eq!(value("#pass").as_deref(), Some("pw-for-the-script"));
+        assert!(secrets.scrub("pw-for-the-script").contains("[redacted]"));
         assert_eq!(value("#user").as_deref(), Some("alice"));
         let other = s
             .page_for(&Url::parse("https://as.example/consent").expect("url"))
@@ -128,7 +141,10 @@ mod tests {
             fields: BTreeMap::from([("#otp".to_string(), "{env:NO_SUCH_OTP_VAR}".to_string())]),
             submit: None,
         }];
-        let e = Script::resolve(&missing, "a", &Secret::new("b")).expect_err("unset");
+        let e = Script::resolve(&missing, &credentials, &secrets).expect_err("unset");
         assert!(e.contains("NO_SUCH_OTP_VAR"), "{e}");
+        // A placeholder for a password the profile does not configure names the setting.
+        let e = Script::resolve(&pages, &Credentials::default(), &secrets).expect_err("none");
+        assert!(e.contains("password_env"), "{e}");
     }
 }

@@ -36,7 +36,7 @@ use super::{
     redirect_outcome,
 };
 use crate::client::http::Http;
-use crate::client::redact::{Secret, redact_url};
+use crate::client::redact::redact_url;
 use page::{Found, LoginForm, inspect, wait_for_change};
 use service::{Chromium, Service, check_executable};
 use session::{Op, Session, arg, element_ref, is_transport};
@@ -53,8 +53,7 @@ const COMMAND_GRACE: Duration = Duration::from_secs(5);
 pub struct BrowserDriver {
     chromium: Chromium,
     chromedriver: PathBuf,
-    username: String,
-    password: Secret,
+    credentials: super::Credentials,
     script: Script,
     /// How long one authorization may take.
     timeout: Duration,
@@ -70,8 +69,7 @@ impl fmt::Debug for BrowserDriver {
         f.debug_struct("BrowserDriver")
             .field("chromium", &self.chromium)
             .field("chromedriver", &self.chromedriver)
-            .field("username", &self.username)
-            .field("password", &"[redacted]")
+            .field("credentials", &self.credentials)
             .field("script", &self.script)
             .field("timeout", &self.timeout)
             .finish_non_exhaustive()
@@ -91,8 +89,7 @@ impl BrowserDriver {
                 args: b.args.clone(),
             },
             chromedriver: b.chromedriver.clone(),
-            username: setup.username.clone(),
-            password: setup.password.clone(),
+            credentials: setup.credentials.clone(),
             script,
             timeout: setup.timeout,
             max_steps: setup.max_steps.max(1),
@@ -210,7 +207,7 @@ impl BrowserDriver {
                             return Err(LoginError::Rejected);
                         }
                         credentials_sent = true;
-                        self.log_in(s, &form).await?
+                        self.log_in(s, &form, &current).await?
                     }
                     Found::Consent(button) => {
                         s.press(&button, "the consent page's approving button")
@@ -245,13 +242,17 @@ impl BrowserDriver {
     }
 
     /// Fills a generic login form and submits it; returns the change marker.
-    async fn log_in(&self, s: &Session, form: &LoginForm) -> Result<String, LoginError> {
+    async fn log_in(&self, s: &Session, form: &LoginForm, at: &Url) -> Result<String, LoginError> {
+        if !form.passwords.is_empty() {
+            self.credentials.password_for(at)?;
+        }
         if let Some(user) = &form.user {
-            s.type_into(user, &self.username, "the username field")
-                .await?;
+            let username = self.credentials.username_for(at)?;
+            s.type_into(user, username, "the username field").await?;
         }
         for p in &form.passwords {
-            s.type_into(p, self.password.expose(), "the password field")
+            let password = self.credentials.password_for(at)?;
+            s.type_into(p, password.expose(), "the password field")
                 .await?;
         }
         match &form.submit {
@@ -334,7 +335,7 @@ impl LoginDriver for BrowserDriver {
         url: Url,
         stop_at: &'a [Url],
     ) -> LocalBoxFuture<'a, Result<AuthorizationOutcome, LoginError>> {
-        Box::pin(self.run(http, url, stop_at))
+        Box::pin(async move { super::learned(http, self.run(http, url, stop_at).await) })
     }
 }
 

@@ -16,8 +16,8 @@ use url::Url;
 
 use super::script::{Script, ScriptPage};
 use super::{
-    AuthorizationOutcome, LoginDriver, LoginError, LoginStep, Traced, is_redirect_uri, may_follow,
-    redirect_outcome,
+    AuthorizationOutcome, Credentials, LoginDriver, LoginError, LoginStep, Traced, is_redirect_uri,
+    may_follow, redirect_outcome,
 };
 use crate::client::http::{Http, Request};
 use crate::client::redact::Secret;
@@ -25,8 +25,8 @@ use crate::client::redact::Secret;
 /// The HTML form driver.
 #[derive(Debug, Clone)]
 pub struct FormDriver {
-    pub username: String,
-    pub password: Secret,
+    /// Who to log in as: a login form asking for what is not configured stops the login.
+    pub credentials: Credentials,
     /// The most requests one authorization may take (redirects plus form posts).
     pub max_steps: usize,
     /// Scripts for known pages (`[[login.pages]]`); empty for the generic driver.
@@ -166,14 +166,19 @@ impl FormDriver {
                 .map_err(|e| LoginError::Unusable(format!("form action {a:?}: {e}")))?,
             _ => page.clone(),
         };
+        if form.is_login {
+            // A login form without a configured password goes no further, whatever else it
+            // asks for.
+            self.credentials.password_for(page)?;
+        }
         let mut pairs = Vec::new();
         let mut secret = Vec::new();
         for field in form.fields {
             // The password and a script's values become plain text only in the request that
             // sends them, which marks them for redaction.
             let value = match field.value {
-                FieldValue::Username => self.username.clone(),
-                FieldValue::Password => self.password.expose().to_string(),
+                FieldValue::Username => self.credentials.username_for(page)?.to_string(),
+                FieldValue::Password => self.credentials.password_for(page)?.expose().to_string(),
                 FieldValue::Page(v) => v,
                 FieldValue::Scripted(v) => v.expose().to_string(),
             };
@@ -568,3 +573,6 @@ fn selected_option(e: &ElementRef) -> String {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod fuzz;

@@ -156,8 +156,11 @@ fn script(fields: &[(&str, &str)], submit: Option<&str>) -> Script {
                 .collect::<BTreeMap<_, _>>(),
             submit: submit.map(str::to_string),
         }],
-        "alice",
-        &Secret::new("wonderland"),
+        &crate::client::login::Credentials {
+            username: Some("alice".into()),
+            password: Some(Secret::new("wonderland")),
+        },
+        &crate::client::redact::Redactor::new(),
     )
     .expect("resolves")
 }

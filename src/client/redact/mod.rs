@@ -2,17 +2,20 @@
 //!
 //! A secret keeps a short prefix, so two values can still be told apart in a transcript, and
 //! loses the rest. Secrets are found by name (headers, form fields, JSON members, query
-//! parameters), by shape (anything that looks like a JWT), and by value: every [`Secret`] the
-//! run makes or learns is remembered ([`remember`]), and [`redact_text`] scrubs it wherever it
-//! appears, also percent-encoded, base64-encoded or JSON-escaped, so a target that echoes a
-//! secret somewhere unexpected (an error page, a login page, an error message quoting a URL)
-//! cannot leak it into a report.
+//! parameters), by shape (anything that looks like a JWT), and by value: each run has a
+//! [`Redactor`] that remembers every secret the run is configured with or learns on the wire
+//! ([`learn`]), and scrubs it wherever it appears, also percent-encoded, form-encoded,
+//! base64-encoded, JSON- or HTML-escaped, so a target that echoes a secret somewhere
+//! unexpected (an error page, a login page, an error message quoting a URL) cannot leak it
+//! into a report.
 
-use std::collections::HashSet;
+mod known;
+pub mod learn;
+
+pub use known::{MAX_VALUES, Redactor, is_token_char};
+
 use std::fmt;
-use std::sync::{LazyLock, RwLock};
-
-use base64::Engine as _;
+use std::sync::LazyLock;
 
 use regex::Regex;
 use serde_json::Value;
@@ -46,16 +49,15 @@ const SECRET_HEADERS: &[&str] = &[
     "proxy-authorization",
 ];
 
-/// A secret string: `Debug` and `Display` never show it in full.
+/// A secret string: `Debug` and `Display` never show it in full. Its value is scrubbed from
+/// the run's outputs once the run's [`Redactor`] knows it: when it crosses the wire, or when
+/// the run is configured with it ([`Redactor::secret`]).
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 
 impl Secret {
-    /// Wraps `value` and remembers it, so it is scrubbed from every output by value too.
     pub fn new(value: impl Into<String>) -> Self {
-        let value = value.into();
-        remember(&value);
-        Secret(value)
+        Secret(value.into())
     }
 
     /// The secret itself, for putting on the wire.
@@ -189,111 +191,11 @@ static HIDDEN_VALUE: LazyLock<Option<Regex>> = LazyLock::new(|| {
         .ok()
 });
 
-/// The shortest value remembered: shorter ones would scrub ordinary words.
-const MIN_REMEMBERED: usize = 6;
-
-/// Secret values seen in this process, in every form in which they may be echoed.
-#[derive(Default)]
-struct Known {
-    /// Forms made only of [`is_token_char`] characters: found by splitting text into such runs,
-    /// so the cost of a scrub does not grow with the number of secrets.
-    tokens: HashSet<String>,
-    /// Other forms (a password with spaces or punctuation): found by substring search.
-    phrases: Vec<String>,
-}
-
-static KNOWN: LazyLock<RwLock<Known>> = LazyLock::new(|| RwLock::new(Known::default()));
-
-/// Characters that may stand inside a token-like secret: unreserved URL characters, the
-/// base64 alphabets and percent-escapes. `=`, `&`, quotes, spaces and the like separate.
-fn is_token_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~' | '+' | '/' | '%')
-}
-
-/// Remembers a secret value, so that [`redact_text`] scrubs it wherever it appears: as it is,
-/// percent-encoded, form-encoded, base64-encoded (standard and URL-safe alphabets) and
-/// JSON-escaped. Values shorter than six characters are not remembered.
-pub fn remember(value: &str) {
-    if value.chars().count() < MIN_REMEMBERED {
-        return;
-    }
-    let b64 = base64::engine::general_purpose::STANDARD_NO_PAD.encode(value);
-    let b64_url = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value);
-    let forms = [
-        value.to_string(),
-        url::form_urlencoded::byte_serialize(value.as_bytes()).collect::<String>(),
-        utf8_percent_encode_all(value),
-        b64,
-        b64_url,
-        serde_json::to_string(value)
-            .map(|j| j.trim_matches('"').to_string())
-            .unwrap_or_default(),
-    ];
-    let Ok(mut known) = KNOWN.write() else {
-        return;
-    };
-    for form in forms {
-        if form.chars().count() < MIN_REMEMBERED {
-            continue;
-        }
-        if form.chars().all(is_token_char) {
-            known.tokens.insert(form);
-        } else if !known.phrases.contains(&form) {
-            known.phrases.push(form);
-        }
-    }
-}
-
-/// Every byte that is not unreserved, percent-encoded (the form a URL path or a strict encoder
-/// gives, with `%20` for a space where form encoding gives `+`).
-fn utf8_percent_encode_all(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-/// Replaces every remembered secret value in `text`.
-fn scrub_known(text: &str) -> String {
-    let Ok(known) = KNOWN.read() else {
-        return text.to_string();
-    };
-    if known.tokens.is_empty() && known.phrases.is_empty() {
-        return text.to_string();
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(start) = rest.find(is_token_char) {
-        out.push_str(&rest[..start]);
-        let run = &rest[start..];
-        let end = run.find(|c: char| !is_token_char(c)).unwrap_or(run.len());
-        let token = &run[..end];
-        if known.tokens.contains(token) {
-            out.push_str(&redact(token));
-        } else {
-            out.push_str(token);
-        }
-        rest = &run[end..];
-    }
-    out.push_str(rest);
-    for phrase in &known.phrases {
-        if out.contains(phrase.as_str()) {
-            out = out.replace(phrase.as_str(), &redact(phrase));
-        }
-    }
-    out
-}
-
-/// Redacts secrets in free text: every remembered secret value ([`remember`]), JWT-shaped
-/// strings, `name=value` and `"name": "value"` pairs with secret names, and the values of
-/// hidden and password form fields.
+/// Redacts secrets in free text that can be found without knowing them: JWT-shaped strings,
+/// `name=value` and `"name": "value"` pairs with secret names, and the values of hidden and
+/// password form fields. [`Redactor::text`] also scrubs the values a run knows.
 pub fn redact_text(text: &str) -> String {
-    let mut out = scrub_known(text);
+    let mut out = text.to_string();
     if let Some(re) = JWT_SHAPE.as_ref() {
         out = re
             .replace_all(&out, |c: &regex::Captures| redact(&c[0]))
@@ -381,37 +283,6 @@ mod tests {
         assert!(!printed.contains("8xLOxBtZp8-refresh-token"));
         assert!(!printed.contains(TOKEN));
         assert!(printed.contains("\"token_type\":\"Bearer\""));
-    }
-
-    #[test]
-    fn remembered_values_are_scrubbed_in_every_encoding() {
-        let secret = Secret::new("Echoed secret/value+1");
-        let plain = secret.expose();
-        let form: String = url::form_urlencoded::byte_serialize(plain.as_bytes()).collect();
-        let b64 = base64::engine::general_purpose::STANDARD.encode(plain);
-        let texts = [
-            format!("<p>The demo password is {plain}.</p>"),
-            format!("error sending request for url (http://127.0.0.1:9/cb?x={form}&y=1)"),
-            format!("GET /cb?x={} HTTP/1.1", utf8_percent_encode_all(plain)),
-            format!("{{\"echo\":\"{b64}\"}}"),
-            serde_json::json!({ "note": plain }).to_string(),
-        ];
-        for t in &texts {
-            let r = redact_text(t);
-            assert!(!r.contains(plain), "{r}");
-            assert!(!r.contains(&form), "{r}");
-            assert!(!r.contains(b64.trim_end_matches('=')), "{r}");
-            assert!(r.contains("[redacted]"), "{r}");
-        }
-        let token = Secret::new("opaque-0123456789abcdefXYZ");
-        let r = redact_text(&format!("token {},then", token.expose()));
-        assert_eq!(r, "token opaq…[redacted],then");
-        // A longer run that merely contains a remembered token is another value.
-        let r = redact_text("xopaque-0123456789abcdefXYZ");
-        assert_eq!(r, "xopaque-0123456789abcdefXYZ");
-        // Short values are not remembered: they would scrub ordinary words.
-        remember("alice");
-        assert_eq!(redact_text("alice logs in"), "alice logs in");
     }
 
     #[test]
