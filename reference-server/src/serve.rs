@@ -9,6 +9,8 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::{ConnectInfo, Request};
 use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::Response;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -21,15 +23,18 @@ use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::{
+    MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tower_http::timeout::TimeoutLayer;
+use tracing::Instrument;
 
 use crate::config::Config;
 
-/// The middleware every request passes, outermost first: an `X-Request-Id` (kept when the
-/// client sent one, and echoed in the response); at most `max_connections` requests handled at
-/// once (more wait); 408 when no response has started within `request_timeout`; 413 for a
-/// body over `max_body_bytes`.
+/// The middleware every request passes, outermost first: a request ID (the client's own
+/// `X-Request-Id`, echoed in the response, or a fresh one, which only the debug log shows);
+/// at most `max_connections` requests handled at once (more wait); 408 when no response has
+/// started within `request_timeout`; 413 for a body over `max_body_bytes`.
 pub fn protect(router: Router, config: &Config) -> Router {
     router
         .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
@@ -38,8 +43,21 @@ pub fn protect(router: Router, config: &Config) -> Router {
             config.request_timeout,
         ))
         .layer(GlobalConcurrencyLimitLayer::new(config.max_connections))
-        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(axum::middleware::from_fn(in_request_span))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(PropagateRequestIdLayer::x_request_id())
+}
+
+/// Runs the request in a debug span that names its ID, so its log lines can be told apart.
+async fn in_request_span(req: Request, next: Next) -> Response {
+    let id = req
+        .extensions()
+        .get::<RequestId>()
+        .and_then(|id| id.header_value().to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let span = tracing::debug_span!("request", id, method = %req.method(), path = req.uri().path());
+    next.run(req).instrument(span).await
 }
 
 /// Serves `router` on `listener` until `stop` turns true, then stops accepting and lets the
