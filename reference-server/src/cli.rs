@@ -65,8 +65,10 @@ struct Cli {
     /// How long a request may take until its response starts, in seconds (408 after).
     #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     request_timeout: u64,
-    /// How long a client may take to send a request's headers, in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    /// How long a client may take to send a request's headers, in seconds; on a kept-alive
+    /// connection counted from the previous response, so it also closes idle connections
+    /// (keep it above the clients' idle timeout).
+    #[arg(long, value_name = "SECS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=3600))]
     header_read_timeout: u64,
     /// The most header fields a request may carry (431 beyond).
     #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u64).range(8..=10_000))]

@@ -69,7 +69,10 @@ pub struct Config {
     /// How long a request may take, from its headers to the response's (not its body: the
     /// event streams stay open).
     pub request_timeout: Duration,
-    /// How long a client may take to send a request's headers.
+    /// How long a client may take to send a request's headers. On a kept-alive connection the
+    /// time counts from the end of the previous response, so this also closes idle
+    /// connections: it stays above the idle timeout of common clients' pools (90 s), or a
+    /// client would now and then send a request on a connection the server is closing.
     pub header_read_timeout: Duration,
     /// The most header fields a request may carry.
     pub max_headers: usize,
@@ -119,7 +122,7 @@ impl Default for Config {
             store_capacity: 100_000,
             max_body_bytes: 64 * 1024,
             request_timeout: Duration::from_secs(30),
-            header_read_timeout: Duration::from_secs(10),
+            header_read_timeout: Duration::from_secs(120),
             max_headers: 100,
             max_header_bytes: 16 * 1024,
             max_connections: 1024,

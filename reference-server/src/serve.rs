@@ -31,6 +31,9 @@ use tracing::Instrument;
 
 use crate::config::Config;
 
+/// The longest a TLS handshake may take.
+const TLS_HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The middleware every request passes, outermost first: a request ID (the client's own
 /// `X-Request-Id`, echoed in the response, or a fresh one, which only the debug log shows);
 /// at most `max_connections` requests handled at once (more wait); 408 when no response has
@@ -71,7 +74,7 @@ pub fn spawn(
 ) -> JoinHandle<()> {
     let builder = Arc::new(connection_builder(config));
     let permits = Arc::new(Semaphore::new(config.max_connections.max(1)));
-    let handshake_timeout = config.header_read_timeout;
+    let handshake_timeout = config.header_read_timeout.min(TLS_HANDSHAKE_TIMEOUT);
     let tls = tls.map(TlsAcceptor::from);
     tokio::spawn(async move {
         let graceful = GracefulShutdown::new();
