@@ -50,7 +50,7 @@ struct Cli {
     #[arg(long, default_value_t = 600)]
     registration_rate_limit: u32,
     /// How long a registered client is kept until it is first used (named in an authorization
-    /// request or authenticated at the token endpoint), in seconds.
+    /// or a token request), in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=31_536_000))]
     unused_client_ttl: u64,
     /// How long a registered client is kept once used, in seconds (default 90 days).

@@ -88,7 +88,7 @@ impl<V> Table<V> {
 #[derive(Debug, Clone, Copy)]
 pub struct ClientLifetime {
     /// From registration until the client is first looked up (named in an authorization
-    /// request, or authenticated at the token endpoint).
+    /// request or a token request).
     pub unused: Duration,
     /// From its first use on.
     pub used: Duration,
