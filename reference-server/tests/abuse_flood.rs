@@ -279,3 +279,18 @@ async fn a_request_id_the_client_sends_comes_back() {
     let fresh = http.get(&server.urls.as_metadata).send().await.unwrap();
     assert!(fresh.headers().get("x-request-id").is_none());
 }
+
+#[tokio::test]
+async fn shutdown_does_not_wait_for_idle_connections() {
+    let server = start(Config::default()).await;
+    let http = http();
+    let ep = Endpoints::fetch(&http, &server.urls.as_metadata).await;
+    let _client = register_public(&http, &ep).await;
+    let started = std::time::Instant::now();
+    server.shutdown().await;
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}
