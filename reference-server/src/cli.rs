@@ -49,6 +49,36 @@ struct Cli {
     /// Client registrations allowed per client IP per minute (0: unlimited).
     #[arg(long, default_value_t = 600)]
     registration_rate_limit: u32,
+    /// How long a registered client is kept until it is first used (named in an authorization
+    /// or a token request), in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=31_536_000))]
+    unused_client_ttl: u64,
+    /// How long a registered client is kept once used, in seconds (default 90 days).
+    #[arg(long, value_name = "SECS", default_value_t = 90 * 24 * 3600, value_parser = clap::value_parser!(u64).range(1..=315_360_000))]
+    client_ttl: u64,
+    /// The most entries each in-memory table holds (clients, codes, tokens, sessions, ...).
+    #[arg(long, value_name = "N", default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    store_capacity: u64,
+    /// The largest request body accepted, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024, value_parser = clap::value_parser!(u64).range(1024..=64 * 1024 * 1024))]
+    max_body_bytes: u64,
+    /// How long a request may take until its response starts, in seconds (408 after).
+    #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    request_timeout: u64,
+    /// How long a client may take to send a request's headers, in seconds; on a kept-alive
+    /// connection counted from the previous response, so it also closes idle connections
+    /// (keep it above the clients' idle timeout).
+    #[arg(long, value_name = "SECS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    header_read_timeout: u64,
+    /// The most header fields a request may carry (431 beyond).
+    #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u64).range(8..=10_000))]
+    max_headers: u64,
+    /// The largest request head (request line and headers), in bytes (431 beyond).
+    #[arg(long, value_name = "BYTES", default_value_t = 16 * 1024, value_parser = clap::value_parser!(u64).range(8192..=1024 * 1024))]
+    max_header_bytes: u64,
+    /// The most connections served at once on each listener; more wait to be accepted.
+    #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    max_connections: u64,
     /// Accept http:// client ID metadata document URLs on loopback hosts (for tests).
     #[arg(long)]
     allow_loopback_http_client_ids: bool,
@@ -153,6 +183,15 @@ async fn serve(cli: Cli) -> ExitCode {
         access_token_ttl: Duration::from_secs(cli.access_token_ttl),
         refresh_token_ttl: Duration::from_secs(cli.refresh_token_ttl),
         registration_rate_limit: cli.registration_rate_limit,
+        unused_client_ttl: Duration::from_secs(cli.unused_client_ttl),
+        client_ttl: Duration::from_secs(cli.client_ttl),
+        store_capacity: usize::try_from(cli.store_capacity).unwrap_or(usize::MAX),
+        max_body_bytes: usize::try_from(cli.max_body_bytes).unwrap_or(usize::MAX),
+        request_timeout: Duration::from_secs(cli.request_timeout),
+        header_read_timeout: Duration::from_secs(cli.header_read_timeout),
+        max_headers: usize::try_from(cli.max_headers).unwrap_or(usize::MAX),
+        max_header_bytes: usize::try_from(cli.max_header_bytes).unwrap_or(usize::MAX),
+        max_connections: usize::try_from(cli.max_connections).unwrap_or(usize::MAX),
         allow_loopback_http_client_ids: cli.allow_loopback_http_client_ids,
         root_prm: cli.root_prm,
         defects: cli.defects.iter().copied().collect(),

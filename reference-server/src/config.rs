@@ -50,6 +50,10 @@ pub struct Config {
     pub login_ttl: Duration,
     /// Registrations allowed per client IP per minute; 0 means unlimited.
     pub registration_rate_limit: u32,
+    /// How long a registered client is kept until it is first used.
+    pub unused_client_ttl: Duration,
+    /// How long a registered client is kept once used.
+    pub client_ttl: Duration,
     /// Accept `http://` client ID metadata document URLs on loopback hosts (tests need this).
     pub allow_loopback_http_client_ids: bool,
     /// How long a client ID metadata document fetch may take.
@@ -62,6 +66,20 @@ pub struct Config {
     pub store_capacity: usize,
     /// The largest request body accepted.
     pub max_body_bytes: usize,
+    /// How long a request may take, from its headers to the response's (not its body: the
+    /// event streams stay open).
+    pub request_timeout: Duration,
+    /// How long a client may take to send a request's headers. On a kept-alive connection the
+    /// time counts from the end of the previous response, so this also closes idle
+    /// connections: it stays above the idle timeout of common clients' pools (90 s), or a
+    /// client would now and then send a request on a connection the server is closing.
+    pub header_read_timeout: Duration,
+    /// The most header fields a request may carry.
+    pub max_headers: usize,
+    /// The largest request head (request line and headers), in bytes.
+    pub max_header_bytes: usize,
+    /// The most connections served at once on each listener; more wait to be accepted.
+    pub max_connections: usize,
     /// Behaviours broken on purpose, to prove the conformance suite can fail (none by default).
     pub defects: Defects,
     /// Behaviours the specifications allow, switched on to prove the suite passes them (none by
@@ -95,12 +113,19 @@ impl Default for Config {
             refresh_token_ttl: Duration::from_secs(90 * 24 * 3600),
             login_ttl: Duration::from_secs(600),
             registration_rate_limit: 600,
+            unused_client_ttl: Duration::from_secs(600),
+            client_ttl: Duration::from_secs(90 * 24 * 3600),
             allow_loopback_http_client_ids: false,
             cimd_fetch_timeout: Duration::from_secs(5),
             cimd_max_bytes: 5 * 1024,
             root_prm: false,
             store_capacity: 100_000,
             max_body_bytes: 64 * 1024,
+            request_timeout: Duration::from_secs(30),
+            header_read_timeout: Duration::from_secs(120),
+            max_headers: 100,
+            max_header_bytes: 16 * 1024,
+            max_connections: 1024,
             defects: Defects::none(),
             variants: Variants::none(),
             rate_limit_window: Duration::from_secs(60),

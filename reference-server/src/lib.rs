@@ -8,13 +8,14 @@
 //!
 //! 1. leaves: `protocol` (the values the server supports), `layout`, `clock`, `error`,
 //!    `params`, `pages`;
-//! 2. `defects`, `urls`, `store`, `crypto`, `tls`, then `config`;
+//! 2. `defects`, `urls`, `store`, `limits`, `crypto`, `tls`, then `config`;
 //! 3. the machinery the endpoints share: `cimd` (metadata document fetcher), `mcp` (the MCP
 //!    protocol behind the OAuth layer), then `state`, and the checks both the authorization
 //!    and the token endpoint make: `pkce`, `scope`, `resource_binding`;
 //! 4. the endpoints: `metadata` (discovery), `register`, `authorize`, `token`, `resource` (the
 //!    MCP endpoints as protected resources);
-//! 5. this root, which routes the endpoints, and `cli`, which starts it.
+//! 5. `serve` (the limits every request and connection is held to), this root, which routes
+//!    the endpoints, and `cli`, which starts it.
 
 pub mod authorize;
 pub mod cimd;
@@ -25,6 +26,7 @@ pub mod crypto;
 pub mod defects;
 pub mod error;
 pub mod layout;
+pub mod limits;
 pub mod mcp;
 pub mod metadata;
 pub mod pages;
@@ -35,6 +37,7 @@ pub mod register;
 pub mod resource;
 pub mod resource_binding;
 pub mod scope;
+pub mod serve;
 pub mod state;
 pub mod store;
 pub mod tls;
@@ -179,7 +182,8 @@ pub fn app(config: Config) -> Result<Router, StartError> {
     let origin = format!("http://127.0.0.1:{}", config.port);
     let urls = Urls::new(config.layout, origin.clone(), origin)
         .with_issuer_trailing_slash(config.variants.has(Variant::IssuerTrailingSlash));
-    Ok(router(Arc::new(AppState::new(config, urls)?)))
+    let state = Arc::new(AppState::new(config, urls)?);
+    Ok(serve::protect(router(state.clone()), &state.config))
 }
 
 /// A server started by [`start`]. Dropping it without [`RunningServer::shutdown`] also stops it.
@@ -291,21 +295,33 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     };
     let (tx, rx) = watch::channel(false);
 
-    let rustls = tls
-        .as_ref()
-        .map(|m| axum_server::tls_rustls::RustlsConfig::from_config(m.server_config.clone()));
+    let rustls = tls.as_ref().map(|m| m.server_config.clone());
+    let protected = |r: Router| serve::protect(r, &state.config);
     let mut tasks = Vec::new();
     match as_listener {
         Some((as_l, _)) => {
-            tasks.push(serve(
+            tasks.push(serve::spawn(
                 main_listener,
-                rs_router(state.clone()),
+                protected(rs_router(state.clone())),
                 rx.clone(),
                 rustls.clone(),
+                &state.config,
             ));
-            tasks.push(serve(as_l, as_router(state.clone()), rx, rustls));
+            tasks.push(serve::spawn(
+                as_l,
+                protected(as_router(state.clone())),
+                rx,
+                rustls,
+                &state.config,
+            ));
         }
-        None => tasks.push(serve(main_listener, router(state.clone()), rx, rustls)),
+        None => tasks.push(serve::spawn(
+            main_listener,
+            protected(router(state.clone())),
+            rx,
+            rustls,
+            &state.config,
+        )),
     }
     tracing::info!(
         layout = state.urls.layout.name(),
@@ -321,62 +337,5 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         shutdown: tx,
         tasks,
         temp_ca_file,
-    })
-}
-
-fn serve(
-    listener: TcpListener,
-    router: Router,
-    stop: watch::Receiver<bool>,
-    tls: Option<axum_server::tls_rustls::RustlsConfig>,
-) -> JoinHandle<()> {
-    match tls {
-        Some(config) => serve_tls(listener, router, stop, config),
-        None => serve_plain(listener, router, stop),
-    }
-}
-
-fn serve_tls(
-    listener: TcpListener,
-    router: Router,
-    mut stop: watch::Receiver<bool>,
-    config: axum_server::tls_rustls::RustlsConfig,
-) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let handle = axum_server::Handle::<SocketAddr>::new();
-        let on_stop = handle.clone();
-        let watcher = tokio::spawn(async move {
-            let _ = stop.wait_for(|s| *s).await;
-            // Like the plain listener: stop accepting, let in-flight requests finish.
-            on_stop.graceful_shutdown(None);
-        });
-        let service = router.into_make_service_with_connect_info::<SocketAddr>();
-        let result = axum_server::Server::<SocketAddr>::from_listener(listener)
-            .acceptor(axum_server::tls_rustls::RustlsAcceptor::new(config))
-            .handle(handle)
-            .serve(service)
-            .await;
-        watcher.abort();
-        if let Err(e) = result {
-            tracing::error!(error = %e, "listener failed");
-        }
-    })
-}
-
-fn serve_plain(
-    listener: TcpListener,
-    router: Router,
-    mut stop: watch::Receiver<bool>,
-) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let service = router.into_make_service_with_connect_info::<SocketAddr>();
-        let result = axum::serve(listener, service)
-            .with_graceful_shutdown(async move {
-                let _ = stop.wait_for(|s| *s).await;
-            })
-            .await;
-        if let Err(e) = result {
-            tracing::error!(error = %e, "listener failed");
-        }
     })
 }

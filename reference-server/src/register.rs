@@ -2,7 +2,7 @@
 //! then a 201 that echoes what was registered.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -13,18 +13,17 @@ use url::Url;
 use crate::crypto;
 use crate::defects::{Defect, Defects};
 use crate::error::{ErrorCode, OAuthError};
+use crate::limits::TooMany;
 use crate::protocol::{
     self, AuthMethod, DEFAULT_GRANT_TYPES, GrantType, HTTP, HTTPS, RESPONSE_TYPE_CODE,
     RESPONSE_TYPES, SCOPE_READ,
 };
 use crate::state::SharedState;
-use crate::store::Client;
+use crate::store::{Client, ClientLifetime};
 use crate::variants::{Variant, Variants};
 
 /// How long a confidential client's secret stays valid (DCR-03: the expiry is always stated).
 const SECRET_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
-/// Registered clients are kept this long.
-const CLIENT_LIFETIME: Duration = Duration::from_secs(90 * 24 * 3600);
 
 /// Members whose value must be a string when present (RFC 7591 §2).
 const STRING_MEMBERS: [&str; 10] = [
@@ -145,17 +144,25 @@ fn check_initial_access_token(
 /// The registration's steps, in order.
 async fn register_client(state: &SharedState, req: Request) -> Result<Response, OAuthError> {
     let (headers, body, ip) = read_body(state, req).await?;
-    check_rate_limit(state, ip)?;
+    // The registration rate limit per client address (`--registration-rate-limit`; 0: none).
+    if let Err(too_many) = state.registration_limiter.check(ip) {
+        return Ok(too_many_registrations(too_many));
+    }
     let mut meta = parse_metadata(&headers, &body)?;
     if state.variant(Variant::DcrSubstitutesMetadata) {
         substitute(&mut meta);
     }
     let client = validate(&meta, &state.config.defects, &state.config.variants)?;
+    // Unused registrations go soon; each address holds a fair share of the store.
+    let lifetime = ClientLifetime {
+        unused: state.config.unused_client_ttl,
+        used: state.config.client_ttl,
+    };
     state
         .store
         .lock()
         .clients
-        .insert(client.client_id.clone(), client.clone(), CLIENT_LIFETIME)?;
+        .register(client.clone(), ip, lifetime)?;
     tracing::info!(client_id = %client.client_id, method = client.auth_method.as_str(), "client registered");
     Ok(registered(state, &client, &meta))
 }
@@ -203,33 +210,17 @@ fn registered(state: &SharedState, client: &Client, meta: &Map<String, Value>) -
     resp
 }
 
-/// A fixed window per client IP; the limit comes from the configuration (0: unlimited).
-fn check_rate_limit(state: &SharedState, ip: IpAddr) -> Result<(), OAuthError> {
-    let limit = state.config.registration_rate_limit;
-    if limit == 0 {
-        return Ok(());
-    }
-    let now = Instant::now();
-    let mut tables = state.store.lock();
-    let window = Duration::from_secs(60);
-    if tables.registrations.len() > 10_000 {
-        tables
-            .registrations
-            .retain(|_, (start, _)| now.duration_since(*start) < window);
-    }
-    let entry = tables.registrations.entry(ip).or_insert((now, 0));
-    if now.duration_since(entry.0) >= window {
-        *entry = (now, 0);
-    }
-    if entry.1 >= limit {
-        let retry = window
-            .saturating_sub(now.duration_since(entry.0))
-            .as_secs()
-            .max(1);
-        return Err(OAuthError::rate_limited(retry));
-    }
-    entry.1 += 1;
-    Ok(())
+/// 429 with Retry-After, and the RateLimit headers the rate-limit variants send too.
+fn too_many_registrations(too_many: TooMany) -> Response {
+    let mut resp = OAuthError::rate_limited(too_many.retry_after).into_response();
+    crate::variants::shapes::rate_limit_headers(
+        resp.headers_mut(),
+        too_many.limit,
+        Duration::from_secs(60),
+        0,
+        too_many.retry_after,
+    );
+    resp
 }
 
 /// DCR-05: the body must be a JSON object sent as `application/json`.

@@ -8,6 +8,7 @@ use crate::config::Config;
 use crate::crypto::{self, Signer};
 use crate::defects::Defect;
 use crate::layout::Layout;
+use crate::limits::RegistrationLimiter;
 use crate::mcp::McpSessions;
 use crate::store::Store;
 use crate::urls::Urls;
@@ -24,6 +25,8 @@ pub struct AppState {
     pub cimd: cimd::Fetcher,
     /// What the response-shaping variants remember between requests (rate-limit windows).
     pub shapes: Shapes,
+    /// Registrations per client address (`--registration-rate-limit`).
+    pub registration_limiter: RegistrationLimiter,
     /// The credentials that got an insufficient_scope challenge (only the
     /// `insufficient-scope-challenge-varies` defect fills it).
     pub challenged_credentials: std::sync::Mutex<std::collections::HashSet<String>>,
@@ -84,6 +87,7 @@ impl AppState {
             mcp_sessions: McpSessions::new(config.store_capacity),
             cimd: cimd::Fetcher::new(&config).map_err(StartError::HttpClient)?,
             shapes: Shapes::default(),
+            registration_limiter: RegistrationLimiter::new(config.registration_rate_limit),
             challenged_credentials: Default::default(),
             config,
             urls,

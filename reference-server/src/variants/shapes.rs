@@ -173,7 +173,7 @@ fn too_many_requests(limit: u32, window: Duration, retry_after: u64) -> Response
 
 /// The RateLimit headers (the IETF draft's fields), on every answer of a limited endpoint:
 /// the policy, and what is left of the current window.
-fn rate_limit_headers(
+pub fn rate_limit_headers(
     h: &mut axum::http::HeaderMap,
     limit: u32,
     window: Duration,
