@@ -82,6 +82,18 @@ pub struct Config {
     pub login_page: LoginPage,
 }
 
+impl Config {
+    /// How long `client_id`'s access tokens live: its own lifetime if it is a pre-registered
+    /// client with one, else [`Config::access_token_ttl`].
+    pub fn access_token_ttl_of(&self, client_id: &str) -> Duration {
+        self.clients
+            .iter()
+            .find(|c| c.client_id == client_id)
+            .and_then(|c| c.access_token_ttl)
+            .unwrap_or(self.access_token_ttl)
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -129,6 +141,9 @@ pub struct PreRegisteredClient {
     pub auth_method: AuthMethod,
     pub redirect_uris: Vec<String>,
     pub grant_types: Vec<String>,
+    /// How long this client's access tokens live, when not [`Config::access_token_ttl`] (the
+    /// embedded suite's client for RS-06, whose tokens expire within a second).
+    pub access_token_ttl: Option<Duration>,
 }
 
 impl std::fmt::Debug for PreRegisteredClient {
@@ -139,6 +154,7 @@ impl std::fmt::Debug for PreRegisteredClient {
             .field("auth_method", &self.auth_method)
             .field("redirect_uris", &self.redirect_uris)
             .field("grant_types", &self.grant_types)
+            .field("access_token_ttl", &self.access_token_ttl)
             .finish()
     }
 }
@@ -161,6 +177,15 @@ impl PreRegisteredClient {
                 .iter()
                 .map(|g| g.to_string())
                 .collect(),
+            access_token_ttl: None,
+        }
+    }
+
+    /// The same client, its access tokens living `ttl`.
+    pub fn with_access_token_ttl(self, ttl: Duration) -> Self {
+        PreRegisteredClient {
+            access_token_ttl: Some(ttl),
+            ..self
         }
     }
 
@@ -335,6 +360,7 @@ pub fn parse_clients(
                     .map(|g| g.to_string())
                     .collect()
             }),
+            access_token_ttl: None,
         };
         client.validate()?;
         out.push(client);

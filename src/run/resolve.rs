@@ -15,11 +15,18 @@ use crate::client::login::{self, DriverSetup, SharedDriver};
 use crate::client::mcp::{McpClient, Revision};
 use crate::client::registration::RegisteredClient;
 use crate::config::{DriverKind, parse_http_url};
-use crate::context::{Context, ContextParts};
+use crate::context::{Context, ContextParts, Expiry};
 use crate::detect;
 
-/// The access-token lifetime of the embedded reference server: short, so RS-06 can wait it out.
+/// The access-token lifetime of the embedded reference server.
 const EMBEDDED_TOKEN_TTL: Duration = Duration::from_secs(15);
+/// The embedded server's client whose access tokens live one second, so that RS-06 waits one
+/// second for a token that really expires, not [`EMBEDDED_TOKEN_TTL`].
+const SHORT_LIVED_CLIENT: &str = "short-lived-tokens";
+const SHORT_LIVED_TTL: Duration = Duration::from_secs(1);
+/// The embedded server shares the harness's clock: waiting out a token needs no margin for
+/// skew, only for timer granularity.
+const EMBEDDED_EXPIRY_MARGIN: Duration = Duration::from_millis(100);
 /// Authorization codes of the embedded server live as long as OAuth 2.1 §4.1.2 recommends at
 /// most (ten minutes), as many servers' do, so that a run slowed down by its rate-limit
 /// variants does not see codes expire while it waits.
@@ -57,9 +64,24 @@ pub async fn resolve(plan: &Plan) -> Result<ResolvedTarget, RunError> {
     let (target, embedded) = match &plan.target {
         TargetPlan::Given(url) => (url.clone(), None),
         TargetPlan::Embedded(embedded) => {
-            let (url, server) = start_embedded(embedded, plan.quiet).await?;
+            let (url, server) =
+                start_embedded(embedded, &plan.client.redirect_uri, plan.quiet).await?;
             (url, Some(server))
         }
+    };
+    let expiry = match &embedded {
+        Some(_) => Expiry {
+            max_wait: plan.max_expiry_wait,
+            margin: EMBEDDED_EXPIRY_MARGIN,
+            short_lived_client: Some(RegisteredClient {
+                client_id: SHORT_LIVED_CLIENT.into(),
+                client_secret: None,
+                redirect_uri: plan.client.redirect_uri.clone(),
+                token_endpoint_auth_method: "none".into(),
+                application_type: None,
+            }),
+        },
+        None => Expiry::of_target(plan.max_expiry_wait),
     };
     let http = plan.transport.build(&target)?;
     if plan.client.metadata_document
@@ -82,7 +104,7 @@ pub async fn resolve(plan: &Plan) -> Result<ResolvedTarget, RunError> {
         redirect_uri: plan.client.redirect_uri.clone(),
         second_resource: plan.second_resource.clone(),
         scope_check: plan.scope_check.clone(),
-        max_expiry_wait: plan.max_expiry_wait,
+        expiry,
         echo: !plan.quiet,
         client: plan.client.registered.clone(),
         share_logins: plan.login.shared(),
@@ -125,9 +147,15 @@ pub async fn resolve(plan: &Plan) -> Result<ResolvedTarget, RunError> {
 /// Starts the embedded reference server on a free loopback port.
 async fn start_embedded(
     embedded: &EmbeddedServer,
+    redirect_uri: &Url,
     quiet: bool,
 ) -> Result<(Url, RunningServer), RunError> {
     let defaults = reference_server::config::Config::default();
+    let short_lived = reference_server::config::PreRegisteredClient::public(
+        SHORT_LIVED_CLIENT,
+        &[redirect_uri.as_str()],
+    )
+    .with_access_token_ttl(SHORT_LIVED_TTL);
     let config = reference_server::config::Config {
         access_token_ttl: EMBEDDED_TOKEN_TTL,
         code_ttl: EMBEDDED_CODE_TTL,
@@ -139,6 +167,7 @@ async fn start_embedded(
         layout: embedded.layout,
         // Client ID metadata documents served by the harness itself live on loopback http.
         allow_loopback_http_client_ids: true,
+        clients: vec![short_lived],
         ..Default::default()
     };
     let server = reference_server::start(config).await.map_err(|e| {
