@@ -46,6 +46,9 @@ pub struct Config {
     pub access_token_ttl: Duration,
     /// How long a refresh token lives.
     pub refresh_token_ttl: Duration,
+    /// TOK-10: how long a client's wrong secrets are counted; past ten of them in this window
+    /// its token requests get 429 until the window ends.
+    pub failed_secret_window: Duration,
     /// How long a pending authorization request (login and consent) lives.
     pub login_ttl: Duration,
     /// Registrations allowed per client IP per minute; 0 means unlimited.
@@ -105,6 +108,7 @@ impl Default for Config {
             code_ttl: Duration::from_secs(60),
             access_token_ttl: Duration::from_secs(300),
             refresh_token_ttl: Duration::from_secs(90 * 24 * 3600),
+            failed_secret_window: Duration::from_secs(60),
             login_ttl: Duration::from_secs(600),
             registration_rate_limit: 600,
             allow_loopback_http_client_ids: false,

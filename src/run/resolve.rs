@@ -24,6 +24,10 @@ const EMBEDDED_TOKEN_TTL: Duration = Duration::from_secs(15);
 /// second for a token that really expires, not [`EMBEDDED_TOKEN_TTL`].
 const SHORT_LIVED_CLIENT: &str = "short-lived-tokens";
 const SHORT_LIVED_TTL: Duration = Duration::from_secs(1);
+/// TOK-10's throttle of wrong client secrets: a window of seconds, not the server's minute, so
+/// that scenarios redeeming codes after TOK-10 (one scenario at a time, they all do) do not
+/// wait a minute for its `Retry-After`.
+const EMBEDDED_FAILED_SECRET_WINDOW: Duration = Duration::from_secs(3);
 /// The embedded server shares the harness's clock: waiting out a token needs no margin for
 /// skew, only for timer granularity.
 const EMBEDDED_EXPIRY_MARGIN: Duration = Duration::from_millis(100);
@@ -159,6 +163,7 @@ async fn start_embedded(
     let config = reference_server::config::Config {
         access_token_ttl: EMBEDDED_TOKEN_TTL,
         code_ttl: EMBEDDED_CODE_TTL,
+        failed_secret_window: EMBEDDED_FAILED_SECRET_WINDOW,
         defects: embedded.defects.clone(),
         variants: embedded.variants.clone(),
         rate_limit_window: embedded
