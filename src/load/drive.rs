@@ -55,7 +55,7 @@ impl Gate {
         }
         self.started
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                (!self.limit.is_some_and(|l| n >= l)).then_some(n + 1)
+                self.limit.is_none_or(|l| n < l).then_some(n + 1)
             })
             .ok()
     }
