@@ -92,6 +92,9 @@ pub struct Expiry {
     pub max_wait: Duration,
     /// Added to the lifetime, for clock skew between the harness and the target.
     pub margin: Duration,
+    /// The target shares the harness's clock (the embedded server): a JWT access token is
+    /// waited out until its `exp`, which is more exact than `expires_in`'s whole seconds.
+    pub until_exp: bool,
     /// A client whose tokens live as short as the target allows (the embedded server's
     /// one-second client); `None`: the run's own clients.
     pub short_lived_client: Option<RegisteredClient>,
@@ -103,6 +106,7 @@ impl Expiry {
         Expiry {
             max_wait,
             margin: Duration::from_secs(2),
+            until_exp: false,
             short_lived_client: None,
         }
     }

@@ -86,14 +86,13 @@ pub struct Config {
 }
 
 impl Config {
-    /// How long `client_id`'s access tokens live: its own lifetime if it is a pre-registered
-    /// client with one, else [`Config::access_token_ttl`].
-    pub fn access_token_ttl_of(&self, client_id: &str) -> Duration {
+    /// `client_id`'s own access-token lifetime, if it is a pre-registered client with one
+    /// (else its tokens live [`Config::access_token_ttl`]).
+    pub fn own_access_token_ttl(&self, client_id: &str) -> Option<Duration> {
         self.clients
             .iter()
             .find(|c| c.client_id == client_id)
             .and_then(|c| c.access_token_ttl)
-            .unwrap_or(self.access_token_ttl)
     }
 }
 

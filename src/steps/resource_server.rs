@@ -300,8 +300,21 @@ async fn token_expired(w: &mut World) -> Outcome {
                 max.as_secs()
             )));
         }
+        let expiry = &w.ctx.expiry;
+        let exp = expiry
+            .until_exp
+            .then(|| tokens::unverified_claims(w.flow.tokens().ok()?.access_token.expose()))
+            .flatten()
+            .and_then(|c| c.get("exp").and_then(serde_json::Value::as_u64));
+        let wait = match exp {
+            // `exp` is the first second at which the token is refused (RFC 7519 §4.1.4).
+            Some(exp) => (std::time::UNIX_EPOCH + Duration::from_secs(exp))
+                .duration_since(std::time::SystemTime::now())
+                .unwrap_or_default(),
+            None => Duration::from_secs(lifetime),
+        };
         // A margin for clock skew between the harness and the server.
-        tokio::time::sleep(Duration::from_secs(lifetime) + w.ctx.expiry.margin).await;
+        tokio::time::sleep(wait + expiry.margin).await;
         Ok(())
     })
     .await

@@ -58,31 +58,28 @@ pub(super) fn issue(
     as_requested: bool,
     with_refresh: bool,
 ) -> Result<Issued, OAuthError> {
-    let Some(grant) = t.grants.get(grant_id).cloned() else {
+    // What the token names of its grant; not the whole grant, whose list of access tokens
+    // grows with every refresh.
+    let Some((subject, client_id, resource)) = t
+        .grants
+        .get(grant_id)
+        .map(|g| (g.subject.clone(), g.client_id.clone(), g.resource.clone()))
+    else {
         return Err(OAuthError::server_error());
     };
     // SCOPE-06: with the `granted-scope-unstated` defect the grant is narrowed unannounced.
     let unstated = state.defect(Defect::GrantedScopeUnstated) && scope.len() > 1;
     let scope = if unstated { &scope[..1] } else { scope };
     let now = crate::clock::now_secs();
-    // REFRESH-12: short-lived access tokens (a day with the `access-token-long-lived` defect).
-    let ttl = if state.defect(Defect::AccessTokenLongLived) {
-        24 * 3600
-    } else {
-        state
-            .config
-            .access_token_ttl_of(&grant.client_id)
-            .as_secs()
-            .max(1)
-    };
+    let (exp, ttl) = lifetime(state, &client_id, now);
     let jti = crypto::random_token(16);
     let claims = AccessClaims {
         iss: state.urls.issuer.clone(),
-        sub: grant.subject.clone(),
-        aud: audience(state, &grant.resource),
-        client_id: grant.client_id.clone(),
+        sub: subject,
+        aud: audience(state, &resource),
+        client_id,
         scope: scope.join(" "),
-        exp: now + ttl,
+        exp,
         iat: now,
         jti: jti.clone(),
     };
@@ -96,7 +93,7 @@ pub(super) fn issue(
         None
     };
     if let Some(g) = t.grants.get_mut(grant_id) {
-        g.access_tokens.push((jti, now + ttl));
+        g.access_tokens.push((jti, exp));
     }
     let mut body = json!({
         "token_type": token_type(state),
@@ -140,6 +137,24 @@ pub(super) fn issue(
         opaque,
         body,
     })
+}
+
+/// The access token's `exp` and its stated lifetime (`expires_in`, whole seconds). REFRESH-12:
+/// short-lived (a day with the `access-token-long-lived` defect). A client with a lifetime of
+/// its own ([`Config::own_access_token_ttl`](crate::config::Config::own_access_token_ttl)) may
+/// have one under a second: `exp` is then the first whole second at least that long after
+/// now, so the token lives between that lifetime and a second more, never less.
+fn lifetime(state: &SharedState, client_id: &str, now: u64) -> (u64, u64) {
+    if state.defect(Defect::AccessTokenLongLived) {
+        return (now + 24 * 3600, 24 * 3600);
+    }
+    let Some(ttl) = state.config.own_access_token_ttl(client_id) else {
+        let secs = state.config.access_token_ttl.as_secs().max(1);
+        return (now + secs, secs);
+    };
+    let precise = crate::clock::now_secs_f64();
+    let exp = (precise + ttl.as_secs_f64()).ceil() as u64;
+    (exp, ttl.as_secs_f64().ceil().max(1.0) as u64)
 }
 
 /// `token_type`: `Bearer`, or `bearer` with the `token-type-lowercase` variant (RFC 6749 §5.1:
