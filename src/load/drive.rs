@@ -103,14 +103,15 @@ pub fn run(shared: &Shared, drive: &Drive, stats: &mut Stats) -> Duration {
     );
     let threads = driver_threads(drive.arrival);
     // Connections made on one thread's runtime serve the others' requests too: every runtime
-    // keeps running until all threads' flows are done.
-    let all_done = tokio::sync::Barrier::new(threads);
+    // keeps running until all threads' flows are done (this counts the threads still busy).
+    let busy = tokio::sync::watch::Sender::new(threads);
     let (results, received) = mpsc::channel::<FlowResult>();
     std::thread::scope(|scope| {
         for i in 0..threads {
             let results = results.clone();
-            let (gate, all_done) = (&gate, &all_done);
+            let (gate, busy) = (&gate, &busy);
             scope.spawn(move || {
+                let done = || busy.send_modify(|n| *n = n.saturating_sub(1));
                 let runtime = match tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()
@@ -118,12 +119,15 @@ pub fn run(shared: &Shared, drive: &Drive, stats: &mut Stats) -> Duration {
                     Ok(r) => r,
                     Err(e) => {
                         eprintln!("error: cannot start a driver thread's runtime: {e}");
+                        done();
                         return;
                     }
                 };
+                let mut idle = busy.subscribe();
                 runtime.block_on(async {
                     drive_thread(shared, drive, gate, i, threads, &results).await;
-                    all_done.wait().await;
+                    done();
+                    let _ = idle.wait_for(|n| *n == 0).await;
                 });
             });
         }
