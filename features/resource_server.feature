@@ -41,7 +41,7 @@ Feature: The MCP server as resource server (OAuth 2.1 §5, RFC 6750)
 
   @RS-06 @must
   Scenario: RS-06 An expired token is refused
-    Given the client holds tokens for the MCP server
+    Given the client holds short-lived tokens for the MCP server
     When the access token has expired
     And the client lists tools with the access token
     Then the MCP server refuses the token with 401 and error invalid_token

@@ -160,7 +160,7 @@ pub struct SelftestArgs {
     /// The MCP revision to speak (default 2025-11-25).
     #[arg(long, value_name = "REVISION")]
     pub spec: Option<Revision>,
-    /// How many suites run at once (default 64; 24 in a debug build).
+    /// How many suites run at once (default 20; 12 in a debug build).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub jobs: Option<u16>,
     /// Where to write the defect matrix (Markdown).

@@ -27,7 +27,7 @@ pub struct Context {
     pub redirect_uri: Url,
     pub second_resource: Option<Url>,
     pub scope_check: Option<ScopeCheck>,
-    pub max_expiry_wait: Duration,
+    pub expiry: Expiry,
     /// Print each scenario's line as it finishes.
     pub echo: bool,
     discovered: OnceCell<Result<Arc<Discovered>, Fault>>,
@@ -85,6 +85,33 @@ impl SharedGrant {
     }
 }
 
+/// How a scenario waits for an access token to expire (RS-06).
+#[derive(Debug, Clone)]
+pub struct Expiry {
+    /// The longest lifetime worth waiting out (`limits.max_expiry_wait_secs`).
+    pub max_wait: Duration,
+    /// Added to the lifetime, for clock skew between the harness and the target.
+    pub margin: Duration,
+    /// The target shares the harness's clock (the embedded server): a JWT access token is
+    /// waited out until its `exp`, which is more exact than `expires_in`'s whole seconds.
+    pub until_exp: bool,
+    /// A client whose tokens live as short as the target allows (the embedded server's
+    /// one-second client); `None`: the run's own clients.
+    pub short_lived_client: Option<RegisteredClient>,
+}
+
+impl Expiry {
+    /// A target the harness does not control: two seconds for skew, the run's clients.
+    pub fn of_target(max_wait: Duration) -> Self {
+        Expiry {
+            max_wait,
+            margin: Duration::from_secs(2),
+            until_exp: false,
+            short_lived_client: None,
+        }
+    }
+}
+
 pub struct ContextParts {
     pub target: Url,
     pub revision: Revision,
@@ -93,7 +120,7 @@ pub struct ContextParts {
     pub redirect_uri: Url,
     pub second_resource: Option<Url>,
     pub scope_check: Option<ScopeCheck>,
-    pub max_expiry_wait: Duration,
+    pub expiry: Expiry,
     pub echo: bool,
     /// A client registered beforehand (the profile's `[client] client_id`): used instead of
     /// registering one.
@@ -123,7 +150,7 @@ impl Context {
             redirect_uri: p.redirect_uri,
             second_resource: p.second_resource,
             scope_check: p.scope_check,
-            max_expiry_wait: p.max_expiry_wait,
+            expiry: p.expiry,
             echo: p.echo,
             discovered: OnceCell::new(),
             client: match p.client {
@@ -155,7 +182,7 @@ impl Context {
             redirect_uri: self.redirect_uri.clone(),
             second_resource: self.second_resource.clone(),
             scope_check: self.scope_check.clone(),
-            max_expiry_wait: self.max_expiry_wait,
+            expiry: self.expiry.clone(),
             echo: self.echo,
             discovered: OnceCell::new_with(discovered),
             client: OnceCell::new_with(client),

@@ -46,6 +46,9 @@ pub struct Config {
     pub access_token_ttl: Duration,
     /// How long a refresh token lives.
     pub refresh_token_ttl: Duration,
+    /// TOK-10: how long a client's wrong secrets are counted; past ten of them in this window
+    /// its token requests get 429 until the window ends.
+    pub failed_secret_window: Duration,
     /// How long a pending authorization request (login and consent) lives.
     pub login_ttl: Duration,
     /// Registrations allowed per client IP per minute; 0 means unlimited.
@@ -100,6 +103,17 @@ pub struct Config {
     pub login_page: LoginPage,
 }
 
+impl Config {
+    /// `client_id`'s own access-token lifetime, if it is a pre-registered client with one
+    /// (else its tokens live [`Config::access_token_ttl`]).
+    pub fn own_access_token_ttl(&self, client_id: &str) -> Option<Duration> {
+        self.clients
+            .iter()
+            .find(|c| c.client_id == client_id)
+            .and_then(|c| c.access_token_ttl)
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -111,6 +125,7 @@ impl Default for Config {
             code_ttl: Duration::from_secs(60),
             access_token_ttl: Duration::from_secs(300),
             refresh_token_ttl: Duration::from_secs(90 * 24 * 3600),
+            failed_secret_window: Duration::from_secs(60),
             login_ttl: Duration::from_secs(600),
             registration_rate_limit: 600,
             unused_client_ttl: Duration::from_secs(600),
@@ -154,6 +169,9 @@ pub struct PreRegisteredClient {
     pub auth_method: AuthMethod,
     pub redirect_uris: Vec<String>,
     pub grant_types: Vec<String>,
+    /// How long this client's access tokens live, when not [`Config::access_token_ttl`] (the
+    /// embedded suite's client for RS-06, whose tokens expire within a second).
+    pub access_token_ttl: Option<Duration>,
 }
 
 impl std::fmt::Debug for PreRegisteredClient {
@@ -164,6 +182,7 @@ impl std::fmt::Debug for PreRegisteredClient {
             .field("auth_method", &self.auth_method)
             .field("redirect_uris", &self.redirect_uris)
             .field("grant_types", &self.grant_types)
+            .field("access_token_ttl", &self.access_token_ttl)
             .finish()
     }
 }
@@ -186,6 +205,15 @@ impl PreRegisteredClient {
                 .iter()
                 .map(|g| g.to_string())
                 .collect(),
+            access_token_ttl: None,
+        }
+    }
+
+    /// The same client, its access tokens living `ttl`.
+    pub fn with_access_token_ttl(self, ttl: Duration) -> Self {
+        PreRegisteredClient {
+            access_token_ttl: Some(ttl),
+            ..self
         }
     }
 
@@ -360,6 +388,7 @@ pub fn parse_clients(
                     .map(|g| g.to_string())
                     .collect()
             }),
+            access_token_ttl: None,
         };
         client.validate()?;
         out.push(client);

@@ -1,18 +1,20 @@
 //! Starting flows: closed-loop workers (each starts its next flow when the last one ends) or
 //! an open model (flows arrive at a fixed rate whatever the server's pace), until the number
-//! of flows or the duration is reached. Flows run concurrently in one task (the login
-//! drivers' futures stay on their thread); the server and the connections run on the
-//! runtime's workers.
+//! of flows or the duration is reached. The flows run on one driver thread per core, each
+//! with a runtime of its own (the login drivers' futures stay on their thread), sharing the
+//! workers or the rate between them; the calling thread counts the results as they come and
+//! keeps the live line.
 
-use std::cell::{Cell, RefCell};
 use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use futures::future::{join_all, select};
 use futures::stream::FuturesUnordered;
 
-use super::flow::{self, Shared};
+use super::flow::{self, FlowResult, Shared};
 use super::options::{Arrival, Bounds};
 use super::stats::Stats;
 use crate::client::mcp::Revision;
@@ -27,28 +29,48 @@ pub struct Drive {
     pub revision: Revision,
 }
 
-/// Hands out flow numbers until a limit is reached.
+/// Hands out flow numbers until a limit is reached, to every driver thread.
 struct Gate {
-    started: Cell<u64>,
-    finished: Cell<u64>,
+    started: AtomicU64,
+    finished: AtomicU64,
+    dropped: AtomicU64,
     limit: Option<u64>,
     deadline: Option<Instant>,
 }
 
 impl Gate {
+    fn new(limit: Option<u64>, deadline: Option<Instant>) -> Self {
+        Gate {
+            started: AtomicU64::new(0),
+            finished: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
+            limit,
+            deadline,
+        }
+    }
+
     fn claim(&self) -> Option<u64> {
-        let n = self.started.get();
-        if self.limit.is_some_and(|l| n >= l) || self.deadline.is_some_and(|d| Instant::now() >= d)
-        {
+        if self.deadline.is_some_and(|d| Instant::now() >= d) {
             return None;
         }
-        self.started.set(n + 1);
-        Some(n)
+        self.started
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                self.limit.is_none_or(|l| n < l).then_some(n + 1)
+            })
+            .ok()
     }
 
     fn open(&self) -> bool {
-        !(self.limit.is_some_and(|l| self.started.get() >= l)
+        !(self
+            .limit
+            .is_some_and(|l| self.started.load(Ordering::Acquire) >= l)
             || self.deadline.is_some_and(|d| Instant::now() >= d))
+    }
+
+    fn in_flight(&self) -> u64 {
+        self.started
+            .load(Ordering::Acquire)
+            .saturating_sub(self.finished.load(Ordering::Acquire))
     }
 }
 
@@ -57,27 +79,118 @@ pub fn replays(n: u64, fraction: f64) -> bool {
     ((n + 1) as f64 * fraction).floor() > (n as f64 * fraction).floor()
 }
 
-/// Runs flows until the bounds are reached; returns how long it took.
-pub async fn run(shared: &Shared, drive: &Drive, stats: &RefCell<Stats>) -> Duration {
-    let started = Instant::now();
-    let gate = Gate {
-        started: Cell::new(0),
-        finished: Cell::new(0),
-        limit: drive.bounds.flows,
-        deadline: drive.bounds.duration.map(|d| started + d),
+/// How many driver threads: one per core, never more than the flows in flight at once.
+fn driver_threads(arrival: Arrival) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let most = match arrival {
+        Arrival::Closed { workers } => workers,
+        Arrival::Open { max_in_flight, .. } => max_in_flight,
     };
-    let one = |n: u64| {
-        let gate = &gate;
-        async move {
-            let result = flow::run(shared, replays(n, drive.replay_sample)).await;
-            stats.borrow_mut().record(result, drive.revision);
-            gate.finished.set(gate.finished.get() + 1);
+    cores.clamp(1, most.max(1))
+}
+
+/// Thread `i`'s share of `total` among `threads`.
+fn share(total: usize, i: usize, threads: usize) -> usize {
+    total / threads + usize::from(i < total % threads)
+}
+
+/// Runs flows until the bounds are reached, counting each in `stats`; returns how long it took.
+pub fn run(shared: &Shared, drive: &Drive, stats: &mut Stats) -> Duration {
+    let started = Instant::now();
+    let gate = Gate::new(
+        drive.bounds.flows,
+        drive.bounds.duration.map(|d| started + d),
+    );
+    let threads = driver_threads(drive.arrival);
+    // Connections made on one thread's runtime serve the others' requests too: every runtime
+    // keeps running until all threads' flows are done (this counts the threads still busy).
+    let busy = tokio::sync::watch::Sender::new(threads);
+    let (results, received) = mpsc::channel::<FlowResult>();
+    std::thread::scope(|scope| {
+        for i in 0..threads {
+            let results = results.clone();
+            let (gate, busy) = (&gate, &busy);
+            scope.spawn(move || {
+                let done = || busy.send_modify(|n| *n = n.saturating_sub(1));
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(r) => r,
+                    Err(e) => {
+                        eprintln!("error: cannot start a driver thread's runtime: {e}");
+                        done();
+                        return;
+                    }
+                };
+                let mut idle = busy.subscribe();
+                runtime.block_on(async {
+                    drive_thread(shared, drive, gate, i, threads, &results).await;
+                    done();
+                    let _ = idle.wait_for(|n| *n == 0).await;
+                });
+            });
         }
+        drop(results);
+        count(&received, started, &gate, stats, drive.revision);
+    });
+    stats.dropped += gate.dropped.load(Ordering::Acquire);
+    let unfinished = gate.in_flight();
+    stats.record_unfinished(unfinished);
+    started.elapsed()
+}
+
+/// Counts results as they come until every driver thread is done; once a second on a
+/// terminal, the live line.
+fn count(
+    received: &mpsc::Receiver<FlowResult>,
+    started: Instant,
+    gate: &Gate,
+    stats: &mut Stats,
+    revision: Revision,
+) {
+    let terminal = std::io::stderr().is_terminal();
+    let mut next_line = started + Duration::from_secs(1);
+    loop {
+        let wait = next_line.saturating_duration_since(Instant::now());
+        match received.recv_timeout(wait) {
+            Ok(result) => stats.record(result, revision),
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+        if Instant::now() >= next_line {
+            next_line += Duration::from_secs(1);
+            if terminal {
+                live_line(started, gate, stats);
+            }
+        }
+    }
+    if terminal {
+        eprint!("\r\x1b[K");
+    }
+}
+
+/// One driver thread: its share of the workers, or of the arrival rate, until the gate
+/// closes (and, with a duration, the grace after it ends).
+async fn drive_thread(
+    shared: &Shared,
+    drive: &Drive,
+    gate: &Gate,
+    i: usize,
+    threads: usize,
+    results: &mpsc::Sender<FlowResult>,
+) {
+    let started = Instant::now();
+    let one = |n: u64| async move {
+        let result = flow::run(shared, replays(n, drive.replay_sample)).await;
+        gate.finished.fetch_add(1, Ordering::AcqRel);
+        // The counting thread outlives the driver threads; a send fails only if it is gone.
+        let _ = results.send(result);
     };
     let flows = async {
         match drive.arrival {
             Arrival::Closed { workers } => {
-                join_all((0..workers).map(|_| async {
+                join_all((0..share(workers, i, threads)).map(|_| async {
                     while let Some(n) = gate.claim() {
                         one(n).await;
                     }
@@ -88,6 +201,8 @@ pub async fn run(shared: &Shared, drive: &Drive, stats: &RefCell<Stats>) -> Dura
                 rate,
                 max_in_flight,
             } => {
+                let rate = rate / threads as f64;
+                let max_in_flight = share(max_in_flight, i, threads);
                 let mut in_flight = FuturesUnordered::new();
                 let mut arrivals: u64 = 0;
                 while gate.open() || !in_flight.is_empty() {
@@ -95,7 +210,7 @@ pub async fn run(shared: &Shared, drive: &Drive, stats: &RefCell<Stats>) -> Dura
                     while arrivals < due && gate.open() {
                         arrivals += 1;
                         if in_flight.len() >= max_in_flight {
-                            stats.borrow_mut().dropped += 1;
+                            gate.dropped.fetch_add(1, Ordering::AcqRel);
                         } else if let Some(n) = gate.claim() {
                             in_flight.push(one(n));
                         }
@@ -115,50 +230,29 @@ pub async fn run(shared: &Shared, drive: &Drive, stats: &RefCell<Stats>) -> Dura
             }
         }
     };
-    let bounded = async {
-        match gate.deadline {
-            Some(deadline) => {
-                let stop = tokio::time::sleep_until((deadline + drive.grace).into());
-                let _ = select(Box::pin(flows), Box::pin(stop)).await;
-            }
-            None => flows.await,
+    match gate.deadline {
+        Some(deadline) => {
+            let stop = tokio::time::sleep_until((deadline + drive.grace).into());
+            let _ = select(Box::pin(flows), Box::pin(stop)).await;
         }
-    };
-    let live = live_line(started, &gate, stats);
-    // The live line never ends on its own: the flows end the select.
-    let _ = select(Box::pin(bounded), Box::pin(live)).await;
-    if std::io::stderr().is_terminal() {
-        eprint!("\r\x1b[K");
+        None => flows.await,
     }
-    let unfinished = gate.started.get() - gate.finished.get();
-    stats.borrow_mut().record_unfinished(unfinished);
-    started.elapsed()
 }
 
-/// Once a second on a terminal: the elapsed time, the flows so far and the rate.
-async fn live_line(started: Instant, gate: &Gate, stats: &RefCell<Stats>) {
-    let terminal = std::io::stderr().is_terminal();
-    loop {
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        if !terminal {
-            continue;
-        }
-        let secs = started.elapsed().as_secs_f64();
-        let line = {
-            let s = stats.borrow();
-            format!(
-                "\r\x1b[K{secs:6.1} s  {} flows ({} ok, {} failed)  {:.0} flows/s  {} in flight",
-                s.flows,
-                s.succeeded,
-                s.failed,
-                s.flows as f64 / secs,
-                gate.started.get() - gate.finished.get()
-            )
-        };
-        let mut err = std::io::stderr();
-        let _ = err.write_all(line.as_bytes());
-        let _ = err.flush();
-    }
+/// The elapsed time, the flows so far and the rate.
+fn live_line(started: Instant, gate: &Gate, stats: &Stats) {
+    let secs = started.elapsed().as_secs_f64();
+    let line = format!(
+        "\r\x1b[K{secs:6.1} s  {} flows ({} ok, {} failed)  {:.0} flows/s  {} in flight",
+        stats.flows,
+        stats.succeeded,
+        stats.failed,
+        stats.flows as f64 / secs,
+        gate.in_flight()
+    );
+    let mut err = std::io::stderr();
+    let _ = err.write_all(line.as_bytes());
+    let _ = err.flush();
 }
 
 #[cfg(test)]
@@ -178,22 +272,22 @@ mod tests {
 
     #[test]
     fn the_gate_closes_at_its_limit() {
-        let gate = Gate {
-            started: Cell::new(0),
-            finished: Cell::new(0),
-            limit: Some(2),
-            deadline: None,
-        };
+        let gate = Gate::new(Some(2), None);
         assert_eq!(gate.claim(), Some(0));
         assert_eq!(gate.claim(), Some(1));
         assert!(!gate.open());
         assert_eq!(gate.claim(), None);
-        let past = Gate {
-            started: Cell::new(0),
-            finished: Cell::new(0),
-            limit: None,
-            deadline: Some(Instant::now()),
-        };
+        assert_eq!(gate.started.load(Ordering::Acquire), 2);
+        let past = Gate::new(None, Some(Instant::now()));
         assert_eq!(past.claim(), None);
+    }
+
+    #[test]
+    fn the_workers_are_shared_out_whole() {
+        assert_eq!(
+            (0..3).map(|i| share(32, i, 3)).collect::<Vec<_>>(),
+            [11, 11, 10]
+        );
+        assert_eq!((0..2).map(|i| share(1, i, 2)).sum::<usize>(), 1);
     }
 }

@@ -9,7 +9,7 @@
 //! Each step's latency is the time its requests took, from sending to the last byte of the
 //! answer; the flow's own time is measured from its start to its end.
 
-use std::cell::RefCell;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use futures::future::join;
@@ -88,7 +88,7 @@ pub struct Shared {
     pub redirect_uri: Url,
     pub register_each: bool,
     /// Registered clients not in use by a flow (at most one per flow in flight).
-    pub idle_clients: RefCell<Vec<RegisteredClient>>,
+    pub idle_clients: Mutex<Vec<RegisteredClient>>,
 }
 
 /// Why a flow stopped before its end: a step did not get what a flow needs. Not a verdict on
@@ -162,7 +162,11 @@ impl Flow<'_> {
         let result = self.with_client(&client, replay).await;
         // A client that worked goes back for the next flow.
         if !self.shared.register_each && self.shared.fixed_client.is_none() && result.is_ok() {
-            self.shared.idle_clients.borrow_mut().push(client);
+            self.shared
+                .idle_clients
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(client);
         }
         result
     }
@@ -202,7 +206,12 @@ impl Flow<'_> {
             return Ok(c.clone());
         }
         if !self.shared.register_each
-            && let Some(c) = self.shared.idle_clients.borrow_mut().pop()
+            && let Some(c) = self
+                .shared
+                .idle_clients
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .pop()
         {
             return Ok(c);
         }

@@ -20,7 +20,6 @@ pub mod options;
 pub mod stats;
 pub mod target;
 
-use std::cell::RefCell;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -64,7 +63,7 @@ pub async fn run(args: LoadArgs) -> Result<LoadResult, RunError> {
         fixed_client: plan.client.clone(),
         redirect_uri: plan.redirect_uri.clone(),
         register_each: plan.register_each,
-        idle_clients: RefCell::new(Vec::new()),
+        idle_clients: std::sync::Mutex::new(Vec::new()),
     };
     let drive = drive::Drive {
         bounds: plan.bounds,
@@ -74,16 +73,22 @@ pub async fn run(args: LoadArgs) -> Result<LoadResult, RunError> {
         grace: plan.timeout + Duration::from_secs(1),
         revision: ready.revision,
     };
-    let stats = RefCell::new(Stats::new().map_err(RunError::Harness)?);
-    stats
-        .borrow_mut()
-        .record_step(flow::Step::Discovery, ready.discovery_time);
-    let elapsed = drive::run(&shared, &drive, &stats).await;
+    let mut stats = Stats::new().map_err(RunError::Harness)?;
+    stats.record_step(flow::Step::Discovery, ready.discovery_time);
+    // The flows run on driver threads of their own; this thread only counts, while the
+    // embedded server keeps running on the runtime's workers.
+    if tokio::runtime::Handle::current().runtime_flavor()
+        != tokio::runtime::RuntimeFlavor::MultiThread
+    {
+        return Err(RunError::Harness(
+            "load needs a multi-threaded runtime".into(),
+        ));
+    }
+    let elapsed = tokio::task::block_in_place(|| drive::run(&shared, &drive, &mut stats));
     let description = ready.description.clone();
     let revision = ready.revision;
     ready.shutdown().await;
 
-    let stats = stats.into_inner();
     let exit_code = if stats.must_violations > 0 {
         1
     } else if stats.failed > 0 {

@@ -12,7 +12,7 @@ use crate::client::discovery::Discovered;
 use crate::client::http::Http;
 use crate::client::login::{self, DriverSetup, SharedDriver};
 use crate::client::mcp::Revision;
-use crate::context::{Context, ContextParts};
+use crate::context::{Context, ContextParts, Expiry};
 use crate::detect;
 use crate::run::RunError;
 
@@ -84,7 +84,7 @@ pub async fn prepare(plan: &LoadPlan) -> Result<Ready, RunError> {
         redirect_uri: plan.redirect_uri.clone(),
         second_resource: None,
         scope_check: None,
-        max_expiry_wait: Duration::ZERO,
+        expiry: Expiry::of_target(Duration::ZERO),
         echo: false,
         client: plan.client.clone(),
         share_logins: false,

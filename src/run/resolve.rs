@@ -15,11 +15,28 @@ use crate::client::login::{self, DriverSetup, SharedDriver};
 use crate::client::mcp::{McpClient, Revision};
 use crate::client::registration::RegisteredClient;
 use crate::config::{DriverKind, parse_http_url};
-use crate::context::{Context, ContextParts};
+use crate::context::{Context, ContextParts, Expiry};
 use crate::detect;
 
-/// The access-token lifetime of the embedded reference server: short, so RS-06 can wait it out.
+/// The access-token lifetime of the embedded reference server.
 const EMBEDDED_TOKEN_TTL: Duration = Duration::from_secs(15);
+/// The embedded server's client whose access tokens live about a second, so that RS-06 waits
+/// that long for a token that really expires, not [`EMBEDDED_TOKEN_TTL`].
+const SHORT_LIVED_CLIENT: &str = "short-lived-tokens";
+/// Its tokens live from this long to a second more (`exp` is a whole second). An unoptimised
+/// build is slower to present the token before it expires, so it gets more.
+const SHORT_LIVED_TTL: Duration = if cfg!(debug_assertions) {
+    Duration::from_millis(1500)
+} else {
+    Duration::from_millis(500)
+};
+/// TOK-10's throttle of wrong client secrets: a window of a second, not the server's minute
+/// (TOK-10 sends its wrong secrets within milliseconds), so that scenarios redeeming codes
+/// after TOK-10's 429 wait a second for its `Retry-After`, not a minute.
+const EMBEDDED_FAILED_SECRET_WINDOW: Duration = Duration::from_secs(1);
+/// The embedded server shares the harness's clock: waiting out a token needs no margin for
+/// skew, only for timer granularity.
+const EMBEDDED_EXPIRY_MARGIN: Duration = Duration::from_millis(50);
 /// Authorization codes of the embedded server live as long as OAuth 2.1 §4.1.2 recommends at
 /// most (ten minutes), as many servers' do, so that a run slowed down by its rate-limit
 /// variants does not see codes expire while it waits.
@@ -72,6 +89,21 @@ pub async fn resolve(plan: &Plan) -> Result<ResolvedTarget, RunError> {
             }
             _ => None,
         });
+    let expiry = match &embedded {
+        Some(_) => Expiry {
+            max_wait: plan.max_expiry_wait,
+            margin: EMBEDDED_EXPIRY_MARGIN,
+            until_exp: true,
+            short_lived_client: Some(RegisteredClient {
+                client_id: SHORT_LIVED_CLIENT.into(),
+                client_secret: None,
+                redirect_uri: plan.client.redirect_uri.clone(),
+                token_endpoint_auth_method: "none".into(),
+                application_type: None,
+            }),
+        },
+        None => Expiry::of_target(plan.max_expiry_wait),
+    };
     let http = plan.transport.build(&target)?;
     if let TargetPlan::Embedded(embedded) = &plan.target {
         // What a profile's allowed_hosts would list for a login page on another origin.
@@ -102,7 +134,7 @@ pub async fn resolve(plan: &Plan) -> Result<ResolvedTarget, RunError> {
         redirect_uri: plan.client.redirect_uri.clone(),
         second_resource: plan.second_resource.clone(),
         scope_check: plan.scope_check.clone(),
-        max_expiry_wait: plan.max_expiry_wait,
+        expiry,
         echo: !plan.quiet,
         client,
         share_logins: plan.login.shared(),
@@ -165,18 +197,23 @@ async fn start_embedded(
     redirect_uri: &Url,
     quiet: bool,
 ) -> Result<(Url, RunningServer), RunError> {
-    let clients = if embedded.needs_preregistered_client() {
-        vec![reference_server::config::PreRegisteredClient::public(
+    let defaults = reference_server::config::Config::default();
+    let short_lived = reference_server::config::PreRegisteredClient::public(
+        SHORT_LIVED_CLIENT,
+        &[redirect_uri.as_str()],
+    )
+    .with_access_token_ttl(SHORT_LIVED_TTL);
+    let mut clients = vec![short_lived];
+    if embedded.needs_preregistered_client() {
+        clients.push(reference_server::config::PreRegisteredClient::public(
             EMBEDDED_CLIENT_ID,
             &[redirect_uri.as_str()],
-        )]
-    } else {
-        Vec::new()
-    };
-    let defaults = reference_server::config::Config::default();
+        ));
+    }
     let config = reference_server::config::Config {
         access_token_ttl: EMBEDDED_TOKEN_TTL,
         code_ttl: EMBEDDED_CODE_TTL,
+        failed_secret_window: EMBEDDED_FAILED_SECRET_WINDOW,
         defects: embedded.defects.clone(),
         variants: embedded.variants.clone(),
         rate_limit_window: embedded

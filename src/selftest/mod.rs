@@ -7,9 +7,7 @@
 //! `@must` scenario carries the requirement of at least one defect, or is listed in
 //! [`NO_DEFECT`] with the reason none can exist.
 
-use std::collections::VecDeque;
 use std::path::PathBuf;
-use std::sync::Mutex;
 
 use reference_server::{Defect, Defects, Layout, Variant, Variants};
 
@@ -37,6 +35,7 @@ pub const COLLATERAL_LIMIT: usize = 3;
 
 mod fired;
 mod matrix;
+mod schedule;
 pub mod variants;
 
 pub use fired::{NEVER_FIRES, NO_DEFECT, uncovered};
@@ -47,14 +46,6 @@ pub use variants::VariantRun;
 /// The window of the rate-limit variants in the self-test: short, so that a run that meets
 /// the limits waits seconds, not minutes.
 const VARIANT_RATE_LIMIT_WINDOW: std::time::Duration = std::time::Duration::from_secs(2);
-
-/// One suite run of the self-test.
-#[derive(Debug, Clone, Copy)]
-enum Job {
-    Clean,
-    Defect(Defect),
-    Variant(Variant),
-}
 
 /// What the self-test is asked to do.
 #[derive(Debug, Clone)]
@@ -280,8 +271,8 @@ fn base_options(opts: &SelftestOptions) -> RunOptions {
     }
 }
 
-/// Runs the clean suite and one suite per defect, `jobs` at a time, each on a thread of its
-/// own with its own runtime (so that the runs use every core).
+/// Runs the clean suite, one suite per defect and two per variant, `jobs` at a time
+/// ([`schedule`]).
 pub fn run(opts: &SelftestOptions) -> Result<Selftest, RunError> {
     let base = base_options(opts);
     // Bad features or a bad revision are usage errors once, not once per run.
@@ -292,135 +283,8 @@ pub fn run(opts: &SelftestOptions) -> Result<Selftest, RunError> {
             (true, true) => (Defect::ALL.to_vec(), Variant::ALL.to_vec()),
             _ => (opts.defects.clone(), opts.variants.clone()),
         };
-    let queue: Mutex<VecDeque<Job>> = Mutex::new(
-        std::iter::once(Job::Clean)
-            .chain(chosen.iter().copied().map(Job::Defect))
-            .chain(chosen_variants.iter().copied().map(Job::Variant))
-            .collect(),
-    );
-    let done: Mutex<Vec<RunRecords>> = Mutex::new(Vec::new());
-    let variant_runs: Mutex<Vec<VariantRun>> = Mutex::new(Vec::new());
-    let total = chosen.len() + chosen_variants.len() + 1;
-    std::thread::scope(|scope| {
-        for _ in 0..opts.jobs.clamp(1, total) {
-            scope.spawn(|| {
-                let runtime = match tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
-                    Ok(r) => r,
-                    Err(e) => {
-                        let mut q = queue.lock().unwrap_or_else(|e| e.into_inner());
-                        let mut d = done.lock().unwrap_or_else(|e| e.into_inner());
-                        let mut v = variant_runs.lock().unwrap_or_else(|e| e.into_inner());
-                        while let Some(job) = q.pop_front() {
-                            let outcome = Err(format!("cannot start a runtime: {e}"));
-                            match job {
-                                Job::Variant(variant) => {
-                                    v.push(VariantRun::new(variant, outcome.clone(), outcome))
-                                }
-                                Job::Clean => d.push(RunRecords {
-                                    defect: None,
-                                    outcome,
-                                }),
-                                Job::Defect(defect) => d.push(RunRecords {
-                                    defect: Some(defect),
-                                    outcome,
-                                }),
-                            }
-                        }
-                        return;
-                    }
-                };
-                loop {
-                    let next = queue.lock().unwrap_or_else(|e| e.into_inner()).pop_front();
-                    let defect = match next {
-                        None => break,
-                        Some(Job::Variant(variant)) => {
-                            let dir = opts.reports.join(format!("variant-{}", variant.name()));
-                            let run_opts = RunOptions {
-                                variants: Variants::only(variant),
-                                rate_limit_window: Some(VARIANT_RATE_LIMIT_WINDOW),
-                                ..base.clone()
-                            };
-                            // Once at the default concurrency, once one scenario at a time.
-                            let [outcome, serial] = [None, Some(1)].map(|concurrency| {
-                                let dir = match concurrency {
-                                    Some(_) => dir.join("serial"),
-                                    None => dir.clone(),
-                                };
-                                runtime
-                                    .block_on(run::run(RunOptions {
-                                        junit: dir.join("junit.xml"),
-                                        json: dir.join("cucumber.json"),
-                                        results: dir.join("results.json"),
-                                        concurrency,
-                                        ..run_opts.clone()
-                                    }))
-                                    .map(|r| r.records)
-                                    .map_err(|e| e.to_string())
-                            });
-                            let run = VariantRun::new(variant, outcome, serial);
-                            let mark = match (&run.outcome, run.clean()) {
-                                (Err(_), _) => "ERROR",
-                                (Ok(_), true) => "clean",
-                                (Ok(_), false) => "NOT CLEAN",
-                            };
-                            eprintln!("  {mark:<10} variant {}", variant.name());
-                            variant_runs
-                                .lock()
-                                .unwrap_or_else(|e| e.into_inner())
-                                .push(run);
-                            continue;
-                        }
-                        Some(Job::Clean) => None,
-                        Some(Job::Defect(d)) => Some(d),
-                    };
-                    let dir = opts.reports.join(defect.map_or("clean", |d| d.name()));
-                    let under =
-                        defect.map_or(Ok((base.spec, base.layout)), |d| run_under(d, &base));
-                    let outcome = match under {
-                        Ok((spec, layout)) => {
-                            let run_opts = RunOptions {
-                                junit: dir.join("junit.xml"),
-                                json: dir.join("cucumber.json"),
-                                results: dir.join("results.json"),
-                                defects: defect.map(Defects::only).unwrap_or_default(),
-                                spec,
-                                layout,
-                                ..base.clone()
-                            };
-                            runtime
-                                .block_on(run::run(run_opts))
-                                .map(|r| r.records)
-                                .map_err(|e| e.to_string())
-                        }
-                        Err(e) => Err(e),
-                    };
-                    let mark = match (&outcome, defect) {
-                        (Err(_), _) => "ERROR",
-                        (Ok(_), None) => "done",
-                        (Ok(r), Some(d)) => {
-                            let rr = RunRecords {
-                                defect: Some(d),
-                                outcome: Ok(r.clone()),
-                            };
-                            if rr.caught() { "caught" } else { "NOT CAUGHT" }
-                        }
-                    };
-                    eprintln!(
-                        "  {:<10} {}",
-                        mark,
-                        defect.map_or("clean run", |d| d.name())
-                    );
-                    done.lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .push(RunRecords { defect, outcome });
-                }
-            });
-        }
-    });
-    let mut runs = done.into_inner().unwrap_or_else(|e| e.into_inner());
+    let (mut runs, mut variant_runs) =
+        schedule::run_all(&base, &opts.reports, &chosen, &chosen_variants, opts.jobs);
     let Some(pos) = runs.iter().position(|r| r.defect.is_none()) else {
         return Err(RunError::Harness("the clean run did not finish".into()));
     };
@@ -428,7 +292,6 @@ pub fn run(opts: &SelftestOptions) -> Result<Selftest, RunError> {
     runs.sort_by_key(|r| r.defect.map(|d| Defect::ALL.iter().position(|x| *x == d)));
     let never_failed = never_failed(&features, &runs);
 
-    let mut variant_runs = variant_runs.into_inner().unwrap_or_else(|e| e.into_inner());
     variant_runs.sort_by_key(|v| Variant::ALL.iter().position(|x| *x == v.variant));
     if let Ok(records) = &clean.outcome {
         for run in &mut variant_runs {

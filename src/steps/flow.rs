@@ -70,6 +70,11 @@ impl TokenLog {
 }
 
 impl Flow {
+    /// The flow authorizes as `client` instead of a client leased from the pool.
+    pub fn use_client(&mut self, client: RegisteredClient) {
+        self.client = Some(client);
+    }
+
     pub fn client(&self) -> Outcome<&RegisteredClient> {
         self.client
             .as_ref()

@@ -125,6 +125,21 @@ async fn holds_tokens(w: &mut World) -> Outcome {
     .await
 }
 
+/// [`holds_tokens`], with the client whose tokens live shortest (the embedded server's
+/// one-second client; against other targets the run's own): a scenario that waits for its token
+/// to expire waits no longer than it must.
+#[given("the client holds short-lived tokens for the MCP server")]
+async fn holds_short_lived_tokens(w: &mut World) -> Outcome {
+    w.step(async |w| {
+        if let Some(client) = w.ctx.expiry.short_lived_client.clone() {
+            w.flow.use_client(client);
+        }
+        let scope = w.flow_scope().await?;
+        hold_tokens(w, scope).await
+    })
+    .await
+}
+
 /// Catalogue section 17: scenarios that only present the token may share one login. They do
 /// when logins are costly (the manual driver: a person); otherwise each logs in for itself.
 /// A shared token is reused while it has more than two minutes to live.
@@ -278,15 +293,28 @@ async fn token_expired(w: &mut World) -> Outcome {
         let Some(lifetime) = w.flow.tokens()?.expires_in else {
             return Err(Fault::Skip("the token response has no expires_in, so expiry cannot be timed".into()));
         };
-        let max = w.ctx.max_expiry_wait;
+        let max = w.ctx.expiry.max_wait;
         if Duration::from_secs(lifetime) > max {
             return Err(Fault::Skip(format!(
                 "the access token lives {lifetime} s, longer than the {} s the profile allows to wait (limits.max_expiry_wait_secs)",
                 max.as_secs()
             )));
         }
+        let expiry = &w.ctx.expiry;
+        let exp = expiry
+            .until_exp
+            .then(|| tokens::unverified_claims(w.flow.tokens().ok()?.access_token.expose()))
+            .flatten()
+            .and_then(|c| c.get("exp").and_then(serde_json::Value::as_u64));
+        let wait = match exp {
+            // `exp` is the first second at which the token is refused (RFC 7519 §4.1.4).
+            Some(exp) => (std::time::UNIX_EPOCH + Duration::from_secs(exp))
+                .duration_since(std::time::SystemTime::now())
+                .unwrap_or_default(),
+            None => Duration::from_secs(lifetime),
+        };
         // A margin for clock skew between the harness and the server.
-        tokio::time::sleep(Duration::from_secs(lifetime + 2)).await;
+        tokio::time::sleep(wait + expiry.margin).await;
         Ok(())
     })
     .await

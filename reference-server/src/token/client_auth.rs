@@ -5,8 +5,6 @@
 //! public client identifies itself with `client_id` (CODE-09). Wrong secrets are throttled
 //! (TOK-10).
 
-use std::time::Duration;
-
 use axum::http::{HeaderMap, StatusCode, header};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -20,10 +18,10 @@ use crate::protocol::{self, AuthMethod, GrantType};
 use crate::state::SharedState;
 use crate::store::Client;
 
-/// TOK-10: wrong secrets a client may present within [`FAILED_SECRET_WINDOW`] before the
+/// TOK-10: wrong secrets a client may present within the configured window
+/// ([`Config::failed_secret_window`](crate::config::Config::failed_secret_window)) before the
 /// token endpoint stops checking its secret for the rest of the window.
 const FAILED_SECRET_LIMIT: u32 = 10;
-const FAILED_SECRET_WINDOW: Duration = Duration::from_secs(60);
 
 /// What the client presented to authenticate.
 struct Credentials {
@@ -228,13 +226,11 @@ fn throttle_failed_secrets(state: &SharedState, client_id: &str) -> Result<(), O
     if state.defect(Defect::SecretBruteForceUnthrottled) {
         return Ok(());
     }
+    let window = state.config.failed_secret_window;
     let t = state.store.lock();
     match t.failed_secrets.get(client_id) {
-        Some((start, n)) if *n >= FAILED_SECRET_LIMIT && start.elapsed() < FAILED_SECRET_WINDOW => {
-            let retry = FAILED_SECRET_WINDOW
-                .saturating_sub(start.elapsed())
-                .as_secs()
-                .max(1);
+        Some((start, n)) if *n >= FAILED_SECRET_LIMIT && start.elapsed() < window => {
+            let retry = window.saturating_sub(start.elapsed()).as_secs().max(1);
             let mut e = OAuthError::invalid_client("too many failed authentications")
                 .with_status(StatusCode::TOO_MANY_REQUESTS);
             e.retry_after_secs = Some(retry);
@@ -246,7 +242,8 @@ fn throttle_failed_secrets(state: &SharedState, client_id: &str) -> Result<(), O
 
 fn record_failed_secret(state: &SharedState, client_id: &str) {
     let mut t = state.store.lock();
-    t.failed_secrets.record(client_id, FAILED_SECRET_WINDOW);
+    t.failed_secrets
+        .record(client_id, state.config.failed_secret_window);
 }
 
 #[cfg(test)]
@@ -257,7 +254,8 @@ mod tests {
     fn failed_secrets_are_counted_per_client() {
         let mut t = crate::store::Tables::new(10);
         for _ in 0..FAILED_SECRET_LIMIT {
-            t.failed_secrets.record("c1", FAILED_SECRET_WINDOW);
+            t.failed_secrets
+                .record("c1", std::time::Duration::from_secs(60));
         }
         assert_eq!(
             t.failed_secrets.get("c1").map(|e| e.1),

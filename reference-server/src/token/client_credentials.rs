@@ -1,9 +1,7 @@
 //! The `client_credentials` grant: tokens for a confidential client itself (TOK-09 has checked,
 //! before, that the client is confidential and registered for it).
 
-use serde_json::Value;
-
-use super::issue::issue;
+use super::issue::{Issued, issue};
 use super::one;
 use crate::crypto;
 use crate::error::OAuthError;
@@ -20,7 +18,7 @@ pub(super) fn client_credentials(
     state: &SharedState,
     client: &Client,
     params: &Params,
-) -> Result<Value, OAuthError> {
+) -> Result<Issued, OAuthError> {
     // The scopes the metadata advertises, as at the authorization endpoint.
     let scope = check_scope_in(one(params, "scope"), &offered::scopes_supported(state))?;
     let resource = check_resource(state, params.all("resource"))?;

@@ -1,9 +1,7 @@
 //! The `authorization_code` grant (CODE-*): redeeming a code, once, by the client it was issued
 //! to, with the redirect URI, PKCE verifier and resource of its authorization request.
 
-use serde_json::Value;
-
-use super::issue::issue;
+use super::issue::{Issued, issue};
 use super::one;
 use crate::crypto;
 use crate::defects::Defect;
@@ -23,7 +21,7 @@ pub(super) fn redeem(
     state: &SharedState,
     client: &Client,
     params: &Params,
-) -> Result<Value, OAuthError> {
+) -> Result<Issued, OAuthError> {
     let Some(code) = one(params, "code") else {
         return Err(OAuthError::invalid_request("code is missing"));
     };
@@ -132,7 +130,7 @@ fn grant_tokens(
     t: &mut Tables,
     code: &str,
     entry: CodeEntry,
-) -> Result<Value, OAuthError> {
+) -> Result<Issued, OAuthError> {
     let grant_id = crypto::random_token(16);
     let grant = Grant {
         subject: entry.subject.clone(),

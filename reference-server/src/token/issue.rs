@@ -14,6 +14,40 @@ use crate::state::SharedState;
 use crate::store::{RefreshEntry, Tables};
 use crate::variants::Variant;
 
+/// Tokens issued within a grant under the store's lock, the access token not yet signed:
+/// signing is the slowest step of a token request and needs no lock, so it happens in
+/// [`Issued::into_body`] once the lock is released. The token's `jti` is already recorded in
+/// its grant, so a revocation in between still reaches it.
+#[derive(Debug)]
+pub(super) struct Issued {
+    claims: AccessClaims,
+    /// An opaque access token, already stored; `None`: a JWT signed from `claims`.
+    opaque: Option<String>,
+    /// The token response without `access_token`.
+    body: Value,
+}
+
+impl Issued {
+    /// The refresh token the response names (REFRESH-01 broken on purpose: the presented one).
+    pub(super) fn set_refresh_token(&mut self, token: &str) {
+        self.body["refresh_token"] = json!(token);
+    }
+
+    /// The token response, the access token signed.
+    pub(super) fn into_body(self, state: &SharedState) -> Result<Value, OAuthError> {
+        let access_token = match self.opaque {
+            Some(token) => token,
+            None => state.signer.sign(&self.claims).map_err(|e| {
+                tracing::error!(error = %e, "signing failed");
+                OAuthError::server_error()
+            })?,
+        };
+        let mut body = self.body;
+        body["access_token"] = json!(access_token);
+        Ok(body)
+    }
+}
+
 /// Mints an access token (and, when allowed, a new refresh token) within a grant. `as_requested`
 /// says that `scope` is exactly what the request asked for (not a default).
 pub(super) fn issue(
@@ -23,48 +57,45 @@ pub(super) fn issue(
     scope: &[String],
     as_requested: bool,
     with_refresh: bool,
-) -> Result<Value, OAuthError> {
-    let Some(grant) = t.grants.get(grant_id).cloned() else {
+) -> Result<Issued, OAuthError> {
+    // What the token names of its grant; not the whole grant, whose list of access tokens
+    // grows with every refresh.
+    let Some((subject, client_id, resource)) = t
+        .grants
+        .get(grant_id)
+        .map(|g| (g.subject.clone(), g.client_id.clone(), g.resource.clone()))
+    else {
         return Err(OAuthError::server_error());
     };
     // SCOPE-06: with the `granted-scope-unstated` defect the grant is narrowed unannounced.
     let unstated = state.defect(Defect::GrantedScopeUnstated) && scope.len() > 1;
     let scope = if unstated { &scope[..1] } else { scope };
     let now = crate::clock::now_secs();
-    // REFRESH-12: short-lived access tokens (a day with the `access-token-long-lived` defect).
-    let ttl = if state.defect(Defect::AccessTokenLongLived) {
-        24 * 3600
-    } else {
-        state.config.access_token_ttl.as_secs().max(1)
-    };
+    let (exp, ttl) = lifetime(state, &client_id, now);
     let jti = crypto::random_token(16);
     let claims = AccessClaims {
         iss: state.urls.issuer.clone(),
-        sub: grant.subject.clone(),
-        aud: audience(state, &grant.resource),
-        client_id: grant.client_id.clone(),
+        sub: subject,
+        aud: audience(state, &resource),
+        client_id,
         scope: scope.join(" "),
-        exp: now + ttl,
+        exp,
         iat: now,
         jti: jti.clone(),
     };
-    let access_token = if state.opaque_access_tokens() {
+    let opaque = if state.opaque_access_tokens() {
         // An opaque token: the MCP server looks it up (RFC 7662 for others).
         let token = crypto::random_token(32);
         t.opaque_access_tokens
-            .insert(token.clone(), claims, Duration::from_secs(ttl))?;
-        token
+            .insert(token.clone(), claims.clone(), Duration::from_secs(ttl))?;
+        Some(token)
     } else {
-        state.signer.sign(&claims).map_err(|e| {
-            tracing::error!(error = %e, "signing failed");
-            OAuthError::server_error()
-        })?
+        None
     };
     if let Some(g) = t.grants.get_mut(grant_id) {
-        g.access_tokens.push((jti, now + ttl));
+        g.access_tokens.push((jti, exp));
     }
     let mut body = json!({
-        "access_token": access_token,
         "token_type": token_type(state),
         "expires_in": ttl,
         // SCOPE-06: the granted scope is stated; the `scope-omitted` variant leaves it out
@@ -101,7 +132,29 @@ pub(super) fn issue(
         )?;
         body["refresh_token"] = json!(rt);
     }
-    Ok(body)
+    Ok(Issued {
+        claims,
+        opaque,
+        body,
+    })
+}
+
+/// The access token's `exp` and its stated lifetime (`expires_in`, whole seconds). REFRESH-12:
+/// short-lived (a day with the `access-token-long-lived` defect). A client with a lifetime of
+/// its own ([`Config::own_access_token_ttl`](crate::config::Config::own_access_token_ttl)) may
+/// have one under a second: `exp` is then the first whole second at least that long after
+/// now, so the token lives between that lifetime and a second more, never less.
+fn lifetime(state: &SharedState, client_id: &str, now: u64) -> (u64, u64) {
+    if state.defect(Defect::AccessTokenLongLived) {
+        return (now + 24 * 3600, 24 * 3600);
+    }
+    let Some(ttl) = state.config.own_access_token_ttl(client_id) else {
+        let secs = state.config.access_token_ttl.as_secs().max(1);
+        return (now + secs, secs);
+    };
+    let precise = crate::clock::now_secs_f64();
+    let exp = (precise + ttl.as_secs_f64()).ceil() as u64;
+    (exp, ttl.as_secs_f64().ceil().max(1.0) as u64)
 }
 
 /// `token_type`: `Bearer`, or `bearer` with the `token-type-lowercase` variant (RFC 6749 §5.1:

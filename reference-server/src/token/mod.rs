@@ -6,7 +6,7 @@
 //! request's shape, the grant type, client authentication (`client_auth`), whether the client
 //! may use the grant, then the grant's own checks (`code`, `refresh`,
 //! `client_credentials`). Each grant runs under the store's lock, so single use and rotation
-//! are atomic.
+//! are atomic; the access token is signed once the lock is released.
 
 mod client_auth;
 mod client_credentials;
@@ -96,13 +96,15 @@ async fn handle(
     let client = client_auth::client_of(state, headers, &params, grant_type)?; // TOK-06..08, TOK-10, CODE-09, REFRESH-08
     check_client_grant(state, &client, grant_type)?; // TOK-09
     racy_single_use_check(state, grant_type, &params).await?;
-    let body = match grant_type {
+    // Each grant's checks run under the store's lock; the access token is signed after it.
+    let issued = match grant_type {
         GrantType::AuthorizationCode => code::redeem(state, &client, &params)?,
         GrantType::RefreshToken => refresh::refresh(state, &client, &params)?,
         GrantType::ClientCredentials => {
             client_credentials::client_credentials(state, &client, &params)?
         }
     };
+    let body = issued.into_body(state)?;
     Ok(token_response(state, Some(grant_type), body))
 }
 

@@ -1,9 +1,7 @@
 //! The `refresh_token` grant (REFRESH-*): a refresh token is used once, by its client, for no
 //! more than its grant, and is replaced by a new one each time.
 
-use serde_json::{Value, json};
-
-use super::issue::issue;
+use super::issue::{Issued, issue};
 use super::one;
 use crate::defects::Defect;
 use crate::error::OAuthError;
@@ -19,7 +17,7 @@ pub(super) fn refresh(
     state: &SharedState,
     client: &Client,
     params: &Params,
-) -> Result<Value, OAuthError> {
+) -> Result<Issued, OAuthError> {
     let Some(token) = one(params, "refresh_token") else {
         return Err(OAuthError::invalid_request("refresh_token is missing"));
     };
@@ -149,11 +147,11 @@ fn rotate(
     token: &str,
     entry: &RefreshEntry,
     scope: &[String],
-) -> Result<Value, OAuthError> {
+) -> Result<Issued, OAuthError> {
     if state.defect(Defect::RefreshNotRotated) {
-        let mut body = issue(state, t, &entry.grant_id, scope, true, false)?;
-        body["refresh_token"] = json!(token);
-        return Ok(body);
+        let mut issued = issue(state, t, &entry.grant_id, scope, true, false)?;
+        issued.set_refresh_token(token);
+        return Ok(issued);
     }
     if let Some(e) = t.refresh_tokens.get_mut(token) {
         e.rotated = true;
