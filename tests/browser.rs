@@ -231,9 +231,8 @@ fn a_missing_chromedriver_is_a_usage_error_naming_the_profile_field() {
 /// A page that redirects the browser to a host outside `allowed_hosts` (`localhost`, while only
 /// `127.0.0.1` is allowed). The browser follows redirects by itself, before the driver can look,
 /// so only the host resolver rules the driver gives it keep it from connecting: the server,
-/// which counts the requests that arrive for `localhost`, sees none. (For the outcome, a
-/// redirect to another loopback origin ends the authorization there, as with the form driver,
-/// which never fetches one.)
+/// which counts the requests that arrive for `localhost`, sees none, and the login ends in an
+/// error naming `allowed_hosts`.
 #[test]
 fn the_browser_never_reaches_a_host_outside_allowed_hosts() {
     use std::io::{Read, Write};
@@ -286,12 +285,14 @@ fn the_browser_never_reaches_a_host_outside_allowed_hosts() {
     let out = common::wait_with_limit(child, Duration::from_secs(90));
     let text = String::from_utf8_lossy(&out.stderr);
     let ended = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{text}");
-    assert_eq!(
-        ended.trim(),
-        format!("http://localhost:{port}/elsewhere"),
+    // The login follows a login service on another loopback origin, but only within
+    // allowed_hosts: here it stops before the browser resolves the host, naming the setting.
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(
+        text.contains("localhost is not an allowed host") && text.contains("allowed_hosts"),
         "{text}"
     );
+    assert!(ended.trim().is_empty(), "{ended}");
     assert_eq!(reached_other_host.load(Ordering::SeqCst), 0, "{text}");
 }
 
