@@ -52,3 +52,18 @@ pub fn gzip(compressed_len: usize) -> Vec<u8> {
     bits.out.extend_from_slice(&inflated.to_le_bytes());
     bits.out
 }
+
+/// A real brotli stream (RFC 7932) of `inflated` zero bytes: the encoder turns 256 MB of zeros
+/// into a few kilobytes. A client that decoded it would hold all of them.
+pub fn brotli(inflated: usize) -> Vec<u8> {
+    use std::io::Write;
+    let mut out = Vec::new();
+    {
+        let mut w = brotli::CompressorWriter::new(&mut out, 1 << 16, 5, 24);
+        let chunk = vec![0u8; 1 << 20];
+        for _ in 0..inflated / chunk.len() {
+            w.write_all(&chunk).expect("the encoder writes to memory");
+        }
+    }
+    out
+}

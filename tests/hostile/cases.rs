@@ -118,8 +118,8 @@ pub fn all() -> Vec<Case> {
         ),
         case(
             "brotli-bomb",
-            "serves PRM as `Content-Encoding: br`, a compressed body of 512 KiB",
-            Site(Twist::PrmEncoded("br", super::bomb::gzip(512 * 1024))),
+            "serves PRM as `Content-Encoding: br`, a brotli stream that decodes to 256 MB",
+            Site(Twist::PrmEncoded("br", super::bomb::brotli(256 << 20))),
             Run(DISCOVERY),
             failure(&["PRM-07", "unusable: the body is not JSON"]),
         ),
