@@ -20,11 +20,14 @@ impl EmbeddedServer {
     /// The hosts besides the target's that the embedded server's variants send the run to, as
     /// a profile's `allowed_hosts` would list them.
     pub fn other_hosts(&self) -> Vec<&'static str> {
-        self.variants
-            .iter()
-            .filter(|v| *v == reference_server::Variant::LoginOtherOrigin)
-            .map(|_| reference_server::Variant::OTHER_LOGIN_HOST)
-            .collect()
+        if self
+            .variants
+            .has(reference_server::Variant::LoginOtherOrigin)
+        {
+            vec![reference_server::Variant::OTHER_LOGIN_HOST]
+        } else {
+            Vec::new()
+        }
     }
 
     /// Whether a variant leaves the run no way to register a client, so that the embedded

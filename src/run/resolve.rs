@@ -84,9 +84,9 @@ pub async fn resolve(plan: &Plan) -> Result<ResolvedTarget, RunError> {
         .registered
         .clone()
         .or_else(|| match &plan.target {
-            TargetPlan::Embedded(embedded) if embedded.needs_preregistered_client() => {
-                Some(embedded_client(&plan.client.redirect_uri))
-            }
+            TargetPlan::Embedded(embedded) if embedded.needs_preregistered_client() => Some(
+                embedded_client(EMBEDDED_CLIENT_ID, &plan.client.redirect_uri),
+            ),
             _ => None,
         });
     let expiry = match &embedded {
@@ -94,13 +94,10 @@ pub async fn resolve(plan: &Plan) -> Result<ResolvedTarget, RunError> {
             max_wait: plan.max_expiry_wait,
             margin: EMBEDDED_EXPIRY_MARGIN,
             until_exp: true,
-            short_lived_client: Some(RegisteredClient {
-                client_id: SHORT_LIVED_CLIENT.into(),
-                client_secret: None,
-                redirect_uri: plan.client.redirect_uri.clone(),
-                token_endpoint_auth_method: "none".into(),
-                application_type: None,
-            }),
+            short_lived_client: Some(embedded_client(
+                SHORT_LIVED_CLIENT,
+                &plan.client.redirect_uri,
+            )),
         },
         None => Expiry::of_target(plan.max_expiry_wait),
     };
@@ -179,10 +176,11 @@ pub async fn resolve(plan: &Plan) -> Result<ResolvedTarget, RunError> {
 /// `registration-needs-initial-access-token`): what a profile's `[client] client_id` would name.
 const EMBEDDED_CLIENT_ID: &str = "conformance-preregistered";
 
-/// The public client registered beforehand with the embedded reference server.
-fn embedded_client(redirect_uri: &Url) -> RegisteredClient {
+/// A public client registered beforehand with the embedded reference server, as the run
+/// knows it.
+fn embedded_client(client_id: &str, redirect_uri: &Url) -> RegisteredClient {
     RegisteredClient {
-        client_id: EMBEDDED_CLIENT_ID.into(),
+        client_id: client_id.into(),
         client_secret: None,
         redirect_uri: redirect_uri.clone(),
         token_endpoint_auth_method: "none".into(),
