@@ -20,7 +20,7 @@ use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use base64::Engine as _;
-use common::{BIN, scratch, wait_with_limit};
+use common::{BIN, runner_command, scratch, wait_with_limit};
 
 /// The test user's password: spaces, a slash and a plus, so each encoding differs.
 const PASSWORD: &str = "Echoed pass/word+1";
@@ -424,32 +424,20 @@ fn no_secret_the_target_echoes_reaches_any_output() {
         "[login]\nreference_server = true\npassword_env = \"ECHO_TEST_PASSWORD\"\n[limits]\nmax_expiry_wait_secs = 20\n",
     )
     .expect("profile");
-    let mut cmd = Command::new(BIN);
-    cmd.args([
-        "run",
-        "--target",
-        &format!("{origin}/mcp"),
-        "--spec",
-        "2025-11-25",
-        "-v",
-    ])
-    .arg("--config")
-    .arg(&profile)
-    .arg("--junit")
-    .arg(dir.join("junit.xml"))
-    .arg("--json")
-    .arg(dir.join("cucumber.json"))
-    .arg("--results")
-    .arg(dir.join("results.json"))
-    .arg("--html")
-    .arg(dir.join("report.html"))
-    .arg("--summary")
-    .arg(dir.join("summary.md"))
-    .env("ECHO_TEST_PASSWORD", PASSWORD)
-    .env_remove("GITHUB_STEP_SUMMARY")
-    .stdin(Stdio::null())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
+    let target = format!("{origin}/mcp");
+    let mut cmd = runner_command(
+        &dir,
+        &["run", "--target", &target, "--spec", "2025-11-25", "-v"],
+    );
+    cmd.arg("--config")
+        .arg(&profile)
+        .arg("--summary")
+        .arg(dir.join("summary.md"))
+        .env("ECHO_TEST_PASSWORD", PASSWORD)
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let out = wait_with_limit(
         cmd.spawn().expect("the runner starts"),
         Duration::from_secs(600),
@@ -554,25 +542,22 @@ fn the_reference_servers_password_is_not_sent_to_other_targets() {
         "{text}"
     );
 
-    let mut cmd = Command::new(BIN);
-    cmd.args([
-        "run",
-        "--target",
-        &format!("{origin}/mcp"),
-        "--spec",
-        "2025-11-25",
-    ])
-    .args(["-t", "@PKCE-02", "--junit"])
-    .arg(dir.join("junit.xml"))
-    .arg("--json")
-    .arg(dir.join("cucumber.json"))
-    .arg("--results")
-    .arg(dir.join("results.json"))
-    .arg("--html")
-    .arg(dir.join("report.html"))
-    .stdin(Stdio::null())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
+    let target = format!("{origin}/mcp");
+    let mut cmd = runner_command(
+        &dir,
+        &[
+            "run",
+            "--target",
+            &target,
+            "--spec",
+            "2025-11-25",
+            "-t",
+            "@PKCE-02",
+        ],
+    );
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let out = wait_with_limit(
         cmd.spawn().expect("the runner starts"),
         Duration::from_secs(120),
