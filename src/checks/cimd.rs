@@ -112,6 +112,17 @@ pub fn cimd_06_fetched_again(outcome: &AuthorizationOutcome, fetches: usize) -> 
     )]
 }
 
+/// CIMD-01: a valid request of a client whose metadata document the harness serves yields a
+/// code: the AS took the document up (the S256 flow itself is PKCE-02's, shown with a
+/// registered client).
+pub fn cimd_01_code_issued(outcome: &AuthorizationOutcome) -> Findings {
+    super::pkce::code_issued(
+        req::CIMD_01,
+        "an authorization code for a client whose valid metadata document the harness serves",
+        outcome,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

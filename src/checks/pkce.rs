@@ -32,6 +32,15 @@ pub const JUDGED_BY_ISSUANCE: &[req::Id] = &[
 
 /// PKCE-02: a valid S256 authorization request yields a code.
 pub fn pkce_02_code_issued(outcome: &AuthorizationOutcome) -> Findings {
+    code_issued(
+        req::PKCE_02,
+        "an authorization code for a valid S256 request",
+        outcome,
+    )
+}
+
+/// `id`: a valid authorization request (`expected` says what made it valid) yields a code.
+pub fn code_issued(id: req::Id, expected: &str, outcome: &AuthorizationOutcome) -> Findings {
     if outcome.code().is_some() {
         return Vec::new();
     }
@@ -42,11 +51,7 @@ pub fn pkce_02_code_issued(outcome: &AuthorizationOutcome) -> Findings {
         ),
         None => outcome.describe(),
     };
-    vec![Violation::new(
-        req::PKCE_02,
-        "an authorization code for a valid S256 request",
-        actual,
-    )]
+    vec![Violation::new(id, expected, actual)]
 }
 
 /// PKCE-02: the redemption of that code with its verifier yields tokens.

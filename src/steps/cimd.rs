@@ -13,7 +13,7 @@ use crate::checks::cimd as check;
 use crate::client::cimd::{DocumentServer, MetadataDocument, Served, public_jwks};
 use crate::client::params::Param;
 use crate::client::registration::RegisteredClient;
-use crate::verdict::{Fault, Outcome, Violation};
+use crate::verdict::{Fault, Outcome};
 
 /// The scenario's document server, once the background started it.
 #[derive(Debug, Default)]
@@ -462,22 +462,9 @@ async fn fetched_again(w: &mut World) -> Outcome {
 async fn obtain_code(w: &mut World) -> Outcome {
     let client = scenario(w)?.client(&w.ctx.redirect_uri);
     let scope = w.flow_scope().await?;
-    let req = AuthorizationRequest::new(client, Some(w.ctx.target.to_string()), scope);
-    obtain_code_for(w, req).await.map_err(as_document_refused)
-}
-
-/// A valid request of a document client that got no code says that the AS did not take the
-/// document up: CIMD-01's property, not the S256 flow's (PKCE-02), which a registered client
-/// shows elsewhere.
-fn as_document_refused(fault: Fault) -> Fault {
-    match fault {
-        Fault::Violation(v) if v.requirement == req::PKCE_02 => Fault::Violation(Violation::new(
-            req::CIMD_01,
-            "an authorization code for a client whose valid metadata document the harness serves",
-            v.actual,
-        )),
-        other => other,
-    }
+    let mut req = AuthorizationRequest::new(client, Some(w.ctx.target.to_string()), scope);
+    req.issuance = check::cimd_01_code_issued;
+    obtain_code_for(w, req).await
 }
 
 #[when("the client obtains an authorization code as a metadata document client")]

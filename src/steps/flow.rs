@@ -207,6 +207,9 @@ pub struct AuthorizationRequest {
     pub stop_at: Vec<Url>,
     /// The code_verifier to derive the challenge from; a fresh random one when `None`.
     pub verifier: Option<PkceVerifier>,
+    /// The check that judges a missing code: PKCE-02's, unless the request's client makes
+    /// the issuance another requirement's (a client ID metadata document client: CIMD-01).
+    pub issuance: fn(&AuthorizationOutcome) -> crate::checks::Findings,
 }
 
 impl AuthorizationRequest {
@@ -220,6 +223,7 @@ impl AuthorizationRequest {
             scope,
             stop_at,
             verifier: None,
+            issuance: pkce_check::pkce_02_code_issued,
         }
     }
 
@@ -305,6 +309,7 @@ pub async fn obtain_code_for(w: &mut World, req: AuthorizationRequest) -> Outcom
         .until_room(&reqwest::Method::POST, &token, TOKEN_ROOM_FOR_A_CODE)
         .await;
     let stop_at = req.stop_at.clone();
+    let issuance = req.issuance;
     let outcome = send_authorization(w, req, |p| p).await?;
     if let Some(fault) = w.flow.get_refused(&outcome) {
         return Err(fault);
@@ -312,8 +317,11 @@ pub async fn obtain_code_for(w: &mut World, req: AuthorizationRequest) -> Outcom
     if let Some(fault) = stopped_short(&outcome, &stop_at) {
         return Err(fault);
     }
-    let f = pkce_check::pkce_02_code_issued(&outcome);
-    w.expect(f)?;
+    // Without a code the scenario cannot go on, whatever the level of the requirement that
+    // judges the issuance (CIMD-01 is a SHOULD).
+    if let Some(v) = issuance(&outcome).into_iter().next() {
+        return Err(w.interference().unwrap_or(Fault::Violation(v)));
+    }
     // The harness checks state as any client must; a wrong one is AUTHZ-11's violation.
     let f = authz_check::authz_11_state_echoed(&outcome, w.flow.state()?);
     w.expect(f)?;
