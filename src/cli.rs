@@ -265,6 +265,11 @@ pub struct RunArgs {
     /// certificate a private CA signed.
     #[arg(long, value_name = "FILE")]
     pub ca_cert: Option<PathBuf>,
+    /// The origin of one instance of the authorization server behind its load balancer
+    /// (repeatable; added to the profile's [replicas] urls): codes and refresh tokens spent at
+    /// one instance are tried at the others (REPL-01..03).
+    #[arg(long = "replica", value_name = "URL")]
+    pub replicas: Vec<String>,
     /// Run only part I of N of the selected scenarios (with --fleet: of the fleet's targets),
     /// e.g. 2/4; `merge-reports` puts the parts' results.json back together.
     #[arg(long, value_name = "I/N")]
@@ -274,7 +279,7 @@ pub struct RunArgs {
     /// --fleet-reports, with an index page and a combined summary; the exit code is the worst.
     #[arg(long, value_name = "FILE", conflicts_with_all = [
         "target", "config", "defects", "variants", "layout", "baseline",
-        "junit", "json", "results", "html",
+        "junit", "json", "results", "html", "replicas",
     ])]
     pub fleet: Option<PathBuf>,
     /// How many fleet targets run at once.
@@ -316,6 +321,7 @@ impl Default for RunArgs {
             layout: Layout::SameOrigin,
             baseline: None,
             ca_cert: None,
+            replicas: Vec::new(),
             shard: None,
             fleet: None,
             fleet_concurrency: 2,
@@ -382,6 +388,7 @@ impl RunArgs {
             layout: self.layout,
             baseline: self.baseline,
             ca_cert: self.ca_cert,
+            replicas: self.replicas,
             quiet: false,
             shard: self.shard,
         }

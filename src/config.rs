@@ -30,6 +30,7 @@ pub struct Profile {
     pub login: Login,
     pub client: Client,
     pub resources: Resources,
+    pub replicas: Replicas,
     pub scope_check: Option<ScopeCheck>,
     /// The only hosts the runner contacts (discovery, redirects, login pages). Default: the
     /// target's host plus the authorization server hosts its metadata names. `*.example.com`
@@ -238,6 +239,16 @@ pub struct Resources {
     pub second: Option<String>,
 }
 
+/// The `[replicas]` table: the authorization server's instances, for the checks that single
+/// use holds across them (REPL-*).
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Replicas {
+    /// The origins of the instances (`https://as-2.internal`), besides the one the AS
+    /// metadata's endpoints reach.
+    pub urls: Vec<String>,
+}
+
 /// An operation that needs more scope than `narrow_scope` grants (SCOPE-03).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -298,6 +309,9 @@ impl Profile {
         self.client.validate()?;
         if let Some(s) = &self.resources.second {
             parse_http_url("resources.second", s)?;
+        }
+        for u in &self.replicas.urls {
+            crate::client::replicas::Instance::parse("replicas.urls", u)?;
         }
         self.login.validate()?;
         if let Some(hosts) = &self.allowed_hosts {
@@ -547,5 +561,22 @@ narrow_scope = "read"
         )
         .expect("parses");
         assert_eq!(p.client.registration(), RegistrationKind::Cimd);
+    }
+
+    #[test]
+    fn replicas_are_origins_and_a_bad_one_is_refused_with_the_setting_named() {
+        let p = Profile::parse("[replicas]\nurls = [\"https://as-2.internal\", \"http://127.0.0.1:9001\"]")
+            .expect("parses");
+        assert_eq!(p.replicas.urls.len(), 2);
+        assert!(Profile::parse("").expect("parses").replicas.urls.is_empty());
+        for (text, needle) in [
+            ("[replicas]\nurls = [\"as-2.internal\"]", "replicas.urls: \"as-2.internal\" is not an absolute URL"),
+            ("[replicas]\nurls = [\"https://as-2.internal/oauth2/token\"]", "has a path"),
+            ("[replicas]\nurls = \"https://as-2.internal\"", "invalid type"),
+            ("[replicas]\nurl = [\"https://as-2.internal\"]", "unknown field"),
+        ] {
+            let e = Profile::parse(text).expect_err(text);
+            assert!(e.contains(needle), "{text}: {e}");
+        }
     }
 }

@@ -26,6 +26,9 @@ pub struct Context {
     pub driver: SharedDriver,
     pub redirect_uri: Url,
     pub second_resource: Option<Url>,
+    /// The authorization server's instances besides the one its metadata's endpoints reach
+    /// (REPL-*): empty when none are known.
+    pub replicas: Vec<crate::client::replicas::Instance>,
     pub scope_check: Option<ScopeCheck>,
     pub expiry: Expiry,
     /// Print each scenario's line as it finishes.
@@ -119,6 +122,7 @@ pub struct ContextParts {
     pub driver: SharedDriver,
     pub redirect_uri: Url,
     pub second_resource: Option<Url>,
+    pub replicas: Vec<crate::client::replicas::Instance>,
     pub scope_check: Option<ScopeCheck>,
     pub expiry: Expiry,
     pub echo: bool,
@@ -149,6 +153,7 @@ impl Context {
             driver: p.driver,
             redirect_uri: p.redirect_uri,
             second_resource: p.second_resource,
+            replicas: p.replicas,
             scope_check: p.scope_check,
             expiry: p.expiry,
             echo: p.echo,
@@ -181,6 +186,7 @@ impl Context {
             driver: self.driver.clone(),
             redirect_uri: self.redirect_uri.clone(),
             second_resource: self.second_resource.clone(),
+            replicas: self.replicas.clone(),
             scope_check: self.scope_check.clone(),
             expiry: self.expiry.clone(),
             echo: self.echo,

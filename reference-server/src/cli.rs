@@ -18,7 +18,8 @@ use clap::Parser;
 ///
 /// Binds 127.0.0.1 only. When ready, prints exactly one JSON line on stdout with the URLs
 /// `mcp`, `mcp_alt`, `issuer`, `as_metadata` and `prm` (and, with --tls, `ca_cert`: the CA
-/// certificate file to trust). Logs go to stderr (filter with RUST_LOG).
+/// certificate file to trust; with --replicas, `replicas`: the instances' origins). Logs go
+/// to stderr (filter with RUST_LOG).
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Cli {
@@ -28,6 +29,10 @@ struct Cli {
     /// Port of the authorization server in the split layout. 0 takes a free port.
     #[arg(long, default_value_t = 0)]
     as_port: u16,
+    /// Further instances of the authorization server, each on a free port, as behind a load
+    /// balancer: their origins are listed as `replicas` on the ready line.
+    #[arg(long, default_value_t = 0)]
+    replicas: usize,
     /// Where the authorization server lives and how it is discovered.
     #[arg(long, value_enum, default_value_t = Layout::SameOrigin)]
     layout: Layout,
@@ -176,6 +181,7 @@ async fn serve(cli: Cli) -> ExitCode {
     let config = Config {
         port: cli.port,
         as_port: cli.as_port,
+        replicas: cli.replicas,
         layout: cli.layout,
         username: cli.username,
         password: cli.password,

@@ -37,6 +37,10 @@ pub struct Config {
     pub port: u16,
     /// Port of the AS listener in the `split` layout. 0 takes a free port.
     pub as_port: u16,
+    /// Further instances of the authorization server, each on a free loopback port of its
+    /// own, serving the same routes from the same state (but under the `store-per-instance`
+    /// defect, each from a store of its own).
+    pub replicas: usize,
     pub layout: Layout,
     pub username: String,
     pub password: String,
@@ -119,6 +123,7 @@ impl Default for Config {
         Config {
             port: 0,
             as_port: 0,
+            replicas: 0,
             layout: Layout::SameOrigin,
             username: DEFAULT_USERNAME.to_string(),
             password: DEFAULT_PASSWORD.to_string(),

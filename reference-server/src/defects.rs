@@ -7,7 +7,8 @@
 //!
 //! The table is sorted by area, in the order of the specifications' flow: discovery, registration,
 //! client ID metadata documents, authorization, PKCE, code redemption, the token endpoint,
-//! refresh, resource binding, the resource server, scope, security, and the 2025-03-26 rules.
+//! refresh, several instances of one authorization server, resource binding, the resource
+//! server, scope, security, and the 2025-03-26 rules.
 //! What the self-test needs to know about a defect is part of its entry:
 //!
 //! - `collateral`: why the defect may break more than a few scenarios besides its own
@@ -376,6 +377,10 @@ defects! {
         "grant_types_supported lists refresh_token, but no token response ever carries one, offline_access or not";
     AccessTokenLongLived = "access-token-long-lived", [REFRESH_12],
         "access tokens live 24 hours";
+
+    // Several instances of one authorization server (REPL).
+    StorePerInstance = "store-per-instance", [REPL_01, REPL_02, REPL_03],
+        "each instance of the authorization server (--replicas) keeps its own in-memory store: what one instance issues reaches the others, but a code it redeemed or a refresh token it replaced is still fresh there";
 
     // Resource indicators and audience (RES).
     ResourceIgnored = "resource-ignored", [RES_02, RS_07],

@@ -14,8 +14,8 @@
 //!    and the token endpoint make: `pkce`, `scope`, `resource_binding`;
 //! 4. the endpoints: `metadata` (discovery), `register`, `authorize`, `token`, `resource` (the
 //!    MCP endpoints as protected resources);
-//! 5. `serve` (the limits every request and connection is held to), this root, which routes
-//!    the endpoints, and `cli`, which starts it.
+//! 5. `serve` (the limits every request and connection is held to), `replicas` (further
+//!    instances of the AS), this root, which routes the endpoints, and `cli`, which starts it.
 
 pub mod authorize;
 pub mod cimd;
@@ -34,6 +34,7 @@ pub mod params;
 pub mod pkce;
 pub mod protocol;
 pub mod register;
+pub mod replicas;
 pub mod resource;
 pub mod resource_binding;
 pub mod scope;
@@ -296,20 +297,35 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     let (tx, rx) = watch::channel(false);
 
     let rustls = tls.as_ref().map(|m| m.server_config.clone());
-    let protected = |r: Router| serve::protect(r, &state.config);
+    let protected = |r: Router, s: &SharedState| {
+        serve::protect(replicas::with_propagation(r, s), &state.config)
+    };
     let mut tasks = Vec::new();
+    // The further instances of the AS: every route, at the paths the metadata gives.
+    let mut replica_origins = Vec::new();
+    for replica in replicas::instance_states(&state, state.config.replicas)? {
+        let (listener, origin) = bind(0, scheme).await?;
+        tasks.push(serve::spawn(
+            listener,
+            protected(router(replica.clone()), &replica),
+            rx.clone(),
+            rustls.clone(),
+            &state.config,
+        ));
+        replica_origins.push(origin);
+    }
     match as_listener {
         Some((as_l, _)) => {
             tasks.push(serve::spawn(
                 main_listener,
-                protected(rs_router(state.clone())),
+                protected(rs_router(state.clone()), &state),
                 rx.clone(),
                 rustls.clone(),
                 &state.config,
             ));
             tasks.push(serve::spawn(
                 as_l,
-                protected(as_router(state.clone())),
+                protected(as_router(state.clone()), &state),
                 rx,
                 rustls,
                 &state.config,
@@ -317,7 +333,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         }
         None => tasks.push(serve::spawn(
             main_listener,
-            protected(router(state.clone())),
+            protected(router(state.clone()), &state),
             rx,
             rustls,
             &state.config,
@@ -330,6 +346,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     );
     let mut printable = state.urls.printable();
     printable.ca_cert = ca_cert;
+    printable.replicas = replica_origins;
     Ok(RunningServer {
         urls: printable,
         ca_cert_pem: tls.map(|m| m.ca_pem),

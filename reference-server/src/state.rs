@@ -20,7 +20,13 @@ pub struct AppState {
     pub config: Config,
     pub urls: Urls,
     pub store: Store,
-    pub signer: Signer,
+    /// Shared by every instance of the deployment (`--replicas`), so that each verifies the
+    /// tokens the others sign.
+    pub signer: Arc<Signer>,
+    /// Under the `store-per-instance` defect, the deployment's other instances, each with a
+    /// store of its own (see [`crate::replicas`]); empty otherwise, when every instance serves
+    /// from this one state.
+    pub peers: std::sync::OnceLock<Vec<std::sync::Weak<AppState>>>,
     pub mcp_sessions: McpSessions,
     pub cimd: cimd::Fetcher,
     /// What the response-shaping variants remember between requests (rate-limit windows).
@@ -63,7 +69,16 @@ const PRE_REGISTERED_LIFETIME: std::time::Duration =
     std::time::Duration::from_secs(100 * 365 * 24 * 3600);
 
 impl AppState {
-    pub fn new(config: Config, mut urls: Urls) -> Result<Self, StartError> {
+    pub fn new(config: Config, urls: Urls) -> Result<Self, StartError> {
+        Self::with_signer(config, urls, Arc::new(Signer::generate()?))
+    }
+
+    /// A state that signs with `signer`: another instance of a deployment whose key is shared.
+    pub fn with_signer(
+        config: Config,
+        mut urls: Urls,
+        signer: Arc<Signer>,
+    ) -> Result<Self, StartError> {
         // The `legacy-default-endpoints-missing` defect moves the 2025-03-26 endpoints (LEG-02).
         if urls.layout == Layout::Legacy20250326
             && config.defects.has(Defect::LegacyDefaultEndpointsMissing)
@@ -83,7 +98,8 @@ impl AppState {
         }
         Ok(AppState {
             store,
-            signer: Signer::generate()?,
+            signer,
+            peers: std::sync::OnceLock::new(),
             mcp_sessions: McpSessions::new(config.store_capacity),
             cimd: cimd::Fetcher::new(&config).map_err(StartError::HttpClient)?,
             shapes: Shapes::default(),

@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 use crate::error::OAuthError;
 use crate::protocol::{AuthMethod, GrantType};
 
+pub mod replication;
+
 /// A table whose entries expire and whose size is bounded.
 #[derive(Debug)]
 pub struct Table<V> {

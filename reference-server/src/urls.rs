@@ -27,6 +27,11 @@ pub struct ServerUrls {
     /// With TLS: the absolute path of the CA certificate (PEM) to trust. Absent without TLS.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ca_cert: Option<String>,
+    /// With `--replicas N`: the origins of the authorization server's further instances
+    /// (`http://127.0.0.1:P`), each serving the AS endpoints at the paths the metadata gives.
+    /// Absent without replicas.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub replicas: Vec<String>,
 }
 
 /// All URLs, derived from the layout: advertised ones and the routes that serve them.
@@ -115,6 +120,7 @@ impl Urls {
             as_metadata: self.as_metadata(),
             prm: self.layout.publishes_prm().then(|| self.prm(MCP_PATH)),
             ca_cert: None,
+            replicas: Vec::new(),
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod legacy;
 pub mod pkce;
 pub mod refresh;
 pub mod registration;
+pub mod replicas;
 pub mod resource_binding;
 pub mod resource_server;
 pub mod scope;

@@ -218,6 +218,22 @@ impl AllowedHosts {
         }
     }
 
+    /// Allows the host of `url`, which the user named (a replica of the authorization server):
+    /// added to the default list whatever its address range; a fixed list is left as it is.
+    /// Whether the host is now allowed.
+    pub fn allow_named(&self, url: &Url) -> bool {
+        if let Some(host) = url.host_str()
+            && let Ok(mut inner) = self.inner.write()
+            && !inner.fixed
+            && !inner.patterns.iter().any(|p| p.matches(host))
+        {
+            inner
+                .patterns
+                .push(HostPattern::Exact(host.to_ascii_lowercase()));
+        }
+        self.allows(url)
+    }
+
     /// Why the target's metadata named `host` and it was not learned, if it was.
     pub fn refused_because(&self, host: &str) -> Option<String> {
         let inner = self.inner.read().ok()?;

@@ -16,6 +16,7 @@ pub mod pkce;
 pub mod ratelimit;
 pub mod redact;
 pub mod registration;
+pub mod replicas;
 pub mod tokens;
 pub mod transcript;
 pub mod wellknown;

@@ -83,6 +83,7 @@ pub async fn prepare(plan: &LoadPlan) -> Result<Ready, RunError> {
         driver: driver.clone(),
         redirect_uri: plan.redirect_uri.clone(),
         second_resource: None,
+        replicas: Vec::new(),
         scope_check: None,
         expiry: Expiry::of_target(Duration::ZERO),
         echo: false,

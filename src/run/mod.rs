@@ -14,6 +14,7 @@ pub mod execute;
 pub mod plan;
 pub mod progress;
 mod records;
+mod replicas;
 pub mod report;
 pub mod resolve;
 pub mod shard;

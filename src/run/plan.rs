@@ -61,6 +61,8 @@ pub struct RunOptions {
     pub baseline: Option<PathBuf>,
     /// Extra CA certificates to trust (PEM).
     pub ca_cert: Option<PathBuf>,
+    /// Origins of the authorization server's instances (`--replica`), beside the profile's.
+    pub replicas: Vec<String>,
     /// Print nothing: no scenario lines, no summary (the self-test runs many suites at once).
     pub quiet: bool,
     /// Run only this part of the selected scenarios.
@@ -82,6 +84,8 @@ pub struct Plan {
     pub client: ClientPlan,
     /// A second protected resource of the same authorization server (the profile's).
     pub second_resource: Option<Url>,
+    /// The authorization server's instances: the profile's, then the command line's.
+    pub replicas: Vec<crate::client::replicas::Instance>,
     /// The tool and the narrower scope of the insufficient-scope scenarios.
     pub scope_check: Option<ScopeCheck>,
     /// The longest the run waits for a token to expire.
@@ -203,6 +207,7 @@ impl Plan {
             Some(s) => Some(parse_http_url("resources.second", s).map_err(RunError::Usage)?),
             None => None,
         };
+        let replicas = super::replicas::instances(&profile, &opts.replicas)?;
         let target = target_plan(&opts, &profile, &client)?;
         let mut scope_check = profile.scope_check.clone();
         if let TargetPlan::Embedded(_) = target {
@@ -279,6 +284,7 @@ impl Plan {
             login,
             client,
             second_resource,
+            replicas,
             scope_check,
             max_expiry_wait: Duration::from_secs(profile.limits.max_expiry_wait_secs),
             concurrency: opts
@@ -501,6 +507,7 @@ mod tests {
             layout: reference_server::Layout::SameOrigin,
             baseline: None,
             ca_cert: None,
+            replicas: Vec::new(),
             quiet: true,
             shard: None,
         }

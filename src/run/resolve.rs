@@ -102,6 +102,11 @@ pub async fn resolve(plan: &Plan) -> Result<ResolvedTarget, RunError> {
         None => Expiry::of_target(plan.max_expiry_wait),
     };
     let http = plan.transport.build(&target)?;
+    let mut replicas = plan.replicas.clone();
+    if let Some(server) = &embedded {
+        replicas.extend(super::replicas::embedded(&server.urls.replicas)?);
+    }
+    super::replicas::allow(http.hosts(), &replicas)?;
     if let TargetPlan::Embedded(embedded) = &plan.target {
         // What a profile's allowed_hosts would list for a login page on another origin.
         for host in embedded.other_hosts() {
@@ -130,6 +135,7 @@ pub async fn resolve(plan: &Plan) -> Result<ResolvedTarget, RunError> {
         driver,
         redirect_uri: plan.client.redirect_uri.clone(),
         second_resource: plan.second_resource.clone(),
+        replicas,
         scope_check: plan.scope_check.clone(),
         expiry,
         echo: !plan.quiet,
@@ -188,6 +194,10 @@ fn embedded_client(client_id: &str, redirect_uri: &Url) -> RegisteredClient {
     }
 }
 
+/// The embedded reference server's further instances of its authorization server, which the
+/// run knows as a profile's `[replicas] urls` (REPL-*).
+const EMBEDDED_REPLICAS: usize = 2;
+
 /// Starts the embedded reference server on a free loopback port, with a client registered
 /// beforehand (for `redirect_uri`) when its variants need one.
 async fn start_embedded(
@@ -221,6 +231,7 @@ async fn start_embedded(
         clients,
         // Client ID metadata documents served by the harness itself live on loopback http.
         allow_loopback_http_client_ids: true,
+        replicas: EMBEDDED_REPLICAS,
         ..Default::default()
     };
     let server = reference_server::start(config).await.map_err(|e| {

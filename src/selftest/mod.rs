@@ -266,6 +266,7 @@ fn base_options(opts: &SelftestOptions) -> RunOptions {
         layout: Layout::SameOrigin,
         baseline: None,
         ca_cert: None,
+        replicas: Vec::new(),
         quiet: true,
         shard: None,
     }

@@ -15,6 +15,7 @@ mod legacy;
 mod pkce;
 mod refresh;
 mod registration;
+mod replicas;
 mod resource_binding;
 mod resource_server;
 mod scope;
@@ -64,6 +65,7 @@ pub struct World {
     cimd: cimd::Documents,
     authorization: authorization::Probes,
     refresh: refresh::Rotation,
+    replicas: replicas::Instances,
     resource_binding: resource_binding::Resources,
     resource_server: resource_server::Answers,
     scope: scope::Scopes,
@@ -100,6 +102,7 @@ impl World {
             cimd: cimd::Documents::default(),
             authorization: authorization::Probes::default(),
             refresh: refresh::Rotation::default(),
+            replicas: replicas::Instances::default(),
             resource_binding: resource_binding::Resources::default(),
             resource_server: resource_server::Answers::default(),
             scope: scope::Scopes::default(),

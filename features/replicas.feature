@@ -1,0 +1,34 @@
+Feature: Several instances of one authorization server (OAuth 2.1 §4.1.3, §4.3.1)
+  An authorization server deployed as several instances behind a load balancer is still one
+  authorization server: a code redeemed, or a refresh token replaced, at one instance is spent
+  at every other. The instances are the profile's [replicas] urls (and --replica); a request
+  goes to an instance at the path the AS metadata gives, on the instance's origin. Each
+  scenario first shows the property at the token endpoint the metadata names (the positive
+  control: where it fails, that is CODE-02's or REFRESH-02's failure, and the scenario skips),
+  then tries every other instance.
+
+  Background:
+    Given the authorization server's other instances
+    And a registered client
+
+  @REPL-01 @must
+  Scenario: REPL-01 A code redeemed at one instance is refused at every other instance
+    When the client obtains tokens for the MCP server
+    And the client redeems the same code again, and the replay is refused (the positive control)
+    And the client redeems the same code again at every other instance
+    Then every other instance refuses the token request with "invalid_grant"
+
+  @REPL-02 @must @race
+  Scenario: REPL-02 Twenty concurrent redemptions of one code across the instances yield exactly one token
+    When the client redeems a first code 20 times concurrently where the AS metadata says, and one redemption succeeds (the positive control)
+    And the client obtains an authorization code
+    And the client redeems the code 20 times concurrently across the instances
+    Then exactly one redemption across the instances succeeds and the others get "invalid_grant"
+
+  @REPL-03 @must
+  Scenario: REPL-03 A refresh token replaced at one instance is refused at every other instance
+    Given the client holds tokens with a refresh token
+    When the client refreshes, and the refresh is accepted (the positive control)
+    And the client refreshes with the replaced refresh token, and the reuse is refused (the positive control)
+    And the client refreshes with the replaced refresh token at every other instance
+    Then every other instance refuses the token request with "invalid_grant"

@@ -1,0 +1,117 @@
+//! Several instances of one authorization server (OAuth 2.1 §4.1.3, §4.3.1): a code or a
+//! refresh token spent at one instance is spent at every other (REPL-*). Each instance's answer
+//! is judged by the token endpoint's rules and named by the instance's origin.
+
+use super::Findings;
+use super::token::{exactly_one_success, refused_with};
+use crate::client::http::Response;
+use crate::client::oauth::TokenSet;
+
+/// Judged by the refusal at every other instance ([`refused_at_every_instance`]).
+pub const JUDGED_BY_REFUSAL_AT_INSTANCES: &[req::Id] = &[
+    req::REPL_01, // a code redeemed at one instance, replayed at another (O21 §4.1.3)
+    req::REPL_03, // a refresh token replaced at one instance, reused at another (O21 §4.3.1)
+];
+
+/// Judged by the race across instances ([`exactly_one_success_across`]).
+pub const JUDGED_BY_RACE_ACROSS: &[req::Id] = &[
+    req::REPL_02, // concurrent redemptions spread over the instances: one token (O21 §4.1.3)
+];
+
+/// REPL-01, REPL-03: every instance's answer (`origin`, response) is a refusal with one of
+/// `allowed`, as the token endpoint's refusal is judged; a violation names the instance.
+pub fn refused_at_every_instance(
+    id: req::Id,
+    answers: &[(String, Response)],
+    allowed: &[&str],
+) -> Findings {
+    answers
+        .iter()
+        .flat_map(|(origin, resp)| {
+            refused_with(id, resp, allowed).into_iter().map(move |mut v| {
+                v.actual = format!("at the instance {origin}: {}", v.actual);
+                v
+            })
+        })
+        .collect()
+}
+
+/// REPL-02: of concurrent redemptions of one code spread over the instances (`origin`,
+/// response), exactly one succeeds and the others are refused with `error`; a violation names
+/// the instances that issued tokens.
+pub fn exactly_one_success_across(
+    id: req::Id,
+    answers: &[(String, Response)],
+    error: &str,
+) -> Findings {
+    let responses: Vec<Response> = answers.iter().map(|(_, r)| r.clone()).collect();
+    let mut out = exactly_one_success(id, &responses, error);
+    let mut issuers: Vec<&str> = answers
+        .iter()
+        .filter(|(_, r)| r.status.is_success())
+        .map(|(o, _)| o.as_str())
+        .collect();
+    issuers.sort_unstable();
+    issuers.dedup();
+    for v in &mut out {
+        if !issuers.is_empty() {
+            v.actual = format!("{} (tokens issued at {})", v.actual, issuers.join(", "));
+        }
+    }
+    out
+}
+
+/// How many of `responses` issued tokens: the positive control of a race at one instance.
+pub fn successes(responses: &[Response]) -> usize {
+    responses
+        .iter()
+        .filter(|r| TokenSet::from_response(r).is_ok())
+        .count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::testing::json;
+
+    const TOKENS: &str = r#"{"access_token":"at-1","token_type":"Bearer","expires_in":300}"#;
+    const GRANT: &str = r#"{"error":"invalid_grant"}"#;
+
+    fn at(origin: &str, status: u16, body: &str) -> (String, Response) {
+        (origin.to_string(), json(status, body))
+    }
+
+    #[test]
+    fn a_replay_refused_at_every_instance_passes_and_one_served_names_its_instance() {
+        let refused = [at("https://as-2", 400, GRANT), at("https://as-3", 400, GRANT)];
+        assert!(refused_at_every_instance(req::REPL_01, &refused, &["invalid_grant"]).is_empty());
+        let served = [at("https://as-2", 400, GRANT), at("https://as-3", 200, TOKENS)];
+        let f = refused_at_every_instance(req::REPL_01, &served, &["invalid_grant"]);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].requirement, req::REPL_01);
+        assert!(f[0].actual.starts_with("at the instance https://as-3: "), "{}", f[0].actual);
+    }
+
+    #[test]
+    fn one_token_across_the_instances_passes_and_two_name_where_they_were_issued() {
+        let one = [
+            at("https://as-1", 200, TOKENS),
+            at("https://as-2", 400, GRANT),
+            at("https://as-1", 400, GRANT),
+        ];
+        assert!(exactly_one_success_across(req::REPL_02, &one, "invalid_grant").is_empty());
+        let two = [
+            at("https://as-1", 200, TOKENS),
+            at("https://as-2", 200, TOKENS),
+            at("https://as-1", 400, GRANT),
+        ];
+        let f = exactly_one_success_across(req::REPL_02, &two, "invalid_grant");
+        assert_eq!(f.len(), 1);
+        assert!(
+            f[0].actual.contains("tokens issued at https://as-1, https://as-2"),
+            "{}",
+            f[0].actual
+        );
+        assert_eq!(successes(&[json(200, TOKENS), json(400, GRANT)]), 1);
+    }
+}

@@ -1,0 +1,196 @@
+//! Steps for several instances of one authorization server (REPL-*): a code or a refresh
+//! token spent at the endpoint the AS metadata names, then tried at every other instance the
+//! profile lists (`[replicas] urls`, `--replica`), at the same path on the instance's origin.
+
+use cucumber::{given, then, when};
+use futures::future::join_all;
+use url::Url;
+
+use super::flow::{obtain_code, race, redeem, redemption, refresh_with};
+use super::{OAuthErrorCode, World};
+use crate::checks::replicas as check;
+use crate::client::http::Response;
+use crate::client::oauth::{self, TokenSet};
+use crate::client::params::Params;
+use crate::client::registration::RegisteredClient;
+use crate::verdict::{Fault, Outcome};
+
+/// The answers of the other instances (their origins and responses).
+#[derive(Debug, Default)]
+pub struct Instances {
+    answers: Vec<(String, Response)>,
+}
+
+/// Why a scenario about the instances cannot run without them.
+const NO_REPLICAS: &str = "no [replicas] urls in the profile (nor --replica): the authorization server's instances are not known, so single use across them cannot be tried";
+
+#[given("the authorization server's other instances")]
+async fn other_instances(w: &mut World) -> Outcome {
+    w.step(async |w| {
+        if w.ctx.replicas.is_empty() {
+            return Err(Fault::Skip(NO_REPLICAS.into()));
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// The token endpoint the AS metadata names (with its origin) and, after it, the same
+/// endpoint at every other instance.
+async fn token_endpoints(w: &World) -> Outcome<Vec<(String, Url)>> {
+    let d = w.ctx.discovered().await?;
+    let token = &d.endpoints.token;
+    let first = (token.origin().ascii_serialization(), token.clone());
+    let others = w
+        .ctx
+        .replicas
+        .iter()
+        .map(|i| (i.origin(), i.endpoint(token)));
+    Ok(std::iter::once(first).chain(others).collect())
+}
+
+/// Sends `params` as `client` to the token endpoint of every other instance, one after the
+/// other; the answers are the scenario's.
+async fn at_every_other_instance(
+    w: &mut World,
+    client: &RegisteredClient,
+    params: &Params,
+) -> Outcome {
+    for (origin, url) in token_endpoints(w).await?.into_iter().skip(1) {
+        let resp = oauth::post_form(&w.http, &url, client, params).await?;
+        w.replicas.answers.push((origin, resp));
+    }
+    Ok(())
+}
+
+/// The scenario cannot judge the other instances: the property failed at the one instance
+/// already (`what`, answered with `resp`), which is `owner`'s failure.
+fn not_even_at_one_instance(what: &str, resp: &Response, owner: &str) -> Fault {
+    Fault::Skip(format!(
+        "the positive control failed: {what} at the token endpoint the AS metadata names was served ({}), so the property does not hold even at one instance: that is {owner}'s failure",
+        crate::checks::describe(resp)
+    ))
+}
+
+#[when("the client redeems the same code again, and the replay is refused (the positive control)")]
+async fn replay_refused_here(w: &mut World) -> Outcome {
+    w.step(async |w| {
+        let resp = redeem(w, false, |p| p).await?;
+        if TokenSet::from_response(&resp).is_ok() {
+            return Err(not_even_at_one_instance(
+                "a replay of the code",
+                &resp,
+                "CODE-02",
+            ));
+        }
+        Ok(())
+    })
+    .await
+}
+
+#[when("the client redeems the same code again at every other instance")]
+async fn replay_elsewhere(w: &mut World) -> Outcome {
+    w.step(async |w| {
+        let (client, params) = redemption(w)?;
+        at_every_other_instance(w, &client, &params).await
+    })
+    .await
+}
+
+#[when(
+    "the client refreshes with the replaced refresh token, and the reuse is refused (the positive control)"
+)]
+async fn reuse_refused_here(w: &mut World) -> Outcome {
+    w.step(async |w| {
+        let old = w.refresh.replaced()?.clone();
+        let resp = refresh_with(w, false, &old, |p| p).await?;
+        if TokenSet::from_response(&resp).is_ok() {
+            return Err(not_even_at_one_instance(
+                "a refresh with the replaced refresh token",
+                &resp,
+                "REFRESH-02",
+            ));
+        }
+        Ok(())
+    })
+    .await
+}
+
+#[when("the client refreshes with the replaced refresh token at every other instance")]
+async fn reuse_elsewhere(w: &mut World) -> Outcome {
+    w.step(async |w| {
+        let old = w.refresh.replaced()?.clone();
+        let client = w.flow.client()?.clone();
+        let params = oauth::refresh_params(&client, &old, None);
+        at_every_other_instance(w, &client, &params).await
+    })
+    .await
+}
+
+#[then(expr = "every other instance refuses the token request with \"{oauth_error}\"")]
+async fn refused_elsewhere(w: &mut World, error: OAuthErrorCode) -> Outcome {
+    w.step(async |w| {
+        let id = w.judged(
+            "the refusal at every other instance",
+            &[check::JUDGED_BY_REFUSAL_AT_INSTANCES],
+        )?;
+        let f = check::refused_at_every_instance(id, &w.replicas.answers, &[error.as_str()]);
+        w.expect(f)
+    })
+    .await
+}
+
+/// The positive control of the race across instances: the same race at the endpoint the AS
+/// metadata names, with a code of its own, issues exactly one token.
+#[when(
+    expr = "the client redeems a first code {int} times concurrently where the AS metadata says, and one redemption succeeds \\(the positive control\\)"
+)]
+async fn race_here(w: &mut World, n: usize) -> Outcome {
+    w.step(async |w| {
+        let scope = w.flow_scope().await?;
+        obtain_code(w, Some(w.ctx.target.to_string()), scope).await?;
+        let (client, params) = redemption(w)?;
+        race(w, &client, &params, n).await?;
+        let served = check::successes(w.flow.token_responses());
+        if served != 1 {
+            return Err(Fault::Skip(format!(
+                "the positive control failed: {n} concurrent redemptions of one code at the token endpoint the AS metadata names issued tokens {served} times, so single use does not hold even at one instance: that is CODE-02's failure"
+            )));
+        }
+        Ok(())
+    })
+    .await
+}
+
+#[when(expr = "the client redeems the code {int} times concurrently across the instances")]
+async fn race_across(w: &mut World, n: usize) -> Outcome {
+    w.step(async |w| {
+        let (client, params) = redemption(w)?;
+        let endpoints = token_endpoints(w).await?;
+        let http = &w.http;
+        // In turn: the endpoint the metadata names, then each other instance.
+        let sends = endpoints.iter().cycle().take(n).map(|(origin, url)| {
+            let (client, params) = (&client, &params);
+            async move { (origin.clone(), oauth::post_form(http, url, client, params).await) }
+        });
+        let mut answers = Vec::with_capacity(n);
+        for (origin, result) in join_all(sends).await {
+            answers.push((origin, result?));
+        }
+        w.replicas.answers = answers;
+        Ok(())
+    })
+    .await
+}
+
+#[then(
+    expr = "exactly one redemption across the instances succeeds and the others get \"{oauth_error}\""
+)]
+async fn one_across(w: &mut World, error: OAuthErrorCode) -> Outcome {
+    w.step(async |w| {
+        let id = w.judged("the race across instances", &[check::JUDGED_BY_RACE_ACROSS])?;
+        let f = check::exactly_one_success_across(id, &w.replicas.answers, error.as_str());
+        w.expect(f)
+    })
+    .await
+}
