@@ -565,15 +565,29 @@ narrow_scope = "read"
 
     #[test]
     fn replicas_are_origins_and_a_bad_one_is_refused_with_the_setting_named() {
-        let p = Profile::parse("[replicas]\nurls = [\"https://as-2.internal\", \"http://127.0.0.1:9001\"]")
-            .expect("parses");
+        let p = Profile::parse(
+            "[replicas]\nurls = [\"https://as-2.internal\", \"http://127.0.0.1:9001\"]",
+        )
+        .expect("parses");
         assert_eq!(p.replicas.urls.len(), 2);
         assert!(Profile::parse("").expect("parses").replicas.urls.is_empty());
         for (text, needle) in [
-            ("[replicas]\nurls = [\"as-2.internal\"]", "replicas.urls: \"as-2.internal\" is not an absolute URL"),
-            ("[replicas]\nurls = [\"https://as-2.internal/oauth2/token\"]", "has a path"),
-            ("[replicas]\nurls = \"https://as-2.internal\"", "invalid type"),
-            ("[replicas]\nurl = [\"https://as-2.internal\"]", "unknown field"),
+            (
+                "[replicas]\nurls = [\"as-2.internal\"]",
+                "replicas.urls: \"as-2.internal\" is not an absolute URL",
+            ),
+            (
+                "[replicas]\nurls = [\"https://as-2.internal/oauth2/token\"]",
+                "has a path",
+            ),
+            (
+                "[replicas]\nurls = \"https://as-2.internal\"",
+                "invalid type",
+            ),
+            (
+                "[replicas]\nurl = [\"https://as-2.internal\"]",
+                "unknown field",
+            ),
         ] {
             let e = Profile::parse(text).expect_err(text);
             assert!(e.contains(needle), "{text}: {e}");

@@ -53,7 +53,10 @@ pub fn with_propagation(router: Router, state: &SharedState) -> Router {
     if state.peers.get().is_none_or(Vec::is_empty) {
         return router;
     }
-    router.layer(axum::middleware::from_fn_with_state(state.clone(), propagate))
+    router.layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        propagate,
+    ))
 }
 
 async fn propagate(State(state): State<SharedState>, req: Request, next: Next) -> Response {

@@ -28,10 +28,12 @@ pub fn refused_at_every_instance(
     answers
         .iter()
         .flat_map(|(origin, resp)| {
-            refused_with(id, resp, allowed).into_iter().map(move |mut v| {
-                v.actual = format!("at the instance {origin}: {}", v.actual);
-                v
-            })
+            refused_with(id, resp, allowed)
+                .into_iter()
+                .map(move |mut v| {
+                    v.actual = format!("at the instance {origin}: {}", v.actual);
+                    v
+                })
         })
         .collect()
 }
@@ -83,13 +85,23 @@ mod tests {
 
     #[test]
     fn a_replay_refused_at_every_instance_passes_and_one_served_names_its_instance() {
-        let refused = [at("https://as-2", 400, GRANT), at("https://as-3", 400, GRANT)];
+        let refused = [
+            at("https://as-2", 400, GRANT),
+            at("https://as-3", 400, GRANT),
+        ];
         assert!(refused_at_every_instance(req::REPL_01, &refused, &["invalid_grant"]).is_empty());
-        let served = [at("https://as-2", 400, GRANT), at("https://as-3", 200, TOKENS)];
+        let served = [
+            at("https://as-2", 400, GRANT),
+            at("https://as-3", 200, TOKENS),
+        ];
         let f = refused_at_every_instance(req::REPL_01, &served, &["invalid_grant"]);
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].requirement, req::REPL_01);
-        assert!(f[0].actual.starts_with("at the instance https://as-3: "), "{}", f[0].actual);
+        assert!(
+            f[0].actual.starts_with("at the instance https://as-3: "),
+            "{}",
+            f[0].actual
+        );
     }
 
     #[test]
@@ -108,7 +120,8 @@ mod tests {
         let f = exactly_one_success_across(req::REPL_02, &two, "invalid_grant");
         assert_eq!(f.len(), 1);
         assert!(
-            f[0].actual.contains("tokens issued at https://as-1, https://as-2"),
+            f[0].actual
+                .contains("tokens issued at https://as-1, https://as-2"),
             "{}",
             f[0].actual
         );

@@ -99,6 +99,12 @@ impl EndpointMap {
         EndpointMap { known }
     }
 
+    /// Counts requests to `url` as requests to an endpoint of `kind` (the same endpoint at
+    /// another instance of the authorization server).
+    pub fn add(&mut self, url: &Url, kind: EndpointKind) {
+        self.known.push((key(url), kind));
+    }
+
     /// The kind of the endpoint at `url` (as the stats key it).
     pub fn kind_of(&self, url: &str) -> EndpointKind {
         if let Some((_, kind)) = self.known.iter().find(|(u, _)| u == url) {

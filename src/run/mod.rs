@@ -75,6 +75,13 @@ fn requests_of(plan: &Plan, context: &crate::context::Context) -> crate::report:
     let mcp: Vec<&url::Url> = std::iter::once(&context.target)
         .chain(context.second_resource.as_ref())
         .collect();
-    let map = crate::report::requests::EndpointMap::new(discovered.as_deref(), &mcp);
+    let mut map = crate::report::requests::EndpointMap::new(discovered.as_deref(), &mcp);
+    // The token endpoint at the authorization server's other instances (REPL-*).
+    if let Some(d) = &discovered {
+        for i in &context.replicas {
+            let token = i.endpoint(&d.endpoints.token);
+            map.add(&token, crate::report::requests::EndpointKind::Token);
+        }
+    }
     crate::report::Requests::new(context.http.stats(), &map, Some(plan.needs.estimate))
 }

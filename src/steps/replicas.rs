@@ -171,7 +171,12 @@ async fn race_across(w: &mut World, n: usize) -> Outcome {
         // In turn: the endpoint the metadata names, then each other instance.
         let sends = endpoints.iter().cycle().take(n).map(|(origin, url)| {
             let (client, params) = (&client, &params);
-            async move { (origin.clone(), oauth::post_form(http, url, client, params).await) }
+            async move {
+                (
+                    origin.clone(),
+                    oauth::post_form(http, url, client, params).await,
+                )
+            }
         });
         let mut answers = Vec::with_capacity(n);
         for (origin, result) in join_all(sends).await {
