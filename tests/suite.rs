@@ -215,9 +215,13 @@ async fn the_whole_suite_passes_against_the_embedded_reference_server() {
 #[tokio::test]
 async fn a_separately_started_reference_server_gives_the_same_result() {
     mcp_oauth_conformance::install_crypto_provider();
-    let server = reference_server::start(reference_server::config::Config::default())
-        .await
-        .expect("reference server starts");
+    // Its authorization server runs as three instances, two of them named with --replica.
+    let server = reference_server::start(reference_server::config::Config {
+        replicas: 2,
+        ..Default::default()
+    })
+    .await
+    .expect("reference server starts");
     // A profile that says only that the target is a reference server (its test user logs in).
     let profile = std::env::temp_dir().join(format!(
         "mcp-oauth-conformance-reference-profile-{}.toml",
@@ -225,11 +229,11 @@ async fn a_separately_started_reference_server_gives_the_same_result() {
     ));
     std::fs::write(&profile, "[login]\nreference_server = true\n").expect("profile");
     let profile = profile.to_str().expect("utf-8 path").to_string();
-    let (out, xml, _) = run_with_reports(
-        "target",
-        &["run", "--target", &server.urls.mcp, "--config", &profile],
-    )
-    .await;
+    let mut args = vec!["run", "--target", &server.urls.mcp, "--config", &profile];
+    for origin in &server.urls.replicas {
+        args.extend(["--replica", origin.as_str()]);
+    }
+    let (out, xml, _) = run_with_reports("target", &args).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(xml.matches("<testcase ").count(), scenario_count());
     assert!(!xml.contains("<failure") && !xml.contains("<error"));
@@ -347,6 +351,23 @@ async fn usage_and_config_errors_exit_2_with_a_clear_message() {
 
     let out = run(&["--concurrency", "zero"]).await;
     assert_eq!(out.status.code(), Some(2));
+
+    // A replica is an origin: a bad one, on the command line or in the profile, names where.
+    let out = run(&["run", "--replica", "https://as-2.example/oauth2/token"]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("--replica: \"https://as-2.example/oauth2/token\" has a path"),
+        "{}",
+        text(&out)
+    );
+    std::fs::write(&cfg, "[replicas]\nurls = [\"as-2.example\"]\n").expect("write");
+    let out = run(&["run", "--config", cfg.to_str().expect("path")]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("replicas.urls: \"as-2.example\" is not an absolute URL"),
+        "{}",
+        text(&out)
+    );
 
     // A pre-registered client belongs to a target; the embedded server does not know it.
     std::fs::write(&cfg, "[client]\nclient_id = \"c1\"\n").expect("write");
