@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use mcp_oauth_conformance::selftest::{self, SelftestOptions};
+use mcp_oauth_conformance::report::Verdict;
 use reference_server::{Defect, Variant};
 
 fn scratch(name: &str) -> PathBuf {
@@ -60,6 +61,42 @@ fn every_defect_is_caught_and_the_clean_run_passes() {
     // Each run keeps its own reports.
     assert!(dir.join("clean/junit.xml").is_file());
     assert!(dir.join("pkce-verifier-unchecked/junit.xml").is_file());
+}
+
+/// Each instance of the authorization server with a store of its own (`store-per-instance`)
+/// is found by the scenarios that try a spent code or refresh token at another instance, and
+/// by nothing else: every scenario that talks to one endpoint still passes.
+#[test]
+fn store_per_instance_fails_the_replica_scenarios_and_no_single_endpoint_one() {
+    mcp_oauth_conformance::install_crypto_provider();
+    mcp_oauth_conformance::run::install_step_fault_filter();
+    let dir = scratch("store-per-instance");
+    let result = selftest::run(&options(vec![Defect::StorePerInstance], None, &dir))
+        .expect("the self-test runs");
+    let matrix = result.matrix();
+    assert!(result.clean_passed(), "{matrix}");
+    let run = result
+        .defects
+        .iter()
+        .find(|d| d.defect == Some(Defect::StorePerInstance))
+        .expect("the defect's run");
+    let outcome = run.outcome.as_ref().expect("the run's records");
+    let failed: Vec<&str> = outcome
+        .iter()
+        .filter(|r| r.verdict == Verdict::Fail)
+        .map(|r| r.name.as_str())
+        .collect();
+    assert_eq!(failed.len(), 3, "{failed:?}");
+    assert!(failed.iter().all(|n| n.starts_with("REPL-")), "{failed:?}");
+    assert_eq!(run.catching().len(), 3, "{matrix}");
+    assert!(run.collateral().is_empty(), "{matrix}");
+    assert_eq!(run.errors(), 0, "{matrix}");
+    // Nothing else even warns or skips differently from the clean run.
+    let clean = result.clean.outcome.as_ref().expect("the clean run's records");
+    for r in outcome.iter().filter(|r| !r.name.starts_with("REPL-")) {
+        let before = clean.iter().find(|c| c.name == r.name).expect("the same scenario");
+        assert_eq!(r.verdict, before.verdict, "{}", r.name);
+    }
 }
 
 /// The rule "a check must be able to fail" is enforced: with the PKCE-06 assertion removed
