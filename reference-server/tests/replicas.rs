@@ -1,0 +1,113 @@
+//! Several instances of the authorization server (`--replicas`): every instance serves the AS
+//! endpoints at the paths the metadata gives, and a code or refresh token spent at one is spent
+//! at all (REPL-01, REPL-03), unless the `store-per-instance` defect gives each its own store.
+
+mod common;
+
+use common::*;
+use reference_server::{Config, Defect, Defects};
+use reqwest::StatusCode;
+
+/// The token endpoint at the instance `origin`: the same path on another origin.
+fn at(origin: &str, endpoint: &str) -> String {
+    let path = url::Url::parse(endpoint).expect("an absolute endpoint");
+    format!("{origin}{}", path.path())
+}
+
+fn replicated(defects: Defects) -> Config {
+    Config {
+        replicas: 2,
+        defects,
+        ..Config::default()
+    }
+}
+
+/// Redeems a code at the metadata's token endpoint, replays it at each instance, then
+/// refreshes there and reuses the replaced refresh token at each instance: the statuses of
+/// the code replays and of the refresh-token reuses.
+async fn spend_here_try_there(config: Config) -> (Vec<StatusCode>, Vec<StatusCode>) {
+    let s = logged_in(config).await;
+    assert_eq!(s.server.urls.replicas.len(), 2);
+    let mut replays = Vec::new();
+    let mut reuses = Vec::new();
+    let code = code_for(
+        &s.http,
+        &s.ep,
+        &AuthRequest::new(&s.client.client_id, &s.server.urls.mcp),
+    )
+    .await;
+    let (status, _, _) = exchange(&s.http, &s.ep, &s.client, &code, &s.server.urls.mcp).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, tokens) = token_request(
+        &s.http,
+        &s.ep,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", s.refresh_token()),
+            ("client_id", &s.client.client_id),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    for origin in &s.server.urls.replicas {
+        let url = at(origin, &s.ep.token);
+        let replay = s
+            .http
+            .post(&url)
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("code_verifier", VERIFIER),
+                ("client_id", s.client.client_id.as_str()),
+            ])
+            .send()
+            .await
+            .expect("the instance answers");
+        replays.push(replay.status());
+        let reuse = s
+            .http
+            .post(&url)
+            .form(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", s.refresh_token()),
+                ("client_id", s.client.client_id.as_str()),
+            ])
+            .send()
+            .await
+            .expect("the instance answers");
+        reuses.push(reuse.status());
+    }
+    (replays, reuses)
+}
+
+#[tokio::test]
+async fn every_instance_serves_the_as_and_spends_from_one_store() {
+    let (replays, reuses) = spend_here_try_there(replicated(Defects::none())).await;
+    assert_eq!(replays, [StatusCode::BAD_REQUEST; 2]);
+    assert_eq!(reuses, [StatusCode::BAD_REQUEST; 2]);
+}
+
+#[tokio::test]
+async fn with_a_store_per_instance_what_one_spent_is_fresh_at_the_others() {
+    let (replays, reuses) =
+        spend_here_try_there(replicated(Defects::only(Defect::StorePerInstance))).await;
+    assert_eq!(replays, [StatusCode::OK; 2]);
+    assert_eq!(reuses, [StatusCode::OK; 2]);
+}
+
+#[test]
+fn the_ready_line_lists_the_replicas_only_when_there_are_some() {
+    let (child, line) = spawn(&["--port", "0", "--replicas", "2"]);
+    let replicas = line["replicas"].as_array().expect("replicas listed").clone();
+    stop(child);
+    assert_eq!(replicas.len(), 2);
+    assert!(
+        replicas
+            .iter()
+            .all(|r| r.as_str().is_some_and(|o| o.starts_with("http://127.0.0.1:"))),
+        "{replicas:?}"
+    );
+    let (child, line) = spawn(&["--port", "0"]);
+    stop(child);
+    assert!(line.get("replicas").is_none(), "{line}");
+}
