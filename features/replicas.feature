@@ -1,11 +1,11 @@
-Feature: Several instances of one authorization server (OAuth 2.1 §4.1.3, §4.3.1)
+Feature: Several instances of one authorization server (OAuth 2.1 §4.1.3, §4.3.1, RFC 7009)
   An authorization server deployed as several instances behind a load balancer is still one
-  authorization server: a code redeemed, or a refresh token replaced, at one instance is spent
-  at every other. The instances are the profile's [replicas] urls (and --replica); a request
-  goes to an instance at the path the AS metadata gives, on the instance's origin. Each
-  scenario first shows the property at the token endpoint the metadata names (the positive
-  control: where it fails, that is CODE-02's or REFRESH-02's failure, and the scenario skips),
-  then tries every other instance.
+  authorization server: a code redeemed, or a refresh token replaced or revoked, at one
+  instance is spent at every other. The instances are the profile's [replicas] urls (and
+  --replica); a request goes to an instance at the path the AS metadata gives, on the
+  instance's origin. Each scenario first shows the property at the endpoint the metadata names
+  (the positive control: where it fails, that is CODE-02's or REFRESH-02's failure, and the
+  scenario skips), then tries every other instance.
 
   Background:
     Given the authorization server's other instances
@@ -31,4 +31,13 @@ Feature: Several instances of one authorization server (OAuth 2.1 §4.1.3, §4.3
     When the client refreshes, and the refresh is accepted (the positive control)
     And the client refreshes with the replaced refresh token, and the reuse is refused (the positive control)
     And the client refreshes with the replaced refresh token at every other instance
+    Then every other instance refuses the token request with "invalid_grant"
+
+  # Revocation (RFC 7009) has no scenario of its own at one instance: where the revoked refresh
+  # token is still served there, the positive control fails and the scenario skips.
+  @REPL-04 @must
+  Scenario: REPL-04 A refresh token revoked at one instance is refused at every other instance
+    Given the client holds tokens with a refresh token
+    When the client revokes the refresh token, and a refresh with it is refused where the AS metadata says (the positive control)
+    And the client refreshes with the revoked refresh token at every other instance
     Then every other instance refuses the token request with "invalid_grant"

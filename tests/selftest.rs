@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use mcp_oauth_conformance::selftest::{self, SelftestOptions};
 use mcp_oauth_conformance::report::Verdict;
+use mcp_oauth_conformance::selftest::{self, SelftestOptions};
 use reference_server::{Defect, Variant};
 
 fn scratch(name: &str) -> PathBuf {
@@ -86,15 +86,22 @@ fn store_per_instance_fails_the_replica_scenarios_and_no_single_endpoint_one() {
         .filter(|r| r.verdict == Verdict::Fail)
         .map(|r| r.name.as_str())
         .collect();
-    assert_eq!(failed.len(), 3, "{failed:?}");
+    assert_eq!(failed.len(), 4, "{failed:?}");
     assert!(failed.iter().all(|n| n.starts_with("REPL-")), "{failed:?}");
-    assert_eq!(run.catching().len(), 3, "{matrix}");
+    assert_eq!(run.catching().len(), 4, "{matrix}");
     assert!(run.collateral().is_empty(), "{matrix}");
     assert_eq!(run.errors(), 0, "{matrix}");
     // Nothing else even warns or skips differently from the clean run.
-    let clean = result.clean.outcome.as_ref().expect("the clean run's records");
+    let clean = result
+        .clean
+        .outcome
+        .as_ref()
+        .expect("the clean run's records");
     for r in outcome.iter().filter(|r| !r.name.starts_with("REPL-")) {
-        let before = clean.iter().find(|c| c.name == r.name).expect("the same scenario");
+        let before = clean
+            .iter()
+            .find(|c| c.name == r.name)
+            .expect("the same scenario");
         assert_eq!(r.verdict, before.verdict, "{}", r.name);
     }
 }

@@ -379,8 +379,8 @@ defects! {
         "access tokens live 24 hours";
 
     // Several instances of one authorization server (REPL).
-    StorePerInstance = "store-per-instance", [REPL_01, REPL_02, REPL_03],
-        "each instance of the authorization server (--replicas) keeps its own in-memory store: what one instance issues reaches the others, but a code it redeemed or a refresh token it replaced is still fresh there";
+    StorePerInstance = "store-per-instance", [REPL_01, REPL_02, REPL_03, REPL_04],
+        "each instance of the authorization server (--replicas) keeps its own in-memory store: what one instance issues reaches the others, but a code it redeemed, or a refresh token it replaced or revoked, is still fresh there";
 
     // Resource indicators and audience (RES).
     ResourceIgnored = "resource-ignored", [RES_02, RS_07],

@@ -98,13 +98,16 @@ async fn with_a_store_per_instance_what_one_spent_is_fresh_at_the_others() {
 #[test]
 fn the_ready_line_lists_the_replicas_only_when_there_are_some() {
     let (child, line) = spawn(&["--port", "0", "--replicas", "2"]);
-    let replicas = line["replicas"].as_array().expect("replicas listed").clone();
+    let replicas = line["replicas"]
+        .as_array()
+        .expect("replicas listed")
+        .clone();
     stop(child);
     assert_eq!(replicas.len(), 2);
     assert!(
-        replicas
-            .iter()
-            .all(|r| r.as_str().is_some_and(|o| o.starts_with("http://127.0.0.1:"))),
+        replicas.iter().all(|r| r
+            .as_str()
+            .is_some_and(|o| o.starts_with("http://127.0.0.1:"))),
         "{replicas:?}"
     );
     let (child, line) = spawn(&["--port", "0"]);

@@ -11,6 +11,7 @@ use crate::client::oauth::TokenSet;
 pub const JUDGED_BY_REFUSAL_AT_INSTANCES: &[req::Id] = &[
     req::REPL_01, // a code redeemed at one instance, replayed at another (O21 §4.1.3)
     req::REPL_03, // a refresh token replaced at one instance, reused at another (O21 §4.3.1)
+    req::REPL_04, // a refresh token revoked at one instance, used at another (RFC 7009 §2.1)
 ];
 
 /// Judged by the race across instances ([`exactly_one_success_across`]).
@@ -18,7 +19,7 @@ pub const JUDGED_BY_RACE_ACROSS: &[req::Id] = &[
     req::REPL_02, // concurrent redemptions spread over the instances: one token (O21 §4.1.3)
 ];
 
-/// REPL-01, REPL-03: every instance's answer (`origin`, response) is a refusal with one of
+/// REPL-01, REPL-03, REPL-04: every instance's answer (`origin`, response) is a refusal with one of
 /// `allowed`, as the token endpoint's refusal is judged; a violation names the instance.
 pub fn refused_at_every_instance(
     id: req::Id,

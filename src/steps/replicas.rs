@@ -127,6 +127,52 @@ async fn reuse_elsewhere(w: &mut World) -> Outcome {
     .await
 }
 
+/// Revokes the refresh token in use at the revocation endpoint the AS metadata names (RFC
+/// 7009), and shows that a refresh with it is refused at the token endpoint the metadata
+/// names: the positive control of the other instances' refusal.
+#[when(
+    "the client revokes the refresh token, and a refresh with it is refused where the AS metadata says (the positive control)"
+)]
+async fn revoked_here(w: &mut World) -> Outcome {
+    w.step(async |w| {
+        let d = w.ctx.discovered().await?;
+        let Some(endpoint) = d.endpoints.revocation.clone() else {
+            return Err(Fault::Skip(
+                "the AS metadata has no revocation_endpoint (RFC 7009)".into(),
+            ));
+        };
+        let client = w.flow.client()?.clone();
+        let rt = w.flow.refresh_token()?;
+        let resp = oauth::revoke(&w.http, &endpoint, &client, &rt, "refresh_token").await?;
+        if !resp.status.is_success() {
+            return Err(Fault::Harness(format!(
+                "could not run: revoking the refresh token answered {}",
+                crate::checks::describe(&resp)
+            )));
+        }
+        let resp = refresh_with(w, false, &rt, |p| p).await?;
+        if TokenSet::from_response(&resp).is_ok() {
+            return Err(Fault::Skip(format!(
+                "the positive control failed: a refresh with the refresh token just revoked at the revocation endpoint the AS metadata names was served at its token endpoint ({}), so revocation does not hold even at one instance, and the other instances cannot be judged on it",
+                crate::checks::describe(&resp)
+            )));
+        }
+        Ok(())
+    })
+    .await
+}
+
+#[when("the client refreshes with the revoked refresh token at every other instance")]
+async fn revoked_elsewhere(w: &mut World) -> Outcome {
+    w.step(async |w| {
+        let rt = w.flow.refresh_token()?;
+        let client = w.flow.client()?.clone();
+        let params = oauth::refresh_params(&client, &rt, None);
+        at_every_other_instance(w, &client, &params).await
+    })
+    .await
+}
+
 #[then(expr = "every other instance refuses the token request with \"{oauth_error}\"")]
 async fn refused_elsewhere(w: &mut World, error: OAuthErrorCode) -> Outcome {
     w.step(async |w| {
