@@ -255,6 +255,11 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     } else {
         None
     };
+    // The further instances of the AS (`--replicas`), each on a free port.
+    let mut replica_listeners = Vec::with_capacity(config.replicas);
+    for _ in 0..config.replicas {
+        replica_listeners.push(bind(0, scheme).await?);
+    }
     // The CA file: where asked, or in the temp dir (then removed at shutdown).
     let mut temp_ca_file = None;
     let ca_cert = match &tls {
@@ -285,8 +290,12 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         .unwrap_or_else(|| main_origin.clone());
     let urls = Urls::new(config.layout, main_origin, as_origin)
         .with_issuer_trailing_slash(config.variants.has(Variant::IssuerTrailingSlash));
-    let state = match AppState::new(config, urls) {
-        Ok(s) => Arc::new(s),
+    let states = AppState::new(config, urls).map(Arc::new).and_then(|s| {
+        let replicas = replicas::instance_states(&s, replica_listeners.len())?;
+        Ok((s, replicas))
+    });
+    let (state, replica_states) = match states {
+        Ok(s) => s,
         Err(e) => {
             if let Some(p) = &temp_ca_file {
                 let _ = std::fs::remove_file(p);
@@ -303,8 +312,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     let mut tasks = Vec::new();
     // The further instances of the AS: every route, at the paths the metadata gives.
     let mut replica_origins = Vec::new();
-    for replica in replicas::instance_states(&state, state.config.replicas)? {
-        let (listener, origin) = bind(0, scheme).await?;
+    for ((listener, origin), replica) in replica_listeners.into_iter().zip(replica_states) {
         tasks.push(serve::spawn(
             listener,
             protected(router(replica.clone()), &replica),
