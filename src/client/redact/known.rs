@@ -54,7 +54,7 @@ struct Known {
     short_lengths: BTreeSet<usize>,
     /// The lengths of the longer forms, by their first [`TOKEN_START`] characters (a length
     /// once per form that has it, so that forgetting one form keeps the others').
-    token_starts: HashMap<String, Vec<usize>>,
+    token_starts: HashMap<[u8; TOKEN_START], Vec<usize>>,
     /// Other forms (a password with spaces or punctuation): found by substring search, each
     /// with its searcher made once.
     phrases: Vec<(String, memchr::memmem::Finder<'static>)>,
@@ -63,14 +63,14 @@ struct Known {
     /// found anywhere inside a run, which is then redacted whole.
     cores: HashSet<String>,
     /// The first [`ANCHOR`] characters of each core, and the cores' lengths.
-    core_anchors: HashSet<String>,
+    core_anchors: HashSet<[u8; ANCHOR]>,
     core_lengths: BTreeSet<usize>,
     /// The rolling hashes of the anchors ([`window_hash`]), as [`FILTER_BITS`] bits; empty
     /// until the first core.
     core_filter: Vec<u64>,
-    /// The values remembered, with their forms and cores, oldest first (forgotten first past
-    /// [`MAX_VALUES`]).
-    order: VecDeque<(String, Vec<String>, Vec<String>)>,
+    /// The values remembered, each with the shortest form kept of it, oldest first (forgotten
+    /// first past [`MAX_VALUES`], their forms and cores made again to be removed).
+    order: VecDeque<(String, usize)>,
     values: HashSet<String>,
 }
 
@@ -119,11 +119,7 @@ impl Redactor {
         if known.values.contains(value) {
             return;
         }
-        let forms: Vec<String> = forms_of(value)
-            .into_iter()
-            .filter(|f| f.chars().count() >= min)
-            .collect();
-        for form in &forms {
+        for form in &kept_forms(value, min) {
             if form.chars().all(is_token_char) {
                 known.add_token(form);
             } else if !known.phrases.iter().any(|(p, _)| p == form) {
@@ -131,20 +127,23 @@ impl Redactor {
                 known.phrases.push((form.clone(), finder));
             }
         }
-        let cores = base64_cores(value);
-        for core in &cores {
+        for core in &base64_cores(value) {
             known.add_core(core);
         }
         known.values.insert(value.to_string());
-        known.order.push_back((value.to_string(), forms, cores));
+        known.order.push_back((value.to_string(), min));
         while known.order.len() > MAX_VALUES {
-            let Some((old, forms, cores)) = known.order.pop_front() else {
+            let Some((old, min)) = known.order.pop_front() else {
                 break;
             };
             known.values.remove(&old);
-            for form in forms {
-                known.forget_token(&form);
-                known.phrases.retain(|(p, _)| *p != form);
+            let cores = base64_cores(&old);
+            for form in kept_forms(&old, min) {
+                if form.chars().all(is_token_char) {
+                    known.forget_token(&form);
+                } else {
+                    known.phrases.retain(|(p, _)| *p != form);
+                }
             }
             for core in cores {
                 known.cores.remove(&core);
@@ -228,9 +227,9 @@ impl Known {
                 (end <= bytes.len() && is_bound(end) && self.tokens.contains(&run[start..end]))
                     .then_some(end)
             };
-            let long = run
+            let long = bytes
                 .get(start..start + TOKEN_START)
-                .and_then(|head| self.token_starts.get(head))
+                .and_then(|head| self.token_starts.get(&head_of(head)))
                 .and_then(|lengths| lengths.iter().filter_map(|&len| fits(len)).max());
             let found = long.or_else(|| self.short_lengths.iter().rev().find_map(|&len| fits(len)));
             match found {
@@ -253,7 +252,7 @@ impl Known {
             self.short_lengths.insert(form.len());
         } else {
             self.token_starts
-                .entry(form[..TOKEN_START].to_string())
+                .entry(head_of(form.as_bytes()))
                 .or_default()
                 .push(form.len());
         }
@@ -262,26 +261,28 @@ impl Known {
 
     fn forget_token(&mut self, form: &str) {
         self.tokens.remove(form);
-        if let Some(head) = form.get(..TOKEN_START)
-            && let Some(lengths) = self.token_starts.get_mut(head)
-        {
-            if let Some(i) = lengths.iter().position(|&l| l == form.len()) {
-                lengths.swap_remove(i);
-            }
-            if lengths.is_empty() {
-                self.token_starts.remove(head);
+        if form.len() >= TOKEN_START {
+            let head = head_of(form.as_bytes());
+            if let Some(lengths) = self.token_starts.get_mut(&head) {
+                if let Some(i) = lengths.iter().position(|&l| l == form.len()) {
+                    lengths.swap_remove(i);
+                }
+                if lengths.is_empty() {
+                    self.token_starts.remove(&head);
+                }
             }
         }
     }
 
     fn add_core(&mut self, core: &str) {
-        let anchor = &core.as_bytes()[..ANCHOR];
+        let mut anchor = [0; ANCHOR];
+        anchor.copy_from_slice(&core.as_bytes()[..ANCHOR]);
         if self.core_filter.is_empty() {
             self.core_filter = vec![0; FILTER_BITS / 64];
         }
-        let bit = filter_bit(window_hash(anchor));
+        let bit = filter_bit(window_hash(&anchor));
         self.core_filter[bit / 64] |= 1 << (bit % 64);
-        self.core_anchors.insert(core[..ANCHOR].to_string());
+        self.core_anchors.insert(anchor);
         self.core_lengths.insert(core.len());
         self.cores.insert(core.to_string());
     }
@@ -305,7 +306,8 @@ impl Known {
                 .get(bit / 64)
                 .is_some_and(|w| w & (1 << (bit % 64)) != 0);
             if maybe
-                && self.core_anchors.contains(&run[start..start + ANCHOR])
+                && <[u8; ANCHOR]>::try_from(&bytes[start..start + ANCHOR])
+                    .is_ok_and(|anchor| self.core_anchors.contains(&anchor))
                 && self
                     .core_lengths
                     .iter()
@@ -317,6 +319,21 @@ impl Known {
         }
         false
     }
+}
+
+/// The first [`TOKEN_START`] bytes of `bytes` (at least that long).
+fn head_of(bytes: &[u8]) -> [u8; TOKEN_START] {
+    let mut head = [0; TOKEN_START];
+    head.copy_from_slice(&bytes[..TOKEN_START]);
+    head
+}
+
+/// The forms of `value` that are remembered: those of `min` characters or more.
+fn kept_forms(value: &str, min: usize) -> Vec<String> {
+    forms_of(value)
+        .into_iter()
+        .filter(|f| f.chars().count() >= min)
+        .collect()
 }
 
 /// The multiplier of the rolling hash of [`ANCHOR`] bytes.
