@@ -6,10 +6,15 @@
 //! with it. Two runs in one process (the self-test runs dozens) share nothing, and what a run
 //! learned goes away with it.
 
-use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 use std::sync::{Arc, RwLock};
 
 use base64::Engine as _;
+
+/// The sets are looked up at every position of every text scrubbed: a fast hash, seeded at
+/// random per process.
+type HashSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 use serde_json::Value;
 
 use super::{redact, redact_text};
