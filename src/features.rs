@@ -33,46 +33,66 @@ pub enum Source<'a> {
     Dir(&'a Path),
 }
 
-/// Reads, parses and expands every `.feature` file, sorted by path.
+/// Reads, parses and expands every `.feature` file, sorted by path. The embedded ones are
+/// parsed once per process (the self-test runs the suite hundreds of times) and copied.
 pub fn load(source: Source<'_>) -> Result<Vec<Feature>, FeatureError> {
-    let mut texts: Vec<(PathBuf, String)> = Vec::new();
     match source {
-        Source::Embedded => {
-            for f in EMBEDDED.files() {
-                if f.path().extension().is_some_and(|e| e == "feature") {
-                    let text = f.contents_utf8().ok_or_else(|| FeatureError::Parse {
-                        path: f.path().display().to_string(),
-                        message: "not UTF-8".into(),
-                    })?;
-                    texts.push((Path::new("features").join(f.path()), text.to_string()));
-                }
-            }
-        }
-        Source::Dir(dir) => {
-            let entries = std::fs::read_dir(dir).map_err(|source| FeatureError::ReadDir {
-                path: dir.display().to_string(),
-                source,
+        Source::Embedded => EMBEDDED_PARSED
+            .clone()
+            .map_err(|(path, message)| FeatureError::Parse { path, message }),
+        Source::Dir(dir) => parse(read_dir(dir)?),
+    }
+}
+
+static EMBEDDED_PARSED: std::sync::LazyLock<Result<Vec<Feature>, (String, String)>> =
+    std::sync::LazyLock::new(|| {
+        embedded_texts().and_then(parse).map_err(|e| match e {
+            FeatureError::Parse { path, message } => (path, message),
+            other => ("features".into(), other.to_string()),
+        })
+    });
+
+fn embedded_texts() -> Result<Vec<(PathBuf, String)>, FeatureError> {
+    let mut texts = Vec::new();
+    for f in EMBEDDED.files() {
+        if f.path().extension().is_some_and(|e| e == "feature") {
+            let text = f.contents_utf8().ok_or_else(|| FeatureError::Parse {
+                path: f.path().display().to_string(),
+                message: "not UTF-8".into(),
             })?;
-            for e in entries {
-                let e = e.map_err(|source| FeatureError::ReadDir {
-                    path: dir.display().to_string(),
-                    source,
-                })?;
-                let p = e.path();
-                if p.extension().is_some_and(|x| x == "feature") {
-                    let text =
-                        std::fs::read_to_string(&p).map_err(|source| FeatureError::ReadDir {
-                            path: p.display().to_string(),
-                            source,
-                        })?;
-                    texts.push((p, text));
-                }
-            }
-            if texts.is_empty() {
-                return Err(FeatureError::Empty(dir.display().to_string()));
-            }
+            texts.push((Path::new("features").join(f.path()), text.to_string()));
         }
     }
+    Ok(texts)
+}
+
+fn read_dir(dir: &Path) -> Result<Vec<(PathBuf, String)>, FeatureError> {
+    let mut texts = Vec::new();
+    let entries = std::fs::read_dir(dir).map_err(|source| FeatureError::ReadDir {
+        path: dir.display().to_string(),
+        source,
+    })?;
+    for e in entries {
+        let e = e.map_err(|source| FeatureError::ReadDir {
+            path: dir.display().to_string(),
+            source,
+        })?;
+        let p = e.path();
+        if p.extension().is_some_and(|x| x == "feature") {
+            let text = std::fs::read_to_string(&p).map_err(|source| FeatureError::ReadDir {
+                path: p.display().to_string(),
+                source,
+            })?;
+            texts.push((p, text));
+        }
+    }
+    if texts.is_empty() {
+        return Err(FeatureError::Empty(dir.display().to_string()));
+    }
+    Ok(texts)
+}
+
+fn parse(mut texts: Vec<(PathBuf, String)>) -> Result<Vec<Feature>, FeatureError> {
     texts.sort_by(|a, b| a.0.cmp(&b.0));
     texts
         .into_iter()

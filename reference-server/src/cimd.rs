@@ -38,7 +38,11 @@ impl Fetcher {
     /// The fetcher, or why its HTTP client cannot be built.
     pub fn new(config: &Config) -> Result<Self, String> {
         crate::tls::install_crypto_provider();
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        if let Some(tls) = crate::tls::platform_client_config() {
+            builder = builder.tls_backend_preconfigured(tls);
+        }
+        let http = builder
             .timeout(config.cimd_fetch_timeout)
             .connect_timeout(config.cimd_fetch_timeout)
             // CIMD-10: a redirect could lead anywhere, so none is followed.

@@ -140,6 +140,32 @@ pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
+/// The TLS settings of an HTTP client that trusts the platform's root certificates, as the
+/// HTTP client library makes them by default (the platform's verifier; HTTP/2 and HTTP/1.1
+/// offered), with the verifier made once per process: making one reads every root certificate
+/// on the system, and the self-test starts two clients for each of its hundreds of runs.
+/// `None` when it cannot be made: the caller lets the library make its own.
+pub fn platform_client_config() -> Option<rustls::ClientConfig> {
+    static VERIFIER: std::sync::LazyLock<Option<Arc<rustls_platform_verifier::Verifier>>> =
+        std::sync::LazyLock::new(|| {
+            install_crypto_provider();
+            let provider = rustls::crypto::CryptoProvider::get_default()?.clone();
+            rustls_platform_verifier::Verifier::new(provider)
+                .ok()
+                .map(Arc::new)
+        });
+    let verifier = VERIFIER.as_ref()?.clone();
+    let provider = rustls::crypto::CryptoProvider::get_default()?.clone();
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(rustls::ALL_VERSIONS)
+        .ok()?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Some(config)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,6 +10,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use url::Url;
 
+pub use super::causes::certificate_problem;
+use super::causes::{error_chain, explain};
 use super::hosts::AllowedHosts;
 use super::limits::Phase;
 pub use super::limits::{Limits, SCENARIO_BUDGET_TIMEOUTS};
@@ -17,7 +19,7 @@ use super::ratelimit::{self, Endpoint, Pace, RateLimited, RateLimits};
 pub use super::ratelimit::{RequestStats, Retry};
 use super::redact;
 pub use super::transcript::Exchange;
-use super::transcript::{VerboseLog, excerpt_body, excerpt_request};
+use super::transcript::{RawExchange, Recording, VerboseLog};
 
 /// Why a request produced no response. These are transport outcomes: whether one is the
 /// target's fault is for a check to say.
@@ -234,7 +236,10 @@ impl Request {
 pub struct Http {
     client: reqwest::Client,
     limits: Limits,
-    transcript: Arc<Mutex<Vec<Exchange>>>,
+    transcript: Arc<Mutex<Recording>>,
+    /// Exchanges are kept raw and redacted only when the transcript is read
+    /// ([`Http::deferring_transcripts`]).
+    deferred: bool,
     verbose: bool,
     hosts: AllowedHosts,
     rate_limits: RateLimits,
@@ -302,6 +307,9 @@ impl Http {
                 ));
             }
             builder = builder.tls_certs_merge(certs);
+        } else if let Some(tls) = reference_server::tls::platform_client_config() {
+            // The platform's roots, read once per process rather than once per client.
+            builder = builder.tls_backend_preconfigured(tls);
         }
         let client = builder
             .redirect(reqwest::redirect::Policy::none())
@@ -313,7 +321,8 @@ impl Http {
         Ok(Http {
             client,
             limits,
-            transcript: Arc::new(Mutex::new(Vec::new())),
+            transcript: Arc::new(Mutex::new(Recording::new(false))),
+            deferred: false,
             verbose,
             hosts,
             rate_limits: RateLimits::new(max_wait, pace),
@@ -349,7 +358,8 @@ impl Http {
         Http {
             client: self.client.clone(),
             limits: self.limits.clone(),
-            transcript: Arc::new(Mutex::new(Vec::new())),
+            transcript: Arc::new(Mutex::new(Recording::new(self.deferred))),
+            deferred: self.deferred,
             verbose: self.verbose,
             hosts: self.hosts.clone(),
             rate_limits: self.rate_limits.fork(),
@@ -386,12 +396,40 @@ impl Http {
         &self.limits
     }
 
-    /// Everything recorded so far.
+    /// This transport (and its forks) keeping each exchange as it went, unredacted, and
+    /// learning its secrets and redacting it only when the transcript is read: for many
+    /// exchanges of which few are ever shown (a load run's flows). Not with `verbose`, whose
+    /// log shows every exchange.
+    pub fn deferring_transcripts(mut self) -> Self {
+        self.deferred = !self.verbose;
+        self.transcript = Arc::new(Mutex::new(Recording::new(self.deferred)));
+        self
+    }
+
+    /// Everything recorded so far, redacted.
     pub fn transcript(&self) -> Vec<Exchange> {
-        self.transcript
-            .lock()
-            .map(|t| t.clone())
-            .unwrap_or_default()
+        match self.transcript.lock().as_deref() {
+            Ok(Recording::Redacted(t)) => t.clone(),
+            Ok(Recording::Raw(raw)) => super::transcript::redacted(raw, &self.secrets),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// How long each exchange recorded so far took, in order.
+    pub fn elapsed(&self) -> Vec<Duration> {
+        match self.transcript.lock().as_deref() {
+            Ok(Recording::Redacted(t)) => t.iter().map(|e| e.elapsed).collect(),
+            Ok(Recording::Raw(raw)) => raw.iter().map(|r| r.elapsed).collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// Teaches the run's secrets those of the exchanges kept raw so far, so that what is said
+    /// of them (an error's detail) can be scrubbed.
+    pub fn learn_deferred(&self) {
+        if let Ok(Recording::Raw(raw)) = self.transcript.lock().as_deref() {
+            super::transcript::learn(raw, &self.secrets);
+        }
     }
 
     fn record(&self, mut exchange: Exchange) {
@@ -401,6 +439,12 @@ impl Http {
         }
         if let Ok(mut t) = self.transcript.lock() {
             t.push(exchange);
+        }
+    }
+
+    fn record_raw(&self, raw: RawExchange) {
+        if let Ok(mut t) = self.transcript.lock() {
+            t.push_raw(raw);
         }
     }
 
@@ -455,32 +499,11 @@ impl Http {
         endpoint: &Endpoint,
     ) -> Result<Response, TransportError> {
         let started = Instant::now();
-        redact::learn::request(&self.secrets, req);
+        if !self.deferred {
+            redact::learn::request(&self.secrets, req);
+        }
         let method = req.method.to_string();
         let url_text = req.url.to_string();
-        let mut exchange = Exchange {
-            method: method.clone(),
-            url: redact::redact_url(&url_text),
-            request_headers: req
-                .headers
-                .iter()
-                .map(|(k, v)| {
-                    (
-                        k.to_string(),
-                        redact::header_value(k.as_str(), v.to_str().unwrap_or("<binary>")),
-                    )
-                })
-                .collect(),
-            request_body: req
-                .body
-                .as_ref()
-                .map(|b| excerpt_request(b, &req.secret_fields)),
-            status: None,
-            response_headers: Vec::new(),
-            response_body: None,
-            error: None,
-            elapsed: Duration::ZERO,
-        };
 
         if let Some(spent) = self.over_budget() {
             let e = TransportError::Timeout {
@@ -493,8 +516,7 @@ impl Http {
                     self.limits.timeout * SCENARIO_BUDGET_TIMEOUTS
                 ),
             };
-            exchange.error = Some(e.to_string());
-            self.record(exchange);
+            self.keep(req, Err(&e), Duration::ZERO);
             return Err(e);
         }
         if !self.hosts.allows(&req.url) {
@@ -516,8 +538,7 @@ impl Http {
                 allowed: self.hosts.describe(),
                 note,
             };
-            exchange.error = Some(e.to_string());
-            self.record(exchange);
+            self.keep(req, Err(&e), Duration::ZERO);
             return Err(e);
         }
         let mut builder = self.client.request(req.method.clone(), req.url.clone());
@@ -538,32 +559,37 @@ impl Http {
         self.rate_limits.ledger().sent(endpoint);
 
         let result = self.read(builder, &method, &url_text, &req.url).await;
-        exchange.elapsed = started.elapsed();
+        let elapsed = started.elapsed();
         if let Some(spent) = &self.spent
             && let Ok(mut spent) = spent.lock()
         {
-            *spent += exchange.elapsed;
+            *spent += elapsed;
         }
-        match &result {
-            Ok(resp) => {
-                redact::learn::response(&self.secrets, resp);
-                exchange.status = Some(resp.status.as_u16());
-                exchange.response_headers = resp
-                    .headers
-                    .iter()
-                    .map(|(k, v)| {
-                        (
-                            k.to_string(),
-                            redact::header_value(k.as_str(), v.to_str().unwrap_or("<binary>")),
-                        )
-                    })
-                    .collect();
-                exchange.response_body = (!resp.body.is_empty()).then(|| excerpt_body(&resp.body));
-            }
-            Err(e) => exchange.error = Some(e.to_string()),
-        }
-        self.record(exchange);
+        self.keep(req, result.as_ref(), elapsed);
         result
+    }
+
+    /// Records one exchange: its secrets learned and the exchange redacted now, or kept raw
+    /// ([`Http::deferring_transcripts`]).
+    fn keep(&self, req: &Request, outcome: Result<&Response, &TransportError>, elapsed: Duration) {
+        if self.deferred {
+            self.record_raw(RawExchange {
+                request: req.clone(),
+                outcome: outcome.cloned().map_err(|e| e.to_string()),
+                elapsed,
+            });
+            return;
+        }
+        if let Ok(resp) = outcome {
+            redact::learn::response(&self.secrets, resp);
+        }
+        let error = outcome.err().map(|e| e.to_string());
+        self.record(super::transcript::exchange_of(
+            req,
+            outcome.ok(),
+            error,
+            elapsed,
+        ));
     }
 
     async fn read(
@@ -643,75 +669,5 @@ impl Http {
             headers,
             body,
         })
-    }
-}
-
-/// The certificate verification failure somewhere in `e`'s chain of causes, if that is what
-/// it is.
-pub fn certificate_problem(e: &(dyn std::error::Error + 'static)) -> Option<String> {
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = cur {
-        let tls = err.downcast_ref::<rustls::Error>().or_else(|| {
-            err.downcast_ref::<std::io::Error>()
-                .and_then(|io| io.get_ref())
-                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-        });
-        if let Some(rustls::Error::InvalidCertificate(c)) = tls {
-            return Some(format!("{c:?}"));
-        }
-        cur = err.source();
-    }
-    // The verifier's error may reach us wrapped in a type this crate cannot name; its text is
-    // rustls' own.
-    let text = error_chain(e);
-    text.find("invalid peer certificate: ").map(|i| {
-        let rest = &text[i + "invalid peer certificate: ".len()..];
-        rest.split([':', ')'])
-            .next()
-            .unwrap_or(rest)
-            .trim()
-            .to_string()
-    })
-}
-
-/// The HTTP stack's words for a response it refused, with the limit that made it refuse.
-fn explain(chain: &str) -> String {
-    if chain.contains("message head is too large") {
-        format!(
-            "{chain} (over {} header lines or about 400 kB of status line and headers)",
-            super::limits::MAX_HEADER_LINES
-        )
-    } else {
-        chain.to_string()
-    }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_certificate_failure_is_recognised_in_the_chain_of_causes() {
-        let inner = std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
-        );
-        assert_eq!(
-            certificate_problem(&inner).as_deref(),
-            Some("UnknownIssuer")
-        );
-        let other = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
-        assert_eq!(certificate_problem(&other), None);
     }
 }

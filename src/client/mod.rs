@@ -2,6 +2,7 @@
 //! cucumber. Valid requests come from types; invalid ones from named tampering
 //! ([`params::Params::tamper`], [`params::Params::omit`]).
 
+mod causes;
 pub mod cimd;
 pub mod discovery;
 pub mod hosts;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::http::Body;
+use super::http::{Body, Request, Response};
 use super::redact;
 
 /// How much of a body a transcript keeps.
@@ -69,6 +69,114 @@ impl fmt::Display for Exchange {
             (None, None) => writeln!(f, "! no response")?,
         }
         Ok(())
+    }
+}
+
+/// One exchange as it went, unredacted: what a transport deferring its transcripts keeps.
+#[derive(Debug, Clone)]
+pub(super) struct RawExchange {
+    pub request: Request,
+    /// The response, or the error's text.
+    pub outcome: Result<Response, String>,
+    pub elapsed: Duration,
+}
+
+/// A transport fork's exchanges: redacted as they happened, or raw until read.
+pub(super) enum Recording {
+    Redacted(Vec<Exchange>),
+    Raw(Vec<RawExchange>),
+}
+
+impl Recording {
+    pub(super) fn new(deferred: bool) -> Self {
+        if deferred {
+            Recording::Raw(Vec::new())
+        } else {
+            Recording::Redacted(Vec::new())
+        }
+    }
+
+    pub(super) fn push(&mut self, exchange: Exchange) {
+        match self {
+            Recording::Redacted(t) => t.push(exchange),
+            // Not reached: a deferring transport keeps only raw exchanges.
+            Recording::Raw(_) => {}
+        }
+    }
+
+    pub(super) fn push_raw(&mut self, raw: RawExchange) {
+        match self {
+            Recording::Raw(t) => t.push(raw),
+            Recording::Redacted(t) => {
+                let error = raw.outcome.as_ref().err().cloned();
+                t.push(exchange_of(
+                    &raw.request,
+                    raw.outcome.as_ref().ok(),
+                    error,
+                    raw.elapsed,
+                ));
+            }
+        }
+    }
+}
+
+/// Teaches `secrets` what the raw exchanges carried.
+pub(super) fn learn(raw: &[RawExchange], secrets: &redact::Redactor) {
+    for r in raw {
+        redact::learn::request(secrets, &r.request);
+        if let Ok(resp) = &r.outcome {
+            redact::learn::response(secrets, resp);
+        }
+    }
+}
+
+/// The raw exchanges redacted: their secrets learned first (all of them, as a transport that
+/// does not defer would know them), then each exchange redacted and scrubbed.
+pub(super) fn redacted(raw: &[RawExchange], secrets: &redact::Redactor) -> Vec<Exchange> {
+    learn(raw, secrets);
+    raw.iter()
+        .map(|r| {
+            let mut e = exchange_of(
+                &r.request,
+                r.outcome.as_ref().ok(),
+                r.outcome.as_ref().err().cloned(),
+                r.elapsed,
+            );
+            e.scrub(secrets);
+            e
+        })
+        .collect()
+}
+
+/// An exchange as transcripts show it, redacted by name and shape (not yet scrubbed of the
+/// run's known values).
+pub(super) fn exchange_of(
+    req: &Request,
+    resp: Option<&Response>,
+    error: Option<String>,
+    elapsed: Duration,
+) -> Exchange {
+    let header = |(k, v): (&reqwest::header::HeaderName, &reqwest::header::HeaderValue)| {
+        let value = v.to_str().unwrap_or("<binary>");
+        (k.to_string(), redact::header_value(k.as_str(), value))
+    };
+    Exchange {
+        method: req.method.to_string(),
+        url: redact::redact_url(req.url.as_str()),
+        request_headers: req.headers.iter().map(|(k, v)| header((k, v))).collect(),
+        request_body: req
+            .body
+            .as_ref()
+            .map(|b| excerpt_request(b, &req.secret_fields)),
+        status: resp.map(|r| r.status.as_u16()),
+        response_headers: resp
+            .map(|r| r.headers.iter().map(header).collect())
+            .unwrap_or_default(),
+        response_body: resp
+            .filter(|r| !r.body.is_empty())
+            .map(|r| excerpt_body(&r.body)),
+        error: if resp.is_some() { None } else { error },
+        elapsed,
     }
 }
 

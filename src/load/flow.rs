@@ -129,27 +129,39 @@ pub async fn run(shared: &Shared, replay: bool) -> FlowResult {
     let mut flow = Flow {
         shared,
         timings: Vec::new(),
-        transcript: Vec::new(),
+        forks: Vec::new(),
         violations: Vec::new(),
         double_redemption: false,
     };
-    let error = flow.steps(replay).await.err();
+    let mut error = flow.steps(replay).await.err();
+    let total = started.elapsed();
+    // The transport keeps a flow's exchanges raw; a flow that is reported has its secrets
+    // learned and its transcript and error redacted now.
     let keep = !flow.violations.is_empty();
+    if keep || error.is_some() {
+        for http in &flow.forks {
+            http.learn_deferred();
+        }
+    }
+    if let Some(e) = &mut error {
+        e.detail = shared.http.secrets().scrub(&e.detail);
+    }
     FlowResult {
         timings: flow.timings,
-        total: started.elapsed(),
+        total,
         replayed: replay,
         double_redemption: flow.double_redemption,
         violations: flow.violations,
         error,
-        transcript: keep.then_some(flow.transcript),
+        transcript: keep.then(|| flow.forks.iter().flat_map(Http::transcript).collect()),
     }
 }
 
 struct Flow<'a> {
     shared: &'a Shared,
     timings: Vec<(Step, Duration)>,
-    transcript: Vec<Exchange>,
+    /// The transport forks of the flow's steps, in order: their exchanges are its transcript.
+    forks: Vec<Http>,
     violations: Vec<Violation>,
     double_redemption: bool,
 }
@@ -259,11 +271,10 @@ impl Flow<'_> {
             .authorize_traced(&http, url, std::slice::from_ref(&client.redirect_uri))
             .await;
         let wall = started.elapsed();
-        let exchanges = http.transcript();
         let steps = traced.as_ref().map(|t| t.steps.as_slice()).unwrap_or(&[]);
         self.timings
-            .extend(split_authorization(&exchanges, steps, wall));
-        self.transcript.extend(exchanges);
+            .extend(split_authorization(&http.elapsed(), steps, wall));
+        self.forks.push(http);
         let outcome = traced.map_err(login_error)?.outcome;
         let error = |kind: String, detail: String| FlowError {
             step: Step::Authorize,
@@ -411,22 +422,21 @@ impl Flow<'_> {
 
     /// Records the time of `http`'s exchanges under `step`, and keeps them for the transcript.
     fn record(&mut self, step: Step, http: &Http) {
-        let exchanges = http.transcript();
-        self.timings
-            .push((step, exchanges.iter().map(|e| e.elapsed).sum()));
-        self.transcript.extend(exchanges);
+        self.timings.push((step, http.elapsed().iter().sum()));
+        self.forks.push(http.clone());
     }
 }
 
-/// Splits the authorization's exchanges into authorize, login and consent, using the driver's
-/// steps (which say which request carried the password). A driver that does not speak HTTP
-/// through the transport, or says nothing of its steps, gives one authorize time.
+/// Splits the authorization's exchanges (how long each took) into authorize, login and
+/// consent, using the driver's steps (which say which request carried the password). A driver
+/// that does not speak HTTP through the transport, or says nothing of its steps, gives one
+/// authorize time.
 fn split_authorization(
-    exchanges: &[Exchange],
+    exchanges: &[Duration],
     steps: &[LoginStep],
     wall: Duration,
 ) -> Vec<(Step, Duration)> {
-    let time = |ex: &[Exchange]| ex.iter().map(|e| e.elapsed).sum::<Duration>();
+    let time = |ex: &[Duration]| ex.iter().sum::<Duration>();
     if exchanges.is_empty() {
         return vec![(Step::Authorize, wall)];
     }
@@ -435,7 +445,7 @@ fn split_authorization(
         Some(i) if steps.len() == exchanges.len() => {
             let mut out = vec![
                 (Step::Authorize, time(&exchanges[..i])),
-                (Step::Login, exchanges[i].elapsed),
+                (Step::Login, exchanges[i]),
             ];
             if i + 1 < exchanges.len() {
                 out.push((Step::Consent, time(&exchanges[i + 1..])));
@@ -522,18 +532,8 @@ fn login_error(e: LoginError) -> FlowError {
 mod tests {
     use super::*;
 
-    fn exchange(ms: u64) -> Exchange {
-        Exchange {
-            method: "GET".into(),
-            url: "http://127.0.0.1/x".into(),
-            request_headers: vec![],
-            request_body: None,
-            status: Some(200),
-            response_headers: vec![],
-            response_body: None,
-            error: None,
-            elapsed: Duration::from_millis(ms),
-        }
+    fn exchange(ms: u64) -> Duration {
+        Duration::from_millis(ms)
     }
 
     fn step(credentials: bool) -> LoginStep {

@@ -55,7 +55,8 @@ pub async fn run(args: LoadArgs) -> Result<LoadResult, RunError> {
     let ready = target::prepare(&plan).await?;
     eprintln!("Target: {}", ready.description);
     let shared = flow::Shared {
-        http: ready.http.clone(),
+        // Thousands of flows, of which only those reported show their exchanges.
+        http: ready.http.clone().deferring_transcripts(),
         driver: ready.driver.clone(),
         target: ready.target.clone(),
         revision: ready.revision,

@@ -96,12 +96,19 @@ impl ScenarioRecord {
 
     /// Scrubs every value the run knows as a secret from what the record says.
     pub fn scrub(&mut self, secrets: &crate::client::redact::Redactor) {
+        self.scrub_messages(secrets);
+        for exchange in &mut self.transcript {
+            exchange.scrub(secrets);
+        }
+    }
+
+    /// Scrubs what the console shows of the record (its message and warnings); its
+    /// transcript, scrubbed when each exchange was recorded, is scrubbed again with everything
+    /// the run learned when the reports are written.
+    pub fn scrub_messages(&mut self, secrets: &crate::client::redact::Redactor) {
         let texts = self.message.iter_mut().chain(self.warnings.iter_mut());
         for text in texts {
             *text = secrets.scrub(text);
-        }
-        for exchange in &mut self.transcript {
-            exchange.scrub(secrets);
         }
     }
 

@@ -6,10 +6,15 @@
 //! with it. Two runs in one process (the self-test runs dozens) share nothing, and what a run
 //! learned goes away with it.
 
-use std::collections::{BTreeSet, HashSet, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 use std::sync::{Arc, RwLock};
 
 use base64::Engine as _;
+
+/// The sets are looked up at every position of every text scrubbed: a fast hash, seeded at
+/// random per process.
+type HashSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 use serde_json::Value;
 
 use super::{redact, redact_text};
@@ -20,6 +25,12 @@ const MIN_LEARNED: usize = 6;
 const MIN_CONFIGURED: usize = 4;
 /// The length of the start of a base64 core that is looked up at every position of a run.
 const ANCHOR: usize = 12;
+/// The length of the start of a token by which the token is looked up where a run may hold
+/// one: a position's few candidate lengths are tried, not every length the run knows.
+const TOKEN_START: usize = 6;
+/// The bits of the filter of the cores' anchors (128 kB): a position whose window is not in
+/// it starts no core, and is passed over without a lookup.
+const FILTER_BITS: usize = 1 << 20;
 
 /// The most values one run remembers. A run learns a few thousand; a long `load` run may learn
 /// millions, of which only the newest are kept.
@@ -43,20 +54,28 @@ struct Known {
     /// Forms made only of [`is_token_char`] characters, found in runs of such characters, so
     /// that the cost of a scrub does not grow with the number of secrets.
     tokens: HashSet<String>,
-    /// The lengths of those forms: a run is searched only at those lengths.
-    token_lengths: BTreeSet<usize>,
-    /// Other forms (a password with spaces or punctuation): found by substring search.
-    phrases: Vec<String>,
+    /// The lengths of the forms shorter than [`TOKEN_START`] (configured secrets of four or
+    /// five characters): a run is searched at those lengths.
+    short_lengths: BTreeSet<usize>,
+    /// The lengths of the longer forms, by their first [`TOKEN_START`] characters (a length
+    /// once per form that has it, so that forgetting one form keeps the others').
+    token_starts: HashMap<[u8; TOKEN_START], Vec<usize>>,
+    /// Other forms (a password with spaces or punctuation): found by substring search, each
+    /// with its searcher made once.
+    phrases: Vec<(String, memchr::memmem::Finder<'static>)>,
     /// The base64 encodings of each value at the three alignments it may have inside a longer
     /// base64 text (`Basic base64(user:secret)`), without the groups the neighbours share:
     /// found anywhere inside a run, which is then redacted whole.
     cores: HashSet<String>,
     /// The first [`ANCHOR`] characters of each core, and the cores' lengths.
-    core_anchors: HashSet<String>,
+    core_anchors: HashSet<[u8; ANCHOR]>,
     core_lengths: BTreeSet<usize>,
-    /// The values remembered, with their forms and cores, oldest first (forgotten first past
-    /// [`MAX_VALUES`]).
-    order: VecDeque<(String, Vec<String>, Vec<String>)>,
+    /// The rolling hashes of the anchors ([`window_hash`]), as [`FILTER_BITS`] bits; empty
+    /// until the first core.
+    core_filter: Vec<u64>,
+    /// The values remembered, each with the shortest form kept of it, oldest first (forgotten
+    /// first past [`MAX_VALUES`], their forms and cores made again to be removed).
+    order: VecDeque<(String, usize)>,
     values: HashSet<String>,
 }
 
@@ -105,34 +124,31 @@ impl Redactor {
         if known.values.contains(value) {
             return;
         }
-        let forms: Vec<String> = forms_of(value)
-            .into_iter()
-            .filter(|f| f.chars().count() >= min)
-            .collect();
-        for form in &forms {
+        for form in &kept_forms(value, min) {
             if form.chars().all(is_token_char) {
-                known.token_lengths.insert(form.len());
-                known.tokens.insert(form.clone());
-            } else if !known.phrases.contains(form) {
-                known.phrases.push(form.clone());
+                known.add_token(form);
+            } else if !known.phrases.iter().any(|(p, _)| p == form) {
+                let finder = memchr::memmem::Finder::new(form.as_bytes()).into_owned();
+                known.phrases.push((form.clone(), finder));
             }
         }
-        let cores = base64_cores(value);
-        for core in &cores {
-            known.core_anchors.insert(core[..ANCHOR].to_string());
-            known.core_lengths.insert(core.len());
-            known.cores.insert(core.clone());
+        for core in &base64_cores(value) {
+            known.add_core(core);
         }
         known.values.insert(value.to_string());
-        known.order.push_back((value.to_string(), forms, cores));
+        known.order.push_back((value.to_string(), min));
         while known.order.len() > MAX_VALUES {
-            let Some((old, forms, cores)) = known.order.pop_front() else {
+            let Some((old, min)) = known.order.pop_front() else {
                 break;
             };
             known.values.remove(&old);
-            for form in forms {
-                known.tokens.remove(&form);
-                known.phrases.retain(|p| *p != form);
+            let cores = base64_cores(&old);
+            for form in kept_forms(&old, min) {
+                if form.chars().all(is_token_char) {
+                    known.forget_token(&form);
+                } else {
+                    known.phrases.retain(|(p, _)| *p != form);
+                }
             }
             for core in cores {
                 known.cores.remove(&core);
@@ -158,8 +174,8 @@ impl Redactor {
             rest = &run[end..];
         }
         out.push_str(rest);
-        for phrase in &known.phrases {
-            if out.contains(phrase.as_str()) {
+        for (phrase, finder) in &known.phrases {
+            if finder.find(out.as_bytes()).is_some() {
                 out = out.replace(phrase.as_str(), &redact(phrase));
             }
         }
@@ -209,13 +225,18 @@ impl Known {
                 start += 1;
                 continue;
             }
-            let found = self
-                .token_lengths
-                .iter()
-                .rev()
-                .map(|len| start + len)
-                .filter(|&end| end <= bytes.len() && is_bound(end))
-                .find(|&end| self.tokens.contains(&run[start..end]));
+            // The longest token that starts here and ends at a bound: the longer forms by
+            // their start, then the short ones.
+            let fits = |len: usize| {
+                let end = start + len;
+                (end <= bytes.len() && is_bound(end) && self.tokens.contains(&run[start..end]))
+                    .then_some(end)
+            };
+            let long = bytes
+                .get(start..start + TOKEN_START)
+                .and_then(|head| self.token_starts.get(&head_of(head)))
+                .and_then(|lengths| lengths.iter().filter_map(|&len| fits(len)).max());
+            let found = long.or_else(|| self.short_lengths.iter().rev().find_map(|&len| fits(len)));
             match found {
                 Some(end) => {
                     out.push_str(&run[copied..start]);
@@ -231,20 +252,125 @@ impl Known {
 }
 
 impl Known {
-    /// Whether a base64 core of a remembered value stands anywhere in `run`.
+    fn add_token(&mut self, form: &str) {
+        if form.len() < TOKEN_START {
+            self.short_lengths.insert(form.len());
+        } else {
+            self.token_starts
+                .entry(head_of(form.as_bytes()))
+                .or_default()
+                .push(form.len());
+        }
+        self.tokens.insert(form.to_string());
+    }
+
+    fn forget_token(&mut self, form: &str) {
+        self.tokens.remove(form);
+        if form.len() >= TOKEN_START {
+            let head = head_of(form.as_bytes());
+            if let Some(lengths) = self.token_starts.get_mut(&head) {
+                if let Some(i) = lengths.iter().position(|&l| l == form.len()) {
+                    lengths.swap_remove(i);
+                }
+                if lengths.is_empty() {
+                    self.token_starts.remove(&head);
+                }
+            }
+        }
+    }
+
+    fn add_core(&mut self, core: &str) {
+        let mut anchor = [0; ANCHOR];
+        anchor.copy_from_slice(&core.as_bytes()[..ANCHOR]);
+        if self.core_filter.is_empty() {
+            self.core_filter = vec![0; FILTER_BITS / 64];
+        }
+        let bit = filter_bit(window_hash(&anchor));
+        self.core_filter[bit / 64] |= 1 << (bit % 64);
+        self.core_anchors.insert(anchor);
+        self.core_lengths.insert(core.len());
+        self.cores.insert(core.to_string());
+    }
+
+    /// Whether a base64 core of a remembered value stands anywhere in `run`. Each position's
+    /// window of [`ANCHOR`] characters is hashed in passing (a rolling hash), and looked up
+    /// only when the filter has its hash.
     fn holds_a_core(&self, run: &str) -> bool {
         if run.len() < ANCHOR || self.cores.is_empty() {
             return false;
         }
-        (0..=run.len() - ANCHOR).any(|start| {
-            self.core_anchors.contains(&run[start..start + ANCHOR])
+        let bytes = run.as_bytes();
+        let mut hash = window_hash(&bytes[..ANCHOR]);
+        for start in 0..=run.len() - ANCHOR {
+            if start > 0 {
+                hash = roll(hash, bytes[start - 1], bytes[start + ANCHOR - 1]);
+            }
+            let bit = filter_bit(hash);
+            let maybe = self
+                .core_filter
+                .get(bit / 64)
+                .is_some_and(|w| w & (1 << (bit % 64)) != 0);
+            if maybe
+                && <[u8; ANCHOR]>::try_from(&bytes[start..start + ANCHOR])
+                    .is_ok_and(|anchor| self.core_anchors.contains(&anchor))
                 && self
                     .core_lengths
                     .iter()
                     .take_while(|&&len| start + len <= run.len())
                     .any(|&len| self.cores.contains(&run[start..start + len]))
-        })
+            {
+                return true;
+            }
+        }
+        false
     }
+}
+
+/// The first [`TOKEN_START`] bytes of `bytes` (at least that long).
+fn head_of(bytes: &[u8]) -> [u8; TOKEN_START] {
+    let mut head = [0; TOKEN_START];
+    head.copy_from_slice(&bytes[..TOKEN_START]);
+    head
+}
+
+/// The forms of `value` that are remembered: those of `min` characters or more.
+fn kept_forms(value: &str, min: usize) -> Vec<String> {
+    forms_of(value)
+        .into_iter()
+        .filter(|f| f.chars().count() >= min)
+        .collect()
+}
+
+/// The multiplier of the rolling hash of [`ANCHOR`] bytes.
+const ROLL_BASE: u32 = 0x0100_0193;
+/// `ROLL_BASE` to the power `ANCHOR - 1`: the weight of a window's first byte.
+const ROLL_FIRST: u32 = {
+    let mut w: u32 = 1;
+    let mut i = 1;
+    while i < ANCHOR {
+        w = w.wrapping_mul(ROLL_BASE);
+        i += 1;
+    }
+    w
+};
+
+/// A polynomial hash of a window of [`ANCHOR`] bytes.
+fn window_hash(window: &[u8]) -> u32 {
+    window.iter().fold(0u32, |h, &b| {
+        h.wrapping_mul(ROLL_BASE).wrapping_add(u32::from(b))
+    })
+}
+
+/// The hash of the window one byte further: `out` leaves at the front, `next` comes in.
+fn roll(hash: u32, out: u8, next: u8) -> u32 {
+    hash.wrapping_sub(u32::from(out).wrapping_mul(ROLL_FIRST))
+        .wrapping_mul(ROLL_BASE)
+        .wrapping_add(u32::from(next))
+}
+
+/// The filter bit of a window's hash (its bits mixed, then the top 20 of them).
+fn filter_bit(hash: u32) -> usize {
+    (hash.wrapping_mul(0x9E37_79B1) >> (32 - FILTER_BITS.trailing_zeros())) as usize
 }
 
 /// The parts of `value`'s base64 encodings (both alphabets) that stay the same whatever
@@ -429,6 +555,35 @@ mod tests {
         // A longer run that merely contains a remembered token is another value.
         assert_eq!(secrets.scrub(&format!("x{token}")), format!("x{token}"));
         assert_eq!(secrets.scrub(&format!("{token}x")), format!("{token}x"));
+    }
+
+    #[test]
+    fn the_rolling_hash_is_the_hash_of_each_window() {
+        let text = b"eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9-~_+/%2F0123456789";
+        let mut hash = window_hash(&text[..ANCHOR]);
+        for start in 1..=text.len() - ANCHOR {
+            hash = roll(hash, text[start - 1], text[start + ANCHOR - 1]);
+            assert_eq!(hash, window_hash(&text[start..start + ANCHOR]), "{start}");
+        }
+    }
+
+    #[test]
+    fn the_longest_token_at_a_position_wins_and_forgotten_forms_are_not_found() {
+        let secrets = Redactor::new();
+        secrets.remember_configured("abcd");
+        secrets.remember("abcd-efgh-ijkl");
+        assert_eq!(secrets.scrub("x abcd-efgh-ijkl y"), "x abcd…[redacted] y");
+        assert_eq!(secrets.scrub("x abcd-zz y"), "x …[redacted]-zz y");
+        let mut known = Known::default();
+        known.add_token("value-one-123");
+        known.add_token("value-one-123456");
+        known.forget_token("value-one-123456");
+        let mut out = String::new();
+        known.scrub_run("value-one-123456", &mut out);
+        assert_eq!(out, "value-one-123456");
+        out.clear();
+        known.scrub_run("value-one-123", &mut out);
+        assert_eq!(out, redact("value-one-123"));
     }
 
     #[test]
