@@ -247,6 +247,11 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     } else {
         None
     };
+    if config.public_url.is_some() && config.layout == Layout::Split {
+        return Err(StartError::Store(
+            "a public URL names one origin: not with the split layout".into(),
+        ));
+    }
     let scheme = if tls.is_some() { "https" } else { "http" };
     let (main_listener, main_origin) = bind(config.port, scheme).await?;
     let as_listener = if config.layout == Layout::Split {
@@ -278,13 +283,15 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         }
         None => None,
     };
+    // Behind a load balancer, the origin it is reached at.
+    let main_origin = config.public_url.clone().unwrap_or(main_origin);
     let as_origin = as_listener
         .as_ref()
         .map(|(_, o)| o.clone())
         .unwrap_or_else(|| main_origin.clone());
     let urls = Urls::new(config.layout, main_origin, as_origin)
         .with_issuer_trailing_slash(config.variants.has(Variant::IssuerTrailingSlash));
-    let state = match AppState::new(config, urls) {
+    let state = match AppState::connect(config, urls).await {
         Ok(s) => Arc::new(s),
         Err(e) => {
             if let Some(p) = &temp_ca_file {
@@ -324,6 +331,8 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         )),
     }
     tracing::info!(
+        instance = %state.config.instance_id,
+        store = ?state.config.store,
         layout = state.urls.layout.name(),
         tls = tls.is_some(),
         "reference server ready"

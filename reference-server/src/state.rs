@@ -5,12 +5,13 @@ use std::sync::Arc;
 
 use crate::cimd;
 use crate::config::Config;
+use crate::config::StoreBackend;
 use crate::crypto::{self, Signer};
 use crate::defects::Defect;
 use crate::layout::Layout;
 use crate::limits::RegistrationLimiter;
 use crate::mcp::McpSessions;
-use crate::store::Store;
+use crate::store::{MemoryStore, RedisStore, Store};
 use crate::urls::Urls;
 use crate::variants::Variant;
 use crate::variants::shapes::Shapes;
@@ -48,6 +49,8 @@ pub enum StartError {
     HttpClient(String),
     #[error("pre-registered clients: {0}")]
     Clients(String),
+    #[error("store: {0}")]
+    Store(String),
     #[error("TLS: {0}")]
     Tls(String),
     #[error("cannot write the CA certificate to {path}: {source}")]
@@ -63,16 +66,15 @@ const PRE_REGISTERED_LIFETIME: std::time::Duration =
     std::time::Duration::from_secs(100 * 365 * 24 * 3600);
 
 impl AppState {
-    pub fn new(config: Config, mut urls: Urls) -> Result<Self, StartError> {
-        // The `legacy-default-endpoints-missing` defect moves the 2025-03-26 endpoints (LEG-02).
-        if urls.layout == Layout::Legacy20250326
-            && config.defects.has(Defect::LegacyDefaultEndpointsMissing)
-        {
-            urls.as_route_prefix = "/oauth2".into();
+    pub fn new(config: Config, urls: Urls) -> Result<Self, StartError> {
+        if config.store != StoreBackend::Memory {
+            return Err(StartError::Store(
+                "a shared store is connected at start (`start`, not `app`)".into(),
+            ));
         }
-        let store = Store::new(config.store_capacity);
+        let memory = MemoryStore::new(config.store_capacity);
         {
-            let mut tables = store.lock();
+            let mut tables = memory.lock();
             for c in &config.clients {
                 c.validate().map_err(StartError::Clients)?;
                 tables
@@ -81,9 +83,48 @@ impl AppState {
                     .map_err(|e| StartError::Clients(e.description.into_owned()))?;
             }
         }
+        Self::with_store(config, urls, Store::Memory(memory))
+    }
+
+    /// The state with the store the configuration names: with Redis, connected (an
+    /// unreachable Redis is an error) and holding the pre-registered clients.
+    pub async fn connect(config: Config, urls: Urls) -> Result<Self, StartError> {
+        let StoreBackend::Redis(url) = &config.store else {
+            return Self::new(config, urls);
+        };
+        let store = RedisStore::connect(
+            url,
+            &config.instance_id,
+            config.variants.has(Variant::OneActiveGrant),
+            config.refresh_token_ttl,
+        )
+        .await
+        .map(Store::Redis)
+        .map_err(StartError::Store)?;
+        for c in &config.clients {
+            c.validate().map_err(StartError::Clients)?;
+            store
+                .preregister(c.to_client(), PRE_REGISTERED_LIFETIME)
+                .await
+                .map_err(|e| StartError::Clients(e.description.into_owned()))?;
+        }
+        Self::with_store(config, urls, store)
+    }
+
+    fn with_store(config: Config, mut urls: Urls, store: Store) -> Result<Self, StartError> {
+        // The `legacy-default-endpoints-missing` defect moves the 2025-03-26 endpoints (LEG-02).
+        if urls.layout == Layout::Legacy20250326
+            && config.defects.has(Defect::LegacyDefaultEndpointsMissing)
+        {
+            urls.as_route_prefix = "/oauth2".into();
+        }
+        let signer = match &config.signing_key {
+            Some(path) => Signer::from_pem_file(path)?,
+            None => Signer::generate()?,
+        };
         Ok(AppState {
             store,
-            signer: Signer::generate()?,
+            signer,
             mcp_sessions: McpSessions::new(config.store_capacity),
             cimd: cimd::Fetcher::new(&config).map_err(StartError::HttpClient)?,
             shapes: Shapes::default(),
