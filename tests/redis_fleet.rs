@@ -122,8 +122,18 @@ fn three_instances_on_one_redis_pass_the_suite_as_one_server() {
     let run = runner(&dir, &args, Duration::from_secs(300));
     assert_eq!(run.code, Some(0), "{}", run.text);
     assert!(run.clean(), "{}", run.junit);
+    // The scenarios that need the profile ran (RS-06 waits a token out, on any instance).
+    for ran in ["SCOPE-03 ", "RS-06 ", "CODE-02 ", "REFRESH-02 "] {
+        let cases = run.testcases(ran);
+        assert!(!cases.is_empty(), "{ran}is in the report");
+        assert!(
+            cases.iter().all(|c| !c.contains("<skipped")),
+            "{ran}ran: {cases:?}"
+        );
+    }
     for (i, n) in balancer.served.iter().enumerate() {
         let n = n.load(Ordering::Relaxed);
+        eprintln!("instance {i} served {n} requests");
         assert!(n > 10, "instance {i} served {n} requests");
     }
     drop(rt);

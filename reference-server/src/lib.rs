@@ -8,7 +8,8 @@
 //!
 //! 1. leaves: `protocol` (the values the server supports), `layout`, `clock`, `error`,
 //!    `params`, `pages`;
-//! 2. `defects`, `urls`, `store`, `limits`, `crypto`, `tls`, then `config`;
+//! 2. `defects`, `urls`, `limits`, `crypto`, `store` (in memory or in Redis), `tls`, then
+//!    `config`;
 //! 3. the machinery the endpoints share: `cimd` (metadata document fetcher), `mcp` (the MCP
 //!    protocol behind the OAuth layer), then `state`, and the checks both the authorization
 //!    and the token endpoint make: `pkce`, `scope`, `resource_binding`;

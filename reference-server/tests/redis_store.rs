@@ -206,3 +206,39 @@ fn a_bad_store_url_or_key_file_is_refused() {
     assert!(!debug.contains("hunter2"), "{debug}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_that_fails_later_answers_503_not_a_panic() {
+    let Some(redis) = RedisServer::start("fails-later") else {
+        return;
+    };
+    let server = start(Config {
+        store: StoreBackend::Redis(redis.url()),
+        ..Config::default()
+    })
+    .await;
+    let http = http();
+    let ep = Endpoints::fetch(&http, &server.urls.as_metadata).await;
+    register_public(&http, &ep).await;
+    drop(redis);
+    let resp = register(
+        &http,
+        &ep,
+        json!({"redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none"}),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["error"], "temporarily_unavailable");
+    let (status, _, body) = token_request(
+        &http,
+        &ep,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", "x"),
+            ("client_id", "y"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+}

@@ -140,7 +140,9 @@ pub struct RefreshEntry {
     pub rotated: bool,
 }
 
-/// Where the server keeps its state.
+/// Where the server keeps its state. One per server, inside its shared state: the variants'
+/// sizes do not matter, and the memory store stays unboxed.
+#[allow(clippy::large_enum_variant)]
 pub enum Store {
     Memory(MemoryStore),
     Redis(RedisStore),
