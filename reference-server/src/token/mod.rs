@@ -5,8 +5,9 @@
 //! A token request is one ordered list of checks, read top to bottom in `handle`: the
 //! request's shape, the grant type, client authentication (`client_auth`), whether the client
 //! may use the grant, then the grant's own checks (`code`, `refresh`,
-//! `client_credentials`). Each grant runs under the store's lock, so single use and rotation
-//! are atomic; the access token is signed once the lock is released.
+//! `client_credentials`). Each grant's single use and rotation are atomic: under the memory
+//! store's lock, or as one Redis operation with the shared store; the access token is signed
+//! after.
 
 mod client_auth;
 mod client_credentials;
@@ -96,7 +97,7 @@ async fn handle(
     let client = client_auth::client_of(state, headers, &params, grant_type).await?; // TOK-06..08, TOK-10, CODE-09, REFRESH-08
     check_client_grant(state, &client, grant_type)?; // TOK-09
     racy_single_use_check(state, grant_type, &params).await?;
-    // Each grant's checks run under the store's lock; the access token is signed after it.
+    // Each grant's checks are atomic with its single use; the access token is signed after.
     let issued = match grant_type {
         GrantType::AuthorizationCode => code::redeem(state, &client, &params).await?,
         GrantType::RefreshToken => refresh::refresh(state, &client, &params).await?,
