@@ -86,7 +86,11 @@ fn store_per_instance_fails_the_replica_scenarios_and_no_single_endpoint_one() {
         .filter_map(|r| r.violated.as_deref())
         .collect();
     failed.sort_unstable();
-    assert_eq!(failed, ["REPL-01", "REPL-02", "REPL-03", "REPL-04"], "{matrix}");
+    assert_eq!(
+        failed,
+        ["REPL-01", "REPL-02", "REPL-03", "REPL-04"],
+        "{matrix}"
+    );
     assert_eq!(run.catching().len(), 4, "{matrix}");
     assert!(run.collateral().is_empty(), "{matrix}");
 }

@@ -120,6 +120,24 @@ struct Cli {
     /// script served next to the login endpoint builds it after the page has loaded.
     #[arg(long, value_enum, default_value_t = LoginPage::Html)]
     login_page: LoginPage,
+    /// Where the state lives: `memory` (in the process), or a Redis URL
+    /// (`redis://127.0.0.1:6379/0`) that several instances share to behave as one server.
+    #[arg(long, value_name = "memory|URL", default_value = "memory")]
+    store: config::StoreBackend,
+    /// This instance's name in the logs (default: a short random one).
+    #[arg(long, value_name = "NAME")]
+    instance_id: Option<String>,
+    /// The access-token signing key: a PEM file (`PRIVATE KEY`, PKCS #8, P-256). Instances
+    /// behind one issuer share one. Default: a key generated at start.
+    #[arg(long, value_name = "FILE")]
+    signing_key: Option<PathBuf>,
+    /// Write a new signing key (for --signing-key) to FILE, and exit.
+    #[arg(long, value_name = "FILE")]
+    write_signing_key: Option<PathBuf>,
+    /// The origin to advertise (URLs, issuer, metadata) instead of the bound address: where a
+    /// load balancer in front of this instance is reached. Not with --layout split.
+    #[arg(long, value_name = "URL", value_parser = config::check_public_url)]
+    public_url: Option<String>,
     /// Print every defect with the requirement IDs it violates, and exit.
     #[arg(long)]
     list_defects: bool,
@@ -150,6 +168,34 @@ pub fn main<I: IntoIterator<Item = OsString>>(args: I) -> ExitCode {
     }
 }
 
+/// `--write-signing-key`: a new key, readable by its owner only where that can be said.
+fn write_signing_key(path: &std::path::Path) -> ExitCode {
+    let pem = match crate::crypto::generate_signing_key_pem() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("reference-server: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options
+        .open(path)
+        .and_then(|mut f| f.write_all(pem.as_bytes()))
+    {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!(
+                "reference-server: --write-signing-key {}: {e}",
+                path.display()
+            );
+            ExitCode::from(2)
+        }
+    }
+}
+
 async fn serve(cli: Cli) -> ExitCode {
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -166,6 +212,9 @@ async fn serve(cli: Cli) -> ExitCode {
     if cli.list_variants {
         print!("{}", variants::table());
         return ExitCode::SUCCESS;
+    }
+    if let Some(path) = &cli.write_signing_key {
+        return write_signing_key(path);
     }
     let default_password = cli.password == config::DEFAULT_PASSWORD;
     let clients = match &cli.clients {
@@ -208,7 +257,17 @@ async fn serve(cli: Cli) -> ExitCode {
         tls: cli.tls,
         ca_out: cli.ca_out,
         login_page: cli.login_page,
+        store: cli.store,
+        signing_key: cli.signing_key,
+        public_url: cli.public_url,
         ..Config::default()
+    };
+    let config = match cli.instance_id {
+        Some(instance_id) => Config {
+            instance_id,
+            ..config
+        },
+        None => config,
     };
     for d in config.defects.iter() {
         eprintln!(

@@ -105,6 +105,67 @@ pub struct Config {
     pub ca_out: Option<PathBuf>,
     /// How the login page is made.
     pub login_page: LoginPage,
+    /// Where the state lives: in memory (the default), or in a Redis that several instances
+    /// share (`--store redis://…`).
+    pub store: StoreBackend,
+    /// This instance's name in the logs (several instances may share one store).
+    pub instance_id: String,
+    /// The access-token signing key (PEM, PKCS #8, P-256); `None`: a key generated at start.
+    /// Instances behind one issuer share one.
+    pub signing_key: Option<PathBuf>,
+    /// The origin the server advertises (its URLs, issuer and metadata) instead of the address
+    /// it is bound to: where a load balancer in front of it is reached. Not with `split`.
+    pub public_url: Option<String>,
+}
+
+/// Where the server keeps its state.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub enum StoreBackend {
+    /// In the process: bounded tables (`store_capacity` entries each).
+    #[default]
+    Memory,
+    /// A Redis server, by URL (`redis://host:port/db`, or `rediss://` with TLS).
+    Redis(String),
+}
+
+impl std::fmt::Debug for StoreBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreBackend::Memory => f.write_str("Memory"),
+            StoreBackend::Redis(url) => write!(f, "Redis({})", crate::store::redis::redacted(url)),
+        }
+    }
+}
+
+impl std::str::FromStr for StoreBackend {
+    type Err = String;
+
+    /// `memory`, or a `redis://` / `rediss://` URL.
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s == "memory" {
+            return Ok(StoreBackend::Memory);
+        }
+        match url::Url::parse(s) {
+            Ok(u) if matches!(u.scheme(), "redis" | "rediss") && u.host_str().is_some() => {
+                Ok(StoreBackend::Redis(s.to_string()))
+            }
+            _ => Err("expected `memory` or a Redis URL such as redis://127.0.0.1:6379/0".into()),
+        }
+    }
+}
+
+/// Checks a `--public-url`: an http(s) origin, with no path, query or fragment. Returns it
+/// without a trailing slash.
+pub fn check_public_url(s: &str) -> Result<String, String> {
+    let u = url::Url::parse(s).map_err(|e| format!("not a URL: {e}"))?;
+    if !matches!(u.scheme(), "http" | "https") || u.host_str().is_none() {
+        return Err("expected an http:// or https:// origin".into());
+    }
+    if u.path() != "/" || u.query().is_some() || u.fragment().is_some() || !u.username().is_empty()
+    {
+        return Err("expected an origin only (scheme, host and port), without a path".into());
+    }
+    Ok(u.as_str().trim_end_matches('/').to_string())
 }
 
 impl Config {
@@ -154,6 +215,10 @@ impl Default for Config {
             tls: false,
             ca_out: None,
             login_page: LoginPage::Html,
+            store: StoreBackend::Memory,
+            instance_id: crate::crypto::random_token(4),
+            signing_key: None,
+            public_url: None,
         }
     }
 }

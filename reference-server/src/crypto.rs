@@ -22,6 +22,41 @@ pub fn random_token(n: usize) -> String {
     URL_SAFE_NO_PAD.encode(buf)
 }
 
+/// A new P-256 private key, PEM (`PRIVATE KEY`, PKCS #8): a file for `--signing-key`.
+pub fn generate_signing_key_pem() -> Result<String, KeyError> {
+    let rng = SystemRandom::new();
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+        .map_err(|_| KeyError::Generate)?;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(pkcs8.as_ref());
+    let mut pem = String::from("-----BEGIN PRIVATE KEY-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        pem.push_str(&String::from_utf8_lossy(line));
+        pem.push('\n');
+    }
+    pem.push_str("-----END PRIVATE KEY-----\n");
+    Ok(pem)
+}
+
+/// The DER inside a PEM `PRIVATE KEY` block.
+fn pkcs8_from_pem(text: &str) -> Result<Vec<u8>, String> {
+    const BEGIN: &str = "-----BEGIN PRIVATE KEY-----";
+    const END: &str = "-----END PRIVATE KEY-----";
+    let start = text
+        .find(BEGIN)
+        .ok_or("no PKCS #8 private key (a PEM block `BEGIN PRIVATE KEY`)")?
+        + BEGIN.len();
+    let len = text[start..]
+        .find(END)
+        .ok_or("the PEM block is not closed")?;
+    let body: String = text[start..start + len]
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .map_err(|e| format!("the PEM block is not base64: {e}"))
+}
+
 /// RFC 7636 §4.2: `BASE64URL(SHA256(ASCII(code_verifier)))`.
 pub fn s256(verifier: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
@@ -154,6 +189,17 @@ impl Signer {
         let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
             .map_err(|_| KeyError::Generate)?;
         Self::from_pkcs8(pkcs8.as_ref(), rng)
+    }
+
+    /// The signer of the P-256 key in a PEM file (`PRIVATE KEY`, PKCS #8): what instances
+    /// behind one issuer share (`--signing-key`).
+    pub fn from_pem_file(path: &std::path::Path) -> Result<Self, KeyError> {
+        let shown = path.display();
+        let text =
+            std::fs::read_to_string(path).map_err(|e| KeyError::Load(format!("{shown}: {e}")))?;
+        let der = pkcs8_from_pem(&text).map_err(|e| KeyError::Load(format!("{shown}: {e}")))?;
+        Self::from_pkcs8(&der, SystemRandom::new())
+            .map_err(|e| KeyError::Load(format!("{shown}: not a P-256 key ({e})")))
     }
 
     /// The signer of a P-256 key in PKCS #8 (DER).

@@ -8,7 +8,8 @@
 //!
 //! 1. leaves: `protocol` (the values the server supports), `layout`, `clock`, `error`,
 //!    `params`, `pages`;
-//! 2. `defects`, `urls`, `store`, `limits`, `crypto`, `tls`, then `config`;
+//! 2. `defects`, `urls`, `limits`, `crypto`, `store` (in memory or in Redis), `tls`, then
+//!    `config`;
 //! 3. the machinery the endpoints share: `cimd` (metadata document fetcher), `mcp` (the MCP
 //!    protocol behind the OAuth layer), then `state`, and the checks both the authorization
 //!    and the token endpoint make: `pkce`, `scope`, `resource_binding`;
@@ -248,6 +249,11 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     } else {
         None
     };
+    if config.public_url.is_some() && config.layout == Layout::Split {
+        return Err(StartError::Store(
+            "a public URL names one origin: not with the split layout".into(),
+        ));
+    }
     let scheme = if tls.is_some() { "https" } else { "http" };
     let (main_listener, main_origin) = bind(config.port, scheme).await?;
     let as_listener = if config.layout == Layout::Split {
@@ -284,16 +290,21 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         }
         None => None,
     };
+    // Behind a load balancer, the origin it is reached at.
+    let main_origin = config.public_url.clone().unwrap_or(main_origin);
     let as_origin = as_listener
         .as_ref()
         .map(|(_, o)| o.clone())
         .unwrap_or_else(|| main_origin.clone());
     let urls = Urls::new(config.layout, main_origin, as_origin)
         .with_issuer_trailing_slash(config.variants.has(Variant::IssuerTrailingSlash));
-    let states = AppState::new(config, urls).map(Arc::new).and_then(|s| {
-        let replicas = replicas::instance_states(&s, replica_listeners.len())?;
-        Ok((s, replicas))
-    });
+    let states = match AppState::connect(config, urls).await {
+        Ok(s) => {
+            let s = Arc::new(s);
+            replicas::instance_states(&s, replica_listeners.len()).map(|r| (s, r))
+        }
+        Err(e) => Err(e),
+    };
     let (state, replica_states) = match states {
         Ok(s) => s,
         Err(e) => {
@@ -348,6 +359,8 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         )),
     }
     tracing::info!(
+        instance = %state.config.instance_id,
+        store = ?state.config.store,
         layout = state.urls.layout.name(),
         tls = tls.is_some(),
         "reference server ready"

@@ -58,7 +58,7 @@ pub const RESPONSE_MODES: [&str; 1] = [RESPONSE_MODE_QUERY];
 
 /// How an authorization response reaches the redirect URI (OAuth 2.0 Multiple Response Type
 /// Encoding Practices §2.1). Only the query but for the response-mode variants.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum ResponseMode {
     #[default]
     Query,
@@ -122,7 +122,7 @@ pub const SCOPE_OFFLINE_ACCESS: &str = "offline_access";
 pub const BEARER_METHODS: [&str; 1] = ["header"];
 
 /// How a client authenticates at the token endpoint (`token_endpoint_auth_method`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum AuthMethod {
     None,
     ClientSecretBasic,

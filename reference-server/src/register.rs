@@ -145,7 +145,16 @@ fn check_initial_access_token(
 async fn register_client(state: &SharedState, req: Request) -> Result<Response, OAuthError> {
     let (headers, body, ip) = read_body(state, req).await?;
     // The registration rate limit per client address (`--registration-rate-limit`; 0: none).
-    if let Err(too_many) = state.registration_limiter.check(ip) {
+    // With the Redis store the count is shared by every instance.
+    let allowance = match state
+        .store
+        .count_registration(ip, state.config.registration_rate_limit)
+        .await
+    {
+        Some(shared) => shared?,
+        None => state.registration_limiter.check(ip),
+    };
+    if let Err(too_many) = allowance {
         return Ok(too_many_registrations(too_many));
     }
     let mut meta = parse_metadata(&headers, &body)?;
@@ -160,9 +169,8 @@ async fn register_client(state: &SharedState, req: Request) -> Result<Response, 
     };
     state
         .store
-        .lock()
-        .clients
-        .register(client.clone(), ip, lifetime)?;
+        .register_client(client.clone(), ip, lifetime)
+        .await?;
     tracing::info!(client_id = %client.client_id, method = client.auth_method.as_str(), "client registered");
     Ok(registered(state, &client, &meta))
 }

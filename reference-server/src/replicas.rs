@@ -18,6 +18,7 @@ use axum::response::Response;
 
 use crate::defects::Defect;
 use crate::state::{AppState, SharedState, StartError};
+use crate::store::Store;
 
 /// The states of the `n` further instances of `primary`'s deployment: `primary` itself, shared,
 /// unless the `store-per-instance` defect gives each a state (and store) of its own.
@@ -66,9 +67,14 @@ async fn propagate(State(state): State<SharedState>, req: Request, next: Next) -
     };
     // Copied out of this store's lock before another store's is taken: two instances passing
     // to each other at once never wait on each other.
-    let issued = state.store.lock().issued();
+    let Store::Memory(own) = &state.store else {
+        return resp;
+    };
+    let issued = own.lock().issued();
     for peer in peers.iter().filter_map(Weak::upgrade) {
-        peer.store.lock().adopt_issued(&issued);
+        if let Store::Memory(theirs) = &peer.store {
+            theirs.lock().adopt_issued(&issued);
+        }
     }
     resp
 }

@@ -122,7 +122,7 @@ pub async fn mcp_primary(
     RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Response {
-    serve(&state, MCP_PATH, &method, &headers, query.as_deref(), &body)
+    serve(&state, MCP_PATH, &method, &headers, query.as_deref(), &body).await
 }
 
 pub async fn mcp_alt(
@@ -140,9 +140,10 @@ pub async fn mcp_alt(
         query.as_deref(),
         &body,
     )
+    .await
 }
 
-fn serve(
+async fn serve(
     state: &SharedState,
     path: &str,
     method: &Method,
@@ -151,14 +152,41 @@ fn serve(
     body: &[u8],
 ) -> Response {
     let resource = format!("{}{path}", state.urls.mcp_origin);
-    let principal = match authenticate(state, path, &resource, headers, query) {
+    // With the Redis store, the MCP session of the request is read from it first (another
+    // instance may have opened it), and what the request did to it is written back after.
+    if let Err(e) = mcp::shared::load(&state.mcp_sessions, &state.store, headers).await {
+        return e.into_response();
+    }
+    let principal = match authenticate(state, path, &resource, headers, query).await {
         Ok(p) => p,
         Err(refusal) => return *refusal,
     };
+    let response = answer(state, path, &resource, &principal, method, headers, body);
+    let opened = response
+        .headers()
+        .get("mcp-session-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    match mcp::shared::save(&state.mcp_sessions, &state.store, headers, opened).await {
+        Ok(()) => response,
+        Err(e) => e.into_response(),
+    }
+}
+
+/// The MCP answer to an authenticated request.
+fn answer(
+    state: &SharedState,
+    path: &str,
+    resource: &str,
+    principal: &Principal,
+    method: &Method,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
     match mcp::handle(
         &state.mcp_sessions,
-        &resource,
-        &principal,
+        resource,
+        principal,
         method,
         headers,
         body,
@@ -216,7 +244,7 @@ fn serve(
 }
 
 /// The ordered checks of a request's credentials. `Err` is the refusal to send.
-fn authenticate(
+async fn authenticate(
     state: &SharedState,
     path: &str,
     resource: &str,
@@ -229,14 +257,18 @@ fn authenticate(
         // Only defects let a request through without a verified token.
         Bearer::Let(p) => return Ok(p),
     }; // PRM-01, RS-01, RS-03, RS-04, RS-09
-    let claims = match verify_token(state, resource, &token, &refuse)? {
+    let claims = match verify_token(state, resource, &token, &refuse).await? {
         Verified::Claims(c) => c,
         Verified::Let(p) => return Ok(p),
     }; // RS-02, RS-04..07, RS-11
     // RS-12: revoked by code replay, refresh reuse or RFC 7009; with the
     // `access-tokens-self-contained` variant the MCP server does not ask the AS.
     if !state.variant(Variant::AccessTokensSelfContained)
-        && state.store.lock().access_token_revoked(&claims.jti)
+        && state
+            .store
+            .access_token_revoked(&claims.jti)
+            .await
+            .map_err(|e| Box::new(e.into_response()))?
     {
         return Err(refuse.refuse(
             StatusCode::UNAUTHORIZED,
@@ -328,18 +360,25 @@ enum Verified {
 
 /// With the `opaque-access-tokens` variant: the claims the AS keeps for the token (its table
 /// drops expired ones, RS-06), for this exact resource (RS-07); any other string is unknown.
-fn opaque_claims(
+async fn opaque_claims(
     state: &SharedState,
     resource: &str,
     token: &str,
-) -> Result<crate::crypto::AccessClaims, TokenRejection> {
-    let claims = state
+) -> Result<Result<crate::crypto::AccessClaims, TokenRejection>, Box<Response>> {
+    let found = state
         .store
-        .lock()
-        .opaque_access_tokens
-        .get(token)
-        .cloned()
-        .ok_or(TokenRejection::Unknown)?;
+        .opaque_claims(token)
+        .await
+        .map_err(|e| Box::new(e.into_response()))?;
+    Ok(check_opaque(state, resource, found))
+}
+
+fn check_opaque(
+    state: &SharedState,
+    resource: &str,
+    found: Option<crate::crypto::AccessClaims>,
+) -> Result<crate::crypto::AccessClaims, TokenRejection> {
+    let claims = found.ok_or(TokenRejection::Unknown)?;
     if !claims.aud.names(resource) && !state.defect(Defect::AudienceNotChecked) {
         return Err(TokenRejection::WrongAudience);
     }
@@ -350,7 +389,7 @@ fn opaque_claims(
 /// [`Signer::verify_with`](crate::crypto::Signer::verify_with)): signature, type, issuer,
 /// audience (this exact resource) and expiry, or 401 `invalid_token`. RS-11: a refresh token
 /// is no access token.
-fn verify_token(
+async fn verify_token(
     state: &SharedState,
     resource: &str,
     token: &str,
@@ -359,7 +398,7 @@ fn verify_token(
     let verified = if state.defect(Defect::ValidTokenRefused) {
         Err(TokenRejection::BadSignature)
     } else if state.opaque_access_tokens() {
-        opaque_claims(state, resource, token)
+        opaque_claims(state, resource, token).await?
     } else {
         state
             .signer
@@ -376,7 +415,7 @@ fn verify_token(
         }
         Err(why) => {
             if state.defect(Defect::RefreshTokenAsBearer)
-                && let Some(p) = refresh_principal(state, token)
+                && let Some(p) = refresh_principal(state, token).await
             {
                 return Ok(Verified::Let(p));
             }
@@ -461,12 +500,11 @@ fn query_token(query: Option<&str>) -> Option<String> {
 }
 
 /// The principal of a live refresh token (only the `refresh-token-as-bearer` defect asks).
-fn refresh_principal(state: &SharedState, token: &str) -> Option<Principal> {
-    let t = state.store.lock();
-    let grant = t.grants.get(&t.refresh_tokens.get(token)?.grant_id)?;
+async fn refresh_principal(state: &SharedState, token: &str) -> Option<Principal> {
+    let (_, grant) = state.store.refresh_token(token).await.ok()??;
     Some(Principal {
-        subject: grant.subject.clone(),
-        client_id: grant.client_id.clone(),
-        scopes: grant.scope.clone(),
+        subject: grant.subject,
+        client_id: grant.client_id,
+        scopes: grant.scope,
     })
 }

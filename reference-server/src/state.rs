@@ -5,12 +5,13 @@ use std::sync::Arc;
 
 use crate::cimd;
 use crate::config::Config;
+use crate::config::StoreBackend;
 use crate::crypto::{self, Signer};
 use crate::defects::Defect;
 use crate::layout::Layout;
 use crate::limits::RegistrationLimiter;
 use crate::mcp::McpSessions;
-use crate::store::Store;
+use crate::store::{MemoryStore, RedisStore, Store};
 use crate::urls::Urls;
 use crate::variants::Variant;
 use crate::variants::shapes::Shapes;
@@ -54,6 +55,8 @@ pub enum StartError {
     HttpClient(String),
     #[error("pre-registered clients: {0}")]
     Clients(String),
+    #[error("store: {0}")]
+    Store(String),
     #[error("TLS: {0}")]
     Tls(String),
     #[error("cannot write the CA certificate to {path}: {source}")]
@@ -70,24 +73,34 @@ const PRE_REGISTERED_LIFETIME: std::time::Duration =
 
 impl AppState {
     pub fn new(config: Config, urls: Urls) -> Result<Self, StartError> {
-        Self::with_signer(config, urls, Arc::new(Signer::generate()?))
+        Self::in_memory(config, urls, None)
     }
 
-    /// A state that signs with `signer`: another instance of a deployment whose key is shared.
+    /// A state that signs with `signer`, with a store of its own in memory: another instance
+    /// of a deployment whose key is shared (only the `store-per-instance` defect makes one).
     pub fn with_signer(
         config: Config,
-        mut urls: Urls,
+        urls: Urls,
         signer: Arc<Signer>,
     ) -> Result<Self, StartError> {
-        // The `legacy-default-endpoints-missing` defect moves the 2025-03-26 endpoints (LEG-02).
-        if urls.layout == Layout::Legacy20250326
-            && config.defects.has(Defect::LegacyDefaultEndpointsMissing)
-        {
-            urls.as_route_prefix = "/oauth2".into();
+        Self::in_memory(config, urls, Some(signer))
+    }
+
+    fn in_memory(
+        config: Config,
+        urls: Urls,
+        signer: Option<Arc<Signer>>,
+    ) -> Result<Self, StartError> {
+        // Under `store-per-instance` an instance keeps its own store in memory, whatever the
+        // configuration names.
+        if config.store != StoreBackend::Memory && !config.defects.has(Defect::StorePerInstance) {
+            return Err(StartError::Store(
+                "a shared store is connected at start (`start`, not `app`)".into(),
+            ));
         }
-        let store = Store::new(config.store_capacity);
+        let memory = MemoryStore::new(config.store_capacity);
         {
-            let mut tables = store.lock();
+            let mut tables = memory.lock();
             for c in &config.clients {
                 c.validate().map_err(StartError::Clients)?;
                 tables
@@ -96,6 +109,56 @@ impl AppState {
                     .map_err(|e| StartError::Clients(e.description.into_owned()))?;
             }
         }
+        Self::with_store(config, urls, Store::Memory(memory), signer)
+    }
+
+    /// The state with the store the configuration names: with Redis, connected (an
+    /// unreachable Redis is an error) and holding the pre-registered clients.
+    pub async fn connect(config: Config, urls: Urls) -> Result<Self, StartError> {
+        // The `store-per-instance` defect: this instance keeps its own store in memory.
+        let StoreBackend::Redis(url) = &config.store else {
+            return Self::new(config, urls);
+        };
+        if config.defects.has(Defect::StorePerInstance) {
+            return Self::new(config, urls);
+        }
+        let store = RedisStore::connect(
+            url,
+            &config.instance_id,
+            config.variants.has(Variant::OneActiveGrant),
+            config.refresh_token_ttl,
+        )
+        .await
+        .map(Store::Redis)
+        .map_err(StartError::Store)?;
+        for c in &config.clients {
+            c.validate().map_err(StartError::Clients)?;
+            store
+                .preregister(c.to_client(), PRE_REGISTERED_LIFETIME)
+                .await
+                .map_err(|e| StartError::Clients(e.description.into_owned()))?;
+        }
+        Self::with_store(config, urls, store, None)
+    }
+
+    /// The state around `store`, signing with `signer` or else the configured (or a new) key.
+    fn with_store(
+        config: Config,
+        mut urls: Urls,
+        store: Store,
+        signer: Option<Arc<Signer>>,
+    ) -> Result<Self, StartError> {
+        // The `legacy-default-endpoints-missing` defect moves the 2025-03-26 endpoints (LEG-02).
+        if urls.layout == Layout::Legacy20250326
+            && config.defects.has(Defect::LegacyDefaultEndpointsMissing)
+        {
+            urls.as_route_prefix = "/oauth2".into();
+        }
+        let signer = match (signer, &config.signing_key) {
+            (Some(shared), _) => shared,
+            (None, Some(path)) => Arc::new(Signer::from_pem_file(path)?),
+            (None, None) => Arc::new(Signer::generate()?),
+        };
         Ok(AppState {
             store,
             signer,

@@ -83,6 +83,11 @@ impl<'q> AuthorizationRequest<'q> {
 }
 
 /// Refuses with a page, never a redirect.
+/// The page of a request the store could not serve.
+fn unavailable(e: OAuthError) -> Response {
+    pages::error(StatusCode::SERVICE_UNAVAILABLE, &e.description)
+}
+
 fn refuse(message: impl AsRef<str>) -> Response {
     tracing::info!(
         reason = message.as_ref(),
@@ -131,13 +136,10 @@ pub async fn check_client(
         let redirect_uri = req.params.one("redirect_uri").ok().flatten();
         state.cimd.client(client_id, redirect_uri).await
     } else {
-        state
-            .store
-            .lock()
-            .clients
-            .get(client_id)
-            .cloned()
-            .ok_or_else(|| "unknown client_id".to_string())
+        match state.store.client(client_id).await {
+            Ok(found) => found.ok_or_else(|| "unknown client_id".to_string()),
+            Err(e) => return Err(Box::new(unavailable(e))),
+        }
     };
     found.map_err(|why| Box::new(refuse_client(state, req, why)))
 }

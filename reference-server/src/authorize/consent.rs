@@ -38,20 +38,36 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 /// The logged-in user of this request's session, if any.
-fn session_user(state: &SharedState, headers: &HeaderMap) -> Option<(String, String)> {
-    let sid = session_from(headers)?;
-    let user = state.store.lock().sessions.get(&sid).cloned()?;
-    Some((sid, user))
+async fn session_user(
+    state: &SharedState,
+    headers: &HeaderMap,
+) -> Result<Option<(String, String)>, OAuthError> {
+    let Some(sid) = session_from(headers) else {
+        return Ok(None);
+    };
+    Ok(state
+        .store
+        .session_user(&sid)
+        .await?
+        .map(|user| (sid, user)))
+}
+
+/// The page of a request the store could not serve.
+fn unavailable(e: OAuthError) -> Response {
+    pages::error(StatusCode::SERVICE_UNAVAILABLE, &e.description)
 }
 
 /// Stores the validated request and shows the login page, or the consent page to a user with a session.
-pub(super) fn begin_login(
+pub(super) async fn begin_login(
     state: &SharedState,
     headers: &HeaderMap,
     mut pending: PendingAuthorization,
 ) -> Response {
     let txn = crypto::random_token(24);
-    let logged_in = session_user(state, headers);
+    let logged_in = match session_user(state, headers).await {
+        Ok(l) => l,
+        Err(e) => return unavailable(e),
+    };
     if let Some((sid, user)) = &logged_in {
         pending.subject = Some(user.clone());
         pending.session = Some(sid.clone());
@@ -59,11 +75,10 @@ pub(super) fn begin_login(
     let client_name = display_name(&pending);
     if let Err(e) = state
         .store
-        .lock()
-        .pending
-        .insert(txn.clone(), pending, state.config.login_ttl)
+        .put_pending(&txn, pending, state.config.login_ttl)
+        .await
     {
-        return pages::error(StatusCode::SERVICE_UNAVAILABLE, &e.description);
+        return unavailable(e);
     }
     match logged_in {
         Some(_) => see_other(&format!("{}?txn={txn}", state.urls.as_route("consent"))),
@@ -95,11 +110,15 @@ fn other_origin_login(state: &SharedState, txn: &str) -> String {
 pub async fn login_form(State(state): State<SharedState>, RawQuery(query): RawQuery) -> Response {
     let params = Params::parse(query.as_deref().unwrap_or("").as_bytes());
     let txn = params.one("txn").ok().flatten().unwrap_or("").to_string();
-    let Some(pending) = state.store.lock().pending.get(&txn).cloned() else {
-        return pages::error(
-            StatusCode::BAD_REQUEST,
-            "this sign-in has expired; start again",
-        );
+    let pending = match state.store.pending(&txn).await {
+        Ok(Some(p)) => p,
+        Ok(None) => {
+            return pages::error(
+                StatusCode::BAD_REQUEST,
+                "this sign-in has expired; start again",
+            );
+        }
+        Err(e) => return unavailable(e),
     };
     login_page(&state, &txn, &display_name(&pending), None)
 }
@@ -172,11 +191,15 @@ pub async fn login(
     let params = Params::parse(&body);
     let field = |n: &str| params.one(n).ok().flatten().unwrap_or("").to_string();
     let txn = field("txn");
-    let Some(pending) = state.store.lock().pending.get(&txn).cloned() else {
-        return pages::error(
-            StatusCode::BAD_REQUEST,
-            "this sign-in has expired; start again",
-        );
+    let pending = match state.store.pending(&txn).await {
+        Ok(Some(p)) => p,
+        Ok(None) => {
+            return pages::error(
+                StatusCode::BAD_REQUEST,
+                "this sign-in has expired; start again",
+            );
+        }
+        Err(e) => return unavailable(e),
     };
     if state.variant(Variant::LoginHiddenInputs) && !hidden_inputs_returned(&headers, &params) {
         return pages::error(
@@ -198,26 +221,19 @@ pub async fn login(
         );
     }
     let sid = crypto::random_token(32);
+    match state
+        .store
+        .log_in(&txn, &sid, &user, state.config.login_ttl)
+        .await
     {
-        let mut t = state.store.lock();
-        if let Err(e) = t
-            .sessions
-            .insert(sid.clone(), user.clone(), state.config.login_ttl)
-        {
-            return pages::error(StatusCode::SERVICE_UNAVAILABLE, &e.description);
+        Ok(true) => {}
+        Ok(false) => {
+            return pages::error(
+                StatusCode::BAD_REQUEST,
+                "this sign-in has expired; start again",
+            );
         }
-        match t.pending.get_mut(&txn) {
-            Some(p) => {
-                p.subject = Some(user);
-                p.session = Some(sid.clone());
-            }
-            None => {
-                return pages::error(
-                    StatusCode::BAD_REQUEST,
-                    "this sign-in has expired; start again",
-                );
-            }
-        }
+        Err(e) => return unavailable(e),
     }
     let next = if state.variant(Variant::LoginContinuePage) {
         SIGNED_IN_ROUTE
@@ -240,7 +256,7 @@ pub async fn login(
 }
 
 /// The pending request named by `txn`, if this browser's session is the one that logged in.
-fn pending_for_session(
+async fn pending_for_session(
     state: &SharedState,
     headers: &HeaderMap,
     txn: &str,
@@ -253,10 +269,9 @@ fn pending_for_session(
     };
     let pending = state
         .store
-        .lock()
-        .pending
-        .get(txn)
-        .cloned()
+        .pending(txn)
+        .await
+        .map_err(|e| Box::new(unavailable(e)))?
         .ok_or_else(expired)?;
     let sid = session_from(headers);
     match (&pending.session, &sid) {
@@ -279,7 +294,7 @@ pub async fn signed_in_page(
 ) -> Response {
     let params = Params::parse(query.as_deref().unwrap_or("").as_bytes());
     let txn = params.one("txn").ok().flatten().unwrap_or("").to_string();
-    match pending_for_session(&state, &headers, &txn) {
+    match pending_for_session(&state, &headers, &txn).await {
         Ok(p) => pages::signed_in(
             &state.urls.as_route("consent"),
             &txn,
@@ -296,17 +311,30 @@ fn consent_key(p: &PendingAuthorization, subject: &str) -> String {
 
 /// Whether the user already approved this client for this resource and at least these
 /// scopes (the `consent-remembered` variant).
-fn consent_remembered(state: &SharedState, p: &PendingAuthorization) -> bool {
+async fn consent_remembered(
+    state: &SharedState,
+    p: &PendingAuthorization,
+) -> Result<bool, OAuthError> {
     let Some(subject) = &p.subject else {
-        return false;
+        return Ok(false);
     };
-    state.variant(Variant::ConsentRemembered)
-        && state
-            .store
-            .lock()
-            .consents
-            .get(&consent_key(p, subject))
-            .is_some_and(|granted| p.scope.iter().all(|s| granted.contains(s)))
+    if !state.variant(Variant::ConsentRemembered) {
+        return Ok(false);
+    }
+    let granted = state.store.consent(&consent_key(p, subject)).await?;
+    Ok(granted.is_some_and(|granted| p.scope.iter().all(|s| granted.contains(s))))
+}
+
+/// Takes the pending request out of the store, once; a page when it cannot be.
+async fn take_pending(state: &SharedState, txn: &str) -> Result<(), Response> {
+    match state.store.take_pending(txn).await {
+        Ok(Some(_)) => Ok(()),
+        Ok(None) => Err(pages::error(
+            StatusCode::BAD_REQUEST,
+            "this authorization request has expired; start again",
+        )),
+        Err(e) => Err(unavailable(e)),
+    }
 }
 
 /// GET of the consent page.
@@ -317,18 +345,19 @@ pub async fn consent_page(
 ) -> Response {
     let params = Params::parse(query.as_deref().unwrap_or("").as_bytes());
     let txn = params.one("txn").ok().flatten().unwrap_or("").to_string();
-    let pending = match pending_for_session(&state, &headers, &txn) {
+    let pending = match pending_for_session(&state, &headers, &txn).await {
         Ok(p) => p,
         Err(r) => return *r,
     };
-    if consent_remembered(&state, &pending) {
-        if state.store.lock().pending.remove(&txn).is_none() {
-            return pages::error(
-                StatusCode::BAD_REQUEST,
-                "this authorization request has expired; start again",
-            );
+    match consent_remembered(&state, &pending).await {
+        Ok(true) => {
+            if let Err(r) = take_pending(&state, &txn).await {
+                return r;
+            }
+            return approve(&state, pending).await;
         }
-        return approve(&state, pending);
+        Ok(false) => {}
+        Err(e) => return unavailable(e),
     }
     let host = Url::parse(&pending.redirect_uri)
         .ok()
@@ -358,7 +387,7 @@ pub async fn consent_decision(
     let params = Params::parse(&body);
     let field = |n: &str| params.one(n).ok().flatten().unwrap_or("").to_string();
     let txn = field("txn");
-    let pending = match pending_for_session(&state, &headers, &txn) {
+    let pending = match pending_for_session(&state, &headers, &txn).await {
         Ok(p) => p,
         Err(r) => return *r,
     };
@@ -369,11 +398,8 @@ pub async fn consent_decision(
         );
     }
     // The pending request is used once, whatever the decision.
-    if state.store.lock().pending.remove(&txn).is_none() {
-        return pages::error(
-            StatusCode::BAD_REQUEST,
-            "this authorization request has expired; start again",
-        );
+    if let Err(r) = take_pending(&state, &txn).await {
+        return r;
     }
     if field("decision") != "approve" {
         let redirect = Redirect::new(&state, pending.redirect_uri.clone(), pending.state.clone())
@@ -383,12 +409,12 @@ pub async fn consent_decision(
             "the user denied access",
         ));
     }
-    approve(&state, pending)
+    approve(&state, pending).await
 }
 
 /// The user approved `pending` (already taken out of the store): the code, and the redirect
 /// that carries it.
-fn approve(state: &SharedState, pending: PendingAuthorization) -> Response {
+async fn approve(state: &SharedState, pending: PendingAuthorization) -> Response {
     let redirect = Redirect::new(state, pending.redirect_uri.clone(), pending.state.clone())
         .in_mode(pending.response_mode);
     let Some(subject) = pending.subject.clone() else {
@@ -396,11 +422,14 @@ fn approve(state: &SharedState, pending: PendingAuthorization) -> Response {
     };
     if state.variant(Variant::ConsentRemembered) {
         // A full table only means the next request asks again.
-        let _ = state.store.lock().consents.insert(
-            consent_key(&pending, &subject),
-            pending.scope.clone(),
-            state.config.refresh_token_ttl,
-        );
+        let _ = state
+            .store
+            .remember_consent(
+                &consent_key(&pending, &subject),
+                pending.scope.clone(),
+                state.config.refresh_token_ttl,
+            )
+            .await;
     }
     // AUTHZ-15: the code is random and carries nothing of the challenge.
     let code = if state.defect(Defect::ChallengeInCode) {
@@ -426,15 +455,15 @@ fn approve(state: &SharedState, pending: PendingAuthorization) -> Response {
         refresh_allowed: pending.refresh_allowed,
         redeemed_grant: None,
     };
+    // The `one-active-grant` variant: the new authorization replaces the user's earlier
+    // grant with this client.
+    let end_earlier = state.variant(Variant::OneActiveGrant);
+    if let Err(e) = state
+        .store
+        .put_code(&code, entry, state.config.code_ttl, end_earlier)
+        .await
     {
-        let mut t = state.store.lock();
-        if state.variant(Variant::OneActiveGrant) {
-            // The new authorization replaces the user's earlier grant with this client.
-            t.end_grants_of(&entry.subject, &entry.client_id);
-        }
-        if let Err(e) = t.codes.insert(code.clone(), entry, state.config.code_ttl) {
-            return redirect.error(e);
-        }
+        return redirect.error(e);
     }
     tracing::info!("authorization code issued");
     match &leaked {

@@ -106,7 +106,7 @@ async fn authorize_checked(state: &SharedState, headers: &HeaderMap, query: &str
                 csrf: crypto::random_token(24),
                 session: None,
             };
-            consent::begin_login(state, headers, pending)
+            consent::begin_login(state, headers, pending).await
         }
     }
 }

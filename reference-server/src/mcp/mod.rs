@@ -12,6 +12,7 @@
 //! The two generations are `session` and `stateless`.
 
 mod session;
+pub mod shared;
 mod stateless;
 
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};

@@ -18,7 +18,7 @@ use crate::variants::Variant;
 
 /// The newest session-based revision, offered when a client asks for one we do not know.
 const LATEST_SESSION_VERSION: &str = "2025-11-25";
-const SESSION_IDLE: Duration = Duration::from_secs(3600);
+pub(super) const SESSION_IDLE: Duration = Duration::from_secs(3600);
 
 struct Session {
     subject: String,
@@ -99,6 +99,36 @@ impl McpSessions {
         map.get(id)
             .filter(|s| s.resource == resource && s.last_used.elapsed() < SESSION_IDLE)
             .map(|s| s.subject.clone())
+    }
+
+    /// The user and resource of a live session.
+    pub(super) fn peek(&self, id: &str) -> Option<(String, String)> {
+        let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(id)
+            .filter(|s| s.last_used.elapsed() < SESSION_IDLE)
+            .map(|s| (s.subject.clone(), s.resource.clone()))
+    }
+
+    /// Copies in a session the shared store holds (opened, maybe, by another instance).
+    pub(super) fn adopt(&self, id: &str, subject: &str, resource: &str) {
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= self.capacity {
+            map.retain(|_, s| s.last_used.elapsed() < SESSION_IDLE);
+        }
+        map.insert(
+            id.to_string(),
+            Session {
+                subject: subject.into(),
+                resource: resource.into(),
+                last_used: Instant::now(),
+            },
+        );
+    }
+
+    /// Forgets a session the shared store no longer holds.
+    pub(super) fn forget(&self, id: &str) {
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        map.remove(id);
     }
 
     pub(super) fn remove(&self, id: &str, subject: &str, resource: &str) -> bool {

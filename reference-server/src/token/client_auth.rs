@@ -32,36 +32,36 @@ struct Credentials {
 
 /// The client of a token request for `grant_type`: authenticated, or, for a public client,
 /// identified.
-pub(super) fn client_of(
+pub(super) async fn client_of(
     state: &SharedState,
     headers: &HeaderMap,
     params: &Params,
     grant_type: GrantType,
 ) -> Result<Client, OAuthError> {
-    let creds = credentials(state, headers, params)?;
+    let creds = credentials(state, headers, params).await?;
     // REFRESH-08: a refresh is authenticated like any other grant (the
     // `refresh-without-client-auth` defect only identifies the client).
     if grant_type == GrantType::RefreshToken
         && creds.secret.is_none()
         && state.defect(Defect::RefreshWithoutClientAuth)
     {
-        let known = state.store.lock().clients.get(&creds.client_id).cloned();
+        let known = state.store.client(&creds.client_id).await?;
         return known.ok_or_else(|| OAuthError::invalid_client("unknown client"));
     }
-    authenticate(state, creds)
+    authenticate(state, creds).await
 }
 
 /// The client of a revocation request (RFC 7009 §2.1: authenticated like at the token endpoint).
-pub(super) fn revoking_client(
+pub(super) async fn revoking_client(
     state: &SharedState,
     headers: &HeaderMap,
     params: &Params,
 ) -> Result<Client, OAuthError> {
-    authenticate(state, credentials(state, headers, params)?)
+    authenticate(state, credentials(state, headers, params).await?).await
 }
 
 /// TOK-07: exactly one way to authenticate. Header credentials are form-encoded (RFC 6749 §2.3.1).
-fn credentials(
+async fn credentials(
     state: &SharedState,
     headers: &HeaderMap,
     params: &Params,
@@ -127,10 +127,13 @@ fn credentials(
     }
     // CODE-09: a public client identifies itself with client_id.
     let Some(id) = body_id else {
-        if state.defect(Defect::PublicClientIdOptional)
-            && let Some(owner) = one(params, "code")
-                .and_then(|c| state.store.lock().codes.get(c).map(|e| e.client_id.clone()))
-        {
+        let owner = match one(params, "code") {
+            Some(c) if state.defect(Defect::PublicClientIdOptional) => {
+                state.store.code(c).await?.map(|e| e.client_id)
+            }
+            _ => None,
+        };
+        if let Some(owner) = owner {
             return Ok(Credentials {
                 client_id: owner,
                 secret: None,
@@ -147,7 +150,7 @@ fn credentials(
 }
 
 /// TOK-06, TOK-08: the client must authenticate with the method it registered.
-fn authenticate(state: &SharedState, creds: Credentials) -> Result<Client, OAuthError> {
+async fn authenticate(state: &SharedState, creds: Credentials) -> Result<Client, OAuthError> {
     // TOK-06: a failed Basic authentication gets 401 with a Basic challenge.
     let fail = |msg: &'static str| {
         let e = OAuthError::invalid_client(msg);
@@ -181,10 +184,8 @@ fn authenticate(state: &SharedState, creds: Credentials) -> Result<Client, OAuth
     } else {
         state
             .store
-            .lock()
-            .clients
-            .get(&creds.client_id)
-            .cloned()
+            .client(&creds.client_id)
+            .await?
             .ok_or_else(|| fail("unknown client"))?
     };
     match (
@@ -202,9 +203,9 @@ fn authenticate(state: &SharedState, creds: Credentials) -> Result<Client, OAuth
             if creds.via_header && state.defect(Defect::BasicSecretAlwaysRefused) {
                 return Err(fail("client authentication failed"));
             }
-            throttle_failed_secrets(state, &client.client_id)?;
+            throttle_failed_secrets(state, &client.client_id).await?;
             if !crypto::ct_eq(given, expected) {
-                record_failed_secret(state, &client.client_id);
+                record_failed_secret(state, &client.client_id).await?;
                 return Err(fail("client authentication failed"));
             }
         }
@@ -222,15 +223,14 @@ fn authenticate(state: &SharedState, creds: Credentials) -> Result<Client, OAuth
 }
 
 /// TOK-10: a client with too many recent wrong secrets gets 429 before its secret is checked.
-fn throttle_failed_secrets(state: &SharedState, client_id: &str) -> Result<(), OAuthError> {
+async fn throttle_failed_secrets(state: &SharedState, client_id: &str) -> Result<(), OAuthError> {
     if state.defect(Defect::SecretBruteForceUnthrottled) {
         return Ok(());
     }
     let window = state.config.failed_secret_window;
-    let t = state.store.lock();
-    match t.failed_secrets.get(client_id) {
-        Some((start, n)) if *n >= FAILED_SECRET_LIMIT && start.elapsed() < window => {
-            let retry = window.saturating_sub(start.elapsed()).as_secs().max(1);
+    match state.store.failed_secrets(client_id, window).await? {
+        Some((n, left)) if n >= FAILED_SECRET_LIMIT => {
+            let retry = left.as_secs().max(1);
             let mut e = OAuthError::invalid_client("too many failed authentications")
                 .with_status(StatusCode::TOO_MANY_REQUESTS);
             e.retry_after_secs = Some(retry);
@@ -240,10 +240,11 @@ fn throttle_failed_secrets(state: &SharedState, client_id: &str) -> Result<(), O
     }
 }
 
-fn record_failed_secret(state: &SharedState, client_id: &str) {
-    let mut t = state.store.lock();
-    t.failed_secrets
-        .record(client_id, state.config.failed_secret_window);
+async fn record_failed_secret(state: &SharedState, client_id: &str) -> Result<(), OAuthError> {
+    state
+        .store
+        .record_failed_secret(client_id, state.config.failed_secret_window)
+        .await
 }
 
 #[cfg(test)]

@@ -12,21 +12,19 @@ use super::{form_params, one};
 use crate::crypto::AccessClaims;
 use crate::error::{LimitedBody, OAuthError};
 use crate::state::SharedState;
-use crate::store::Tables;
 
 /// The claims of an access token this server issued for one of its resources: an opaque
 /// token's entry, or a JWT that verifies. Revocation is not judged here.
-pub(super) fn access_token_claims(
+pub(super) async fn access_token_claims(
     state: &SharedState,
-    t: &Tables,
     token: &str,
-) -> Option<AccessClaims> {
-    if let Some(c) = t.opaque_access_tokens.get(token) {
-        return Some(c.clone());
+) -> Result<Option<AccessClaims>, OAuthError> {
+    if let Some(c) = state.store.opaque_claims(token).await? {
+        return Ok(Some(c));
     }
-    [state.urls.mcp(), state.urls.mcp_alt()]
+    Ok([state.urls.mcp(), state.urls.mcp_alt()]
         .iter()
-        .find_map(|aud| state.signer.verify(token, &state.urls.issuer, aud).ok())
+        .find_map(|aud| state.signer.verify(token, &state.urls.issuer, aud).ok()))
 }
 
 /// RFC 7662 §2: the caller authenticates (§2.1: the endpoint MUST require authorization); the
@@ -38,14 +36,15 @@ pub async fn introspect(
     LimitedBody(body): LimitedBody,
 ) -> Result<Response, OAuthError> {
     let params = form_params(&headers, &body)?;
-    revoking_client(&state, &headers, &params)?;
+    revoking_client(&state, &headers, &params).await?;
     let Some(token) = one(&params, "token") else {
         return Err(OAuthError::invalid_request("token is missing"));
     };
-    let t = state.store.lock();
     let now = crate::clock::now_secs();
-    let active = access_token_claims(&state, &t, token)
-        .filter(|c| c.exp > now && !t.access_token_revoked(&c.jti));
+    let active = match access_token_claims(&state, token).await? {
+        Some(c) if c.exp > now && !state.store.access_token_revoked(&c.jti).await? => Some(c),
+        _ => None,
+    };
     let answer = match active {
         Some(c) => json!({
             "active": true,
@@ -60,6 +59,5 @@ pub async fn introspect(
         }),
         None => json!({ "active": false }),
     };
-    drop(t);
     Ok(token_response(&state, None, answer))
 }

@@ -11,7 +11,7 @@ use crate::defects::Defect;
 use crate::error::OAuthError;
 use crate::protocol::GrantType;
 use crate::state::SharedState;
-use crate::store::{RefreshEntry, Tables};
+use crate::store::{Grant, Minted, RedisStore, RefreshEntry, Tables};
 use crate::variants::Variant;
 
 /// Tokens issued within a grant under the store's lock, the access token not yet signed:
@@ -48,8 +48,9 @@ impl Issued {
     }
 }
 
-/// Mints an access token (and, when allowed, a new refresh token) within a grant. `as_requested`
-/// says that `scope` is exactly what the request asked for (not a default).
+/// Mints an access token (and, when allowed, a new refresh token) within a grant, under the
+/// memory store's lock. `as_requested` says that `scope` is exactly what the request asked for
+/// (not a default).
 pub(super) fn issue(
     state: &SharedState,
     t: &mut Tables,
@@ -60,13 +61,80 @@ pub(super) fn issue(
 ) -> Result<Issued, OAuthError> {
     // What the token names of its grant; not the whole grant, whose list of access tokens
     // grows with every refresh.
-    let Some((subject, client_id, resource)) = t
-        .grants
-        .get(grant_id)
-        .map(|g| (g.subject.clone(), g.client_id.clone(), g.resource.clone()))
-    else {
+    let Some(of) = t.grants.get(grant_id).map(GrantOf::new) else {
         return Err(OAuthError::server_error());
     };
+    let (issued, minted) = mint(state, of, scope, as_requested, with_refresh);
+    if let Some((token, claims, ttl)) = minted.opaque {
+        t.opaque_access_tokens.insert(token, claims, ttl)?;
+    }
+    if let Some(g) = t.grants.get_mut(grant_id) {
+        g.access_tokens.push((minted.jti, minted.exp));
+    }
+    if let Some((rt, ttl)) = minted.refresh {
+        t.refresh_tokens.insert(
+            rt,
+            RefreshEntry {
+                grant_id: grant_id.to_string(),
+                rotated: false,
+            },
+            ttl,
+        )?;
+    }
+    Ok(issued)
+}
+
+/// [`issue`] with the Redis store: `grant` is the grant as read.
+pub(super) async fn issue_shared(
+    state: &SharedState,
+    r: &RedisStore,
+    grant_id: &str,
+    grant: &Grant,
+    scope: &[String],
+    as_requested: bool,
+    with_refresh: bool,
+) -> Result<Issued, OAuthError> {
+    let (issued, minted) = mint(
+        state,
+        GrantOf::new(grant),
+        scope,
+        as_requested,
+        with_refresh,
+    );
+    r.record_issued(grant_id, minted).await?;
+    Ok(issued)
+}
+
+/// What an access token names of its grant.
+struct GrantOf {
+    subject: String,
+    client_id: String,
+    resource: String,
+}
+
+impl GrantOf {
+    fn new(g: &Grant) -> Self {
+        GrantOf {
+            subject: g.subject.clone(),
+            client_id: g.client_id.clone(),
+            resource: g.resource.clone(),
+        }
+    }
+}
+
+/// The tokens and the response body, and what the store must record of them.
+fn mint(
+    state: &SharedState,
+    grant: GrantOf,
+    scope: &[String],
+    as_requested: bool,
+    with_refresh: bool,
+) -> (Issued, Minted) {
+    let GrantOf {
+        subject,
+        client_id,
+        resource,
+    } = grant;
     // SCOPE-06: with the `granted-scope-unstated` defect the grant is narrowed unannounced.
     let unstated = state.defect(Defect::GrantedScopeUnstated) && scope.len() > 1;
     let scope = if unstated { &scope[..1] } else { scope };
@@ -83,18 +151,10 @@ pub(super) fn issue(
         iat: now,
         jti: jti.clone(),
     };
-    let opaque = if state.opaque_access_tokens() {
-        // An opaque token: the MCP server looks it up (RFC 7662 for others).
-        let token = crypto::random_token(32);
-        t.opaque_access_tokens
-            .insert(token.clone(), claims.clone(), Duration::from_secs(ttl))?;
-        Some(token)
-    } else {
-        None
-    };
-    if let Some(g) = t.grants.get_mut(grant_id) {
-        g.access_tokens.push((jti, exp));
-    }
+    // An opaque token: the MCP server looks it up (RFC 7662 for others).
+    let opaque = state
+        .opaque_access_tokens()
+        .then(|| crypto::random_token(32));
     let mut body = json!({
         "token_type": token_type(state),
         "expires_in": ttl,
@@ -114,7 +174,7 @@ pub(super) fn issue(
     {
         obj.remove("scope");
     }
-    if with_refresh {
+    let refresh = with_refresh.then(|| {
         // REFRESH-11: 256 random bits (4 bytes with the `refresh-token-guessable` defect).
         let bytes = if state.defect(Defect::RefreshTokenGuessable) {
             4
@@ -122,21 +182,23 @@ pub(super) fn issue(
             32
         };
         let rt = crypto::random_token(bytes);
-        t.refresh_tokens.insert(
-            rt.clone(),
-            RefreshEntry {
-                grant_id: grant_id.to_string(),
-                rotated: false,
-            },
-            state.config.refresh_token_ttl,
-        )?;
         body["refresh_token"] = json!(rt);
-    }
-    Ok(Issued {
+        (rt, state.config.refresh_token_ttl)
+    });
+    let minted = Minted {
+        opaque: opaque
+            .clone()
+            .map(|t| (t, claims.clone(), Duration::from_secs(ttl))),
+        jti,
+        exp,
+        refresh,
+    };
+    let issued = Issued {
         claims,
         opaque,
         body,
-    })
+    };
+    (issued, minted)
 }
 
 /// The access token's `exp` and its stated lifetime (`expires_in`, whole seconds). REFRESH-12:

@@ -5,8 +5,9 @@
 //! A token request is one ordered list of checks, read top to bottom in `handle`: the
 //! request's shape, the grant type, client authentication (`client_auth`), whether the client
 //! may use the grant, then the grant's own checks (`code`, `refresh`,
-//! `client_credentials`). Each grant runs under the store's lock, so single use and rotation
-//! are atomic; the access token is signed once the lock is released.
+//! `client_credentials`). Each grant's single use and rotation are atomic: under the memory
+//! store's lock, or as one Redis operation with the shared store; the access token is signed
+//! after.
 
 mod client_auth;
 mod client_credentials;
@@ -93,15 +94,15 @@ async fn handle(
     check_unknown_parameters(state, raw)?; // CODE-10
     check_empty_grant_type(state, raw)?; // TOK-05
     let grant_type = check_grant_type(state, &params)?; // TOK-02, TOK-03
-    let client = client_auth::client_of(state, headers, &params, grant_type)?; // TOK-06..08, TOK-10, CODE-09, REFRESH-08
+    let client = client_auth::client_of(state, headers, &params, grant_type).await?; // TOK-06..08, TOK-10, CODE-09, REFRESH-08
     check_client_grant(state, &client, grant_type)?; // TOK-09
     racy_single_use_check(state, grant_type, &params).await?;
-    // Each grant's checks run under the store's lock; the access token is signed after it.
+    // Each grant's checks are atomic with its single use; the access token is signed after.
     let issued = match grant_type {
-        GrantType::AuthorizationCode => code::redeem(state, &client, &params)?,
-        GrantType::RefreshToken => refresh::refresh(state, &client, &params)?,
+        GrantType::AuthorizationCode => code::redeem(state, &client, &params).await?,
+        GrantType::RefreshToken => refresh::refresh(state, &client, &params).await?,
         GrantType::ClientCredentials => {
-            client_credentials::client_credentials(state, &client, &params)?
+            client_credentials::client_credentials(state, &client, &params).await?
         }
     };
     let body = issued.into_body(state)?;
@@ -261,24 +262,27 @@ async fn racy_single_use_check(
     grant_type: GrantType,
     params: &Params,
 ) -> Result<(), OAuthError> {
-    let used_grant = {
-        let t = state.store.lock();
-        match grant_type {
-            GrantType::AuthorizationCode if state.defect(Defect::CodeSingleUseRace) => {
-                one(params, "code")
-                    .and_then(|c| t.codes.get(c))
-                    .map(|e| e.redeemed_grant.clone())
+    let used_grant = match grant_type {
+        GrantType::AuthorizationCode if state.defect(Defect::CodeSingleUseRace) => {
+            match one(params, "code") {
+                Some(c) => state.store.code(c).await?.map(|e| e.redeemed_grant),
+                None => None,
             }
-            GrantType::RefreshToken if state.defect(Defect::RefreshSingleUseRace) => {
-                one(params, "refresh_token")
-                    .and_then(|r| t.refresh_tokens.get(r))
-                    .map(|e| e.rotated.then(|| e.grant_id.clone()))
-            }
-            _ => return Ok(()),
         }
+        GrantType::RefreshToken if state.defect(Defect::RefreshSingleUseRace) => {
+            match one(params, "refresh_token") {
+                Some(r) => state
+                    .store
+                    .refresh_token(r)
+                    .await?
+                    .map(|(e, _)| e.rotated.then_some(e.grant_id)),
+                None => None,
+            }
+        }
+        _ => return Ok(()),
     };
     if let Some(Some(grant_id)) = used_grant {
-        state.store.lock().revoke_grant(&grant_id);
+        state.store.revoke_grant(&grant_id).await?;
         return Err(OAuthError::invalid_grant("the grant has already been used"));
     }
     tokio::time::sleep(Duration::from_millis(250)).await;

@@ -1,7 +1,7 @@
 //! The `refresh_token` grant (REFRESH-*): a refresh token is used once, by its client, for no
 //! more than its grant, and is replaced by a new one each time.
 
-use super::issue::{Issued, issue};
+use super::issue::{Issued, issue, issue_shared};
 use super::one;
 use crate::defects::Defect;
 use crate::error::OAuthError;
@@ -9,11 +9,12 @@ use crate::params::Params;
 use crate::resource_binding::check_resource;
 use crate::scope::check_scope_in;
 use crate::state::SharedState;
-use crate::store::{Client, Grant, RefreshEntry, Tables};
+use crate::store::{Client, Grant, RedisStore, RefreshEntry, Store, Tables};
 use crate::variants::offered;
 
-/// The refresh token's checks, in order, under the store's lock (so rotation is atomic).
-pub(super) fn refresh(
+/// The refresh token's checks, in order, atomic with its rotation: under the memory store's
+/// lock, or with the Redis store's atomic rotation.
+pub(super) async fn refresh(
     state: &SharedState,
     client: &Client,
     params: &Params,
@@ -21,18 +22,100 @@ pub(super) fn refresh(
     let Some(token) = one(params, "refresh_token") else {
         return Err(OAuthError::invalid_request("refresh_token is missing"));
     };
-    let mut t = state.store.lock();
-    let (entry, grant) = find_refresh_token(state, &t, token)?; // REFRESH-10
+    match &state.store {
+        Store::Memory(m) => refresh_locked(state, &mut m.lock(), client, params, token),
+        Store::Redis(r) => refresh_shared(state, r, client, params, token).await,
+    }
+}
+
+fn refresh_locked(
+    state: &SharedState,
+    t: &mut Tables,
+    client: &Client,
+    params: &Params,
+    token: &str,
+) -> Result<Issued, OAuthError> {
+    let (entry, grant) = find_refresh_token(state, t, token)?; // REFRESH-10
     check_client_binding(state, &grant, client)?; // REFRESH-04
+    check_not_revoked(&grant)?;
+    check_single_use(state, t, &entry)?; // REFRESH-02, REFRESH-03
+    let scope = refreshed_scope(state, &grant, one(params, "scope"))?; // REFRESH-05, REFRESH-06
+    check_same_resource(state, t, &entry, &grant, params)?; // REFRESH-07
+    rotate(state, t, token, &entry, &scope) // REFRESH-01
+}
+
+/// [`refresh_locked`] with the Redis store: the checks on the token as read, then its rotation
+/// in one atomic operation (a rotation that loses is a reuse).
+async fn refresh_shared(
+    state: &SharedState,
+    r: &RedisStore,
+    client: &Client,
+    params: &Params,
+    token: &str,
+) -> Result<Issued, OAuthError> {
+    let Some((entry, mut grant)) = r.refresh_token(token).await? else {
+        if state.defect(Defect::UnknownRefreshServerError) {
+            return Err(OAuthError::server_error());
+        }
+        return Err(OAuthError::invalid_grant(
+            "the refresh token is invalid or has expired",
+        ));
+    }; // REFRESH-10
+    check_client_binding(state, &grant, client)?; // REFRESH-04
+    check_not_revoked(&grant)?;
+    let checked = !state.defect(Defect::RefreshSingleUseRace);
+    if entry.rotated && checked {
+        return Err(reused_shared(state, r, &entry.grant_id).await); // REFRESH-02, REFRESH-03
+    }
+    let scope = refreshed_scope(state, &grant, one(params, "scope"))?; // REFRESH-05, REFRESH-06
+    if !params.all("resource").is_empty() {
+        // REFRESH-07
+        let resource = check_resource(state, params.all("resource"))?;
+        if resource != grant.resource && state.defect(Defect::RefreshResourceUnbound) {
+            r.set_grant_resource(&entry.grant_id, &resource).await?;
+            grant.resource = resource;
+        } else if resource != grant.resource {
+            return Err(OAuthError::invalid_target(
+                "resource differs from the grant",
+            ));
+        }
+    }
+    // REFRESH-01
+    if state.defect(Defect::RefreshNotRotated) {
+        let mut issued =
+            issue_shared(state, r, &entry.grant_id, &grant, &scope, true, false).await?;
+        issued.set_refresh_token(token);
+        return Ok(issued);
+    }
+    if !r.rotate_refresh(token).await? && checked {
+        return Err(reused_shared(state, r, &entry.grant_id).await);
+    }
+    issue_shared(state, r, &entry.grant_id, &grant, &scope, true, true).await
+}
+
+/// REFRESH-03 with the Redis store: a reused refresh token revokes its grant.
+async fn reused_shared(state: &SharedState, r: &RedisStore, grant_id: &str) -> OAuthError {
+    let revoked = if state.defect(Defect::RefreshReuseKeepsAccessTokens) {
+        r.mark_grant_revoked(grant_id).await
+    } else if !state.defect(Defect::RefreshReuseUndetected) {
+        r.revoke_grant(grant_id).await
+    } else {
+        Ok(())
+    };
+    if let Err(e) = revoked {
+        return e;
+    }
+    tracing::warn!("refresh token reused; its grant was revoked");
+    OAuthError::invalid_grant("the refresh token has already been used")
+}
+
+fn check_not_revoked(grant: &Grant) -> Result<(), OAuthError> {
     if grant.revoked {
         return Err(OAuthError::invalid_grant(
             "the refresh token has been revoked",
         ));
     }
-    check_single_use(state, &mut t, &entry)?; // REFRESH-02, REFRESH-03
-    let scope = refreshed_scope(state, &grant, one(params, "scope"))?; // REFRESH-05, REFRESH-06
-    check_same_resource(state, &mut t, &entry, &grant, params)?; // REFRESH-07
-    rotate(state, &mut t, token, &entry, &scope) // REFRESH-01
+    Ok(())
 }
 
 /// REFRESH-10: an unknown or expired refresh token gets `invalid_grant`.

@@ -24,19 +24,15 @@ pub async fn revoke(
     LimitedBody(body): LimitedBody,
 ) -> Result<Response, OAuthError> {
     let params = form_params(&headers, &body)?;
-    let client = revoking_client(&state, &headers, &params)?;
+    let client = revoking_client(&state, &headers, &params).await?;
     let Some(token) = one(&params, "token") else {
         return Err(OAuthError::invalid_request("token is missing"));
     };
-    let mut t = state.store.lock();
-    if let Some(entry) = t.refresh_tokens.get(token).cloned() {
-        if t.grants
-            .get(&entry.grant_id)
-            .is_some_and(|g| g.client_id == client.client_id)
-        {
-            t.revoke_grant(&entry.grant_id);
+    if let Some((entry, grant)) = state.store.refresh_token(token).await? {
+        if grant.client_id == client.client_id {
+            state.store.revoke_grant(&entry.grant_id).await?;
         }
-    } else if let Some(c) = access_token_claims(&state, &t, token) {
+    } else if let Some(c) = access_token_claims(&state, token).await? {
         // RFC 7009 §2.2.1: a server that revokes refresh tokens only says so.
         if state.variant(Variant::RevocationUnsupportedTokenType) {
             return Err(OAuthError::new(
@@ -47,7 +43,7 @@ pub async fn revoke(
         // RS-12: the `revocation-ignored` defect answers 200 and revokes nothing.
         if c.client_id == client.client_id && !state.defect(Defect::RevocationIgnored) {
             let ttl = Duration::from_secs(c.exp.saturating_sub(crate::clock::now_secs()) + 1);
-            let _ = t.revoked_access_tokens.insert(c.jti, (), ttl);
+            state.store.revoke_access_token(&c.jti, ttl).await?;
         }
     }
     Ok(token_response(&state, None, json!({})))

@@ -6,8 +6,8 @@ use std::net::IpAddr;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use super::{Client, ClientLifetime, CodeEntry, Grant, PendingAuthorization, RefreshEntry};
 use crate::error::OAuthError;
-use crate::protocol::{AuthMethod, GrantType};
 
 pub mod replication;
 
@@ -84,16 +84,6 @@ impl<V> Table<V> {
     pub fn is_empty(&self) -> bool {
         self.map.is_empty()
     }
-}
-
-/// How long a registered client lives: briefly until it is first used, then long.
-#[derive(Debug, Clone, Copy)]
-pub struct ClientLifetime {
-    /// From registration until the client is first looked up (named in an authorization
-    /// request or a token request).
-    pub unused: Duration,
-    /// From its first use on.
-    pub used: Duration,
 }
 
 /// The client table. Registered clients belong to the address that registered them; when the
@@ -323,108 +313,6 @@ impl Clients {
     }
 }
 
-/// A registered client, or one described by a client ID metadata document.
-#[derive(Clone)]
-pub struct Client {
-    pub client_id: String,
-    pub secret: Option<String>,
-    pub auth_method: AuthMethod,
-    pub redirect_uris: Vec<String>,
-    pub grant_types: Vec<String>,
-    pub client_name: Option<String>,
-    /// True for a client whose `client_id` is the URL of its metadata document.
-    pub from_metadata_document: bool,
-    /// True for a web client whose loopback redirect URIs match with their port (only native
-    /// clients may use any port, RFC 8252 §7.3); only the `application-type-default-web`
-    /// variant registers such clients.
-    pub exact_loopback_port: bool,
-}
-
-impl std::fmt::Debug for Client {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client")
-            .field("client_id", &self.client_id)
-            .field("secret", &self.secret.as_ref().map(|_| "[redacted]"))
-            .field("auth_method", &self.auth_method)
-            .field("redirect_uris", &self.redirect_uris)
-            .field("grant_types", &self.grant_types)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Client {
-    pub fn allows_grant(&self, grant: GrantType) -> bool {
-        self.grant_types.iter().any(|g| g == grant.as_str())
-    }
-    pub fn is_confidential(&self) -> bool {
-        self.auth_method != AuthMethod::None
-    }
-}
-
-/// An authorization request that has passed validation and waits for login and consent.
-#[derive(Debug, Clone)]
-pub struct PendingAuthorization {
-    pub client_id: String,
-    pub client_name: Option<String>,
-    /// The redirect URI the response goes to (the one sent, or the only one registered).
-    pub redirect_uri: String,
-    /// Whether the request carried `redirect_uri` (the token request must then match it).
-    pub redirect_uri_sent: bool,
-    pub all_redirects_loopback: bool,
-    pub state: Option<String>,
-    /// How the response goes back (the query, but for the response-mode variants).
-    pub response_mode: crate::protocol::ResponseMode,
-    pub code_challenge: String,
-    pub scope: Vec<String>,
-    /// Whether the request left out `scope`, so that the default was granted (the token
-    /// response must then state it, RFC 6749 §5.1).
-    pub scope_defaulted: bool,
-    pub resource: String,
-    /// Whether the client may have a refresh token.
-    pub refresh_allowed: bool,
-    /// Set once the user has logged in.
-    pub subject: Option<String>,
-    /// The anti-CSRF token of the consent form, bound to the session that logged in.
-    pub csrf: String,
-    pub session: Option<String>,
-}
-
-/// An issued authorization code and everything it is bound to (CODE-05, CODE-06, PKCE-06).
-#[derive(Debug, Clone)]
-pub struct CodeEntry {
-    pub client_id: String,
-    pub redirect_uri: String,
-    pub redirect_uri_sent: bool,
-    pub code_challenge: String,
-    pub scope: Vec<String>,
-    /// As in [`PendingAuthorization`].
-    pub scope_defaulted: bool,
-    pub resource: String,
-    pub subject: String,
-    pub refresh_allowed: bool,
-    /// Set once redeemed: the grant created from it, so a replay can revoke it (CODE-03).
-    pub redeemed_grant: Option<String>,
-}
-
-/// Everything issued from one authorization: its access tokens and its refresh-token family.
-#[derive(Debug, Clone)]
-pub struct Grant {
-    pub subject: String,
-    pub client_id: String,
-    pub scope: Vec<String>,
-    pub resource: String,
-    pub revoked: bool,
-    /// IDs of every access token issued in this grant, with their expiry.
-    pub access_tokens: Vec<(String, u64)>,
-}
-
-/// A refresh token: the grant it belongs to, and whether it has been replaced.
-#[derive(Debug, Clone)]
-pub struct RefreshEntry {
-    pub grant_id: String,
-    pub rotated: bool,
-}
-
 /// All tables. Reached only through `Store::lock`.
 #[derive(Debug)]
 pub struct Tables {
@@ -531,8 +419,9 @@ impl Tables {
     }
 }
 
+/// The in-memory backend: every table behind one lock.
 #[derive(Debug)]
-pub struct Store {
+pub struct MemoryStore {
     tables: Mutex<Tables>,
 }
 
@@ -553,9 +442,9 @@ impl Tables {
     }
 }
 
-impl Store {
+impl MemoryStore {
     pub fn new(capacity: usize) -> Self {
-        Store {
+        MemoryStore {
             tables: Mutex::new(Tables::new(capacity)),
         }
     }
@@ -571,6 +460,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::AuthMethod;
 
     #[test]
     fn expired_entries_are_invisible() {
