@@ -1,7 +1,9 @@
 //! Three reference-server instances on one Redis, with one signing key, behind one issuer: a
 //! small proxy in this test sends each request to the next instance in turn (per request, not
 //! per connection, so that a client's pooled connection does not stick to one), and the whole
-//! suite runs against the proxy's URL as against one server. Needs `redis-server` (see
+//! suite runs against the proxy's URL as against one server, without and with the instances
+//! named as replicas (REPL-01..04). With the `store-per-instance` defect, the replica scenarios
+//! fail and nothing else does. Needs `redis-server` (see
 //! `reference-server/tests/common/redis.rs`: NOT RUN where it is missing).
 
 mod common;
@@ -16,7 +18,7 @@ use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use common::{Server, repo_file, runner, scratch};
+use common::{Run, Server, repo_file, runner, scratch};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -53,77 +55,126 @@ impl RoundRobin {
     }
 }
 
-#[test]
-fn three_instances_on_one_redis_pass_the_suite_as_one_server() {
-    let Some(redis) = RedisServer::start("fleet") else {
-        return;
-    };
-    let dir = scratch("redis-fleet");
-    let key = signing_key_file(&dir);
-    let proxy = std::net::TcpListener::bind("127.0.0.1:0").expect("the proxy binds");
-    let public = format!("http://{}", proxy.local_addr().expect("an address"));
-    let ports: Vec<u16> = (0..INSTANCES).map(|_| free_port()).collect();
-    let store = redis.url();
-    let key = key.to_str().expect("utf-8 path");
-    let _instances: Vec<Server> = ports
-        .iter()
-        .enumerate()
-        .map(|(i, port)| {
-            Server::start(&[
-                "--port",
-                &port.to_string(),
-                "--access-token-ttl",
-                "10",
-                "--allow-loopback-http-client-ids",
-                "--store",
-                &store,
-                "--signing-key",
-                key,
-                "--public-url",
-                &public,
-                "--instance-id",
-                &format!("instance-{i}"),
-            ])
+/// Three instances on one Redis with one signing key, each started with `extra` flags, all
+/// advertising `public` (`None`: the proxy) as their origin; the proxy in front of them.
+struct Deployment {
+    _redis: RedisServer,
+    _instances: Vec<Server>,
+    ports: Vec<u16>,
+    balancer: RoundRobin,
+    proxy_url: String,
+    rt: tokio::runtime::Runtime,
+    dir: std::path::PathBuf,
+}
+
+impl Deployment {
+    fn start(name: &str, extra: &[&str], public_is_first_instance: bool) -> Option<Deployment> {
+        let redis = RedisServer::start(name)?;
+        let dir = scratch(name);
+        let key = signing_key_file(&dir);
+        let proxy = std::net::TcpListener::bind("127.0.0.1:0").expect("the proxy binds");
+        let proxy_url = format!("http://{}", proxy.local_addr().expect("an address"));
+        let ports: Vec<u16> = (0..INSTANCES).map(|_| free_port()).collect();
+        let public = if public_is_first_instance {
+            format!("http://127.0.0.1:{}", ports[0])
+        } else {
+            proxy_url.clone()
+        };
+        let store = redis.url();
+        let key = key.to_str().expect("utf-8 path");
+        let instances: Vec<Server> = ports
+            .iter()
+            .enumerate()
+            .map(|(i, port)| {
+                let port = port.to_string();
+                let id = format!("instance-{i}");
+                let mut args = vec![
+                    "--port",
+                    &port,
+                    "--access-token-ttl",
+                    "10",
+                    "--allow-loopback-http-client-ids",
+                    "--store",
+                    &store,
+                    "--signing-key",
+                    key,
+                    "--public-url",
+                    &public,
+                    "--instance-id",
+                    &id,
+                ];
+                args.extend_from_slice(extra);
+                Server::start(&args)
+            })
+            .collect();
+        let balancer = RoundRobin {
+            ports: Arc::new(ports.clone()),
+            next: Arc::new(AtomicUsize::new(0)),
+            served: Arc::new((0..INSTANCES).map(|_| AtomicUsize::new(0)).collect()),
+            client: Client::builder(TokioExecutor::new()).build_http(),
+        };
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let app = {
+            let b = balancer.clone();
+            axum::Router::new().fallback(move |req: Request| b.clone().forward(req))
+        };
+        proxy.set_nonblocking(true).expect("non-blocking");
+        rt.spawn(async move {
+            let listener = tokio::net::TcpListener::from_std(proxy).expect("a tokio listener");
+            let _ = axum::serve(listener, app).await;
+        });
+        Some(Deployment {
+            _redis: redis,
+            _instances: instances,
+            ports,
+            balancer,
+            proxy_url,
+            rt,
+            dir,
         })
-        .collect();
+    }
 
-    let balancer = RoundRobin {
-        ports: Arc::new(ports),
-        next: Arc::new(AtomicUsize::new(0)),
-        served: Arc::new((0..INSTANCES).map(|_| AtomicUsize::new(0)).collect()),
-        client: Client::builder(TokioExecutor::new()).build_http(),
-    };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a runtime");
-    let app = {
-        let b = balancer.clone();
-        axum::Router::new().fallback(move |req: Request| b.clone().forward(req))
-    };
-    proxy.set_nonblocking(true).expect("non-blocking");
-    rt.spawn(async move {
-        let listener = tokio::net::TcpListener::from_std(proxy).expect("a tokio listener");
-        let _ = axum::serve(listener, app).await;
-    });
+    /// The whole suite against `origin`'s MCP endpoint, with `replicas` as `--replica`.
+    fn run(&self, origin: &str, replicas: &[String]) -> Run {
+        let profile = repo_file("fixtures/targets/reference-server.toml");
+        let mcp = format!("{origin}/mcp");
+        let mut args = vec![
+            "run",
+            "--target",
+            &mcp,
+            "--config",
+            profile.to_str().expect("utf-8 path"),
+            "--spec",
+            "2025-11-25",
+        ];
+        for r in replicas {
+            args.extend(["--replica", r.as_str()]);
+        }
+        runner(&self.dir, &args, Duration::from_secs(300))
+    }
 
-    let profile = repo_file("fixtures/targets/reference-server.toml");
-    let mcp = format!("{public}/mcp");
-    let args = [
-        "run",
-        "--target",
-        &mcp,
-        "--config",
-        profile.to_str().expect("utf-8 path"),
-        "--spec",
-        "2025-11-25",
-    ];
-    let run = runner(&dir, &args, Duration::from_secs(300));
-    assert_eq!(run.code, Some(0), "{}", run.text);
-    assert!(run.clean(), "{}", run.junit);
-    // The scenarios that need the profile ran (RS-06 waits a token out, on any instance).
-    for ran in ["SCOPE-03 ", "RS-06 ", "CODE-02 ", "REFRESH-02 "] {
+    fn instance_origins(&self) -> Vec<String> {
+        self.ports
+            .iter()
+            .map(|p| format!("http://127.0.0.1:{p}"))
+            .collect()
+    }
+
+    fn stop(self) {
+        drop(self.rt);
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The replica scenarios' names.
+const REPLICA_SCENARIOS: [&str; 4] = ["REPL-01 ", "REPL-02 ", "REPL-03 ", "REPL-04 "];
+
+fn assert_ran(run: &Run, names: &[&str]) {
+    for ran in names {
         let cases = run.testcases(ran);
         assert!(!cases.is_empty(), "{ran}is in the report");
         assert!(
@@ -131,11 +182,81 @@ fn three_instances_on_one_redis_pass_the_suite_as_one_server() {
             "{ran}ran: {cases:?}"
         );
     }
-    for (i, n) in balancer.served.iter().enumerate() {
+}
+
+#[test]
+fn three_instances_on_one_redis_pass_the_suite_as_one_server() {
+    let Some(d) = Deployment::start("redis-fleet", &[], false) else {
+        return;
+    };
+    let run = d.run(&d.proxy_url, &[]);
+    assert_eq!(run.code, Some(0), "{}", run.text);
+    assert!(run.clean(), "{}", run.junit);
+    // The scenarios that need the profile ran (RS-06 waits a token out, on any instance).
+    assert_ran(&run, &["SCOPE-03 ", "RS-06 ", "CODE-02 ", "REFRESH-02 "]);
+    for (i, n) in d.balancer.served.iter().enumerate() {
         let n = n.load(Ordering::Relaxed);
         eprintln!("instance {i} served {n} requests");
         assert!(n > 10, "instance {i} served {n} requests");
     }
-    drop(rt);
-    let _ = std::fs::remove_dir_all(dir);
+
+    // With the instances named as replicas, the replica scenarios run, and pass.
+    let run = d.run(&d.proxy_url, &d.instance_origins());
+    assert_eq!(run.code, Some(0), "{}", run.text);
+    assert!(run.clean(), "{}", run.junit);
+    assert_ran(&run, &REPLICA_SCENARIOS);
+    d.stop();
+}
+
+/// The production bug: instances share what they issue (Redis) but each keeps its own record
+/// of what it spent. Judged at the first instance with the other two as replicas: every
+/// replica scenario fails, and every other scenario keeps its verdict.
+#[test]
+fn instances_that_each_keep_what_they_spent_fail_the_replica_scenarios_and_nothing_else() {
+    let Some(d) = Deployment::start(
+        "redis-fleet-defect",
+        &["--defect", "store-per-instance"],
+        true,
+    ) else {
+        return;
+    };
+    let origins = d.instance_origins();
+    let run = d.run(&origins[0], &origins[1..]);
+    assert_eq!(run.code, Some(1), "{}", run.text);
+    for name in REPLICA_SCENARIOS {
+        let cases = run.testcases(name);
+        assert!(!cases.is_empty(), "{name}is in the report");
+        assert!(
+            cases.iter().all(|c| c.contains("<failure")),
+            "{name}fails: {cases:?}"
+        );
+    }
+    // For the reason the scenario provoked: the other instance issued tokens for a spent code
+    // (it knew the client and the code, as Redis shares what is issued).
+    assert!(
+        run.testcases("REPL-01 ")
+            .iter()
+            .all(|c| c.contains("tokens were issued")),
+        "{:?}",
+        run.testcases("REPL-01 ")
+    );
+    let others: Vec<&str> = run
+        .junit
+        .split("<testcase ")
+        .skip(1)
+        .filter(|c| {
+            !REPLICA_SCENARIOS
+                .iter()
+                .any(|n| c.starts_with(&format!("name=\"{n}")))
+        })
+        .filter(|c| {
+            let c = c.split("</testcase>").next().unwrap_or(c);
+            c.contains("<failure") || c.contains("<error")
+        })
+        .collect();
+    assert!(
+        others.is_empty(),
+        "only the replica scenarios fail: {others:?}"
+    );
+    d.stop();
 }

@@ -380,7 +380,7 @@ defects! {
 
     // Several instances of one authorization server (REPL).
     StorePerInstance = "store-per-instance", [REPL_01, REPL_02, REPL_03, REPL_04],
-        "each instance of the authorization server (--replicas) keeps its own in-memory store: what one instance issues reaches the others, but a code it redeemed, or a refresh token it replaced or revoked, is still fresh there";
+        "each instance of the authorization server (--replicas, or processes on one --store redis://) keeps its own record of what it spent: what one instance issues reaches the others, but a code it redeemed, or a refresh token it replaced or revoked, is still fresh there";
 
     // Resource indicators and audience (RES).
     ResourceIgnored = "resource-ignored", [RES_02, RS_07],

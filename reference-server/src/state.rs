@@ -115,11 +115,14 @@ impl AppState {
     /// The state with the store the configuration names: with Redis, connected (an
     /// unreachable Redis is an error) and holding the pre-registered clients.
     pub async fn connect(config: Config, urls: Urls) -> Result<Self, StartError> {
-        // The `store-per-instance` defect: this instance keeps its own store in memory.
         let StoreBackend::Redis(url) = &config.store else {
             return Self::new(config, urls);
         };
-        if config.defects.has(Defect::StorePerInstance) {
+        // The `store-per-instance` defect: replicas in this process each keep a store of their
+        // own in memory; instances in processes of their own share Redis for what they issue,
+        // and each keeps what it spent under keys of its own.
+        let per_instance = config.defects.has(Defect::StorePerInstance);
+        if per_instance && config.replicas > 0 {
             return Self::new(config, urls);
         }
         let store = RedisStore::connect(
@@ -127,6 +130,7 @@ impl AppState {
             &config.instance_id,
             config.variants.has(Variant::OneActiveGrant),
             config.refresh_token_ttl,
+            per_instance,
         )
         .await
         .map(Store::Redis)

@@ -33,7 +33,19 @@ pub struct RedisStore {
     pub(super) pair_index: bool,
     /// How long a grant (and its revocation) is kept: the refresh tokens' lifetime.
     pub(super) grant_ttl: Duration,
+    /// The `store-per-instance` defect: what this instance spends (redeemed codes, rotated
+    /// refresh tokens, revocations) is kept under keys of its own, so that the other instances
+    /// never see it, while what it issues is shared.
+    spent_per_instance: bool,
 }
+
+/// The tables of what is spent: under `store-per-instance`, kept per instance.
+const SPENT: &[&str] = &[
+    "code-redeemed",
+    "refresh-rotated",
+    "grant-revoked",
+    "revoked",
+];
 
 /// A Redis URL with its password, if any, left out: what error messages may show.
 pub fn redacted(url: &str) -> String {
@@ -62,6 +74,7 @@ impl RedisStore {
         instance: &str,
         pair_index: bool,
         grant_ttl: Duration,
+        spent_per_instance: bool,
     ) -> Result<Self, String> {
         let shown = redacted(url);
         let client = redis::Client::open(url).map_err(|e| format!("--store {shown}: {e}"))?;
@@ -88,11 +101,15 @@ impl RedisStore {
             instance: instance.to_string(),
             pair_index,
             grant_ttl,
+            spent_per_instance,
         })
     }
 
     /// The key of entry `id` of table `kind`.
     pub(super) fn key(&self, kind: &str, id: &str) -> String {
+        if self.spent_per_instance && SPENT.contains(&kind) {
+            return format!("{PREFIX}:{}:{kind}:{id}", self.instance);
+        }
         format!("{PREFIX}:{kind}:{id}")
     }
 
