@@ -50,8 +50,9 @@ pub struct Config {
     pub access_token_ttl: Duration,
     /// How long a refresh token lives.
     pub refresh_token_ttl: Duration,
-    /// TOK-10: how long a client's wrong secrets are counted; past ten of them in this window
-    /// its token requests get 429 until the window ends.
+    /// TOK-10: how long a client's wrong secrets are remembered after the last one; past ten
+    /// of them, each within this window of the one before, its token requests get 429 until a
+    /// whole window has passed without a wrong secret.
     pub failed_secret_window: Duration,
     /// How long a pending authorization request (login and consent) lives.
     pub login_ttl: Duration,

@@ -334,7 +334,9 @@ pub struct Tables {
     pub failed_secrets: Counters,
 }
 
-/// Events per key within a fixed window: when the window started, and how many.
+/// Events per key until a whole window passes without one: when the last came, and how many.
+/// A burst is counted however slowly it arrives, as long as no pause between two of its
+/// events reaches the window.
 #[derive(Debug, Default)]
 pub struct Counters {
     map: HashMap<String, (Instant, u32)>,
@@ -349,8 +351,9 @@ impl Counters {
         }
     }
 
-    /// Counts one event for `key`, starting a new window when the last one is over. A full
-    /// table first drops the windows that are over, then the oldest.
+    /// Counts one event for `key`, starting again from one when the last event is a window
+    /// old. A full table first drops the keys whose last event is a window old, then the one
+    /// whose last event is oldest.
     pub fn record(&mut self, key: &str, window: Duration) {
         if self.map.len() >= self.capacity && !self.map.contains_key(key) {
             self.map.retain(|_, (start, _)| start.elapsed() < window);
@@ -369,8 +372,9 @@ impl Counters {
             .entry(key.to_string())
             .or_insert((Instant::now(), 0));
         if entry.0.elapsed() >= window {
-            *entry = (Instant::now(), 0);
+            entry.1 = 0;
         }
+        entry.0 = Instant::now();
         entry.1 += 1;
     }
 

@@ -391,8 +391,8 @@ impl Store {
                 .lock()
                 .failed_secrets
                 .get(client_id)
-                .filter(|(start, _)| start.elapsed() < window)
-                .map(|(start, n)| (*n, window.saturating_sub(start.elapsed())))),
+                .filter(|(last, _)| last.elapsed() < window)
+                .map(|(last, n)| (*n, window.saturating_sub(last.elapsed())))),
             Store::Redis(r) => r.failed_secrets(client_id).await,
         }
     }

@@ -355,8 +355,18 @@ impl RedisStore {
         client_id: &str,
         window: Duration,
     ) -> Result<(), OAuthError> {
+        // Kept until a whole window passes without a wrong secret, as in memory: the expiry
+        // is set again with every one.
         let key = self.key("failed-secrets", client_id);
-        self.count(&key, window).await.map(|_| ())
+        redis::pipe()
+            .atomic()
+            .incr(&key, 1)
+            .ignore()
+            .pexpire(&key, i64::try_from(ms(window)).unwrap_or(i64::MAX))
+            .ignore()
+            .query_async::<()>(&mut self.conn.clone())
+            .await
+            .map_err(|e| self.failed(e))
     }
 
     pub async fn revoke_access_token(&self, jti: &str, ttl: Duration) -> Result<(), OAuthError> {

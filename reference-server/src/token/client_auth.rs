@@ -264,4 +264,17 @@ mod tests {
         );
         assert!(t.failed_secrets.get("another-client").is_none());
     }
+
+    /// A slow burst is still one burst: the count goes on while no pause between two wrong
+    /// secrets reaches the window, though the whole burst takes longer than the window.
+    #[test]
+    fn failed_secrets_are_counted_until_a_window_passes_without_one() {
+        let mut t = crate::store::Tables::new(10);
+        let window = std::time::Duration::from_secs(1);
+        for _ in 0..3 {
+            t.failed_secrets.record("c1", window);
+            std::thread::sleep(std::time::Duration::from_millis(600));
+        }
+        assert_eq!(t.failed_secrets.get("c1").map(|e| e.1), Some(3));
+    }
 }
