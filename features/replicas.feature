@@ -41,3 +41,11 @@ Feature: Several instances of one authorization server (OAuth 2.1 §4.1.3, §4.3
     When the client revokes the refresh token, and a refresh with it is refused where the AS metadata says (the positive control)
     And the client refreshes with the revoked refresh token at every other instance
     Then every other instance refuses the token request with "invalid_grant"
+
+  @REPL-05 @should
+  Scenario: REPL-05 An access token revoked at another instance is refused by the MCP server
+    Given the client holds tokens for the MCP server
+    When the client revokes the access token, and the MCP server refuses it (the positive control)
+    And the client obtains a new access token and revokes it at another instance
+    And the client lists tools with the access token
+    Then the access token revoked at another instance is refused

@@ -267,7 +267,7 @@ pub struct RunArgs {
     pub ca_cert: Option<PathBuf>,
     /// The origin of one instance of the authorization server behind its load balancer
     /// (repeatable; added to the profile's [replicas] urls): codes and refresh tokens spent at
-    /// one instance are tried at the others (REPL-01..04).
+    /// one instance are tried at the others (REPL-01..05).
     #[arg(long = "replica", value_name = "URL")]
     pub replicas: Vec<String>,
     /// Run only part I of N of the selected scenarios (with --fleet: of the fleet's targets),

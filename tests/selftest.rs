@@ -91,7 +91,7 @@ fn store_per_instance_fails_the_replica_scenarios_and_no_single_endpoint_one() {
         ["REPL-01", "REPL-02", "REPL-03", "REPL-04"],
         "{matrix}"
     );
-    assert_eq!(run.catching().len(), 4, "{matrix}");
+    assert_eq!(run.catching().len(), 5, "{matrix}");
     assert!(run.collateral().is_empty(), "{matrix}");
 }
 

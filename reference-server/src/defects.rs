@@ -379,7 +379,7 @@ defects! {
         "access tokens live 24 hours";
 
     // Several instances of one authorization server (REPL).
-    StorePerInstance = "store-per-instance", [REPL_01, REPL_02, REPL_03, REPL_04],
+    StorePerInstance = "store-per-instance", [REPL_01, REPL_02, REPL_03, REPL_04, REPL_05],
         "each instance of the authorization server (--replicas, or processes on one --store redis://) keeps its own record of what it spent: what one instance issues reaches the others, but a code it redeemed, or a refresh token it replaced or revoked, is still fresh there";
 
     // Resource indicators and audience (RES).

@@ -1,7 +1,7 @@
 //! Several instances of one authorization server (`--replicas N`), as behind a load balancer:
 //! each further instance listens on a loopback port of its own and serves the same routes.
 //! Normally every instance serves from the one state, so a code redeemed or a refresh token
-//! replaced or revoked at one is spent at all of them (REPL-01..04).
+//! replaced or revoked at one is spent at all of them (REPL-01..05).
 //!
 //! The `store-per-instance` defect gives each instance a state of its own: its own store, the
 //! same signing key, configuration and URLs. What one instance issues reaches the others after
@@ -23,7 +23,7 @@ use crate::store::Store;
 /// The states of the `n` further instances of `primary`'s deployment: `primary` itself, shared,
 /// unless the `store-per-instance` defect gives each a state (and store) of its own.
 pub fn instance_states(primary: &SharedState, n: usize) -> Result<Vec<SharedState>, StartError> {
-    // REPL-01, REPL-02, REPL-03, REPL-04: every instance spends from the one store.
+    // REPL-01, REPL-02, REPL-03, REPL-04, REPL-05: every instance spends from the one store.
     if n == 0 || !primary.defect(Defect::StorePerInstance) {
         return Ok(vec![primary.clone(); n]);
     }

@@ -14,6 +14,12 @@ pub const JUDGED_BY_REFUSAL_AT_INSTANCES: &[req::Id] = &[
     req::REPL_04, // a refresh token revoked at one instance, used at another (RFC 7009 §2.1)
 ];
 
+/// Judged by the MCP server's answer to a token revoked at another instance
+/// ([`refused_after_revocation_elsewhere`]).
+pub const JUDGED_BY_RESOURCE_SERVER: &[req::Id] = &[
+    req::REPL_05, // an access token revoked at another instance (RFC 7009 §2.1, RFC 6750 §3.1)
+];
+
 /// Judged by the race across instances ([`exactly_one_success_across`]).
 pub const JUDGED_BY_RACE_ACROSS: &[req::Id] = &[
     req::REPL_02, // concurrent redemptions spread over the instances: one token (O21 §4.1.3)
@@ -62,6 +68,23 @@ pub fn exactly_one_success_across(
         }
     }
     out
+}
+
+/// REPL-05: the MCP server refuses, with 401, an access token revoked at another instance
+/// (`origin`). Unlike RS-12, a self-contained token is no excuse: the positive control showed
+/// that this resource server sees revocations made where the metadata says.
+pub fn refused_after_revocation_elsewhere(
+    id: req::Id,
+    resp: &crate::client::mcp::McpResponse,
+    origin: &str,
+) -> Findings {
+    super::resource_server::refused_401(id, resp)
+        .into_iter()
+        .map(|mut v| {
+            v.actual = format!("revoked at the instance {origin}: {}", v.actual);
+            v
+        })
+        .collect()
 }
 
 /// How many of `responses` issued tokens: the positive control of a race at one instance.
@@ -127,5 +150,32 @@ mod tests {
             f[0].actual
         );
         assert_eq!(successes(&[json(200, TOKENS), json(400, GRANT)]), 1);
+    }
+
+    #[test]
+    fn a_token_revoked_elsewhere_and_refused_passes_and_served_warns_naming_the_instance() {
+        use crate::checks::testing::mcp;
+        let refused = mcp(
+            401,
+            &[("www-authenticate", "Bearer error=\"invalid_token\"")],
+            "",
+        );
+        assert!(
+            refused_after_revocation_elsewhere(req::REPL_05, &refused, "https://as-2").is_empty()
+        );
+        // A self-contained token is no excuse here: the finding keeps the catalogue's level.
+        let served = mcp(
+            200,
+            &[],
+            r#"{"jsonrpc":"2.0","id":1,"result":{"tools":[]}}"#,
+        );
+        let f = refused_after_revocation_elsewhere(req::REPL_05, &served, "https://as-2");
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].severity(), crate::requirements::Severity::Should);
+        assert!(
+            f[0].actual.contains("revoked at the instance https://as-2"),
+            "{}",
+            f[0].actual
+        );
     }
 }

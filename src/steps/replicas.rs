@@ -7,6 +7,7 @@ use futures::future::join_all;
 use url::Url;
 
 use super::flow::{obtain_code, race, redeem, redemption, refresh_with};
+use super::resource_server::{hold_tokens, list_tools, revocation_endpoint, revoke_access_token};
 use super::{OAuthErrorCode, World};
 use crate::checks::replicas as check;
 use crate::client::http::Response;
@@ -19,6 +20,8 @@ use crate::verdict::{Fault, Outcome};
 #[derive(Debug, Default)]
 pub struct Instances {
     answers: Vec<(String, Response)>,
+    /// The instance where the access token in use was revoked (REPL-05).
+    revoked_at: Option<String>,
 }
 
 /// Why a scenario about the instances cannot run without them.
@@ -241,6 +244,61 @@ async fn one_across(w: &mut World, error: OAuthErrorCode) -> Outcome {
     w.step(async |w| {
         let id = w.judged("the race across instances", &[check::JUDGED_BY_RACE_ACROSS])?;
         let f = check::exactly_one_success_across(id, &w.replicas.answers, error.as_str());
+        w.expect(f)
+    })
+    .await
+}
+
+/// REPL-05's positive control: an access token revoked where the AS metadata says is refused
+/// by the MCP server. Where it is served, the resource server does not see revocations at all
+/// (RS-12's warning), and the other instances cannot be judged on it.
+#[when("the client revokes the access token, and the MCP server refuses it (the positive control)")]
+async fn access_revoked_here(w: &mut World) -> Outcome {
+    w.step(async |w| {
+        let endpoint = revocation_endpoint(w).await?;
+        revoke_access_token(w, &endpoint).await?;
+        let bearer = w.flow.bearer()?;
+        list_tools(w, bearer).await?;
+        let resp = w.resource_server.last_mcp()?;
+        if resp.http.status.is_success() {
+            return Err(Fault::Skip(format!(
+                "the positive control failed: an access token just revoked at the revocation endpoint the AS metadata names was served by the MCP server ({}), so the resource server does not see revocations even from that instance (RS-12), and the other instances cannot be judged on it",
+                crate::checks::describe(&resp.http)
+            )));
+        }
+        Ok(())
+    })
+    .await
+}
+
+#[when("the client obtains a new access token and revokes it at another instance")]
+async fn access_revoked_elsewhere(w: &mut World) -> Outcome {
+    w.step(async |w| {
+        let here = revocation_endpoint(w).await?;
+        let Some(instance) = w.ctx.replicas.first() else {
+            return Err(Fault::Skip(NO_REPLICAS.into()));
+        };
+        let (origin, elsewhere) = (instance.origin(), instance.endpoint(&here));
+        let scope = w.flow_scope().await?;
+        hold_tokens(w, scope).await?;
+        revoke_access_token(w, &elsewhere).await?;
+        w.replicas.revoked_at = Some(origin);
+        Ok(())
+    })
+    .await
+}
+
+#[then("the access token revoked at another instance is refused")]
+async fn access_refused_after_revocation_elsewhere(w: &mut World) -> Outcome {
+    w.step(async |w| {
+        let origin = w.replicas.revoked_at.clone().ok_or_else(|| {
+            Fault::Harness("no access token was revoked at another instance".into())
+        })?;
+        let f = check::refused_after_revocation_elsewhere(
+            req::REPL_05,
+            w.resource_server.last_mcp()?,
+            &origin,
+        );
         w.expect(f)
     })
     .await

@@ -443,34 +443,43 @@ async fn query_copy_not_read(w: &mut World) -> Outcome {
 #[when("the client revokes the access token")]
 async fn revokes_access_token(w: &mut World) -> Outcome {
     w.step(async |w| {
-        let d = w.ctx.discovered().await?;
-        let Some(endpoint) = d.endpoints.revocation.clone() else {
-            return Err(Fault::Skip(
-                "the AS metadata has no revocation_endpoint (RFC 7009)".into(),
-            ));
-        };
-        let client = w.flow.client()?.clone();
-        let token = w.flow.tokens()?.access_token.clone();
-        let resp =
-            crate::client::oauth::revoke(&w.http, &endpoint, &client, &token, "access_token")
-                .await?;
-        // RFC 7009 §2.2.1: a server may revoke refresh tokens only, and say so.
-        if crate::client::oauth::OAuthError::from_response(&resp)
-            .is_some_and(|e| e.error == "unsupported_token_type")
-        {
-            return Err(Fault::Skip(
-                "the revocation endpoint does not revoke access tokens (unsupported_token_type, RFC 7009 §2.2.1)".into(),
-            ));
-        }
-        if !resp.status.is_success() {
-            return Err(Fault::Harness(format!(
-                "could not run: revoking the access token answered {}",
-                crate::checks::describe(&resp)
-            )));
-        }
-        Ok(())
+        let endpoint = revocation_endpoint(w).await?;
+        revoke_access_token(w, &endpoint).await
     })
     .await
+}
+
+/// The revocation endpoint the AS metadata names; without one, the scenario skips.
+pub async fn revocation_endpoint(w: &World) -> Outcome<url::Url> {
+    let d = w.ctx.discovered().await?;
+    d.endpoints
+        .revocation
+        .clone()
+        .ok_or_else(|| Fault::Skip("the AS metadata has no revocation_endpoint (RFC 7009)".into()))
+}
+
+/// Revokes the flow's access token at `endpoint` (RFC 7009). A server that revokes refresh
+/// tokens only, and says so, makes the scenario skip; any other refusal stops it.
+pub async fn revoke_access_token(w: &mut World, endpoint: &url::Url) -> Outcome {
+    let client = w.flow.client()?.clone();
+    let token = w.flow.tokens()?.access_token.clone();
+    let resp =
+        crate::client::oauth::revoke(&w.http, endpoint, &client, &token, "access_token").await?;
+    // RFC 7009 §2.2.1: a server may revoke refresh tokens only, and say so.
+    if crate::client::oauth::OAuthError::from_response(&resp)
+        .is_some_and(|e| e.error == "unsupported_token_type")
+    {
+        return Err(Fault::Skip(
+            "the revocation endpoint does not revoke access tokens (unsupported_token_type, RFC 7009 §2.2.1)".into(),
+        ));
+    }
+    if !resp.status.is_success() {
+        return Err(Fault::Harness(format!(
+            "could not run: revoking the access token answered {}",
+            crate::checks::describe(&resp)
+        )));
+    }
+    Ok(())
 }
 
 #[then("the revoked access token is refused (RS-12)")]
