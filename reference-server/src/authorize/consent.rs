@@ -57,6 +57,23 @@ fn unavailable(e: OAuthError) -> Response {
     pages::error(StatusCode::SERVICE_UNAVAILABLE, &e.description)
 }
 
+/// The page of a sign-in whose pending request is gone (expired, or never was).
+fn sign_in_expired() -> Response {
+    pages::error(
+        StatusCode::BAD_REQUEST,
+        "this sign-in has expired; start again",
+    )
+}
+
+/// The pending request `txn`, or the page to answer with instead.
+async fn pending_or_page(state: &SharedState, txn: &str) -> Result<PendingAuthorization, Response> {
+    match state.store.pending(txn).await {
+        Ok(Some(p)) => Ok(p),
+        Ok(None) => Err(sign_in_expired()),
+        Err(e) => Err(unavailable(e)),
+    }
+}
+
 /// Stores the validated request and shows the login page, or the consent page to a user with a session.
 pub(super) async fn begin_login(
     state: &SharedState,
@@ -110,15 +127,9 @@ fn other_origin_login(state: &SharedState, txn: &str) -> String {
 pub async fn login_form(State(state): State<SharedState>, RawQuery(query): RawQuery) -> Response {
     let params = Params::parse(query.as_deref().unwrap_or("").as_bytes());
     let txn = params.one("txn").ok().flatten().unwrap_or("").to_string();
-    let pending = match state.store.pending(&txn).await {
-        Ok(Some(p)) => p,
-        Ok(None) => {
-            return pages::error(
-                StatusCode::BAD_REQUEST,
-                "this sign-in has expired; start again",
-            );
-        }
-        Err(e) => return unavailable(e),
+    let pending = match pending_or_page(&state, &txn).await {
+        Ok(p) => p,
+        Err(page) => return page,
     };
     login_page(&state, &txn, &display_name(&pending), None)
 }
@@ -191,15 +202,9 @@ pub async fn login(
     let params = Params::parse(&body);
     let field = |n: &str| params.one(n).ok().flatten().unwrap_or("").to_string();
     let txn = field("txn");
-    let pending = match state.store.pending(&txn).await {
-        Ok(Some(p)) => p,
-        Ok(None) => {
-            return pages::error(
-                StatusCode::BAD_REQUEST,
-                "this sign-in has expired; start again",
-            );
-        }
-        Err(e) => return unavailable(e),
+    let pending = match pending_or_page(&state, &txn).await {
+        Ok(p) => p,
+        Err(page) => return page,
     };
     if state.variant(Variant::LoginHiddenInputs) && !hidden_inputs_returned(&headers, &params) {
         return pages::error(
@@ -227,12 +232,7 @@ pub async fn login(
         .await
     {
         Ok(true) => {}
-        Ok(false) => {
-            return pages::error(
-                StatusCode::BAD_REQUEST,
-                "this sign-in has expired; start again",
-            );
-        }
+        Ok(false) => return sign_in_expired(),
         Err(e) => return unavailable(e),
     }
     let next = if state.variant(Variant::LoginContinuePage) {
