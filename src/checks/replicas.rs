@@ -39,10 +39,26 @@ pub fn refused_at_every_instance(
                 .into_iter()
                 .map(move |mut v| {
                     v.actual = format!("at the instance {origin}: {}", v.actual);
+                    if refused_with_another_registered_code(resp) {
+                        // Nothing was issued: the property this requirement owns held. Which
+                        // code a refusal carries is judged at the endpoint the metadata names
+                        // (CODE-02, REFRESH-02), and another instance may refuse for a reason
+                        // of its own (a client it does not know), so the code is only noted.
+                        v = v.as_info(
+                            "the instance refused and issued nothing: single use held there; the error code is judged at the endpoint the AS metadata names",
+                        );
+                    }
                     v
                 })
         })
         .collect()
+}
+
+/// A refusal (4xx or 5xx) carrying a registered OAuth error code.
+fn refused_with_another_registered_code(resp: &Response) -> bool {
+    (resp.status.is_client_error() || resp.status.is_server_error())
+        && crate::client::oauth::OAuthError::from_response(resp)
+            .is_some_and(|e| super::is_registered_error(&e.error))
 }
 
 /// REPL-02: of concurrent redemptions of one code spread over the instances (`origin`,
@@ -177,5 +193,17 @@ mod tests {
             "{}",
             f[0].actual
         );
+    }
+
+    #[test]
+    fn another_instance_refusing_with_another_code_is_noted_not_failed() {
+        let refused = [at("https://as-2", 401, r#"{"error":"invalid_client"}"#)];
+        let f = refused_at_every_instance(req::REPL_01, &refused, &["invalid_grant"]);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].severity(), crate::requirements::Severity::Info);
+        // A refusal without a registered code says nothing of what was refused: still a failure.
+        let bare = [at("https://as-2", 500, "oops")];
+        let f = refused_at_every_instance(req::REPL_01, &bare, &["invalid_grant"]);
+        assert_eq!(f[0].severity(), crate::requirements::Severity::Must);
     }
 }
