@@ -71,6 +71,28 @@ pub fn exactly_one_success_across(
 ) -> Findings {
     let responses: Vec<Response> = answers.iter().map(|(_, r)| r.clone()).collect();
     let mut out = exactly_one_success(id, &responses, error);
+    // One token, and every other answer a refusal with a registered code: single use held;
+    // which code each instance chose is only noted (as for REPL-01).
+    let one = answers
+        .iter()
+        .filter(|(_, r)| r.status.is_success())
+        .count()
+        == 1;
+    let otherwise_refused = answers.iter().all(|(_, r)| {
+        r.status.is_success()
+            || refused_with(id, r, &[error]).is_empty()
+            || refused_with_another_registered_code(r)
+    });
+    if one && otherwise_refused {
+        out = out
+            .into_iter()
+            .map(|v| {
+                v.as_info(
+                    "one token was issued and every other redemption refused: single use held; the error codes are judged at the endpoint the AS metadata names",
+                )
+            })
+            .collect();
+    }
     let mut issuers: Vec<&str> = answers
         .iter()
         .filter(|(_, r)| r.status.is_success())
@@ -205,5 +227,21 @@ mod tests {
         let bare = [at("https://as-2", 500, "oops")];
         let f = refused_at_every_instance(req::REPL_01, &bare, &["invalid_grant"]);
         assert_eq!(f[0].severity(), crate::requirements::Severity::Must);
+    }
+
+    #[test]
+    fn one_token_across_and_another_code_elsewhere_is_noted_not_failed() {
+        let answers = [
+            at("https://as-1", 200, TOKENS),
+            at("https://as-2", 400, r#"{"error":"invalid_grant"}"#),
+            at("https://as-3", 401, r#"{"error":"invalid_client"}"#),
+        ];
+        let f = exactly_one_success_across(req::REPL_02, &answers, "invalid_grant");
+        assert!(!f.is_empty());
+        assert!(
+            f.iter()
+                .all(|v| v.severity() == crate::requirements::Severity::Info),
+            "{f:?}"
+        );
     }
 }
