@@ -391,6 +391,7 @@ impl RunArgs {
             replicas: self.replicas,
             quiet: false,
             shard: self.shard,
+            transcripts: Default::default(),
         }
     }
 }

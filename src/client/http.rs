@@ -406,6 +406,12 @@ impl Http {
         self
     }
 
+    /// Whether this transport keeps its exchanges raw until they are read
+    /// ([`Http::deferring_transcripts`]).
+    pub fn defers_transcripts(&self) -> bool {
+        self.deferred
+    }
+
     /// Everything recorded so far, redacted.
     pub fn transcript(&self) -> Vec<Exchange> {
         match self.transcript.lock().as_deref() {

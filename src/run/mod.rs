@@ -28,7 +28,7 @@ pub use execute::{Executed, execute};
 pub use plan::{Needs, Plan, RunOptions, load_features};
 pub use report::{RunResult, report};
 pub use resolve::{ResolvedTarget, TargetInfo, resolve};
-pub use transport::{TransportSettings, transport};
+pub use transport::{Transcripts, TransportSettings, transport};
 
 /// Runs the suite. Its error is scrubbed of the run's secrets, like every other output.
 pub async fn run(opts: RunOptions) -> Result<RunResult, RunError> {

@@ -67,6 +67,8 @@ pub struct RunOptions {
     pub quiet: bool,
     /// Run only this part of the selected scenarios.
     pub shard: Option<super::shard::Shard>,
+    /// Which scenarios' exchanges the reports carry.
+    pub transcripts: super::transport::Transcripts,
 }
 
 /// A run, checked and ready to start.
@@ -244,6 +246,7 @@ impl Plan {
             transport.max_wait = Duration::from_secs(secs);
         }
         transport.pace = opts.pace;
+        transport.transcripts = opts.transcripts;
         let reports = Reports {
             junit: opts.junit,
             json: opts.json,
@@ -510,6 +513,7 @@ mod tests {
             replicas: Vec::new(),
             quiet: true,
             shard: None,
+            transcripts: Default::default(),
         }
     }
 

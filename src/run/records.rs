@@ -105,10 +105,21 @@ pub fn record_of(
         impact: violated.map(|(_, impact)| impact),
         warnings,
         warned,
-        transcript: world.map(|w| w.http.transcript()).unwrap_or_default(),
+        transcript: world.map(|w| transcript(w, verdict)).unwrap_or_default(),
         duration: world.map(|w| w.started.elapsed()).unwrap_or_default(),
         ..blank_record(feature, scenario, revision)
     }
+}
+
+/// The scenario's exchanges, redacted; none for a passed scenario when the run keeps only the
+/// others' ([`super::Transcripts::UnlessPassed`]: its transport defers them), whose secrets
+/// are learned all the same.
+fn transcript(w: &World, verdict: Verdict) -> Vec<crate::client::transcript::Exchange> {
+    if verdict == Verdict::Pass && w.http.defers_transcripts() {
+        w.http.learn_deferred();
+        return Vec::new();
+    }
+    w.http.transcript()
 }
 
 /// A record of a scenario with its identity filled in and nothing concluded yet.

@@ -14,6 +14,19 @@ use crate::client::ratelimit::{DEFAULT_MAX_WAIT, Pace};
 use crate::client::redact::Redactor;
 use crate::config::Profile;
 
+/// Which scenarios' exchanges a run's reports carry.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Transcripts {
+    /// Every scenario's.
+    #[default]
+    Every,
+    /// Only those of the scenarios that did not pass (the self-test's defect and variant runs,
+    /// whose reports are read for what caught a defect or what a variant changed). The
+    /// exchanges are kept raw and redacted only for those scenarios; a passed scenario's
+    /// secrets are learned all the same, so every output is scrubbed of them.
+    UnlessPassed,
+}
+
 /// How the run's HTTP client is to be built.
 #[derive(Debug, Clone)]
 pub struct TransportSettings {
@@ -32,6 +45,7 @@ pub struct TransportSettings {
     /// The run's secrets, which the transport learns more of (a fresh set unless the plan
     /// gives its own).
     pub secrets: Redactor,
+    pub transcripts: Transcripts,
 }
 
 impl TransportSettings {
@@ -72,6 +86,7 @@ impl TransportSettings {
             max_wait: DEFAULT_MAX_WAIT,
             pace: None,
             secrets: Redactor::new(),
+            transcripts: Transcripts::Every,
         })
     }
 
@@ -98,7 +113,13 @@ impl TransportSettings {
             max_wait: self.max_wait,
             pace: self.pace,
         })
-        .map(|http| http.with_secrets(self.secrets.clone()))
+        .map(|http| {
+            let http = http.with_secrets(self.secrets.clone());
+            match self.transcripts {
+                Transcripts::Every => http,
+                Transcripts::UnlessPassed => http.deferring_transcripts(),
+            }
+        })
         .map_err(|e| match &self.ca_cert {
             Some((path, _)) => RunError::Usage(format!("{}: {e}", path.display())),
             None => RunError::Usage(e.to_string()),

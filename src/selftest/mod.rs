@@ -269,6 +269,7 @@ fn base_options(opts: &SelftestOptions) -> RunOptions {
         replicas: Vec::new(),
         quiet: true,
         shard: None,
+        transcripts: Default::default(),
     }
 }
 

@@ -12,7 +12,7 @@ use reference_server::{Defect, Defects, Variant, Variants};
 
 use super::{RunRecords, VARIANT_RATE_LIMIT_WINDOW, VariantRun, run_under};
 use crate::report::ScenarioRecord;
-use crate::run::{self, RunOptions};
+use crate::run::{self, RunOptions, Transcripts};
 
 /// One suite run of the self-test.
 #[derive(Debug, Clone, Copy)]
@@ -132,6 +132,7 @@ fn options(job: Job, base: &RunOptions, reports: &Path) -> Result<RunOptions, St
                     defects: Defects::only(d),
                     spec,
                     layout,
+                    transcripts: Transcripts::UnlessPassed,
                     ..base.clone()
                 },
             )
@@ -144,6 +145,7 @@ fn options(job: Job, base: &RunOptions, reports: &Path) -> Result<RunOptions, St
                     variants: Variants::only(variant),
                     rate_limit_window: Some(VARIANT_RATE_LIMIT_WINDOW),
                     concurrency: serial.then_some(1),
+                    transcripts: Transcripts::UnlessPassed,
                     ..base.clone()
                 },
             )
