@@ -320,21 +320,36 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     let protected = |r: Router, s: &SharedState| {
         serve::protect(replicas::with_propagation(r, s), &state.config)
     };
+    // With a route header, the AS listener reaches every instance, as a load balancer would.
+    let routed = |r: Router| -> Result<Router, StartError> {
+        let r = replicas::with_propagation(r, &state);
+        let r = match &state.config.route_header {
+            Some(header) => {
+                let instances = replica_states
+                    .iter()
+                    .map(|s| replicas::with_propagation(router(s.clone()), s))
+                    .collect();
+                replicas::with_routes(r, header, instances)?
+            }
+            None => r,
+        };
+        Ok(serve::protect(r, &state.config))
+    };
     let mut tasks = Vec::new();
     // The further instances of the AS: every route, at the paths the metadata gives.
     let mut replica_origins = Vec::new();
-    for ((listener, origin), replica) in replica_listeners.into_iter().zip(replica_states) {
+    for ((listener, origin), replica) in replica_listeners.into_iter().zip(&replica_states) {
         tasks.push(serve::spawn(
             listener,
-            protected(router(replica.clone()), &replica),
+            protected(router(replica.clone()), replica),
             rx.clone(),
             rustls.clone(),
             &state.config,
         ));
         replica_origins.push(origin);
     }
-    match as_listener {
-        Some((as_l, _)) => {
+    let started = match as_listener {
+        Some((as_l, _)) => routed(as_router(state.clone())).map(|as_r| {
             tasks.push(serve::spawn(
                 main_listener,
                 protected(rs_router(state.clone()), &state),
@@ -342,21 +357,18 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
                 rustls.clone(),
                 &state.config,
             ));
-            tasks.push(serve::spawn(
-                as_l,
-                protected(as_router(state.clone()), &state),
-                rx,
-                rustls,
-                &state.config,
-            ));
+            tasks.push(serve::spawn(as_l, as_r, rx, rustls, &state.config));
+        }),
+        None => routed(router(state.clone())).map(|r| {
+            tasks.push(serve::spawn(main_listener, r, rx, rustls, &state.config));
+        }),
+    };
+    if let Err(e) = started {
+        let _ = tx.send(true);
+        if let Some(p) = &temp_ca_file {
+            let _ = std::fs::remove_file(p);
         }
-        None => tasks.push(serve::spawn(
-            main_listener,
-            protected(router(state.clone()), &state),
-            rx,
-            rustls,
-            &state.config,
-        )),
+        return Err(e);
     }
     tracing::info!(
         instance = %state.config.instance_id,
@@ -368,6 +380,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     let mut printable = state.urls.printable();
     printable.ca_cert = ca_cert;
     printable.replicas = replica_origins;
+    printable.route_header = state.config.route_header.clone();
     Ok(RunningServer {
         urls: printable,
         ca_cert_pem: tls.map(|m| m.ca_pem),
