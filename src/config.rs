@@ -643,7 +643,10 @@ narrow_scope = "read"
                 "[replicas]\nroute_header = \"Authorization\"",
                 "replicas.route_header: \"Authorization\" looks like a header that carries a credential",
             ),
-            ("[replicas]\nroute_header = \"Cookie\"", "carries a credential"),
+            (
+                "[replicas]\nroute_header = \"Cookie\"",
+                "carries a credential",
+            ),
             (
                 "[replicas]\nroute_header = \"X-Auth-Token\"",
                 "carries a credential",

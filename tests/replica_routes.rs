@@ -157,7 +157,12 @@ fn a_bad_route_is_a_usage_error_that_names_the_setting() {
             "carries a credential",
         ),
         (
-            vec!["--replica-route-header", "X Instance", "--replica-route", "1"],
+            vec![
+                "--replica-route-header",
+                "X Instance",
+                "--replica-route",
+                "1",
+            ],
             "is not a header name",
         ),
     ] {
@@ -177,8 +182,9 @@ fn a_bad_route_is_a_usage_error_that_names_the_setting() {
     let run = runner(&dir, &args, Duration::from_secs(60));
     assert_eq!(run.code, Some(2), "{}", run.text);
     assert!(
-        run.text
-            .contains("replicas.route_header: \"Authorization\" looks like a header that carries a credential"),
+        run.text.contains(
+            "replicas.route_header: \"Authorization\" looks like a header that carries a credential"
+        ),
         "{}",
         run.text
     );

@@ -118,7 +118,10 @@ async fn route(State(routes): State<Routes>, req: Request, next: Next) -> Respon
     let Some(value) = req.headers().get(&routes.header) else {
         return next.run(req).await;
     };
-    let chosen = value.to_str().ok().and_then(|v| v.trim().parse::<usize>().ok());
+    let chosen = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok());
     let instance = chosen.and_then(|i| i.checked_sub(1).map(|i| routes.instances.get(i)));
     match (chosen, instance) {
         (Some(0), _) => next.run(req).await,

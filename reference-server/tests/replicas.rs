@@ -142,7 +142,10 @@ async fn a_route_to_no_instance_is_refused_naming_the_header() {
             .expect("answers");
         assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "{bad}");
         let body = resp.text().await.expect("a body");
-        assert!(body.contains("x-instance: no such instance (0 to 2)"), "{body}");
+        assert!(
+            body.contains("x-instance: no such instance (0 to 2)"),
+            "{body}"
+        );
     }
     for good in ["0", "1", "2"] {
         let resp = http
