@@ -18,8 +18,8 @@ use clap::Parser;
 ///
 /// Binds 127.0.0.1 only. When ready, prints exactly one JSON line on stdout with the URLs
 /// `mcp`, `mcp_alt`, `issuer`, `as_metadata` and `prm` (and, with --tls, `ca_cert`: the CA
-/// certificate file to trust; with --replicas, `replicas`: the instances' origins). Logs go
-/// to stderr (filter with RUST_LOG).
+/// certificate file to trust; with --replicas, `replicas`: the instances' origins; with
+/// --route-header, `route_header`). Logs go to stderr (filter with RUST_LOG).
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Cli {

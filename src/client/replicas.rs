@@ -114,6 +114,11 @@ impl Instance {
                 "{field}: an empty value names no instance: give the value of {header} that reaches it"
             ));
         }
+        if value.trim() != value {
+            return Err(format!(
+                "{field}: {value:?} has leading or trailing spaces, which HTTP drops from a header value"
+            ));
+        }
         let value = HeaderValue::from_str(value).map_err(|_| {
             format!(
                 "{field}: {value:?} is not a valid header value (visible ASCII characters and spaces only)"
@@ -287,7 +292,11 @@ mod tests {
             assert!(e.starts_with("replicas.route_header: "), "{e}");
             assert!(e.contains(needle), "{header}: {e}");
         }
-        for (value, needle) in [("", "empty"), ("a\nb", "not a valid header value")] {
+        for (value, needle) in [
+            ("", "empty"),
+            (" a", "leading or trailing spaces"),
+            ("a\nb", "not a valid header value"),
+        ] {
             let e = Instance::route("X-Instance", "replicas.routes", value).expect_err(value);
             assert!(e.starts_with("replicas.routes: "), "{e}");
             assert!(e.contains(needle), "{value:?}: {e}");
