@@ -254,6 +254,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
             "a public URL names one origin: not with the split layout".into(),
         ));
     }
+    let route_header = replicas::route_header(&config)?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     let (main_listener, main_origin) = bind(config.port, scheme).await?;
     let as_listener = if config.layout == Layout::Split {
@@ -321,19 +322,19 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         serve::protect(replicas::with_propagation(r, s), &state.config)
     };
     // With a route header, the AS listener reaches every instance, as a load balancer would.
-    let routed = |r: Router| -> Result<Router, StartError> {
+    let routed = |r: Router| {
         let r = replicas::with_propagation(r, &state);
-        let r = match &state.config.route_header {
+        let r = match &route_header {
             Some(header) => {
                 let instances = replica_states
                     .iter()
                     .map(|s| replicas::with_propagation(router(s.clone()), s))
                     .collect();
-                replicas::with_routes(r, header, instances)?
+                replicas::with_routes(r, header.clone(), instances)
             }
             None => r,
         };
-        Ok(serve::protect(r, &state.config))
+        serve::protect(r, &state.config)
     };
     let mut tasks = Vec::new();
     // The further instances of the AS: every route, at the paths the metadata gives.
@@ -348,8 +349,8 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         ));
         replica_origins.push(origin);
     }
-    let started = match as_listener {
-        Some((as_l, _)) => routed(as_router(state.clone())).map(|as_r| {
+    match as_listener {
+        Some((as_l, _)) => {
             tasks.push(serve::spawn(
                 main_listener,
                 protected(rs_router(state.clone()), &state),
@@ -357,18 +358,21 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
                 rustls.clone(),
                 &state.config,
             ));
-            tasks.push(serve::spawn(as_l, as_r, rx, rustls, &state.config));
-        }),
-        None => routed(router(state.clone())).map(|r| {
-            tasks.push(serve::spawn(main_listener, r, rx, rustls, &state.config));
-        }),
-    };
-    if let Err(e) = started {
-        let _ = tx.send(true);
-        if let Some(p) = &temp_ca_file {
-            let _ = std::fs::remove_file(p);
+            tasks.push(serve::spawn(
+                as_l,
+                routed(as_router(state.clone())),
+                rx,
+                rustls,
+                &state.config,
+            ));
         }
-        return Err(e);
+        None => tasks.push(serve::spawn(
+            main_listener,
+            routed(router(state.clone())),
+            rx,
+            rustls,
+            &state.config,
+        )),
     }
     tracing::info!(
         instance = %state.config.instance_id,

@@ -100,18 +100,24 @@ struct Routes {
     instances: Vec<Router>,
 }
 
+/// The route header `config` names, checked: a valid header name.
+pub fn route_header(config: &crate::config::Config) -> Result<Option<HeaderName>, StartError> {
+    config
+        .route_header
+        .as_deref()
+        .map(|h| {
+            HeaderName::from_bytes(h.as_bytes())
+                .map_err(|_| StartError::RouteHeader(format!("{h:?} is not a header name")))
+        })
+        .transpose()
+}
+
 /// `router` (the first instance's) handing a request that carries `header: i` to instance `i`
 /// (1 to N: `instances[i - 1]`); `header: 0`, or no header, stays with `router`. Any other
 /// value is a 400 that names the header, as a load balancer's refusal would be.
-pub fn with_routes(
-    router: Router,
-    header: &str,
-    instances: Vec<Router>,
-) -> Result<Router, StartError> {
-    let header = HeaderName::from_bytes(header.as_bytes())
-        .map_err(|_| StartError::RouteHeader(format!("{header:?} is not a header name")))?;
+pub fn with_routes(router: Router, header: HeaderName, instances: Vec<Router>) -> Router {
     let routes = Routes { header, instances };
-    Ok(router.layer(axum::middleware::from_fn_with_state(routes, route)))
+    router.layer(axum::middleware::from_fn_with_state(routes, route))
 }
 
 async fn route(State(routes): State<Routes>, req: Request, next: Next) -> Response {
