@@ -147,6 +147,18 @@ async fn a_route_to_no_instance_is_refused_naming_the_header() {
             "{body}"
         );
     }
+    let bad = reference_server::start(Config {
+        route_header: Some("X Instance".into()),
+        ..Config::default()
+    })
+    .await;
+    let Err(e) = bad else {
+        panic!("a route header that is not a header name is refused at start");
+    };
+    assert!(
+        e.to_string().contains("route header: \"X Instance\""),
+        "{e}"
+    );
     for good in ["0", "1", "2"] {
         let resp = http
             .get(&server.urls.as_metadata)
