@@ -2,8 +2,9 @@ Feature: Several instances of one authorization server (OAuth 2.1 §4.1.3, §4.3
   An authorization server deployed as several instances behind a load balancer is still one
   authorization server: a code redeemed, or a refresh token replaced or revoked, at one
   instance is spent at every other. The instances are the profile's [replicas] urls (and
-  --replica); a request goes to an instance at the path the AS metadata gives, on the
-  instance's origin. Each scenario first shows the property at the endpoint the metadata names
+  --replica), where a request goes to an instance at the path the AS metadata gives, on the
+  instance's origin, and its [replicas] routes (and --replica-route), where it goes where the
+  metadata says with the instance's routing header. Each scenario first shows the property at the endpoint the metadata names
   (the positive control: where it fails, that is CODE-02's or REFRESH-02's failure, and the
   scenario skips), then tries every other instance.
 

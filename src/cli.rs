@@ -270,6 +270,15 @@ pub struct RunArgs {
     /// one instance are tried at the others (REPL-01..05).
     #[arg(long = "replica", value_name = "URL")]
     pub replicas: Vec<String>,
+    /// One instance of the authorization server reached through its load balancer: the value
+    /// of the routing header (--replica-route-header) that sends a request to it (repeatable;
+    /// added to the profile's [replicas] routes). Requests go where the AS metadata says.
+    #[arg(long = "replica-route", value_name = "VALUE")]
+    pub replica_routes: Vec<String>,
+    /// The header the load balancer routes to one instance by, e.g. X-Instance (wins over the
+    /// profile's [replicas] route_header). Not Host, nor a header that carries a credential.
+    #[arg(long, value_name = "NAME")]
+    pub replica_route_header: Option<String>,
     /// Run only part I of N of the selected scenarios (with --fleet: of the fleet's targets),
     /// e.g. 2/4; `merge-reports` puts the parts' results.json back together.
     #[arg(long, value_name = "I/N")]
@@ -279,7 +288,8 @@ pub struct RunArgs {
     /// --fleet-reports, with an index page and a combined summary; the exit code is the worst.
     #[arg(long, value_name = "FILE", conflicts_with_all = [
         "target", "config", "defects", "variants", "layout", "baseline",
-        "junit", "json", "results", "html", "replicas",
+        "junit", "json", "results", "html", "replicas", "replica_routes",
+        "replica_route_header",
     ])]
     pub fleet: Option<PathBuf>,
     /// How many fleet targets run at once.
@@ -322,6 +332,8 @@ impl Default for RunArgs {
             baseline: None,
             ca_cert: None,
             replicas: Vec::new(),
+            replica_routes: Vec::new(),
+            replica_route_header: None,
             shard: None,
             fleet: None,
             fleet_concurrency: 2,
@@ -388,7 +400,11 @@ impl RunArgs {
             layout: self.layout,
             baseline: self.baseline,
             ca_cert: self.ca_cert,
-            replicas: self.replicas,
+            replicas: crate::run::ReplicaOptions {
+                urls: self.replicas,
+                routes: self.replica_routes,
+                route_header: self.replica_route_header,
+            },
             quiet: false,
             shard: self.shard,
             transcripts: Default::default(),

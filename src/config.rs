@@ -247,6 +247,30 @@ pub struct Replicas {
     /// The origins of the instances (`https://as-2.internal`), besides the one the AS
     /// metadata's endpoints reach.
     pub urls: Vec<String>,
+    /// The header by which the load balancer in front of the AS metadata's endpoints routes a
+    /// request to one instance (`X-Instance`): the header `routes` are values of.
+    pub route_header: Option<String>,
+    /// The values of `route_header` that reach the instances, one per instance. They may be
+    /// combined with `urls`: each entry of either is one instance.
+    pub routes: Vec<String>,
+}
+
+impl Replicas {
+    fn validate(&self) -> Result<(), String> {
+        use crate::client::replicas::{Instance, route_header};
+        for u in &self.urls {
+            Instance::parse("replicas.urls", u)?;
+        }
+        // Without a header here, `--replica-route-header` may name it; the run says so when
+        // nothing does.
+        if let Some(h) = &self.route_header {
+            route_header("replicas.route_header", h)?;
+            for r in &self.routes {
+                Instance::route(h, "replicas.routes", r)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// An operation that needs more scope than `narrow_scope` grants (SCOPE-03).
@@ -310,9 +334,7 @@ impl Profile {
         if let Some(s) = &self.resources.second {
             parse_http_url("resources.second", s)?;
         }
-        for u in &self.replicas.urls {
-            crate::client::replicas::Instance::parse("replicas.urls", u)?;
-        }
+        self.replicas.validate()?;
         self.login.validate()?;
         if let Some(hosts) = &self.allowed_hosts {
             for h in hosts {
@@ -587,6 +609,59 @@ narrow_scope = "read"
             (
                 "[replicas]\nurl = [\"https://as-2.internal\"]",
                 "unknown field",
+            ),
+        ] {
+            let e = Profile::parse(text).expect_err(text);
+            assert!(e.contains(needle), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn routes_name_instances_by_a_header_and_a_bad_one_is_refused_with_the_setting_named() {
+        let p = Profile::parse(
+            "[replicas]\nurls = [\"https://as-2.internal\"]\nroute_header = \"X-Instance\"\nroutes = [\"a\", \"b\"]",
+        )
+        .expect("urls and routes combine");
+        assert_eq!(p.replicas.route_header.as_deref(), Some("X-Instance"));
+        assert_eq!(p.replicas.routes, ["a", "b"]);
+        // The header may come from the command line instead.
+        Profile::parse("[replicas]\nroutes = [\"a\"]").expect("parses");
+        for (text, needle) in [
+            (
+                "[replicas]\nroute_header = \"X Instance\"",
+                "replicas.route_header: \"X Instance\" is not a header name",
+            ),
+            (
+                "[replicas]\nroute_header = \"Host\"",
+                "replicas.route_header: \"Host\" cannot route",
+            ),
+            (
+                "[replicas]\nroute_header = \"Transfer-Encoding\"",
+                "frames the HTTP message",
+            ),
+            (
+                "[replicas]\nroute_header = \"Authorization\"",
+                "replicas.route_header: \"Authorization\" looks like a header that carries a credential",
+            ),
+            (
+                "[replicas]\nroute_header = \"Cookie\"",
+                "carries a credential",
+            ),
+            (
+                "[replicas]\nroute_header = \"X-Auth-Token\"",
+                "carries a credential",
+            ),
+            (
+                "[replicas]\nroute_header = \"X-Instance\"\nroutes = [\"\"]",
+                "replicas.routes: an empty value names no instance",
+            ),
+            (
+                "[replicas]\nroute_header = \"X-Instance\"\nroutes = [\"a\\nb\"]",
+                "replicas.routes: \"a\\nb\" is not a valid header value",
+            ),
+            (
+                "[replicas]\nroute_header = \"X-Instance\"\nroutes = \"a\"",
+                "invalid type",
             ),
         ] {
             let e = Profile::parse(text).expect_err(text);

@@ -18,8 +18,8 @@ use clap::Parser;
 ///
 /// Binds 127.0.0.1 only. When ready, prints exactly one JSON line on stdout with the URLs
 /// `mcp`, `mcp_alt`, `issuer`, `as_metadata` and `prm` (and, with --tls, `ca_cert`: the CA
-/// certificate file to trust; with --replicas, `replicas`: the instances' origins). Logs go
-/// to stderr (filter with RUST_LOG).
+/// certificate file to trust; with --replicas, `replicas`: the instances' origins; with
+/// --route-header, `route_header`). Logs go to stderr (filter with RUST_LOG).
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Cli {
@@ -33,6 +33,11 @@ struct Cli {
     /// balancer: their origins are listed as `replicas` on the ready line.
     #[arg(long, default_value_t = 0)]
     replicas: usize,
+    /// A header by which the authorization server's listener routes a request to one instance,
+    /// as a load balancer would: NAME: i is served by instance i (0, or no header: the first;
+    /// 1 to --replicas: the further ones). Listed as `route_header` on the ready line.
+    #[arg(long, value_name = "NAME", value_parser = crate::replicas::parse_route_header)]
+    route_header: Option<String>,
     /// Where the authorization server lives and how it is discovered.
     #[arg(long, value_enum, default_value_t = Layout::SameOrigin)]
     layout: Layout,
@@ -231,6 +236,7 @@ async fn serve(cli: Cli) -> ExitCode {
         port: cli.port,
         as_port: cli.as_port,
         replicas: cli.replicas,
+        route_header: cli.route_header,
         layout: cli.layout,
         username: cli.username,
         password: cli.password,

@@ -41,6 +41,10 @@ pub struct Config {
     /// own, serving the same routes from the same state (but under the `store-per-instance`
     /// defect, each from a store of its own).
     pub replicas: usize,
+    /// A header by which the AS listener routes a request to one instance, as a load balancer
+    /// would: `NAME: i` is served by instance `i` (0, or no header, the one the metadata
+    /// names; 1 to `replicas`, the further ones). `None`: no routing by header.
+    pub route_header: Option<String>,
     pub layout: Layout,
     pub username: String,
     pub password: String,
@@ -186,6 +190,7 @@ impl Default for Config {
             port: 0,
             as_port: 0,
             replicas: 0,
+            route_header: None,
             layout: Layout::SameOrigin,
             username: DEFAULT_USERNAME.to_string(),
             password: DEFAULT_PASSWORD.to_string(),

@@ -254,6 +254,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
             "a public URL names one origin: not with the split layout".into(),
         ));
     }
+    let route_header = replicas::route_header(&config)?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     let (main_listener, main_origin) = bind(config.port, scheme).await?;
     let as_listener = if config.layout == Layout::Split {
@@ -320,13 +321,28 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     let protected = |r: Router, s: &SharedState| {
         serve::protect(replicas::with_propagation(r, s), &state.config)
     };
+    // With a route header, the AS listener reaches every instance, as a load balancer would.
+    let routed = |r: Router| {
+        let r = replicas::with_propagation(r, &state);
+        let r = match &route_header {
+            Some(header) => {
+                let instances = replica_states
+                    .iter()
+                    .map(|s| replicas::with_propagation(router(s.clone()), s))
+                    .collect();
+                replicas::with_routes(r, header.clone(), instances)
+            }
+            None => r,
+        };
+        serve::protect(r, &state.config)
+    };
     let mut tasks = Vec::new();
     // The further instances of the AS: every route, at the paths the metadata gives.
     let mut replica_origins = Vec::new();
-    for ((listener, origin), replica) in replica_listeners.into_iter().zip(replica_states) {
+    for ((listener, origin), replica) in replica_listeners.into_iter().zip(&replica_states) {
         tasks.push(serve::spawn(
             listener,
-            protected(router(replica.clone()), &replica),
+            protected(router(replica.clone()), replica),
             rx.clone(),
             rustls.clone(),
             &state.config,
@@ -344,7 +360,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
             ));
             tasks.push(serve::spawn(
                 as_l,
-                protected(as_router(state.clone()), &state),
+                routed(as_router(state.clone())),
                 rx,
                 rustls,
                 &state.config,
@@ -352,7 +368,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         }
         None => tasks.push(serve::spawn(
             main_listener,
-            protected(router(state.clone()), &state),
+            routed(router(state.clone())),
             rx,
             rustls,
             &state.config,
@@ -368,6 +384,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     let mut printable = state.urls.printable();
     printable.ca_cert = ca_cert;
     printable.replicas = replica_origins;
+    printable.route_header = state.config.route_header.clone();
     Ok(RunningServer {
         urls: printable,
         ca_cert_pem: tls.map(|m| m.ca_pem),

@@ -8,13 +8,19 @@
 //! each request (as self-contained codes and tokens, or a shared database of issued ones,
 //! would), but what it spends stays its own: the production bug of instances that each keep
 //! an in-memory record of used codes and of rotated and revoked refresh tokens.
+//!
+//! With a route header (`--route-header NAME`), the AS listener also routes as a load balancer
+//! in front of the instances would: a request with `NAME: i` is served by instance `i`, so a
+//! client that reaches only that listener still reaches every instance.
 
 use std::sync::{Arc, Weak};
 
 use axum::Router;
 use axum::extract::{Request, State};
+use axum::http::{HeaderName, StatusCode};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
+use tower::ServiceExt;
 
 use crate::defects::Defect;
 use crate::state::{AppState, SharedState, StartError};
@@ -77,4 +83,66 @@ async fn propagate(State(state): State<SharedState>, req: Request, next: Next) -
         }
     }
     resp
+}
+
+/// A routing header's name as `--route-header` takes it: a valid header name.
+pub fn parse_route_header(value: &str) -> Result<String, String> {
+    HeaderName::from_bytes(value.as_bytes())
+        .map(|_| value.to_string())
+        .map_err(|_| format!("{value:?} is not a header name"))
+}
+
+/// The instances a route header reaches: the header, and the routers of the further
+/// instances (without the listener's limits, which the listener's own router applies).
+#[derive(Clone)]
+struct Routes {
+    header: HeaderName,
+    instances: Vec<Router>,
+}
+
+/// The route header `config` names, checked: a valid header name.
+pub fn route_header(config: &crate::config::Config) -> Result<Option<HeaderName>, StartError> {
+    config
+        .route_header
+        .as_deref()
+        .map(|h| {
+            HeaderName::from_bytes(h.as_bytes())
+                .map_err(|_| StartError::RouteHeader(format!("{h:?} is not a header name")))
+        })
+        .transpose()
+}
+
+/// `router` (the first instance's) handing a request that carries `header: i` to instance `i`
+/// (1 to N: `instances[i - 1]`); `header: 0`, or no header, stays with `router`. Any other
+/// value is a 400 that names the header, as a load balancer's refusal would be.
+pub fn with_routes(router: Router, header: HeaderName, instances: Vec<Router>) -> Router {
+    let routes = Routes { header, instances };
+    router.layer(axum::middleware::from_fn_with_state(routes, route))
+}
+
+async fn route(State(routes): State<Routes>, req: Request, next: Next) -> Response {
+    let Some(value) = req.headers().get(&routes.header) else {
+        return next.run(req).await;
+    };
+    let chosen = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok());
+    let instance = chosen.and_then(|i| i.checked_sub(1).map(|i| routes.instances.get(i)));
+    match (chosen, instance) {
+        (Some(0), _) => next.run(req).await,
+        (_, Some(Some(router))) => match router.clone().oneshot(req).await {
+            Ok(resp) => resp,
+            Err(never) => match never {},
+        },
+        _ => (
+            StatusCode::BAD_REQUEST,
+            format!(
+                "{}: no such instance (0 to {})\n",
+                routes.header,
+                routes.instances.len()
+            ),
+        )
+            .into_response(),
+    }
 }

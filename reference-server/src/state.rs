@@ -59,6 +59,8 @@ pub enum StartError {
     Store(String),
     #[error("TLS: {0}")]
     Tls(String),
+    #[error("route header: {0}")]
+    RouteHeader(String),
     #[error("cannot write the CA certificate to {path}: {source}")]
     CaOut {
         path: String,

@@ -32,6 +32,10 @@ pub struct ServerUrls {
     /// Absent without replicas.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub replicas: Vec<String>,
+    /// With `--route-header NAME`: NAME, by which the AS listener routes a request to the
+    /// instance it numbers (0 the first, 1 to N the further ones). Absent without it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub route_header: Option<String>,
 }
 
 /// All URLs, derived from the layout: advertised ones and the routes that serve them.
@@ -121,6 +125,7 @@ impl Urls {
             prm: self.layout.publishes_prm().then(|| self.prm(MCP_PATH)),
             ca_cert: None,
             replicas: Vec::new(),
+            route_header: None,
         }
     }
 }

@@ -1,6 +1,8 @@
 //! Several instances of the authorization server (`--replicas`): every instance serves the AS
 //! endpoints at the paths the metadata gives, and a code or refresh token spent at one is spent
 //! at all (REPL-01, REPL-03), unless the `store-per-instance` defect gives each its own store.
+//! With a route header, the first listener reaches every instance by that header, as a load
+//! balancer would.
 
 mod common;
 
@@ -22,9 +24,20 @@ fn replicated(defects: Defects) -> Config {
     }
 }
 
+/// The routing header of the tests that reach the instances through the first listener.
+const ROUTE: &str = "X-Instance";
+
+fn routed(defects: Defects) -> Config {
+    Config {
+        route_header: Some(ROUTE.into()),
+        ..replicated(defects)
+    }
+}
+
 /// Redeems a code at the metadata's token endpoint, replays it at each instance, then
 /// refreshes there and reuses the replaced refresh token at each instance: the statuses of
-/// the code replays and of the refresh-token reuses.
+/// the code replays and of the refresh-token reuses. Each instance is reached at its origin,
+/// or, with the config's route header, at the metadata's endpoint with that header.
 async fn spend_here_try_there(config: Config) -> (Vec<StatusCode>, Vec<StatusCode>) {
     let s = logged_in(config).await;
     assert_eq!(s.server.urls.replicas.len(), 2);
@@ -49,11 +62,16 @@ async fn spend_here_try_there(config: Config) -> (Vec<StatusCode>, Vec<StatusCod
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{tokens}");
-    for origin in &s.server.urls.replicas {
-        let url = at(origin, &s.ep.token);
+    let by_route = s.server.urls.route_header.is_some();
+    for (i, origin) in s.server.urls.replicas.iter().enumerate() {
+        let (url, route) = match by_route {
+            true => (s.ep.token.clone(), (i + 1).to_string()),
+            false => (at(origin, &s.ep.token), "0".to_string()),
+        };
         let replay = s
             .http
             .post(&url)
+            .header(ROUTE, &route)
             .form(&[
                 ("grant_type", "authorization_code"),
                 ("code", code.as_str()),
@@ -67,6 +85,7 @@ async fn spend_here_try_there(config: Config) -> (Vec<StatusCode>, Vec<StatusCod
         let reuse = s
             .http
             .post(&url)
+            .header(ROUTE, &route)
             .form(&[
                 ("grant_type", "refresh_token"),
                 ("refresh_token", s.refresh_token()),
@@ -95,6 +114,63 @@ async fn with_a_store_per_instance_what_one_spent_is_fresh_at_the_others() {
     assert_eq!(reuses, [StatusCode::OK; 2]);
 }
 
+#[tokio::test]
+async fn a_route_header_reaches_every_instance_through_the_first_listener() {
+    let (replays, reuses) = spend_here_try_there(routed(Defects::none())).await;
+    assert_eq!(replays, [StatusCode::BAD_REQUEST; 2]);
+    assert_eq!(reuses, [StatusCode::BAD_REQUEST; 2]);
+    // Under the defect, the instance the header names is the one that answers: its own store.
+    let (replays, reuses) =
+        spend_here_try_there(routed(Defects::only(Defect::StorePerInstance))).await;
+    assert_eq!(replays, [StatusCode::OK; 2]);
+    assert_eq!(reuses, [StatusCode::OK; 2]);
+}
+
+#[tokio::test]
+async fn a_route_to_no_instance_is_refused_naming_the_header() {
+    let server = reference_server::start(routed(Defects::none()))
+        .await
+        .expect("starts");
+    assert_eq!(server.urls.route_header.as_deref(), Some(ROUTE));
+    let http = reqwest::Client::new();
+    for bad in ["3", "b", "-1"] {
+        let resp = http
+            .get(&server.urls.as_metadata)
+            .header(ROUTE, bad)
+            .send()
+            .await
+            .expect("answers");
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "{bad}");
+        let body = resp.text().await.expect("a body");
+        assert!(
+            body.contains("x-instance: no such instance (0 to 2)"),
+            "{body}"
+        );
+    }
+    let bad = reference_server::start(Config {
+        route_header: Some("X Instance".into()),
+        ..Config::default()
+    })
+    .await;
+    let Err(e) = bad else {
+        panic!("a route header that is not a header name is refused at start");
+    };
+    assert!(
+        e.to_string().contains("route header: \"X Instance\""),
+        "{e}"
+    );
+    for good in ["0", "1", "2"] {
+        let resp = http
+            .get(&server.urls.as_metadata)
+            .header(ROUTE, good)
+            .send()
+            .await
+            .expect("answers");
+        assert_eq!(resp.status(), StatusCode::OK, "{good}");
+    }
+    server.shutdown().await;
+}
+
 #[test]
 fn the_ready_line_lists_the_replicas_only_when_there_are_some() {
     let (child, line) = spawn(&["--port", "0", "--replicas", "2"]);
@@ -113,4 +189,8 @@ fn the_ready_line_lists_the_replicas_only_when_there_are_some() {
     let (child, line) = spawn(&["--port", "0"]);
     stop(child);
     assert!(line.get("replicas").is_none(), "{line}");
+    assert!(line.get("route_header").is_none(), "{line}");
+    let (child, line) = spawn(&["--port", "0", "--replicas", "1", "--route-header", ROUTE]);
+    stop(child);
+    assert_eq!(line["route_header"], ROUTE, "{line}");
 }

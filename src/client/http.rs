@@ -252,6 +252,8 @@ pub struct Http {
     secrets: redact::Redactor,
     /// With `verbose`, this fork's exchanges, logged when its last clone goes.
     log: Option<Arc<VerboseLog>>,
+    /// A header every request carries: the route to one instance behind a load balancer.
+    route: Option<(HeaderName, HeaderValue)>,
 }
 
 /// How the transport is set up.
@@ -330,6 +332,7 @@ impl Http {
             spent: None,
             log: verbose.then(|| Arc::new(VerboseLog::new(redact::Redactor::new()))),
             secrets: redact::Redactor::new(),
+            route: None,
         })
     }
 
@@ -369,6 +372,16 @@ impl Http {
                 .verbose
                 .then(|| Arc::new(VerboseLog::new(self.secrets.clone()))),
             secrets: self.secrets.clone(),
+            route: self.route.clone(),
+        }
+    }
+
+    /// This transport (same transcript and budget) setting `name: value` on every request: the
+    /// route to one instance behind a load balancer. The transcript shows it.
+    pub fn routed(&self, name: HeaderName, value: HeaderValue) -> Self {
+        Http {
+            route: Some((name, value)),
+            ..self.clone()
         }
     }
 
@@ -471,7 +484,11 @@ impl Http {
 
     /// Sends one request; never follows redirects. A "slow down" answer is waited for and the
     /// request sent again as its [`Retry`] allows; each sending is in the transcript.
-    pub async fn send(&self, req: Request) -> Result<Response, TransportError> {
+    pub async fn send(&self, mut req: Request) -> Result<Response, TransportError> {
+        if let Some((name, value)) = &self.route {
+            req.headers.retain(|(n, _)| n != name);
+            req.headers.push((name.clone(), value.clone()));
+        }
         let retry = match req.retry {
             _ if self.limits_are_answers => Retry::Never,
             Some(r) => r,

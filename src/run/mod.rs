@@ -26,6 +26,7 @@ mod transport;
 pub use error::RunError;
 pub use execute::{Executed, execute};
 pub use plan::{Needs, Plan, RunOptions, load_features};
+pub use replicas::ReplicaOptions;
 pub use report::{RunResult, report};
 pub use resolve::{ResolvedTarget, TargetInfo, resolve};
 pub use transport::{Transcripts, TransportSettings, transport};
@@ -78,7 +79,7 @@ fn requests_of(plan: &Plan, context: &crate::context::Context) -> crate::report:
     let mut map = crate::report::requests::EndpointMap::new(discovered.as_deref(), &mcp);
     // The token endpoint at the authorization server's other instances (REPL-*).
     if let Some(d) = &discovered {
-        for i in &context.replicas {
+        for i in context.replicas.iter().filter(|i| i.url().is_some()) {
             let token = i.endpoint(&d.endpoints.token);
             map.add(&token, crate::report::requests::EndpointKind::Token);
         }

@@ -61,8 +61,9 @@ pub struct RunOptions {
     pub baseline: Option<PathBuf>,
     /// Extra CA certificates to trust (PEM).
     pub ca_cert: Option<PathBuf>,
-    /// Origins of the authorization server's instances (`--replica`), beside the profile's.
-    pub replicas: Vec<String>,
+    /// The authorization server's instances (`--replica`, `--replica-route`), beside the
+    /// profile's.
+    pub replicas: super::ReplicaOptions,
     /// Print nothing: no scenario lines, no summary (the self-test runs many suites at once).
     pub quiet: bool,
     /// Run only this part of the selected scenarios.
@@ -510,7 +511,7 @@ mod tests {
             layout: reference_server::Layout::SameOrigin,
             baseline: None,
             ca_cert: None,
-            replicas: Vec::new(),
+            replicas: Default::default(),
             quiet: true,
             shard: None,
             transcripts: Default::default(),

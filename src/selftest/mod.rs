@@ -266,7 +266,7 @@ fn base_options(opts: &SelftestOptions) -> RunOptions {
         layout: Layout::SameOrigin,
         baseline: None,
         ca_cert: None,
-        replicas: Vec::new(),
+        replicas: Default::default(),
         quiet: true,
         shard: None,
         transcripts: Default::default(),

@@ -1,22 +1,28 @@
 //! Steps for several instances of one authorization server (REPL-*): a code or a refresh
 //! token spent at the endpoint the AS metadata names, then tried at every other instance the
-//! profile lists (`[replicas] urls`, `--replica`), at the same path on the instance's origin.
+//! profile lists: at the same path on the instance's origin (`[replicas] urls`, `--replica`),
+//! or at the endpoint itself with the instance's routing header (`[replicas] routes`,
+//! `--replica-route`). Every request to an instance goes through [`Instance::at`], whose
+//! transport sets that header.
 
 use cucumber::{given, then, when};
 use futures::future::join_all;
 use url::Url;
 
 use super::flow::{obtain_code, race, redeem, redemption, refresh_with};
-use super::resource_server::{hold_tokens, list_tools, revocation_endpoint, revoke_access_token};
+use super::resource_server::{
+    hold_tokens, list_tools, revocation_endpoint, revoke_access_token, revoke_access_token_at,
+};
 use super::{OAuthErrorCode, World};
 use crate::checks::replicas as check;
 use crate::client::http::Response;
 use crate::client::oauth::{self, TokenSet};
 use crate::client::params::Params;
 use crate::client::registration::RegisteredClient;
+use crate::client::replicas::AtInstance;
 use crate::verdict::{Fault, Outcome};
 
-/// The answers of the other instances (their origins and responses).
+/// The answers of the other instances (their names, origins or routes, and responses).
 #[derive(Debug, Default)]
 pub struct Instances {
     answers: Vec<(String, Response)>,
@@ -25,7 +31,7 @@ pub struct Instances {
 }
 
 /// Why a scenario about the instances cannot run without them.
-const NO_REPLICAS: &str = "no [replicas] urls in the profile (nor --replica): the authorization server's instances are not known, so single use across them cannot be tried";
+const NO_REPLICAS: &str = "no [replicas] urls or routes in the profile (nor --replica, --replica-route): the authorization server's instances are not known, so single use across them cannot be tried";
 
 #[given("the authorization server's other instances")]
 async fn other_instances(w: &mut World) -> Outcome {
@@ -38,18 +44,24 @@ async fn other_instances(w: &mut World) -> Outcome {
     .await
 }
 
-/// The token endpoint the AS metadata names (with its origin) and, after it, the same
-/// endpoint at every other instance.
-async fn token_endpoints(w: &World) -> Outcome<Vec<(String, Url)>> {
+/// The token endpoint the AS metadata names (named by its origin, with the scenario's
+/// transport) and, after it, the same endpoint at every other instance (with the transport
+/// that reaches it).
+async fn token_endpoints(w: &World) -> Outcome<Vec<AtInstance>> {
     let d = w.ctx.discovered().await?;
-    let token = &d.endpoints.token;
-    let first = (token.origin().ascii_serialization(), token.clone());
-    let others = w
-        .ctx
-        .replicas
-        .iter()
-        .map(|i| (i.origin(), i.endpoint(token)));
-    Ok(std::iter::once(first).chain(others).collect())
+    Ok(everywhere(w, &d.endpoints.token))
+}
+
+/// `endpoint` (one the AS metadata names) where the metadata says, then at every other
+/// instance.
+fn everywhere(w: &World, endpoint: &Url) -> Vec<AtInstance> {
+    let first = AtInstance {
+        name: endpoint.origin().ascii_serialization(),
+        url: endpoint.clone(),
+        http: w.http.clone(),
+    };
+    let others = w.ctx.replicas.iter().map(|i| i.at(&w.http, endpoint));
+    std::iter::once(first).chain(others).collect()
 }
 
 /// Sends `params` as `client` to the token endpoint of every other instance, one after the
@@ -59,9 +71,9 @@ async fn at_every_other_instance(
     client: &RegisteredClient,
     params: &Params,
 ) -> Outcome {
-    for (origin, url) in token_endpoints(w).await?.into_iter().skip(1) {
-        let resp = oauth::post_form(&w.http, &url, client, params).await?;
-        w.replicas.answers.push((origin, resp));
+    for at in token_endpoints(w).await?.into_iter().skip(1) {
+        let resp = oauth::post_form(&at.http, &at.url, client, params).await?;
+        w.replicas.answers.push((at.name, resp));
     }
     Ok(())
 }
@@ -216,14 +228,13 @@ async fn race_across(w: &mut World, n: usize) -> Outcome {
     w.step(async |w| {
         let (client, params) = redemption(w)?;
         let endpoints = token_endpoints(w).await?;
-        let http = &w.http;
         // In turn: the endpoint the metadata names, then each other instance.
-        let sends = endpoints.iter().cycle().take(n).map(|(origin, url)| {
+        let sends = endpoints.iter().cycle().take(n).map(|at| {
             let (client, params) = (&client, &params);
             async move {
                 (
-                    origin.clone(),
-                    oauth::post_form(http, url, client, params).await,
+                    at.name.clone(),
+                    oauth::post_form(&at.http, &at.url, client, params).await,
                 )
             }
         });
@@ -278,11 +289,11 @@ async fn access_revoked_elsewhere(w: &mut World) -> Outcome {
         let Some(instance) = w.ctx.replicas.first() else {
             return Err(Fault::Skip(NO_REPLICAS.into()));
         };
-        let (origin, elsewhere) = (instance.origin(), instance.endpoint(&here));
+        let elsewhere = instance.at(&w.http, &here);
         let scope = w.flow_scope().await?;
         hold_tokens(w, scope).await?;
-        revoke_access_token(w, &elsewhere).await?;
-        w.replicas.revoked_at = Some(origin);
+        revoke_access_token_at(w, &elsewhere.http, &elsewhere.url).await?;
+        w.replicas.revoked_at = Some(elsewhere.name);
         Ok(())
     })
     .await

@@ -461,10 +461,21 @@ pub async fn revocation_endpoint(w: &World) -> Outcome<url::Url> {
 /// Revokes the flow's access token at `endpoint` (RFC 7009). A server that revokes refresh
 /// tokens only, and says so, makes the scenario skip; any other refusal stops it.
 pub async fn revoke_access_token(w: &mut World, endpoint: &url::Url) -> Outcome {
+    let http = w.http.clone();
+    revoke_access_token_at(w, &http, endpoint).await
+}
+
+/// [`revoke_access_token`] through `http`: the transport that reaches one instance of the AS
+/// (REPL-05).
+pub async fn revoke_access_token_at(
+    w: &mut World,
+    http: &crate::client::http::Http,
+    endpoint: &url::Url,
+) -> Outcome {
     let client = w.flow.client()?.clone();
     let token = w.flow.tokens()?.access_token.clone();
     let resp =
-        crate::client::oauth::revoke(&w.http, endpoint, &client, &token, "access_token").await?;
+        crate::client::oauth::revoke(http, endpoint, &client, &token, "access_token").await?;
     // RFC 7009 §2.2.1: a server may revoke refresh tokens only, and say so.
     if crate::client::oauth::OAuthError::from_response(&resp)
         .is_some_and(|e| e.error == "unsupported_token_type")
