@@ -347,4 +347,41 @@ mod tests {
         );
         assert_eq!(with_offline_access(None, &listed), None);
     }
+
+    /// The patched cucumber (vendor/cucumber) rules a step definition out by the text every
+    /// match of its pattern starts with: that text must be a true prefix of every match.
+    #[test]
+    fn a_step_pattern_is_ruled_out_only_by_text_every_match_starts_with() {
+        let prefix = |p: &str| {
+            let re = cucumber::step::HashableRegex::from(regex::Regex::new(p).expect("pattern"));
+            re.literal_prefix().to_string()
+        };
+        assert_eq!(
+            prefix("^the client redeems the code$"),
+            "the client redeems the code"
+        );
+        assert_eq!(prefix(r"^the AS answers (\d+) times$"), "the AS answers ");
+        assert_eq!(prefix(r"^a client\.example$"), "a client");
+        assert_eq!(prefix("^tokens? are issued$"), "token");
+        assert_eq!(prefix("^ab*c$"), "a");
+        assert_eq!(prefix("^a{2}$"), "");
+        assert_eq!(prefix("^one|two$"), "");
+        assert_eq!(prefix("(?i)^one$"), "");
+        assert_eq!(prefix("^(?i)one$"), "");
+        assert_eq!(prefix("one$"), "");
+        assert_eq!(prefix("^[ab]c$"), "");
+        // A text that matches is never ruled out by its prefix.
+        for (pattern, text) in [
+            ("^tokens? are issued$", "token are issued"),
+            ("^ab*c$", "ac"),
+            (r"^the AS answers (\d+) times$", "the AS answers 3 times"),
+        ] {
+            let re =
+                cucumber::step::HashableRegex::from(regex::Regex::new(pattern).expect("pattern"));
+            assert!(
+                text.starts_with(re.literal_prefix()) && re.is_match(text),
+                "{pattern}"
+            );
+        }
+    }
 }

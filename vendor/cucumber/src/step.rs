@@ -161,12 +161,15 @@ impl<World> Collection<World> {
             StepType::Then => &self.then,
         };
 
-        // Patched: a pattern that does not match at all is ruled out with `is_match`, which
-        // allocates no capture slots and stops at the first byte that cannot match; only the
-        // patterns that match (normally one) have their captures read.
+        // Patched: a pattern is ruled out by the text its matches start with, then by
+        // `is_match`, which allocates no capture slots; only the patterns that match
+        // (normally one) have their captures read.
         let mut captures = collection
             .iter()
-            .filter(|((re, _), _)| re.is_match(&step.value))
+            .filter(|((re, _), _)| {
+                step.value.starts_with(re.literal_prefix())
+                    && re.is_match(&step.value)
+            })
             .filter_map(|((re, loc), step_fn)| {
                 let mut captures = re.capture_locations();
                 let names = re.capture_names();
@@ -269,13 +272,58 @@ pub struct Location {
 }
 
 /// [`Regex`] wrapper implementing [`Eq`], [`Ord`] and [`Hash`].
+///
+/// Patched: it also keeps the text every match of the pattern starts with, as far as it can be
+/// read off the pattern (see [`literal_prefix()`]), for [`Collection::find()`] to rule the
+/// pattern out with a comparison.
 #[derive(Clone, Debug, Deref, DerefMut, Display)]
-pub struct HashableRegex(Regex);
+#[display("{_0}")]
+pub struct HashableRegex(
+    #[deref]
+    #[deref_mut]
+    Regex,
+    #[debug(skip)] Box<str>,
+);
+
+impl HashableRegex {
+    /// Patched: the text every match starts with (possibly empty).
+    #[must_use]
+    pub fn literal_prefix(&self) -> &str {
+        &self.1
+    }
+}
 
 impl From<Regex> for HashableRegex {
     fn from(re: Regex) -> Self {
-        Self(re)
+        let prefix = literal_prefix(re.as_str()).into_boxed_str();
+        Self(re, prefix)
     }
+}
+
+/// Patched: the text every match of `pattern` starts with, as far as it can be read off
+/// plainly: after a leading `^`, the characters up to the first one with a meaning in a
+/// pattern, less the last of them when a quantifier follows it. Empty when the pattern is not
+/// anchored at its start, or has an alternation anywhere (`^a|b` matches what starts with `b`).
+fn literal_prefix(pattern: &str) -> String {
+    let Some(rest) = pattern.strip_prefix('^') else {
+        return String::new();
+    };
+    if pattern.contains('|') {
+        return String::new();
+    }
+    let mut prefix = String::new();
+    for c in rest.chars() {
+        match c {
+            '?' | '*' | '+' | '{' => {
+                _ = prefix.pop();
+                break;
+            }
+            '\\' | '.' | '^' | '$' | '(' | ')' | '[' | ']' | '}' | '#' => break,
+            c if c.is_whitespace() && c != ' ' => break,
+            c => prefix.push(c),
+        }
+    }
+    prefix
 }
 
 impl Hash for HashableRegex {
