@@ -68,7 +68,7 @@ pub fn reuse_not_refused(answers: &[(String, Response)]) -> Option<String> {
     answers
         .iter()
         .find(|(_, r)| !refused_with_another_registered_code(r))
-        .map(|(origin, r)| format!("at the instance {origin} ({})", super::describe(r)))
+        .map(|(origin, r)| format!("at the instance {origin}: {}", super::describe(r)))
 }
 
 /// REPL-06: after every other instance refused the reuse of a replaced refresh token
@@ -321,7 +321,7 @@ mod tests {
         ];
         let why = reuse_not_refused(&served).expect("served");
         assert!(
-            why.starts_with("at the instance https://as-3 (200"),
+            why.starts_with("at the instance https://as-3: 200"),
             "{why}"
         );
         let bare = [at("https://as-2", 500, "oops")];

@@ -189,7 +189,7 @@ async fn reuse_refused_elsewhere(w: &mut World) -> Outcome {
         reuse_at_every_other_instance(w).await?;
         if let Some(answer) = check::reuse_not_refused(&w.replicas.answers) {
             return Err(Fault::Skip(format!(
-                "a refresh with the replaced refresh token was not refused with a registered error code {answer}, so the revocation a reuse triggers cannot be judged: that is REPL-03's failure"
+                "a refresh with the replaced refresh token at another instance was not refused with a registered error code ({answer}), so the revocation a reuse triggers cannot be judged: that is REPL-03's failure"
             )));
         }
         Ok(())
