@@ -24,9 +24,11 @@ use crate::state::{AppState, SharedState, StartError};
 use crate::store::Store;
 
 /// The states of the `n` further instances of `primary`'s deployment: `primary` itself, shared,
-/// unless the `store-per-instance` defect gives each a state (and store) of its own.
+/// unless the `store-per-instance` defect gives each a state (and store) of its own, or the
+/// `family-revocation-per-instance` defect a state of its own around the one store.
 pub fn instance_states(primary: &SharedState, n: usize) -> Result<Vec<SharedState>, StartError> {
-    // REPL-01..06: every instance spends and revokes in the one store.
+    // REPL-01, REPL-02, REPL-03, REPL-04, REPL-05, REPL-06: every instance spends and revokes
+    // in the one store.
     if n == 0
         || !(primary.defect(Defect::StorePerInstance)
             || primary.defect(Defect::FamilyRevocationPerInstance))
