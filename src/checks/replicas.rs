@@ -1,6 +1,7 @@
 //! Several instances of one authorization server (OAuth 2.1 §4.1.3, §4.3.1): a code or a
-//! refresh token spent at one instance is spent at every other (REPL-*). Each instance's answer
-//! is judged by the token endpoint's rules and named by the instance's origin.
+//! refresh token spent at one instance is spent at every other, and a replaced refresh token
+//! reused at one revokes the live one at every other (REPL-*). Each instance's answer is judged
+//! by the token endpoint's rules and named by the instance's origin.
 
 use super::Findings;
 use super::token::{exactly_one_success, refused_with};

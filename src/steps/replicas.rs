@@ -1,6 +1,8 @@
 //! Steps for several instances of one authorization server (REPL-*): a code or a refresh
 //! token spent at the endpoint the AS metadata names, then tried at every other instance the
-//! profile lists (`[replicas] urls`, `--replica`), at the same path on the instance's origin.
+//! profile lists (`[replicas] urls`, `--replica`), at the same path on the instance's origin;
+//! and a replaced refresh token reused at every other instance, then the live one tried where
+//! the metadata says (REPL-06).
 
 use cucumber::{given, then, when};
 use futures::future::join_all;
