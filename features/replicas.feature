@@ -1,12 +1,14 @@
 Feature: Several instances of one authorization server (OAuth 2.1 §4.1.3, §4.3.1, RFC 7009)
   An authorization server deployed as several instances behind a load balancer is still one
   authorization server: a code redeemed, or a refresh token replaced or revoked, at one
-  instance is spent at every other. The instances are the profile's [replicas] urls (and
+  instance is spent at every other, and a replaced refresh token reused at one instance
+  revokes the live one at every other. The instances are the profile's [replicas] urls (and
   --replica), where a request goes to an instance at the path the AS metadata gives, on the
   instance's origin, and its [replicas] routes (and --replica-route), where it goes where the
-  metadata says with the instance's routing header. Each scenario first shows the property at the endpoint the metadata names
-  (the positive control: where it fails, that is CODE-02's or REFRESH-02's failure, and the
-  scenario skips), then tries every other instance.
+  metadata says with the instance's routing header. Each scenario first shows the property at
+  the endpoint the metadata names (the positive control: where it fails, that is CODE-02's,
+  REFRESH-02's or REFRESH-03's failure, and the scenario skips), then tries every other
+  instance.
 
   Background:
     Given the authorization server's other instances
@@ -50,3 +52,16 @@ Feature: Several instances of one authorization server (OAuth 2.1 §4.1.3, §4.3
     And the client obtains a new access token and revokes it at another instance
     And the client lists tools with the access token
     Then the access token revoked at another instance is refused
+
+  # REFRESH-03 across the instances. The positive control is REFRESH-03's property where the
+  # metadata says (otherwise the scenario skips, naming it); a reuse served at another instance
+  # is REPL-03's failure, and the scenario skips.
+  @REPL-06 @must
+  Scenario: REPL-06 A replaced refresh token reused at another instance revokes the live refresh token for the whole deployment
+    Given the client holds tokens with a refresh token
+    When the client refreshes, and the refresh is accepted (the positive control)
+    And the client reuses the replaced refresh token, and the live refresh token is refused after it (the positive control)
+    And the client obtains tokens for a second grant and refreshes them where the AS metadata says
+    And the client refreshes with the replaced refresh token at every other instance, and the reuse is refused there
+    And the client refreshes with the live refresh token where the AS metadata says
+    Then the live refresh token is refused with "invalid_grant" where the AS metadata says

@@ -2,8 +2,9 @@
 //! small proxy in this test sends each request to the next instance in turn (per request, not
 //! per connection, so that a client's pooled connection does not stick to one), and the whole
 //! suite runs against the proxy's URL as against one server, without and with the instances
-//! named as replicas (REPL-01..05). With the `store-per-instance` defect, the replica scenarios
-//! fail and nothing else does. Needs `redis-server` (see
+//! named as replicas (REPL-01..06). With the `store-per-instance` defect, the replica scenarios
+//! fail and nothing else does (REPL-06 skips, naming REPL-03); with
+//! `family-revocation-per-instance`, REPL-06 fails and nothing else does. Needs `redis-server` (see
 //! `reference-server/tests/common/redis.rs`: NOT RUN where it is missing).
 
 mod common;
@@ -205,6 +206,7 @@ fn three_instances_on_one_redis_pass_the_suite_as_one_server() {
     assert_eq!(run.code, Some(0), "{}", run.text);
     assert!(run.clean(), "{}", run.junit);
     assert_ran(&run, &REPLICA_SCENARIOS);
+    assert_ran(&run, &["REPL-06 "]);
     d.stop();
 }
 
@@ -262,5 +264,42 @@ fn instances_that_each_keep_what_they_spent_fail_the_replica_scenarios_and_nothi
         others.is_empty(),
         "only the replica scenarios fail: {others:?}"
     );
+    d.stop();
+}
+
+/// The instances share every record (Redis), so a reuse is refused everywhere, but the
+/// revocation it triggers is kept in the memory of the instance that saw it. Judged at the
+/// first instance with the other two as replicas: REPL-06 fails, and nothing else does.
+#[test]
+fn instances_that_each_keep_a_reuses_revocation_fail_repl_06_and_nothing_else() {
+    let Some(d) = Deployment::start(
+        "redis-fleet-family",
+        &["--defect", "family-revocation-per-instance"],
+        true,
+    ) else {
+        return;
+    };
+    let origins = d.instance_origins();
+    let run = d.run(&origins[0], &origins[1..]);
+    assert_eq!(run.code, Some(1), "{}", run.text);
+    let cases = run.testcases("REPL-06 ");
+    assert!(!cases.is_empty(), "REPL-06 is in the report");
+    assert!(
+        cases
+            .iter()
+            .all(|c| c.contains("<property name=\"verdict\" value=\"FAIL\"/>")),
+        "REPL-06 fails: {cases:?}"
+    );
+    let others: Vec<&str> = run
+        .junit
+        .split("<testcase ")
+        .skip(1)
+        .filter(|c| !c.starts_with("name=\"REPL-06 "))
+        .filter(|c| {
+            let c = c.split("</testcase>").next().unwrap_or(c);
+            c.contains("<failure") || c.contains("<error")
+        })
+        .collect();
+    assert!(others.is_empty(), "only REPL-06 fails: {others:?}");
     d.stop();
 }

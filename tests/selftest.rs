@@ -93,6 +93,45 @@ fn store_per_instance_fails_the_replica_scenarios_and_no_single_endpoint_one() {
     );
     assert_eq!(run.catching().len(), 5, "{matrix}");
     assert!(run.collateral().is_empty(), "{matrix}");
+    // REPL-06 needs the reuse refused at the other instances: served there, it is REPL-03's.
+    let repl_06 = outcome
+        .iter()
+        .find(|r| r.ids.iter().any(|id| id == "REPL-06"))
+        .expect("REPL-06 ran");
+    assert_eq!(repl_06.verdict, Verdict::Skip, "{matrix}");
+    assert!(
+        repl_06
+            .message
+            .as_deref()
+            .is_some_and(|m| m.contains("REPL-03's failure")),
+        "{:?}",
+        repl_06.message
+    );
+}
+
+/// A reuse refused at every instance whose revocation stays at the instance that saw it
+/// (`family-revocation-per-instance`) is found by REPL-06, and by nothing else.
+#[test]
+fn family_revocation_per_instance_fails_repl_06_and_nothing_else() {
+    mcp_oauth_conformance::install_crypto_provider();
+    mcp_oauth_conformance::run::install_step_fault_filter();
+    let dir = scratch("family-revocation-per-instance");
+    let defect = Defect::FamilyRevocationPerInstance;
+    let result = selftest::run(&options(vec![defect], None, &dir)).expect("the self-test runs");
+    let matrix = result.matrix();
+    let run = result
+        .defects
+        .iter()
+        .find(|d| d.defect == Some(defect))
+        .expect("the defect's run");
+    let outcome = run.outcome.as_ref().expect("the run's records");
+    let failed: Vec<&str> = outcome
+        .iter()
+        .filter(|r| r.verdict == Verdict::Fail)
+        .filter_map(|r| r.violated.as_deref())
+        .collect();
+    assert_eq!(failed, ["REPL-06"], "{matrix}");
+    assert!(run.collateral().is_empty(), "{matrix}");
 }
 
 /// The rule "a check must be able to fail" is enforced: with the PKCE-06 assertion removed

@@ -381,6 +381,8 @@ defects! {
     // Several instances of one authorization server (REPL).
     StorePerInstance = "store-per-instance", [REPL_01, REPL_02, REPL_03, REPL_04, REPL_05],
         "each instance of the authorization server (--replicas, or processes on one --store redis://) keeps its own record of what it spent: what one instance issues reaches the others, but a code it redeemed, or a refresh token it replaced or revoked, is still fresh there";
+    FamilyRevocationPerInstance = "family-revocation-per-instance", [REPL_06],
+        "a replaced refresh token reused at any instance of the authorization server (--replicas, or processes on one --store redis://) is refused as a reuse, every instance sharing the record of rotations, but the revocation of the live refresh token and its grant that the reuse triggers is kept only in the memory of the instance that saw it: every other instance still serves the live refresh token";
 
     // Resource indicators and audience (RES).
     ResourceIgnored = "resource-ignored", [RES_02, RS_07],

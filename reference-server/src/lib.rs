@@ -26,6 +26,7 @@ pub mod config;
 pub mod crypto;
 pub mod defects;
 pub mod error;
+pub mod family;
 pub mod layout;
 pub mod limits;
 pub mod mcp;

@@ -1,7 +1,10 @@
 //! Several instances of one authorization server (`--replicas N`), as behind a load balancer:
 //! each further instance listens on a loopback port of its own and serves the same routes.
 //! Normally every instance serves from the one state, so a code redeemed or a refresh token
-//! replaced or revoked at one is spent at all of them (REPL-01..05).
+//! replaced or revoked at one is spent at all of them (REPL-01..06).
+//!
+//! The `family-revocation-per-instance` defect gives each instance a state of its own around
+//! the one store: what a reuse revokes is kept in that state's memory (see [`crate::family`]).
 //!
 //! The `store-per-instance` defect gives each instance a state of its own: its own store, the
 //! same signing key, configuration and URLs. What one instance issues reaches the others after
@@ -27,11 +30,23 @@ use crate::state::{AppState, SharedState, StartError};
 use crate::store::Store;
 
 /// The states of the `n` further instances of `primary`'s deployment: `primary` itself, shared,
-/// unless the `store-per-instance` defect gives each a state (and store) of its own.
+/// unless the `store-per-instance` defect gives each a state (and store) of its own, or the
+/// `family-revocation-per-instance` defect a state of its own around the one store.
 pub fn instance_states(primary: &SharedState, n: usize) -> Result<Vec<SharedState>, StartError> {
-    // REPL-01, REPL-02, REPL-03, REPL-04, REPL-05: every instance spends from the one store.
-    if n == 0 || !primary.defect(Defect::StorePerInstance) {
+    // REPL-01, REPL-02, REPL-03, REPL-04, REPL-05, REPL-06: every instance spends and revokes
+    // in the one store.
+    if n == 0
+        || !(primary.defect(Defect::StorePerInstance)
+            || primary.defect(Defect::FamilyRevocationPerInstance))
+    {
         return Ok(vec![primary.clone(); n]);
+    }
+    // The `family-revocation-per-instance` defect: the one store, and a memory of its own each
+    // (see [`crate::family`]).
+    if !primary.defect(Defect::StorePerInstance) {
+        return (0..n)
+            .map(|_| AppState::another_instance(primary).map(Arc::new))
+            .collect();
     }
     let mut replicas = Vec::with_capacity(n);
     for _ in 0..n {

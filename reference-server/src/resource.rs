@@ -265,7 +265,6 @@ async fn authenticate(
     // `access-tokens-self-contained` variant the MCP server does not ask the AS.
     if !state.variant(Variant::AccessTokensSelfContained)
         && state
-            .store
             .access_token_revoked(&claims.jti)
             .await
             .map_err(|e| Box::new(e.into_response()))?

@@ -8,6 +8,8 @@ use crate::config::Config;
 use crate::config::StoreBackend;
 use crate::crypto::{self, Signer};
 use crate::defects::Defect;
+use crate::error::OAuthError;
+use crate::family::LocalRevocations;
 use crate::layout::Layout;
 use crate::limits::RegistrationLimiter;
 use crate::mcp::McpSessions;
@@ -37,6 +39,9 @@ pub struct AppState {
     /// The credentials that got an insufficient_scope challenge (only the
     /// `insufficient-scope-challenge-varies` defect fills it).
     pub challenged_credentials: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// What a reuse revoked at this instance alone (only the `family-revocation-per-instance`
+    /// defect fills it).
+    pub local_revocations: LocalRevocations,
 }
 
 pub type SharedState = Arc<AppState>;
@@ -111,7 +116,7 @@ impl AppState {
                     .map_err(|e| StartError::Clients(e.description.into_owned()))?;
             }
         }
-        Self::with_store(config, urls, Store::Memory(memory), signer)
+        Self::with_store(config, urls, Store::Memory(Arc::new(memory)), signer)
     }
 
     /// The state with the store the configuration names: with Redis, connected (an
@@ -147,6 +152,25 @@ impl AppState {
         Self::with_store(config, urls, store, None)
     }
 
+    /// Another instance of `primary`'s deployment, serving from the same store with the same
+    /// key, configuration and URLs, and with a memory of its own (MCP sessions, the
+    /// `family-revocation-per-instance` defect's revocations).
+    pub fn another_instance(primary: &AppState) -> Result<Self, StartError> {
+        Self::with_store(
+            primary.config.clone(),
+            primary.urls.clone(),
+            primary.store.clone(),
+            Some(primary.signer.clone()),
+        )
+    }
+
+    /// Whether an access token was revoked: in the store, or (under the
+    /// `family-revocation-per-instance` defect) by a reuse seen at this instance.
+    pub async fn access_token_revoked(&self, jti: &str) -> Result<bool, OAuthError> {
+        Ok(self.store.access_token_revoked(jti).await?
+            || self.local_revocations.access_token_revoked(jti))
+    }
+
     /// The state around `store`, signing with `signer` or else the configured (or a new) key.
     fn with_store(
         config: Config,
@@ -174,6 +198,7 @@ impl AppState {
             shapes: Shapes::default(),
             registration_limiter: RegistrationLimiter::new(config.registration_rate_limit),
             challenged_credentials: Default::default(),
+            local_revocations: LocalRevocations::new(config.store_capacity),
             config,
             urls,
         })

@@ -1,6 +1,8 @@
 //! Several instances of the authorization server (`--replicas`): every instance serves the AS
 //! endpoints at the paths the metadata gives, and a code or refresh token spent at one is spent
-//! at all (REPL-01, REPL-03), unless the `store-per-instance` defect gives each its own store.
+//! at all (REPL-01, REPL-03), unless the `store-per-instance` defect gives each its own store;
+//! a replaced refresh token reused at one revokes the live one at all (REPL-06), unless the
+//! `family-revocation-per-instance` defect keeps that revocation where the reuse was seen.
 //! With a route header, the first listener reaches every instance by that header, as a load
 //! balancer would.
 
@@ -169,6 +171,80 @@ async fn a_route_to_no_instance_is_refused_naming_the_header() {
         assert_eq!(resp.status(), StatusCode::OK, "{good}");
     }
     server.shutdown().await;
+}
+
+/// Refreshes at the metadata's token endpoint, reuses the replaced refresh token at the first
+/// other instance, then refreshes with the live refresh token there and then where the
+/// metadata says: the statuses of the reuse and of the two refreshes with the live token.
+async fn reuse_there_live_here(config: Config) -> [StatusCode; 3] {
+    let s = logged_in(config).await;
+    let code = code_for(
+        &s.http,
+        &s.ep,
+        &AuthRequest::new(&s.client.client_id, &s.server.urls.mcp),
+    )
+    .await;
+    let (status, _, _) = exchange(&s.http, &s.ep, &s.client, &code, &s.server.urls.mcp).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, tokens) = token_request(
+        &s.http,
+        &s.ep,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", s.refresh_token()),
+            ("client_id", &s.client.client_id),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let live = tokens["refresh_token"]
+        .as_str()
+        .expect("a new refresh token")
+        .to_string();
+    let there = at(&s.server.urls.replicas[0], &s.ep.token);
+    let id = s.client.client_id.as_str();
+    [
+        refresh_at(&s.http, &there, s.refresh_token(), id).await,
+        refresh_at(&s.http, &there, &live, id).await,
+        refresh_at(&s.http, &s.ep.token, &live, id).await,
+    ]
+}
+
+/// The status of a refresh with `rt` as `client_id` at the token endpoint `url`.
+async fn refresh_at(http: &reqwest::Client, url: &str, rt: &str, client_id: &str) -> StatusCode {
+    http.post(url)
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", rt),
+            ("client_id", client_id),
+        ])
+        .send()
+        .await
+        .expect("the instance answers")
+        .status()
+}
+
+#[tokio::test]
+async fn a_reuse_at_one_instance_revokes_the_live_refresh_token_at_every_instance() {
+    let statuses = reuse_there_live_here(replicated(Defects::none())).await;
+    assert_eq!(statuses, [StatusCode::BAD_REQUEST; 3]);
+}
+
+#[tokio::test]
+async fn with_family_revocation_per_instance_the_live_token_is_served_where_the_reuse_was_not_seen()
+{
+    let statuses = reuse_there_live_here(replicated(Defects::only(
+        Defect::FamilyRevocationPerInstance,
+    )))
+    .await;
+    assert_eq!(
+        statuses,
+        [
+            StatusCode::BAD_REQUEST,
+            StatusCode::BAD_REQUEST,
+            StatusCode::OK
+        ]
+    );
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! Several instances of one authorization server (OAuth 2.1 §4.1.3, §4.3.1): a code or a
-//! refresh token spent at one instance is spent at every other (REPL-*). Each instance's answer
-//! is judged by the token endpoint's rules and named by the instance's origin (or its route, `X-Instance: b`).
+//! refresh token spent at one instance is spent at every other, and a replaced refresh token
+//! reused at one revokes the live one at every other (REPL-*). Each instance's answer is judged
+//! by the token endpoint's rules and named by the instance's origin (or its route,
+//! `X-Instance: b`).
 
 use super::Findings;
 use super::token::{exactly_one_success, refused_with};
@@ -18,6 +20,12 @@ pub const JUDGED_BY_REFUSAL_AT_INSTANCES: &[req::Id] = &[
 /// ([`refused_after_revocation_elsewhere`]).
 pub const JUDGED_BY_RESOURCE_SERVER: &[req::Id] = &[
     req::REPL_05, // an access token revoked at another instance (RFC 7009 §2.1, RFC 6750 §3.1)
+];
+
+/// Judged by the live refresh token after a replaced one was reused at the other instances
+/// ([`live_refused_after_reuse_elsewhere`]).
+pub const JUDGED_BY_LIVE_AFTER_REUSE: &[req::Id] = &[
+    req::REPL_06, // the reuse revokes the live refresh token for the deployment (O21 §4.3.1)
 ];
 
 /// Judged by the race across instances ([`exactly_one_success_across`]).
@@ -50,6 +58,63 @@ pub fn refused_at_every_instance(
                     }
                     v
                 })
+        })
+        .collect()
+}
+
+/// REPL-06's precondition, REPL-03's property: every other instance (`origin`, response)
+/// refused the reuse of a replaced refresh token with a registered error code. Otherwise the
+/// first answer that did not (tokens, or a refusal without a registered code), described: then
+/// the revocation the reuse should trigger cannot be judged, and the deviation is REPL-03's.
+pub fn reuse_not_refused(answers: &[(String, Response)]) -> Option<String> {
+    answers
+        .iter()
+        .find(|(_, r)| !refused_with_another_registered_code(r))
+        .map(|(origin, r)| format!("at the instance {origin}: {}", super::describe(r)))
+}
+
+/// REPL-06: after every other instance refused the reuse of a replaced refresh token
+/// (`reuse`), the live refresh token is refused with `invalid_grant` at the token endpoint the
+/// metadata names (`origin`, answering `live`): the reuse revoked it for the whole deployment.
+/// Tokens are a failure once an instance refused the reuse with `invalid_grant`; where every
+/// instance refused it with another registered code (`invalid_client` from an instance that
+/// does not know the client), it may not have seen a reuse at all, and tokens are only noted.
+/// A refusal with another registered code issued nothing: the revocation held, and the code
+/// is judged where the metadata says (REFRESH-03).
+pub fn live_refused_after_reuse_elsewhere(
+    id: req::Id,
+    reuse: &[(String, Response)],
+    origin: &str,
+    live: &Response,
+) -> Findings {
+    let seen_as_reuse: Vec<&str> = reuse
+        .iter()
+        .filter(|(_, r)| refused_with(id, r, &["invalid_grant"]).is_empty())
+        .map(|(o, _)| o.as_str())
+        .collect();
+    let served = TokenSet::from_response(live).is_ok();
+    refused_with(id, live, &["invalid_grant"])
+        .into_iter()
+        .map(|mut v| {
+            let after = if seen_as_reuse.is_empty() {
+                "after every other instance refused the reuse of the replaced refresh token with another error code".to_string()
+            } else {
+                format!(
+                    "after the reuse of the replaced refresh token was refused with invalid_grant at {}",
+                    seen_as_reuse.join(", ")
+                )
+            };
+            v.actual = format!("{after}, the live refresh token at {origin}: {}", v.actual);
+            if served && seen_as_reuse.is_empty() {
+                v = v.as_info(
+                    "no other instance refused the reuse with invalid_grant, so none may have seen it as a reuse: the live refresh token being served is noted, not failed",
+                );
+            } else if !served && refused_with_another_registered_code(live) {
+                v = v.as_info(
+                    "the live refresh token was refused and nothing issued: the revocation held; the error code is judged where the AS metadata says (REFRESH-03)",
+                );
+            }
+            v
         })
         .collect()
 }
@@ -243,5 +308,79 @@ mod tests {
                 .all(|v| v.severity() == crate::requirements::Severity::Info),
             "{f:?}"
         );
+    }
+
+    #[test]
+    fn a_reuse_served_or_refused_without_a_code_elsewhere_is_repl_03s_not_judged_here() {
+        let refused = [
+            at("https://as-2", 400, GRANT),
+            at("https://as-3", 401, r#"{"error":"invalid_client"}"#),
+        ];
+        assert_eq!(reuse_not_refused(&refused), None);
+        let served = [
+            at("https://as-2", 400, GRANT),
+            at("https://as-3", 200, TOKENS),
+        ];
+        let why = reuse_not_refused(&served).expect("served");
+        assert!(
+            why.starts_with("at the instance https://as-3: 200"),
+            "{why}"
+        );
+        let bare = [at("https://as-2", 500, "oops")];
+        assert!(reuse_not_refused(&bare).is_some());
+    }
+
+    #[test]
+    fn the_live_refresh_token_refused_after_a_reuse_elsewhere_passes_and_served_fails() {
+        let reuse = [
+            at("https://as-2", 400, GRANT),
+            at("https://as-3", 400, GRANT),
+        ];
+        let refused = json(400, GRANT);
+        assert!(
+            live_refused_after_reuse_elsewhere(req::REPL_06, &reuse, "https://as-1", &refused)
+                .is_empty()
+        );
+        let served = json(200, TOKENS);
+        let f = live_refused_after_reuse_elsewhere(req::REPL_06, &reuse, "https://as-1", &served);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].requirement, req::REPL_06);
+        assert_eq!(f[0].severity(), crate::requirements::Severity::Must);
+        assert!(
+            f[0].actual
+                .contains("invalid_grant at https://as-2, https://as-3")
+                && f[0]
+                    .actual
+                    .contains("the live refresh token at https://as-1: "),
+            "{}",
+            f[0].actual
+        );
+        // Without a registered code the refusal says nothing of what was refused: a failure.
+        let bare = json(500, "oops");
+        let f = live_refused_after_reuse_elsewhere(req::REPL_06, &reuse, "https://as-1", &bare);
+        assert_eq!(f[0].severity(), crate::requirements::Severity::Must);
+    }
+
+    #[test]
+    fn another_code_for_the_reuse_or_the_live_token_is_noted_not_failed() {
+        let client = r#"{"error":"invalid_client"}"#;
+        // No instance refused the reuse as a reuse: tokens for the live one are only noted.
+        let unseen = [at("https://as-2", 401, client)];
+        let served = json(200, TOKENS);
+        let f = live_refused_after_reuse_elsewhere(req::REPL_06, &unseen, "https://as-1", &served);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].severity(), crate::requirements::Severity::Info);
+        // One instance refusing with invalid_grant is enough for tokens to fail.
+        let mixed = [
+            at("https://as-2", 401, client),
+            at("https://as-3", 400, GRANT),
+        ];
+        let f = live_refused_after_reuse_elsewhere(req::REPL_06, &mixed, "https://as-1", &served);
+        assert_eq!(f[0].severity(), crate::requirements::Severity::Must);
+        // The live token refused with another registered code: nothing was issued.
+        let other = json(400, r#"{"error":"invalid_request"}"#);
+        let f = live_refused_after_reuse_elsewhere(req::REPL_06, &mixed, "https://as-1", &other);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].severity(), crate::requirements::Severity::Info);
     }
 }

@@ -34,41 +34,44 @@ impl Rotation {
 
 #[given("the client holds tokens with a refresh token")]
 async fn holds_refresh_token(w: &mut World) -> Outcome {
-    w.step(async |w| {
-        let scope = w.flow_scope().await?;
-        let target = w.ctx.target.to_string();
-        obtain_tokens(w, Some(target.clone()), scope.clone()).await?;
+    w.step(hold_refresh_token).await
+}
+
+/// Obtains tokens for the MCP server with a refresh token (asking for offline_access where the
+/// AS lists it), or skips with the reason the AS gives none.
+pub(super) async fn hold_refresh_token(w: &mut World) -> Outcome {
+    let scope = w.flow_scope().await?;
+    let target = w.ctx.target.to_string();
+    obtain_tokens(w, Some(target.clone()), scope.clone()).await?;
+    if w.flow.tokens()?.refresh_token.is_some() {
+        return Ok(());
+    }
+    // An AS that lists offline_access may issue refresh tokens only when it is asked for.
+    let d = w.ctx.discovered().await?;
+    let offline = check::with_offline_access(scope.as_deref(), &d.endpoints.scopes_supported);
+    let advertised = d
+        .as_metadata
+        .1
+        .strings("grant_types_supported")
+        .is_some_and(|g| g.iter().any(|g| g == "refresh_token"));
+    if let Some(with_offline) = &offline {
+        obtain_tokens(w, Some(target), Some(with_offline.clone())).await?;
         if w.flow.tokens()?.refresh_token.is_some() {
             return Ok(());
         }
-        // An AS that lists offline_access may issue refresh tokens only when it is asked for.
-        let d = w.ctx.discovered().await?;
-        let offline = check::with_offline_access(scope.as_deref(), &d.endpoints.scopes_supported);
-        let advertised = d
-            .as_metadata
-            .1
-            .strings("grant_types_supported")
-            .is_some_and(|g| g.iter().any(|g| g == "refresh_token"));
-        if let Some(with_offline) = &offline {
-            obtain_tokens(w, Some(target), Some(with_offline.clone())).await?;
-            if w.flow.tokens()?.refresh_token.is_some() {
-                return Ok(());
-            }
-        }
-        let asked_offline = offline.is_some()
-            || scope
-                .as_deref()
-                .is_some_and(|s| s.split(' ').any(|x| x == "offline_access"));
-        if !advertised {
-            let grants = d.as_metadata.1.strings("grant_types_supported");
-            return Err(Fault::Skip(not_offered(grants.as_deref())));
-        }
-        Err(Fault::Skip(check::no_refresh_token_reason(
-            advertised,
-            asked_offline,
-        )))
-    })
-    .await
+    }
+    let asked_offline = offline.is_some()
+        || scope
+            .as_deref()
+            .is_some_and(|s| s.split(' ').any(|x| x == "offline_access"));
+    if !advertised {
+        let grants = d.as_metadata.1.strings("grant_types_supported");
+        return Err(Fault::Skip(not_offered(grants.as_deref())));
+    }
+    Err(Fault::Skip(check::no_refresh_token_reason(
+        advertised,
+        asked_offline,
+    )))
 }
 
 /// Why a scenario that needs a refresh token has none when `grant_types_supported` does not
@@ -133,19 +136,22 @@ async fn refreshes(w: &mut World) -> Outcome {
 /// cause, such as client credentials the AS refuses whatever the request.
 #[when("the client refreshes, and the refresh is accepted (the positive control)")]
 async fn refresh_control(w: &mut World) -> Outcome {
-    w.step(async |w| {
-        let old = w.flow.refresh_token()?;
-        let resp = refresh_with(w, false, &old, |p| p).await?;
-        let Ok(t) = TokenSet::from_response(&resp) else {
-            return Err(control_failed(
-                "the same refresh with the client's authentication was refused",
-                &resp,
-            ));
-        };
-        adopt_refreshed(w, old, t);
-        Ok(())
-    })
-    .await
+    w.step(refresh_accepted).await
+}
+
+/// Refreshes where the AS metadata says and puts the new tokens in use; a refusal is the
+/// failed positive control.
+pub(super) async fn refresh_accepted(w: &mut World) -> Outcome {
+    let old = w.flow.refresh_token()?;
+    let resp = refresh_with(w, false, &old, |p| p).await?;
+    let Ok(t) = TokenSet::from_response(&resp) else {
+        return Err(control_failed(
+            "the same refresh with the client's authentication was refused",
+            &resp,
+        ));
+    };
+    adopt_refreshed(w, old, t);
+    Ok(())
 }
 
 /// Puts a refresh's tokens in use, remembering the refresh token they replace. The old

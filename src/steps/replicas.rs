@@ -3,13 +3,15 @@
 //! profile lists: at the same path on the instance's origin (`[replicas] urls`, `--replica`),
 //! or at the endpoint itself with the instance's routing header (`[replicas] routes`,
 //! `--replica-route`). Every request to an instance goes through [`Instance::at`], whose
-//! transport sets that header.
+//! transport sets that header. And a replaced refresh token reused at every other instance,
+//! then the live one tried where the metadata says (REPL-06).
 
 use cucumber::{given, then, when};
 use futures::future::join_all;
 use url::Url;
 
 use super::flow::{obtain_code, race, redeem, redemption, refresh_with};
+use super::refresh::{hold_refresh_token, refresh_accepted};
 use super::resource_server::{
     hold_tokens, list_tools, revocation_endpoint, revoke_access_token, revoke_access_token_at,
 };
@@ -28,6 +30,9 @@ pub struct Instances {
     answers: Vec<(String, Response)>,
     /// The instance where the access token in use was revoked (REPL-05).
     revoked_at: Option<String>,
+    /// The live refresh token's answer where the AS metadata says, after the replaced one was
+    /// reused at the other instances (REPL-06): the endpoint's origin and the response.
+    live: Option<(String, Response)>,
 }
 
 /// Why a scenario about the instances cannot run without them.
@@ -133,11 +138,107 @@ async fn reuse_refused_here(w: &mut World) -> Outcome {
 
 #[when("the client refreshes with the replaced refresh token at every other instance")]
 async fn reuse_elsewhere(w: &mut World) -> Outcome {
+    w.step(reuse_at_every_other_instance).await
+}
+
+/// Refreshes with the replaced refresh token at the token endpoint of every other instance.
+async fn reuse_at_every_other_instance(w: &mut World) -> Outcome {
+    let old = w.refresh.replaced()?.clone();
+    let client = w.flow.client()?.clone();
+    let params = oauth::refresh_params(&client, &old, None);
+    at_every_other_instance(w, &client, &params).await
+}
+
+/// REPL-06's positive control, REFRESH-03's property where the AS metadata says: the reuse of
+/// the replaced refresh token there is refused, and the live refresh token is refused after it.
+#[when(
+    "the client reuses the replaced refresh token, and the live refresh token is refused after it (the positive control)"
+)]
+async fn family_revoked_here(w: &mut World) -> Outcome {
     w.step(async |w| {
         let old = w.refresh.replaced()?.clone();
-        let client = w.flow.client()?.clone();
-        let params = oauth::refresh_params(&client, &old, None);
-        at_every_other_instance(w, &client, &params).await
+        let resp = refresh_with(w, false, &old, |p| p).await?;
+        if TokenSet::from_response(&resp).is_ok() {
+            return Err(not_even_at_one_instance(
+                "a refresh with the replaced refresh token",
+                &resp,
+                "REFRESH-02",
+            ));
+        }
+        let live = w.flow.refresh_token()?;
+        let resp = refresh_with(w, false, &live, |p| p).await?;
+        if TokenSet::from_response(&resp).is_ok() {
+            return Err(not_even_at_one_instance(
+                "a refresh with the live refresh token, after the replaced one was reused there,",
+                &resp,
+                "REFRESH-03",
+            ));
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// A second grant, whose refresh token is replaced where the AS metadata says: a live refresh
+/// token that no reuse has touched yet.
+#[when(
+    "the client obtains tokens for a second grant and refreshes them where the AS metadata says"
+)]
+async fn second_family(w: &mut World) -> Outcome {
+    w.step(async |w| {
+        hold_refresh_token(w).await?;
+        refresh_accepted(w).await
+    })
+    .await
+}
+
+/// The reuse at the other instances, which must be refused there (REPL-03's property): where it
+/// is not, the revocation it should trigger cannot be judged, and that is REPL-03's failure.
+#[when(
+    "the client refreshes with the replaced refresh token at every other instance, and the reuse is refused there"
+)]
+async fn reuse_refused_elsewhere(w: &mut World) -> Outcome {
+    w.step(async |w| {
+        reuse_at_every_other_instance(w).await?;
+        if let Some(answer) = check::reuse_not_refused(&w.replicas.answers) {
+            return Err(Fault::Skip(format!(
+                "a refresh with the replaced refresh token at another instance was not refused with a registered error code ({answer}), so the revocation a reuse triggers cannot be judged: that is REPL-03's failure"
+            )));
+        }
+        Ok(())
+    })
+    .await
+}
+
+#[when("the client refreshes with the live refresh token where the AS metadata says")]
+async fn live_here(w: &mut World) -> Outcome {
+    w.step(async |w| {
+        let origin = token_endpoints(w)
+            .await?
+            .into_iter()
+            .next()
+            .map(|at| at.name)
+            .ok_or_else(|| Fault::Harness("no token endpoint".into()))?;
+        let live = w.flow.refresh_token()?;
+        let resp = refresh_with(w, false, &live, |p| p).await?;
+        w.replicas.live = Some((origin, resp));
+        Ok(())
+    })
+    .await
+}
+
+#[then("the live refresh token is refused with \"invalid_grant\" where the AS metadata says")]
+async fn live_refused_after_reuse(w: &mut World) -> Outcome {
+    w.step(async |w| {
+        let id = w.judged(
+            "the live refresh token after the reuse at the other instances",
+            &[check::JUDGED_BY_LIVE_AFTER_REUSE],
+        )?;
+        let (origin, live) = w.replicas.live.as_ref().ok_or_else(|| {
+            Fault::Harness("no refresh with the live refresh token was made".into())
+        })?;
+        let f = check::live_refused_after_reuse_elsewhere(id, &w.replicas.answers, origin, live);
+        w.expect(f)
     })
     .await
 }

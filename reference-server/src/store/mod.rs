@@ -140,18 +140,19 @@ pub struct RefreshEntry {
     pub rotated: bool,
 }
 
-/// Where the server keeps its state. One per server, inside its shared state: the variants'
-/// sizes do not matter, and the memory store stays unboxed.
-#[allow(clippy::large_enum_variant)]
+/// Where the server keeps its state, inside its shared state. A clone is the same store: the
+/// instances of one deployment that share it (`--replicas` under the
+/// `family-revocation-per-instance` defect) hold clones.
+#[derive(Clone)]
 pub enum Store {
-    Memory(MemoryStore),
+    Memory(std::sync::Arc<MemoryStore>),
     Redis(RedisStore),
 }
 
 impl Store {
     /// The default backend: in memory, `capacity` entries a table.
     pub fn memory(capacity: usize) -> Self {
-        Store::Memory(MemoryStore::new(capacity))
+        Store::Memory(std::sync::Arc::new(MemoryStore::new(capacity)))
     }
 
     /// Keeps a client known from the start (never given up to make room).

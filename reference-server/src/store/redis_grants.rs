@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use redis::Script;
+use redis::{AsyncCommands, Script};
 
 use super::redis::{RedisStore, ms};
 use super::{CodeEntry, Grant};
@@ -203,6 +203,20 @@ impl RedisStore {
     pub async fn mark_grant_revoked(&self, grant_id: &str) -> Result<(), OAuthError> {
         self.set_raw(&self.key("grant-revoked", grant_id), "1", self.grant_ttl)
             .await
+    }
+
+    /// The access tokens issued in a grant that is not revoked: their IDs and expiry.
+    pub async fn grant_access_tokens(
+        &self,
+        grant_id: &str,
+    ) -> Result<Vec<(String, u64)>, OAuthError> {
+        let tokens: std::collections::HashMap<String, u64> = self
+            .conn
+            .clone()
+            .hgetall(self.key("grant-tokens", grant_id))
+            .await
+            .map_err(|e| self.failed(e))?;
+        Ok(tokens.into_iter().collect())
     }
 
     /// Revokes a grant and every access token issued in it, in one script; an access token

@@ -42,7 +42,7 @@ pub async fn introspect(
     };
     let now = crate::clock::now_secs();
     let active = match access_token_claims(&state, token).await? {
-        Some(c) if c.exp > now && !state.store.access_token_revoked(&c.jti).await? => Some(c),
+        Some(c) if c.exp > now && !state.access_token_revoked(&c.jti).await? => Some(c),
         _ => None,
     };
     let answer = match active {

@@ -37,7 +37,7 @@ fn refresh_locked(
 ) -> Result<Issued, OAuthError> {
     let (entry, grant) = find_refresh_token(state, t, token)?; // REFRESH-10
     check_client_binding(state, &grant, client)?; // REFRESH-04
-    check_not_revoked(&grant)?;
+    check_not_revoked(state, &entry.grant_id, &grant)?;
     check_single_use(state, t, &entry)?; // REFRESH-02, REFRESH-03
     let scope = refreshed_scope(state, &grant, one(params, "scope"))?; // REFRESH-05, REFRESH-06
     check_same_resource(state, t, &entry, &grant, params)?; // REFRESH-07
@@ -62,7 +62,7 @@ async fn refresh_shared(
         ));
     }; // REFRESH-10
     check_client_binding(state, &grant, client)?; // REFRESH-04
-    check_not_revoked(&grant)?;
+    check_not_revoked(state, &entry.grant_id, &grant)?;
     let checked = !state.defect(Defect::RefreshSingleUseRace);
     if entry.rotated && checked {
         return Err(reused_shared(state, r, &entry.grant_id).await); // REFRESH-02, REFRESH-03
@@ -95,7 +95,13 @@ async fn refresh_shared(
 
 /// REFRESH-03 with the Redis store: a reused refresh token revokes its grant.
 async fn reused_shared(state: &SharedState, r: &RedisStore, grant_id: &str) -> OAuthError {
-    let revoked = if state.defect(Defect::RefreshReuseKeepsAccessTokens) {
+    let revoked = if state.defect(Defect::FamilyRevocationPerInstance) {
+        // Recorded at this instance alone (REPL-06).
+        r.grant_access_tokens(grant_id).await.map(|tokens| {
+            let ttl = state.config.refresh_token_ttl;
+            state.local_revocations.revoke(grant_id, &tokens, ttl);
+        })
+    } else if state.defect(Defect::RefreshReuseKeepsAccessTokens) {
         r.mark_grant_revoked(grant_id).await
     } else if !state.defect(Defect::RefreshReuseUndetected) {
         r.revoke_grant(grant_id).await
@@ -109,8 +115,10 @@ async fn reused_shared(state: &SharedState, r: &RedisStore, grant_id: &str) -> O
     OAuthError::invalid_grant("the refresh token has already been used")
 }
 
-fn check_not_revoked(grant: &Grant) -> Result<(), OAuthError> {
-    if grant.revoked {
+/// A revoked grant's refresh tokens are refused: revoked in the store, or (under the
+/// `family-revocation-per-instance` defect) by a reuse this instance saw.
+fn check_not_revoked(state: &SharedState, grant_id: &str, grant: &Grant) -> Result<(), OAuthError> {
+    if grant.revoked || state.local_revocations.grant_revoked(grant_id) {
         return Err(OAuthError::invalid_grant(
             "the refresh token has been revoked",
         ));
@@ -156,7 +164,18 @@ fn check_single_use(
     entry: &RefreshEntry,
 ) -> Result<(), OAuthError> {
     if entry.rotated && !state.defect(Defect::RefreshSingleUseRace) {
-        if state.defect(Defect::RefreshReuseKeepsAccessTokens) {
+        if state.defect(Defect::FamilyRevocationPerInstance) {
+            // Recorded at this instance alone (REPL-06).
+            let tokens = t
+                .grants
+                .get(&entry.grant_id)
+                .map(|g| g.access_tokens.clone())
+                .unwrap_or_default();
+            let ttl = state.config.refresh_token_ttl;
+            state
+                .local_revocations
+                .revoke(&entry.grant_id, &tokens, ttl);
+        } else if state.defect(Defect::RefreshReuseKeepsAccessTokens) {
             // The grant's refresh tokens die with it; its access tokens are not revoked.
             if let Some(grant) = t.grants.get_mut(&entry.grant_id) {
                 grant.revoked = true;
