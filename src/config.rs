@@ -247,6 +247,9 @@ pub struct Replicas {
     /// The origins of the instances (`https://as-2.internal`), besides the one the AS
     /// metadata's endpoints reach.
     pub urls: Vec<String>,
+    /// How long the authorization server's codes live, which no metadata says: REPL-07 waits
+    /// this long (at most `limits.max_expiry_wait_secs`) for two codes to expire.
+    pub code_lifetime_secs: Option<u64>,
 }
 
 /// An operation that needs more scope than `narrow_scope` grants (SCOPE-03).
@@ -312,6 +315,9 @@ impl Profile {
         }
         for u in &self.replicas.urls {
             crate::client::replicas::Instance::parse("replicas.urls", u)?;
+        }
+        if self.replicas.code_lifetime_secs == Some(0) {
+            return Err("replicas.code_lifetime_secs must be at least 1".into());
         }
         self.login.validate()?;
         if let Some(hosts) = &self.allowed_hosts {
@@ -588,6 +594,30 @@ narrow_scope = "read"
                 "[replicas]\nurl = [\"https://as-2.internal\"]",
                 "unknown field",
             ),
+        ] {
+            let e = Profile::parse(text).expect_err(text);
+            assert!(e.contains(needle), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn the_code_lifetime_is_optional_whole_seconds_and_never_zero() {
+        assert_eq!(
+            Profile::parse("")
+                .expect("parses")
+                .replicas
+                .code_lifetime_secs,
+            None
+        );
+        let p = Profile::parse("[replicas]\ncode_lifetime_secs = 60").expect("parses");
+        assert_eq!(p.replicas.code_lifetime_secs, Some(60));
+        for (text, needle) in [
+            (
+                "[replicas]\ncode_lifetime_secs = 0",
+                "replicas.code_lifetime_secs must be at least 1",
+            ),
+            ("[replicas]\ncode_lifetime_secs = \"60\"", "invalid type"),
+            ("[replicas]\ncode_lifetime_secs = -1", "invalid value"),
         ] {
             let e = Profile::parse(text).expect_err(text);
             assert!(e.contains(needle), "{text}: {e}");

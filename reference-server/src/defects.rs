@@ -381,6 +381,8 @@ defects! {
     // Several instances of one authorization server (REPL).
     StorePerInstance = "store-per-instance", [REPL_01, REPL_02, REPL_03, REPL_04, REPL_05],
         "each instance of the authorization server (--replicas, or processes on one --store redis://) keeps its own record of what it spent: what one instance issues reaches the others, but a code it redeemed, or a refresh token it replaced or revoked, is still fresh there";
+    CodeExpiryPerInstance = "code-expiry-per-instance", [REPL_07],
+        "each instance of the authorization server enforces a code's lifetime only for the codes it issued itself: the shared record of a code outlives it (ten times its lifetime), so a code expired at the instance that issued it is still redeemed at any other";
 
     // Resource indicators and audience (RES).
     ResourceIgnored = "resource-ignored", [RES_02, RS_07],

@@ -317,16 +317,22 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     let (tx, rx) = watch::channel(false);
 
     let rustls = tls.as_ref().map(|m| m.server_config.clone());
-    let protected = |r: Router, s: &SharedState| {
+    // Each instance is named by its place: 0 the one the metadata names, then the replicas.
+    let protected = |r: Router, s: &SharedState, index: usize| {
+        let r = replicas::serving(r, s, replicas::instance_name(s, index));
         serve::protect(replicas::with_propagation(r, s), &state.config)
     };
     let mut tasks = Vec::new();
     // The further instances of the AS: every route, at the paths the metadata gives.
     let mut replica_origins = Vec::new();
-    for ((listener, origin), replica) in replica_listeners.into_iter().zip(replica_states) {
+    for (i, ((listener, origin), replica)) in replica_listeners
+        .into_iter()
+        .zip(replica_states)
+        .enumerate()
+    {
         tasks.push(serve::spawn(
             listener,
-            protected(router(replica.clone()), &replica),
+            protected(router(replica.clone()), &replica, i + 1),
             rx.clone(),
             rustls.clone(),
             &state.config,
@@ -337,14 +343,14 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         Some((as_l, _)) => {
             tasks.push(serve::spawn(
                 main_listener,
-                protected(rs_router(state.clone()), &state),
+                protected(rs_router(state.clone()), &state, 0),
                 rx.clone(),
                 rustls.clone(),
                 &state.config,
             ));
             tasks.push(serve::spawn(
                 as_l,
-                protected(as_router(state.clone()), &state),
+                protected(as_router(state.clone()), &state, 0),
                 rx,
                 rustls,
                 &state.config,
@@ -352,7 +358,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         }
         None => tasks.push(serve::spawn(
             main_listener,
-            protected(router(state.clone()), &state),
+            protected(router(state.clone()), &state, 0),
             rx,
             rustls,
             &state.config,

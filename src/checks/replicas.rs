@@ -1,5 +1,6 @@
 //! Several instances of one authorization server (OAuth 2.1 §4.1.3, §4.3.1): a code or a
-//! refresh token spent at one instance is spent at every other (REPL-*). Each instance's answer
+//! refresh token spent at one instance is spent at every other, and a code expired at one is
+//! expired at every other (REPL-*). Each instance's answer
 //! is judged by the token endpoint's rules and named by the instance's origin.
 
 use super::Findings;
@@ -12,6 +13,7 @@ pub const JUDGED_BY_REFUSAL_AT_INSTANCES: &[req::Id] = &[
     req::REPL_01, // a code redeemed at one instance, replayed at another (O21 §4.1.3)
     req::REPL_03, // a refresh token replaced at one instance, reused at another (O21 §4.3.1)
     req::REPL_04, // a refresh token revoked at one instance, used at another (RFC 7009 §2.1)
+    req::REPL_07, // a code expired where the metadata says, redeemed at another (O21 §4.1.3)
 ];
 
 /// Judged by the MCP server's answer to a token revoked at another instance
@@ -25,7 +27,7 @@ pub const JUDGED_BY_RACE_ACROSS: &[req::Id] = &[
     req::REPL_02, // concurrent redemptions spread over the instances: one token (O21 §4.1.3)
 ];
 
-/// REPL-01, REPL-03, REPL-04: every instance's answer (`origin`, response) is a refusal with one of
+/// REPL-01, REPL-03, REPL-04, REPL-07: every instance's answer (`origin`, response) is a refusal with one of
 /// `allowed`, as the token endpoint's refusal is judged; a violation names the instance.
 pub fn refused_at_every_instance(
     id: req::Id,
