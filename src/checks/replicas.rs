@@ -169,6 +169,30 @@ mod tests {
     }
 
     #[test]
+    fn an_expired_code_refused_at_every_instance_passes_and_one_redeemed_fails_naming_it() {
+        assert!(JUDGED_BY_REFUSAL_AT_INSTANCES.contains(&req::REPL_07));
+        let refused = [
+            at("https://as-2", 400, GRANT),
+            at("https://as-3", 400, GRANT),
+        ];
+        assert!(refused_at_every_instance(req::REPL_07, &refused, &["invalid_grant"]).is_empty());
+        // The first other instance honours the expired code; the next one sees it redeemed.
+        let honoured = [
+            at("https://as-2", 200, TOKENS),
+            at("https://as-3", 400, GRANT),
+        ];
+        let f = refused_at_every_instance(req::REPL_07, &honoured, &["invalid_grant"]);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].requirement, req::REPL_07);
+        assert_eq!(f[0].severity(), crate::requirements::Severity::Must);
+        assert!(
+            f[0].actual.starts_with("at the instance https://as-2: "),
+            "{}",
+            f[0].actual
+        );
+    }
+
+    #[test]
     fn one_token_across_the_instances_passes_and_two_name_where_they_were_issued() {
         let one = [
             at("https://as-1", 200, TOKENS),
