@@ -2,9 +2,8 @@
 //! small proxy in this test sends each request to the next instance in turn (per request, not
 //! per connection, so that a client's pooled connection does not stick to one), and the whole
 //! suite runs against the proxy's URL as against one server, without and with the instances
-//! named as replicas (REPL-01..05, REPL-07). With the `store-per-instance` and
-//! `code-expiry-per-instance` defects, the replica scenarios fail and nothing else does. Needs
-//! `redis-server` (see
+//! named as replicas (REPL-01..05). With the `store-per-instance` defect, the replica scenarios
+//! fail and nothing else does. Needs `redis-server` (see
 //! `reference-server/tests/common/redis.rs`: NOT RUN where it is missing).
 
 mod common;
@@ -94,9 +93,6 @@ impl Deployment {
                     &port,
                     "--access-token-ttl",
                     "10",
-                    // As the profile's [replicas] code_lifetime_secs states (REPL-07).
-                    "--code-ttl",
-                    "5",
                     "--allow-loopback-http-client-ids",
                     "--store",
                     &store,
@@ -175,9 +171,10 @@ impl Deployment {
 }
 
 /// The replica scenarios' names.
-const REPLICA_SCENARIOS: [&str; 6] = [
-    "REPL-01 ", "REPL-02 ", "REPL-03 ", "REPL-04 ", "REPL-05 ", "REPL-07 ",
-];
+/// (REPL-07 skips here: the profile states no code lifetime, as codes that live a minute or
+/// more must outlive the rate-limit waits of a separately started server; its defect is shown
+/// across processes on one Redis in `reference-server/tests/redis_store.rs`.)
+const REPLICA_SCENARIOS: [&str; 5] = ["REPL-01 ", "REPL-02 ", "REPL-03 ", "REPL-04 ", "REPL-05 "];
 
 fn assert_ran(run: &Run, names: &[&str]) {
     for ran in names {
@@ -214,20 +211,14 @@ fn three_instances_on_one_redis_pass_the_suite_as_one_server() {
     d.stop();
 }
 
-/// The production bugs: instances share what they issue (Redis) but each keeps its own record
-/// of what it spent, and holds to their lifetime only the codes it issued itself. Judged at
-/// the first instance with the other two as replicas: every replica scenario fails, and every
-/// other scenario keeps its verdict.
+/// The production bug: instances share what they issue (Redis) but each keeps its own record
+/// of what it spent. Judged at the first instance with the other two as replicas: every
+/// replica scenario fails, and every other scenario keeps its verdict.
 #[test]
 fn instances_that_each_keep_what_they_spent_fail_the_replica_scenarios_and_nothing_else() {
     let Some(d) = Deployment::start(
         "redis-fleet-defect",
-        &[
-            "--defect",
-            "store-per-instance",
-            "--defect",
-            "code-expiry-per-instance",
-        ],
+        &["--defect", "store-per-instance"],
         true,
     ) else {
         return;
@@ -247,17 +238,15 @@ fn instances_that_each_keep_what_they_spent_fail_the_replica_scenarios_and_nothi
             "{name}is {verdict}: {cases:?}"
         );
     }
-    // For the reason the scenario provoked: the other instance issued tokens for a spent (or
-    // expired) code (it knew the client and the code, as Redis shares what is issued).
-    for name in ["REPL-01 ", "REPL-07 "] {
-        assert!(
-            run.testcases(name)
-                .iter()
-                .all(|c| c.contains("tokens were issued")),
-            "{:?}",
-            run.testcases(name)
-        );
-    }
+    // For the reason the scenario provoked: the other instance issued tokens for a spent code
+    // (it knew the client and the code, as Redis shares what is issued).
+    assert!(
+        run.testcases("REPL-01 ")
+            .iter()
+            .all(|c| c.contains("tokens were issued")),
+        "{:?}",
+        run.testcases("REPL-01 ")
+    );
     let others: Vec<&str> = run
         .junit
         .split("<testcase ")
