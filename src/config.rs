@@ -64,7 +64,8 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// The most redirects one authorization may follow.
     pub max_redirects: usize,
-    /// The longest RS-06 waits for a token to expire; longer-lived tokens skip RS-06.
+    /// The longest RS-06 waits for a token to expire, and REPL-07 for codes to; longer-lived
+    /// tokens skip RS-06, and longer-lived codes REPL-07.
     pub max_expiry_wait_secs: u64,
 }
 

@@ -88,7 +88,7 @@ impl SharedGrant {
     }
 }
 
-/// How a scenario waits for an access token to expire (RS-06).
+/// How a scenario waits for an access token (RS-06) or codes (REPL-07) to expire.
 #[derive(Debug, Clone)]
 pub struct Expiry {
     /// The longest lifetime worth waiting out (`limits.max_expiry_wait_secs`).

@@ -393,7 +393,7 @@ async fn expired_refused_here(w: &mut World) -> Outcome {
         w.flow.log().record(resp.clone());
         if TokenSet::from_response(&resp).is_ok() {
             return Err(Fault::Skip(format!(
-                "the positive control failed: a code redeemed {} s after it was issued at the token endpoint the AS metadata names was served ({}): the code outlived the wait, its lifetime is longer than the configured one ([replicas] code_lifetime_secs), so the other instances cannot be judged on it",
+                "the positive control failed: a code redeemed more than {} s after it was issued at the token endpoint the AS metadata names was served ({}): the code outlived the wait, its lifetime is longer than the configured one ([replicas] code_lifetime_secs), so the other instances cannot be judged on it",
                 w.replicas
                     .code_lifetime
                     .unwrap_or_default()
