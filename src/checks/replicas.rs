@@ -1,7 +1,7 @@
 //! Several instances of one authorization server (OAuth 2.1 §4.1.3, §4.3.1): a code or a
 //! refresh token spent at one instance is spent at every other, and a code expired at one is
-//! expired at every other (REPL-*). Each instance's answer
-//! is judged by the token endpoint's rules and named by the instance's origin.
+//! expired at every other (REPL-*). Each instance's answer is judged by the token endpoint's
+//! rules and named by the instance's origin.
 
 use super::Findings;
 use super::token::{exactly_one_success, refused_with};
@@ -27,8 +27,9 @@ pub const JUDGED_BY_RACE_ACROSS: &[req::Id] = &[
     req::REPL_02, // concurrent redemptions spread over the instances: one token (O21 §4.1.3)
 ];
 
-/// REPL-01, REPL-03, REPL-04, REPL-07: every instance's answer (`origin`, response) is a refusal with one of
-/// `allowed`, as the token endpoint's refusal is judged; a violation names the instance.
+/// REPL-01, REPL-03, REPL-04, REPL-07: every instance's answer (`origin`, response) is a
+/// refusal with one of `allowed`, as the token endpoint's refusal is judged; a violation names
+/// the instance.
 pub fn refused_at_every_instance(
     id: req::Id,
     answers: &[(String, Response)],
