@@ -1,14 +1,14 @@
 Feature: Several instances of one authorization server (OAuth 2.1 §4.1.3, §4.3.1, RFC 7009)
   An authorization server deployed as several instances behind a load balancer is still one
   authorization server: a code redeemed, or a refresh token replaced or revoked, at one
-  instance is spent at every other, and a replaced refresh token reused at one instance
-  revokes the live one at every other. The instances are the profile's [replicas] urls (and
-  --replica), where a request goes to an instance at the path the AS metadata gives, on the
-  instance's origin, and its [replicas] routes (and --replica-route), where it goes where the
-  metadata says with the instance's routing header. Each scenario first shows the property at
-  the endpoint the metadata names (the positive control: where it fails, that is CODE-02's,
-  REFRESH-02's or REFRESH-03's failure, and the scenario skips), then tries every other
-  instance.
+  instance is spent at every other, a replaced refresh token reused at one instance revokes
+  the live one at every other, and a code expired at one is expired at every other. The
+  instances are the profile's [replicas] urls (and --replica), where a request goes to an
+  instance at the path the AS metadata gives, on the instance's origin, and its [replicas]
+  routes (and --replica-route), where it goes where the metadata says with the instance's
+  routing header. Each scenario first shows the property at the endpoint the metadata names
+  (the positive control: where it fails, that is CODE-02's, REFRESH-02's or REFRESH-03's
+  failure, and the scenario skips), then tries every other instance.
 
   Background:
     Given the authorization server's other instances
@@ -65,3 +65,14 @@ Feature: Several instances of one authorization server (OAuth 2.1 §4.1.3, §4.3
     And the client refreshes with the replaced refresh token at every other instance, and the reuse is refused there
     And the client refreshes with the live refresh token where the AS metadata says
     Then the live refresh token is refused with "invalid_grant" where the AS metadata says
+  # A code's lifetime is not published: the profile states it ([replicas] code_lifetime_secs),
+  # and without it the scenario skips. A first code still served where the metadata says, once
+  # that lifetime has passed, only shows that the code lives longer: the scenario skips.
+  @REPL-07 @must
+  Scenario: REPL-07 A code past its lifetime, refused where the AS metadata says, is refused at every other instance
+    Given the codes' lifetime the profile states
+    And the client obtains two codes, one after the other
+    When the codes' lifetime has passed
+    And the client redeems the first code where the AS metadata says, and it is refused (the positive control)
+    And the client redeems the second code at every other instance
+    Then every other instance refuses the token request with "invalid_grant"

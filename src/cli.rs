@@ -266,8 +266,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     pub ca_cert: Option<PathBuf>,
     /// The origin of one instance of the authorization server behind its load balancer
-    /// (repeatable; added to the profile's [replicas] urls): codes and refresh tokens spent at
-    /// one instance are tried at the others (REPL-01..05).
+    /// (repeatable; added to the profile's [replicas] urls): codes and refresh tokens spent,
+    /// and codes expired, at one instance are tried at the others (REPL-01..05, REPL-07).
     #[arg(long = "replica", value_name = "URL")]
     pub replicas: Vec<String>,
     /// One instance of the authorization server reached through its load balancer: the value

@@ -64,7 +64,8 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// The most redirects one authorization may follow.
     pub max_redirects: usize,
-    /// The longest RS-06 waits for a token to expire; longer-lived tokens skip RS-06.
+    /// The longest RS-06 waits for a token to expire, and REPL-07 for codes to; longer-lived
+    /// tokens skip RS-06, and longer-lived codes REPL-07.
     pub max_expiry_wait_secs: u64,
 }
 
@@ -253,6 +254,9 @@ pub struct Replicas {
     /// The values of `route_header` that reach the instances, one per instance. They may be
     /// combined with `urls`: each entry of either is one instance.
     pub routes: Vec<String>,
+    /// How long the authorization server's codes live, which no metadata says: REPL-07 waits
+    /// this long (at most `limits.max_expiry_wait_secs`) for two codes to expire.
+    pub code_lifetime_secs: Option<u64>,
 }
 
 impl Replicas {
@@ -268,6 +272,9 @@ impl Replicas {
             for r in &self.routes {
                 Instance::route(h, "replicas.routes", r)?;
             }
+        }
+        if self.code_lifetime_secs == Some(0) {
+            return Err("replicas.code_lifetime_secs must be at least 1".into());
         }
         Ok(())
     }
@@ -663,6 +670,30 @@ narrow_scope = "read"
                 "[replicas]\nroute_header = \"X-Instance\"\nroutes = \"a\"",
                 "invalid type",
             ),
+        ] {
+            let e = Profile::parse(text).expect_err(text);
+            assert!(e.contains(needle), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn the_code_lifetime_is_optional_whole_seconds_and_never_zero() {
+        assert_eq!(
+            Profile::parse("")
+                .expect("parses")
+                .replicas
+                .code_lifetime_secs,
+            None
+        );
+        let p = Profile::parse("[replicas]\ncode_lifetime_secs = 60").expect("parses");
+        assert_eq!(p.replicas.code_lifetime_secs, Some(60));
+        for (text, needle) in [
+            (
+                "[replicas]\ncode_lifetime_secs = 0",
+                "replicas.code_lifetime_secs must be at least 1",
+            ),
+            ("[replicas]\ncode_lifetime_secs = \"60\"", "invalid type"),
+            ("[replicas]\ncode_lifetime_secs = -1", "invalid value"),
         ] {
             let e = Profile::parse(text).expect_err(text);
             assert!(e.contains(needle), "{text}: {e}");

@@ -88,7 +88,7 @@ impl SharedGrant {
     }
 }
 
-/// How a scenario waits for an access token to expire (RS-06).
+/// How a scenario waits for an access token (RS-06) or codes (REPL-07) to expire.
 #[derive(Debug, Clone)]
 pub struct Expiry {
     /// The longest lifetime worth waiting out (`limits.max_expiry_wait_secs`).
@@ -101,6 +101,12 @@ pub struct Expiry {
     /// A client whose tokens live as short as the target allows (the embedded server's
     /// one-second client); `None`: the run's own clients.
     pub short_lived_client: Option<RegisteredClient>,
+    /// How long the target's authorization codes live (`replicas.code_lifetime_secs`; the
+    /// embedded server's short-lived codes): REPL-07 waits it out. `None`: unknown.
+    pub code_lifetime: Option<Duration>,
+    /// A client whose codes live [`Expiry::code_lifetime`] (the embedded server's client of
+    /// half-second codes); `None`: the run's own clients.
+    pub short_lived_code_client: Option<RegisteredClient>,
 }
 
 impl Expiry {
@@ -111,6 +117,8 @@ impl Expiry {
             margin: Duration::from_secs(2),
             until_exp: false,
             short_lived_client: None,
+            code_lifetime: None,
+            short_lived_code_client: None,
         }
     }
 }

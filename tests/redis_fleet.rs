@@ -172,6 +172,9 @@ impl Deployment {
 }
 
 /// The replica scenarios' names.
+/// (REPL-07 skips here: the profile states no code lifetime, as codes that live a minute or
+/// more must outlive the rate-limit waits of a separately started server; its defect is shown
+/// across processes on one Redis in `reference-server/tests/redis_store.rs`.)
 const REPLICA_SCENARIOS: [&str; 5] = ["REPL-01 ", "REPL-02 ", "REPL-03 ", "REPL-04 ", "REPL-05 "];
 
 fn assert_ran(run: &Run, names: &[&str]) {

@@ -203,3 +203,31 @@ fn the_selftest_command_reports_a_bad_defect_name_as_a_usage_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("unknown defect"), "{err}");
 }
+
+/// Instances that each hold to their lifetime only the codes they issued
+/// (`code-expiry-per-instance`) are found by REPL-07, which waits out the embedded server's
+/// half-second codes, and by nothing else: the scenarios that redeem their codes at once, or
+/// replay redeemed ones at another instance, keep their verdicts.
+#[test]
+fn code_expiry_per_instance_fails_repl_07_and_nothing_else() {
+    mcp_oauth_conformance::install_crypto_provider();
+    mcp_oauth_conformance::run::install_step_fault_filter();
+    let dir = scratch("code-expiry-per-instance");
+    let result = selftest::run(&options(vec![Defect::CodeExpiryPerInstance], None, &dir))
+        .expect("the self-test runs");
+    let matrix = result.matrix();
+    let run = result
+        .defects
+        .iter()
+        .find(|d| d.defect == Some(Defect::CodeExpiryPerInstance))
+        .expect("the defect's run");
+    let outcome = run.outcome.as_ref().expect("the run's records");
+    let failed: Vec<&str> = outcome
+        .iter()
+        .filter(|r| r.verdict == Verdict::Fail)
+        .filter_map(|r| r.violated.as_deref())
+        .collect();
+    assert_eq!(failed, ["REPL-07"], "{matrix}");
+    assert_eq!(run.catching().len(), 1, "{matrix}");
+    assert!(run.collateral().is_empty(), "{matrix}");
+}

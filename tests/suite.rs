@@ -240,20 +240,24 @@ async fn a_separately_started_reference_server_gives_the_same_result() {
     // Without a profile: tokens live 300 s here (RS-06 would wait too long), no privileged
     // operation is configured (SCOPE-03 and the other scope scenarios), and this server does
     // not fetch http client ID metadata documents (the CIMD scenarios' control document is
-    // refused). Each is skipped, with its reason.
+    // refused), and the codes' lifetime is not stated (REPL-07). Each is skipped, with its
+    // reason.
     let skipped = skipped_ids(&xml);
     for id in [
-        "RS-06", "SCOPE-03", "SCOPE-04", "RS-13", "CIMD-02", "CIMD-13", "PKCE-10",
+        "RS-06", "SCOPE-03", "SCOPE-04", "RS-13", "CIMD-02", "CIMD-13", "PKCE-10", "REPL-07",
     ] {
         assert!(skipped.iter().any(|s| s == id), "{id} skipped: {skipped:?}");
     }
     assert!(
-        skipped.iter().all(|s| ["RS-", "SCOPE-", "CIMD-", "PKCE-10"]
+        skipped
             .iter()
-            .any(|p| s.starts_with(p))),
+            .all(|s| ["RS-", "SCOPE-", "CIMD-", "PKCE-10", "REPL-07"]
+                .iter()
+                .any(|p| s.starts_with(p))),
         "{skipped:?}"
     );
     assert!(xml.contains("max_expiry_wait_secs"));
+    assert!(xml.contains("code_lifetime_secs"));
     assert!(xml.contains("scope_check"));
     assert!(xml.contains("did not accept a valid client ID metadata document"));
     server.shutdown().await;

@@ -182,6 +182,16 @@ impl Config {
             .find(|c| c.client_id == client_id)
             .and_then(|c| c.access_token_ttl)
     }
+
+    /// How long `client_id`'s authorization codes live: its own lifetime if it is a
+    /// pre-registered client with one, else [`Config::code_ttl`].
+    pub fn code_ttl_of(&self, client_id: &str) -> Duration {
+        self.clients
+            .iter()
+            .find(|c| c.client_id == client_id)
+            .and_then(|c| c.code_ttl)
+            .unwrap_or(self.code_ttl)
+    }
 }
 
 impl Default for Config {
@@ -248,6 +258,9 @@ pub struct PreRegisteredClient {
     /// How long this client's access tokens live, when not [`Config::access_token_ttl`] (the
     /// embedded suite's client for RS-06, whose tokens expire within a second).
     pub access_token_ttl: Option<Duration>,
+    /// How long this client's authorization codes live, when not [`Config::code_ttl`] (the
+    /// embedded suite's client for REPL-07, whose codes expire within a second).
+    pub code_ttl: Option<Duration>,
 }
 
 impl std::fmt::Debug for PreRegisteredClient {
@@ -259,6 +272,7 @@ impl std::fmt::Debug for PreRegisteredClient {
             .field("redirect_uris", &self.redirect_uris)
             .field("grant_types", &self.grant_types)
             .field("access_token_ttl", &self.access_token_ttl)
+            .field("code_ttl", &self.code_ttl)
             .finish()
     }
 }
@@ -282,6 +296,7 @@ impl PreRegisteredClient {
                 .map(|g| g.to_string())
                 .collect(),
             access_token_ttl: None,
+            code_ttl: None,
         }
     }
 
@@ -289,6 +304,14 @@ impl PreRegisteredClient {
     pub fn with_access_token_ttl(self, ttl: Duration) -> Self {
         PreRegisteredClient {
             access_token_ttl: Some(ttl),
+            ..self
+        }
+    }
+
+    /// The same client, its authorization codes living `ttl`.
+    pub fn with_code_ttl(self, ttl: Duration) -> Self {
+        PreRegisteredClient {
+            code_ttl: Some(ttl),
             ..self
         }
     }
@@ -465,6 +488,7 @@ pub fn parse_clients(
                     .collect()
             }),
             access_token_ttl: None,
+            code_ttl: None,
         };
         client.validate()?;
         out.push(client);

@@ -383,6 +383,8 @@ defects! {
         "each instance of the authorization server (--replicas, or processes on one --store redis://) keeps its own record of what it spent: what one instance issues reaches the others, but a code it redeemed, or a refresh token it replaced or revoked, is still fresh there";
     FamilyRevocationPerInstance = "family-revocation-per-instance", [REPL_06],
         "a replaced refresh token reused at any instance of the authorization server (--replicas, or processes on one --store redis://) is refused as a reuse, every instance sharing the record of rotations, but the revocation of the live refresh token and its grant that the reuse triggers is kept only in the memory of the instance that saw it: every other instance still serves the live refresh token";
+    CodeExpiryPerInstance = "code-expiry-per-instance", [REPL_07],
+        "each instance of the authorization server enforces a code's lifetime only for the codes it issued itself: the shared record of a code outlives it (ten times its lifetime), so a code expired at the instance that issued it is still redeemed at any other";
 
     // Resource indicators and audience (RES).
     ResourceIgnored = "resource-ignored", [RES_02, RS_07],

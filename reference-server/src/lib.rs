@@ -319,17 +319,23 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     let (tx, rx) = watch::channel(false);
 
     let rustls = tls.as_ref().map(|m| m.server_config.clone());
-    let protected = |r: Router, s: &SharedState| {
-        serve::protect(replicas::with_propagation(r, s), &state.config)
+    // Each instance is named by its place: 0 the one the metadata names, then the replicas.
+    let instance = |r: Router, s: &SharedState, index: usize| {
+        let r = replicas::serving(r, s, replicas::instance_name(s, index));
+        replicas::with_propagation(r, s)
+    };
+    let protected = |r: Router, s: &SharedState, index: usize| {
+        serve::protect(instance(r, s, index), &state.config)
     };
     // With a route header, the AS listener reaches every instance, as a load balancer would.
     let routed = |r: Router| {
-        let r = replicas::with_propagation(r, &state);
+        let r = instance(r, &state, 0);
         let r = match &route_header {
             Some(header) => {
                 let instances = replica_states
                     .iter()
-                    .map(|s| replicas::with_propagation(router(s.clone()), s))
+                    .enumerate()
+                    .map(|(i, s)| instance(router(s.clone()), s, i + 1))
                     .collect();
                 replicas::with_routes(r, header.clone(), instances)
             }
@@ -340,10 +346,14 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     let mut tasks = Vec::new();
     // The further instances of the AS: every route, at the paths the metadata gives.
     let mut replica_origins = Vec::new();
-    for ((listener, origin), replica) in replica_listeners.into_iter().zip(&replica_states) {
+    for (i, ((listener, origin), replica)) in replica_listeners
+        .into_iter()
+        .zip(&replica_states)
+        .enumerate()
+    {
         tasks.push(serve::spawn(
             listener,
-            protected(router(replica.clone()), replica),
+            protected(router(replica.clone()), replica, i + 1),
             rx.clone(),
             rustls.clone(),
             &state.config,
@@ -354,7 +364,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         Some((as_l, _)) => {
             tasks.push(serve::spawn(
                 main_listener,
-                protected(rs_router(state.clone()), &state),
+                protected(rs_router(state.clone()), &state, 0),
                 rx.clone(),
                 rustls.clone(),
                 &state.config,

@@ -1,7 +1,8 @@
 //! Several instances of one authorization server (`--replicas N`), as behind a load balancer:
 //! each further instance listens on a loopback port of its own and serves the same routes.
 //! Normally every instance serves from the one state, so a code redeemed or a refresh token
-//! replaced or revoked at one is spent at all of them (REPL-01..06).
+//! replaced or revoked at one is spent at all of them (REPL-01..06), and a code past its
+//! lifetime is gone from all of them (REPL-07).
 //!
 //! The `family-revocation-per-instance` defect gives each instance a state of its own around
 //! the one store: what a reuse revokes is kept in that state's memory (see [`crate::family`]).
@@ -12,11 +13,18 @@
 //! would), but what it spends stays its own: the production bug of instances that each keep
 //! an in-memory record of used codes and of rotated and revoked refresh tokens.
 //!
+//! The `code-expiry-per-instance` defect keeps the one store, but each instance holds a code
+//! to its lifetime only if it issued the code itself: the shared record of a code outlives the
+//! code (ten times its lifetime), and only the issuing instance remembers when it ends, as
+//! with instances that each keep their own expiring cache of the codes they issued in front of
+//! a shared table that has no lifetime of its own (REPL-07).
+//!
 //! With a route header (`--route-header NAME`), the AS listener also routes as a load balancer
 //! in front of the instances would: a request with `NAME: i` is served by instance `i`, so a
 //! client that reaches only that listener still reaches every instance.
 
 use std::sync::{Arc, Weak};
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -27,7 +35,7 @@ use tower::ServiceExt;
 
 use crate::defects::Defect;
 use crate::state::{AppState, SharedState, StartError};
-use crate::store::Store;
+use crate::store::{CodeEntry, IssuerDeadline, Store};
 
 /// The states of the `n` further instances of `primary`'s deployment: `primary` itself, shared,
 /// unless the `store-per-instance` defect gives each a state (and store) of its own, or the
@@ -160,4 +168,64 @@ async fn route(State(routes): State<Routes>, req: Request, next: Next) -> Respon
         )
             .into_response(),
     }
+}
+
+tokio::task_local! {
+    /// The name of the instance serving the request in progress (see [`serving`]).
+    static SERVING: Arc<str>;
+}
+
+/// The name of the instance of `state`'s deployment listening at `index` (0: the one the
+/// metadata names, then the replicas in order). Instances in processes of their own (one
+/// `--store redis://`) differ by their `--instance-id`.
+pub fn instance_name(state: &SharedState, index: usize) -> String {
+    format!("{}#{index}", state.config.instance_id)
+}
+
+/// `router` of the instance named `name`, each request it serves knowing which instance it
+/// reached ([`serving_instance`]); only the `code-expiry-per-instance` defect asks.
+pub fn serving(router: Router, state: &SharedState, name: String) -> Router {
+    if !state.defect(Defect::CodeExpiryPerInstance) {
+        return router;
+    }
+    let name: Arc<str> = Arc::from(name);
+    router.layer(axum::middleware::from_fn(
+        move |req: Request, next: Next| {
+            let name = Arc::clone(&name);
+            async move { SERVING.scope(name, next.run(req)).await }
+        },
+    ))
+}
+
+/// The name of the instance serving the request in progress ("" outside [`serving`]: a router
+/// of one instance).
+pub fn serving_instance() -> String {
+    SERVING.try_with(|n| n.to_string()).unwrap_or_default()
+}
+
+/// How long the store keeps a new code that lives `ttl`, and the deadline its entry carries.
+/// Normally the code is kept for its lifetime alone, so that every instance finds it expired
+/// (REPL-07); under `code-expiry-per-instance` the store keeps it ten times longer, and only
+/// the issuing instance holds it to `ttl`.
+pub fn code_lifetime(state: &SharedState, ttl: Duration) -> (Duration, Option<IssuerDeadline>) {
+    if !state.defect(Defect::CodeExpiryPerInstance) {
+        return (ttl, None);
+    }
+    let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
+    let deadline = IssuerDeadline {
+        instance: serving_instance(),
+        expires_at_ms: crate::clock::now_millis().saturating_add(ttl_ms),
+    };
+    (ttl.saturating_mul(10), Some(deadline))
+}
+
+/// Whether this instance holds `entry`, a code not yet redeemed, expired: past the deadline of
+/// the instance that issued it, if that is this instance (`code-expiry-per-instance`; without
+/// it the store holds no expired code at all). A redeemed code's replay is single use's to
+/// judge (CODE-02), as when the store keeps it after its lifetime.
+pub fn expired_here(entry: &CodeEntry) -> bool {
+    entry.redeemed_grant.is_none()
+        && entry.issuer_deadline.as_ref().is_some_and(|d| {
+            d.instance == serving_instance() && crate::clock::now_millis() >= d.expires_at_ms
+        })
 }

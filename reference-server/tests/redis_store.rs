@@ -1,7 +1,9 @@
 //! The Redis store shared by two instances behind one issuer: a code redeemed on one is refused
 //! on the other, also when both redeem it at once (exactly one succeeds); a rotated refresh
 //! token is refused on the other; an MCP session opened on one is served by the other; every
-//! entry carries a TTL. Each test starts its own `redis-server` (see `common/redis.rs`).
+//! entry carries a TTL; a code past its lifetime is refused on both (unless the
+//! `code-expiry-per-instance` defect leaves it to the instance that issued it). Each test
+//! starts its own `redis-server` (see `common/redis.rs`).
 
 mod common;
 
@@ -11,6 +13,7 @@ mod redis_server;
 use common::*;
 use redis_server::{RedisServer, free_port, signing_key_file};
 use reference_server::config::{Config, StoreBackend};
+use reference_server::{Defect, Defects};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -24,16 +27,27 @@ struct Pair {
 
 impl Pair {
     async fn start(redis: &RedisServer, dir: &std::path::Path) -> Pair {
+        Pair::start_with(redis, dir, |c| c).await
+    }
+
+    /// [`Pair::start`], each instance's configuration changed by `tweak`.
+    async fn start_with(
+        redis: &RedisServer,
+        dir: &std::path::Path,
+        tweak: impl Fn(Config) -> Config,
+    ) -> Pair {
         let key = signing_key_file(dir);
         let (port_a, port_b) = (free_port(), free_port());
         let origin_a = format!("http://127.0.0.1:{port_a}");
-        let config = |port: u16, name: &str| Config {
-            port,
-            store: StoreBackend::Redis(redis.url()),
-            instance_id: name.into(),
-            signing_key: Some(key.clone()),
-            public_url: Some(origin_a.clone()),
-            ..Config::default()
+        let config = |port: u16, name: &str| {
+            tweak(Config {
+                port,
+                store: StoreBackend::Redis(redis.url()),
+                instance_id: name.into(),
+                signing_key: Some(key.clone()),
+                public_url: Some(origin_a.clone()),
+                ..Config::default()
+            })
         };
         let a = start(config(port_a, "a")).await;
         let b = start(config(port_b, "b")).await;
@@ -174,6 +188,47 @@ async fn two_instances_on_one_redis_behave_as_one_server() {
         assert!(ttl > 0, "{key} has no TTL ({ttl})");
     }
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// REPL-07 across processes: two codes issued on A, past their lifetime, are refused on A and
+/// on B; under `code-expiry-per-instance` B, which did not issue them, still redeems one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_expired_code_is_refused_on_both_instances_unless_only_its_issuer_holds_its_lifetime() {
+    let Some(redis) = RedisServer::start("code-expiry") else {
+        return;
+    };
+    let dir = scratch("code-expiry");
+    let ttl = std::time::Duration::from_millis(400);
+    for (defects, on_b) in [
+        (Defects::none(), StatusCode::BAD_REQUEST),
+        (Defects::only(Defect::CodeExpiryPerInstance), StatusCode::OK),
+    ] {
+        let pair = Pair::start_with(&redis, &dir, |c| Config {
+            code_ttl: ttl,
+            defects: defects.clone(),
+            ..c
+        })
+        .await;
+        let http = http();
+        let ep_a = Endpoints::fetch(
+            &http,
+            &format!("{}/.well-known/oauth-authorization-server", pair.origin_a),
+        )
+        .await;
+        let mut ep_b = ep_a.clone();
+        ep_b.token = pair.on_b(&ep_a.token);
+        let mcp = format!("{}/mcp", pair.origin_a);
+        let client = register_public(&http, &ep_a).await;
+        let req = AuthRequest::new(&client.client_id, &mcp);
+        let first = code_for(&http, &ep_a, &req).await;
+        let second = code_for(&http, &ep_a, &req).await;
+        tokio::time::sleep(ttl + std::time::Duration::from_millis(100)).await;
+        let (status, _, body) = exchange(&http, &ep_a, &client, &first, &mcp).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{defects:?}: {body}");
+        assert_eq!(body["error"], "invalid_grant");
+        let (status, _, body) = exchange(&http, &ep_b, &client, &second, &mcp).await;
+        assert_eq!(status, on_b, "{defects:?}: {body}");
+    }
 }
 
 #[tokio::test]

@@ -2,9 +2,10 @@
 //! endpoints at the paths the metadata gives, and a code or refresh token spent at one is spent
 //! at all (REPL-01, REPL-03), unless the `store-per-instance` defect gives each its own store;
 //! a replaced refresh token reused at one revokes the live one at all (REPL-06), unless the
-//! `family-revocation-per-instance` defect keeps that revocation where the reuse was seen.
-//! With a route header, the first listener reaches every instance by that header, as a load
-//! balancer would.
+//! `family-revocation-per-instance` defect keeps that revocation where the reuse was seen; a
+//! code past its lifetime is refused at all (REPL-07), unless the `code-expiry-per-instance`
+//! defect leaves its lifetime to the instance that issued it. With a route header, the first
+//! listener reaches every instance by that header, as a load balancer would.
 
 mod common;
 
@@ -245,6 +246,63 @@ async fn with_family_revocation_per_instance_the_live_token_is_served_where_the_
             StatusCode::OK
         ]
     );
+}
+
+/// Two codes past their lifetime: the status of the first, redeemed at the metadata's token
+/// endpoint, and of the second, redeemed at each other instance.
+async fn expire_here_try_there(defects: Defects) -> (StatusCode, Vec<StatusCode>) {
+    let ttl = std::time::Duration::from_millis(400);
+    let s = logged_in(Config {
+        code_ttl: ttl,
+        ..replicated(defects)
+    })
+    .await;
+    let req = AuthRequest::new(&s.client.client_id, &s.server.urls.mcp);
+    let first = code_for(&s.http, &s.ep, &req).await;
+    let second = code_for(&s.http, &s.ep, &req).await;
+    tokio::time::sleep(ttl + std::time::Duration::from_millis(100)).await;
+    let (here, _, body) = exchange(&s.http, &s.ep, &s.client, &first, &s.server.urls.mcp).await;
+    assert_eq!(body["error"], "invalid_grant", "{body}");
+    let mut there = Vec::new();
+    for origin in &s.server.urls.replicas {
+        let resp = s
+            .http
+            .post(at(origin, &s.ep.token))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", second.as_str()),
+                ("code_verifier", VERIFIER),
+                ("client_id", s.client.client_id.as_str()),
+            ])
+            .send()
+            .await
+            .expect("the instance answers");
+        there.push(resp.status());
+    }
+    (here, there)
+}
+
+#[tokio::test]
+async fn a_code_past_its_lifetime_is_refused_at_every_instance() {
+    let (here, there) = expire_here_try_there(Defects::none()).await;
+    assert_eq!(here, StatusCode::BAD_REQUEST);
+    assert_eq!(there, [StatusCode::BAD_REQUEST; 2]);
+}
+
+#[tokio::test]
+async fn with_code_expiry_per_instance_only_the_issuing_instance_refuses_an_expired_code() {
+    let (here, there) = expire_here_try_there(Defects::only(Defect::CodeExpiryPerInstance)).await;
+    assert_eq!(here, StatusCode::BAD_REQUEST);
+    // The first other instance redeems it; the next finds it redeemed (single use held).
+    assert_eq!(there, [StatusCode::OK, StatusCode::BAD_REQUEST]);
+}
+
+#[tokio::test]
+async fn with_both_replica_defects_an_expired_code_is_redeemed_at_every_other_instance() {
+    let defects = [Defect::CodeExpiryPerInstance, Defect::StorePerInstance];
+    let (here, there) = expire_here_try_there(defects.into_iter().collect()).await;
+    assert_eq!(here, StatusCode::BAD_REQUEST);
+    assert_eq!(there, [StatusCode::OK; 2]);
 }
 
 #[test]

@@ -1,8 +1,8 @@
 //! Several instances of one authorization server (OAuth 2.1 §4.1.3, §4.3.1): a code or a
-//! refresh token spent at one instance is spent at every other, and a replaced refresh token
-//! reused at one revokes the live one at every other (REPL-*). Each instance's answer is judged
-//! by the token endpoint's rules and named by the instance's origin (or its route,
-//! `X-Instance: b`).
+//! refresh token spent at one instance is spent at every other, a replaced refresh token
+//! reused at one revokes the live one at every other, and a code expired at one is expired at
+//! every other (REPL-*). Each instance's answer is judged by the token endpoint's rules and
+//! named by the instance's origin (or its route, `X-Instance: b`).
 
 use super::Findings;
 use super::token::{exactly_one_success, refused_with};
@@ -14,6 +14,7 @@ pub const JUDGED_BY_REFUSAL_AT_INSTANCES: &[req::Id] = &[
     req::REPL_01, // a code redeemed at one instance, replayed at another (O21 §4.1.3)
     req::REPL_03, // a refresh token replaced at one instance, reused at another (O21 §4.3.1)
     req::REPL_04, // a refresh token revoked at one instance, used at another (RFC 7009 §2.1)
+    req::REPL_07, // a code expired where the metadata says, redeemed at another (O21 §4.1.3)
 ];
 
 /// Judged by the MCP server's answer to a token revoked at another instance
@@ -33,8 +34,9 @@ pub const JUDGED_BY_RACE_ACROSS: &[req::Id] = &[
     req::REPL_02, // concurrent redemptions spread over the instances: one token (O21 §4.1.3)
 ];
 
-/// REPL-01, REPL-03, REPL-04: every instance's answer (`origin`, response) is a refusal with one of
-/// `allowed`, as the token endpoint's refusal is judged; a violation names the instance.
+/// REPL-01, REPL-03, REPL-04, REPL-07: every instance's answer (`origin`, response) is a
+/// refusal with one of `allowed`, as the token endpoint's refusal is judged; a violation names
+/// the instance.
 pub fn refused_at_every_instance(
     id: req::Id,
     answers: &[(String, Response)],
@@ -226,6 +228,30 @@ mod tests {
         assert_eq!(f[0].requirement, req::REPL_01);
         assert!(
             f[0].actual.starts_with("at the instance https://as-3: "),
+            "{}",
+            f[0].actual
+        );
+    }
+
+    #[test]
+    fn an_expired_code_refused_at_every_instance_passes_and_one_redeemed_fails_naming_it() {
+        assert!(JUDGED_BY_REFUSAL_AT_INSTANCES.contains(&req::REPL_07));
+        let refused = [
+            at("https://as-2", 400, GRANT),
+            at("https://as-3", 400, GRANT),
+        ];
+        assert!(refused_at_every_instance(req::REPL_07, &refused, &["invalid_grant"]).is_empty());
+        // The first other instance honours the expired code; the next one sees it redeemed.
+        let honoured = [
+            at("https://as-2", 200, TOKENS),
+            at("https://as-3", 400, GRANT),
+        ];
+        let f = refused_at_every_instance(req::REPL_07, &honoured, &["invalid_grant"]);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].requirement, req::REPL_07);
+        assert_eq!(f[0].severity(), crate::requirements::Severity::Must);
+        assert!(
+            f[0].actual.starts_with("at the instance https://as-2: "),
             "{}",
             f[0].actual
         );

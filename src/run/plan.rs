@@ -93,6 +93,8 @@ pub struct Plan {
     pub scope_check: Option<ScopeCheck>,
     /// The longest the run waits for a token to expire.
     pub max_expiry_wait: Duration,
+    /// How long the target's authorization codes live, as the profile states it.
+    pub code_lifetime: Option<Duration>,
     /// How many scenarios run at once.
     pub concurrency: usize,
     pub baseline: Baseline,
@@ -291,6 +293,7 @@ impl Plan {
             replicas,
             scope_check,
             max_expiry_wait: Duration::from_secs(profile.limits.max_expiry_wait_secs),
+            code_lifetime: profile.replicas.code_lifetime_secs.map(Duration::from_secs),
             concurrency: opts
                 .concurrency
                 .or(profile.concurrency)
@@ -321,6 +324,7 @@ const STEP_COSTS: &[(&str, Estimate)] = &[
     ("once with", cost(0, 2, 0)),
     ("requests authorization", cost(0, 1, 0)),
     ("obtains an authorization code", cost(0, 1, 0)),
+    ("obtains two codes", cost(0, 2, 0)),
     ("holds tokens", cost(0, 1, 1)),
     ("obtains tokens", cost(0, 1, 1)),
     ("redeem", cost(0, 0, 1)),

@@ -30,6 +30,13 @@ const SHORT_LIVED_TTL: Duration = if cfg!(debug_assertions) {
 } else {
     Duration::from_millis(500)
 };
+/// The embedded server's client whose authorization codes live half a second, so that
+/// REPL-07 waits that long for two codes that really expire, not [`EMBEDDED_CODE_TTL`].
+const SHORT_LIVED_CODE_CLIENT: &str = "short-lived-codes";
+/// Its codes' lifetime, which the embedded run states as a profile's
+/// `[replicas] code_lifetime_secs` would. No redemption races it: REPL-07 redeems its codes
+/// only once they have expired.
+const SHORT_LIVED_CODE_TTL: Duration = Duration::from_millis(500);
 /// TOK-10's throttle of wrong client secrets: a window of a second, not the server's minute
 /// (TOK-10 sends its wrong secrets within milliseconds), so that scenarios redeeming codes
 /// after TOK-10's 429 wait a second for its `Retry-After`, not a minute.
@@ -98,8 +105,16 @@ pub async fn resolve(plan: &Plan) -> Result<ResolvedTarget, RunError> {
                 SHORT_LIVED_CLIENT,
                 &plan.client.redirect_uri,
             )),
+            code_lifetime: Some(SHORT_LIVED_CODE_TTL),
+            short_lived_code_client: Some(embedded_client(
+                SHORT_LIVED_CODE_CLIENT,
+                &plan.client.redirect_uri,
+            )),
         },
-        None => Expiry::of_target(plan.max_expiry_wait),
+        None => Expiry {
+            code_lifetime: plan.code_lifetime,
+            ..Expiry::of_target(plan.max_expiry_wait)
+        },
     };
     let http = plan.transport.build(&target)?;
     let mut replicas = plan.replicas.clone();
@@ -211,7 +226,12 @@ async fn start_embedded(
         &[redirect_uri.as_str()],
     )
     .with_access_token_ttl(SHORT_LIVED_TTL);
-    let mut clients = vec![short_lived];
+    let short_lived_codes = reference_server::config::PreRegisteredClient::public(
+        SHORT_LIVED_CODE_CLIENT,
+        &[redirect_uri.as_str()],
+    )
+    .with_code_ttl(SHORT_LIVED_CODE_TTL);
+    let mut clients = vec![short_lived, short_lived_codes];
     if embedded.needs_preregistered_client() {
         clients.push(reference_server::config::PreRegisteredClient::public(
             EMBEDDED_CLIENT_ID,

@@ -1,10 +1,10 @@
 //! Steps for several instances of one authorization server (REPL-*): a code or a refresh
-//! token spent at the endpoint the AS metadata names, then tried at every other instance the
-//! profile lists: at the same path on the instance's origin (`[replicas] urls`, `--replica`),
-//! or at the endpoint itself with the instance's routing header (`[replicas] routes`,
-//! `--replica-route`). Every request to an instance goes through [`Instance::at`], whose
-//! transport sets that header. And a replaced refresh token reused at every other instance,
-//! then the live one tried where the metadata says (REPL-06).
+//! token spent (or a code expired) at the endpoint the AS metadata names, then tried at every
+//! other instance the profile lists: at the same path on the instance's origin (`[replicas]
+//! urls`, `--replica`), or at the endpoint itself with the instance's routing header
+//! (`[replicas] routes`, `--replica-route`). Every request to an instance goes through
+//! [`Instance::at`], whose transport sets that header. And a replaced refresh token reused at
+//! every other instance, then the live one tried where the metadata says (REPL-06).
 
 use cucumber::{given, then, when};
 use futures::future::join_all;
@@ -33,6 +33,11 @@ pub struct Instances {
     /// The live refresh token's answer where the AS metadata says, after the replaced one was
     /// reused at the other instances (REPL-06): the endpoint's origin and the response.
     live: Option<(String, Response)>,
+    /// The codes' lifetime the profile states, and the redemption of the first of two codes
+    /// with the time the second came (REPL-07).
+    code_lifetime: Option<std::time::Duration>,
+    first_code: Option<(RegisteredClient, Params)>,
+    second_code_at: Option<std::time::Instant>,
 }
 
 /// Why a scenario about the instances cannot run without them.
@@ -412,6 +417,111 @@ async fn access_refused_after_revocation_elsewhere(w: &mut World) -> Outcome {
             &origin,
         );
         w.expect(f)
+    })
+    .await
+}
+
+/// Why REPL-07 cannot run without the codes' lifetime: no metadata states it.
+const NO_CODE_LIFETIME: &str = "no [replicas] code_lifetime_secs in the profile: an authorization code's lifetime is not published, so the runner cannot know when a code has expired (set it to the authorization server's code lifetime)";
+
+/// REPL-07's wait, known before any login: the codes' lifetime the profile states, no longer
+/// than the profile allows to wait.
+#[given("the codes' lifetime the profile states")]
+async fn code_lifetime(w: &mut World) -> Outcome {
+    w.step(async |w| {
+        let Some(lifetime) = w.ctx.expiry.code_lifetime else {
+            return Err(Fault::Skip(NO_CODE_LIFETIME.into()));
+        };
+        let max = w.ctx.expiry.max_wait;
+        if lifetime > max {
+            return Err(Fault::Skip(format!(
+                "the codes live {} s ([replicas] code_lifetime_secs), longer than the {} s the profile allows to wait ([limits] max_expiry_wait_secs)",
+                lifetime.as_secs_f64(),
+                max.as_secs()
+            )));
+        }
+        w.replicas.code_lifetime = Some(lifetime);
+        Ok(())
+    })
+    .await
+}
+
+/// Two codes, the first kept for its redemption: with the client whose codes live shortest
+/// (the embedded server's half-second client; against other targets the run's own), so that
+/// the scenario waits no longer than it must.
+#[given("the client obtains two codes, one after the other")]
+async fn two_codes(w: &mut World) -> Outcome {
+    w.step(async |w| {
+        if let Some(client) = w.ctx.expiry.short_lived_code_client.clone() {
+            w.flow.use_client(client);
+        }
+        let scope = w.flow_scope().await?;
+        let resource = Some(w.ctx.target.to_string());
+        obtain_code(w, resource.clone(), scope.clone()).await?;
+        w.replicas.first_code = Some(redemption(w)?);
+        obtain_code(w, resource, scope).await?;
+        w.replicas.second_code_at = Some(std::time::Instant::now());
+        Ok(())
+    })
+    .await
+}
+
+/// Waits out the lifetime from the second code on (the first is older), with the margin for
+/// a target's clock the run allows.
+#[when("the codes' lifetime has passed")]
+async fn codes_expired(w: &mut World) -> Outcome {
+    w.step(async |w| {
+        let (Some(lifetime), Some(at)) = (w.replicas.code_lifetime, w.replicas.second_code_at)
+        else {
+            return Err(Fault::Harness(
+                "no codes with a known lifetime were obtained".into(),
+            ));
+        };
+        let until = at + lifetime + w.ctx.expiry.margin;
+        tokio::time::sleep_until(until.into()).await;
+        Ok(())
+    })
+    .await
+}
+
+/// REPL-07's positive control: the deployment holds the first code expired where the AS
+/// metadata says. Tokens there mean the code outlived the wait: its lifetime is longer than
+/// the profile states, which is no violation the scenario can hold the target to.
+#[when(
+    "the client redeems the first code where the AS metadata says, and it is refused (the positive control)"
+)]
+async fn expired_refused_here(w: &mut World) -> Outcome {
+    w.step(async |w| {
+        let (client, params) = w
+            .replicas
+            .first_code
+            .clone()
+            .ok_or_else(|| Fault::Harness("no first code was obtained".into()))?;
+        let Some(here) = token_endpoints(w).await?.into_iter().next() else {
+            return Err(Fault::Harness("no token endpoint".into()));
+        };
+        let resp = oauth::post_form(&here.http, &here.url, &client, &params).await?;
+        w.flow.log().record(resp.clone());
+        if TokenSet::from_response(&resp).is_ok() {
+            return Err(Fault::Skip(format!(
+                "the positive control failed: a code redeemed more than {} s after it was issued at the token endpoint the AS metadata names was served ({}): the code outlived the wait, its lifetime is longer than the configured one ([replicas] code_lifetime_secs), so the other instances cannot be judged on it",
+                w.replicas
+                    .code_lifetime
+                    .unwrap_or_default()
+                    .as_secs_f64(),
+                crate::checks::describe(&resp)
+            )));
+        }
+        Ok(())
+    })
+    .await
+}
+
+#[when("the client redeems the second code at every other instance")]
+async fn expired_elsewhere(w: &mut World) -> Outcome {
+    w.step(async |w| {
+        let (client, params) = redemption(w)?;
+        at_every_other_instance(w, &client, &params).await
     })
     .await
 }

@@ -16,6 +16,7 @@ use crate::defects::Defect;
 use crate::error::{ErrorCode, LimitedBody, OAuthError};
 use crate::pages;
 use crate::params::Params;
+use crate::replicas;
 use crate::state::SharedState;
 use crate::store::{CodeEntry, PendingAuthorization};
 use crate::variants::Variant;
@@ -443,6 +444,9 @@ async fn approve(state: &SharedState, pending: PendingAuthorization) -> Response
     } else {
         None
     };
+    // AUTHZ-13, REPL-07: the code lives as long as its client's codes do.
+    let (ttl, issuer_deadline) =
+        replicas::code_lifetime(state, state.config.code_ttl_of(&pending.client_id));
     let entry = CodeEntry {
         client_id: pending.client_id,
         redirect_uri: pending.redirect_uri,
@@ -454,15 +458,12 @@ async fn approve(state: &SharedState, pending: PendingAuthorization) -> Response
         subject,
         refresh_allowed: pending.refresh_allowed,
         redeemed_grant: None,
+        issuer_deadline,
     };
     // The `one-active-grant` variant: the new authorization replaces the user's earlier
     // grant with this client.
     let end_earlier = state.variant(Variant::OneActiveGrant);
-    if let Err(e) = state
-        .store
-        .put_code(&code, entry, state.config.code_ttl, end_earlier)
-        .await
-    {
+    if let Err(e) = state.store.put_code(&code, entry, ttl, end_earlier).await {
         return redirect.error(e);
     }
     tracing::info!("authorization code issued");

@@ -119,6 +119,19 @@ pub struct CodeEntry {
     pub refresh_allowed: bool,
     /// Set once redeemed: the grant created from it, so a replay can revoke it (CODE-03).
     pub redeemed_grant: Option<String>,
+    /// Only under the `code-expiry-per-instance` defect: the instance that issued the code and
+    /// when its lifetime ends there (the store then keeps the code longer than that).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer_deadline: Option<IssuerDeadline>,
+}
+
+/// The end of a code's lifetime as the instance that issued it holds it (REPL-07's defect).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IssuerDeadline {
+    /// The issuing instance's name ([`crate::replicas::serving_instance`]).
+    pub instance: String,
+    /// Milliseconds since the Unix epoch.
+    pub expires_at_ms: u64,
 }
 
 /// Everything issued from one authorization: its access tokens and its refresh-token family.

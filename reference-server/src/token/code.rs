@@ -40,6 +40,7 @@ fn redeem_locked(
     code: &str,
 ) -> Result<Issued, OAuthError> {
     let entry = find_code(state, t.codes.get(code).cloned())?; // CODE-08
+    check_lifetime(state, &entry)?; // REPL-07
     if let Some(grant_id) = &entry.redeemed_grant
         && state.defect(Defect::CodeReplayRevokesBeforeChecks)
     {
@@ -61,6 +62,7 @@ async fn redeem_shared(
     code: &str,
 ) -> Result<Issued, OAuthError> {
     let entry = find_code(state, r.code(code).await?)?; // CODE-08
+    check_lifetime(state, &entry)?; // REPL-07
     if let Some(grant_id) = &entry.redeemed_grant
         && state.defect(Defect::CodeReplayRevokesBeforeChecks)
     {
@@ -146,6 +148,16 @@ fn new_grant(entry: &CodeEntry) -> Grant {
 /// CODE-08: an unknown or expired code gets `invalid_grant`.
 fn find_code(state: &SharedState, found: Option<CodeEntry>) -> Result<CodeEntry, OAuthError> {
     found.ok_or_else(|| unknown_code(state))
+}
+
+/// REPL-07: a code past its lifetime is refused at every instance, as the store no longer
+/// holds it; the `code-expiry-per-instance` defect keeps it there, and only the instance that
+/// issued it refuses it.
+fn check_lifetime(state: &SharedState, entry: &CodeEntry) -> Result<(), OAuthError> {
+    if crate::replicas::expired_here(entry) {
+        return Err(unknown_code(state));
+    }
+    Ok(())
 }
 
 fn unknown_code(state: &SharedState) -> OAuthError {
