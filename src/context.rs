@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::OnceCell;
 use url::Url;
 
+use crate::client::cimd::DocumentHost;
 use crate::client::discovery::{self, Discovered};
 use crate::client::http::Http;
 use crate::client::login::SharedDriver;
@@ -44,6 +45,9 @@ pub struct Context {
     pub share_logins: bool,
     /// That shared login's client and tokens.
     pub shared_grant: tokio::sync::Mutex<Option<SharedGrant>>,
+    /// The server of the client ID metadata documents, started by the first scenario that
+    /// serves one (one port for the run: binding a port for each scenario was a cost).
+    documents: OnceCell<Result<Arc<DocumentHost>, String>>,
 }
 
 /// Tokens obtained once and presented by several scenarios (catalogue section 17).
@@ -175,6 +179,7 @@ impl Context {
             records: Mutex::new(Vec::new()),
             share_logins: p.share_logins,
             shared_grant: tokio::sync::Mutex::new(None),
+            documents: OnceCell::new(),
         })
     }
 
@@ -205,6 +210,7 @@ impl Context {
             records: Mutex::new(Vec::new()),
             share_logins: self.share_logins,
             shared_grant: tokio::sync::Mutex::new(None),
+            documents: OnceCell::new(),
         })
     }
 
@@ -220,6 +226,20 @@ impl Context {
 
     pub fn mcp(&self, http: &Http) -> McpClient {
         McpClient::new(http.clone(), self.target.clone(), self.revision)
+    }
+
+    /// The run's document server, started at the first call (its error, as text, at every
+    /// call if it cannot start).
+    pub async fn document_host(&self) -> Result<Arc<DocumentHost>, String> {
+        self.documents
+            .get_or_init(|| async {
+                DocumentHost::start()
+                    .await
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string())
+            })
+            .await
+            .clone()
     }
 
     /// Discovery, done once per run. Its failures are the discovery scenarios' business;

@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -148,28 +149,32 @@ struct Routes {
 
 type Shared = Arc<Mutex<Routes>>;
 
-/// The running server; dropping it stops it.
-pub struct DocumentServer {
+/// The run's document server: one port on 127.0.0.1 for every scenario's documents, each
+/// scenario under a path of its own ([`DocumentHost::scenario`]), so every client_id URL is
+/// new to the authorization server. Dropping it stops it.
+pub struct DocumentHost {
     origin: String,
     routes: Shared,
     task: JoinHandle<()>,
+    /// The scenarios given a path so far.
+    scenarios: AtomicUsize,
 }
 
-impl std::fmt::Debug for DocumentServer {
+impl std::fmt::Debug for DocumentHost {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DocumentServer")
+        f.debug_struct("DocumentHost")
             .field("origin", &self.origin)
             .finish_non_exhaustive()
     }
 }
 
-impl Drop for DocumentServer {
+impl Drop for DocumentHost {
     fn drop(&mut self) {
         self.task.abort();
     }
 }
 
-impl DocumentServer {
+impl DocumentHost {
     /// Binds a free port on 127.0.0.1 and serves nothing yet (404 everywhere).
     pub async fn start() -> std::io::Result<Self> {
         let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;
@@ -181,29 +186,75 @@ impl DocumentServer {
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Ok(DocumentServer {
+        Ok(DocumentHost {
             origin: format!("http://{addr}"),
             routes,
             task,
+            scenarios: AtomicUsize::new(0),
         })
     }
 
+    /// A scenario's documents: under a path no other scenario of the run has (`/c1`, `/c2`,
+    /// ...). What it served there goes when it is dropped.
+    pub fn scenario(self: &Arc<Self>) -> DocumentServer {
+        let n = self.scenarios.fetch_add(1, Ordering::Relaxed) + 1;
+        DocumentServer {
+            host: Arc::clone(self),
+            prefix: format!("/c{n}"),
+        }
+    }
+}
+
+/// One scenario's documents on the run's [`DocumentHost`]: [`DocumentServer::url`] and
+/// [`DocumentServer::path`] name a path under the scenario's own; [`DocumentServer::serve`] and
+/// [`DocumentServer::fetches`] take the whole path, so that a scenario can also serve at the
+/// origin's root (a client_id without a path).
+pub struct DocumentServer {
+    host: Arc<DocumentHost>,
+    prefix: String,
+}
+
+impl std::fmt::Debug for DocumentServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DocumentServer")
+            .field("origin", &self.host.origin)
+            .field("prefix", &self.prefix)
+            .finish()
+    }
+}
+
+impl Drop for DocumentServer {
+    fn drop(&mut self) {
+        let prefix = format!("{}/", self.prefix);
+        self.lock()
+            .served
+            .retain(|path, _| !path.starts_with(&prefix));
+    }
+}
+
+impl DocumentServer {
     /// `http://127.0.0.1:PORT`, without a trailing slash.
     pub fn origin(&self) -> &str {
-        &self.origin
+        &self.host.origin
     }
 
-    /// The URL of `path` (which starts with `/`) as a string, exactly as a client_id carries it.
+    /// The whole path of `path` (which starts with `/`) under the scenario's own.
+    pub fn path(&self, path: &str) -> String {
+        format!("{}{path}", self.prefix)
+    }
+
+    /// The URL of `path` (which starts with `/`) under the scenario's own path, as a string,
+    /// exactly as a client_id carries it.
     pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.origin)
+        format!("{}{}{path}", self.host.origin, self.prefix)
     }
 
-    /// Serves `what` at `path` from now on (replacing what was served there).
+    /// Serves `what` at the whole path `path` from now on (replacing what was served there).
     pub fn serve(&self, path: &str, what: Served) {
         self.lock().served.insert(path.to_string(), what);
     }
 
-    /// The fetches of `path` so far.
+    /// The fetches of the whole path `path` so far.
     pub fn fetches(&self, path: &str) -> Vec<Fetch> {
         self.lock()
             .fetches
@@ -214,7 +265,7 @@ impl DocumentServer {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Routes> {
-        self.routes.lock().unwrap_or_else(|e| e.into_inner())
+        self.host.routes.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -320,13 +371,14 @@ mod tests {
     #[tokio::test]
     async fn the_server_serves_documents_and_records_fetches() {
         reference_server::install_crypto_provider();
-        let s = DocumentServer::start().await.expect("start");
+        let host = Arc::new(DocumentHost::start().await.expect("start"));
+        let s = host.scenario();
         let r = Url::parse("http://127.0.0.1:1/cb").expect("url");
         s.serve(
-            "/doc.json",
+            &s.path("/doc.json"),
             Served::document(MetadataDocument::public_client(&s.url("/doc.json"), &r)),
         );
-        s.serve("/gone", Served::status(404));
+        s.serve(&s.path("/gone"), Served::status(404));
         let client = reqwest::Client::new();
         let doc: Value = client
             .get(s.url("/doc.json"))
@@ -339,8 +391,22 @@ mod tests {
         assert_eq!(doc["client_id"], s.url("/doc.json"));
         let gone = client.get(s.url("/gone")).send().await.expect("get");
         assert_eq!(gone.status().as_u16(), 404);
-        assert_eq!(s.fetches("/doc.json").len(), 1);
-        assert_eq!(s.fetches("/gone").len(), 1);
-        assert!(s.fetches("/other").is_empty());
+        assert_eq!(s.fetches(&s.path("/doc.json")).len(), 1);
+        assert_eq!(s.fetches(&s.path("/gone")).len(), 1);
+        assert!(s.fetches(&s.path("/other")).is_empty());
+        // Another scenario's paths are its own: its URLs differ, and nothing of the first is
+        // served there; the first scenario's documents go with it.
+        let other = host.scenario();
+        assert_ne!(other.url("/doc.json"), s.url("/doc.json"));
+        let url = s.url("/doc.json");
+        drop(s);
+        let gone = client.get(&url).send().await.expect("get");
+        assert_eq!(gone.status().as_u16(), 404);
+        let never = client
+            .get(other.url("/doc.json"))
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(never.status().as_u16(), 404);
     }
 }

@@ -88,15 +88,18 @@ async fn accepts_documents(w: &mut World) -> Outcome {
                 d.endpoints.authorization
             )));
         }
-        let server = DocumentServer::start()
+        let server = w
+            .ctx
+            .document_host()
             .await
-            .map_err(|e| Fault::Harness(format!("cannot start the metadata document server: {e}")))?;
+            .map_err(|e| Fault::Harness(format!("cannot start the metadata document server: {e}")))?
+            .scenario();
         // The control: a valid document of its own must be accepted. Otherwise the refusals the
         // scenarios expect would prove nothing (an AS that fetches no loopback http URL, for
         // instance, refuses every document whatever it says).
         let control_id = server.url(CONTROL_DOC);
         server.serve(
-            CONTROL_DOC,
+            &server.path(CONTROL_DOC),
             Served::document(MetadataDocument::public_client(
                 &control_id,
                 &w.ctx.redirect_uri,
@@ -104,7 +107,7 @@ async fn accepts_documents(w: &mut World) -> Outcome {
         );
         w.cimd.scenario = Some(CimdScenario {
             client_id: server.url(DOC),
-            path: DOC.into(),
+            path: server.path(DOC),
             server,
         });
         let scope = w.flow_scope().await?;
@@ -321,8 +324,9 @@ impl FromStr for BrokenDocument {
 const REDIRECT_TARGET: &str = "/elsewhere.json";
 
 impl BrokenDocument {
-    /// What to serve at the document URL, given the valid document.
-    fn served(self, valid: MetadataDocument) -> Served {
+    /// What to serve at the document URL, given the valid document (and the path the 302
+    /// names, for [`BrokenDocument::RedirectToValid`]).
+    fn served(self, valid: MetadataDocument, redirect_target: String) -> Served {
         let text = |d: &MetadataDocument| d.to_value().to_string();
         match self {
             BrokenDocument::TrailingText => {
@@ -346,7 +350,7 @@ impl BrokenDocument {
                     .tamper("client_secret", json!("harness-shared-secret"))
                     .tamper("client_secret_expires_at", json!(0)),
             ),
-            BrokenDocument::RedirectToValid => Served::Redirect(REDIRECT_TARGET.into()),
+            BrokenDocument::RedirectToValid => Served::Redirect(redirect_target),
             BrokenDocument::TwoMegabytes => {
                 Served::document(valid.tamper("x_padding", json!("a".repeat(2_000_000))))
             }
@@ -361,11 +365,14 @@ async fn with_broken_document(w: &mut World, case: String) -> Outcome {
         let valid = valid_document(w)?;
         if case == BrokenDocument::RedirectToValid {
             // The target names the document URL, so following the redirect would work.
-            scenario(w)?
-                .server
-                .serve(REDIRECT_TARGET, Served::document(valid.clone()));
+            let server = &scenario(w)?.server;
+            server.serve(
+                &server.path(REDIRECT_TARGET),
+                Served::document(valid.clone()),
+            );
         }
-        serve(w, case.served(valid))?;
+        let redirect_target = scenario(w)?.server.path(REDIRECT_TARGET);
+        serve(w, case.served(valid, redirect_target))?;
         authorize(w, Vec::new(), None).await
     })
     .await
@@ -394,17 +401,20 @@ impl FromStr for BrokenUrl {
 }
 
 impl BrokenUrl {
-    /// The client_id, and the path an AS that used it anyway would fetch.
-    pub fn client_id(self, origin: &str) -> (String, String) {
+    /// The client_id on the scenario's documents `server`, and the whole path an AS that used
+    /// it anyway would fetch (without a path: the origin's root).
+    pub fn client_id(self, server: &DocumentServer) -> (String, String) {
+        let origin = server.origin();
         let (scheme, authority) = origin.split_once("://").unwrap_or(("http", origin));
+        let path = server.path(DOC);
         match self {
             BrokenUrl::NoPath => (origin.to_string(), "/".into()),
-            BrokenUrl::Userinfo => (
-                format!("{scheme}://harness@{authority}{DOC}"),
-                DOC.to_string(),
-            ),
-            BrokenUrl::DotSegment => (format!("{origin}/a/..{DOC}"), DOC.to_string()),
-            BrokenUrl::Fragment => (format!("{origin}{DOC}#x"), DOC.to_string()),
+            BrokenUrl::Userinfo => (format!("{scheme}://harness@{authority}{path}"), path),
+            BrokenUrl::DotSegment => {
+                let dotted = server.path(&format!("/a/..{DOC}"));
+                (format!("{origin}{dotted}"), path)
+            }
+            BrokenUrl::Fragment => (format!("{}#x", server.url(DOC)), path),
         }
     }
 }
@@ -418,7 +428,7 @@ async fn with_broken_url(w: &mut World, case: String) -> Outcome {
             .scenario
             .as_mut()
             .ok_or_else(|| Fault::Harness("step order: no document server".into()))?;
-        let (client_id, path) = case.client_id(s.server.origin());
+        let (client_id, path) = case.client_id(&s.server);
         s.client_id = client_id;
         s.path = path;
         // The document names the broken URL, so only the URL rules can refuse it.
@@ -481,7 +491,10 @@ async fn code_as_confidential_client(w: &mut World) -> Outcome {
     w.step(async |w| {
         let s = scenario(w)?;
         let jwks = public_jwks().map_err(Fault::Harness)?;
-        s.server.serve("/jwks.json", Served::raw("application/json", jwks.to_string()));
+        s.server.serve(
+            &s.server.path("/jwks.json"),
+            Served::raw("application/json", jwks.to_string()),
+        );
         let doc = valid_document(w)?
             .tamper("token_endpoint_auth_method", json!("private_key_jwt"))
             .tamper("jwks_uri", json!(s.server.url("/jwks.json")));
@@ -516,7 +529,8 @@ async fn redeem_as_other(w: &mut World) -> Outcome {
         let s = scenario(w)?;
         let other_id = s.server.url("/other-client.json");
         let doc = MetadataDocument::public_client(&other_id, &w.ctx.redirect_uri);
-        s.server.serve("/other-client.json", Served::document(doc));
+        s.server
+            .serve(&s.server.path("/other-client.json"), Served::document(doc));
         let other = client_for(&other_id, &w.ctx.redirect_uri);
         redeem_as(w, &other).await.map(drop)
     })
@@ -547,35 +561,49 @@ mod tests {
         assert!(ClientIdVariant::from_str("a new port").is_err());
     }
 
-    #[test]
-    fn broken_urls_and_the_paths_they_lead_to() {
-        let o = "http://127.0.0.1:4000";
-        assert_eq!(BrokenUrl::NoPath.client_id(o), (o.to_string(), "/".into()));
+    #[tokio::test]
+    async fn broken_urls_and_the_paths_they_lead_to() {
+        let host = std::sync::Arc::new(
+            crate::client::cimd::DocumentHost::start()
+                .await
+                .expect("starts"),
+        );
+        let server = host.scenario();
+        let o = server.origin().to_string();
+        let (scheme_less, doc) = (o.trim_start_matches("http://"), server.path(DOC));
+        assert_eq!(doc, "/c1/client.json");
         assert_eq!(
-            BrokenUrl::Userinfo.client_id(o).0,
-            "http://harness@127.0.0.1:4000/client.json"
+            BrokenUrl::NoPath.client_id(&server),
+            (o.clone(), "/".into())
         );
         assert_eq!(
-            BrokenUrl::DotSegment.client_id(o).0,
-            "http://127.0.0.1:4000/a/../client.json"
+            BrokenUrl::Userinfo.client_id(&server),
+            (format!("http://harness@{scheme_less}{doc}"), doc.clone())
         );
-        assert_eq!(BrokenUrl::Fragment.client_id(o).1, "/client.json");
+        assert_eq!(
+            BrokenUrl::DotSegment.client_id(&server).0,
+            format!("{o}/c1/a/../client.json")
+        );
+        assert_eq!(
+            BrokenUrl::Fragment.client_id(&server),
+            (format!("{o}{doc}#x"), doc.clone())
+        );
         // The URL the AS would fetch for the dot-segment form is the document's path.
-        let fetched = Url::parse(&BrokenUrl::DotSegment.client_id(o).0).expect("url");
-        assert_eq!(fetched.path(), "/client.json");
+        let fetched = Url::parse(&BrokenUrl::DotSegment.client_id(&server).0).expect("url");
+        assert_eq!(fetched.path(), doc);
     }
 
     #[test]
     fn broken_documents_are_broken_in_the_named_way() {
         let r = Url::parse("http://127.0.0.1:33418/callback").expect("url");
         let valid = MetadataDocument::public_client(U, &r);
-        match BrokenDocument::TrailingText.served(valid.clone()) {
+        match BrokenDocument::TrailingText.served(valid.clone(), REDIRECT_TARGET.into()) {
             Served::Raw { body, .. } => {
                 assert!(serde_json::from_slice::<Value>(&body).is_err());
             }
             other => panic!("{other:?}"),
         }
-        match BrokenDocument::RedirectUrisString.served(valid.clone()) {
+        match BrokenDocument::RedirectUrisString.served(valid.clone(), REDIRECT_TARGET.into()) {
             Served::Document { document, .. } => {
                 assert_eq!(document.members()["redirect_uris"], json!(r.as_str()));
             }
