@@ -151,7 +151,7 @@ fn selftest(args: mcp_oauth_conformance::cli::SelftestArgs) -> ExitCode {
         spec: args.spec,
         // A run waits a second or two (RS-06's token, TOK-10's throttle, the variants' rate
         // limits) for a fifth of a second of CPU: twenty at once keep two cores busy, and
-        // each holds a server and its records (about 14 MB). An unoptimised build spends more
+        // each holds a server and its records (about 18 MB). An unoptimised build spends more
         // CPU per run, so it runs fewer at once.
         jobs: args
             .jobs
