@@ -203,42 +203,67 @@ fn run_all(planned: Vec<(String, RunOptions)>, jobs: usize, dir: &Path) -> Vec<T
     let queue: Mutex<VecDeque<(String, RunOptions)>> = Mutex::new(planned.into());
     let done: Mutex<Vec<TargetOutcome>> = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
+        let mut started = 0;
+        let mut refused = None;
         for _ in 0..jobs {
-            scope.spawn(|| {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build();
-                loop {
-                    let next = queue.lock().unwrap_or_else(|e| e.into_inner()).pop_front();
-                    let Some((name, opts)) = next else { break };
-                    eprintln!("  started  {name}");
-                    let outcome = match &runtime {
-                        Ok(rt) => rt.block_on(run::run(opts)),
-                        Err(e) => Err(RunError::Harness(format!("cannot start a runtime: {e}"))),
-                    };
-                    let outcome = match outcome {
-                        Ok(r) => TargetOutcome {
-                            name,
-                            exit_code: r.exit_code,
-                            error: None,
-                            dir: PathBuf::new(),
-                        },
-                        Err(e) => TargetOutcome {
-                            name,
-                            exit_code: e.exit_code(),
-                            error: Some(e.to_string()),
-                            dir: PathBuf::new(),
-                        },
-                    };
-                    eprintln!(
-                        "  finished {} (exit {}: {})",
-                        outcome.name,
-                        outcome.exit_code,
-                        crate::report::view::exit_meaning(outcome.exit_code)
-                    );
-                    done.lock().unwrap_or_else(|e| e.into_inner()).push(outcome);
-                }
-            });
+            let spawned = std::thread::Builder::new()
+                .name("fleet-target".into())
+                .stack_size(run::SUITE_THREAD_STACK)
+                .spawn_scoped(scope, || {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build();
+                    loop {
+                        let next = queue.lock().unwrap_or_else(|e| e.into_inner()).pop_front();
+                        let Some((name, opts)) = next else { break };
+                        eprintln!("  started  {name}");
+                        let outcome = match &runtime {
+                            Ok(rt) => rt.block_on(run::run(opts)),
+                            Err(e) => {
+                                Err(RunError::Harness(format!("cannot start a runtime: {e}")))
+                            }
+                        };
+                        let outcome = match outcome {
+                            Ok(r) => TargetOutcome {
+                                name,
+                                exit_code: r.exit_code,
+                                error: None,
+                                dir: PathBuf::new(),
+                            },
+                            Err(e) => TargetOutcome {
+                                name,
+                                exit_code: e.exit_code(),
+                                error: Some(e.to_string()),
+                                dir: PathBuf::new(),
+                            },
+                        };
+                        eprintln!(
+                            "  finished {} (exit {}: {})",
+                            outcome.name,
+                            outcome.exit_code,
+                            crate::report::view::exit_meaning(outcome.exit_code)
+                        );
+                        done.lock().unwrap_or_else(|e| e.into_inner()).push(outcome);
+                    }
+                });
+            match spawned {
+                Ok(_) => started += 1,
+                Err(e) => refused = Some(e),
+            }
+        }
+        // Not one thread: every target ends in the error (with some, they take every target).
+        if let (0, Some(e)) = (started, refused) {
+            let mut queue = queue.lock().unwrap_or_else(|e| e.into_inner());
+            let mut done = done.lock().unwrap_or_else(|e| e.into_inner());
+            for (name, _) in queue.drain(..) {
+                let error = RunError::Harness(format!("cannot start a thread for the run: {e}"));
+                done.push(TargetOutcome {
+                    name,
+                    exit_code: error.exit_code(),
+                    error: Some(error.to_string()),
+                    dir: PathBuf::new(),
+                });
+            }
         }
     });
     let mut outcomes = done.into_inner().unwrap_or_else(|e| e.into_inner());

@@ -31,6 +31,12 @@ pub use report::{RunResult, report};
 pub use resolve::{ResolvedTarget, TargetInfo, resolve};
 pub use transport::{Transcripts, TransportSettings, transport};
 
+/// The stack of a thread that runs a whole suite on a runtime of its own (the self-test's and
+/// a fleet's jobs). A suite's futures nest deep (steps in scenarios in cucumber's runner, the
+/// embedded servers' handlers beside them) and an unoptimised build's are large; the default
+/// 2 MiB of a spawned thread is not enough there. Only the stack a thread touches is memory.
+pub const SUITE_THREAD_STACK: usize = 64 * 1024 * 1024;
+
 /// Runs the suite. Its error is scrubbed of the run's secrets, like every other output.
 pub async fn run(opts: RunOptions) -> Result<RunResult, RunError> {
     let plan = Plan::new(opts)?;

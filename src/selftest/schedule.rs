@@ -179,30 +179,45 @@ pub(super) fn run_all(
             .record(job, outcome);
     };
     std::thread::scope(|scope| {
+        let mut started = 0;
+        let mut refused = None;
         for _ in 0..jobs.clamp(1, total) {
-            scope.spawn(|| {
-                let runtime = match tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
-                    Ok(r) => r,
-                    Err(e) => {
-                        while let Some(job) = next() {
-                            record(job, Err(format!("cannot start a runtime: {e}")));
+            let spawned = std::thread::Builder::new()
+                .name("selftest-job".into())
+                .stack_size(run::SUITE_THREAD_STACK)
+                .spawn_scoped(scope, || {
+                    let runtime = match tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                    {
+                        Ok(r) => r,
+                        Err(e) => {
+                            while let Some(job) = next() {
+                                record(job, Err(format!("cannot start a runtime: {e}")));
+                            }
+                            return;
                         }
-                        return;
+                    };
+                    while let Some(job) = next() {
+                        let outcome = options(job, base, reports).and_then(|opts| {
+                            runtime
+                                .block_on(run::run(opts))
+                                .map(|r| r.records)
+                                .map_err(|e| e.to_string())
+                        });
+                        record(job, outcome);
                     }
-                };
-                while let Some(job) = next() {
-                    let outcome = options(job, base, reports).and_then(|opts| {
-                        runtime
-                            .block_on(run::run(opts))
-                            .map(|r| r.records)
-                            .map_err(|e| e.to_string())
-                    });
-                    record(job, outcome);
-                }
-            });
+                });
+            match spawned {
+                Ok(_) => started += 1,
+                Err(e) => refused = Some(e),
+            }
+        }
+        // Not one job thread: every job ends in the error (with some, they take every job).
+        if let (0, Some(e)) = (started, refused) {
+            while let Some(job) = next() {
+                record(job, Err(format!("cannot start a thread for the runs: {e}")));
+            }
         }
     });
     finished
