@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use mcp_oauth_conformance::report::Verdict;
+use mcp_oauth_conformance::report::{ScenarioRecord, Verdict};
 use mcp_oauth_conformance::selftest::{self, SelftestOptions};
 use reference_server::{Defect, Variant};
 
@@ -25,6 +25,44 @@ fn options(defects: Vec<Defect>, features: Option<PathBuf>, reports: &Path) -> S
         spec: None,
         jobs: 32,
         reports: reports.to_path_buf(),
+    }
+}
+
+/// The self-test of `defect` alone, whose run must have no collateral: the matrix (for
+/// messages), the run's records, the requirements its failing scenarios violated (sorted) and
+/// how many scenarios caught it.
+struct OneDefect {
+    matrix: String,
+    records: Vec<ScenarioRecord>,
+    failed: Vec<String>,
+    catching: usize,
+}
+
+fn one_defect(defect: Defect) -> OneDefect {
+    mcp_oauth_conformance::install_crypto_provider();
+    mcp_oauth_conformance::run::install_step_fault_filter();
+    let dir = scratch(defect.name());
+    let result = selftest::run(&options(vec![defect], None, &dir)).expect("the self-test runs");
+    let matrix = result.matrix();
+    let run = result
+        .defects
+        .iter()
+        .find(|d| d.defect == Some(defect))
+        .expect("the defect's run");
+    assert!(run.collateral().is_empty(), "{matrix}");
+    let records = run.outcome.clone().expect("the run's records");
+    let mut failed: Vec<String> = records
+        .iter()
+        .filter(|r| r.verdict == Verdict::Fail)
+        .filter_map(|r| r.violated.clone())
+        .collect();
+    failed.sort_unstable();
+    let catching = run.catching().len();
+    OneDefect {
+        matrix,
+        records,
+        failed,
+        catching,
     }
 }
 
@@ -68,33 +106,17 @@ fn every_defect_is_caught_and_the_clean_run_passes() {
 /// by nothing else: no scenario that talks to one endpoint fails.
 #[test]
 fn store_per_instance_fails_the_replica_scenarios_and_no_single_endpoint_one() {
-    mcp_oauth_conformance::install_crypto_provider();
-    mcp_oauth_conformance::run::install_step_fault_filter();
-    let dir = scratch("store-per-instance");
-    let result = selftest::run(&options(vec![Defect::StorePerInstance], None, &dir))
-        .expect("the self-test runs");
-    let matrix = result.matrix();
-    let run = result
-        .defects
-        .iter()
-        .find(|d| d.defect == Some(Defect::StorePerInstance))
-        .expect("the defect's run");
-    let outcome = run.outcome.as_ref().expect("the run's records");
-    let mut failed: Vec<&str> = outcome
-        .iter()
-        .filter(|r| r.verdict == Verdict::Fail)
-        .filter_map(|r| r.violated.as_deref())
-        .collect();
-    failed.sort_unstable();
+    let run = one_defect(Defect::StorePerInstance);
+    let matrix = &run.matrix;
     assert_eq!(
-        failed,
+        run.failed,
         ["REPL-01", "REPL-02", "REPL-03", "REPL-04"],
         "{matrix}"
     );
-    assert_eq!(run.catching().len(), 5, "{matrix}");
-    assert!(run.collateral().is_empty(), "{matrix}");
+    assert_eq!(run.catching, 5, "{matrix}");
     // REPL-06 needs the reuse refused at the other instances: served there, it is REPL-03's.
-    let repl_06 = outcome
+    let repl_06 = run
+        .records
         .iter()
         .find(|r| r.ids.iter().any(|id| id == "REPL-06"))
         .expect("REPL-06 ran");
@@ -113,25 +135,8 @@ fn store_per_instance_fails_the_replica_scenarios_and_no_single_endpoint_one() {
 /// (`family-revocation-per-instance`) is found by REPL-06, and by nothing else.
 #[test]
 fn family_revocation_per_instance_fails_repl_06_and_nothing_else() {
-    mcp_oauth_conformance::install_crypto_provider();
-    mcp_oauth_conformance::run::install_step_fault_filter();
-    let dir = scratch("family-revocation-per-instance");
-    let defect = Defect::FamilyRevocationPerInstance;
-    let result = selftest::run(&options(vec![defect], None, &dir)).expect("the self-test runs");
-    let matrix = result.matrix();
-    let run = result
-        .defects
-        .iter()
-        .find(|d| d.defect == Some(defect))
-        .expect("the defect's run");
-    let outcome = run.outcome.as_ref().expect("the run's records");
-    let failed: Vec<&str> = outcome
-        .iter()
-        .filter(|r| r.verdict == Verdict::Fail)
-        .filter_map(|r| r.violated.as_deref())
-        .collect();
-    assert_eq!(failed, ["REPL-06"], "{matrix}");
-    assert!(run.collateral().is_empty(), "{matrix}");
+    let run = one_defect(Defect::FamilyRevocationPerInstance);
+    assert_eq!(run.failed, ["REPL-06"], "{}", run.matrix);
 }
 
 /// The rule "a check must be able to fail" is enforced: with the PKCE-06 assertion removed
@@ -210,24 +215,7 @@ fn the_selftest_command_reports_a_bad_defect_name_as_a_usage_error() {
 /// replay redeemed ones at another instance, keep their verdicts.
 #[test]
 fn code_expiry_per_instance_fails_repl_07_and_nothing_else() {
-    mcp_oauth_conformance::install_crypto_provider();
-    mcp_oauth_conformance::run::install_step_fault_filter();
-    let dir = scratch("code-expiry-per-instance");
-    let result = selftest::run(&options(vec![Defect::CodeExpiryPerInstance], None, &dir))
-        .expect("the self-test runs");
-    let matrix = result.matrix();
-    let run = result
-        .defects
-        .iter()
-        .find(|d| d.defect == Some(Defect::CodeExpiryPerInstance))
-        .expect("the defect's run");
-    let outcome = run.outcome.as_ref().expect("the run's records");
-    let failed: Vec<&str> = outcome
-        .iter()
-        .filter(|r| r.verdict == Verdict::Fail)
-        .filter_map(|r| r.violated.as_deref())
-        .collect();
-    assert_eq!(failed, ["REPL-07"], "{matrix}");
-    assert_eq!(run.catching().len(), 1, "{matrix}");
-    assert!(run.collateral().is_empty(), "{matrix}");
+    let run = one_defect(Defect::CodeExpiryPerInstance);
+    assert_eq!(run.failed, ["REPL-07"], "{}", run.matrix);
+    assert_eq!(run.catching, 1, "{}", run.matrix);
 }

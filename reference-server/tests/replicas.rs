@@ -37,15 +37,9 @@ fn routed(defects: Defects) -> Config {
     }
 }
 
-/// Redeems a code at the metadata's token endpoint, replays it at each instance, then
-/// refreshes there and reuses the replaced refresh token at each instance: the statuses of
-/// the code replays and of the refresh-token reuses. Each instance is reached at its origin,
-/// or, with the config's route header, at the metadata's endpoint with that header.
-async fn spend_here_try_there(config: Config) -> (Vec<StatusCode>, Vec<StatusCode>) {
-    let s = logged_in(config).await;
-    assert_eq!(s.server.urls.replicas.len(), 2);
-    let mut replays = Vec::new();
-    let mut reuses = Vec::new();
+/// A code redeemed at the metadata's token endpoint and the grant's refresh token replaced
+/// there: the code, and the live refresh token (`s.refresh_token()` is the replaced one).
+async fn redeemed_and_refreshed(s: &Session) -> (String, String) {
     let code = code_for(
         &s.http,
         &s.ep,
@@ -65,6 +59,23 @@ async fn spend_here_try_there(config: Config) -> (Vec<StatusCode>, Vec<StatusCod
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{tokens}");
+    let live = tokens["refresh_token"]
+        .as_str()
+        .expect("a new refresh token")
+        .to_string();
+    (code, live)
+}
+
+/// Redeems a code at the metadata's token endpoint, replays it at each instance, then
+/// refreshes there and reuses the replaced refresh token at each instance: the statuses of
+/// the code replays and of the refresh-token reuses. Each instance is reached at its origin,
+/// or, with the config's route header, at the metadata's endpoint with that header.
+async fn spend_here_try_there(config: Config) -> (Vec<StatusCode>, Vec<StatusCode>) {
+    let s = logged_in(config).await;
+    assert_eq!(s.server.urls.replicas.len(), 2);
+    let mut replays = Vec::new();
+    let mut reuses = Vec::new();
+    let (code, _) = redeemed_and_refreshed(&s).await;
     let by_route = s.server.urls.route_header.is_some();
     for (i, origin) in s.server.urls.replicas.iter().enumerate() {
         let (url, route) = match by_route {
@@ -179,29 +190,7 @@ async fn a_route_to_no_instance_is_refused_naming_the_header() {
 /// metadata says: the statuses of the reuse and of the two refreshes with the live token.
 async fn reuse_there_live_here(config: Config) -> [StatusCode; 3] {
     let s = logged_in(config).await;
-    let code = code_for(
-        &s.http,
-        &s.ep,
-        &AuthRequest::new(&s.client.client_id, &s.server.urls.mcp),
-    )
-    .await;
-    let (status, _, _) = exchange(&s.http, &s.ep, &s.client, &code, &s.server.urls.mcp).await;
-    assert_eq!(status, StatusCode::OK);
-    let (status, _, tokens) = token_request(
-        &s.http,
-        &s.ep,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", s.refresh_token()),
-            ("client_id", &s.client.client_id),
-        ],
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{tokens}");
-    let live = tokens["refresh_token"]
-        .as_str()
-        .expect("a new refresh token")
-        .to_string();
+    let (_, live) = redeemed_and_refreshed(&s).await;
     let there = at(&s.server.urls.replicas[0], &s.ep.token);
     let id = s.client.client_id.as_str();
     [
