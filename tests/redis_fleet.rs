@@ -249,20 +249,7 @@ fn instances_that_each_keep_what_they_spent_fail_the_replica_scenarios_and_nothi
         "{:?}",
         run.testcases("REPL-01 ")
     );
-    let others: Vec<&str> = run
-        .junit
-        .split("<testcase ")
-        .skip(1)
-        .filter(|c| {
-            !REPLICA_SCENARIOS
-                .iter()
-                .any(|n| c.starts_with(&format!("name=\"{n}")))
-        })
-        .filter(|c| {
-            let c = c.split("</testcase>").next().unwrap_or(c);
-            c.contains("<failure") || c.contains("<error")
-        })
-        .collect();
+    let others = run.failing_except(&REPLICA_SCENARIOS);
     assert!(
         others.is_empty(),
         "only the replica scenarios fail: {others:?}"
@@ -293,16 +280,7 @@ fn instances_that_each_keep_a_reuses_revocation_fail_repl_06_and_nothing_else() 
             .all(|c| c.contains("<property name=\"verdict\" value=\"FAIL\"/>")),
         "REPL-06 fails: {cases:?}"
     );
-    let others: Vec<&str> = run
-        .junit
-        .split("<testcase ")
-        .skip(1)
-        .filter(|c| !c.starts_with("name=\"REPL-06 "))
-        .filter(|c| {
-            let c = c.split("</testcase>").next().unwrap_or(c);
-            c.contains("<failure") || c.contains("<error")
-        })
-        .collect();
+    let others = run.failing_except(&["REPL-06 "]);
     assert!(others.is_empty(), "only REPL-06 fails: {others:?}");
     d.stop();
 }

@@ -118,20 +118,7 @@ fn instances_reached_by_a_routing_header_that_each_keep_what_they_spent_fail_onl
         repl01.to_ascii_lowercase().contains("x-instance: 2"),
         "the transcript shows the routing header: {repl01}"
     );
-    let others: Vec<&str> = run
-        .junit
-        .split("<testcase ")
-        .skip(1)
-        .filter(|c| {
-            !REPLICA_SCENARIOS
-                .iter()
-                .any(|n| c.starts_with(&format!("name=\"{n}")))
-        })
-        .filter(|c| {
-            let c = c.split("</testcase>").next().unwrap_or(c);
-            c.contains("<failure") || c.contains("<error")
-        })
-        .collect();
+    let others = run.failing_except(&REPLICA_SCENARIOS);
     assert!(
         others.is_empty(),
         "only the replica scenarios fail: {others:?}"

@@ -122,6 +122,22 @@ impl Run {
     pub fn clean(&self) -> bool {
         !self.junit.contains("<failure") && !self.junit.contains("<error")
     }
+
+    /// Each testcase that failed or ended in an error, as its text, but those whose names start
+    /// with one of `expected`.
+    pub fn failing_except(&self, expected: &[&str]) -> Vec<&str> {
+        self.junit
+            .split("<testcase ")
+            .skip(1)
+            .map(|case| case.split("</testcase>").next().unwrap_or(case))
+            .filter(|case| {
+                !expected
+                    .iter()
+                    .any(|n| case.starts_with(&format!("name=\"{n}")))
+            })
+            .filter(|case| case.contains("<failure") || case.contains("<error"))
+            .collect()
+    }
 }
 
 /// `run --target MCP --config PROFILE --spec 2025-11-25 -t TAGS`: a few scenarios against a
