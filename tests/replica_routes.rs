@@ -100,14 +100,7 @@ fn instances_reached_by_a_routing_header_that_each_keep_what_they_spent_fail_onl
     assert_eq!(run.code, Some(1), "{}", run.text);
     for name in REPLICA_SCENARIOS {
         let verdict = if name == "REPL-05 " { "WARN" } else { "FAIL" };
-        let cases = run.testcases(name);
-        assert!(!cases.is_empty(), "{name}is in the report");
-        assert!(
-            cases
-                .iter()
-                .all(|c| c.contains(&format!("<property name=\"verdict\" value=\"{verdict}\"/>"))),
-            "{name}is {verdict}: {cases:?}"
-        );
+        run.assert_verdict(name, verdict);
     }
     let repl01 = run.testcases("REPL-01 ").join("\n");
     assert!(

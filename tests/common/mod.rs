@@ -123,6 +123,18 @@ impl Run {
         !self.junit.contains("<failure") && !self.junit.contains("<error")
     }
 
+    /// Asserts that testcases whose names start with `prefix` are in the report, each with the
+    /// verdict `verdict` (`PASS`, `FAIL`, `WARN`, ...).
+    pub fn assert_verdict(&self, prefix: &str, verdict: &str) {
+        let cases = self.testcases(prefix);
+        assert!(!cases.is_empty(), "{prefix}is in the report");
+        let property = format!("<property name=\"verdict\" value=\"{verdict}\"/>");
+        assert!(
+            cases.iter().all(|c| c.contains(&property)),
+            "{prefix}is {verdict}: {cases:?}"
+        );
+    }
+
     /// Each testcase that failed or ended in an error, as its text, but those whose names start
     /// with one of `expected`.
     pub fn failing_except(&self, expected: &[&str]) -> Vec<&str> {
