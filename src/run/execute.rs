@@ -54,7 +54,8 @@ pub async fn execute(plan: &Plan, context: &Arc<Context>) -> Result<Executed, Ru
         super::progress::Progress::start(features::scenarios(&features).len())
     };
     // Step faults end their scenarios as panics that the filter installed at start keeps quiet.
-    let cucumber = World::cucumber::<PathBuf>()
+    let cucumber = cucumber::Cucumber::<World, _, PathBuf, _, _>::new()
+        .steps(steps())
         .with_parser(Preparsed)
         .with_writer(writer::Json::new(json_file).discard_stats_writes())
         .with_cli(cli::Opts::<_, _, _, cli::Empty>::default())
@@ -71,6 +72,15 @@ pub async fn execute(plan: &Plan, context: &Arc<Context>) -> Result<Executed, Ru
         .unwrap_or_default();
     records.sort_by(|a, b| (a.file.as_str(), a.line).cmp(&(b.file.as_str(), b.line)));
     Ok(Executed { revision, records })
+}
+
+/// The step definitions, collected once a process. Every run gets a clone, and the clones share
+/// what matching found for each step text (the patched `Collection::find`, `vendor/cucumber`):
+/// after the first run, a step is matched by a lookup, not by searching a hundred patterns.
+fn steps() -> cucumber::step::Collection<World> {
+    static STEPS: std::sync::LazyLock<cucumber::step::Collection<World>> =
+        std::sync::LazyLock::new(World::collection);
+    STEPS.clone()
 }
 
 /// Creates a report file (and its directory).

@@ -19,6 +19,7 @@ use std::{
     fmt,
     hash::{Hash, Hasher},
     iter,
+    sync::{Arc, PoisonError, RwLock},
 };
 
 use derive_more::with_trait::{Debug, Deref, DerefMut, Display, Error};
@@ -70,6 +71,59 @@ pub struct Collection<World> {
             .collect::<HashMap<_, _>>(),
     )]
     then: HashMap<(HashableRegex, Option<Location>), Step<World>>,
+
+    /// Patched: what [`Collection::find()`] found for each step text it was asked about.
+    /// Shared by the clones of a collection (they hold the same patterns); a step added to a
+    /// collection gives it a memo of its own.
+    #[debug(skip)]
+    memo: Arc<Memo>,
+}
+
+/// Patched: what [`Collection::find()`] found for a step's kind and text, so that a text met
+/// again is not searched again. Bounded: past [`Memo::CAPACITY`] texts a kind, nothing more is
+/// kept.
+#[derive(Default)]
+struct Memo(RwLock<[HashMap<String, Found>; 3]>);
+
+/// Patched: one [`Collection::find()`] answer, as the memo keeps it.
+#[derive(Clone)]
+enum Found {
+    /// No pattern matches.
+    Nothing,
+    /// One pattern matches: its key in the collection, its capture locations and matches.
+    One {
+        key: Arc<(HashableRegex, Option<Location>)>,
+        captures: regex::CaptureLocations,
+        matches: Vec<(CaptureName, String)>,
+    },
+    /// More than one pattern matches.
+    Ambiguous(AmbiguousMatchError),
+}
+
+impl Memo {
+    /// Distinct step texts kept a kind; a suite has a few hundred.
+    const CAPACITY: usize = 16_384;
+
+    const fn kind(ty: StepType) -> usize {
+        match ty {
+            StepType::Given => 0,
+            StepType::When => 1,
+            StepType::Then => 2,
+        }
+    }
+
+    fn get(&self, ty: StepType, text: &str) -> Option<Found> {
+        let kinds = self.0.read().unwrap_or_else(PoisonError::into_inner);
+        kinds[Self::kind(ty)].get(text).cloned()
+    }
+
+    fn keep(&self, ty: StepType, text: &str, found: &Found) {
+        let mut kinds = self.0.write().unwrap_or_else(PoisonError::into_inner);
+        let texts = &mut kinds[Self::kind(ty)];
+        if texts.len() < Self::CAPACITY {
+            drop(texts.insert(text.to_owned(), found.clone()));
+        }
+    }
 }
 
 // Implemented manually to omit redundant `World: Clone` trait bound, imposed by
@@ -80,6 +134,7 @@ impl<World> Clone for Collection<World> {
             given: self.given.clone(),
             when: self.when.clone(),
             then: self.then.clone(),
+            memo: Arc::clone(&self.memo),
         }
     }
 }
@@ -92,6 +147,7 @@ impl<World> Default for Collection<World> {
             given: HashMap::new(),
             when: HashMap::new(),
             then: HashMap::new(),
+            memo: Arc::default(),
         }
     }
 }
@@ -114,6 +170,7 @@ impl<World> Collection<World> {
         step: Step<World>,
     ) -> Self {
         _ = self.given.insert((regex.into(), loc), step);
+        self.memo = Arc::default();
         self
     }
 
@@ -128,6 +185,7 @@ impl<World> Collection<World> {
         step: Step<World>,
     ) -> Self {
         _ = self.when.insert((regex.into(), loc), step);
+        self.memo = Arc::default();
         self
     }
 
@@ -142,6 +200,7 @@ impl<World> Collection<World> {
         step: Step<World>,
     ) -> Self {
         _ = self.then.insert((regex.into(), loc), step);
+        self.memo = Arc::default();
         self
     }
 
@@ -160,39 +219,68 @@ impl<World> Collection<World> {
             StepType::When => &self.when,
             StepType::Then => &self.then,
         };
+        // Patched: a step text met before is answered from the memo.
+        let found = if let Some(found) = self.memo.get(step.ty, &step.value) {
+            found
+        } else {
+            let found = Self::search(collection, &step.value);
+            self.memo.keep(step.ty, &step.value, &found);
+            found
+        };
+        match found {
+            Found::Nothing => Ok(None),
+            Found::Ambiguous(e) => Err(e),
+            Found::One { key, captures, matches } => {
+                let Some(((_, loc), step_fn)) = collection.get_key_value(&*key)
+                else {
+                    // The memo is the collection's own: its keys are there.
+                    return Ok(None);
+                };
+                Ok(Some((
+                    step_fn,
+                    captures,
+                    *loc,
+                    Context { step: step.clone(), matches },
+                )))
+            }
+        }
+    }
 
+    /// Patched: the patterns of one kind that match `text`, searched.
+    fn search(
+        collection: &HashMap<(HashableRegex, Option<Location>), Step<World>>,
+        text: &str,
+    ) -> Found {
         // Patched: a pattern is ruled out by the text its matches start with, then by
         // `is_match`, which allocates no capture slots; only the patterns that match
         // (normally one) have their captures read.
         let mut captures = collection
-            .iter()
-            .filter(|((re, _), _)| {
-                step.value.starts_with(re.literal_prefix())
-                    && re.is_match(&step.value)
+            .keys()
+            .filter(|(re, _)| {
+                text.starts_with(re.literal_prefix()) && re.is_match(text)
             })
-            .filter_map(|((re, loc), step_fn)| {
+            .filter_map(|(re, loc)| {
                 let mut captures = re.capture_locations();
                 let names = re.capture_names();
-                re.captures_read(&mut captures, &step.value)
-                    .map(|m| (re, loc, m, captures, names, step_fn))
+                re.captures_read(&mut captures, text)
+                    .map(|m| (re, loc, m, captures, names))
             })
             .collect::<Vec<_>>();
 
-        let (_, loc, whole_match, captures, names, step_fn) =
-            match captures.len() {
-                0 => return Ok(None),
-                // Instead of `.unwrap()` to avoid documenting `# Panics`.
-                1 => captures.pop().unwrap_or_else(|| unreachable!()),
-                _ => {
-                    return Err(AmbiguousMatchError {
-                        possible_matches: captures
-                            .into_iter()
-                            .map(|(re, loc, ..)| (re.clone(), *loc))
-                            .sorted()
-                            .collect(),
-                    });
-                }
-            };
+        let (re, loc, whole_match, captures, names) = match captures.len() {
+            0 => return Found::Nothing,
+            // Instead of `.unwrap()` to avoid documenting `# Panics`.
+            1 => captures.pop().unwrap_or_else(|| unreachable!()),
+            _ => {
+                return Found::Ambiguous(AmbiguousMatchError {
+                    possible_matches: captures
+                        .into_iter()
+                        .map(|(re, loc, ..)| (re.clone(), *loc))
+                        .sorted()
+                        .collect(),
+                });
+            }
+        };
 
         #[expect( // intentional
             clippy::string_slice,
@@ -204,18 +292,17 @@ impl<World> Collection<World> {
                 (1..captures.len()).map(|group_id| {
                     captures
                         .get(group_id)
-                        .map_or("", |(s, e)| &step.value[s..e])
+                        .map_or("", |(s, e)| &text[s..e])
                         .to_owned()
                 }),
             ))
             .collect();
 
-        Ok(Some((
-            step_fn,
+        Found::One {
+            key: Arc::new((re.clone(), *loc)),
             captures,
-            *loc,
-            Context { step: step.clone(), matches },
-        )))
+            matches,
+        }
     }
 }
 
