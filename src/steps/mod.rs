@@ -398,4 +398,62 @@ mod tests {
             );
         }
     }
+
+    /// The patched cucumber answers a step text it has matched before from a memo that the
+    /// clones of a collection share: the same step function and captures as a search, and a
+    /// step added later is not hidden by an older answer.
+    #[test]
+    fn a_step_text_met_again_gets_the_answer_a_search_gives() {
+        use cucumber::gherkin::{Step, StepType};
+        use cucumber::step::Collection;
+        fn noop<'a>(
+            _: &'a mut (),
+            _: cucumber::step::Context,
+        ) -> futures::future::LocalBoxFuture<'a, ()> {
+            Box::pin(async {})
+        }
+        let re = |p: &str| regex::Regex::new(p).expect("pattern");
+        let step = |text: &str| Step {
+            keyword: "Given ".into(),
+            ty: StepType::Given,
+            value: text.into(),
+            docstring: None,
+            table: None,
+            span: Default::default(),
+            position: Default::default(),
+        };
+        let found = |c: &Collection<()>, text: &str| {
+            c.find(&step(text))
+                .map(|f| f.map(|(_, _, _, ctx)| ctx.matches))
+                .map_err(|e| e.possible_matches.len())
+        };
+        let steps = Collection::<()>::new()
+            .given(None, re(r"^the AS answers (\d+) times$"), noop)
+            .given(None, re("^the AS answers$"), noop);
+        let first = found(&steps, "the AS answers 3 times");
+        assert_eq!(
+            first,
+            Ok(Some(vec![
+                (None, "the AS answers 3 times".to_string()),
+                (None, "3".to_string())
+            ]))
+        );
+        let clone = steps.clone();
+        assert_eq!(found(&clone, "the AS answers 3 times"), first);
+        assert_eq!(
+            found(&clone, "the AS answers 4 times")
+                .ok()
+                .flatten()
+                .map(|m| m[1].1.clone()),
+            Some("4".into())
+        );
+        assert_eq!(found(&clone, "nobody answers"), Ok(None));
+        assert_eq!(found(&clone, "nobody answers"), Ok(None));
+        // A step added to a clone: the text is now ambiguous there, and still not in the
+        // collection it was cloned from.
+        let more = clone.given(None, re(r"^the AS answers 3 times$"), noop);
+        assert_eq!(found(&more, "the AS answers 3 times"), Err(2));
+        assert_eq!(found(&more, "the AS answers 3 times"), Err(2));
+        assert_eq!(found(&steps, "the AS answers 3 times"), first);
+    }
 }
