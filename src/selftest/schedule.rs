@@ -102,22 +102,43 @@ impl Finished {
     }
 }
 
-/// The queue, longest runs first: a variant one scenario at a time, then variants (they wait
-/// for rate-limit windows and retries), then the clean run and the defects.
+/// The queue. First the longest runs: the variants that only delay answers (rate limits wait
+/// out windows, a first 503 its `Retry-After`), both their runs, so that none is left running
+/// alone at the end. Then the other variants' runs, which wait more than they compute, spread
+/// evenly among the clean run and the defect runs, which compute more than they wait, so that
+/// the cores stay busy from the start.
 fn queue(defects: &[Defect], variants: &[Variant]) -> VecDeque<Job> {
-    let serial = variants.iter().map(|&variant| Job::Variant {
-        variant,
-        serial: true,
-    });
-    let concurrent = variants.iter().map(|&variant| Job::Variant {
-        variant,
-        serial: false,
-    });
-    serial
-        .chain(concurrent)
-        .chain(std::iter::once(Job::Clean))
+    let runs = |variants: &[Variant], serial: bool| {
+        variants
+            .iter()
+            .map(move |&variant| Job::Variant { variant, serial })
+            .collect::<Vec<_>>()
+    };
+    let (delaying, others): (Vec<Variant>, Vec<Variant>) =
+        variants.iter().partition(|v| v.only_delays());
+    let waiting = [runs(&others, true), runs(&others, false)].concat();
+    let computing: Vec<Job> = std::iter::once(Job::Clean)
         .chain(defects.iter().copied().map(Job::Defect))
+        .collect();
+    [runs(&delaying, true), runs(&delaying, false)]
+        .concat()
+        .into_iter()
+        .chain(spread(waiting, computing))
         .collect()
+}
+
+/// `few` spread evenly among `many`: before the i-th of `few`, the first i/len(few) of `many`.
+fn spread<T>(few: Vec<T>, many: Vec<T>) -> Vec<T> {
+    let (f, m) = (few.len(), many.len());
+    let mut out = Vec::with_capacity(f + m);
+    let mut many = many.into_iter();
+    for (i, item) in few.into_iter().enumerate() {
+        let due = i * m / f;
+        out.extend(many.by_ref().take(due.saturating_sub(out.len() - i)));
+        out.push(item);
+    }
+    out.extend(many);
+    out
 }
 
 /// The options of one job's run, its reports under `reports`.
@@ -239,4 +260,41 @@ fn announce(run: &RunRecords) {
         mark,
         run.defect.map_or("clean run", |d| d.name())
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn few_are_spread_evenly_among_many() {
+        assert_eq!(
+            spread(vec!["a", "b"], vec!["1", "2", "3", "4"]),
+            ["a", "1", "2", "b", "3", "4"]
+        );
+        assert_eq!(spread(vec!["a", "b", "c"], vec!["1"]), ["a", "b", "c", "1"]);
+        assert_eq!(spread(Vec::new(), vec!["1", "2"]), ["1", "2"]);
+        assert_eq!(spread(vec!["a"], Vec::new()), ["a"]);
+    }
+
+    #[test]
+    fn the_delaying_variants_go_first_and_every_run_is_queued_once() {
+        let defects = Defect::ALL;
+        let variants = Variant::ALL;
+        let q = queue(defects, variants);
+        assert_eq!(q.len(), 1 + defects.len() + 2 * variants.len());
+        let delaying = variants.iter().filter(|v| v.only_delays()).count();
+        assert!(delaying > 0);
+        assert!(
+            q.iter()
+                .take(2 * delaying)
+                .all(|j| matches!(j, Job::Variant { variant, .. } if variant.only_delays()))
+        );
+        let names: std::collections::BTreeSet<String> =
+            q.iter().map(|j| format!("{j:?}")).collect();
+        assert_eq!(names.len(), q.len(), "a run queued twice");
+        // The clean run is among the first runs after the delaying ones, not at the end.
+        let clean = q.iter().position(|j| matches!(j, Job::Clean));
+        assert!(clean.is_some_and(|i| i <= 2 * delaying + 2), "{clean:?}");
+    }
 }
