@@ -500,7 +500,8 @@ impl Http {
             self.rate_limits.before_send(&endpoint, retry).await;
             let resp = self.send_once(&req, &endpoint).await?;
             let delay = ratelimit::slow_down(resp.status, &resp.headers, retries);
-            self.rate_limits.after(&endpoint, &resp.headers, delay);
+            self.rate_limits
+                .after(&endpoint, &resp.headers, delay, retry);
             let Some(delay) = delay else {
                 return Ok(resp);
             };

@@ -37,9 +37,9 @@ const SHORT_LIVED_CODE_CLIENT: &str = "short-lived-codes";
 /// `[replicas] code_lifetime_secs` would. No redemption races it: REPL-07 redeems its codes
 /// only once they have expired.
 const SHORT_LIVED_CODE_TTL: Duration = Duration::from_millis(500);
-/// TOK-10's throttle of wrong client secrets: a window of a second, not the server's minute
-/// (TOK-10 sends its wrong secrets within milliseconds), so that scenarios redeeming codes
-/// after TOK-10's 429 wait a second for its `Retry-After`, not a minute.
+/// TOK-10's throttle of wrong client secrets (per client): a window of a second, not the
+/// server's minute (TOK-10 sends its wrong secrets within milliseconds), so that TOK-10's
+/// client is usable again a second later, not a minute.
 const EMBEDDED_FAILED_SECRET_WINDOW: Duration = Duration::from_secs(1);
 /// The embedded server shares the harness's clock: waiting out a token needs no margin for
 /// skew, only for timer granularity.

@@ -257,18 +257,23 @@ impl RateLimits {
     }
 
     /// After an answer: what it says of its URL's limit, and, for a "slow down" answer, that
-    /// nothing more is sent to the URL before its wait is over.
+    /// nothing more is sent to the URL before its wait is over. Not after a limit the request
+    /// provoked on purpose ([`Retry::Never`]: TOK-10's wrong secrets for one client): that
+    /// limit is the answer it sought, and says nothing certain of other requests (a server
+    /// throttles wrong secrets per client as often as per address); a request it does apply
+    /// to meets it, and waits as it says.
     pub(crate) fn after(
         &self,
         key: &Endpoint,
         headers: &reqwest::header::HeaderMap,
         delay: Option<Delay>,
+        retry: Retry,
     ) {
         let now = Instant::now();
         if let Some(said) = announced(headers) {
             self.budgets.learn(&key.url, said, now);
         }
-        if let Some(d) = delay {
+        if let Some(d) = delay.filter(|_| retry != Retry::Never) {
             self.budgets.hold(&key.url, now + d.wait.max(MIN_WAIT), now);
         }
     }
@@ -397,5 +402,27 @@ mod tests {
                 .to_string()
                 .contains("(503, Retry-After 900 s; not sent again")
         );
+    }
+
+    #[test]
+    fn only_a_limit_not_sought_holds_the_url_for_other_requests() {
+        let limits = RateLimits::new(DEFAULT_MAX_WAIT, None);
+        let url: url::Url = "https://as.example/token".parse().expect("url");
+        let key = Endpoint::of(&Method::POST, &url);
+        let delay = Some(Delay {
+            wait: Duration::from_secs(30),
+            source: DelaySource::RetryAfter,
+        });
+        let none = reqwest::header::HeaderMap::new();
+        let held = |limits: &RateLimits| {
+            matches!(
+                limits.budgets.take(&key.url, Instant::now()),
+                budget::Turn::At(_)
+            )
+        };
+        limits.after(&key, &none, delay, Retry::Never);
+        assert!(!held(&limits), "a provoked limit held the URL");
+        limits.after(&key, &none, delay, Retry::IfNotProcessed);
+        assert!(held(&limits), "a limit met by chance did not hold the URL");
     }
 }
