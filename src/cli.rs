@@ -379,7 +379,7 @@ impl RunArgs {
             tags: self.filters.tags,
             name: self.filters.name,
             junit: self.junit,
-            json: self.json,
+            json: Some(self.json),
             results: self.results,
             html: Some(self.html),
             summary: crate::report::markdown::Destinations::from_env(self.summary),

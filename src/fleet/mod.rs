@@ -187,7 +187,7 @@ fn options(args: &RunArgs, t: &FleetTarget, dir: &Path) -> RunOptions {
     o.max_wait = t.max_wait.or(o.max_wait);
     o.ca_cert = t.ca_cert.clone().or(o.ca_cert);
     o.junit = dir.join("junit.xml");
-    o.json = dir.join("cucumber.json");
+    o.json = Some(dir.join("cucumber.json"));
     o.results = dir.join("results.json");
     o.html = Some(dir.join("report.html"));
     o.summary = Destinations {

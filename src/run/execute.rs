@@ -35,7 +35,7 @@ pub async fn execute(plan: &Plan, context: &Arc<Context>) -> Result<Executed, Ru
             records.push(skipped(f, s, revision));
         }
     }
-    let json_file = create(&plan.reports.json)?;
+    let json_file = plan.reports.json.as_deref().map(create).transpose()?;
     create(&plan.reports.junit)?;
     create(&plan.reports.results)?;
 
@@ -53,16 +53,13 @@ pub async fn execute(plan: &Plan, context: &Arc<Context>) -> Result<Executed, Ru
     } else {
         super::progress::Progress::start(features::scenarios(&features).len())
     };
-    // Step faults end their scenarios as panics that the filter installed at start keeps quiet.
-    let cucumber = cucumber::Cucumber::<World, _, PathBuf, _, _>::new()
-        .steps(steps())
-        .with_parser(Preparsed)
-        .with_writer(writer::Json::new(json_file).discard_stats_writes())
-        .with_cli(cli::Opts::<_, _, _, cli::Empty>::default())
-        .max_concurrent_scenarios(plan.concurrency)
-        .before(crate::steps::before_scenario)
-        .after(after_scenario);
-    Arc::clone(context).scope(cucumber.run(features)).await;
+    match json_file {
+        Some(file) => {
+            let json = writer::Json::new(file).discard_stats_writes();
+            scenarios(json, features, plan.concurrency, context).await;
+        }
+        None => scenarios(Unwritten, features, plan.concurrency, context).await,
+    }
     drop(progress);
 
     let mut records = context
@@ -73,6 +70,45 @@ pub async fn execute(plan: &Plan, context: &Arc<Context>) -> Result<Executed, Ru
     records.sort_by(|a, b| (a.file.as_str(), a.line).cmp(&(b.file.as_str(), b.line)));
     Ok(Executed { revision, records })
 }
+
+/// Runs the scenarios with cucumber, its events going to `writer`. Step faults end their
+/// scenarios as panics that the filter installed at start keeps quiet.
+async fn scenarios<Wr>(
+    writer: Wr,
+    features: Vec<Feature>,
+    concurrency: usize,
+    context: &Arc<Context>,
+) where
+    Wr: cucumber::Writer<World, Cli = cli::Empty> + writer::Normalized,
+{
+    let cucumber = cucumber::Cucumber::<World, _, PathBuf, _, _>::new()
+        .steps(steps())
+        .with_parser(Preparsed)
+        .with_writer(writer)
+        .with_cli(cli::Opts::<_, _, _, cli::Empty>::default())
+        .max_concurrent_scenarios(concurrency)
+        .before(crate::steps::before_scenario)
+        .after(after_scenario);
+    Arc::clone(context).scope(cucumber.run(features)).await;
+}
+
+/// The writer of a run without Cucumber JSON: the run's records come from the hook after each
+/// scenario ([`after_scenario`]), so cucumber's events go nowhere.
+struct Unwritten;
+
+impl cucumber::Writer<World> for Unwritten {
+    type Cli = cli::Empty;
+
+    async fn handle_event(
+        &mut self,
+        _: cucumber::parser::Result<cucumber::Event<cucumber::event::Cucumber<World>>>,
+        _: &cli::Empty,
+    ) {
+    }
+}
+
+/// Events go nowhere, so their order does not matter.
+impl writer::Normalized for Unwritten {}
 
 /// The step definitions, collected once a process. Every run gets a clone, and the clones share
 /// what matching found for each step text (the patched `Collection::find`, `vendor/cucumber`):

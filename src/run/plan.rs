@@ -31,7 +31,8 @@ pub struct RunOptions {
     pub tags: Option<TagOperation>,
     pub name: Option<Regex>,
     pub junit: PathBuf,
-    pub json: PathBuf,
+    /// The Cucumber JSON (none in the self-test's defect and variant runs).
+    pub json: Option<PathBuf>,
     /// The machine-readable verdicts.
     pub results: PathBuf,
     /// The HTML report (none in the self-test's runs).
@@ -169,8 +170,8 @@ pub struct ClientPlan {
 #[derive(Debug, Clone)]
 pub struct Reports {
     pub junit: PathBuf,
-    /// Cucumber JSON.
-    pub json: PathBuf,
+    /// Cucumber JSON, if any.
+    pub json: Option<PathBuf>,
     /// The verdicts as JSON.
     pub results: PathBuf,
     /// The HTML report.
@@ -258,8 +259,9 @@ impl Plan {
             summary: opts.summary,
         };
         // An unwritable report path stops the run now, not after it.
-        for path in [&reports.json, &reports.junit, &reports.results]
+        for path in [&reports.junit, &reports.results]
             .into_iter()
+            .chain(reports.json.as_ref())
             .chain(reports.html.as_ref())
         {
             check_writable(path)?;
@@ -497,7 +499,7 @@ mod tests {
             tags: None,
             name: None,
             junit: dir.join("junit.xml"),
-            json: dir.join("cucumber.json"),
+            json: Some(dir.join("cucumber.json")),
             results: dir.join("results.json"),
             html: None,
             summary: Default::default(),

@@ -33,7 +33,9 @@ pub fn report(
     for record in &mut records {
         record.scrub(secrets);
     }
-    scrub_cucumber_json(&plan.reports.json, secrets)?;
+    if let Some(json) = &plan.reports.json {
+        scrub_cucumber_json(json, secrets)?;
+    }
     let mut requests = requests.clone();
     for e in &mut requests.endpoints.endpoints {
         e.url = secrets.scrub(&e.url);
@@ -66,11 +68,13 @@ pub fn report(
         }
         crate::out!("{requests}");
         crate::out!(
-            "JUnit: {}\nResults: {}\nCucumber JSON: {}",
+            "JUnit: {}\nResults: {}",
             reports.junit.display(),
-            reports.results.display(),
-            reports.json.display()
+            reports.results.display()
         );
+        if let Some(json) = &reports.json {
+            crate::out!("Cucumber JSON: {}", json.display());
+        }
         if let Some(html) = &reports.html {
             crate::out!("HTML report: {}", html.display());
         }

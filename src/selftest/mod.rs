@@ -248,7 +248,7 @@ fn base_options(opts: &SelftestOptions) -> RunOptions {
         tags: None,
         name: None,
         junit: PathBuf::new(),
-        json: PathBuf::new(),
+        json: None,
         results: PathBuf::new(),
         html: None,
         summary: Default::default(),
