@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::clock::NumericDate;
 use crate::defects::{Defect, Defects};
 
 /// `n` random bytes from the OS generator, base64url without padding.
@@ -75,14 +76,16 @@ pub fn is_pkce_string(s: &str) -> bool {
 }
 
 /// The claims of an access token (RFC 9068 §2.2).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct AccessClaims {
     pub iss: String,
     pub sub: String,
     pub aud: Audience,
     pub client_id: String,
     pub scope: String,
-    pub exp: u64,
+    /// Whole seconds, but for a client whose tokens live under a second
+    /// ([`Config::own_access_token_ttl`](crate::config::Config::own_access_token_ttl)).
+    pub exp: NumericDate,
     pub iat: u64,
     pub jti: String,
 }
@@ -282,8 +285,7 @@ impl Signer {
         if defects.has(Defect::SignatureUnchecked) {
             let claims: AccessClaims = jsonwebtoken::dangerous::insecure_decode_claims(token)
                 .map_err(|_| TokenRejection::Malformed)?;
-            if claims.exp <= crate::clock::now_secs() && !defects.has(Defect::ExpiredTokenAccepted)
-            {
+            if claims.exp.has_passed() && !defects.has(Defect::ExpiredTokenAccepted) {
                 return Err(TokenRejection::Expired);
             }
             return check_issuer_and_audience(claims, issuer, audience, defects);
@@ -312,7 +314,7 @@ impl Signer {
             .map_err(|_| TokenRejection::Malformed)?;
         // RS-06: an expired token is refused, with no leeway: `exp` is the first second at
         // which it is refused (RFC 7519 §4.1.4, "on or after").
-        if claims.exp <= crate::clock::now_secs() && !defects.has(Defect::ExpiredTokenAccepted) {
+        if claims.exp.has_passed() && !defects.has(Defect::ExpiredTokenAccepted) {
             return Err(TokenRejection::Expired);
         }
         check_issuer_and_audience(claims, issuer, audience, defects)
@@ -379,7 +381,7 @@ mod tests {
             aud: aud.into(),
             client_id: "c".into(),
             scope: "mcp:read".into(),
-            exp: (now + exp_offset) as u64,
+            exp: NumericDate::whole((now + exp_offset) as u64),
             iat: now as u64,
             jti: "j".into(),
         }

@@ -89,8 +89,9 @@ pub fn revoked_token_refused(id: req::Id, resp: &McpResponse, token: &str) -> Fi
     if !resp.http.status.is_success() {
         return findings;
     }
+    // A NumericDate, whole or with a fraction (RFC 7519 §2).
     let Some(exp) = crate::client::tokens::unverified_claims(token)
-        .and_then(|claims| claims.get("exp").and_then(serde_json::Value::as_u64))
+        .and_then(|claims| claims.get("exp").filter(|e| e.is_number()).cloned())
     else {
         return findings;
     };
@@ -348,6 +349,14 @@ mod tests {
         assert!(revoked_token_refused(req::RS_12, &refused, &jwt).is_empty());
         let f = revoked_token_refused(req::RS_12, &served, &jwt);
         assert_eq!(f.len(), 1);
+        assert_eq!(f[0].severity(), Severity::Info);
+        // An `exp` with a fraction is a NumericDate too (RFC 7519 §2).
+        let fractional = format!(
+            "{}.{}.sig",
+            b64(r#"{"alg":"ES256","typ":"at+jwt"}"#),
+            b64(r#"{"sub":"a","exp":4102444800.5}"#)
+        );
+        let f = revoked_token_refused(req::RS_12, &served, &fractional);
         assert_eq!(f[0].severity(), Severity::Info);
         // An opaque token the AS revoked is the resource server's to refuse: a warning.
         let f = revoked_token_refused(req::RS_12, &served, "opaque-0123456789");

@@ -305,10 +305,12 @@ async fn token_expired(w: &mut World) -> Outcome {
             .until_exp
             .then(|| tokens::unverified_claims(w.flow.tokens().ok()?.access_token.expose()))
             .flatten()
-            .and_then(|c| c.get("exp").and_then(serde_json::Value::as_u64));
+            .and_then(|c| c.get("exp").and_then(serde_json::Value::as_f64))
+            .and_then(|exp| Duration::try_from_secs_f64(exp).ok());
         let wait = match exp {
-            // `exp` is the first second at which the token is refused (RFC 7519 §4.1.4).
-            Some(exp) => (std::time::UNIX_EPOCH + Duration::from_secs(exp))
+            // `exp` is the first moment at which the token is refused (RFC 7519 §4.1.4); a
+            // NumericDate may have a fraction (§2).
+            Some(exp) => (std::time::UNIX_EPOCH + exp)
                 .duration_since(std::time::SystemTime::now())
                 .unwrap_or_default(),
             None => Duration::from_secs(lifetime),

@@ -487,7 +487,7 @@ fn leaked_access_token(
         aud: pending.resource.as_str().into(),
         client_id: pending.client_id.clone(),
         scope: pending.scope.join(" "),
-        exp: now + state.config.access_token_ttl.as_secs().max(1),
+        exp: crate::clock::NumericDate::whole(now + state.config.access_token_ttl.as_secs().max(1)),
         iat: now,
         jti: crypto::random_token(16),
     };

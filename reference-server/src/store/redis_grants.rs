@@ -30,7 +30,7 @@ pub struct Minted {
     pub opaque: Option<(String, AccessClaims, Duration)>,
     /// The access token's ID and expiry, recorded in its grant.
     pub jti: String,
-    pub exp: u64,
+    pub exp: crate::clock::NumericDate,
     /// A new refresh token, kept for `ttl`.
     pub refresh: Option<(String, Duration)>,
 }
@@ -300,7 +300,7 @@ impl RedisStore {
             .key(self.key("grant-tokens", grant_id))
             .key(self.key("revoked", &minted.jti))
             .arg(&minted.jti)
-            .arg(minted.exp)
+            .arg(minted.exp.whole_secs())
             .arg(crate::clock::now_secs())
             .arg(ms(self.grant_ttl))
             .invoke_async::<()>(&mut self.conn.clone())

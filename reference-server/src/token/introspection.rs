@@ -40,9 +40,8 @@ pub async fn introspect(
     let Some(token) = one(&params, "token") else {
         return Err(OAuthError::invalid_request("token is missing"));
     };
-    let now = crate::clock::now_secs();
     let active = match access_token_claims(&state, token).await? {
-        Some(c) if c.exp > now && !state.access_token_revoked(&c.jti).await? => Some(c),
+        Some(c) if !c.exp.has_passed() && !state.access_token_revoked(&c.jti).await? => Some(c),
         _ => None,
     };
     let answer = match active {
@@ -53,7 +52,8 @@ pub async fn introspect(
             "sub": c.sub,
             "aud": c.aud,
             "iss": c.iss,
-            "exp": c.exp,
+            // RFC 7662 §2.2: an integer.
+            "exp": c.exp.whole_secs(),
             "iat": c.iat,
             "token_type": "Bearer",
         }),

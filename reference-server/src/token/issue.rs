@@ -6,6 +6,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use crate::clock::NumericDate;
 use crate::crypto::{self, AccessClaims, Audience};
 use crate::defects::Defect;
 use crate::error::OAuthError;
@@ -69,7 +70,7 @@ pub(super) fn issue(
         t.opaque_access_tokens.insert(token, claims, ttl)?;
     }
     if let Some(g) = t.grants.get_mut(grant_id) {
-        g.access_tokens.push((minted.jti, minted.exp));
+        g.access_tokens.push((minted.jti, minted.exp.whole_secs()));
     }
     if let Some((rt, ttl)) = minted.refresh {
         t.refresh_tokens.insert(
@@ -204,18 +205,18 @@ fn mint(
 /// The access token's `exp` and its stated lifetime (`expires_in`, whole seconds). REFRESH-12:
 /// short-lived (a day with the `access-token-long-lived` defect). A client with a lifetime of
 /// its own ([`Config::own_access_token_ttl`](crate::config::Config::own_access_token_ttl)) may
-/// have one under a second: `exp` is then the first whole second at least that long after
-/// now, so the token lives between that lifetime and a second more, never less.
-fn lifetime(state: &SharedState, client_id: &str, now: u64) -> (u64, u64) {
+/// have one under a second: `exp` is then that long after now, with its fraction (RFC 7519 §2:
+/// a NumericDate "can contain fractional seconds"), and `expires_in` the whole seconds at
+/// least that long.
+fn lifetime(state: &SharedState, client_id: &str, now: u64) -> (NumericDate, u64) {
     if state.defect(Defect::AccessTokenLongLived) {
-        return (now + 24 * 3600, 24 * 3600);
+        return (NumericDate::whole(now + 24 * 3600), 24 * 3600);
     }
     let Some(ttl) = state.config.own_access_token_ttl(client_id) else {
         let secs = state.config.access_token_ttl.as_secs().max(1);
-        return (now + secs, secs);
+        return (NumericDate::whole(now + secs), secs);
     };
-    let precise = crate::clock::now_secs_f64();
-    let exp = (precise + ttl.as_secs_f64()).ceil() as u64;
+    let exp = NumericDate::precise(crate::clock::now_secs_f64() + ttl.as_secs_f64());
     (exp, ttl.as_secs_f64().ceil().max(1.0) as u64)
 }
 

@@ -42,7 +42,9 @@ pub async fn revoke(
         }
         // RS-12: the `revocation-ignored` defect answers 200 and revokes nothing.
         if c.client_id == client.client_id && !state.defect(Defect::RevocationIgnored) {
-            let ttl = Duration::from_secs(c.exp.saturating_sub(crate::clock::now_secs()) + 1);
+            let ttl = Duration::from_secs(
+                c.exp.whole_secs().saturating_sub(crate::clock::now_secs()) + 1,
+            );
             state.store.revoke_access_token(&c.jti, ttl).await?;
         }
     }
