@@ -157,7 +157,14 @@ pub struct Signer {
     header: String,
     kid: String,
     jwk: serde_json::Value,
+    /// The SHA-256 digests of tokens whose signature is known good: signed here, or verified
+    /// once. A token presented again (every MCP request of a session presents one) is not
+    /// verified again: the same bytes verify the same way. Bounded: emptied when full.
+    known_good: std::sync::Mutex<std::collections::HashSet<[u8; 32]>>,
 }
+
+/// Digests of known-good tokens a signer keeps (a run issues a few hundred tokens).
+const KNOWN_GOOD: usize = 1024;
 
 impl std::fmt::Debug for Signer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -235,7 +242,32 @@ impl Signer {
             header: URL_SAFE_NO_PAD.encode(header),
             kid,
             jwk,
+            known_good: Default::default(),
         })
+    }
+
+    fn digest(token: &str) -> [u8; 32] {
+        let mut out = [0; 32];
+        out.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, token.as_bytes()).as_ref());
+        out
+    }
+
+    fn remember_good(&self, token: &str) {
+        let mut known = self
+            .known_good
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if known.len() >= KNOWN_GOOD {
+            known.clear();
+        }
+        known.insert(Self::digest(token));
+    }
+
+    fn known_good(&self, token: &str) -> bool {
+        self.known_good
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(&Self::digest(token))
     }
 
     pub fn jwks(&self) -> serde_json::Value {
@@ -256,6 +288,7 @@ impl Signer {
             .map_err(|_| KeyError::Sign("ECDSA".into()))?;
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(signature.as_ref(), &mut token);
+        self.remember_good(&token);
         Ok(token)
     }
 
@@ -301,14 +334,17 @@ impl Signer {
         }) {
             return Err(TokenRejection::WrongType);
         }
-        // RS-05: the signature, over `header.claims`.
+        // RS-05: the signature, over `header.claims` (once for the same bytes).
         let (signing_input, signature) = token.rsplit_once('.').ok_or(TokenRejection::Malformed)?;
         let signature = URL_SAFE_NO_PAD
             .decode(signature)
             .map_err(|_| TokenRejection::Malformed)?;
-        self.public
-            .verify(signing_input.as_bytes(), &signature)
-            .map_err(|_| TokenRejection::BadSignature)?;
+        if !self.known_good(token) {
+            self.public
+                .verify(signing_input.as_bytes(), &signature)
+                .map_err(|_| TokenRejection::BadSignature)?;
+            self.remember_good(token);
+        }
         // The claims an access token must have (`exp`, `iss`, `aud`, `sub` among them).
         let claims: AccessClaims = jsonwebtoken::dangerous::insecure_decode_claims(token)
             .map_err(|_| TokenRejection::Malformed)?;
@@ -385,6 +421,41 @@ mod tests {
             iat: now as u64,
             jti: "j".into(),
         }
+    }
+
+    /// A token once verified (or signed here) is not verified again, but only those exact
+    /// bytes: any change to a known-good token is still checked, however often the original
+    /// was presented.
+    #[test]
+    fn a_known_good_token_spares_no_other_bytes_the_signature_check() {
+        let s = Signer::generate().unwrap();
+        let (iss, aud) = ("http://127.0.0.1:1", "http://127.0.0.1:1/mcp");
+        let t = s.sign(&claims(aud, 60)).unwrap();
+        for _ in 0..3 {
+            assert!(s.verify(&t, iss, aud).is_ok());
+        }
+        let (input, sig) = t.rsplit_once('.').unwrap();
+        let flip = |c: char| if c == 'A' { "B" } else { "A" };
+        let last = sig.chars().last().unwrap();
+        let bad_sig = format!("{input}.{}{}", &sig[..sig.len() - 1], flip(last));
+        assert_eq!(
+            s.verify(&bad_sig, iss, aud),
+            Err(TokenRejection::BadSignature)
+        );
+        // Another payload under the known-good signature.
+        let other = s.sign(&claims(aud, 120)).unwrap();
+        let (other_input, _) = other.rsplit_once('.').unwrap();
+        let spliced = format!("{other_input}.{sig}");
+        assert_eq!(
+            s.verify(&spliced, iss, aud),
+            Err(TokenRejection::BadSignature)
+        );
+        // Filling the memory past its bound empties it; tokens still verify.
+        for _ in 0..=KNOWN_GOOD {
+            s.remember_good(&format!("{}", rand::random::<u64>()));
+        }
+        assert!(s.verify(&t, iss, aud).is_ok());
+        assert!(s.verify(&other, iss, aud).is_ok());
     }
 
     #[test]

@@ -108,18 +108,21 @@ impl FormDriver {
                 reason: String::new(),
             };
             let html = Html::parse_document(&resp.text());
+            // The page's own form, looked for once.
+            let own = std::cell::OnceCell::new();
+            let own_form = || own.get_or_init(|| pick_form(&html));
             // Past a submitted form, the pages are the login UI's: a page the driver cannot go
             // past there is its own trouble, never the authorization server's answer.
             if let Some(sub) = &submitted {
                 let stuck = if !resp.status.is_success() {
                     Some(format!("answered {}", resp.status.as_u16()))
-                } else if self.script.page_for(&url).is_none() && pick_form(&html).is_none() {
+                } else if self.script.page_for(&url).is_none() && own_form().is_none() {
                     Some("a page with no login or consent form".to_string())
                 } else {
                     None
                 };
                 if let Some(what) = stuck {
-                    if logins > 0 && pick_form(&html).is_some_and(|f| f.is_login) {
+                    if logins > 0 && own_form().as_ref().is_some_and(|f| f.is_login) {
                         return Err(LoginError::Rejected);
                     }
                     return Err(stuck_after_submission(sub, &url, &what, answers_submission));
@@ -129,7 +132,7 @@ impl FormDriver {
             }
             let form = match self.script.page_for(&url) {
                 Some(script) => Some(scripted_form(&html, script, &url)?),
-                None => pick_form(&html),
+                None => own.into_inner().unwrap_or_else(|| pick_form(&html)),
             };
             let Some(form) = form else {
                 if built_by_script(&html) {
