@@ -80,11 +80,12 @@ pub enum Served {
         document: MetadataDocument,
         cache_control: Option<String>,
     },
-    /// Any status, media type and body: error statuses, non-JSON, oversized documents.
+    /// Any status, media type and body: error statuses, non-JSON, oversized documents. The
+    /// body is shared, not copied, by each fetch that is served it.
     Raw {
         status: u16,
         content_type: String,
-        body: Vec<u8>,
+        body: axum::body::Bytes,
     },
     /// 302 to another URL.
     Redirect(String),
@@ -102,11 +103,11 @@ impl Served {
         Served::Raw {
             status,
             content_type: "text/plain".into(),
-            body: format!("status {status}").into_bytes(),
+            body: format!("status {status}").into(),
         }
     }
 
-    pub fn raw(content_type: &str, body: impl Into<Vec<u8>>) -> Self {
+    pub fn raw(content_type: &str, body: impl Into<axum::body::Bytes>) -> Self {
         Served::Raw {
             status: 200,
             content_type: content_type.into(),

@@ -351,11 +351,26 @@ impl BrokenDocument {
                     .tamper("client_secret_expires_at", json!(0)),
             ),
             BrokenDocument::RedirectToValid => Served::Redirect(redirect_target),
-            BrokenDocument::TwoMegabytes => {
-                Served::document(valid.tamper("x_padding", json!("a".repeat(2_000_000))))
-            }
+            BrokenDocument::TwoMegabytes => Served::raw("application/json", padded(&text(&valid))),
         }
     }
+}
+
+/// A document's JSON with a 2 MB member first (`{"x_padding":"aaa…",…}`), written once as
+/// text: built as a document, it was copied and escaped again at every fetch.
+fn padded(document: &str) -> String {
+    const PADDING: usize = 2_000_000;
+    let members = document.strip_prefix('{').unwrap_or(document);
+    let mut out = String::with_capacity(PADDING + document.len() + 16);
+    out.push_str("{\"x_padding\":\"");
+    out.extend(std::iter::repeat_n('a', PADDING));
+    out.push_str(if members.trim_start().starts_with('}') {
+        "\""
+    } else {
+        "\","
+    });
+    out.push_str(members);
+    out
 }
 
 #[when(regex = r"^the client requests authorization with a metadata document that is (.+)$")]
@@ -609,6 +624,22 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        match BrokenDocument::TwoMegabytes.served(valid.clone(), REDIRECT_TARGET.into()) {
+            Served::Raw { body, .. } => {
+                assert!(body.len() > 2_000_000);
+                let doc: Value =
+                    serde_json::from_slice(&body).expect("the padded document is JSON");
+                assert_eq!(doc["client_id"], valid.members()["client_id"]);
+                assert_eq!(doc["x_padding"].as_str().map(str::len), Some(2_000_000));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            serde_json::from_str::<Value>(&padded("{}"))
+                .ok()
+                .map(|d| d.as_object().map(|o| o.len())),
+            Some(Some(1))
+        );
         assert!(BrokenDocument::from_str("HTML").is_err());
         assert_eq!(
             unlisted_redirect_uri(&r).as_str(),
