@@ -20,11 +20,11 @@ use crate::detect;
 
 /// The access-token lifetime of the embedded reference server.
 const EMBEDDED_TOKEN_TTL: Duration = Duration::from_secs(15);
-/// The embedded server's client whose access tokens live about a second, so that RS-06 waits
+/// The embedded server's client whose access tokens live under a second, so that RS-06 waits
 /// that long for a token that really expires, not [`EMBEDDED_TOKEN_TTL`].
 const SHORT_LIVED_CLIENT: &str = "short-lived-tokens";
-/// Its tokens live from this long to a second more (`exp` is a whole second). An unoptimised
-/// build is slower to present the token before it expires, so it gets more.
+/// Its tokens live this long exactly (`exp` has its fraction; `expires_in` says a second). An
+/// unoptimised build is slower to present the token before it expires, so it gets more.
 const SHORT_LIVED_TTL: Duration = if cfg!(debug_assertions) {
     Duration::from_millis(1500)
 } else {
