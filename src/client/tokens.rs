@@ -85,8 +85,16 @@ pub fn edited_payload(token: &Secret) -> Option<Secret> {
     let mut claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
     let obj = claims.as_object_mut()?;
     obj.insert("sub".into(), json!("mcp-oauth-conformance-edited"));
-    if let Some(exp) = obj.get("exp").and_then(Value::as_u64) {
-        obj.insert("exp".into(), json!(exp + 3600));
+    // A later expiry, whole seconds or with a fraction (a NumericDate, RFC 7519 §2).
+    let later = match obj.get("exp") {
+        Some(exp) => exp
+            .as_u64()
+            .map(|e| json!(e + 3600))
+            .or_else(|| exp.as_f64().map(|e| json!(e + 3600.0))),
+        None => None,
+    };
+    if let Some(later) = later {
+        obj.insert("exp".into(), later);
     }
     Some(Secret::new(format!(
         "{header}.{}.{signature}",
@@ -136,6 +144,20 @@ mod tests {
         assert_eq!(a[2], b[2]);
         assert_ne!(a[1], b[1]);
         assert!(edited_payload(&Secret::new("opaque-token")).is_none());
+
+        // The expiry moves an hour later, whole or with a fraction.
+        let exp_of = |t: &Secret| unverified_claims(t.expose()).and_then(|c| c.get("exp").cloned());
+        let jwt = |claims: &str| {
+            Secret::new(format!(
+                "{}.{}.sig",
+                URL_SAFE_NO_PAD.encode(r#"{"alg":"ES256"}"#),
+                URL_SAFE_NO_PAD.encode(claims)
+            ))
+        };
+        let whole = edited_payload(&jwt(r#"{"sub":"a","exp":1800000000}"#)).expect("a JWT");
+        assert_eq!(exp_of(&whole), Some(json!(1800003600u64)));
+        let fraction = edited_payload(&jwt(r#"{"sub":"a","exp":1800000000.5}"#)).expect("a JWT");
+        assert_eq!(exp_of(&fraction), Some(json!(1800003600.5)));
     }
 
     #[test]
