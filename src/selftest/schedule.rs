@@ -127,7 +127,8 @@ fn queue(defects: &[Defect], variants: &[Variant]) -> VecDeque<Job> {
         .collect()
 }
 
-/// `few` spread evenly among `many`: before the i-th of `few`, the first i/len(few) of `many`.
+/// `few` spread evenly among `many`: before the i-th of `few` come the first
+/// i × len(many) / len(few) of `many`.
 fn spread<T>(few: Vec<T>, many: Vec<T>) -> Vec<T> {
     let (f, m) = (few.len(), many.len());
     let mut out = Vec::with_capacity(f + m);
@@ -176,6 +177,10 @@ fn options(job: Job, base: &RunOptions, reports: &Path) -> Result<RunOptions, St
     // (the self-test reads their verdicts, a reader their results.json and JUnit): building
     // it, and scrubbing it afterwards, was a twentieth of the self-test's CPU.
     let json = matches!(job, Job::Clean).then(|| dir.join("cucumber.json"));
+    if json.is_none() {
+        // One an earlier self-test wrote there would be taken for this run's.
+        let _ = std::fs::remove_file(dir.join("cucumber.json"));
+    }
     Ok(RunOptions {
         junit: dir.join("junit.xml"),
         json,
